@@ -1,0 +1,207 @@
+"""Shopify variant -> Meta item fields, the payload hash, and local validation.
+
+The mapping follows ``shared/reference/shopify.md`` §8 (normative for this project).
+Field names are items_batch names. The payload of a variant is computed
+deterministically, so its hash tells whether Meta already has this exact version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from .models import Product, ShopifyStore, Variant
+
+TITLE_MAX = 150  # cut like WooCommerce does; Meta's own limits vary by spec (see reference §4)
+DESCRIPTION_MAX = 5000
+LABEL_MAX = 100
+# Currencies without minor units (ISO 4217 exponent 0).
+ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+                                     "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"})
+# Fields Meta treats as volatile: carried by update feeds / the Batch API between snapshots.
+VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
+# The batch that refresh writes back; bounded so memory stays flat on a million variants.
+REFRESH_BATCH = 2000
+
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reason Meta would reject the item, found locally without a round trip."""
+
+    code: str  # Meta's error type where one exists
+    message: str
+    fix: str
+
+
+def clean_title(title: str) -> str:
+    return _SPACE.sub(" ", title or "").strip()[:TITLE_MAX].rstrip()
+
+
+def plain_description(description_html: str, fallback: str) -> str:
+    text = _SCRIPT_STYLE.sub(" ", description_html or "")
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = _SPACE.sub(" ", text).strip()[:DESCRIPTION_MAX].rstrip()
+    return text or fallback
+
+
+def format_price(amount: Decimal, currency: str) -> str:
+    """Meta's ``"<amount> <ISO4217>"`` with the currency's own number of decimals."""
+    exponent = Decimal("1") if currency in ZERO_DECIMAL_CURRENCIES else Decimal("0.01")
+    return f"{Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)} {currency}"
+
+
+def availability(variant: Variant) -> str:
+    if not variant.inventory_tracked or variant.inventory_quantity > 0:
+        return "in stock"
+    if variant.inventory_policy == Variant.InventoryPolicy.CONTINUE:
+        return "available for order"
+    return "out of stock"
+
+
+def is_excluded(product: Product) -> bool:
+    """Products that must not be live in Meta (hidden with ``staging`` if they already are)."""
+    return (
+        product.excluded_from_meta
+        or product.removed_at is not None
+        or product.status != Product.Status.ACTIVE
+        or not product.published
+    )
+
+
+def meta_item(variant: Variant, product: Product, store: ShopifyStore) -> dict:
+    """The items_batch ``data`` object for one variant (``id`` is the retailer id)."""
+    title = clean_title(product.title)
+    item: dict = {
+        "id": variant.retailer_id,
+        "item_group_id": str(product.shopify_product_id),
+        "title": title,
+        "description": plain_description(product.description_html, title),
+        "availability": availability(variant),
+        "condition": "new",
+        "link": f"{store.storefront_url}/products/{product.handle}?variant={variant.shopify_variant_id}",
+        "image_link": variant.image_url or product.featured_image_url,
+        "brand": (product.vendor or "").strip()[:LABEL_MAX] or store.name or store.shop_domain,
+        "visibility": "staging" if is_excluded(product) or variant.removed_at else "published",
+    }
+    currency = store.currency
+    if variant.compare_at_price is not None and variant.compare_at_price > variant.price:
+        item["price"] = format_price(variant.compare_at_price, currency)
+        item["sale_price"] = format_price(variant.price, currency)
+    else:
+        item["price"] = format_price(variant.price, currency)
+    if variant.inventory_tracked:
+        item["quantity_to_sell_on_facebook"] = max(variant.inventory_quantity, 0)
+    extra_images = [img["src"] for img in product.images[1:] if img.get("src")][:20]
+    if extra_images:
+        item["additional_image_link"] = extra_images
+    if product.product_type:
+        item["product_type"] = product.product_type[:750]
+    for option, value in (variant.options or {}).items():
+        key = option.strip().lower()
+        if key in ("color", "colour") and value:
+            item["color"] = str(value)[:LABEL_MAX]
+        elif key == "size" and value:
+            item["size"] = str(value)[:LABEL_MAX]
+    for field in ("fb_product_category", "google_product_category", "gender", "age_group"):
+        if value := getattr(product, field):
+            item[field] = value
+    for n in range(5):
+        if value := getattr(product, f"custom_label_{n}"):
+            item[f"custom_label_{n}"] = value[:LABEL_MAX]
+    if product.tags:
+        item["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
+    return item
+
+
+def payload_hash(item: dict) -> str:
+    """Stable hash of an item payload (key order and whitespace do not matter)."""
+    canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def local_problems(item: dict) -> list[Problem]:
+    """Rejections we can predict without asking Meta (reference §8, "Rejected locally")."""
+    problems = []
+    if not item.get("title"):
+        problems.append(Problem("EMPTY_TITLE", "The product has no title.", "Give the product a title in Shopify."))
+    price = Decimal(item["price"].split(" ", 1)[0])
+    if price <= 0:
+        problems.append(
+            Problem(
+                "ITEM_PRICE_NOT_POSITIVE",
+                f"The price is {item['price']}; Meta only accepts positive prices.",
+                "Set a price above zero on the variant in Shopify.",
+            )
+        )
+    if not item.get("image_link"):
+        problems.append(
+            Problem("EMPTY_IMAGE_URL", "The product has no image.", "Add at least one image to the product in Shopify.")
+        )
+    return problems
+
+
+def refresh_variant(variant: Variant, product: Product, store: ShopifyStore) -> bool:
+    """Recompute the payload hash and status of one variant in memory; True if anything changed.
+
+    Unchanged data changes nothing (a re-import marks nothing PENDING). A changed
+    payload becomes PENDING, or FAILED at once when it cannot pass Meta's rules, or
+    SYNCED again when it went back to exactly what Meta already has.
+    """
+    item = meta_item(variant, product, store)
+    new_hash = payload_hash(item)
+    if new_hash == variant.payload_hash:
+        return False
+    variant.payload_hash = new_hash
+    problems = local_problems(item)
+    if problems:
+        variant.meta_status = Variant.SyncStatus.FAILED
+        variant.last_error = " ".join(f"{p.message} Fix: {p.fix}" for p in problems)
+        variant.last_error_code = ",".join(p.code for p in problems)
+    elif new_hash == variant.synced_hash and variant.in_flight_batch_id is None:
+        variant.meta_status = Variant.SyncStatus.SYNCED
+        variant.last_error = variant.last_error_code = ""
+    else:
+        variant.meta_status = Variant.SyncStatus.PENDING
+        variant.last_error = variant.last_error_code = ""
+    variant.updated_at = timezone.now()
+    return True
+
+
+REFRESH_FIELDS = ["payload_hash", "meta_status", "last_error", "last_error_code", "updated_at"]
+
+
+def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> int:
+    """Refresh many variants in bounded batches with ``bulk_update``; return how many changed."""
+    if isinstance(variants, models.QuerySet):
+        variants = variants.select_related("product", "product__store").iterator(chunk_size=REFRESH_BATCH)
+    changed = 0
+    for batch in _chunks(variants, REFRESH_BATCH):
+        dirty = [v for v in batch if refresh_variant(v, v.product, v.product.store)]
+        if dirty:
+            Variant.objects.bulk_update(dirty, REFRESH_FIELDS, batch_size=500)
+            changed += len(dirty)
+    return changed
+
+
+def _chunks(iterable: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
+    chunk: list[Variant] = []
+    for obj in iterable:
+        chunk.append(obj)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,20 @@
+from .batches import SyncBatch
+from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
+from .products import Product, ProductSet, Variant, shard_key_for
+from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
+
+__all__ = [
+    "Catalog",
+    "Membership",
+    "MetaConnection",
+    "Product",
+    "ProductSet",
+    "ShopifyStore",
+    "SyncBatch",
+    "Tenant",
+    "TenantOwned",
+    "TenantQuerySet",
+    "Variant",
+    "mask_secret",
+    "shard_key_for",
+]

@@ -1,0 +1,72 @@
+"""One Batch API call or feed upload, with its handle, state, counts and timings."""
+
+from typing import Self
+
+from django.db import models
+
+from .tenancy import TenantOwned, TenantQuerySet
+
+
+class SyncBatchQuerySet(TenantQuerySet):
+    def in_flight(self) -> Self:
+        return self.filter(state__in=SyncBatch.IN_FLIGHT_STATES)
+
+
+class SyncBatch(TenantOwned):
+    class Kind(models.TextChoices):
+        ITEMS_BATCH = "items_batch", "Batch API (items_batch)"
+        REPLACE_FEED = "replace_feed", "Replace feed"
+        UPDATE_FEED = "update_feed", "Update feed"
+
+    class State(models.TextChoices):
+        CLAIMED = "claimed", "Claimed (building request)"
+        SENT = "sent", "Sent, waiting for Meta"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+        TIMED_OUT = "timed_out", "Timed out (retried)"
+
+    IN_FLIGHT_STATES = (State.CLAIMED, State.SENT)
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="batches")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ITEMS_BATCH)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CLAIMED)
+    shard = models.PositiveSmallIntegerField(default=0)
+    # Batch handle (items_batch) or upload session id (feeds).
+    handle = models.CharField(max_length=255, blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    poll_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SyncBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "sync batches"
+        constraints = [
+            # Batches of one shard never overlap in time: one in-flight batch per shard.
+            models.UniqueConstraint(
+                fields=["catalog", "shard"],
+                condition=models.Q(state__in=["claimed", "sent"]),
+                name="syncbatch_one_in_flight_per_shard",
+            ),
+            # Meta's items_batch limit; feeds carry the whole catalog.
+            models.CheckConstraint(
+                condition=~models.Q(kind="items_batch") | models.Q(item_count__lte=5000),
+                name="syncbatch_items_batch_max_5000",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["catalog", "state"], name="syncbatch_catalog_state"),
+            models.Index(fields=["tenant", "-created_at"], name="syncbatch_tenant_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"

@@ -1,0 +1,148 @@
+"""Connections to the outside: the Shopify store, the Meta token, and the Meta catalog."""
+
+from django.db import models
+from django_cryptography.fields import encrypt
+
+from .tenancy import TenantOwned
+
+
+def mask_secret(value: str | None) -> str:
+    """Show only the last four characters of a secret (``••••1a2b``)."""
+    if not value:
+        return ""
+    return "••••" + value[-4:]
+
+
+class ShopifyStore(TenantOwned):
+    """A Shopify shop; its Admin API token and webhook secret are encrypted at rest."""
+
+    shop_domain = models.CharField(max_length=255, unique=True, help_text="e.g. my-shop.myshopify.com")
+    name = models.CharField(max_length=255, blank=True)
+    access_token = encrypt(models.TextField(blank=True))
+    webhook_secret = encrypt(models.TextField(blank=True))
+    currency = models.CharField(max_length=3, default="USD")
+    # Admin API base without version; blank means the shop's own https://{shop}/admin/api.
+    admin_url = models.URLField(max_length=500, blank=True)
+    api_version = models.CharField(max_length=16, blank=True)
+    # Storefront base for product links (shop.primaryDomain.url).
+    primary_domain_url = models.URLField(max_length=500, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shop_domain"]
+        indexes = [models.Index(fields=["tenant", "shop_domain"], name="store_tenant_domain")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="store_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return self.shop_domain
+
+    @property
+    def storefront_url(self) -> str:
+        return (self.primary_domain_url or f"https://{self.shop_domain}").rstrip("/")
+
+    @property
+    def token_hint(self) -> str:
+        return mask_secret(self.access_token)
+
+
+class MetaConnection(TenantOwned):
+    """The tenant's Meta business and catalog access token, with the token's health."""
+
+    class TokenStatus(models.TextChoices):
+        UNKNOWN = "unknown", "Not checked yet"
+        VALID = "valid", "Valid"
+        EXPIRING = "expiring", "Expiring soon"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        MISSING_PERMISSION = "missing_permission", "Missing permission"
+
+    business_id = models.CharField(max_length=64, blank=True)
+    access_token = encrypt(models.TextField(blank=True))
+    # Kept in clear so lists can show which token is stored without decrypting it.
+    token_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    token_status = models.CharField(max_length=24, choices=TokenStatus.choices, default=TokenStatus.UNKNOWN)
+    token_type = models.CharField(max_length=32, blank=True)
+    token_scopes = models.JSONField(default=list, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_checked_at = models.DateTimeField(null=True, blank=True)
+    token_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="metaconnection_one_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Meta business {self.business_id or '?'} ({self.token_hint or 'no token'})"
+
+    @property
+    def token_hint(self) -> str:
+        return ("••••" + self.token_last4) if self.token_last4 else ""
+
+    def set_token(self, token: str) -> None:
+        """Store a new token (encrypted) and reset its health until it is checked."""
+        token = token.strip()
+        self.access_token = token
+        self.token_last4 = token[-4:] if token else ""
+        self.token_status = self.TokenStatus.UNKNOWN
+        self.token_checked_at = None
+        self.token_error = ""
+
+
+class Catalog(TenantOwned):
+    """The Meta catalog a store's products are synced to."""
+
+    class Flow(models.TextChoices):
+        IMPORT = "import", "Import an existing catalog"
+        CREATE = "create", "Create a new catalog"
+        LINK = "link", "Link read-only"
+
+    store = models.OneToOneField(
+        ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog"
+    )
+    connection = models.ForeignKey(
+        MetaConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalogs"
+    )
+    meta_catalog_id = models.CharField(max_length=64, blank=True, help_text="Blank until created in Meta.")
+    name = models.CharField(max_length=255)
+    flow = models.CharField(max_length=8, choices=Flow.choices, default=Flow.CREATE)
+    commerce_cta = models.CharField(max_length=32, blank=True, help_text="e.g. ONSITE_CHECKOUT")
+    pixel_id = models.CharField(max_length=64, blank=True)
+    feed_id = models.CharField(max_length=64, blank=True)
+    sync_enabled = models.BooleanField(default=False)
+    paused_reason = models.TextField(blank=True)
+    shard_count = models.PositiveSmallIntegerField(default=1)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meta_catalog_id"],
+                condition=~models.Q(meta_catalog_id=""),
+                name="catalog_unique_meta_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(shard_count__gte=1, shard_count__lte=256), name="catalog_shard_count_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(flow__in=["import", "create", "link"]), name="catalog_flow_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.flow == self.Flow.LINK

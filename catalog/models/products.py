@@ -1,0 +1,248 @@
+"""Shopify products (= Meta item groups), variants (= Meta items) and product sets."""
+
+import zlib
+from typing import Self
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from .tenancy import TenantOwned, TenantQuerySet
+
+# Shards are taken as shard_key % catalog.shard_count, so shard_key must be a
+# multiple-friendly range larger than any shard count we allow (256).
+SHARD_KEY_SPACE = 1 << 16
+
+
+def shard_key_for(retailer_id: str) -> int:
+    """Stable hash of a retailer id: an item always falls in the same shard."""
+    return zlib.crc32(retailer_id.encode("utf-8")) % SHARD_KEY_SPACE
+
+
+class Product(TenantOwned):
+    """A Shopify product; in Meta, the item group its variants share."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        DRAFT = "DRAFT", "Draft"
+        ARCHIVED = "ARCHIVED", "Archived"
+        UNLISTED = "UNLISTED", "Unlisted"
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        UNISEX = "unisex", "Unisex"
+
+    class AgeGroup(models.TextChoices):
+        ADULT = "adult", "Adult"
+        ALL_AGES = "all ages", "All ages"
+        TEEN = "teen", "Teen"
+        KIDS = "kids", "Kids"
+        TODDLER = "toddler", "Toddler"
+        INFANT = "infant", "Infant"
+        NEWBORN = "newborn", "Newborn"
+
+    store = models.ForeignKey("catalog.ShopifyStore", on_delete=models.CASCADE, related_name="products")
+    shopify_product_id = models.BigIntegerField()
+    handle = models.CharField(max_length=255)
+    title = models.CharField(max_length=512)
+    description_html = models.TextField(blank=True)
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Published to the Online Store sales channel (onlineStoreUrl / published_at not null).
+    published = models.BooleanField(default=True)
+    tags = models.JSONField(default=list, blank=True)
+    # [{"id": ..., "src": ..., "alt": ...}, ...] in Shopify's order; the first is featured.
+    images = models.JSONField(default=list, blank=True)
+    shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the product vanished from Shopify; the sync engine decides when Meta deletes it.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    # Meta-only fields staff may set.
+    fb_product_category = models.CharField(max_length=255, blank=True)
+    google_product_category = models.CharField(max_length=255, blank=True)
+    gender = models.CharField(max_length=8, choices=Gender.choices, blank=True)
+    age_group = models.CharField(max_length=8, choices=AgeGroup.choices, blank=True)
+    custom_label_0 = models.CharField(max_length=100, blank=True)
+    custom_label_1 = models.CharField(max_length=100, blank=True)
+    custom_label_2 = models.CharField(max_length=100, blank=True)
+    custom_label_3 = models.CharField(max_length=100, blank=True)
+    custom_label_4 = models.CharField(max_length=100, blank=True)
+    excluded_from_meta = models.BooleanField(default=False, help_text="Never send this product to Meta.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "shopify_product_id"], name="product_unique_shopify_id"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="product_tenant_status"),
+            models.Index(fields=["tenant", "vendor"], name="product_tenant_vendor"),
+            models.Index(fields=["tenant", "product_type"], name="product_tenant_type"),
+            models.Index(fields=["store", "shopify_product_id"], name="product_store_shopify_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def featured_image_url(self) -> str:
+        return self.images[0].get("src", "") if self.images else ""
+
+    @property
+    def shopify_admin_url(self) -> str:
+        return f"https://{self.store.shop_domain}/admin/products/{self.shopify_product_id}"
+
+
+class VariantQuerySet(TenantQuerySet):
+    def pending(self) -> Self:
+        """Variants waiting to be pushed and not already in flight."""
+        return self.filter(meta_status=Variant.SyncStatus.PENDING, in_flight_batch__isnull=True)
+
+    def failed(self) -> Self:
+        return self.filter(meta_status=Variant.SyncStatus.FAILED)
+
+    def synced(self) -> Self:
+        return self.filter(meta_status=Variant.SyncStatus.SYNCED)
+
+    def in_shard(self, shard: int, shard_count: int) -> Self:
+        """Variants whose stable shard key falls in ``shard`` of ``shard_count``."""
+        if shard_count <= 1:
+            return self
+        return self.alias(_shard=models.F("shard_key") % shard_count).filter(_shard=shard)
+
+    def status_counts(self) -> dict[str, int]:
+        """PENDING / SYNCED / FAILED counts in one grouped query."""
+        counts = {status: 0 for status in Variant.SyncStatus.values}
+        for row in self.order_by().values("meta_status").annotate(n=models.Count("pk")):
+            counts[row["meta_status"]] = row["n"]
+        return counts
+
+
+class Variant(TenantOwned):
+    """A Shopify variant; in Meta, one catalog item whose id is ``retailer_id``."""
+
+    class SyncStatus(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SYNCED = "SYNCED", "Synced"
+        FAILED = "FAILED", "Failed"
+
+    class InventoryPolicy(models.TextChoices):
+        DENY = "DENY", "Deny (stop selling at 0)"
+        CONTINUE = "CONTINUE", "Continue selling"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    catalog = models.ForeignKey(
+        "catalog.Catalog", on_delete=models.SET_NULL, null=True, blank=True, related_name="variants"
+    )
+    shopify_variant_id = models.BigIntegerField()
+    title = models.CharField(max_length=255, blank=True)
+    sku = models.CharField(max_length=255, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text='{"Size": "M", "Color": "Blue"}')
+    position = models.PositiveIntegerField(default=1)
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    compare_at_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    inventory_quantity = models.IntegerField(default=0)
+    inventory_policy = models.CharField(max_length=8, choices=InventoryPolicy.choices, default=InventoryPolicy.DENY)
+    inventory_tracked = models.BooleanField(default=True)
+    inventory_item_id = models.BigIntegerField(null=True, blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
+    shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    # Meta state.
+    retailer_id = models.CharField(max_length=100, help_text="Meta item id; never changes once assigned.")
+    shard_key = models.PositiveIntegerField(default=0, editable=False)
+    meta_status = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    meta_item_id = models.CharField(max_length=64, blank=True)
+    # Hash of the payload as it is now, and of the last payload Meta accepted.
+    payload_hash = models.CharField(max_length=64, blank=True)
+    synced_hash = models.CharField(max_length=64, blank=True)
+    in_flight_batch = models.ForeignKey(
+        "catalog.SyncBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="variants"
+    )
+    # Hash of the payload sent in the in-flight batch: if payload_hash moved on, the
+    # variant changed in flight and stays PENDING.
+    in_flight_hash = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=100, blank=True)
+    previous_id = models.CharField(max_length=100, blank=True, help_text="Former Meta item id (scenario 3).")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VariantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "shopify_variant_id"], name="variant_unique_shopify_id"),
+            models.UniqueConstraint(fields=["catalog", "retailer_id"], name="variant_unique_retailer_id_per_catalog"),
+            models.UniqueConstraint(fields=["tenant", "retailer_id"], name="variant_unique_retailer_id_per_tenant"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="variant_price_not_negative"),
+            models.CheckConstraint(condition=~models.Q(retailer_id=""), name="variant_retailer_id_set"),
+            models.CheckConstraint(
+                condition=models.Q(meta_status__in=["PENDING", "SYNCED", "FAILED"]), name="variant_meta_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["catalog", "meta_status"], name="variant_catalog_status"),
+            models.Index(fields=["tenant", "meta_status"], name="variant_tenant_status"),
+            models.Index(fields=["tenant", "sku"], name="variant_tenant_sku"),
+            models.Index(fields=["in_flight_batch"], name="variant_in_flight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.title} — {self.title}" if self.title else self.retailer_id
+
+    def clean(self) -> None:
+        if self.pk and self.retailer_id != self._loaded_retailer_id:
+            raise ValidationError({"retailer_id": "The Meta retailer id never changes once assigned."})
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_retailer_id = getattr(instance, "retailer_id", None)
+        return instance
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.retailer_id:
+            self.retailer_id = str(self.shopify_variant_id)
+        loaded = getattr(self, "_loaded_retailer_id", None)
+        if loaded and loaded != self.retailer_id:
+            raise ValidationError("The Meta retailer id never changes once assigned.")
+        self.shard_key = shard_key_for(self.retailer_id)
+        super().save(*args, **kwargs)
+        self._loaded_retailer_id = self.retailer_id
+
+
+class ProductSet(TenantOwned):
+    """A Meta product set: mirrors a Shopify collection or a staff-defined filter."""
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="product_sets")
+    name = models.CharField(max_length=255)
+    meta_product_set_id = models.CharField(max_length=64, blank=True)
+    shopify_collection_id = models.BigIntegerField(null=True, blank=True)
+    # Meta's filter syntax, e.g. {"retailer_id": {"is_any": ["1", "2"]}}.
+    filter = models.JSONField(default=dict, blank=True)
+    publish_to_shops = models.BooleanField(default=False)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog", "shopify_collection_id"],
+                condition=models.Q(shopify_collection_id__isnull=False),
+                name="productset_unique_collection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,140 @@
+"""factory-boy factories for every catalog model."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory
+
+from catalog.models import (
+    Catalog,
+    Membership,
+    MetaConnection,
+    Product,
+    ProductSet,
+    ShopifyStore,
+    SyncBatch,
+    Tenant,
+    Variant,
+)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory-boy signature
+        if create:
+            obj.save()
+
+
+class TenantFactory(DjangoModelFactory):
+    class Meta:
+        model = Tenant
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").title())
+
+
+class MembershipFactory(DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.SubFactory(TenantFactory)
+    role = Membership.Role.STAFF
+
+
+class ShopifyStoreFactory(DjangoModelFactory):
+    class Meta:
+        model = ShopifyStore
+
+    tenant = factory.SubFactory(TenantFactory)
+    shop_domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    access_token = factory.Sequence(lambda n: f"shpat_{n:032d}")
+    webhook_secret = factory.Sequence(lambda n: f"whsec-{n:024d}")
+    currency = "USD"
+
+
+class MetaConnectionFactory(DjangoModelFactory):
+    class Meta:
+        model = MetaConnection
+
+    tenant = factory.SubFactory(TenantFactory)
+    business_id = factory.Sequence(lambda n: str(100000 + n))
+    access_token = factory.Sequence(lambda n: f"EAAtesttoken{n:020d}")
+    token_last4 = factory.LazyAttribute(lambda c: c.access_token[-4:])
+    token_status = MetaConnection.TokenStatus.VALID
+
+
+class CatalogFactory(DjangoModelFactory):
+    class Meta:
+        model = Catalog
+
+    tenant = factory.SubFactory(TenantFactory)
+    store = factory.SubFactory(ShopifyStoreFactory, tenant=factory.SelfAttribute("..tenant"))
+    connection = factory.SubFactory(MetaConnectionFactory, tenant=factory.SelfAttribute("..tenant"))
+    meta_catalog_id = factory.Sequence(lambda n: str(900000 + n))
+    name = factory.Sequence(lambda n: f"Catalog {n}")
+    flow = Catalog.Flow.CREATE
+    sync_enabled = True
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    tenant = factory.SubFactory(TenantFactory)
+    store = factory.SubFactory(ShopifyStoreFactory, tenant=factory.SelfAttribute("..tenant"))
+    shopify_product_id = factory.Sequence(lambda n: 7000000000 + n)
+    handle = factory.Sequence(lambda n: f"product-{n}")
+    title = factory.Sequence(lambda n: f"Product {n}")
+    description_html = "<p>A <b>fine</b> thing.</p>"
+    vendor = "Acme"
+    product_type = "Shirts"
+    status = Product.Status.ACTIVE
+    images = factory.LazyAttribute(lambda p: [{"id": 1, "src": f"https://cdn.example.com/{p.handle}.jpg"}])
+
+
+class VariantFactory(DjangoModelFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory)
+    tenant = factory.SelfAttribute("product.tenant")
+    catalog = None
+    shopify_variant_id = factory.Sequence(lambda n: 44000000000 + n)
+    retailer_id = factory.LazyAttribute(lambda v: str(v.shopify_variant_id))
+    title = "Default Title"
+    sku = factory.Sequence(lambda n: f"SKU-{n}")
+    price = Decimal("19.99")
+    inventory_quantity = 5
+
+
+class SyncBatchFactory(DjangoModelFactory):
+    class Meta:
+        model = SyncBatch
+
+    catalog = factory.SubFactory(CatalogFactory)
+    tenant = factory.SelfAttribute("catalog.tenant")
+    kind = SyncBatch.Kind.ITEMS_BATCH
+    state = SyncBatch.State.FINISHED
+
+
+class ProductSetFactory(DjangoModelFactory):
+    class Meta:
+        model = ProductSet
+
+    catalog = factory.SubFactory(CatalogFactory)
+    tenant = factory.SelfAttribute("catalog.tenant")
+    name = factory.Sequence(lambda n: f"Collection {n}")

@@ -1,0 +1,35 @@
+from decimal import Decimal
+
+import pytest
+
+from catalog import items
+from catalog.models import Variant
+from catalog.tests.factories import VariantFactory
+
+
+@pytest.mark.django_db
+def test_refresh_marks_new_variant_pending_and_is_idempotent():
+    variant = VariantFactory()
+    assert items.refresh_variants(Variant.objects.all()) == 1
+    variant.refresh_from_db()
+    assert variant.meta_status == Variant.SyncStatus.PENDING
+    assert items.refresh_variants(Variant.objects.all()) == 0
+
+
+@pytest.mark.django_db
+def test_non_positive_price_fails_locally():
+    variant = VariantFactory(price=Decimal("0"))
+    items.refresh_variants(Variant.objects.all())
+    variant.refresh_from_db()
+    assert variant.meta_status == Variant.SyncStatus.FAILED
+    assert "ITEM_PRICE_NOT_POSITIVE" in variant.last_error_code
+
+
+def test_description_is_plain_text_with_entities_decoded():
+    html = "<p>Tea&nbsp;&amp; cakes</p><script>x()</script> &#8211; <b>fresh</b>"
+    assert items.plain_description(html, "t") == "Tea & cakes – fresh"
+
+
+def test_sale_price_when_compare_at_is_higher():
+    assert items.format_price(Decimal("5"), "USD") == "5.00 USD"
+    assert items.format_price(Decimal("1500"), "JPY") == "1500 JPY"
