@@ -98,7 +98,7 @@ SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "galantis.admin_site.GalantisAdminConfig",  # django.contrib.admin with the Galantis site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
