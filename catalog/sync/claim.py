@@ -108,11 +108,14 @@ def lock_shard(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
 def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None) -> int:
     """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many."""
     candidates = candidates.filter(in_flight_batch__isnull=True).order_by("pk")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
     ids = candidates.values("pk")
     if limit is not None:
         ids = ids[:limit]
+    if limit is not None and connection.features.has_select_for_update_skip_locked:
+        # Lock the rows first and skip those another worker holds. Materialised here:
+        # PostgreSQL may re-run a LIMITed FOR UPDATE subquery inside an UPDATE and then
+        # take more rows than the limit.
+        ids = list(ids.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
     # The conditional UPDATE is the real claim: a row another worker took meanwhile no
     # longer matches ``in_flight_batch IS NULL`` and is left alone.
     return (

@@ -170,9 +170,17 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
 
 
 def push_catalog(
-    catalog: Catalog, *, max_batches: int | None = None, client: GraphClient | None = None
+    catalog: Catalog,
+    *,
+    max_batches: int | None = None,
+    prefer_feed: bool = True,
+    client: GraphClient | None = None,
 ) -> PushReport:
-    """Push PENDING variants of ``catalog`` in up to ``max_batches`` Batch API calls."""
+    """Push PENDING variants of ``catalog`` in up to ``max_batches`` Batch API calls.
+
+    With ``prefer_feed``, shards holding a big backlog whose replace feed is due are
+    left to that feed (an operator asking for a Batch API push passes False).
+    """
     report = PushReport(catalog.pk)
     if blocker := write_blocker(catalog):
         report.skipped_reason = blocker
@@ -185,7 +193,7 @@ def push_catalog(
     budget = max_batches if max_batches is not None else settings.SYNC_MAX_BATCHES_PER_RUN
     # Start at a different shard each minute so every shard gets its turn.
     start = int(timezone.now().timestamp() // 60)
-    waiting = shards_waiting_for_feed(catalog)
+    waiting = shards_waiting_for_feed(catalog) if prefer_feed else set()
     for shard in shards(catalog, start=start):
         if shard in waiting:
             continue  # a big backlog: the replace feed due for this shard carries it

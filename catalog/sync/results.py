@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, TextField, Value, When
 from django.utils import timezone
 
 from catalog.models import Catalog, SyncBatch, Variant
@@ -42,10 +42,13 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str]) -> int:
     done = 0
     for start in range(0, len(items), REJECT_CHUNK):
         chunk = items[start : start + REJECT_CHUNK]
-        messages = Case(*(When(retailer_id=rid, then=Value(msg[:5000])) for rid, msg in chunk), default=Value(""))
+        messages = Case(
+            *(When(retailer_id=rid, then=Value(msg[:5000])) for rid, msg in chunk),
+            default=Value(""), output_field=TextField(),
+        )
         done += Variant.objects.filter(in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]).update(
             meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
-            last_error=Case(When(UNCHANGED, then=messages), default=Value("")),
+            last_error=Case(When(UNCHANGED, then=messages), default=Value(""), output_field=TextField()),
             last_error_code=Case(When(UNCHANGED, then=Value(META_REJECTED)), default=Value("")),
             updated_at=now,
             **_released(),
@@ -69,7 +72,7 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
             When(meta_status=Status.FAILED, then=Value(Status.FAILED)),
             default=Value(Status.PENDING),
         ),
-        last_error=Case(When(UNCHANGED, then=Value("")), default=F("last_error")),
+        last_error=Case(When(UNCHANGED, then=Value("")), default=F("last_error"), output_field=TextField()),
         last_error_code=Case(When(UNCHANGED, then=Value("")), default=F("last_error_code")),
         # Deleted, or deliberately kept out: Meta does not have it. Upserted: it does.
         meta_deleted_at=Case(
