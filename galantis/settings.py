@@ -46,6 +46,10 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # the default is the built-in sandbox served by this same instance.
 META_GRAPH_URL = env.str("META_GRAPH_URL", default=f"{SITE_URL}/sandbox/graph").rstrip("/")
 META_API_VERSION = env.str("META_API_VERSION", default="v26.0")
+# Warn this many days before the Meta catalog token expires (admin banner, health page).
+META_TOKEN_WARNING_DAYS = env.int("META_TOKEN_WARNING_DAYS", default=7)
+# A token checked this recently is not re-checked before a sync run (debug_token per push is waste).
+META_TOKEN_RECHECK_SECONDS = env.int("META_TOKEN_RECHECK_SECONDS", default=300)
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 

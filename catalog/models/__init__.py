@@ -1,14 +1,18 @@
 from .batches import SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, Variant, shard_key_for
+from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 
 __all__ = [
     "Catalog",
     "Membership",
     "MetaConnection",
+    "MetaItemDeletion",
     "Product",
     "ProductSet",
+    "ReconciliationReport",
+    "ReconciliationRow",
     "ShopifyStore",
     "SyncBatch",
     "Tenant",
