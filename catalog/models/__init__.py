@@ -3,9 +3,11 @@ from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
+from .throttle import GraphThrottle
 
 __all__ = [
     "Catalog",
+    "GraphThrottle",
     "Membership",
     "MetaConnection",
     "MetaItemDeletion",
