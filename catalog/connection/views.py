@@ -239,17 +239,16 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     form = ApplyReportForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                reconcile.confirm_import(
-                    report, user=request.user, delete_unmatched=form.cleaned_data["delete_unmatched"]
-                )
-            except reconcile.ReportNotApplicable as exc:
-                messages.error(request, str(exc))
-            else:
-                messages.success(request, "Sync enabled: Galantis now keeps this catalog in line with Shopify.")
-                return _redirect("connection:whatsapp", who.tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reconcile.confirm_import(
+                report, user=request.user, delete_unmatched=form.cleaned_data["delete_unmatched"]
+            )
+        except reconcile.ReportNotApplicable as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Sync enabled: Galantis now keeps this catalog in line with Shopify.")
+            return _redirect("connection:whatsapp", who.tenant)
     kind = request.GET.get("kind", "")
     rows = ReconciliationRow.objects.filter(report=report).select_related("variant", "variant__product")
     if kind in ReconciliationRow.Kind.values:
