@@ -1,7 +1,7 @@
 """Django-Q2 entry points for catalog work. Thin: each calls one service function."""
 
 from catalog.connection import reconcile, token_health
-from catalog.models import Catalog, ReconciliationReport
+from catalog.models import Catalog, MetaConnection, ReconciliationReport
 
 
 def build_reconciliation_report(report_id: int) -> int:
@@ -28,6 +28,12 @@ def apply_reconciliation_report(report_id: int) -> bool:
 def check_meta_tokens() -> int:
     """Daily: check every stored Meta token with debug_token (pauses or resumes sync)."""
     return token_health.check_all_tokens()
+
+
+def check_meta_token(connection_id: int) -> str:
+    """Check one stored Meta token now (after a save in the admin, or a staff action)."""
+    connection = MetaConnection.objects.filter(pk=connection_id).first()
+    return token_health.check_token(connection) if connection else ""
 
 
 def send_item_deletions(catalog_id: int) -> int:

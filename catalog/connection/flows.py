@@ -219,13 +219,14 @@ class ConfirmationRequired(FlowError):
 
 
 def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, catalog_id: str = "",
-                   create_name: str = "", user=None, confirmed: bool = False) -> Catalog:
+                   create_name: str = "", user=None, confirmed: bool = False, queue: bool = True) -> Catalog:
     """Connect the store to a catalog by one of the three flows.
 
     ``import`` and ``link`` take an existing ``catalog_id`` the token can see;
     ``create`` makes a new commerce catalog named ``create_name``. Replacing or
     repurposing the current catalog raises ``ConfirmationRequired`` unless ``confirmed``.
-    Import and link queue reading the catalog; create queues a push.
+    Import and link queue reading the catalog (``queue=False``: the caller reads it);
+    create queues a push.
     """
     connection = require_connection(tenant)
     if store is None:
@@ -260,7 +261,7 @@ def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, cat
             raise ConfirmationRequired(plan)
     catalog = _attach(tenant, store, connection, info, flow)
     if flow in (Flow.IMPORT, Flow.LINK):
-        reconcile.start_report(catalog, purpose=flow, user=user)
+        reconcile.start_report(catalog, purpose=flow, user=user, queue=queue)
     catalog_service.refresh_checks(catalog)
     return catalog
 

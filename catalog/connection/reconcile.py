@@ -156,8 +156,11 @@ def compare(ours: dict, meta: dict) -> list[dict]:
 # -- building a report --------------------------------------------------------------------------
 
 
-def start_report(catalog: Catalog, *, purpose: str, user=None) -> ReconciliationReport:
-    """Create a report for ``catalog`` (older unapplied ones are superseded) and queue reading it."""
+def start_report(catalog: Catalog, *, purpose: str, user=None, queue: bool = True) -> ReconciliationReport:
+    """Create a report for ``catalog`` (older unapplied ones are superseded) and queue reading it.
+
+    ``queue=False`` leaves the reading to the caller (the command runs it in-process).
+    """
     with transaction.atomic():
         ReconciliationReport.objects.for_tenant(catalog.tenant_id).filter(
             catalog=catalog, state__in=[State.RUNNING, State.READY]
@@ -169,7 +172,8 @@ def start_report(catalog: Catalog, *, purpose: str, user=None) -> Reconciliation
             purpose=purpose,
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        enqueue("catalog.tasks.build_reconciliation_report", report.pk, group=f"reconcile:{catalog.pk}")
+        if queue:
+            enqueue("catalog.tasks.build_reconciliation_report", report.pk, group=f"reconcile:{catalog.pk}")
     return report
 
 
@@ -468,7 +472,7 @@ def is_current(report: ReconciliationReport) -> bool:
 
 @transaction.atomic(durable=True)
 def confirm_import(report: ReconciliationReport, *, user=None, delete_unmatched: bool = False,
-                   via: str = "") -> ReconciliationReport:
+                   via: str = "", queue: bool = True) -> ReconciliationReport:
     """Record the merchant's go (and deletion choice) for an import report; queue applying it.
 
     ``delete_unmatched`` must be an explicit choice: it is stored with the user (or the
@@ -494,7 +498,8 @@ def confirm_import(report: ReconciliationReport, *, user=None, delete_unmatched:
         report.delete_unmatched_chosen_via = via
         report.delete_unmatched_chosen_at = now
     report.save()
-    enqueue("catalog.tasks.apply_reconciliation_report", report.pk, group=f"reconcile:{report.catalog_id}")
+    if queue:
+        enqueue("catalog.tasks.apply_reconciliation_report", report.pk, group=f"reconcile:{report.catalog_id}")
     return report
 
 
