@@ -76,6 +76,17 @@ SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
+# work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
+# shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).
+SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_DELAY_SECONDS", default=1.0)
+SANDBOX_SHOPIFY_BULK_SLICE_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_SLICE_SECONDS", default=5.0)
+SANDBOX_SHOPIFY_BUCKET_SIZE = env.float("SANDBOX_SHOPIFY_BUCKET_SIZE", default=1000.0)
+SANDBOX_SHOPIFY_RESTORE_RATE = env.float("SANDBOX_SHOPIFY_RESTORE_RATE", default=50.0)
+# Seconds the sandbox waits for a webhook receiver (Shopify allows 5 in total).
+SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT = env.float("SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT", default=5.0)
+# First retry delay of a failed webhook, doubled per attempt (Shopify: 8 tries over 4 hours).
+SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS = env.float("SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
 
 INSTALLED_APPS = [
     "galantis.admin_site.GalantisAdminConfig",  # django.contrib.admin with the Galantis site
@@ -89,6 +100,7 @@ INSTALLED_APPS = [
     "catalog",
     "diagnostics",
     "sandbox",
+    "sandbox.shopify",
 ]
 
 MIDDLEWARE = [
