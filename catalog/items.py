@@ -124,7 +124,7 @@ def meta_item(variant: Variant, product: Product, store: ShopifyStore) -> dict:
     if product.tags:
         item["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
     if variant.previous_id:
-        # Variants scenario 3: ties this item to the Meta item it replaces (kept history, ads ranking).
+        # Variants scenario 3: the item replaces an earlier variant-less item; Meta keeps its history.
         item["previous_id"] = variant.previous_id
     return item
 

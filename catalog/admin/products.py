@@ -28,6 +28,7 @@ from .base import (
     status_badge,
     status_count_badges,
 )
+from .sync_actions import repush_variants
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
@@ -307,7 +308,7 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
     search_help_text = "SKU or product title; or an exact Meta retailer id or Shopify variant / product id."
     ordering = ("-pk",)
     autocomplete_fields = ("product",)
-    actions = ("recheck_meta_rules",)
+    actions = ("recheck_meta_rules", repush_variants)
     readonly_fields = (
         "status",
         "retailer_id",

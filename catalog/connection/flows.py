@@ -18,6 +18,7 @@ from django.utils import timezone
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
+from catalog.sync.claim import release
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
@@ -299,8 +300,10 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
     target.commerce_settings_id = info.commerce_settings_id
     # Create pushes at once; import waits for the merchant's go on the report; link never writes.
     target.sync_enabled = flow == Flow.CREATE
+    # A new choice starts unpaused (the token was just verified); pending work is kept.
     target.paused_reason = ""
-    target.token_paused = False
+    target.pause_kind = Catalog.PauseKind.NONE
+    target.paused_at = target.paused_until = None
     target.save()
     if flow != Flow.IMPORT or catalog_changed:
         ReconciliationReport.objects.for_tenant(tenant).filter(
@@ -316,18 +319,18 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
 
 def _retire(old: Catalog, *, replaced_by: CatalogInfo, now) -> None:
     """Detach the old catalog: stop syncing it and abandon its in-flight batches (their variants move on)."""
-    SyncBatch.objects.filter(catalog=old, state__in=SyncBatch.IN_FLIGHT_STATES).update(
-        state=SyncBatch.State.FAILED,
-        error_message=f"Abandoned: the store switched to catalog {replaced_by.id}.",
-        finished_at=now,
-    )
+    for batch in SyncBatch.objects.filter(catalog=old, state__in=SyncBatch.IN_FLIGHT_STATES):
+        release(batch, state=SyncBatch.State.FAILED,
+                message=f"Abandoned: the store switched to catalog {replaced_by.id}.")
     ReconciliationReport.objects.filter(
         catalog=old, state__in=[ReconciliationReport.State.RUNNING, ReconciliationReport.State.READY]
     ).update(state=ReconciliationReport.State.SUPERSEDED, finished_at=now)
     Catalog.objects.filter(pk=old.pk).update(
         store=None,
         sync_enabled=False,
-        token_paused=False,
+        pause_kind=Catalog.PauseKind.MANUAL,
+        paused_at=now,
+        paused_until=None,
         paused_reason=f"Replaced by catalog “{replaced_by.name}” ({replaced_by.id}) on {now:%Y-%m-%d}.",
         updated_at=now,
     )
@@ -340,6 +343,8 @@ def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) 
         catalog=catalog,
         in_flight_batch=None,
         in_flight_hash="",
+        in_flight_method="",
+        meta_deleted_at=None,
         synced_hash="",
         meta_item_id="",
         meta_retailer_id="",

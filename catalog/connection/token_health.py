@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, Membership, MetaConnection, Tenant, Variant
+from catalog.sync import pause
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
@@ -32,9 +32,12 @@ Status = MetaConnection.TokenStatus
 REQUIRED_SCOPE = "catalog_management"
 # debug_token error subcodes that mean "expired" rather than "revoked/invalidated".
 EXPIRED_SUBCODES = frozenset({463})
-# Error codes the push pipeline records on variants when the token stopped working;
-# those variants are retried (set PENDING) when sync resumes.
-TOKEN_ERROR_CODES = ("190", "102", "10", "200", "TOKEN", "AUTH")
+# Error codes (``GraphAPIError.code_label``: "190", "190/463", "200"...) that mean the
+# token stopped working; variants refused with them are retried when sync resumes.
+TOKEN_ERROR_CODES = r"^(190|102|10|2[0-9][0-9])(/[0-9]+)?$"
+PauseKind = Catalog.PauseKind
+# The sync engine's pause kinds a token causes; a good token lifts them.
+TOKEN_PAUSES = (PauseKind.AUTH, PauseKind.PERMISSION)
 
 LEVELS = {
     Status.VALID: "ok",
@@ -211,7 +214,7 @@ def record_check(connection: MetaConnection, check: TokenCheck) -> None:
     with transaction.atomic():
         connection.save(update_fields=[*HEALTH_FIELDS, "updated_at"])
         if check.blocks_sync:
-            pause_catalogs(connection, pause_reason(check))
+            pause_catalogs(connection, check)
         else:
             resume_catalogs(connection)
     if previous != check.status:
@@ -222,32 +225,46 @@ def pause_reason(check: TokenCheck) -> str:
     return f"{check.message} Sync is paused until a working token is saved in Settings → WhatsApp Connection."
 
 
-def pause_catalogs(connection: MetaConnection, reason: str) -> int:
-    """Pause every catalog using this token; ``sync_enabled`` keeps the merchant's choice."""
-    return Catalog.objects.for_tenant(connection.tenant_id).filter(connection=connection).filter(
-        Q(paused_reason="") | Q(token_paused=True)
-    ).update(paused_reason=reason, token_paused=True, updated_at=timezone.now())
+def pause_kind_for(status: str) -> str:
+    """The sync engine's pause kind for a blocking token status."""
+    return PauseKind.PERMISSION if status == Status.MISSING_PERMISSION else PauseKind.AUTH
+
+
+def pause_catalogs(connection: MetaConnection, check: TokenCheck) -> int:
+    """Pause every catalog using this token (``sync_enabled`` keeps the merchant's choice).
+
+    A staff pause is left alone: it says more than we do and staff lift it.
+    """
+    catalogs = Catalog.objects.for_tenant(connection.tenant_id).filter(connection=connection).exclude(
+        pause_kind=PauseKind.MANUAL
+    )
+    paused = 0
+    for catalog in catalogs:
+        pause.pause(catalog, pause_kind_for(check.status), pause_reason(check))
+        paused += 1
+    return paused
 
 
 def resume_catalogs(connection: MetaConnection) -> list[int]:
     """Lift token pauses, retry variants that failed for the token, and queue a push; return catalog ids."""
     paused = list(
-        Catalog.objects.for_tenant(connection.tenant_id)
-        .filter(connection=connection, token_paused=True)
-        .values_list("pk", flat=True)
+        Catalog.objects.for_tenant(connection.tenant_id).filter(connection=connection, pause_kind__in=TOKEN_PAUSES)
     )
     if not paused:
         return []
     now = timezone.now()
-    Catalog.objects.filter(pk__in=paused).update(paused_reason="", token_paused=False, updated_at=now)
-    # Variants the push marked FAILED because of the token get another go.
+    ids = [catalog.pk for catalog in paused]
+    for catalog in paused:
+        pause.resume(catalog)
+    # Variants refused for the token get another go; everything changed meanwhile is PENDING already.
     Variant.objects.for_tenant(connection.tenant_id).filter(
-        catalog_id__in=paused, meta_status=Variant.SyncStatus.FAILED, last_error_code__in=TOKEN_ERROR_CODES
+        catalog_id__in=ids, meta_status=Variant.SyncStatus.FAILED, last_error_code__regex=TOKEN_ERROR_CODES
     ).update(meta_status=Variant.SyncStatus.PENDING, last_error="", last_error_code="", updated_at=now)
-    for catalog_id in Catalog.objects.filter(pk__in=paused, sync_enabled=True).values_list("pk", flat=True):
-        enqueue("catalog.tasks.push_catalog", catalog_id, group=f"push:{catalog_id}")
-    logger.info("tenant %s: token good again, resumed catalogs %s", connection.tenant_id, paused)
-    return paused
+    for catalog in paused:
+        if catalog.sync_enabled and not catalog.is_read_only:
+            enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+    logger.info("tenant %s: token good again, resumed catalogs %s", connection.tenant_id, ids)
+    return ids
 
 
 # -- presentation: the health page and the admin banner ------------------------------------------
@@ -321,7 +338,7 @@ def summary(tenant: Tenant | int) -> dict:
     if connection.token_error and status not in (Status.VALID, Status.EXPIRING):
         message = f"{message} ({connection.token_error})"
     paused = list(
-        Catalog.objects.for_tenant(tenant).filter(connection=connection, token_paused=True).values_list(
+        Catalog.objects.for_tenant(tenant).filter(connection=connection, pause_kind__in=TOKEN_PAUSES).values_list(
             "name", flat=True
         )
     )

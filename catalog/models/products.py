@@ -173,6 +173,11 @@ class Variant(TenantOwned):
     # In a read-only (linked) catalog the item may carry another tool's id; product
     # messages must name that id. Blank means the item id is ``retailer_id``.
     meta_retailer_id = models.CharField(max_length=255, blank=True)
+    # How the in-flight batch treats this item: "" (upsert), "DELETE", or "SKIP" (kept out of Meta).
+    in_flight_method = models.CharField(max_length=8, blank=True)
+    # Set when the item is known to be absent from Meta: deleted after the grace period, or
+    # never created because its product is excluded. Cleared when Meta accepts it again.
+    meta_deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -30,7 +30,7 @@ def test_expired_verdict_pauses_with_reason_and_keeps_sync_enabled(connection, s
     synced_catalog.refresh_from_db()
     assert synced_catalog.sync_enabled is True
     assert "expired on 2026-01-01" in synced_catalog.paused_reason
-    assert synced_catalog.token_paused is True
+    assert synced_catalog.pause_kind == Catalog.PauseKind.AUTH
 
 
 @pytest.mark.django_db
@@ -39,7 +39,7 @@ def test_good_verdict_resumes_and_queues_a_push(connection, synced_catalog, djan
     with django_capture_on_commit_callbacks() as callbacks:
         token_health.record_check(connection, TokenCheck(Status.VALID, "ok", is_valid=True))
     synced_catalog.refresh_from_db()
-    assert synced_catalog.paused_reason == "" and not synced_catalog.token_paused
+    assert synced_catalog.paused_reason == "" and synced_catalog.pause_kind == ""
     assert len(callbacks) == 1
 
 
@@ -54,8 +54,16 @@ def test_resume_retries_variants_that_failed_for_the_token(connection, synced_ca
 
 
 @pytest.mark.django_db
-def test_other_pause_reasons_are_not_lifted_by_a_good_token(connection, synced_catalog):
-    Catalog.objects.filter(pk=synced_catalog.pk).update(paused_reason="Paused by staff")
+def test_missing_permission_pauses_as_a_permission_problem(connection, synced_catalog):
+    token_health.record_check(connection, TokenCheck(Status.MISSING_PERMISSION, "no catalog_management"))
+    synced_catalog.refresh_from_db()
+    assert synced_catalog.pause_kind == Catalog.PauseKind.PERMISSION
+
+
+@pytest.mark.django_db
+def test_staff_pause_is_neither_overwritten_nor_lifted(connection, synced_catalog):
+    Catalog.objects.filter(pk=synced_catalog.pk).update(paused_reason="Paused by staff", pause_kind="manual")
+    token_health.record_check(connection, TokenCheck(Status.EXPIRED, "expired"))
     token_health.record_check(connection, TokenCheck(Status.VALID, "ok"))
     synced_catalog.refresh_from_db()
     assert synced_catalog.paused_reason == "Paused by staff"
