@@ -27,12 +27,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if DEBUG else "")
 
 if not DEBUG:
+    # Refuse to start rather than run production on a guessable key.
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 50 characters.")
+    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY or len(CRYPTOGRAPHY_KEY) < 32:
         raise ImproperlyConfigured(
-            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters."
+            "DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key) to a random value of at least 32 characters."
         )
-    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY:
-        raise ImproperlyConfigured("DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key).")
     if CRYPTOGRAPHY_KEY == SECRET_KEY:
         raise ImproperlyConfigured("CRYPTOGRAPHY_KEY must differ from SECRET_KEY.")
 

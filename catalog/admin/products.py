@@ -192,6 +192,10 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    def get_queryset(self, request):
+        # The change view shows the tenant and links to the store: fetch both with the product.
+        return super().get_queryset(request).select_related("tenant", "store")
+
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
 
