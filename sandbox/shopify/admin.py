@@ -42,11 +42,27 @@ class SandboxAdmin(admin.ModelAdmin):
 
 @admin.register(Shop)
 class ShopAdmin(SandboxAdmin):
-    list_display = ("domain", "name", "currency_code", "webhook_mode", "webhook_duplicates", "webhook_shuffle",
-                    "bucket_size", "restore_rate", "uninstalled_at")
+    list_display = (
+        "domain",
+        "name",
+        "currency_code",
+        "webhook_mode",
+        "webhook_duplicates",
+        "webhook_shuffle",
+        "bucket_size",
+        "restore_rate",
+        "uninstalled_at",
+    )
     search_fields = ("domain", "name")
-    readonly_fields = ("access_token", "webhook_secret", "id_base", "next_serial", "bucket_available",
-                       "bucket_checked_at", "created_at")
+    readonly_fields = (
+        "access_token",
+        "webhook_secret",
+        "id_base",
+        "next_serial",
+        "bucket_available",
+        "bucket_checked_at",
+        "created_at",
+    )
     actions = ("deliver_webhooks", "random_changes", "add_products", "refill_bucket", "uninstall")
 
     @admin.action(description="Deliver held and due webhooks now")
@@ -83,8 +99,16 @@ class ShopAdmin(SandboxAdmin):
 class VariantInline(admin.TabularInline):
     model = Variant
     extra = 0
-    fields = ("legacy_id", "title", "sku", "price", "compare_at_price", "inventory_quantity", "inventory_policy",
-              "tracked")
+    fields = (
+        "legacy_id",
+        "title",
+        "sku",
+        "price",
+        "compare_at_price",
+        "inventory_quantity",
+        "inventory_policy",
+        "tracked",
+    )
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -111,8 +135,21 @@ class ProductAdmin(SandboxAdmin):
     list_select_related = ("shop",)
     search_fields = ("title", "handle", "=legacy_id")
     readonly_fields = ("shop", "legacy_id", "created_at", "updated_at", "options")
-    fields = ("shop", "legacy_id", "title", "handle", "status", "vendor", "product_type", "tags",
-              "description_html", "published_at", "options", "created_at", "updated_at")
+    fields = (
+        "shop",
+        "legacy_id",
+        "title",
+        "handle",
+        "status",
+        "vendor",
+        "product_type",
+        "tags",
+        "description_html",
+        "published_at",
+        "options",
+        "created_at",
+        "updated_at",
+    )
     inlines = (VariantInline, ImageInline)
     actions = ("publish", "unpublish", "delete_with_webhook")
 
@@ -143,14 +180,39 @@ class ProductAdmin(SandboxAdmin):
 
 @admin.register(Variant)
 class VariantAdmin(SandboxAdmin):
-    list_display = ("title", "legacy_id", "product", "sku", "price", "compare_at_price", "inventory_quantity",
-                    "inventory_policy", "tracked")
+    list_display = (
+        "title",
+        "legacy_id",
+        "product",
+        "sku",
+        "price",
+        "compare_at_price",
+        "inventory_quantity",
+        "inventory_policy",
+        "tracked",
+    )
     list_select_related = ("product",)
     search_fields = ("sku", "=legacy_id", "product__title")
-    readonly_fields = ("shop", "product", "legacy_id", "inventory_item_legacy_id", "inventory_quantity", "image",
-                       "created_at", "updated_at")
-    fields = readonly_fields + ("title", "sku", "barcode", "price", "compare_at_price", "inventory_policy",
-                                "tracked", "taxable")
+    readonly_fields = (
+        "shop",
+        "product",
+        "legacy_id",
+        "inventory_item_legacy_id",
+        "inventory_quantity",
+        "image",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields + (
+        "title",
+        "sku",
+        "barcode",
+        "price",
+        "compare_at_price",
+        "inventory_policy",
+        "tracked",
+        "taxable",
+    )
 
     def save_model(self, request, obj, form, change):
         """Price/policy edits fire products/update like productVariantsBulkUpdate."""
@@ -187,14 +249,21 @@ class CollectionAdmin(SandboxAdmin):
 class WebhookSubscriptionAdmin(SandboxAdmin):
     list_display = ("topic", "callback_url", "shop", "api_version", "consecutive_failures", "created_at")
     list_filter = ("topic",)
-    readonly_fields = ("shop", "legacy_id", "topic", "api_version", "consecutive_failures", "created_at",
-                       "updated_at")
+    readonly_fields = ("shop", "legacy_id", "topic", "api_version", "consecutive_failures", "created_at", "updated_at")
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(SandboxAdmin):
-    list_display = ("topic", "shop", "status", "attempts", "response_status", "callback_url", "created_at",
-                    "delivered_at")
+    list_display = (
+        "topic",
+        "shop",
+        "status",
+        "attempts",
+        "response_status",
+        "callback_url",
+        "created_at",
+        "delivered_at",
+    )
     list_filter = ("status", "topic")
     list_select_related = ("shop",)
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields if field.name != "body"] + ["payload"]
@@ -213,8 +282,17 @@ class WebhookDeliveryAdmin(SandboxAdmin):
 
 @admin.register(BulkOperation)
 class BulkOperationAdmin(SandboxAdmin):
-    list_display = ("legacy_id", "shop", "type", "status", "object_count", "root_object_count", "file_size",
-                    "created_at", "completed_at")
+    list_display = (
+        "legacy_id",
+        "shop",
+        "type",
+        "status",
+        "object_count",
+        "root_object_count",
+        "file_size",
+        "created_at",
+        "completed_at",
+    )
     list_filter = ("status",)
     readonly_fields = [field.name for field in BulkOperation._meta.fields]
     actions = ("finish_now",)

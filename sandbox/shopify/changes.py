@@ -28,10 +28,17 @@ from .models import (
 )
 from .webhooks import emit
 
-PRODUCT_FIELDS = {"title", "handle", "description_html", "vendor", "product_type", "status", "tags",
-                  "template_suffix"}
-VARIANT_FIELDS = {"price", "compare_at_price", "sku", "barcode", "inventory_policy", "taxable", "tracked",
-                  "requires_shipping"}
+PRODUCT_FIELDS = {"title", "handle", "description_html", "vendor", "product_type", "status", "tags", "template_suffix"}
+VARIANT_FIELDS = {
+    "price",
+    "compare_at_price",
+    "sku",
+    "barcode",
+    "inventory_policy",
+    "taxable",
+    "tracked",
+    "requires_shipping",
+}
 
 
 class ChangeError(ValueError):
@@ -97,8 +104,9 @@ def create_products(shop: Shop, count: int = 1, *, seed: int | None = None) -> l
     """Add generated products; fires ``products/create`` for each."""
     start = shop.allocate_serials(count * 200)  # generous block; each product uses a few serials
     generated = list(
-        generator.generate_products(count, seed=seed if seed is not None else start, id_base=shop.id_base,
-                                    start_serial=start)
+        generator.generate_products(
+            count, seed=seed if seed is not None else start, id_base=shop.id_base, start_serial=start
+        )
     )
     now = timezone.now()
     for product in generated:
@@ -149,10 +157,16 @@ def create_product(
     serial = shop.allocate_serials(1)
     first_values = [o["values"][0] for o in options[:3]] + [None, None, None]
     variant = Variant.objects.create(
-        shop=shop, product=product, legacy_id=shop.legacy_id("ProductVariant", serial),
+        shop=shop,
+        product=product,
+        legacy_id=shop.legacy_id("ProductVariant", serial),
         inventory_item_legacy_id=shop.legacy_id("InventoryItem", serial),
-        title=" / ".join(v for v in first_values if v), option1=first_values[0], option2=first_values[1],
-        option3=first_values[2], created_at=now, updated_at=now,
+        title=" / ".join(v for v in first_values if v),
+        option1=first_values[0],
+        option2=first_values[1],
+        option3=first_values[2],
+        created_at=now,
+        updated_at=now,
     )
     InventoryLevel.objects.create(
         shop=shop, variant=variant, location=loading.default_location(shop), available=0, updated_at=now
@@ -179,8 +193,7 @@ def _money(value: Any, field: str) -> Decimal | None:
     except ArithmeticError as exc:
         raise ChangeError(f"{field} is invalid", field=[field], code="INVALID_INPUT") from exc
     if amount < 0:
-        raise ChangeError(f"{field} must be greater than or equal to 0", field=[field],
-                          code="GREATER_THAN_OR_EQUAL_TO")
+        raise ChangeError(f"{field} must be greater than or equal to 0", field=[field], code="GREATER_THAN_OR_EQUAL_TO")
     return amount
 
 
@@ -198,8 +211,11 @@ def update_variants(product: Product, updates: Iterable[dict[str, Any]]) -> list
         update = dict(update)
         variant: Variant = update.pop("variant")
         if variant.product_id != product.pk:
-            raise ChangeError("Product variant does not exist", field=["variants", str(index), "id"],
-                              code="PRODUCT_VARIANT_DOES_NOT_EXIST")
+            raise ChangeError(
+                "Product variant does not exist",
+                field=["variants", str(index), "id"],
+                code="PRODUCT_VARIANT_DOES_NOT_EXIST",
+            )
         unknown = set(update) - VARIANT_FIELDS
         if unknown:
             raise ChangeError(f"Unknown variant field(s): {', '.join(sorted(unknown))}")
@@ -209,8 +225,9 @@ def update_variants(product: Product, updates: Iterable[dict[str, Any]]) -> list
         if "price" in update and update["price"] is None:
             raise ChangeError("price can't be blank", field=["variants", str(index), "price"], code="INVALID_INPUT")
         if "inventory_policy" in update and update["inventory_policy"] not in Variant.InventoryPolicy.values:
-            raise ChangeError("inventoryPolicy is invalid", field=["variants", str(index), "inventoryPolicy"],
-                              code="INVALID_INPUT")
+            raise ChangeError(
+                "inventoryPolicy is invalid", field=["variants", str(index), "inventoryPolicy"], code="INVALID_INPUT"
+            )
         if {"tracked", "sku"} & set(update):
             items_changed.append(variant)
         for name, value in update.items():
@@ -227,31 +244,52 @@ def update_variants(product: Product, updates: Iterable[dict[str, Any]]) -> list
 
 
 @transaction.atomic
-def add_variant(product: Product, *, option_values: dict[str, str], price: Any = None,
-                compare_at_price: Any = None, sku: str | None = None, quantity: int = 0) -> Variant:
+def add_variant(
+    product: Product,
+    *,
+    option_values: dict[str, str],
+    price: Any = None,
+    compare_at_price: Any = None,
+    sku: str | None = None,
+    quantity: int = 0,
+) -> Variant:
     """A new variant (GraphQL ``productVariantsBulkCreate``); fires ``products/update``."""
     names = [option["name"] for option in product.options]
     values = [option_values.get(name) for name in names]
     if any(value is None for value in values) or set(option_values) - set(names):
-        raise ChangeError("You need to add option values for " + ", ".join(names), field=["optionValues"],
-                          code="NEED_TO_ADD_OPTION_VALUES")
+        raise ChangeError(
+            "You need to add option values for " + ", ".join(names),
+            field=["optionValues"],
+            code="NEED_TO_ADD_OPTION_VALUES",
+        )
     padded = values + [None, None, None]
     if product.variants.filter(option1=padded[0], option2=padded[1], option3=padded[2]).exists():
-        raise ChangeError(f"The variant '{' / '.join(values)}' already exists.", field=["optionValues"],
-                          code="INVALID_INPUT")
+        raise ChangeError(
+            f"The variant '{' / '.join(values)}' already exists.", field=["optionValues"], code="INVALID_INPUT"
+        )
     shop, now = product.shop, timezone.now()
     serial = shop.allocate_serials(1)
     position = (product.variants.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     variant = Variant.objects.create(
-        shop=shop, product=product, legacy_id=shop.legacy_id("ProductVariant", serial),
-        inventory_item_legacy_id=shop.legacy_id("InventoryItem", serial), title=" / ".join(values),
-        sku=sku, price=_money(price, "price") or Decimal("0.00"),
-        compare_at_price=_money(compare_at_price, "compareAtPrice"), position=position,
-        option1=padded[0], option2=padded[1], option3=padded[2], inventory_quantity=quantity,
-        created_at=now, updated_at=now,
+        shop=shop,
+        product=product,
+        legacy_id=shop.legacy_id("ProductVariant", serial),
+        inventory_item_legacy_id=shop.legacy_id("InventoryItem", serial),
+        title=" / ".join(values),
+        sku=sku,
+        price=_money(price, "price") or Decimal("0.00"),
+        compare_at_price=_money(compare_at_price, "compareAtPrice"),
+        position=position,
+        option1=padded[0],
+        option2=padded[1],
+        option3=padded[2],
+        inventory_quantity=quantity,
+        created_at=now,
+        updated_at=now,
     )
-    InventoryLevel.objects.create(shop=shop, variant=variant, location=loading.default_location(shop),
-                                  available=quantity, updated_at=now)
+    InventoryLevel.objects.create(
+        shop=shop, variant=variant, location=loading.default_location(shop), available=quantity, updated_at=now
+    )
     options = []
     for option, value in zip(product.options, values, strict=True):
         if value not in option["values"]:
@@ -267,8 +305,9 @@ def delete_variants(product: Product, variants: Sequence[Variant]) -> None:
     """Remove variants (never the last one); fires ``products/update``."""
     pks = {variant.pk for variant in variants}
     if not product.variants.exclude(pk__in=pks).exists():
-        raise ChangeError("Cannot delete the last variant of a product; delete the product instead",
-                          code="INVALID_INPUT")
+        raise ChangeError(
+            "Cannot delete the last variant of a product; delete the product instead", code="INVALID_INPUT"
+        )
     product.variants.filter(pk__in=pks).delete()
     Product.objects.filter(pk=product.pk).update(updated_at=timezone.now())
     _emit_product(product)
@@ -281,8 +320,9 @@ def _recount(variant: Variant) -> None:
 
 
 @transaction.atomic
-def set_inventory(variant: Variant, quantity: int, *, location: Location | None = None,
-                  delta: bool = False) -> InventoryLevel:
+def set_inventory(
+    variant: Variant, quantity: int, *, location: Location | None = None, delta: bool = False
+) -> InventoryLevel:
     """Set (or adjust by `delta`) available stock at a location; fires ``inventory_levels/update``.
 
     Shopify also fires ``products/update`` on inventory changes, so the sandbox does too.
@@ -304,9 +344,16 @@ def set_inventory(variant: Variant, quantity: int, *, location: Location | None 
 
 
 @transaction.atomic
-def create_collection(shop: Shop, *, title: str, rules: list[dict] | None = None, disjunctive: bool = False,
-                      products: Sequence[Product] = (), handle: str | None = None,
-                      description_html: str = "") -> Collection:
+def create_collection(
+    shop: Shop,
+    *,
+    title: str,
+    rules: list[dict] | None = None,
+    disjunctive: bool = False,
+    products: Sequence[Product] = (),
+    handle: str | None = None,
+    description_html: str = "",
+) -> Collection:
     """A custom (rules None) or smart collection; fires ``collections/create``."""
     if not title.strip():
         raise ChangeError("Title can't be blank", field=["title"])
@@ -317,9 +364,17 @@ def create_collection(shop: Shop, *, title: str, rules: list[dict] | None = None
         n += 1
         candidate = f"{base}-{n}"
     collection = Collection.objects.create(
-        shop=shop, legacy_id=shop.new_legacy_id("Collection"), handle=candidate, title=title,
-        description_html=description_html, rules=rules, applied_disjunctively=disjunctive, published_at=now,
-        created_at=now, updated_at=now, sort_order="MANUAL" if rules is None else "BEST_SELLING",
+        shop=shop,
+        legacy_id=shop.new_legacy_id("Collection"),
+        handle=candidate,
+        title=title,
+        description_html=description_html,
+        rules=rules,
+        applied_disjunctively=disjunctive,
+        published_at=now,
+        created_at=now,
+        updated_at=now,
+        sort_order="MANUAL" if rules is None else "BEST_SELLING",
     )
     if rules is None:
         CollectionProduct.objects.bulk_create(
@@ -347,8 +402,9 @@ def update_collection(collection: Collection, **fields: Any) -> Collection:
 
 
 @transaction.atomic
-def change_collection_products(collection: Collection, add: Sequence[Product] = (),
-                               remove: Sequence[Product] = ()) -> Collection:
+def change_collection_products(
+    collection: Collection, add: Sequence[Product] = (), remove: Sequence[Product] = ()
+) -> Collection:
     """Add/remove products of a custom collection; fires ``collections/update``."""
     if collection.is_smart:
         raise ChangeError("Can't manually add or remove products of a smart collection", field=["id"])
@@ -374,8 +430,14 @@ def delete_collection(collection: Collection) -> int:
 
 
 @transaction.atomic
-def create_order(shop: Shop, lines: Sequence[tuple[Variant, int]], *, email: str = "buyer@example.com",
-                 paid: bool = True, phone: str = "") -> Order:
+def create_order(
+    shop: Shop,
+    lines: Sequence[tuple[Variant, int]],
+    *,
+    email: str = "buyer@example.com",
+    paid: bool = True,
+    phone: str = "",
+) -> Order:
     """An order for the given variants; fires ``orders/create`` and, when paid, ``orders/paid``."""
     if not lines:
         raise ChangeError("An order needs at least one line item", field=["lineItems"])
@@ -386,20 +448,36 @@ def create_order(shop: Shop, lines: Sequence[tuple[Variant, int]], *, email: str
         if quantity < 1:
             raise ChangeError("Quantity must be at least 1", field=["lineItems", "quantity"])
         total += variant.price * quantity
-        line_items.append({
-            "id": shop.new_legacy_id("LineItem"), "product_id": variant.product.legacy_id,
-            "variant_id": variant.legacy_id, "sku": variant.sku, "title": variant.product.title,
-            "variant_title": variant.title, "quantity": quantity, "price": f"{variant.price:.2f}",
-        })
+        line_items.append(
+            {
+                "id": shop.new_legacy_id("LineItem"),
+                "product_id": variant.product.legacy_id,
+                "variant_id": variant.legacy_id,
+                "sku": variant.sku,
+                "title": variant.product.title,
+                "variant_title": variant.title,
+                "quantity": quantity,
+                "price": f"{variant.price:.2f}",
+            }
+        )
     order = Order.objects.create(
-        shop=shop, legacy_id=shop.new_legacy_id("Order"), number=number, email=email, phone=phone,
-        currency=shop.currency_code, total_price=total,
+        shop=shop,
+        legacy_id=shop.new_legacy_id("Order"),
+        number=number,
+        email=email,
+        phone=phone,
+        currency=shop.currency_code,
+        total_price=total,
         financial_status=Order.FinancialStatus.PAID if paid else Order.FinancialStatus.PENDING,
-        line_items=line_items, customer={"id": shop.new_legacy_id("Order") + 1, "first_name": "Sam",
-                                         "last_name": "Buyer", "email": email},
+        line_items=line_items,
+        customer={"id": shop.new_legacy_id("Order") + 1, "first_name": "Sam", "last_name": "Buyer", "email": email},
         billing_address={"city": "Lisbon", "zip": "1100-148", "country_code": "PT"},
-        browser_ip="203.0.113.7", user_agent="Mozilla/5.0 (sandbox)",
-        landing_site=f"/products/{lines[0][0].product.handle}", processed_at=now, created_at=now, updated_at=now,
+        browser_ip="203.0.113.7",
+        user_agent="Mozilla/5.0 (sandbox)",
+        landing_site=f"/products/{lines[0][0].product.handle}",
+        processed_at=now,
+        created_at=now,
+        updated_at=now,
     )
     body = payloads.order(order)
     emit(shop, "orders/create", body)

@@ -70,7 +70,8 @@ def _join_collections(info: Info, product: Product, join: list[str], leave: list
                 continue
             try:
                 changes.change_collection_products(
-                    collection, add=[product] if key == "collectionsToJoin" else [],
+                    collection,
+                    add=[product] if key == "collectionsToJoin" else [],
                     remove=[product] if key == "collectionsToLeave" else [],
                 )
             except changes.ChangeError as exc:
@@ -79,8 +80,9 @@ def _join_collections(info: Info, product: Product, join: list[str], leave: list
 
 
 @resolves("Mutation", "productCreate")
-def product_create(root: Any, info: Info, product: dict | None = None, input: dict | None = None,
-                   media: list | None = None) -> dict:
+def product_create(
+    root: Any, info: Info, product: dict | None = None, input: dict | None = None, media: list | None = None
+) -> dict:
     data = product or input or {}
     fields = _product_fields(data)
     options = [
@@ -88,8 +90,7 @@ def product_create(root: Any, info: Info, product: dict | None = None, input: di
         for n, o in enumerate(data.get("productOptions") or [], start=1)
     ]
     try:
-        created = changes.create_product(_shop(info), title=fields.pop("title", ""), options=options or None,
-                                         **fields)
+        created = changes.create_product(_shop(info), title=fields.pop("title", ""), options=options or None, **fields)
     except changes.ChangeError as exc:
         return {"product": None, "userErrors": [_from_change(exc)]}
     errors = _join_collections(info, created, data.get("collectionsToJoin") or [], [])
@@ -97,8 +98,9 @@ def product_create(root: Any, info: Info, product: dict | None = None, input: di
 
 
 @resolves("Mutation", "productUpdate")
-def product_update(root: Any, info: Info, product: dict | None = None, input: dict | None = None,
-                   media: list | None = None) -> dict:
+def product_update(
+    root: Any, info: Info, product: dict | None = None, input: dict | None = None, media: list | None = None
+) -> dict:
     data = product or input or {}
     target = _lookup(info, Product, data.get("id"), "Product")
     if target is None:
@@ -109,8 +111,7 @@ def product_update(root: Any, info: Info, product: dict | None = None, input: di
             changes.update_product(target, **fields)
     except changes.ChangeError as exc:
         return {"product": None, "userErrors": [_from_change(exc)]}
-    errors = _join_collections(info, target, data.get("collectionsToJoin") or [],
-                               data.get("collectionsToLeave") or [])
+    errors = _join_collections(info, target, data.get("collectionsToJoin") or [], data.get("collectionsToLeave") or [])
     return {"product": Product.objects.get(pk=target.pk), "userErrors": errors}
 
 
@@ -133,22 +134,32 @@ VARIANT_INPUT = {
 
 
 @resolves("Mutation", "productVariantsBulkUpdate")
-def variants_bulk_update(root: Any, info: Info, productId: str, variants: list[dict],
-                         allowPartialUpdates: bool = False) -> dict:
+def variants_bulk_update(
+    root: Any, info: Info, productId: str, variants: list[dict], allowPartialUpdates: bool = False
+) -> dict:
     product = _lookup(info, Product, productId, "Product")
     if product is None:
-        return {"product": None, "productVariants": None, "userErrors": [
-            _error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")]}
+        return {
+            "product": None,
+            "productVariants": None,
+            "userErrors": [_error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")],
+        }
     updates, errors = [], []
     for index, data in enumerate(variants):
         if not data.get("id"):
-            errors.append(_error("Product variant is missing ID attribute", ["variants", str(index)],
-                                 "PRODUCT_VARIANT_ID_MISSING"))
+            errors.append(
+                _error(
+                    "Product variant is missing ID attribute", ["variants", str(index)], "PRODUCT_VARIANT_ID_MISSING"
+                )
+            )
             continue
         variant = _lookup(info, Variant, data["id"], "ProductVariant")
         if variant is None or variant.product_id != product.pk:
-            errors.append(_error("Product variant does not exist", ["variants", str(index), "id"],
-                                 "PRODUCT_VARIANT_DOES_NOT_EXIST"))
+            errors.append(
+                _error(
+                    "Product variant does not exist", ["variants", str(index), "id"], "PRODUCT_VARIANT_DOES_NOT_EXIST"
+                )
+            )
             continue
         update: dict[str, Any] = {"variant": variant}
         update.update({VARIANT_INPUT[k]: v for k, v in data.items() if k in VARIANT_INPUT})
@@ -174,22 +185,31 @@ def variants_bulk_update(root: Any, info: Info, productId: str, variants: list[d
 def variants_bulk_create(root: Any, info: Info, productId: str, variants: list[dict]) -> dict:
     product = _lookup(info, Product, productId, "Product")
     if product is None:
-        return {"product": None, "productVariants": None, "userErrors": [
-            _error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")]}
+        return {
+            "product": None,
+            "productVariants": None,
+            "userErrors": [_error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")],
+        }
     created = []
     with transaction.atomic():
         for index, data in enumerate(variants):
             values = {o.get("optionName"): o.get("name") for o in data.get("optionValues") or []}
             try:
-                variant = changes.add_variant(product, option_values=values, price=data.get("price"),
-                                              compare_at_price=data.get("compareAtPrice"),
-                                              sku=(data.get("inventoryItem") or {}).get("sku"),
-                                              quantity=sum(q.get("availableQuantity", 0)
-                                                           for q in data.get("inventoryQuantities") or []))
+                variant = changes.add_variant(
+                    product,
+                    option_values=values,
+                    price=data.get("price"),
+                    compare_at_price=data.get("compareAtPrice"),
+                    sku=(data.get("inventoryItem") or {}).get("sku"),
+                    quantity=sum(q.get("availableQuantity", 0) for q in data.get("inventoryQuantities") or []),
+                )
             except changes.ChangeError as exc:
                 transaction.set_rollback(True)
-                return {"product": None, "productVariants": None,
-                        "userErrors": [_from_change(exc, ["variants", str(index)])]}
+                return {
+                    "product": None,
+                    "productVariants": None,
+                    "userErrors": [_from_change(exc, ["variants", str(index)])],
+                }
             created.append(variant)
     return {"product": Product.objects.get(pk=product.pk), "productVariants": created, "userErrors": []}
 
@@ -198,12 +218,16 @@ def variants_bulk_create(root: Any, info: Info, productId: str, variants: list[d
 def variants_bulk_delete(root: Any, info: Info, productId: str, variantsIds: list[str]) -> dict:
     product = _lookup(info, Product, productId, "Product")
     if product is None:
-        return {"product": None, "userErrors": [
-            _error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")]}
+        return {
+            "product": None,
+            "userErrors": [_error("Product does not exist", ["productId"], "PRODUCT_DOES_NOT_EXIST")],
+        }
     targets = [_lookup(info, Variant, value, "ProductVariant") for value in variantsIds]
     if any(v is None or v.product_id != product.pk for v in targets):
-        return {"product": None, "userErrors": [
-            _error("Product variant does not exist", ["variantsIds"], "PRODUCT_VARIANT_DOES_NOT_EXIST")]}
+        return {
+            "product": None,
+            "userErrors": [_error("Product variant does not exist", ["variantsIds"], "PRODUCT_VARIANT_DOES_NOT_EXIST")],
+        }
     try:
         changes.delete_variants(product, targets)
     except changes.ChangeError as exc:
@@ -215,15 +239,30 @@ def _inventory_change(info: Info, item_id: str, location_id: str, index: int, ke
     item = ids.parse_gid(item_id)
     variant = (
         Variant.objects.filter(shop=_shop(info), inventory_item_legacy_id=item[1]).select_related("product").first()
-        if item and item[0] == "InventoryItem" else None
+        if item and item[0] == "InventoryItem"
+        else None
     )
     location = _lookup(info, Location, location_id, "Location")
     if variant is None:
-        return None, None, {"code": "INVALID_INVENTORY_ITEM", "field": ["input", key, str(index), "inventoryItemId"],
-                            "message": "The specified inventory item could not be found."}
+        return (
+            None,
+            None,
+            {
+                "code": "INVALID_INVENTORY_ITEM",
+                "field": ["input", key, str(index), "inventoryItemId"],
+                "message": "The specified inventory item could not be found.",
+            },
+        )
     if location is None:
-        return None, None, {"code": "INVALID_LOCATION", "field": ["input", key, str(index), "locationId"],
-                            "message": "The specified location could not be found."}
+        return (
+            None,
+            None,
+            {
+                "code": "INVALID_LOCATION",
+                "field": ["input", key, str(index), "locationId"],
+                "message": "The specified location could not be found.",
+            },
+        )
     return variant, location, None
 
 
@@ -236,8 +275,13 @@ def _adjustment_group(info: Info, reason: str, uri: str | None, rows: list) -> d
         "reason": reason,
         "referenceDocumentUri": uri,
         "changes": [
-            {"name": "available", "delta": delta, "quantityAfterChange": after,
-             "item": _item(variant), "location": location}
+            {
+                "name": "available",
+                "delta": delta,
+                "quantityAfterChange": after,
+                "item": _item(variant),
+                "location": location,
+            }
             for variant, location, delta, after in rows
         ],
     }
@@ -252,23 +296,38 @@ def _item(variant: Variant):
 @resolves("Mutation", "inventorySetQuantities")
 def inventory_set_quantities(root: Any, info: Info, input: dict) -> dict:
     if input.get("name") not in ("available", "on_hand"):
-        return {"inventoryAdjustmentGroup": None, "userErrors": [
-            {"code": "INVALID_NAME", "field": ["input", "name"],
-             "message": "The quantity name must be either 'available' or 'on_hand'."}]}
+        return {
+            "inventoryAdjustmentGroup": None,
+            "userErrors": [
+                {
+                    "code": "INVALID_NAME",
+                    "field": ["input", "name"],
+                    "message": "The quantity name must be either 'available' or 'on_hand'.",
+                }
+            ],
+        }
     rows, errors = [], []
     resolved = []
     for index, quantity in enumerate(input.get("quantities") or []):
-        variant, location, error = _inventory_change(info, quantity["inventoryItemId"], quantity["locationId"],
-                                                     index, "quantities")
+        variant, location, error = _inventory_change(
+            info, quantity["inventoryItemId"], quantity["locationId"], index, "quantities"
+        )
         if error:
             errors.append(error)
             continue
         current = variant.inventory_levels.filter(location=location).values_list("available", flat=True).first() or 0
-        if not input.get("ignoreCompareQuantity") and quantity.get("compareQuantity") is not None \
-                and quantity["compareQuantity"] != current:
-            errors.append({"code": "COMPARE_QUANTITY_STALE", "field": ["input", "quantities", str(index),
-                                                                        "compareQuantity"],
-                           "message": "The compareQuantity argument no longer matches the persisted quantity."})
+        if (
+            not input.get("ignoreCompareQuantity")
+            and quantity.get("compareQuantity") is not None
+            and quantity["compareQuantity"] != current
+        ):
+            errors.append(
+                {
+                    "code": "COMPARE_QUANTITY_STALE",
+                    "field": ["input", "quantities", str(index), "compareQuantity"],
+                    "message": "The compareQuantity argument no longer matches the persisted quantity.",
+                }
+            )
             continue
         resolved.append((variant, location, quantity["quantity"], current))
     if errors:
@@ -277,16 +336,19 @@ def inventory_set_quantities(root: Any, info: Info, input: dict) -> dict:
         for variant, location, value, current in resolved:
             changes.set_inventory(variant, value, location=location)
             rows.append((variant, location, value - current, value))
-    return {"inventoryAdjustmentGroup": _adjustment_group(info, input["reason"], input.get("referenceDocumentUri"),
-                                                          rows), "userErrors": []}
+    return {
+        "inventoryAdjustmentGroup": _adjustment_group(info, input["reason"], input.get("referenceDocumentUri"), rows),
+        "userErrors": [],
+    }
 
 
 @resolves("Mutation", "inventoryAdjustQuantities")
 def inventory_adjust_quantities(root: Any, info: Info, input: dict) -> dict:
     rows, resolved, errors = [], [], []
     for index, change in enumerate(input.get("changes") or []):
-        variant, location, error = _inventory_change(info, change["inventoryItemId"], change["locationId"],
-                                                     index, "changes")
+        variant, location, error = _inventory_change(
+            info, change["inventoryItemId"], change["locationId"], index, "changes"
+        )
         if error:
             errors.append(error)
         else:
@@ -297,8 +359,10 @@ def inventory_adjust_quantities(root: Any, info: Info, input: dict) -> dict:
         for variant, location, delta in resolved:
             level = changes.set_inventory(variant, delta, location=location, delta=True)
             rows.append((variant, location, delta, level.available))
-    return {"inventoryAdjustmentGroup": _adjustment_group(info, input["reason"], input.get("referenceDocumentUri"),
-                                                          rows), "userErrors": []}
+    return {
+        "inventoryAdjustmentGroup": _adjustment_group(info, input["reason"], input.get("referenceDocumentUri"), rows),
+        "userErrors": [],
+    }
 
 
 @resolves("Mutation", "inventoryItemUpdate")
@@ -306,7 +370,8 @@ def inventory_item_update(root: Any, info: Info, id: str, input: dict) -> dict:
     parsed = ids.parse_gid(id)
     variant = (
         Variant.objects.filter(shop=_shop(info), inventory_item_legacy_id=parsed[1]).select_related("product").first()
-        if parsed and parsed[0] == "InventoryItem" else None
+        if parsed and parsed[0] == "InventoryItem"
+        else None
     )
     if variant is None:
         return {"inventoryItem": None, "userErrors": [_error("Inventory item does not exist", ["id"])]}
@@ -339,10 +404,13 @@ def collection_create(root: Any, info: Info, input: dict) -> dict:
         return {"collection": None, "userErrors": [_error("Product does not exist", ["products"])]}
     try:
         collection = changes.create_collection(
-            _shop(info), title=input.get("title") or "", handle=input.get("handle"),
+            _shop(info),
+            title=input.get("title") or "",
+            handle=input.get("handle"),
             description_html=input.get("descriptionHtml") or "",
             rules=[{k: r[k] for k in RULE_KEYS} for r in rule_set.get("rules") or []] if rule_set else None,
-            disjunctive=bool(rule_set and rule_set.get("appliedDisjunctively")), products=products,
+            disjunctive=bool(rule_set and rule_set.get("appliedDisjunctively")),
+            products=products,
         )
     except changes.ChangeError as exc:
         return {"collection": None, "userErrors": [_from_change(exc)]}
@@ -388,8 +456,9 @@ def collection_products(root: Any, info: Info, id: str, productIds: list[str]) -
     if any(p is None for p in products):
         return {**empty, "userErrors": [_error("Product does not exist", ["productIds"])]}
     try:
-        changes.change_collection_products(collection, add=products if adding else (),
-                                           remove=() if adding else products)
+        changes.change_collection_products(
+            collection, add=products if adding else (), remove=() if adding else products
+        )
     except changes.ChangeError as exc:
         return {**empty, "userErrors": [_from_change(exc)]}
     if adding:
@@ -405,19 +474,29 @@ def _callback(data: dict) -> str:
 def webhook_create(root: Any, info: Info, topic: str, webhookSubscription: dict) -> dict:
     url = _callback(webhookSubscription)
     if not url.startswith(("https://", "http://")):
-        return {"webhookSubscription": None, "userErrors": [_error("Address is invalid", ["webhookSubscription",
-                                                                                           "callbackUrl"])]}
+        return {
+            "webhookSubscription": None,
+            "userErrors": [_error("Address is invalid", ["webhookSubscription", "callbackUrl"])],
+        }
     shop = _shop(info)
     try:
         with transaction.atomic():
             subscription = WebhookSubscription.objects.create(
-                shop=shop, legacy_id=shop.new_legacy_id("WebhookSubscription"), topic=topic, callback_url=url,
+                shop=shop,
+                legacy_id=shop.new_legacy_id("WebhookSubscription"),
+                topic=topic,
+                callback_url=url,
                 format=webhookSubscription.get("format") or "JSON",
-                include_fields=webhookSubscription.get("includeFields") or [], api_version=info.context.api_version,
+                include_fields=webhookSubscription.get("includeFields") or [],
+                api_version=info.context.api_version,
             )
     except IntegrityError:
-        return {"webhookSubscription": None, "userErrors": [
-            _error("Address for this topic has already been taken", ["webhookSubscription", "callbackUrl"])]}
+        return {
+            "webhookSubscription": None,
+            "userErrors": [
+                _error("Address for this topic has already been taken", ["webhookSubscription", "callbackUrl"])
+            ],
+        }
     return {"webhookSubscription": subscription, "userErrors": []}
 
 
@@ -439,8 +518,10 @@ def webhook_update(root: Any, info: Info, id: str, webhookSubscription: dict) ->
 def webhook_delete(root: Any, info: Info, id: str) -> dict:
     subscription = _lookup(info, WebhookSubscription, id, "WebhookSubscription")
     if subscription is None:
-        return {"deletedWebhookSubscriptionId": None, "userErrors": [
-            _error("Webhook subscription does not exist", ["id"])]}
+        return {
+            "deletedWebhookSubscriptionId": None,
+            "userErrors": [_error("Webhook subscription does not exist", ["id"])],
+        }
     gid = subscription.gid
     subscription.delete()
     return {"deletedWebhookSubscriptionId": gid, "userErrors": []}
@@ -461,8 +542,10 @@ def bulk_cancel(root: Any, info: Info, id: str) -> dict:
     if op is None:
         return {"bulkOperation": None, "userErrors": [_error("Bulk operation does not exist", ["id"])]}
     if op.status not in (BulkOperation.Status.CREATED, BulkOperation.Status.RUNNING):
-        return {"bulkOperation": op, "userErrors": [
-            _error(f"A bulk operation cannot be canceled when it is {op.status.lower()}", ["id"])]}
+        return {
+            "bulkOperation": op,
+            "userErrors": [_error(f"A bulk operation cannot be canceled when it is {op.status.lower()}", ["id"])],
+        }
     return {"bulkOperation": bulk.cancel(op), "userErrors": []}
 
 
@@ -472,12 +555,17 @@ def order_create(root: Any, info: Info, order: dict) -> dict:
     for index, line in enumerate(order.get("lineItems") or []):
         variant = _lookup(info, Variant, line.get("variantId"), "ProductVariant")
         if variant is None:
-            return {"order": None, "userErrors": [_error("Variant does not exist",
-                                                         ["order", "lineItems", str(index), "variantId"])]}
+            return {
+                "order": None,
+                "userErrors": [_error("Variant does not exist", ["order", "lineItems", str(index), "variantId"])],
+            }
         lines.append((variant, line.get("quantity", 1)))
     try:
         created = changes.create_order(
-            _shop(info), lines, email=order.get("email") or "", phone=order.get("phone") or "",
+            _shop(info),
+            lines,
+            email=order.get("email") or "",
+            phone=order.get("phone") or "",
             paid=(order.get("financialStatus") or "PAID").upper() == "PAID",
         )
     except changes.ChangeError as exc:

@@ -25,11 +25,13 @@ def valid(raw_body: bytes, header_b64: str, secret: str) -> bool:
 @csrf_exempt
 def receive(request: HttpRequest) -> HttpResponse:
     shop = request.headers.get("X-Shopify-Shop-Domain", "")
-    RECEIVED.append({
-        "headers": dict(request.headers),
-        "body": request.body,
-        "hmac_ok": valid(request.body, request.headers.get("X-Shopify-Hmac-Sha256", ""), SECRETS.get(shop, "")),
-    })
+    RECEIVED.append(
+        {
+            "headers": dict(request.headers),
+            "body": request.body,
+            "hmac_ok": valid(request.body, request.headers.get("X-Shopify-Hmac-Sha256", ""), SECRETS.get(shop, "")),
+        }
+    )
     if FAIL_NEXT:
         return HttpResponse(status=FAIL_NEXT.pop(0))
     return HttpResponse("ok")

@@ -32,21 +32,32 @@ def test_unknown_shop_is_404(live_shop):
 
 
 def test_bad_version_is_404(live_shop):
-    response = requests.post(live_shop.endpoint.replace("2025-10", "v2"), json={"query": "{ shop { name } }"},
-                             headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]}, timeout=10)
+    response = requests.post(
+        live_shop.endpoint.replace("2025-10", "v2"),
+        json={"query": "{ shop { name } }"},
+        headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]},
+        timeout=10,
+    )
     assert response.status_code == 404
 
 
 def test_bad_json_is_400_json(live_shop):
-    response = requests.post(live_shop.endpoint, data=b"{not json", timeout=10,
-                             headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"],
-                                      "Content-Type": "application/json"})
+    response = requests.post(
+        live_shop.endpoint,
+        data=b"{not json",
+        timeout=10,
+        headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"], "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and "errors" in response.json()
 
 
 def test_missing_query_is_400(live_shop):
-    response = requests.post(live_shop.endpoint, json={"variables": {}}, timeout=10,
-                             headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]})
+    response = requests.post(
+        live_shop.endpoint,
+        json={"variables": {}},
+        timeout=10,
+        headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]},
+    )
     assert response.status_code == 400
     assert response.json() == {"errors": {"query": "Required parameter missing or invalid"}}
 
@@ -108,6 +119,7 @@ def test_negative_price_is_a_user_error(live_shop):
 
 
 def test_get_is_405_json(live_shop):
-    response = requests.get(live_shop.endpoint, timeout=10,
-                            headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]})
+    response = requests.get(
+        live_shop.endpoint, timeout=10, headers={"X-Shopify-Access-Token": live_shop.credentials["access_token"]}
+    )
     assert response.status_code == 405 and "errors" in response.json()

@@ -44,7 +44,9 @@ def test_bulk_query_completes_with_downloadable_jsonl(live_shop):
 
 def test_children_point_at_parents_that_came_first(live_shop):
     _run(live_shop)
-    lines = [json.loads(line) for line in requests.get(_poll_until_done(live_shop)["url"], timeout=30).text.splitlines()]
+    lines = [
+        json.loads(line) for line in requests.get(_poll_until_done(live_shop)["url"], timeout=30).text.splitlines()
+    ]
     seen = set()
     for line in lines:
         if "__parentId" in line:
@@ -62,8 +64,9 @@ def test_bulk_output_matches_generator_jsonl(live_shop):
     _run(live_shop)
     exported = requests.get(_poll_until_done(live_shop)["url"], timeout=30).text
     out = io.StringIO()
-    generator.write_bulk_jsonl(out, products=12, id_base=live_shop.shop.id_base,
-                               storefront_url=live_shop.shop.storefront_url)
+    generator.write_bulk_jsonl(
+        out, products=12, id_base=live_shop.shop.id_base, storefront_url=live_shop.shop.storefront_url
+    )
     assert exported == out.getvalue()
 
 
@@ -124,8 +127,7 @@ def test_slices_resume_where_they_stopped(live_shop):
             op = bulk.advance(op, slice_seconds=0.0001)
     finally:
         bulk.ROOT_CHUNK = original
-    ids = [json.loads(line)["id"] for line in bulk.result_path(op).read_text().splitlines()
-           if "__parentId" not in line]
+    ids = [json.loads(line)["id"] for line in bulk.result_path(op).read_text().splitlines() if "__parentId" not in line]
     assert len(ids) == len(set(ids)) == 12
 
 

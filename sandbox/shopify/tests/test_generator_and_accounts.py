@@ -117,10 +117,29 @@ def test_change_command_sets_price_and_stock():
     result = create_sandbox_shop(products=2)
     variant = Variant.objects.filter(shop__domain=result["shop_domain"]).first()
     out = io.StringIO()
-    call_command("sandbox_shopify_change", "--shop", result["shop_domain"], "--json", "price",
-                 "--variant", str(variant.legacy_id), "--price", "3.50", stdout=out)
-    call_command("sandbox_shopify_change", "--shop", result["shop_domain"], "inventory",
-                 "--variant", variant.gid, "--quantity", "9", stdout=io.StringIO())
+    call_command(
+        "sandbox_shopify_change",
+        "--shop",
+        result["shop_domain"],
+        "--json",
+        "price",
+        "--variant",
+        str(variant.legacy_id),
+        "--price",
+        "3.50",
+        stdout=out,
+    )
+    call_command(
+        "sandbox_shopify_change",
+        "--shop",
+        result["shop_domain"],
+        "inventory",
+        "--variant",
+        variant.gid,
+        "--quantity",
+        "9",
+        stdout=io.StringIO(),
+    )
     variant.refresh_from_db()
     assert json.loads(out.getvalue())["price"] == "3.50"
     assert str(variant.price) == "3.50" and variant.inventory_quantity == 9
@@ -132,8 +151,9 @@ def test_change_command_random_and_unknown_shop():
 
     result = create_sandbox_shop(products=3)
     out = io.StringIO()
-    call_command("sandbox_shopify_change", "--shop", result["shop_domain"], "--json", "random", "--count", "5",
-                 stdout=out)
+    call_command(
+        "sandbox_shopify_change", "--shop", result["shop_domain"], "--json", "random", "--count", "5", stdout=out
+    )
     assert len(json.loads(out.getvalue())["changes"]) == 5
     with pytest.raises(CommandError, match="No sandbox shop"):
         call_command("sandbox_shopify_change", "--shop", "nope.myshopify.com", "deliver")

@@ -23,8 +23,10 @@ def test_product_update_unknown_id_is_user_error(live_shop):
         'mutation { productUpdate(product: {id: "gid://shopify/Product/9", title: "x"}) '
         "{ product { id } userErrors { field message } } }"
     )
-    assert body["data"]["productUpdate"] == {"product": None,
-                                             "userErrors": [{"field": ["id"], "message": "Product does not exist"}]}
+    assert body["data"]["productUpdate"] == {
+        "product": None,
+        "userErrors": [{"field": ["id"], "message": "Product does not exist"}],
+    }
 
 
 def test_inventory_set_quantities_updates_variant_quantity(live_shop):
@@ -32,14 +34,23 @@ def test_inventory_set_quantities_updates_variant_quantity(live_shop):
     location = live_shop.gql("{ locations(first: 1) { nodes { id } } }")["data"]["locations"]["nodes"][0]["id"]
     body = live_shop.gql(
         "mutation($i: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $i) {"
-        " inventoryAdjustmentGroup { reason changes { name delta quantityAfterChange } } userErrors { code message } } }",
-        {"i": {"name": "available", "reason": "correction", "ignoreCompareQuantity": True,
-               "quantities": [{"inventoryItemId": variant.inventory_item_gid, "locationId": location, "quantity": 42}]}},
+        " inventoryAdjustmentGroup { reason changes { name delta quantityAfterChange } }"
+        " userErrors { code message } } }",
+        {
+            "i": {
+                "name": "available",
+                "reason": "correction",
+                "ignoreCompareQuantity": True,
+                "quantities": [{"inventoryItemId": variant.inventory_item_gid, "locationId": location, "quantity": 42}],
+            }
+        },
     )
     assert body["data"]["inventorySetQuantities"]["userErrors"] == []
-    read = live_shop.gql("query($id: ID!) { productVariant(id: $id) { inventoryQuantity inventoryItem { "
-                         "inventoryLevels(first: 5) { nodes { quantities(names: [\"available\"]) { quantity } } } } } }",
-                         {"id": variant.gid})["data"]["productVariant"]
+    read = live_shop.gql(
+        "query($id: ID!) { productVariant(id: $id) { inventoryQuantity inventoryItem { "
+        'inventoryLevels(first: 5) { nodes { quantities(names: ["available"]) { quantity } } } } } }',
+        {"id": variant.gid},
+    )["data"]["productVariant"]
     assert read["inventoryQuantity"] == 42
     assert read["inventoryItem"]["inventoryLevels"]["nodes"][0]["quantities"] == [{"quantity": 42}]
 
@@ -47,11 +58,15 @@ def test_inventory_set_quantities_updates_variant_quantity(live_shop):
 def test_publish_and_unpublish_toggle_online_store_url(live_shop):
     product = live_shop.shop.products.filter(status="ACTIVE").first()
     query = "query($id: ID!) { product(id: $id) { onlineStoreUrl publishedAt } }"
-    live_shop.gql('mutation($id: ID!) { publishableUnpublish(id: $id, input: [{}]) { userErrors { message } } }',
-                  {"id": product.gid})
+    live_shop.gql(
+        "mutation($id: ID!) { publishableUnpublish(id: $id, input: [{}]) { userErrors { message } } }",
+        {"id": product.gid},
+    )
     assert live_shop.gql(query, {"id": product.gid})["data"]["product"] == {"onlineStoreUrl": None, "publishedAt": None}
-    live_shop.gql('mutation($id: ID!) { publishablePublish(id: $id, input: [{}]) { userErrors { message } } }',
-                  {"id": product.gid})
+    live_shop.gql(
+        "mutation($id: ID!) { publishablePublish(id: $id, input: [{}]) { userErrors { message } } }",
+        {"id": product.gid},
+    )
     assert live_shop.gql(query, {"id": product.gid})["data"]["product"]["onlineStoreUrl"].endswith(product.handle)
 
 
@@ -62,11 +77,14 @@ def test_smart_collection_membership_follows_tags(live_shop):
         'rules: [{column: TAG, relation: EQUALS, condition: "neon"}]}}) { collection { id } userErrors { message } } }'
     )
     collection_id = body["data"]["collectionCreate"]["collection"]["id"]
-    live_shop.gql("mutation($p: ProductUpdateInput!) { productUpdate(product: $p) { userErrors { message } } }",
-                  {"p": {"id": product.gid, "tags": ["neon"]}})
+    live_shop.gql(
+        "mutation($p: ProductUpdateInput!) { productUpdate(product: $p) { userErrors { message } } }",
+        {"p": {"id": product.gid, "tags": ["neon"]}},
+    )
     read = live_shop.gql(
         "query($id: ID!) { collection(id: $id) { ruleSet { rules { column condition } } productsCount { count } "
-        "products(first: 5) { nodes { id } } } }", {"id": collection_id},
+        "products(first: 5) { nodes { id } } } }",
+        {"id": collection_id},
     )["data"]["collection"]
     assert read["productsCount"]["count"] == 1
     assert read["products"]["nodes"] == [{"id": product.gid}]
@@ -84,9 +102,11 @@ def test_variant_pagination_inside_a_product(make_live_shop):
     total = product.variants.count()
     seen, after = [], None
     while True:
-        page = live.gql("query($id: ID!, $after: String) { product(id: $id) { variants(first: 1, after: $after) "
-                        "{ pageInfo { hasNextPage endCursor } nodes { id } } } }",
-                        {"id": product.gid, "after": after})["data"]["product"]["variants"]
+        page = live.gql(
+            "query($id: ID!, $after: String) { product(id: $id) { variants(first: 1, after: $after) "
+            "{ pageInfo { hasNextPage endCursor } nodes { id } } } }",
+            {"id": product.gid, "after": after},
+        )["data"]["product"]["variants"]
         seen += [n["id"] for n in page["nodes"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -95,10 +115,13 @@ def test_variant_pagination_inside_a_product(make_live_shop):
 
 
 def test_product_create_and_delete(live_shop):
-    body = live_shop.gql('mutation { productCreate(product: {title: "Fresh"}) { product { id handle variants(first: 1)'
-                         " { nodes { title } } } userErrors { message } } }")
+    body = live_shop.gql(
+        'mutation { productCreate(product: {title: "Fresh"}) { product { id handle variants(first: 1)'
+        " { nodes { title } } } userErrors { message } } }"
+    )
     created = body["data"]["productCreate"]["product"]
     assert created["handle"] == "fresh" and created["variants"]["nodes"] == [{"title": "Default Title"}]
-    body = live_shop.gql("mutation($id: ID!) { productDelete(input: {id: $id}) { deletedProductId } }",
-                         {"id": created["id"]})
+    body = live_shop.gql(
+        "mutation($id: ID!) { productDelete(input: {id: $id}) { deletedProductId } }", {"id": created["id"]}
+    )
     assert body["data"]["productDelete"]["deletedProductId"] == created["id"]

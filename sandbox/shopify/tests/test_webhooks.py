@@ -13,8 +13,13 @@ from .conftest import subscribe
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REQUIRED_HEADERS = [
-    "X-Shopify-Topic", "X-Shopify-Hmac-Sha256", "X-Shopify-Shop-Domain", "X-Shopify-Api-Version",
-    "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Triggered-At",
+    "X-Shopify-Topic",
+    "X-Shopify-Hmac-Sha256",
+    "X-Shopify-Shop-Domain",
+    "X-Shopify-Api-Version",
+    "X-Shopify-Webhook-Id",
+    "X-Shopify-Event-Id",
+    "X-Shopify-Triggered-At",
 ]
 
 
@@ -24,8 +29,15 @@ def hooked(make_live_shop, receiver):
     live = make_live_shop(products=4)
     receiver.SECRETS[live.shop.domain] = live.credentials["webhook_secret"]
     url = f"{live.base_url}/test-webhooks/"
-    for topic in ("PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "INVENTORY_LEVELS_UPDATE",
-                  "ORDERS_PAID", "APP_UNINSTALLED", "COLLECTIONS_CREATE"):
+    for topic in (
+        "PRODUCTS_CREATE",
+        "PRODUCTS_UPDATE",
+        "PRODUCTS_DELETE",
+        "INVENTORY_LEVELS_UPDATE",
+        "ORDERS_PAID",
+        "APP_UNINSTALLED",
+        "COLLECTIONS_CREATE",
+    ):
         assert subscribe(live, topic, url)["userErrors"] == []
     return live, receiver
 
@@ -168,5 +180,7 @@ def test_graphql_mutation_triggers_webhook(hooked):
         {"p": variant.product.gid, "v": [{"id": variant.gid, "price": "9.99", "compareAtPrice": "19.99"}]},
     )
     assert body["data"]["productVariantsBulkUpdate"] == {
-        "productVariants": [{"price": "9.99", "compareAtPrice": "19.99"}], "userErrors": []}
+        "productVariants": [{"price": "9.99", "compareAtPrice": "19.99"}],
+        "userErrors": [],
+    }
     assert any(r["headers"]["X-Shopify-Topic"] == "products/update" for r in receiver.RECEIVED)

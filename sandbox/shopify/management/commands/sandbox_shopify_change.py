@@ -147,8 +147,12 @@ class Command(BaseCommand):
         from django.conf import settings
 
         subscription, _created = WebhookSubscription.objects.get_or_create(
-            shop=shop, topic=ENUM_FOR_HEADER[topic], callback_url=url,
-            defaults={"legacy_id": shop.new_legacy_id("WebhookSubscription"),
-                      "api_version": settings.SHOPIFY_API_VERSION},
+            shop=shop,
+            topic=ENUM_FOR_HEADER[topic],
+            callback_url=url,
+            defaults={
+                "legacy_id": shop.new_legacy_id("WebhookSubscription"),
+                "api_version": settings.SHOPIFY_API_VERSION,
+            },
         )
         return {"subscription": subscription.gid, "topic": topic, "url": url}
