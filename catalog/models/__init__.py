@@ -1,10 +1,13 @@
-from .batches import SyncBatch
+from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, Variant, shard_key_for
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
+from .throttle import GraphThrottle
 
 __all__ = [
     "Catalog",
+    "CatalogFeed",
+    "GraphThrottle",
     "Membership",
     "MetaConnection",
     "Product",
