@@ -9,10 +9,10 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from catalog.models import Catalog, SyncBatch, Variant
+from catalog.models import Catalog, GraphThrottle, SyncBatch, Variant
 
 from . import error_catalog as ec
-from .health import StatusCounts
+from .health import StatusCounts, pause_reason
 from .models import CatalogIssue, DiagnosticsRun
 
 # Catalogs listed on one dashboard page (staff filter by tenant beyond that).
@@ -21,6 +21,8 @@ DASHBOARD_LIMIT = 200
 # 200 is the floor every catalog has (shared/reference/meta-graph-api.md §2).
 BATCH_CALLS_PER_HOUR = 200
 THROUGHPUT_HOURS = 24
+# A usage reading older than this says nothing about Meta's rolling one-hour window.
+USAGE_FRESH = timedelta(minutes=10)
 
 
 @dataclass
@@ -30,19 +32,40 @@ class CatalogRow:
     batch_calls_last_hour: int = 0
     in_flight: int = 0
     open_issues: dict[str, int] = field(default_factory=dict)
-    rate_limited: bool = False
+    # What Meta's usage headers last said (GraphThrottle), per quota bucket.
+    batch_usage: GraphThrottle | None = None
+    management_usage: GraphThrottle | None = None
+    now: datetime | None = None
 
     @property
-    def headroom(self) -> int:
-        return max(BATCH_CALLS_PER_HOUR - self.batch_calls_last_hour, 0)
+    def used_pct(self) -> int:
+        """Share of the Catalog Batch quota used: Meta's own figure when fresh, else our call count."""
+        usage = self.batch_usage
+        if usage is not None and self.now and usage.updated_at >= self.now - USAGE_FRESH:
+            return min(round(usage.usage_pct), 100)
+        return min(round(100 * self.batch_calls_last_hour / BATCH_CALLS_PER_HOUR), 100)
 
     @property
     def headroom_pct(self) -> int:
-        return round(100 * self.headroom / BATCH_CALLS_PER_HOUR)
+        return 100 - self.used_pct
+
+    @property
+    def blocked_until(self) -> datetime | None:
+        until = [u.blocked_until for u in (self.batch_usage, self.management_usage) if u and u.blocked_until]
+        latest = max(until, default=None)
+        return latest if latest and self.now and latest > self.now else None
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.blocked_until is not None or ec.RATE_LIMITED in self.open_issues
 
     @property
     def paused(self) -> bool:
-        return not self.catalog.sync_enabled or bool(self.catalog.paused_reason)
+        return bool(self.pause_reason)
+
+    @property
+    def pause_reason(self) -> str:
+        return pause_reason(self.catalog)
 
 
 @dataclass
@@ -108,6 +131,11 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
         SyncBatch.objects.in_flight().filter(catalog_id__in=ids).select_related("catalog", "tenant")
         .order_by("created_at")[:100]
     )
+    throttle_keys = {c.pk: f"catalog:{c.meta_catalog_id or c.pk}" for c in listed}
+    usage = GraphThrottle.objects.in_bulk(
+        [f"{key}:{bucket}" for key in throttle_keys.values() for bucket in ("batch", "management")],
+        field_name="key",
+    )
     flying: dict[int, int] = {}
     for batch in in_flight:
         flying[batch.catalog_id] = flying.get(batch.catalog_id, 0) + 1
@@ -118,7 +146,9 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
             batch_calls_last_hour=calls.get(c.pk, 0),
             in_flight=flying.get(c.pk, 0),
             open_issues=issues.get(c.pk, {}),
-            rate_limited=ec.RATE_LIMITED in issues.get(c.pk, {}),
+            batch_usage=usage.get(f"{throttle_keys[c.pk]}:batch"),
+            management_usage=usage.get(f"{throttle_keys[c.pk]}:management"),
+            now=now,
         )
         for c in listed
     ]

@@ -15,7 +15,7 @@ from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, SyncBatch
 
 from .failures import sync_failure_issues
-from .integration import record_integration_error
+from .integration import mirror_sync_pause, record_integration_error
 from .models import DiagnosticsRun
 from .polling import FEED_KINDS, NotConnected, harvest_feed_errors
 
@@ -34,6 +34,7 @@ def harvest_sync_results(catalog: Catalog) -> DiagnosticsRun:
         .order_by("-started_at").first()
     )
     since = last.watermark if last else None
+    mirror_sync_pause(catalog, now=now)
     counts = sync_failure_issues(catalog, since=since, now=now)
     feeds = SyncBatch.objects.filter(catalog=catalog, kind__in=FEED_KINDS, state=SyncBatch.State.FINISHED).exclude(
         handle=""

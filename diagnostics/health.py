@@ -10,15 +10,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
+from django_q.models import Schedule
 
 from catalog.models import Catalog, MetaConnection, Tenant, Variant
 
 from . import error_catalog as ec
 from .integration import INTEGRATION_TYPES, TOKEN_TYPES
 from .models import PRIORITY_RANK, CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue, Priority
-from .schedules import HARVEST_SCHEDULE, POLL_SCHEDULE, next_run, poll_interval_minutes
+from .schedules import HARVEST_SCHEDULE, POLL_SCHEDULE, poll_interval_minutes
 
 TOP_ERRORS = 10
 TREND_DAYS = 14
@@ -76,6 +77,7 @@ class ConnectionState:
     next_sync_at: datetime | None = None
     next_check_at: datetime | None = None
     paused_reason: str = ""
+    paused_until: datetime | None = None
     sync_enabled: bool = True
 
 
@@ -177,17 +179,16 @@ def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: li
     connection = MetaConnection.objects.for_tenant(tenant).first()
     open_codes = {issue.error_type.code for issue in catalog_issues}
     last_sync = max((c.last_sync_at for c in catalogs if c.last_sync_at), default=None)
-    paused = [c for c in catalogs if not c.sync_enabled or c.paused_reason]
-    paused_reason = "; ".join(c.paused_reason for c in paused if c.paused_reason)
-    if paused and not paused_reason:
-        paused_reason = "Sync is switched off for this catalog."
+    paused = [c for c in catalogs if pause_reason(c)]
+    next_check, next_sync = _next_runs() if catalogs else (None, None)
     base = {
         "last_sync_at": last_sync,
-        "next_check_at": next_run([POLL_SCHEDULE, HARVEST_SCHEDULE]) if catalogs else None,
-        "paused_reason": paused_reason,
+        "next_check_at": next_check,
+        "next_sync_at": next_sync,
+        "paused_reason": "; ".join(pause_reason(c) for c in paused),
+        "paused_until": min((c.paused_until for c in paused if c.paused_until), default=None),
         "sync_enabled": bool(catalogs) and not paused,
     }
-    base["next_sync_at"] = _next_sync_run() if catalogs else None
     if connection is None or not connection.token_last4 and not connection.access_token:
         return ConnectionState("not_connected", "Not connected to Meta", "bad", **base)
     status = connection.token_status
@@ -217,14 +218,23 @@ def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: li
     return ConnectionState("valid", "Token valid", level, **common)
 
 
-def _next_sync_run() -> datetime | None:
-    """The sync engine's next scheduled run (its schedules call catalog.tasks)."""
-    from django_q.models import Schedule
+def pause_reason(catalog: Catalog) -> str:
+    """Why the catalog does not sync right now ("" when it does)."""
+    if catalog.is_paused:
+        return catalog.paused_reason or catalog.get_pause_kind_display()
+    if not catalog.sync_enabled:
+        return "Sync is switched off for this catalog."
+    return ""
 
-    return (
-        Schedule.objects.filter(func__startswith="catalog.tasks.", next_run__isnull=False)
-        .order_by("next_run").values_list("next_run", flat=True).first()
-    )
+
+def _next_runs() -> tuple[datetime | None, datetime | None]:
+    """Next diagnostics check and next sync-engine run (its schedules call catalog.tasks), one query."""
+    rows = Schedule.objects.filter(
+        Q(name__in=[POLL_SCHEDULE, HARVEST_SCHEDULE]) | Q(func__startswith="catalog.tasks."), next_run__isnull=False
+    ).values_list("func", "next_run")
+    checks = [when for func, when in rows if func.startswith("diagnostics.")]
+    syncs = [when for func, when in rows if func.startswith("catalog.tasks.")]
+    return min(checks, default=None), min(syncs, default=None)
 
 
 def freshness(catalogs: list[Catalog], now: datetime) -> Freshness:

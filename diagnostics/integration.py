@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Catalog
+from catalog.models import Catalog, MetaConnection
 
 from . import error_catalog as ec
 from .issues import open_catalog_issue, resolve_catalog_issues
@@ -92,3 +92,42 @@ def _int(value: object) -> int | None:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+# The sync engine pauses a catalog on these failures (catalog.sync.pause); the pause is
+# mirrored as a catalog issue so the health page has one place for every blocking cause.
+SYNC_PAUSE_KEY = "sync"
+_PAUSE_TYPES = {
+    Catalog.PauseKind.PERMISSION: ec.PERMISSION_DENIED,
+    Catalog.PauseKind.RATE_LIMIT: ec.RATE_LIMITED,
+    Catalog.PauseKind.OUTAGE: ec.META_OUTAGE,
+    Catalog.PauseKind.ERROR: ec.META_REQUEST_REJECTED,
+}
+
+
+def pause_issue_type(catalog: Catalog) -> str:
+    """The integration error type behind the catalog's sync pause ("" when not paused by a failure)."""
+    if catalog.pause_kind == Catalog.PauseKind.AUTH:
+        status = getattr(catalog.connection, "token_status", "") if catalog.connection_id else ""
+        return ec.TOKEN_EXPIRED if status == MetaConnection.TokenStatus.EXPIRED else ec.TOKEN_REVOKED
+    return _PAUSE_TYPES.get(catalog.pause_kind, "")
+
+
+def mirror_sync_pause(catalog: Catalog, *, now: datetime | None = None) -> CatalogIssue | None:
+    """Open the issue matching the catalog's current sync pause and resolve stale ones (key "sync")."""
+    now = now or timezone.now()
+    code = pause_issue_type(catalog)
+    issue = None
+    if code:
+        issue = open_catalog_issue(
+            catalog, ErrorTypeCache().get(code, source=ErrorType.Source.INTEGRATION), source=IssueSource.INTEGRATION,
+            key=SYNC_PAUSE_KEY, message=catalog.paused_reason,
+            details={"pause_kind": catalog.pause_kind,
+                     "paused_until": catalog.paused_until.isoformat() if catalog.paused_until else None},
+            now=now,
+        )
+    stale = Q(source=IssueSource.INTEGRATION, key=SYNC_PAUSE_KEY)
+    if issue is not None:
+        stale &= ~Q(pk=issue.pk)
+    resolve_catalog_issues(catalog, stale, now=now)
+    return issue

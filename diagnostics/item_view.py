@@ -5,17 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.items import is_excluded
 from catalog.models import Catalog, Product, Variant
 
 from .fixes import FixLink, fix_link, help_link
+from .health import pause_reason
 from .integration import INTEGRATION_TYPES
 from .models import PRIORITY_RANK, CatalogIssue, ItemIssue, Priority
 
 RESOLVED_HISTORY = timedelta(days=14)
-RESOLVED_HISTORY_ROWS = 50
+RESOLVED_HISTORY_ROWS = 10  # per variant
 
 
 @dataclass
@@ -93,10 +95,9 @@ def explain(variant: Variant, product: Product, issues: list[IssueView], blockin
             return f"Not on WhatsApp: {issues[0].title.lower()}.", "bad"
         return f"Not on WhatsApp: {variant.last_error or 'Meta rejected it'}.", "bad"
     if variant.meta_status == Variant.SyncStatus.PENDING:
-        catalog = variant.catalog
-        if catalog is not None and (not catalog.sync_enabled or catalog.paused_reason):
-            reason = catalog.paused_reason or "sync is switched off"
-            return f"Waiting: sync is paused ({reason}).", "warn"
+        reason = pause_reason(variant.catalog) if variant.catalog is not None else ""
+        if reason:
+            return f"Waiting: sync is paused ({reason.rstrip('.')}).", "warn"
         if variant.in_flight_batch_id:
             return "Being sent to Meta right now.", "warn"
         return "Waiting to be sent to Meta (changes go out within minutes).", "warn"
@@ -115,7 +116,7 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
                    check_error: str = "", now: datetime | None = None) -> ProductHealth:
     """Every variant of ``product`` with its status, open issues from every source and their fixes.
 
-    Four queries whatever the number of variants: variants, open issues, recently
+    Three queries whatever the number of variants: variants, their open and recently
     resolved issues, and the catalogs' blocking (integration) issues.
     """
     now = now or timezone.now()
@@ -126,14 +127,17 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
     ids = [v.pk for v in variants]
     open_by_variant: dict[int, list[ItemIssue]] = {}
     resolved_by_variant: dict[int, list[ItemIssue]] = {}
-    for issue in ItemIssue.objects.open().filter(variant_id__in=ids).select_related("error_type"):
-        open_by_variant.setdefault(issue.variant_id, []).append(issue)
-    resolved = (
-        ItemIssue.objects.filter(variant_id__in=ids, resolved_at__gte=now - RESOLVED_HISTORY)
-        .select_related("error_type").order_by("-resolved_at")[:RESOLVED_HISTORY_ROWS]
+    # Open issues and the recently resolved ones in one query (resolved first, newest first).
+    issues = (
+        ItemIssue.objects.filter(variant_id__in=ids)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=now - RESOLVED_HISTORY))
+        .select_related("error_type").order_by(F("resolved_at").desc(nulls_last=True), "pk")
     )
-    for issue in resolved:
-        resolved_by_variant.setdefault(issue.variant_id, []).append(issue)
+    for issue in issues:
+        if issue.resolved_at is None:
+            open_by_variant.setdefault(issue.variant_id, []).append(issue)
+        elif len(resolved_by_variant.setdefault(issue.variant_id, [])) < RESOLVED_HISTORY_ROWS:
+            resolved_by_variant[issue.variant_id].append(issue)
     catalog_ids = {v.catalog_id for v in variants if v.catalog_id}
     blocking_issues = list(
         CatalogIssue.objects.open().filter(catalog_id__in=catalog_ids, error_type__code__in=INTEGRATION_TYPES)

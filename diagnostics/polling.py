@@ -42,6 +42,10 @@ PAGE_SIZE = 500
 ITEM_LOOKUP_BATCH = 100
 # How long a page view's item check is reused before Meta is asked again.
 ITEM_CHECK_TTL = 600
+# A page view waits at most this long for Meta, and does not retry: the page must answer.
+ITEM_CHECK_TIMEOUT = 5.0
+# A failed check is remembered briefly too, so a Meta outage does not slow every page view.
+ITEM_CHECK_FAILURE_TTL = 60
 ITEM_FIELDS = "id,retailer_id,errors"
 PRIORITIES = (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
 SEVERITY_PRIORITY = {"MUST_FIX": Priority.HIGH, "OPPORTUNITY": Priority.LOW}
@@ -53,12 +57,12 @@ class NotConnected(Exception):
     """The catalog has no Meta id or no token: nothing to poll."""
 
 
-def client_for(catalog: Catalog) -> GraphClient:
-    """The Graph client for the catalog's Meta connection."""
+def client_for(catalog: Catalog, **kwargs) -> GraphClient:
+    """The Graph client for the catalog (its connection's token, its own quota bucket)."""
     connection = catalog.connection
     if not catalog.meta_catalog_id or connection is None or not connection.access_token:
         raise NotConnected(f"catalog {catalog.pk} is not connected to Meta")
-    return GraphClient.for_connection(connection)
+    return GraphClient.for_catalog(catalog, **kwargs)
 
 
 @dataclass
@@ -245,7 +249,7 @@ def refresh_item_errors(catalog: Catalog, variants: Sequence[Variant], *, produc
         return cached
     now = timezone.now()
     try:
-        client = client or client_for(catalog)
+        client = client or client_for(catalog, timeout=ITEM_CHECK_TIMEOUT, max_retries=0)
     except NotConnected as exc:
         return ItemCheck(checked_at=now, ok=False, error=str(exc))
     types = ErrorTypeCache()
@@ -264,8 +268,10 @@ def refresh_item_errors(catalog: Catalog, variants: Sequence[Variant], *, produc
             review.update({str(r.get("retailer_id")): str(r.get("review_status") or "") for r in rows})
             writer.apply_page(mapper.observations(rows, expect=batch))
     except GraphAPIError as exc:
-        logger.info("catalog %s: item check failed: %s", catalog.pk, getattr(exc, "code", exc))
-        return ItemCheck(checked_at=now, ok=False, error=str(getattr(exc, "message", "") or exc))
+        logger.info("catalog %s: item check failed: %s", catalog.pk, exc)
+        failed = ItemCheck(checked_at=now, ok=False, error=str(getattr(exc, "message", "") or exc))
+        cache.set(key, failed, ITEM_CHECK_FAILURE_TTL)
+        return failed
     update_meta_texts(texts.texts)
     result = ItemCheck(checked_at=now, ok=True, review=review)
     cache.set(key, result, ITEM_CHECK_TTL)

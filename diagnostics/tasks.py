@@ -75,8 +75,13 @@ def poll_catalog_diagnostics(catalog_id: int) -> str:
 
 
 def retry_failed(catalog_id: int) -> int:
-    """Send the catalog's FAILED variants again (local failures stay FAILED)."""
-    from .actions import retry_failed_variants
+    """Send the items Meta rejected again (local failures stay FAILED), then queue a push."""
+    from catalog.sync import run
 
     catalog = Catalog.objects.filter(pk=catalog_id).first()
-    return retry_failed_variants(catalog) if catalog else 0
+    if catalog is None or catalog.is_read_only:
+        return 0
+    retried = run.retry_failed(catalog)
+    if retried:
+        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+    return retried

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
+from catalog.admin.base import TenantScopedAdmin
 from catalog.models import Catalog, SyncBatch
+from catalog.sync import pause
+from diagnostics import charts, dashboard, health
+from diagnostics.models import CatalogHealth, DiagnosticsRun
 from galantis.queue import enqueue
-
-from .. import actions, charts, dashboard, health
-from ..models import CatalogHealth, DiagnosticsRun
-from .base import TenantScopedAdmin
 
 RECENT_ROWS = 20
 
@@ -59,7 +58,7 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "totals": board.totals,
             "budget": dashboard.BATCH_CALLS_PER_HOUR,
             "throughput_chart": charts.bar_chart(board.throughput, "items", title="Items synced per hour"),
-            "can_change": self.has_change_permission(request),
+            "can_change": can_act(request),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/diagnostics/cataloghealth/dashboard.html", context)
@@ -85,35 +84,44 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], title="Open problems"),
             "throughput_chart": charts.bar_chart(dashboard.throughput([catalog.pk], timezone.now()), "items",
                                                  title="Items synced per hour"),
-            "can_change": self.has_change_permission(request, catalog),
+            "can_change": can_act(request),
         }
         return TemplateResponse(request, "admin/diagnostics/cataloghealth/diagnostics.html", context)
 
     def action_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         return _action(self, request, pk)
 
 
-@require_POST
+def can_act(request: HttpRequest) -> bool:
+    """Actions change a catalog's sync: the same permission as editing the catalog."""
+    return request.user.has_perm("catalog.change_catalog")
+
+
 def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, pk: int) -> HttpResponse:
     """Retry failed items, re-poll diagnostics, pause or resume: enqueue work, never call Meta here."""
     catalog = get_object_or_404(model_admin.get_queryset(request), pk=pk)
-    if not model_admin.has_change_permission(request, catalog):
+    if not can_act(request):
         raise PermissionDenied
     action = request.POST.get("action", "")
     if action == "retry_failed":
         enqueue("diagnostics.tasks.retry_failed", catalog.pk, group=f"push:{catalog.pk}")
-        model_admin.message_user(request, f"Queued a retry of the failed items of {catalog}.", messages.SUCCESS)
+        model_admin.message_user(request, f"Queued a retry of the items Meta rejected in {catalog}.",
+                                 messages.SUCCESS)
     elif action == "repoll":
         enqueue("diagnostics.tasks.poll_catalog", catalog.pk, group=f"diagnostics:{catalog.pk}")
         enqueue("diagnostics.tasks.poll_catalog_diagnostics", catalog.pk, group=f"diagnostics:{catalog.pk}")
         model_admin.message_user(request, f"Queued a diagnostics poll of {catalog}.", messages.SUCCESS)
     elif action == "pause":
-        reason = request.POST.get("reason", "").strip() or "Paused by staff."
-        actions.pause_catalog(catalog, f"{reason} ({request.user.get_username()})")
-        model_admin.message_user(request, f"Sync of {catalog} is paused.", messages.WARNING)
+        reason = request.POST.get("reason", "").strip() or "Paused by staff"
+        pause.pause(catalog, Catalog.PauseKind.MANUAL, f"{reason} ({request.user.get_username()}).")
+        model_admin.message_user(request, f"Sync of {catalog} is paused; changes keep collecting as PENDING.",
+                                 messages.WARNING)
     elif action == "resume":
-        actions.resume_catalog(catalog)
-        model_admin.message_user(request, f"Sync of {catalog} resumed.", messages.SUCCESS)
+        pause.resume(catalog)
+        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        model_admin.message_user(request, f"Sync of {catalog} resumed; a push is queued.", messages.SUCCESS)
     else:
         model_admin.message_user(request, "Unknown action.", messages.ERROR)
     back = request.POST.get("next", "")

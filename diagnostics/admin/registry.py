@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..models import CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue
-from .base import TenantScopedAdmin
+from catalog.admin.base import TenantScopedAdmin
+from diagnostics.models import CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue
 
 
 class OpenFilter(admin.SimpleListFilter):
