@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from catalog.models import Catalog, Product, ShopifyStore, Variant
+from catalog.models import Catalog, Product, ShopifyStore, Tenant, Variant
 
 from .models import ErrorType
 
 # Shopify settings pages by error category (shipping problems go to shipping settings).
 _SHOPIFY_SETTINGS_PATH = {"checkout": "settings/shipping", "availability": "settings/shipping"}
 # Our Settings → WhatsApp Connection page: the connection app's URL name, else this path.
-SETTINGS_URL_NAMES = ("connection:whatsapp_connection", "connection:settings", "settings:whatsapp_connection")
-DEFAULT_SETTINGS_PATH = "/settings/whatsapp-connection/"
+SETTINGS_URL_NAMES = ("connection:whatsapp",)
+DEFAULT_SETTINGS_PATH = "/settings/whatsapp/"
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,17 @@ class FixLink:
     external: bool = True
 
 
-def settings_url() -> str:
-    """URL of Settings → WhatsApp Connection (reversed when the connection app is installed)."""
-    configured = getattr(settings, "DIAGNOSTICS_SETTINGS_URL", "")
-    if configured:
-        return configured
-    for name in SETTINGS_URL_NAMES:
+def settings_url(tenant: Tenant | None = None) -> str:
+    """URL of Settings → WhatsApp Connection for ``tenant`` (reversed from the connection app)."""
+    url = getattr(settings, "DIAGNOSTICS_SETTINGS_URL", "")
+    for name in () if url else SETTINGS_URL_NAMES:
         try:
-            return reverse(name)
+            url = reverse(name)
+            break
         except NoReverseMatch:
             continue
-    return DEFAULT_SETTINGS_PATH
+    url = url or DEFAULT_SETTINGS_PATH
+    return f"{url}?tenant={tenant.slug}" if tenant is not None else url
 
 
 def shopify_admin_base(store: ShopifyStore | None) -> str:
@@ -49,7 +49,8 @@ def commerce_manager_url(catalog: Catalog | None) -> str:
 
 
 def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: Product | None = None,
-             variant: Variant | None = None, store: ShopifyStore | None = None) -> FixLink | None:
+             variant: Variant | None = None, store: ShopifyStore | None = None,
+             tenant: Tenant | None = None) -> FixLink | None:
     """The link to the page where ``error_type`` is fixed, or None when nothing is to be done."""
     loc = ErrorType.FixLocation
     store = store or (product.store if product is not None else None) or (catalog.store if catalog else None)
@@ -65,7 +66,7 @@ def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: 
         path = _SHOPIFY_SETTINGS_PATH.get(error_type.category, "settings")
         return FixLink("Open Shopify settings", f"{admin}/{path}") if admin else None
     if error_type.fix_location == loc.APP_SETTINGS:
-        return FixLink("Open Settings → WhatsApp Connection", settings_url(), external=False)
+        return FixLink("Open Settings → WhatsApp Connection", settings_url(tenant), external=False)
     if error_type.fix_location == loc.COMMERCE_MANAGER:
         return FixLink("Open Commerce Manager", commerce_manager_url(catalog))
     if error_type.fix_location == loc.META_HELP and error_type.help_url:

@@ -64,7 +64,8 @@ def _issue_view(issue: ItemIssue | CatalogIssue, *, catalog: Catalog | None, pro
         fix=et.display_fix,
         priority=issue.priority,
         source=issue.get_source_display(),
-        fix_link=fix_link(et, catalog=catalog, product=product, variant=variant, store=product.store),
+        fix_link=fix_link(et, catalog=catalog, product=product, variant=variant, store=product.store,
+                          tenant=product.tenant if Product.tenant.is_cached(product) else None),
         help_link=help_link(et),
     )
 

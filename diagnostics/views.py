@@ -63,7 +63,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
         "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"],
                                           title="Open problems by priority"),
         "catalog_query": f"&catalog={catalog.pk}" if catalog else "",
-        "settings_url": settings_url(),
+        "settings_url": settings_url(tenant),
         "other_catalog_issues": [i for i in summary.catalog_issues if i not in summary.blocking_issues],
     }
     context["top_error_rows"] = [
@@ -79,7 +79,7 @@ def _top_error_row(group: health.TopError, tenant, catalog: Catalog | None, cata
     drill_url = f"{reverse('health:items')}?tenant={tenant.slug}&error={group.error_type.code}{catalog_query}"
     cta = None
     if group.error_type.fix_location != ErrorType.FixLocation.SHOPIFY_PRODUCT:
-        cta = fix_link(group.error_type, catalog=catalog)
+        cta = fix_link(group.error_type, catalog=catalog, tenant=tenant)
     elif group.error_type.help_url:
         cta = help_link(group.error_type)
     return {"group": group, "drill_url": drill_url, "cta": cta,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("health/", include("diagnostics.urls")),
+    path("settings/", include("catalog.connection.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:
