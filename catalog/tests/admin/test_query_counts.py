@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog import items
@@ -9,10 +11,10 @@ from catalog.models import Variant
 from catalog.tests.factories import ProductFactory, VariantFactory
 
 # Pinned: a new query on these pages must be a deliberate choice (update the number then).
-PRODUCT_CHANGELIST_QUERIES = 11
+PRODUCT_CHANGELIST_QUERIES = 12
 VARIANT_CHANGELIST_QUERIES = 10
 # +3 for the diagnostics item panel (variants, their issues, the catalog's blocking issues).
-PRODUCT_CHANGE_QUERIES = 12
+PRODUCT_CHANGE_QUERIES = 13
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +67,29 @@ def test_superuser_product_changelist_query_count_is_flat(
     make_products(tenant, store, catalog, rows)
     with django_assert_max_num_queries(PRODUCT_CHANGELIST_QUERIES):
         admin_client.get(reverse("admin:catalog_product_changelist"))
+
+
+def main_select(queries, table: str) -> str:
+    """The changelist's page query: the ordered SELECT of ``table``'s rows."""
+    return next(q["sql"] for q in queries if q["sql"].startswith(f'SELECT "{table}"."id"') and "ORDER BY" in q["sql"])
+
+
+@pytest.mark.django_db
+def test_search_across_variants_adds_no_distinct(staff_client, tenant, store, catalog):
+    make_products(tenant, store, catalog, 2)
+    sku = Variant.objects.first().sku
+    with CaptureQueriesContext(connection) as ctx:
+        response = staff_client.get(reverse("admin:catalog_product_changelist"), {"q": sku})
+    assert len(response.context["cl"].result_list) == 1
+    assert not any("DISTINCT" in q["sql"] and '"catalog_variant"' in q["sql"] for q in ctx.captured_queries)
+    assert not any('DISTINCT "catalog_product"."id"' in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_one_tenant_staff_pages_filter_by_tenant_id_equality(staff_client, tenant, store, catalog):
+    make_products(tenant, store, catalog, 2)
+    with CaptureQueriesContext(connection) as ctx:
+        staff_client.get(reverse("admin:catalog_variant_changelist"))
+    sql = main_select(ctx.captured_queries, "catalog_variant")
+    assert f'"catalog_variant"."tenant_id" = {tenant.pk}' in sql
+    assert "catalog_membership" not in sql
