@@ -330,7 +330,7 @@ class Matcher:
             for row in chunk:
                 candidates = by_sku.get(row.meta_retailer_id, [])
                 if len(candidates) == 1:
-                    self.match(row, candidates[0], Method.SKU, f"Meta id {row.meta_retailer_id} is the SKU")
+                    self.match(row, candidates[0], Method.SKU)
                     matched.append(row)
                 elif len(candidates) > 1:
                     row.note = f"SKU {row.meta_retailer_id} is shared by {len(candidates)} Shopify variants"
@@ -360,7 +360,7 @@ class Matcher:
             for row in chunk:
                 product = products.get(row.meta_retailer_id)
                 variants = by_product.pop(product.pk, []) if product else []
-                note = f"Meta item {row.meta_retailer_id} is the whole product (no variants in Meta)"
+                note = f"{len(variants)} Shopify variant(s) replace this one item" if len(variants) > 1 else ""
                 for n, variant in enumerate(variants):
                     target = row if n == 0 else ReconciliationRow(
                         tenant_id=self.tenant_id,
@@ -391,7 +391,7 @@ class Matcher:
                 fitting = [v for v in candidates if _options_fit(v, row.meta_values)]
                 if len(fitting) == 1:
                     taken.add(fitting[0].pk)
-                    self.match(row, fitting[0], Method.TITLE, "Matched by title and options")
+                    self.match(row, fitting[0], Method.TITLE)
                     matched.append(row)
                 elif len(fitting) > 1:
                     row.note = f"{len(fitting)} Shopify variants of “{row.meta_name[:80]}” fit; none chosen"

@@ -166,6 +166,19 @@ class ReconciliationRow(TenantOwned):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.meta_retailer_id or self.variant_id}"
 
+    SHORT_LABELS = {
+        Kind.MATCHED: ("ok", "Identical"),
+        Kind.DIFFERENT: ("warning", "Differences"),
+        Kind.ID_CHANGE: ("warning", "Other id → previous_id"),
+        Kind.META_ONLY: ("neutral", "Only in Meta"),
+        Kind.MISSING_IN_META: ("neutral", "Missing in Meta"),
+    }
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(CSS level, short label) for the report table."""
+        return self.SHORT_LABELS[self.kind]
+
 
 class MetaItemDeletionQuerySet(TenantQuerySet):
     def waiting(self) -> Self:
