@@ -101,7 +101,8 @@ def parse_price(value: object, currency_hint: str = "") -> tuple[Decimal, str] |
         return Decimal(value) / 100, currency_hint
     text = str(value).strip()
     match = _CURRENCY.search(text)
-    currency = match.group(1) if match else ""
+    # An ISO code in the text wins, then Meta's own ``currency`` field, then the symbol.
+    currency = match.group(1) if match else currency_hint
     if not currency:
         for symbol, code in sorted(_SYMBOLS.items(), key=lambda kv: -len(kv[0])):
             if symbol in text:
@@ -114,7 +115,7 @@ def parse_price(value: object, currency_hint: str = "") -> tuple[Decimal, str] |
         head, _, tail = number.rpartition(",")
         number = f"{head.replace(',', '')}.{tail}" if len(tail) == 2 else number.replace(",", "")
     try:
-        return Decimal(number), currency or currency_hint
+        return Decimal(number), currency
     except InvalidOperation:
         return None
 
