@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, CharField, Q, TextField, Value, When
 from django.utils import timezone
 
 from catalog.meta.client import GraphClient
@@ -350,9 +350,13 @@ def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) 
         meta_retailer_id="",
         previous_id="",
         meta_status=Case(
-            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)), default=Value(Variant.SyncStatus.PENDING)
+            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)),
+            default=Value(Variant.SyncStatus.PENDING),
+            output_field=CharField(),
         ),
-        last_error=Case(When(still_invalid, then="last_error"), default=Value("")),
-        last_error_code=Case(When(still_invalid, then="last_error_code"), default=Value("")),
+        last_error=Case(When(still_invalid, then="last_error"), default=Value(""), output_field=TextField()),
+        last_error_code=Case(
+            When(still_invalid, then="last_error_code"), default=Value(""), output_field=CharField()
+        ),
         updated_at=now,
     )
