@@ -545,34 +545,23 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
         variant.catalog = catalog
         variant.updated_at = now
         variant.meta_retailer_id = ""
-        if row.kind == Kind.MATCHED:
-            current = items.payload_hash(items.meta_item(variant, variant.product, catalog.store))
-            variant.meta_item_id = row.meta_item_id
-            variant.payload_hash = current
-            if current == row.our_hash:  # unchanged since the report: Meta has exactly this
-                variant.meta_status = Variant.SyncStatus.SYNCED
-                variant.synced_hash = current
-                variant.synced_at = now
-            else:
-                variant.meta_status = Variant.SyncStatus.PENDING
-                variant.synced_hash = ""
-            variant.last_error = variant.last_error_code = ""
-        elif row.kind == Kind.DIFFERENT:
-            variant.meta_item_id = row.meta_item_id
-            variant.synced_hash = ""
-            variant.meta_status = Variant.SyncStatus.PENDING
-            variant.last_error = variant.last_error_code = ""
-        elif row.kind == Kind.ID_CHANGE:
+        variant.last_error = variant.last_error_code = ""
+        if row.kind == Kind.ID_CHANGE:
             variant.meta_item_id = ""  # ours will be a new item that takes over the old one's history
             variant.previous_id = row.meta_retailer_id[:100]
-            variant.synced_hash = ""
-            variant.meta_status = Variant.SyncStatus.PENDING
-            variant.last_error = variant.last_error_code = ""
             replaced.append(row.meta_retailer_id)
-        elif row.kind == Kind.MISSING_IN_META:
+        elif row.kind in (Kind.MATCHED, Kind.DIFFERENT):
+            variant.meta_item_id = row.meta_item_id
+        # The payload as it is now (previous_id included), so the push and its confirmation agree.
+        variant.payload_hash = items.payload_hash(items.meta_item(variant, variant.product, catalog.store))
+        if row.kind == Kind.MATCHED and variant.payload_hash == row.our_hash:
+            # Unchanged since the report: Meta already has exactly this.
+            variant.meta_status = Variant.SyncStatus.SYNCED
+            variant.synced_hash = variant.payload_hash
+            variant.synced_at = now
+        else:
+            variant.meta_status = Variant.SyncStatus.PENDING
             variant.synced_hash = ""
-            if variant.meta_status == Variant.SyncStatus.SYNCED:
-                variant.meta_status = Variant.SyncStatus.PENDING
     Variant.objects.bulk_update(
         list(variants.values()),
         ["catalog", "meta_item_id", "meta_retailer_id", "previous_id", "payload_hash", "synced_hash", "meta_status",

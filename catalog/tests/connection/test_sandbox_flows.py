@@ -231,7 +231,7 @@ def test_expired_token_mid_sync_pauses_and_a_new_token_resumes_with_the_changes(
     _push_and_confirm(catalog)
     hat.refresh_from_db()
     assert hat.meta_status == Status.SYNCED
-    assert meta_items(meta, catalog.meta_catalog_id)[hat.retailer_id]["price"] == "$42.00"
+    assert meta_items(meta, catalog.meta_catalog_id, token=fresh)[hat.retailer_id]["price"] == "$42.00"
 
 
 # -- pixel and commerce checks --------------------------------------------------------------------
