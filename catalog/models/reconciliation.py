@@ -207,6 +207,9 @@ class MetaItemDeletion(TenantOwned):
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The old id is also our item group id (a product-level item keyed by the Shopify
+    # product id): Meta refuses the new variants while it exists (#10800), so it goes first.
+    goes_first = models.BooleanField(default=False)
     handle = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

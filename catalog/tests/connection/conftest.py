@@ -11,6 +11,13 @@ from catalog.models import Membership, Product, ShopifyStore, Variant
 from catalog.tests.factories import ProductFactory, ShopifyStoreFactory, TenantFactory, UserFactory, VariantFactory
 
 
+@pytest.fixture(autouse=True)
+def _no_meta_by_accident(settings):
+    """Unit tests never reach a Graph API: a refused port, no retries (the ``meta`` fixture opens one)."""
+    settings.META_GRAPH_URL = "http://127.0.0.1:9/graph"
+    settings.META_MAX_RETRIES = 0
+
+
 @pytest.fixture
 def meta(live_server, settings):
     """A fresh sandbox business (catalog, pixel, token), served by ``live_server``."""
