@@ -9,6 +9,7 @@ from catalog import items, tenants
 from catalog.meta.client import GraphClient
 from catalog.models import Membership, Product, ShopifyStore, Variant
 from catalog.tests.factories import ProductFactory, ShopifyStoreFactory, TenantFactory, UserFactory, VariantFactory
+from sandbox.graph_accounts import create_sandbox_business
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +22,6 @@ def _no_meta_by_accident(settings):
 @pytest.fixture
 def meta(live_server, settings):
     """A fresh sandbox business (catalog, pixel, token), served by ``live_server``."""
-    from sandbox.graph_accounts import create_sandbox_business
 
     settings.SITE_URL = live_server.url
     settings.META_GRAPH_URL = f"{live_server.url}/sandbox/graph"

@@ -15,6 +15,10 @@ from catalog.models import (
     SyncBatch,
     Variant,
 )
+from catalog.tests.factories import CatalogFactory, TenantFactory
+from sandbox import faults
+from sandbox.graph_accounts import create_sandbox_business, issue_token
+from sandbox.models import AccessToken
 
 from .conftest import item_for, legacy_item, meta_items, seed_catalog, variant
 
@@ -115,7 +119,6 @@ def test_orphans_are_deleted_only_when_chosen(meta, shop, connected):
 
 
 def test_catalog_the_token_cannot_see_is_refused(meta, shop, connected):
-    from sandbox.graph_accounts import create_sandbox_business
 
     foreign = create_sandbox_business(name="Other business")
     with pytest.raises(flows.FlowError, match="can't see catalog"):
@@ -124,7 +127,6 @@ def test_catalog_the_token_cannot_see_is_refused(meta, shop, connected):
 
 
 def test_catalog_of_another_tenant_is_refused(meta, shop, connected):
-    from catalog.tests.factories import CatalogFactory, TenantFactory
 
     CatalogFactory(tenant=TenantFactory(slug="rival"), meta_catalog_id=meta["catalog_id"])
     with pytest.raises(flows.FlowError, match="another Galantis account"):
@@ -209,9 +211,7 @@ def test_switching_catalogs_asks_first_and_keeps_pending_work(meta, shop, connec
 
 
 def test_expired_token_mid_sync_pauses_and_a_new_token_resumes_with_the_changes(meta, shop, connected):
-    from sandbox import faults
     from sandbox.graph_accounts import issue_token
-    from sandbox.models import AccessToken
 
     catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="Live")
     _push_and_confirm(catalog)

@@ -9,13 +9,16 @@ from django.utils import timezone
 
 from catalog.connection import flows, token_health
 from catalog.models import MetaConnection
+from catalog.tests.factories import CatalogFactory
+from sandbox import faults
+from sandbox.graph_accounts import create_sandbox_business, issue_token
+from sandbox.models import AccessToken
 
 Status = MetaConnection.TokenStatus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _token_with(meta, **kwargs) -> str:
-    from sandbox.graph_accounts import issue_token
     from sandbox.models import AccessToken
 
     system_user = AccessToken.objects.get(token=meta["access_token"]).system_user
@@ -41,7 +44,6 @@ def test_business_id_is_taken_from_the_token_when_omitted(meta, shop):
 
 
 def test_expired_token_is_refused_and_the_old_one_kept(meta, shop):
-    from sandbox import faults
 
     good = flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
     expired = _token_with(meta)
@@ -53,7 +55,6 @@ def test_expired_token_is_refused_and_the_old_one_kept(meta, shop):
 
 
 def test_revoked_token_is_refused(meta, shop):
-    from sandbox import faults
 
     revoked = _token_with(meta)
     faults.configure(token=revoked, revoked=True)
@@ -74,7 +75,6 @@ def test_unknown_token_is_refused(meta, shop):
 
 
 def test_token_of_another_business_is_refused(meta, shop):
-    from sandbox.graph_accounts import create_sandbox_business
 
     other = create_sandbox_business(name="Someone else")
     with pytest.raises(flows.FlowError, match=f"business {meta['business_id']}"):
@@ -82,7 +82,6 @@ def test_token_of_another_business_is_refused(meta, shop):
 
 
 def test_meta_down_changes_nothing(meta, shop):
-    from sandbox import faults
 
     faults.configure(outage=True)
     with pytest.raises(flows.FlowError, match="could not be reached"):
@@ -91,9 +90,6 @@ def test_meta_down_changes_nothing(meta, shop):
 
 
 def test_daily_check_marks_an_expired_token_and_pauses_sync(meta, shop):
-    from sandbox import faults
-
-    from catalog.tests.factories import CatalogFactory
 
     connection = flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
     catalog = CatalogFactory(tenant=shop["tenant"], store=shop["store"], connection=connection,
@@ -108,7 +104,6 @@ def test_daily_check_marks_an_expired_token_and_pauses_sync(meta, shop):
 
 
 def test_token_expiring_soon_warns_on_the_health_summary(meta, shop, settings):
-    from sandbox import faults
 
     settings.META_TOKEN_WARNING_DAYS = 7
     connection = flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
@@ -132,7 +127,6 @@ def test_the_page_never_shows_or_logs_the_token(meta, shop, owner_client, caplog
 
 
 def test_a_refused_token_is_not_echoed_in_the_error(meta, shop, owner_client):
-    from sandbox import faults
 
     revoked = _token_with(meta)
     faults.configure(token=revoked, revoked=True)
