@@ -211,7 +211,6 @@ def test_switching_catalogs_asks_first_and_keeps_pending_work(meta, shop, connec
 
 
 def test_expired_token_mid_sync_pauses_and_a_new_token_resumes_with_the_changes(meta, shop, connected):
-    from sandbox.graph_accounts import issue_token
 
     catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="Live")
     _push_and_confirm(catalog)

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _token_with(meta, **kwargs) -> str:
-    from sandbox.models import AccessToken
 
     system_user = AccessToken.objects.get(token=meta["access_token"]).system_user
     return issue_token(system_user, **kwargs).token
