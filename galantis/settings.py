@@ -51,6 +51,9 @@ SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
+# (done lazily when a status is read after that); the test suite sets 0.
+SANDBOX_BATCH_DELAY_SECONDS = env.float("SANDBOX_BATCH_DELAY_SECONDS", default=2.0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
