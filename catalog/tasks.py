@@ -1,1 +1,93 @@
-"""Django-Q2 entry points for catalog work. Thin: each calls one service function."""
+"""Django-Q2 entry points for catalog work. Thin: each calls one service function.
+
+Tasks receive ids, re-read the row, and are bounded and idempotent: the database
+(PENDING variants, SENT batches) is the truth, a task only a nudge.
+"""
+
+from __future__ import annotations
+
+from catalog.connection import reconcile, token_health
+from catalog.models import Catalog, MetaConnection, ReconciliationReport, SyncBatch
+from catalog.sync import confirm, feeds, push, schedule, sweep
+
+
+def _catalog(catalog_id: int) -> Catalog | None:
+    return Catalog.objects.select_related("connection").filter(pk=catalog_id).first()
+
+
+def push_catalog(catalog_id: int) -> dict:
+    """Push a bounded number of Batch API calls of pending changes for one catalog."""
+    catalog = _catalog(catalog_id)
+    return push.push_catalog(catalog).as_dict() if catalog else {}
+
+
+def confirm_catalog(catalog_id: int) -> dict:
+    """Poll the catalog's sent batches and uploads that are due."""
+    catalog = _catalog(catalog_id)
+    return confirm.confirm_catalog(catalog).as_dict() if catalog else {}
+
+
+def push_feed(catalog_id: int, kind: str = SyncBatch.Kind.REPLACE_FEED, force: bool = False) -> dict:
+    """Upload the catalog's due replace (or update) feeds; every shard with ``force``."""
+    catalog = _catalog(catalog_id)
+    return feeds.push_feeds(catalog, kind, force=force).as_dict() if catalog else {}
+
+
+def push_due_catalogs() -> int:
+    """Schedule: queue a push for every catalog with pending changes."""
+    return schedule.enqueue_due_pushes()
+
+
+def confirm_due_batches() -> int:
+    """Schedule: queue status polls for catalogs with handles due for a look."""
+    return schedule.enqueue_due_confirms()
+
+
+def push_due_feeds() -> int:
+    """Schedule: queue the replace / update feeds that are due."""
+    return schedule.enqueue_due_feeds()
+
+
+def sweep_sync() -> dict:
+    """Schedule: release dead claims, time out forgotten handles, queue due deletions."""
+    return sweep.sweep()
+
+
+def build_reconciliation_report(report_id: int) -> int:
+    """Read the Meta catalog of a report and match it to Shopify variants; return items read."""
+    report = ReconciliationReport.objects.select_related("catalog", "catalog__connection").filter(
+        pk=report_id, state=ReconciliationReport.State.RUNNING
+    ).first()
+    if report is None:
+        return 0
+    return reconcile.build_report(report).meta_items_read
+
+
+def apply_reconciliation_report(report_id: int) -> bool:
+    """Apply a confirmed import report (Galantis becomes the source of truth)."""
+    report = ReconciliationReport.objects.select_related("catalog", "catalog__store").filter(
+        pk=report_id, state=ReconciliationReport.State.APPLYING
+    ).first()
+    if report is None:
+        return False
+    reconcile.apply_report(report)
+    return True
+
+
+def check_meta_tokens() -> int:
+    """Daily: check every stored Meta token with debug_token (pauses or resumes sync)."""
+    return token_health.check_all_tokens()
+
+
+def check_meta_token(connection_id: int) -> str:
+    """Check one stored Meta token now (after a save in the admin, or a staff action)."""
+    connection = MetaConnection.objects.filter(pk=connection_id).first()
+    return token_health.check_token(connection) if connection else ""
+
+
+def send_item_deletions(catalog_id: int) -> int:
+    """Delete Meta items whose ids Galantis replaced (or the merchant chose to remove)."""
+    catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id, sync_enabled=True).first()
+    if catalog is None or catalog.is_read_only:
+        return 0
+    return reconcile.send_deletions(catalog)

@@ -27,12 +27,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if DEBUG else "")
 
 if not DEBUG:
+    # Refuse to start rather than run production on a guessable key.
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 50 characters.")
+    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY or len(CRYPTOGRAPHY_KEY) < 32:
         raise ImproperlyConfigured(
-            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters."
+            "DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key) to a random value of at least 32 characters."
         )
-    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY:
-        raise ImproperlyConfigured("DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key).")
     if CRYPTOGRAPHY_KEY == SECRET_KEY:
         raise ImproperlyConfigured("CRYPTOGRAPHY_KEY must differ from SECRET_KEY.")
 
@@ -46,6 +47,55 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # the default is the built-in sandbox served by this same instance.
 META_GRAPH_URL = env.str("META_GRAPH_URL", default=f"{SITE_URL}/sandbox/graph").rstrip("/")
 META_API_VERSION = env.str("META_API_VERSION", default="v26.0")
+# Optional app credentials: appsecret_proof on every call, and an app token for debug_token.
+META_APP_ID = env.str("META_APP_ID", default="")
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+# Graph client: per-call timeout (s), retries for transient errors / short rate limits,
+# exponential back-off with full jitter between them (base and cap, seconds).
+META_TIMEOUT = env.float("META_TIMEOUT", default=60.0)
+META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=3)
+META_RETRY_BASE_DELAY = env.float("META_RETRY_BASE_DELAY", default=1.0)
+META_RETRY_MAX_DELAY = env.float("META_RETRY_MAX_DELAY", default=30.0)
+# A wait longer than this is not slept in a worker: the call raises RateLimited and the
+# sync engine reschedules the catalog instead.
+META_MAX_INLINE_WAIT = env.float("META_MAX_INLINE_WAIT", default=30.0)
+# Throttle from X-App-Usage / X-Business-Use-Case-Usage: slow down from SLOW_PCT (up to
+# MAX_DELAY seconds per call), stop for COOLDOWN seconds at STOP_PCT, before Meta blocks us.
+META_THROTTLE_SLOW_PCT = env.float("META_THROTTLE_SLOW_PCT", default=75.0)
+META_THROTTLE_STOP_PCT = env.float("META_THROTTLE_STOP_PCT", default=95.0)
+META_THROTTLE_MAX_DELAY = env.float("META_THROTTLE_MAX_DELAY", default=10.0)
+META_THROTTLE_COOLDOWN = env.float("META_THROTTLE_COOLDOWN", default=60.0)
+# Wait after a rate-limit error that carries no estimated_time_to_regain_access (s).
+META_RATE_LIMIT_APP_WAIT = env.float("META_RATE_LIMIT_APP_WAIT", default=60.0)
+META_RATE_LIMIT_BUC_WAIT = env.float("META_RATE_LIMIT_BUC_WAIT", default=300.0)
+# Warn this many days before the Meta catalog token expires (admin banner, health page).
+META_TOKEN_WARNING_DAYS = env.int("META_TOKEN_WARNING_DAYS", default=7)
+# A token checked this recently is not re-checked before a sync run (debug_token per push is waste).
+META_TOKEN_RECHECK_SECONDS = env.int("META_TOKEN_RECHECK_SECONDS", default=300)
+
+# Sync engine (catalog/sync/). Items per items_batch call: never above Meta's 5,000, and
+# each catalog may ask for fewer (Catalog.max_batch_size).
+SYNC_MAX_ITEMS_PER_BATCH = env.int("SYNC_MAX_ITEMS_PER_BATCH", default=5000)
+# Batch API calls per catalog per push run (runs are every minute): Meta allows only about
+# 100-200 catalog batch calls an hour, and a big tenant must not hold the workers.
+SYNC_MAX_BATCHES_PER_RUN = env.int("SYNC_MAX_BATCHES_PER_RUN", default=2)
+# A shard with more pending items than this waits for its due replace feed instead of
+# spending the small Batch API quota (full syncs of big catalogs go by the feed).
+SYNC_FEED_PREFERRED_ABOVE = env.int("SYNC_FEED_PREFERRED_ABOVE", default=10000)
+# Seconds between status polls of one handle / upload (the last value repeats).
+SYNC_POLL_DELAYS = [float(x) for x in env.list("SYNC_POLL_DELAYS", default=["5", "10", "30", "60", "120", "300"])]
+# A handle Meta never finishes is given up (items re-queued) after this many seconds.
+SYNC_HANDLE_TIMEOUT = env.int("SYNC_HANDLE_TIMEOUT", default=2 * 3600)
+SYNC_FEED_TIMEOUT = env.int("SYNC_FEED_TIMEOUT", default=6 * 3600)
+# A claimed batch whose worker stopped heart-beating this long ago is released.
+SYNC_CLAIM_TIMEOUT = env.int("SYNC_CLAIM_TIMEOUT", default=15 * 60)
+# Pauses that end by themselves: longest outage back-off, rejected-request pause,
+# and how often a missing permission is looked at again (seconds).
+SYNC_OUTAGE_BACKOFF_MAX = env.int("SYNC_OUTAGE_BACKOFF_MAX", default=30 * 60)
+SYNC_ERROR_PAUSE = env.int("SYNC_ERROR_PAUSE", default=30 * 60)
+SYNC_PERMISSION_RECHECK = env.int("SYNC_PERMISSION_RECHECK", default=30 * 60)
+# Where replace / update feed files are written while they upload (deleted afterwards).
+SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 
@@ -54,9 +104,20 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
 # (done lazily when a status is read after that); the test suite sets 0.
 SANDBOX_BATCH_DELAY_SECONDS = env.float("SANDBOX_BATCH_DELAY_SECONDS", default=2.0)
+# Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
+# work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
+# shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).
+SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_DELAY_SECONDS", default=1.0)
+SANDBOX_SHOPIFY_BULK_SLICE_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_SLICE_SECONDS", default=5.0)
+SANDBOX_SHOPIFY_BUCKET_SIZE = env.float("SANDBOX_SHOPIFY_BUCKET_SIZE", default=1000.0)
+SANDBOX_SHOPIFY_RESTORE_RATE = env.float("SANDBOX_SHOPIFY_RESTORE_RATE", default=50.0)
+# Seconds the sandbox waits for a webhook receiver (Shopify allows 5 in total).
+SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT = env.float("SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT", default=5.0)
+# First retry delay of a failed webhook, doubled per attempt (Shopify: 8 tries over 4 hours).
+SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS = env.float("SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "galantis.admin_site.GalantisAdminConfig",  # django.contrib.admin with the Galantis site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,6 +128,7 @@ INSTALLED_APPS = [
     "catalog",
     "diagnostics",
     "sandbox",
+    "sandbox.shopify",
 ]
 
 MIDDLEWARE = [

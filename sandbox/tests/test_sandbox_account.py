@@ -26,7 +26,8 @@ def test_json_output_is_one_object_with_the_meta_account(settings):
     meta = account["meta"]
     assert set(meta) == {"graph_url", "api_version", "business_id", "catalog_id", "pixel_id", "access_token"}
     assert meta["graph_url"] == "http://127.0.0.1:8102/sandbox/graph" and meta["api_version"] == "v26.0"
-    assert "shopify" in account
+    assert set(account["shopify"]) >= {"shop_domain", "admin_url", "api_version", "access_token", "webhook_secret"}
+    assert account["shopify"]["admin_url"].startswith("http://127.0.0.1:8102/sandbox/shopify/")
     catalog = ProductCatalog.objects.get()
     assert catalog.fbid == meta["catalog_id"] and not catalog.items.exists()
     assert CommerceMerchantSettings.objects.get(catalog=catalog).cta == "ONSITE_CHECKOUT"
@@ -46,5 +47,5 @@ def test_refused_when_the_sandbox_is_off(settings):
 
 
 def test_missing_jsonl_file_is_a_command_error():
-    with pytest.raises(CommandError, match="no such file"):
+    with pytest.raises(CommandError, match="No such JSONL file"):
         _run("--json", "--shopify-jsonl", "/nonexistent/file.jsonl")
