@@ -247,7 +247,7 @@ def test_revoked_token_pauses_visibly_and_a_good_token_resumes(catalog, meta):
     catalog.refresh_from_db()
     assert catalog.pause_kind == ""
     assert statuses(catalog)["SYNCED"] == 3
-    assert meta_items(catalog)[variants[0].retailer_id]["price"].startswith("55")
+    assert "55.00" in meta_items(catalog)[variants[0].retailer_id]["price"]  # read back as "$55.00"
 
 
 def test_catalog_rate_limit_backs_off_until_meta_lets_us_back(catalog, meta):
@@ -359,5 +359,5 @@ def test_push_and_confirm_cost_a_constant_number_of_queries(catalog, size, djang
     assert statuses(catalog)["SYNCED"] == size
 
 
-QUERIES_PER_PUSH = 0  # set once measured against the sandbox
-QUERIES_PER_CONFIRM = 0
+QUERIES_PER_PUSH = 21  # measured against the sandbox Graph API
+QUERIES_PER_CONFIRM = 11

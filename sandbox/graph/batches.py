@@ -95,12 +95,13 @@ def submit(catalog: ProductCatalog, params: Params, token: AccessToken | None, n
 
 
 def process_due(catalog: ProductCatalog, now: datetime) -> int:
-    """Process, in order, the catalog's batches whose delay has passed; return how many."""
+    """Process the catalog's batches whose delay has passed, oldest first; return how many."""
     processed = 0
-    open_batches = ItemsBatch.objects.filter(catalog=catalog, status__in=ItemsBatch.OPEN_STATUSES, claimed_at=None)
-    for pk, process_after in open_batches.order_by("pk").values_list("pk", "process_after"):
-        if process_after > now:
-            break  # batches of a catalog are applied in the order they arrived
+    due = ItemsBatch.objects.filter(
+        catalog=catalog, status__in=ItemsBatch.OPEN_STATUSES, claimed_at=None, process_after__lte=now
+    )
+    # In arrival order; a batch held back (slow processing) does not block later ones.
+    for pk in due.order_by("pk").values_list("pk", flat=True):
         processed += _process(pk, now)
     return processed
 

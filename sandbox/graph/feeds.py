@@ -154,10 +154,8 @@ def create_upload(feed: ProductFeed, params: Params, token: AccessToken | None, 
 def process_due(catalog: ProductCatalog, now: datetime) -> int:
     """Process the catalog's uploads whose delay has passed, in arrival order."""
     processed = 0
-    pending = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, claimed_at=None).order_by("pk")
-    for pk, process_after in pending.values_list("pk", "process_after"):
-        if process_after > now:
-            break
+    due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, claimed_at=None, process_after__lte=now)
+    for pk in due.order_by("pk").values_list("pk", flat=True):
         processed += _process(pk, now)
     return processed
 
