@@ -22,6 +22,7 @@ from catalog import items
 from catalog.models import Product, ProductSet, Variant
 
 from .base import (
+    IdsFirstPaginator,
     TenantRelatedOnlyFilter,
     TenantScopedAdmin,
     TenantScopedInline,
@@ -33,6 +34,8 @@ from .sync_actions import repush_variants
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
+# An exact SKU / id rarely matches more than a handful of rows; more are not listed.
+EXACT_MATCH_LIMIT = 500
 # Longest an error stays in a list cell; the full text is in the badge's tooltip.
 ERROR_PREVIEW_CHARS = 90
 
@@ -76,6 +79,15 @@ class IndexedSearchMixin:
                 words &= self.text_match(request, word)
             match |= words
         return queryset.filter(match), False
+
+
+def exact_ids(queryset, field: str) -> list[int]:
+    """The (few) ids an exact match found, as a list.
+
+    Written into the outer query as ``IN (1, 2)`` they let PostgreSQL OR the indexed
+    conditions together (a BitmapOr); as a subquery it would filter every row instead.
+    """
+    return list(queryset.values_list(field, flat=True)[:EXACT_MATCH_LIMIT])
 
 
 def as_id(term: str) -> int | None:
@@ -171,6 +183,7 @@ class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
     search_fields = ("title", "handle")  # see IndexedSearchMixin: exact SKUs and ids too
     search_help_text = "Words of the title or handle; or an exact SKU, Meta retailer id, Shopify product or variant id."
     ordering = ("-pk",)
+    paginator = IdsFirstPaginator
     inlines = (VariantInline,)
     actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules")
     readonly_fields = (
@@ -222,7 +235,7 @@ class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
             variants |= Q(shopify_variant_id=number)
             match = Q(shopify_product_id=number)
         variant_rows = scope_for_user(Variant.objects.filter(variants), request)
-        return match | Q(pk__in=variant_rows.values("product_id"))
+        return match | Q(pk__in=exact_ids(variant_rows, "product_id"))
 
     def text_match(self, request, word: str) -> Q:
         return Q(title__icontains=word) | Q(handle__icontains=word)
@@ -360,6 +373,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         "Part of a SKU or words of the product title; or an exact Meta retailer id, Shopify variant or product id."
     )
     ordering = ("-pk",)
+    paginator = IdsFirstPaginator
     autocomplete_fields = ("product",)
     actions = ("recheck_meta_rules", repush_variants)
     readonly_fields = (
@@ -418,7 +432,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         match = Q(sku=term) | Q(retailer_id=term)
         if (number := as_id(term)) is not None:
             products = scope_for_user(Product.objects.filter(shopify_product_id=number), request)
-            match |= Q(shopify_variant_id=number) | Q(product_id__in=products.values("pk"))
+            match |= Q(shopify_variant_id=number) | Q(product_id__in=exact_ids(products, "pk"))
         return match
 
     def text_match(self, request, word: str) -> Q:
