@@ -31,7 +31,6 @@ from catalog.tests.factories import (
     VariantFactory,
 )
 
-pytest.importorskip("sandbox.graph_accounts", reason="the sandbox Graph API is not on this branch yet")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Status = Variant.SyncStatus
