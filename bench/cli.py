@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
     parser.add_argument("--baseline-items", type=int, default=DEFAULT_BASELINE_ITEMS,
                         help="items the naive baseline runs on (its rate is extrapolated to N)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="health: requests per page (default 50); webhooks: webhooks in the burst")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     parser.add_argument("--fresh", action="store_true", help="seed again instead of using the cached template")
     args = parser.parse_args(argv)
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_database(db, scenario.SEED_KIND, args.variants, args.fresh)
         ctx = Context(
             scenario=args.scenario, db=args.db, variants=args.variants, site_url=f"http://127.0.0.1:{args.port}",
-            baseline_items=min(args.variants, args.baseline_items),
+            baseline_items=min(args.variants, args.baseline_items), samples=args.samples,
         )
         from django.db import connections
 

@@ -13,6 +13,7 @@ class Context:
     variants: int
     site_url: str
     baseline_items: int
+    samples: int | None = None  # health: requests per page; webhooks: burst size (None: the scenario's own)
     extra: dict = field(default_factory=dict)  # what prepare() hands to run()/baseline()
 
     def dumps(self) -> str:

@@ -64,6 +64,8 @@ def build_report(scenario, ctx, run: dict, base: dict | None, *, load_before, lo
     if sql.get("batches"):
         report["sql_queries_per_batch_range"] = [sql["min"], sql["max"]]
         report["batches"] = sql["batches"]
+        # Constant: every full batch (the last, partial one aside) ran the same statements.
+        report["sql_constant_per_batch"] = sql["min"] == sql["max"] if sql["batches"] > 2 else None
     report.update({k: v for k, v in run.items() if k not in report and k not in ("sql_per_batch",)})
     if scenario.SCALES_WITH_CATALOG:
         report["wall_seconds_at_1m"] = round(run["wall_seconds"] * MILLION / ctx.variants, 1)

@@ -16,7 +16,7 @@ import requests
 
 from .environment import REPO
 
-WORKERS = 2  # one per core
+WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", 2))  # one per core
 THREADS = 4
 READY_TIMEOUT = 60.0
 

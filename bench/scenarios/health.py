@@ -67,7 +67,7 @@ def run(ctx) -> dict:
     total = 0
     for name, path in PAGES.items():
         samples = []
-        for n in range(WARMUP + REQUESTS_PER_PAGE):
+        for n in range(WARMUP + (ctx.samples or REQUESTS_PER_PAGE)):
             started = time.perf_counter()
             response = session.get(ctx.site_url + path, timeout=120, allow_redirects=False)
             elapsed = time.perf_counter() - started
