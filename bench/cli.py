@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .context import Context
 from .database import BenchDatabase
-from .environment import DEFAULT_PORT, REPO, apply, bench_env, setup_django
+from .environment import DEFAULT_PORT, REPO, apply, bench_env, py_spy, setup_django
 from .report import build_report
 
 DEFAULT_BASELINE_ITEMS = 1000
@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=None,
                         help="health: requests per page (default 50); webhooks: webhooks in the burst")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR")
     parser.add_argument("--fresh", action="store_true", help="seed again instead of using the cached template")
     args = parser.parse_args(argv)
     if args.variants < 1:
@@ -49,15 +51,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_phase(phase: str, ctx: Context, env: dict[str, str]) -> dict:
-    """Run ``phase`` in a fresh process; return its figures (its last stdout line)."""
+def run_phase(phase: str, ctx: Context, env: dict[str, str], profile: Path | None = None) -> dict:
+    """Run ``phase`` in a fresh process; return its figures (its last stdout line).
+
+    With ``profile``, the process runs under py-spy, which writes its collapsed stacks there.
+    """
+    command = [sys.executable, "-m", "bench.worker", phase, ctx.dumps()]
+    if profile is not None:
+        command = [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking",
+                   "--output", str(profile), "--", *command]
     done = subprocess.run(
-        [sys.executable, "-m", "bench.worker", phase, ctx.dumps()],
+        command,
         cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True, check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"bench: the {phase} phase of {ctx.scenario} failed (exit {done.returncode})")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    # The last JSON line (py-spy, when profiling, prints a line of its own after it).
+    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
 
 
 def prepare_database(db: BenchDatabase, kind: str, variants: int, fresh: bool) -> None:
@@ -127,9 +137,17 @@ def main(argv: list[str] | None = None) -> int:
         collect_static()
         ctx.extra = scenario.prepare(ctx) or {}
         connections.close_all()
-        with Server(env, args.port):
+        with Server(env, args.port) as server:
             log(f"{args.scenario}: measured run on {args.variants:,} variants ({args.db})")
-            run = run_phase("run", ctx, env)
+            worker_profile = server_spy = None
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                worker_profile = args.profile / f"{args.scenario}-{args.db}-{args.variants}-worker.txt"
+                server_spy = server.profile(args.profile / f"{args.scenario}-{args.db}-{args.variants}-server.txt")
+            run = run_phase("run", ctx, env, worker_profile)
+            if server_spy is not None:
+                server_spy.send_signal(signal.SIGINT)
+                server_spy.wait(timeout=60)
             log(f"{args.scenario}: run took {run['wall_seconds']} s; naive baseline on {ctx.baseline_items:,} items")
             base = None if args.no_baseline else run_phase("baseline", ctx, env)
     finally:

@@ -61,3 +61,9 @@ def setup_django() -> None:
     import django
 
     django.setup()
+
+
+def py_spy() -> str:
+    """py-spy next to this interpreter (the venv), else on PATH."""
+    local = Path(sys.executable).parent / "py-spy"
+    return str(local) if local.exists() else "py-spy"

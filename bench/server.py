@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from .environment import REPO
+from .environment import REPO, py_spy
 
 WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", 2))  # one per core
 THREADS = 4
@@ -60,6 +60,14 @@ class Server:
                 raise
         self.stop()
         raise RuntimeError(f"the bench server did not answer on {self.url} within {READY_TIMEOUT:.0f} s")
+
+    def profile(self, output) -> subprocess.Popen:
+        """py-spy on the server and its workers until SIGINT; collapsed stacks to ``output``."""
+        return subprocess.Popen(
+            [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking", "--subprocesses",
+             "--pid", str(self.process.pid), "--output", str(output)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
