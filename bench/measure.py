@@ -23,9 +23,14 @@ class SqlCounter:
     """Counts the SQL statements this thread's default connection runs, per batch too."""
 
     def __init__(self) -> None:
+        import os
+
         self.total = 0
         self.per_batch: list[int] = []
         self.before_first_batch = 0
+        # BENCH_SQL_LOG=FILE: every statement with its batch number, to see what differs between batches.
+        path = os.environ.get("BENCH_SQL_LOG")
+        self.log = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - lives as long as the run
 
     def __call__(self, execute, sql, params, many, context):
         self.total += 1
@@ -35,6 +40,8 @@ class SqlCounter:
             self.per_batch[-1] += 1
         else:
             self.before_first_batch += 1
+        if self.log:
+            self.log.write(f"{len(self.per_batch)}\t{' '.join(sql.split())[:300]}\n")
         return execute(sql, params, many)
 
     def batch_figures(self) -> dict:
