@@ -78,6 +78,7 @@ def prepare_database(db: BenchDatabase, kind: str, variants: int, fresh: bool) -
 
     started = time.monotonic()
     if not fresh and db.restore(kind, variants):
+        call_command("migrate", verbosity=0, interactive=False)  # new migrations since the template
         log(f"restored the seeded {kind} template ({variants:,} variants) in {time.monotonic() - started:.1f} s")
         return
     db.recreate_empty()
