@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.profile.mkdir(parents=True, exist_ok=True)
                 worker_profile = args.profile / f"{args.scenario}-{args.db}-{args.variants}-worker.txt"
                 server_spy = server.profile(args.profile / f"{args.scenario}-{args.db}-{args.variants}-server.txt")
+            server_cpu = server.cpu_seconds()
             run = run_phase("run", ctx, env, worker_profile)
+            run["server_cpu_seconds"] = round(server.cpu_seconds() - server_cpu, 2)
             if server_spy is not None:
                 server_spy.send_signal(signal.SIGINT)
                 server_spy.wait(timeout=60)

@@ -43,6 +43,9 @@ def bench_env(database_url: str, port: int) -> dict[str, str]:
         "SANDBOX_SHOPIFY_BULK_DELAY_SECONDS": "0",
         "SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS": "0",
         "SYNC_POLL_DELAYS": "0",
+        # The Shopify sandbox writes a bulk file slice by slice as it is polled: poll often.
+        "SHOPIFY_BULK_POLL_SECONDS": "0.2",
+        "SANDBOX_SHOPIFY_BULK_SLICE_SECONDS": "10",
         "META_RETRY_BASE_DELAY": "0.05",
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",

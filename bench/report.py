@@ -73,6 +73,13 @@ def build_report(scenario, ctx, run: dict, base: dict | None, *, load_before, lo
     report.update({k: v for k, v in run.items() if k not in report and k not in ("sql_per_batch",)})
     if scenario.SCALES_WITH_CATALOG:
         report["wall_seconds_at_1m"] = round(run["wall_seconds"] * MILLION / ctx.variants, 1)
+        # Load-independent: CPU of our process and of the server (the sandbox), per item and at 1M.
+        if items:
+            report["cpu_ms_per_item"] = round(run["cpu_seconds"] * 1000 / items, 3)
+            report["server_cpu_ms_per_item"] = round(run["server_cpu_seconds"] * 1000 / items, 3)
+            report["cpu_seconds_at_1m"] = round(
+                (run["cpu_seconds"] + run["server_cpu_seconds"]) * MILLION / ctx.variants, 1
+            )
     if base is not None:
         report["baseline"] = baseline_figures(base, scenario.baseline_total(ctx, run))
         report["speedup"] = scenario.speedup(run, base)

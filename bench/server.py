@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -60,6 +61,21 @@ class Server:
                 raise
         self.stop()
         raise RuntimeError(f"the bench server did not answer on {self.url} within {READY_TIMEOUT:.0f} s")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the server's master and live workers."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids = [self.process.pid]
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            pids += [int(pid) for pid in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def profile(self, output) -> subprocess.Popen:
         """py-spy on the server and its workers until SIGINT; collapsed stacks to ``output``."""

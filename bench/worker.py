@@ -22,8 +22,16 @@ def main(argv: list[str]) -> int:
     ctx = Context.loads(raw)
     scenario = SCENARIOS[ctx.scenario]
     function = scenario.run if phase == "run" else scenario.baseline
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu_before = cpu()
     with Measured() as measured:
         result = function(ctx)
+    cpu_used = cpu() - cpu_before
     items = result.pop("items")
     timed = result.pop("loop_seconds", None)  # the per-item loop alone, without its setup
     if timed:
@@ -33,6 +41,8 @@ def main(argv: list[str]) -> int:
         "items": items,
         "items_per_second": round(items / measured.wall, 1) if measured.wall and items else None,
         "peak_rss_mb": peak_rss_mb(),
+        # CPU time is what the machine's load does not stretch (wall time is, on shared cores).
+        "cpu_seconds": round(cpu_used, 2),
         "sql_queries": measured.sql.total,
         "sql_per_batch": measured.sql.batch_figures(),
         "http_requests": measured.http.count,
