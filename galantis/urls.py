@@ -12,6 +12,7 @@ admin.site.index_title = "Shopify → Meta catalog operations"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("shopify/", include("catalog.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -1,20 +1,24 @@
 from .batches import SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
-from .products import Product, ProductSet, Variant, shard_key_for
+from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
+from .shopify import ImportRun, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 
 __all__ = [
     "Catalog",
+    "ImportRun",
     "Membership",
     "MetaConnection",
     "Product",
     "ProductSet",
+    "ProductSetMembership",
     "ShopifyStore",
     "SyncBatch",
     "Tenant",
     "TenantOwned",
     "TenantQuerySet",
     "Variant",
+    "WebhookEvent",
     "mask_secret",
     "shard_key_for",
 ]

@@ -151,6 +151,9 @@ class Variant(TenantOwned):
     inventory_item_id = models.BigIntegerField(null=True, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    # When inventory_quantity was last set from Shopify (inventory webhooks carry their
+    # own time): an older products/update never overwrites a newer stock level.
+    inventory_updated_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     # Meta state.
@@ -230,6 +233,12 @@ class ProductSet(TenantOwned):
     # Meta's filter syntax, e.g. {"retailer_id": {"is_any": ["1", "2"]}}.
     filter = models.JSONField(default=dict, blank=True)
     publish_to_shops = models.BooleanField(default=False)
+    # Members of the mirrored Shopify collection; `filter` is derived from them.
+    products = models.ManyToManyField(
+        Product, through="ProductSetMembership", related_name="product_sets", blank=True
+    )
+    # Collection removed in Shopify: the sync engine deletes the Meta set, then the row.
+    removed_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -246,3 +255,18 @@ class ProductSet(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductSetMembership(TenantOwned):
+    """A product in a product set (a Shopify collection's membership)."""
+
+    product_set = models.ForeignKey(ProductSet, on_delete=models.CASCADE, related_name="memberships")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="set_memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product_set", "product"], name="productsetmembership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} in {self.product_set_id}"
