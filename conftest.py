@@ -1,1 +1,65 @@
-"""Project-wide pytest setup."""
+"""Project-wide pytest fixtures: two tenants, their staff, and logged-in admin clients.
+
+Tenant A is "ours" (``tenant``, ``staff_user``, ``staff_client_of_tenant_a``); tenant B
+(``other_tenant``) is the one whose data must never show. Other apps' tests use these
+for their own isolation checks.
+"""
+
+import pytest
+from django.test import Client
+
+from catalog import tenants
+from catalog.models import Membership
+from catalog.tests.factories import CatalogFactory, ShopifyStoreFactory, TenantFactory, UserFactory
+
+
+@pytest.fixture
+def tenant(db):
+    """Tenant A."""
+    return TenantFactory(slug="tenant-a", name="Tenant A")
+
+
+@pytest.fixture
+def other_tenant(db):
+    """Tenant B: its rows must never reach tenant A's staff."""
+    return TenantFactory(slug="tenant-b", name="Tenant B")
+
+
+@pytest.fixture
+def staff_user(tenant):
+    """A non-superuser staff member of tenant A, in the "Tenant staff" group."""
+    user = UserFactory(username="staff-a", is_staff=True, is_superuser=False)
+    tenants.add_member(tenant, user, role=Membership.Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def staff_client_of_tenant_a(staff_user):
+    """A test client logged in as ``staff_user`` (tenant A's staff)."""
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_client_of_tenant_a):
+    """Alias of ``staff_client_of_tenant_a``."""
+    return staff_client_of_tenant_a
+
+
+@pytest.fixture
+def store(tenant):
+    """Tenant A's Shopify store."""
+    return ShopifyStoreFactory(tenant=tenant, shop_domain="tenant-a.myshopify.com", name="Tenant A shop")
+
+
+@pytest.fixture
+def catalog(tenant, store):
+    """Tenant A's Meta catalog, fed by ``store``."""
+    return CatalogFactory(tenant=tenant, store=store, name="Tenant A catalog")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs ~0.1 s per password; tests do not need its strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -46,6 +46,27 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # the default is the built-in sandbox served by this same instance.
 META_GRAPH_URL = env.str("META_GRAPH_URL", default=f"{SITE_URL}/sandbox/graph").rstrip("/")
 META_API_VERSION = env.str("META_API_VERSION", default="v26.0")
+# Optional app credentials: appsecret_proof on every call, and an app token for debug_token.
+META_APP_ID = env.str("META_APP_ID", default="")
+META_APP_SECRET = env.str("META_APP_SECRET", default="")
+# Graph client: per-call timeout (s), retries for transient errors / short rate limits,
+# exponential back-off with full jitter between them (base and cap, seconds).
+META_TIMEOUT = env.float("META_TIMEOUT", default=60.0)
+META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=3)
+META_RETRY_BASE_DELAY = env.float("META_RETRY_BASE_DELAY", default=1.0)
+META_RETRY_MAX_DELAY = env.float("META_RETRY_MAX_DELAY", default=30.0)
+# A wait longer than this is not slept in a worker: the call raises RateLimited and the
+# sync engine reschedules the catalog instead.
+META_MAX_INLINE_WAIT = env.float("META_MAX_INLINE_WAIT", default=30.0)
+# Throttle from X-App-Usage / X-Business-Use-Case-Usage: slow down from SLOW_PCT (up to
+# MAX_DELAY seconds per call), stop for COOLDOWN seconds at STOP_PCT, before Meta blocks us.
+META_THROTTLE_SLOW_PCT = env.float("META_THROTTLE_SLOW_PCT", default=75.0)
+META_THROTTLE_STOP_PCT = env.float("META_THROTTLE_STOP_PCT", default=95.0)
+META_THROTTLE_MAX_DELAY = env.float("META_THROTTLE_MAX_DELAY", default=10.0)
+META_THROTTLE_COOLDOWN = env.float("META_THROTTLE_COOLDOWN", default=60.0)
+# Wait after a rate-limit error that carries no estimated_time_to_regain_access (s).
+META_RATE_LIMIT_APP_WAIT = env.float("META_RATE_LIMIT_APP_WAIT", default=60.0)
+META_RATE_LIMIT_BUC_WAIT = env.float("META_RATE_LIMIT_BUC_WAIT", default=300.0)
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 # First back-off step (seconds) of the Shopify client's retries of transient errors; doubles each time.
@@ -65,7 +86,7 @@ SHOPIFY_BULK_THRESHOLD_PRODUCTS = env.int("SHOPIFY_BULK_THRESHOLD_PRODUCTS", def
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "galantis.admin_site.GalantisAdminConfig",  # django.contrib.admin with the Galantis site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

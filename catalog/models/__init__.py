@@ -3,9 +3,11 @@ from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .shopify import ImportRun, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
+from .throttle import GraphThrottle
 
 __all__ = [
     "Catalog",
+    "GraphThrottle",
     "ImportRun",
     "Membership",
     "MetaConnection",

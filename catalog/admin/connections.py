@@ -1,0 +1,171 @@
+"""Admin for the outside connections: Shopify stores, Meta tokens and Meta catalogs.
+
+Secrets (Shopify Admin API token, webhook secret, Meta catalog token) are write-only:
+the pages show ``••••last4`` and a password field that keeps the stored value when
+left blank. They are never in ``list_display``, ``search_fields`` or a filter.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from catalog.models import Catalog, MetaConnection, ShopifyStore, Variant, mask_secret
+
+from .base import (
+    SecretFieldsForm,
+    TenantRelatedOnlyFilter,
+    TenantScopedAdmin,
+    WriteOnlySecretField,
+    https_formfield,
+    status_count_badges,
+)
+
+
+class ShopifyStoreForm(SecretFieldsForm):
+    secret_fields = ("access_token", "webhook_secret")
+    access_token = WriteOnlySecretField(label="Admin API access token")
+    webhook_secret = WriteOnlySecretField(label="Webhook secret (app client secret)")
+
+    class Meta:
+        model = ShopifyStore
+        fields = "__all__"
+        formfield_callback = https_formfield
+
+
+@admin.register(ShopifyStore)
+class ShopifyStoreAdmin(TenantScopedAdmin):
+    form = ShopifyStoreForm
+    list_display = ("shop_domain", "name", "tenant", "currency", "token", "connected_at", "products_link")
+    search_fields = ("shop_domain", "name")
+    readonly_fields = ("token", "webhook_secret_hint", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("tenant", "shop_domain", "name", "currency", "primary_domain_url")}),
+        (
+            "Admin API",
+            {
+                "fields": (
+                    "token",
+                    "access_token",
+                    "webhook_secret_hint",
+                    "webhook_secret",
+                    "admin_url",
+                    "api_version",
+                ),
+                "description": "Secrets are stored encrypted and never shown again; only their last 4 characters.",
+            },
+        ),
+        ("Lifecycle", {"fields": ("connected_at", "uninstalled_at", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Access token")
+    def token(self, obj: ShopifyStore) -> str:
+        return obj.token_hint or "—"
+
+    @admin.display(description="Webhook secret")
+    def webhook_secret_hint(self, obj: ShopifyStore) -> str:
+        return mask_secret(obj.webhook_secret) or "—"
+
+    @admin.display(description="Products")
+    def products_link(self, obj: ShopifyStore) -> str:
+        url = reverse("admin:catalog_product_changelist") + f"?store__id__exact={obj.pk}"
+        return format_html('<a href="{}">Products</a>', url)
+
+
+class MetaConnectionForm(SecretFieldsForm):
+    secret_fields = ("access_token",)
+    access_token = WriteOnlySecretField(label="Catalog access token")
+
+    class Meta:
+        model = MetaConnection
+        fields = "__all__"
+        formfield_callback = https_formfield
+
+
+@admin.register(MetaConnection)
+class MetaConnectionAdmin(TenantScopedAdmin):
+    form = MetaConnectionForm
+    list_display = ("__str__", "tenant", "business_id", "token", "token_status", "token_expires_at", "token_checked_at")
+    list_filter = ("token_status",)
+    search_fields = ("business_id",)
+    readonly_fields = (
+        "token",
+        "token_status",
+        "token_type",
+        "token_scopes",
+        "token_expires_at",
+        "token_checked_at",
+        "token_error",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("tenant", "business_id")}),
+        (
+            "Token",
+            {
+                "fields": ("token", "access_token"),
+                "description": "Stored encrypted; only its last 4 characters are ever shown.",
+            },
+        ),
+        (
+            "Token health",
+            {
+                "fields": (
+                    "token_status",
+                    "token_type",
+                    "token_scopes",
+                    "token_expires_at",
+                    "token_checked_at",
+                    "token_error",
+                )
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Token", ordering="token_last4")
+    def token(self, obj: MetaConnection) -> str:
+        return obj.token_hint or "—"
+
+    def save_model(self, request, obj, form, change):
+        # set_token keeps token_last4 in step and resets health until the token is checked.
+        if "access_token" in form.changed_data:
+            obj.set_token(form.cleaned_data["access_token"])
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Catalog)
+class CatalogAdmin(TenantScopedAdmin):
+    list_display = ("name", "tenant", "store", "meta_catalog_id", "flow", "sync_enabled", "last_sync_at")
+    list_filter = ("flow", "sync_enabled", ("store", TenantRelatedOnlyFilter))
+    list_select_related = ("tenant", "store")
+    search_fields = ("name", "=meta_catalog_id")
+    readonly_fields = ("status_summary", "last_full_sync_at", "last_sync_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("tenant", "name", "store", "connection", "flow")}),
+        ("Meta", {"fields": ("meta_catalog_id", "commerce_cta", "pixel_id", "feed_id")}),
+        (
+            "Sync",
+            {
+                "fields": (
+                    "sync_enabled",
+                    "paused_reason",
+                    "shard_count",
+                    "status_summary",
+                    "last_full_sync_at",
+                    "last_sync_at",
+                )
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("connection")
+
+    @admin.display(description="Variants in Meta")
+    def status_summary(self, obj: Catalog) -> str:
+        if obj.pk is None:
+            return "—"
+        counts = Variant.objects.filter(catalog=obj).status_counts()
+        return status_count_badges(counts, f"catalog__id__exact={obj.pk}")

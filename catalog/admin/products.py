@@ -1,0 +1,415 @@
+"""Admin for products (Meta item groups), variants (Meta items) and product sets.
+
+Built for a million variants: ordering by primary key, no full COUNT(*), related
+filters read their small tables, per-row status counts come from one grouped query
+per page, and search uses exact, indexed lookups for ids. Staff edits that change
+what Meta sees re-run ``refresh_variants`` so the variants become PENDING (or FAILED
+with a reason) right away.
+"""
+
+import json
+from collections import defaultdict
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from catalog import items
+from catalog.models import Product, ProductSet, Variant
+
+from .base import (
+    TenantRelatedOnlyFilter,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    status_badge,
+    status_count_badges,
+)
+
+# Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
+ACTION_CHUNK = 500
+# Longest an error stays in a list cell; the full text is in the badge's tooltip.
+ERROR_PREVIEW_CHARS = 90
+
+
+class ExactIdSearchMixin:
+    """Let the search box find rows by ids exactly, through indexes, besides ``search_fields``.
+
+    Django would compare ids as text (a CAST, so a full scan); here a term of digits
+    matches ``integer_search_fields`` as numbers and any term matches
+    ``exact_search_fields`` (e.g. the retailer id) as is.
+    """
+
+    integer_search_fields: tuple[str, ...] = ()
+    exact_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        exact = Q()
+        fields = list(self.exact_search_fields)
+        for field in self.exact_search_fields:
+            exact |= Q(**{field: term})
+        if term.isdigit() and int(term) < 2**63:
+            fields += self.integer_search_fields
+            for field in self.integer_search_fields:
+                exact |= Q(**{field: int(term)})
+        if exact:
+            results = results | queryset.filter(exact)
+            may_have_duplicates = may_have_duplicates or any("__" in f for f in fields)
+        return results, may_have_duplicates
+
+
+class MetaStatusFilter(admin.SimpleListFilter):
+    """Products with at least one variant in the chosen Meta status."""
+
+    title = "Meta status"
+    parameter_name = "meta_status"
+
+    def lookups(self, request, model_admin):
+        return [(status, f"Has {label.lower()} variants") for status, label in Variant.SyncStatus.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() in Variant.SyncStatus.values:
+            variants = Variant.objects.filter(product=OuterRef("pk"), meta_status=self.value())
+            return queryset.filter(Exists(variants))
+        return queryset
+
+
+class ProductChangeList(ChangeList):
+    """Attach each listed product's variant status counts with one grouped query per page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        products = list(self.result_list)  # evaluates (and caches) this page only
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        rows = (
+            Variant.objects.filter(product_id__in=[p.pk for p in products])
+            .order_by()
+            .values_list("product_id", "meta_status")
+            .annotate(n=Count("pk"))
+        )
+        for product_id, status, n in rows:
+            counts[product_id][status] = n
+        for product in products:
+            product.status_counts = counts.get(product.pk, {})
+
+
+class VariantInline(TenantScopedInline, admin.TabularInline):
+    """A product's variants with their Meta badge; prices and stock editable, ids fixed."""
+
+    model = Variant
+    fk_name = "product"
+    extra = 0
+    can_delete = False  # variants come and go with Shopify
+    show_change_link = True
+    fields = (
+        "status",
+        "title",
+        "sku",
+        "price",
+        "compare_at_price",
+        "inventory_quantity",
+        "inventory_policy",
+        "image_url",
+        "retailer_id",
+        "problem",
+    )
+    readonly_fields = ("status", "title", "sku", "retailer_id", "problem")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Meta")
+    def status(self, obj: Variant) -> str:
+        return status_badge(obj.meta_status, title=obj.last_error)
+
+    @admin.display(description="Problem")
+    def problem(self, obj: Variant) -> str:
+        return obj.last_error or "—"
+
+
+@admin.register(Product)
+class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
+    list_display = ("title", "vendor", "product_type", "status", "store", "meta_status", "updated_at")
+    list_filter = (
+        MetaStatusFilter,
+        "status",
+        ("store", TenantRelatedOnlyFilter),
+        "product_type",
+        "vendor",
+        "excluded_from_meta",
+    )
+    list_select_related = ("tenant", "store")
+    search_fields = ("title", "handle", "variants__sku")
+    exact_search_fields = ("variants__retailer_id",)
+    integer_search_fields = ("shopify_product_id", "variants__shopify_variant_id")
+    search_help_text = "Title, handle or SKU; or an exact Shopify product / variant id or Meta retailer id."
+    ordering = ("-pk",)
+    inlines = (VariantInline,)
+    actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules")
+    readonly_fields = ("meta_status_summary", "shopify_link", "shopify_product_id", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("tenant", "store", "title", "status", "published", "meta_status_summary")}),
+        (
+            "From Shopify",
+            {
+                "fields": (
+                    "shopify_product_id",
+                    "shopify_link",
+                    "handle",
+                    "vendor",
+                    "product_type",
+                    "description_html",
+                    "tags",
+                    "images",
+                ),
+            },
+        ),
+        (
+            "Meta-only fields",
+            {
+                "fields": (
+                    "excluded_from_meta",
+                    "fb_product_category",
+                    "google_product_category",
+                    ("gender", "age_group"),
+                    ("custom_label_0", "custom_label_1", "custom_label_2"),
+                    ("custom_label_3", "custom_label_4"),
+                ),
+                "description": "Sent to Meta only; Shopify does not have these fields.",
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_changelist(self, request, **kwargs):
+        return ProductChangeList
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None:  # a hand-made product needs its Shopify id
+            readonly.remove("shopify_product_id")
+        return readonly
+
+    @admin.display(description="Meta status")
+    def meta_status(self, obj: Product) -> str:
+        counts = getattr(obj, "status_counts", None)
+        if counts is None:
+            counts = Variant.objects.filter(product=obj).status_counts()
+        shown = [(status, counts[status]) for status in Variant.SyncStatus.values if counts.get(status)]
+        if not shown:
+            return "—"
+        return format_html_join(
+            " ", "{}", ((status_badge(status, text=f"{status} {n}" if n > 1 else status),) for status, n in shown)
+        )
+
+    @admin.display(description="Variants in Meta")
+    def meta_status_summary(self, obj: Product) -> str:
+        if obj.pk is None:
+            return "—"
+        return status_count_badges(Variant.objects.filter(product=obj).status_counts(), f"product__id__exact={obj.pk}")
+
+    @admin.display(description="In Shopify")
+    def shopify_link(self, obj: Product) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.shopify_admin_url)
+
+    def save_related(self, request, form, formsets, change):
+        # After the inline variants are saved too: one refresh sees product and variant edits.
+        super().save_related(request, form, formsets, change)
+        changed = items.refresh_variants(Variant.objects.filter(product=form.instance))
+        if changed and change:
+            self.message_user(
+                request,
+                f"{changed} variant(s) changed for Meta; they are pending until the next sync.",
+                messages.INFO,
+            )
+
+    @admin.action(description="Exclude selected products from Meta", permissions=["change"])
+    def exclude_from_meta(self, request, queryset):
+        self._set_excluded(request, queryset, True)
+
+    @admin.action(description="Include selected products in Meta again", permissions=["change"])
+    def include_in_meta(self, request, queryset):
+        self._set_excluded(request, queryset, False)
+
+    def _set_excluded(self, request, queryset, excluded: bool) -> None:
+        # Ids first: the changelist's own filter may select on the flag being changed.
+        ids = list(queryset.values_list("pk", flat=True))
+        updated = changed = 0
+        for start in range(0, len(ids), ACTION_CHUNK):
+            chunk = ids[start : start + ACTION_CHUNK]
+            updated += Product.objects.filter(pk__in=chunk).update(
+                excluded_from_meta=excluded, updated_at=timezone.now()
+            )
+            changed += items.refresh_variants(Variant.objects.filter(product__in=chunk))
+        verb = "Excluded" if excluded else "Included"
+        self.message_user(
+            request, f"{verb} {updated} product(s); {changed} variant(s) changed for Meta.", messages.SUCCESS
+        )
+
+    @admin.action(description="Recheck Meta's rules for selected products", permissions=["change"])
+    def recheck_meta_rules(self, request, queryset):
+        changed = items.refresh_variants(Variant.objects.filter(product__in=queryset.values("pk")))
+        self.message_user(request, f"Rechecked; {changed} variant(s) changed status.", messages.SUCCESS)
+
+
+class InFlightFilter(admin.SimpleListFilter):
+    title = "in flight"
+    parameter_name = "in_flight"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In a batch now"), ("no", "Not in a batch")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(in_flight_batch__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(in_flight_batch__isnull=True)
+        return queryset
+
+
+@admin.register(Variant)
+class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
+    list_display = (
+        "retailer_id",
+        "product_link",
+        "title",
+        "sku",
+        "price",
+        "inventory_quantity",
+        "status",
+        "problem",
+        "tenant",
+    )
+    list_display_links = ("retailer_id",)
+    list_filter = (
+        "meta_status",
+        ("catalog", TenantRelatedOnlyFilter),
+        ("product__store", TenantRelatedOnlyFilter),
+        InFlightFilter,
+        "inventory_policy",
+    )
+    list_select_related = ("tenant", "product")
+    search_fields = ("sku", "product__title")
+    exact_search_fields = ("retailer_id",)
+    integer_search_fields = ("shopify_variant_id", "product__shopify_product_id")
+    search_help_text = "SKU or product title; or an exact Meta retailer id or Shopify variant / product id."
+    ordering = ("-pk",)
+    autocomplete_fields = ("product",)
+    actions = ("recheck_meta_rules",)
+    readonly_fields = (
+        "status",
+        "retailer_id",
+        "meta_item_id",
+        "synced_hash",
+        "payload_hash",
+        "in_flight_batch",
+        "last_error",
+        "last_error_code",
+        "previous_id",
+        "synced_at",
+        "meta_payload",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("tenant", "product", "catalog", "status", "last_error")}),
+        (
+            "From Shopify",
+            {
+                "fields": (
+                    "shopify_variant_id",
+                    "title",
+                    "sku",
+                    "options",
+                    "position",
+                    ("price", "compare_at_price"),
+                    ("inventory_quantity", "inventory_policy", "inventory_tracked"),
+                    "inventory_item_id",
+                    "image_url",
+                ),
+            },
+        ),
+        (
+            "Meta",
+            {
+                "fields": (
+                    "retailer_id",
+                    "meta_item_id",
+                    "previous_id",
+                    "last_error_code",
+                    "synced_at",
+                    "in_flight_batch",
+                    "payload_hash",
+                    "synced_hash",
+                    "meta_payload",
+                ),
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:  # Shopify's identity of the variant never changes here
+            readonly += ["product", "shopify_variant_id"]
+        return readonly
+
+    @admin.display(description="Meta", ordering="meta_status")
+    def status(self, obj: Variant) -> str:
+        return status_badge(obj.meta_status, title=obj.last_error)
+
+    @admin.display(description="Product", ordering="product__title")
+    def product_link(self, obj: Variant) -> str:
+        url = reverse("admin:catalog_product_change", args=[obj.product_id])
+        return format_html('<a href="{}">{}</a>', url, Truncator(obj.product.title).chars(60))
+
+    @admin.display(description="Problem")
+    def problem(self, obj: Variant) -> str:
+        return Truncator(obj.last_error).chars(ERROR_PREVIEW_CHARS) or "—"
+
+    @admin.display(description="What Meta gets (items_batch data)")
+    def meta_payload(self, obj: Variant) -> str:
+        if obj.pk is None:
+            return "—"
+        item = items.meta_item(obj, obj.product, obj.product.store)
+        return format_html("<pre>{}</pre>", json.dumps(item, indent=2, ensure_ascii=False))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if items.refresh_variants(Variant.objects.filter(pk=obj.pk)) and change:
+            obj.refresh_from_db(fields=["meta_status"])
+            self.message_user(request, f"What Meta sees changed: the variant is now {obj.meta_status}.", messages.INFO)
+
+    @admin.action(description="Recheck Meta's rules for selected variants", permissions=["change"])
+    def recheck_meta_rules(self, request, queryset):
+        changed = items.refresh_variants(Variant.objects.filter(pk__in=queryset.values("pk")))
+        self.message_user(request, f"Rechecked; {changed} variant(s) changed status.", messages.SUCCESS)
+
+
+@admin.register(ProductSet)
+class ProductSetAdmin(TenantScopedAdmin):
+    list_display = (
+        "name",
+        "catalog",
+        "tenant",
+        "meta_product_set_id",
+        "shopify_collection_id",
+        "publish_to_shops",
+        "synced_at",
+    )
+    list_filter = (("catalog", TenantRelatedOnlyFilter), "publish_to_shops")
+    list_select_related = ("tenant", "catalog")
+    search_fields = ("name", "=meta_product_set_id")
+    readonly_fields = ("meta_product_set_id", "synced_at", "created_at", "updated_at")

@@ -1,0 +1,1 @@
+"""Meta Graph API access: client, typed errors, rate-limit throttle."""

@@ -1,0 +1,226 @@
+"""Slow down before Meta blocks us, and stop while it does.
+
+Meta reports how much of each quota we used in response headers:
+
+* ``X-App-Usage: {"call_count":28,"total_time":25,"total_cputime":25}`` (percent, app-wide);
+* ``X-Business-Use-Case-Usage: {"<id>":[{"type":"catalog_batch","call_count":95,
+  "total_cputime":20,"total_time":20,"estimated_time_to_regain_access":0}]}``
+  (percent per business/catalog and use case; the regain time is in **minutes**).
+
+The highest percentage per bucket is persisted in ``GraphThrottle`` rows so every
+worker on every machine sees the same picture. Before a call the client asks
+:meth:`Throttle.before_request`: below ``META_THROTTLE_SLOW_PCT`` it goes at once,
+between that and ``META_THROTTLE_STOP_PCT`` it sleeps proportionally longer, and at
+the stop line or while a bucket is blocked (a rate-limit error or a regain time) the
+call is not made: it waits briefly or raises :class:`RateLimited` with ``retry_after``.
+
+Buckets: the catalog batch quota (``items_batch`` and friends, error 80014) and the
+catalog management quota (everything else, 80009) are separate, so polling batch
+status keeps working while pushes wait.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.models import GraphThrottle
+
+from .errors import (
+    APP_RATE_LIMIT_CODES,
+    CATALOG_BATCH_RATE_LIMIT,
+    CATALOG_MANAGEMENT_RATE_LIMIT,
+    RateLimited,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = "batch"
+MANAGEMENT = "management"
+APP_KEY = "app"
+# Edges counted against the Catalog Batch quota (reference §2, "Catalog BUC formulas").
+BATCH_EDGES = ("items_batch", "batch", "localized_items_batch")
+# A usage reading older than this says nothing about the rolling one-hour window now.
+USAGE_TTL = timedelta(minutes=10)
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def category_for(method: str, path: str) -> str:
+    """Which BUC bucket a call counts against."""
+    edge = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return BATCH if method.upper() == "POST" and edge in BATCH_EDGES else MANAGEMENT
+
+
+def _parse_json_header(value: str | None) -> object:
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        logger.warning("Unparsable Graph usage header: %.200s", value)
+        return None
+
+
+def _pct(entry: Mapping) -> float:
+    values = [entry.get(k) for k in ("call_count", "total_time", "total_cputime", "acc_id_util_pct")]
+    return max((float(v) for v in values if isinstance(v, int | float)), default=0.0)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one response's headers say about our quotas."""
+
+    app_pct: float | None = None
+    # Bucket (BATCH / MANAGEMENT) -> highest percentage over all objects in the header.
+    buc_pct: dict[str, float] | None = None
+    # Bucket -> seconds until Meta lets us back in (0 when not blocked).
+    regain_seconds: dict[str, float] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.app_pct is None and not self.buc_pct
+
+
+def parse_usage(headers: Mapping[str, str]) -> Usage:
+    """Decode ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` (names case-insensitive)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    app = _parse_json_header(lowered.get("x-app-usage"))
+    app_pct = _pct(app) if isinstance(app, dict) else None
+    buc = _parse_json_header(lowered.get("x-business-use-case-usage"))
+    buc_pct: dict[str, float] = {}
+    regain: dict[str, float] = {}
+    if isinstance(buc, dict):
+        for entries in buc.values():
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if not isinstance(entry, dict):
+                    continue
+                bucket = BATCH if entry.get("type") == "catalog_batch" else MANAGEMENT
+                buc_pct[bucket] = max(buc_pct.get(bucket, 0.0), _pct(entry))
+                minutes = entry.get("estimated_time_to_regain_access") or 0
+                if isinstance(minutes, int | float) and minutes > 0:
+                    regain[bucket] = max(regain.get(bucket, 0.0), float(minutes) * 60)
+    return Usage(app_pct=app_pct, buc_pct=buc_pct or None, regain_seconds=regain or None)
+
+
+def default_wait(code: int | None) -> float:
+    """Seconds to wait after a rate-limit error that carried no regain time."""
+    if code in APP_RATE_LIMIT_CODES:
+        return _setting("META_RATE_LIMIT_APP_WAIT", 60)
+    return _setting("META_RATE_LIMIT_BUC_WAIT", 300)
+
+
+class Throttle:
+    """The shared usage / back-off state of one client (one catalog or business)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def bucket_key(self, bucket: str) -> str:
+        return f"{self.key}:{bucket}"
+
+    # -- before a call --------------------------------------------------------------
+
+    def delay_for(self, bucket: str) -> tuple[float, GraphThrottle | None]:
+        """Seconds to wait before a call in ``bucket`` and the row that blocks it (if any)."""
+        now = timezone.now()
+        rows = GraphThrottle.objects.filter(key__in=[self.bucket_key(bucket), APP_KEY])
+        slow, stop = _setting("META_THROTTLE_SLOW_PCT", 75), _setting("META_THROTTLE_STOP_PCT", 95)
+        max_delay = _setting("META_THROTTLE_MAX_DELAY", 10)
+        delay, blocker = 0.0, None
+        for row in rows:
+            if row.blocked_until and row.blocked_until > now:
+                wait = (row.blocked_until - now).total_seconds()
+                if wait > delay:
+                    delay, blocker = wait, row
+                continue
+            if now - row.updated_at > USAGE_TTL or row.usage_pct < slow:
+                continue
+            if row.usage_pct >= stop:
+                # At the edge: one more call likely gets us blocked for an hour.
+                wait = max(_setting("META_THROTTLE_COOLDOWN", 60) - (now - row.updated_at).total_seconds(), 0)
+                if wait > delay:
+                    delay, blocker = wait, row
+            else:
+                delay = max(delay, max_delay * (row.usage_pct - slow) / max(stop - slow, 1))
+        return delay, blocker
+
+    def before_request(self, bucket: str) -> None:
+        """Sleep a little when close to the limit; raise RateLimited when we must wait long."""
+        delay, blocker = self.delay_for(bucket)
+        if delay <= 0:
+            return
+        if delay > _setting("META_MAX_INLINE_WAIT", 30):
+            code = blocker.block_code if blocker else None
+            reason = (blocker.block_reason if blocker else "") or "Graph API quota nearly used up"
+            raise RateLimited(
+                f"Waiting for Meta's rate limit: {reason}", code=code, retry_after=delay, is_transient=True
+            )
+        logger.info("Graph throttle %s:%s sleeping %.1fs", self.key, bucket, delay)
+        time.sleep(delay)
+
+    # -- after a call -----------------------------------------------------------------
+
+    def record_usage(self, usage: Usage) -> None:
+        """Persist the percentages a response reported (and any regain time it announced)."""
+        if usage.is_empty:
+            return
+        now = timezone.now()
+        rows = []
+        if usage.app_pct is not None:
+            rows.append(GraphThrottle(key=APP_KEY, usage_pct=usage.app_pct, updated_at=now))
+        for bucket, pct in (usage.buc_pct or {}).items():
+            rows.append(GraphThrottle(key=self.bucket_key(bucket), usage_pct=pct, updated_at=now))
+        GraphThrottle.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["key"], update_fields=["usage_pct", "updated_at"]
+        )
+        for bucket, seconds in (usage.regain_seconds or {}).items():
+            self.block(bucket, seconds, code=None, reason="Meta announced a wait before more calls")
+
+    def block(self, bucket: str, seconds: float, *, code: int | None, reason: str) -> None:
+        """Stop every worker from calling ``bucket`` for ``seconds``."""
+        now = timezone.now()
+        key = APP_KEY if bucket == APP_KEY else self.bucket_key(bucket)
+        GraphThrottle.objects.bulk_create(
+            [
+                GraphThrottle(
+                    key=key,
+                    blocked_until=now + timedelta(seconds=seconds),
+                    block_code=code,
+                    block_reason=reason[:500],
+                    updated_at=now,
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["blocked_until", "block_code", "block_reason", "updated_at"],
+        )
+
+    def record_rate_limit(self, error: RateLimited, bucket: str) -> None:
+        """Persist the block a rate-limit error implies, in the bucket Meta counts it against."""
+        if error.retry_after <= 0:
+            error.retry_after = default_wait(error.code)
+        reason = f"#{error.code} {error.message}" if error.code else error.message
+        if error.code in (4, 341):
+            self.block(APP_KEY, error.retry_after, code=error.code, reason=reason)
+        elif error.code == CATALOG_BATCH_RATE_LIMIT:
+            self.block(BATCH, error.retry_after, code=error.code, reason=reason)
+        elif error.code == CATALOG_MANAGEMENT_RATE_LIMIT:
+            self.block(MANAGEMENT, error.retry_after, code=error.code, reason=reason)
+        else:
+            # User / page / custom limits (17, 32, 613, 80004, HTTP 429): everything this token does.
+            self.block(BATCH, error.retry_after, code=error.code, reason=reason)
+            self.block(MANAGEMENT, error.retry_after, code=error.code, reason=reason)
+
+    def clear(self) -> None:
+        """Forget this key's state (e.g. after the operator replaced the token)."""
+        GraphThrottle.objects.filter(key__startswith=f"{self.key}:").delete()

@@ -1,0 +1,140 @@
+"""The Galantis admin site: header, and an index grouped by the tenant workflow.
+
+Django lists apps alphabetically; staff think in steps instead (who has access,
+which Shopify store, which Meta catalog, which products, how the sync went), so the
+index and the sidebar show one section per step. Other apps add their models by
+extending ``ADMIN_SECTIONS``; a model no section names keeps its app's own group,
+after the sections.
+"""
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+
+class Section:
+    """One group on the admin index: a key (URL and CSS), a title, a hint, the models it lists."""
+
+    def __init__(self, key: str, name: str, description: str, models: list[str]) -> None:
+        self.key = key
+        self.name = name
+        self.description = description
+        # "app_label.model_name", or "app_label.*" for every model of an app.
+        self.models = models
+
+    def position_of(self, app_label: str, model_name: str) -> int | None:
+        """Where the model sits in this section, or None when it does not belong here."""
+        for position, pattern in enumerate(self.models):
+            label, _, name = pattern.partition(".")
+            if label == app_label and name in ("*", model_name):
+                return position
+        return None
+
+
+ADMIN_SECTIONS: list[Section] = [
+    Section(
+        "tenants",
+        "Tenants & access",
+        "Merchants, and who may work on them.",
+        ["catalog.tenant", "catalog.membership", "auth.user", "auth.group"],
+    ),
+    Section("shopify", "Shopify", "The stores products come from.", ["catalog.shopifystore"]),
+    Section(
+        "meta",
+        "Meta catalog",
+        "Meta tokens, the catalogs products go to, and product sets.",
+        ["catalog.metaconnection", "catalog.catalog", "catalog.productset"],
+    ),
+    Section(
+        "products",
+        "Products",
+        "Shopify products and variants with their Meta status.",
+        ["catalog.product", "catalog.variant"],
+    ),
+    Section(
+        "sync",
+        "Sync",
+        "Batches sent to Meta, and the task queue behind them.",
+        ["catalog.syncbatch", "django_q.*"],
+    ),
+    Section("diagnostics", "Diagnostics", "Meta's findings about items and catalogs.", ["diagnostics.*"]),
+]
+
+
+class GalantisAdminSite(admin.AdminSite):
+    site_header = "Galantis catalog sync"
+    site_title = "Galantis"
+    index_title = "Shopify → Meta catalog operations"
+    index_template = "admin/galantis_index.html"
+
+    def get_urls(self):
+        return [
+            path("section/<slug:key>/", self.admin_view(self.section_index), name="section"),
+        ] + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        from catalog.admin.dashboard import tenant_overview  # the catalog app owns the numbers
+
+        return super().index(request, {"tenant_overview": tenant_overview(request), **(extra_context or {})})
+
+    def get_app_list(self, request, app_label=None):
+        """Sections in workflow order; an app's own page (``app_label``) keeps Django's list."""
+        if app_label:
+            return super().get_app_list(request, app_label)
+        return self._sections(request)
+
+    def _sections(self, request) -> list[dict]:
+        apps = super().get_app_list(request)
+        grouped: dict[str, list[tuple[int, dict]]] = {section.key: [] for section in ADMIN_SECTIONS}
+        leftover_apps = []
+        for app in apps:
+            rest = []
+            for model in app["models"]:
+                opts = model["model"]._meta
+                for section in ADMIN_SECTIONS:
+                    position = section.position_of(opts.app_label, opts.model_name)
+                    if position is not None:
+                        grouped[section.key].append((position, model))
+                        break
+                else:
+                    rest.append(model)
+            if rest:
+                leftover_apps.append({**app, "models": rest})
+        sections = []
+        for section in ADMIN_SECTIONS:
+            models = [model for _, model in sorted(grouped[section.key], key=lambda pm: (pm[0], pm[1]["name"]))]
+            if models:
+                sections.append(
+                    {
+                        "name": section.name,
+                        "description": section.description,
+                        "app_label": f"section-{section.key}",
+                        "app_url": reverse("admin:section", kwargs={"key": section.key}, current_app=self.name),
+                        "has_module_perms": True,
+                        "models": models,
+                    }
+                )
+        return sections + leftover_apps
+
+    def section_index(self, request, key: str):
+        """One section on its own page (what a section title links to)."""
+        sections = [s for s in self._sections(request) if s["app_label"] == f"section-{key}"]
+        if not sections:
+            raise Http404("The requested admin page does not exist.")
+        context = {
+            **self.each_context(request),
+            "title": sections[0]["name"],
+            "subtitle": None,
+            "app_list": sections,
+            "app_label": sections[0]["app_label"],
+        }
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/app_index.html", context)
+
+
+class GalantisAdminConfig(AdminConfig):
+    """``django.contrib.admin`` with :class:`GalantisAdminSite` as ``admin.site``."""
+
+    default_site = "galantis.admin_site.GalantisAdminSite"
