@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.management.tenant_arg import SecretReader, get_tenant
+from catalog.management.secret_files import SecretReader
 from catalog.shopify.connect import ConnectError, connect_store, webhook_callback_url
+from catalog.tenants import get_by_slug_or_id
 
 
 class Command(BaseCommand):
@@ -11,6 +12,9 @@ class Command(BaseCommand):
         "Connect a Shopify store: checks the Admin API token with a shop query, stores the token and "
         "webhook secret encrypted, and registers the webhook subscriptions the app needs."
     )
+
+    # Tests and scripts may pass stdin=... to call_command for "-" secrets.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant slug or id")
@@ -27,8 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--api-version", default="", help="Admin API version (default SHOPIFY_API_VERSION)")
 
     def handle(self, *args, tenant, shop, token_file, webhook_secret_file, admin_url, api_version, **options):
-        owner = get_tenant(tenant)
-        secrets = SecretReader(self.stdin if hasattr(self, "stdin") else None)
+        owner = get_by_slug_or_id(tenant)
+        secrets = SecretReader(options.get("stdin"))
         token = secrets.read(token_file, "access token")
         secret = secrets.read(webhook_secret_file, "webhook secret")
         try:

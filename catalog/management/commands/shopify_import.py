@@ -5,10 +5,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.management.tenant_arg import get_tenant
 from catalog.models import ImportRun, ShopifyStore
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, import_store
+from catalog.tenants import get_by_slug_or_id
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--shop", default="", help="Shop domain, when the tenant has several stores")
 
     def handle(self, *args, tenant, bulk, shop, **options):
-        owner = get_tenant(tenant)
+        owner = get_by_slug_or_id(tenant)
         stores = ShopifyStore.objects.for_tenant(owner)
         if shop:
             stores = stores.filter(shop_domain=shop.strip().lower())

@@ -1,4 +1,4 @@
-"""``--tenant SLUG`` and secret-file arguments shared by the catalog commands."""
+"""Secrets for commands come from files or stdin, never from the command line."""
 
 from __future__ import annotations
 
@@ -6,18 +6,6 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError
-
-from catalog.models import Tenant
-
-
-def get_tenant(value: str) -> Tenant:
-    """The tenant with this slug (or numeric id); CommandError if there is none."""
-    tenant = Tenant.objects.filter(slug=value).first()
-    if tenant is None and value.isdigit():
-        tenant = Tenant.objects.filter(pk=int(value)).first()
-    if tenant is None:
-        raise CommandError(f"Unknown tenant {value!r}.")
-    return tenant
 
 
 class SecretReader:
