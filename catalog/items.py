@@ -186,14 +186,32 @@ REFRESH_FIELDS = ["payload_hash", "meta_status", "last_error", "last_error_code"
 def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> int:
     """Refresh many variants in bounded batches with ``bulk_update``; return how many changed."""
     if isinstance(variants, models.QuerySet):
-        variants = variants.select_related("product", "product__store").iterator(chunk_size=REFRESH_BATCH)
+        variants = (
+            variants.select_related("product", "product__store")
+            # The store's encrypted secrets are not part of any payload; decrypting them
+            # on every row would cost more than the payload itself.
+            .defer("product__store__access_token", "product__store__webhook_secret")
+            .iterator(chunk_size=REFRESH_BATCH)
+        )
     changed = 0
     for batch in _chunks(variants, REFRESH_BATCH):
         dirty = [v for v in batch if refresh_variant(v, v.product, v.product.store)]
         if dirty:
-            Variant.objects.bulk_update(dirty, REFRESH_FIELDS, batch_size=500)
+            _write_refreshed(dirty)
             changed += len(dirty)
     return changed
+
+
+def _write_refreshed(variants: list[Variant]) -> None:
+    """Write the refreshed fields of existing rows.
+
+    ``INSERT ... ON CONFLICT (id) DO UPDATE`` of just these fields: every row exists, so
+    nothing is inserted. ``bulk_update`` builds one ``CASE WHEN id = ...`` per row and
+    field, which costs ~3 ms per variant in Python (an hour per million variants).
+    """
+    Variant.objects.bulk_create(
+        variants, batch_size=500, update_conflicts=True, unique_fields=["pk"], update_fields=REFRESH_FIELDS
+    )
 
 
 def _chunks(iterable: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
