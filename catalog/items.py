@@ -123,6 +123,9 @@ def meta_item(variant: Variant, product: Product, store: ShopifyStore) -> dict:
             item[f"custom_label_{n}"] = value[:LABEL_MAX]
     if product.tags:
         item["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
+    if variant.previous_id:
+        # Variants scenario 3: the item replaces an earlier variant-less item; Meta keeps its history.
+        item["previous_id"] = variant.previous_id
     return item
 
 

@@ -81,14 +81,20 @@ class EnsuredOwner:
     password: str | None
 
 
-@transaction.atomic
-def ensure_owner(tenant: Tenant, email: str) -> EnsuredOwner:
-    """Make the user with ``email`` an owner of ``tenant``, creating them with a one-time password."""
+def normalise_email(email: str) -> str:
+    """``email`` lower-cased and checked; CommandError when it is not an address."""
     email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise CommandError(f"Invalid owner email {email!r}.") from exc
+        raise CommandError(f"Invalid email address {email!r}.") from exc
+    return email
+
+
+@transaction.atomic
+def ensure_owner(tenant: Tenant, email: str) -> EnsuredOwner:
+    """Make the user with ``email`` an owner of ``tenant``, creating them with a one-time password."""
+    email = normalise_email(email)
     user_model = get_user_model()
     user = user_model.objects.filter(email__iexact=email).order_by("pk").first()
     password = None

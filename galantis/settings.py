@@ -27,12 +27,13 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if DEBUG else "")
 
 if not DEBUG:
+    # Refuse to start rather than run production on a guessable key.
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 50 characters.")
+    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY or len(CRYPTOGRAPHY_KEY) < 32:
         raise ImproperlyConfigured(
-            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters."
+            "DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key) to a random value of at least 32 characters."
         )
-    if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY:
-        raise ImproperlyConfigured("DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key).")
     if CRYPTOGRAPHY_KEY == SECRET_KEY:
         raise ImproperlyConfigured("CRYPTOGRAPHY_KEY must differ from SECRET_KEY.")
 
@@ -67,6 +68,30 @@ META_THROTTLE_COOLDOWN = env.float("META_THROTTLE_COOLDOWN", default=60.0)
 # Wait after a rate-limit error that carries no estimated_time_to_regain_access (s).
 META_RATE_LIMIT_APP_WAIT = env.float("META_RATE_LIMIT_APP_WAIT", default=60.0)
 META_RATE_LIMIT_BUC_WAIT = env.float("META_RATE_LIMIT_BUC_WAIT", default=300.0)
+
+# Sync engine (catalog/sync/). Items per items_batch call: never above Meta's 5,000, and
+# each catalog may ask for fewer (Catalog.max_batch_size).
+SYNC_MAX_ITEMS_PER_BATCH = env.int("SYNC_MAX_ITEMS_PER_BATCH", default=5000)
+# Batch API calls per catalog per push run (runs are every minute): Meta allows only about
+# 100-200 catalog batch calls an hour, and a big tenant must not hold the workers.
+SYNC_MAX_BATCHES_PER_RUN = env.int("SYNC_MAX_BATCHES_PER_RUN", default=2)
+# A shard with more pending items than this waits for its due replace feed instead of
+# spending the small Batch API quota (full syncs of big catalogs go by the feed).
+SYNC_FEED_PREFERRED_ABOVE = env.int("SYNC_FEED_PREFERRED_ABOVE", default=10000)
+# Seconds between status polls of one handle / upload (the last value repeats).
+SYNC_POLL_DELAYS = [float(x) for x in env.list("SYNC_POLL_DELAYS", default=["5", "10", "30", "60", "120", "300"])]
+# A handle Meta never finishes is given up (items re-queued) after this many seconds.
+SYNC_HANDLE_TIMEOUT = env.int("SYNC_HANDLE_TIMEOUT", default=2 * 3600)
+SYNC_FEED_TIMEOUT = env.int("SYNC_FEED_TIMEOUT", default=6 * 3600)
+# A claimed batch whose worker stopped heart-beating this long ago is released.
+SYNC_CLAIM_TIMEOUT = env.int("SYNC_CLAIM_TIMEOUT", default=15 * 60)
+# Pauses that end by themselves: longest outage back-off, rejected-request pause,
+# and how often a missing permission is looked at again (seconds).
+SYNC_OUTAGE_BACKOFF_MAX = env.int("SYNC_OUTAGE_BACKOFF_MAX", default=30 * 60)
+SYNC_ERROR_PAUSE = env.int("SYNC_ERROR_PAUSE", default=30 * 60)
+SYNC_PERMISSION_RECHECK = env.int("SYNC_PERMISSION_RECHECK", default=30 * 60)
+# Where replace / update feed files are written while they upload (deleted afterwards).
+SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 # First back-off step (seconds) of the Shopify client's retries of transient errors; doubles each time.
@@ -84,6 +109,17 @@ SHOPIFY_BULK_THRESHOLD_PRODUCTS = env.int("SHOPIFY_BULK_THRESHOLD_PRODUCTS", def
 
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
+# work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
+# shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).
+SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_DELAY_SECONDS", default=1.0)
+SANDBOX_SHOPIFY_BULK_SLICE_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_SLICE_SECONDS", default=5.0)
+SANDBOX_SHOPIFY_BUCKET_SIZE = env.float("SANDBOX_SHOPIFY_BUCKET_SIZE", default=1000.0)
+SANDBOX_SHOPIFY_RESTORE_RATE = env.float("SANDBOX_SHOPIFY_RESTORE_RATE", default=50.0)
+# Seconds the sandbox waits for a webhook receiver (Shopify allows 5 in total).
+SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT = env.float("SANDBOX_SHOPIFY_WEBHOOK_TIMEOUT", default=5.0)
+# First retry delay of a failed webhook, doubled per attempt (Shopify: 8 tries over 4 hours).
+SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS = env.float("SANDBOX_SHOPIFY_WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
 
 INSTALLED_APPS = [
     "galantis.admin_site.GalantisAdminConfig",  # django.contrib.admin with the Galantis site
@@ -97,6 +133,7 @@ INSTALLED_APPS = [
     "catalog",
     "diagnostics",
     "sandbox",
+    "sandbox.shopify",
 ]
 
 MIDDLEWARE = [

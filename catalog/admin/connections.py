@@ -5,7 +5,7 @@ the pages show ``••••last4`` and a password field that keeps the stored 
 left blank. They are never in ``list_display``, ``search_fields`` or a filter.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -19,6 +19,7 @@ from .base import (
     https_formfield,
     status_count_badges,
 )
+from .sync_actions import full_resync, pause_sync, push_now, resume_sync, retry_failed
 
 
 class ShopifyStoreForm(SecretFieldsForm):
@@ -136,11 +137,25 @@ class MetaConnectionAdmin(TenantScopedAdmin):
 
 @admin.register(Catalog)
 class CatalogAdmin(TenantScopedAdmin):
-    list_display = ("name", "tenant", "store", "meta_catalog_id", "flow", "sync_enabled", "last_sync_at")
-    list_filter = ("flow", "sync_enabled", ("store", TenantRelatedOnlyFilter))
+    list_display = ("name", "tenant", "store", "meta_catalog_id", "flow", "sync_enabled", "sync_state", "last_sync_at")
+    list_filter = ("flow", "sync_enabled", "pause_kind", ("store", TenantRelatedOnlyFilter))
     list_select_related = ("tenant", "store")
     search_fields = ("name", "=meta_catalog_id")
-    readonly_fields = ("status_summary", "last_full_sync_at", "last_sync_at", "created_at", "updated_at")
+    actions = (push_now, full_resync, retry_failed, pause_sync, resume_sync)
+    readonly_fields = (
+        "sync_state",
+        "status_summary",
+        "batches_link",
+        "pause_kind",
+        "paused_at",
+        "paused_until",
+        "last_full_sync_at",
+        "last_replace_feed_at",
+        "last_update_feed_at",
+        "last_sync_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("tenant", "name", "store", "connection", "flow")}),
         ("Meta", {"fields": ("meta_catalog_id", "commerce_cta", "pixel_id", "feed_id")}),
@@ -149,12 +164,36 @@ class CatalogAdmin(TenantScopedAdmin):
             {
                 "fields": (
                     "sync_enabled",
+                    "sync_state",
+                    "pause_kind",
                     "paused_reason",
-                    "shard_count",
+                    "paused_at",
+                    "paused_until",
                     "status_summary",
+                    "batches_link",
                     "last_full_sync_at",
+                    "last_replace_feed_at",
+                    "last_update_feed_at",
                     "last_sync_at",
                 )
+            },
+        ),
+        (
+            "Ingestion plan",
+            {
+                "fields": (
+                    "update_frequency",
+                    "delta_method",
+                    "replace_feed_interval",
+                    "update_feed_interval",
+                    "max_batch_size",
+                    "shard_count",
+                    "delete_grace_days",
+                ),
+                "description": "Meta's table: a primary replace feed per shard every hour (daily for shops "
+                "updated daily); faster-than-hourly shops also send changes by the Batch API (or update "
+                "feeds every 15 minutes). Changing the shard count moves items between feeds: follow it "
+                "with a full resync.",
             },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
@@ -163,9 +202,37 @@ class CatalogAdmin(TenantScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("connection")
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The banner: a paused catalog says why on its own page.
+        if object_id and request.method == "GET":
+            catalog = self.get_object(request, object_id)
+            if catalog is not None and catalog.pause_kind:
+                messages.warning(request, f"Sync paused ({catalog.get_pause_kind_display()}): {catalog.paused_reason}")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Sync")
+    def sync_state(self, obj: Catalog) -> str:
+        if obj.is_read_only:
+            return format_html('<span title="{}">read-only</span>', "Linked catalog: never written")
+        if not obj.sync_enabled:
+            return "off"
+        if obj.pause_kind:
+            return format_html(
+                '<span class="meta-badge meta-badge-failed" title="{}">PAUSED: {}</span>',
+                obj.paused_reason, obj.get_pause_kind_display(),
+            )
+        return format_html('<span class="meta-badge meta-badge-synced">{}</span>', "ACTIVE")
+
     @admin.display(description="Variants in Meta")
     def status_summary(self, obj: Catalog) -> str:
         if obj.pk is None:
             return "—"
         counts = Variant.objects.filter(catalog=obj).status_counts()
         return status_count_badges(counts, f"catalog__id__exact={obj.pk}")
+
+    @admin.display(description="Batches and uploads")
+    def batches_link(self, obj: Catalog) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:catalog_syncbatch_changelist") + f"?catalog__id__exact={obj.pk}"
+        return format_html('<a href="{}">Sync batches of this catalog</a>', url)

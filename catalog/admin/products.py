@@ -28,6 +28,7 @@ from .base import (
     status_badge,
     status_count_badges,
 )
+from .sync_actions import repush_variants
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
@@ -191,6 +192,10 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
+    def get_queryset(self, request):
+        # The change view shows the tenant and links to the store: fetch both with the product.
+        return super().get_queryset(request).select_related("tenant", "store")
+
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
 
@@ -307,7 +312,7 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
     search_help_text = "SKU or product title; or an exact Meta retailer id or Shopify variant / product id."
     ordering = ("-pk",)
     autocomplete_fields = ("product",)
-    actions = ("recheck_meta_rules",)
+    actions = ("recheck_meta_rules", repush_variants)
     readonly_fields = (
         "status",
         "retailer_id",

@@ -1,4 +1,4 @@
-from .batches import SyncBatch
+from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .shopify import ImportRun, WebhookEvent
@@ -7,6 +7,7 @@ from .throttle import GraphThrottle
 
 __all__ = [
     "Catalog",
+    "CatalogFeed",
     "GraphThrottle",
     "ImportRun",
     "Membership",

@@ -1,5 +1,6 @@
 """One Batch API call or feed upload, with its handle, state, counts and timings."""
 
+from datetime import timedelta
 from typing import Self
 
 from django.db import models
@@ -10,6 +11,28 @@ from .tenancy import TenantOwned, TenantQuerySet
 class SyncBatchQuerySet(TenantQuerySet):
     def in_flight(self) -> Self:
         return self.filter(state__in=SyncBatch.IN_FLIGHT_STATES)
+
+
+class CatalogFeed(TenantOwned):
+    """A Meta product feed (one per shard) that replace and update uploads go to."""
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="feeds")
+    shard = models.PositiveSmallIntegerField(default=0)
+    meta_feed_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    # When the last replace / update upload of this shard was sent (None: due now).
+    last_replace_at = models.DateTimeField(null=True, blank=True)
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["catalog", "shard"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "shard"], name="catalogfeed_one_per_shard"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.meta_feed_id})"
 
 
 class SyncBatch(TenantOwned):
@@ -38,7 +61,19 @@ class SyncBatch(TenantOwned):
     warning_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
+    synced_count = models.PositiveIntegerField(default=0)
+    # Items that changed while in flight and stay PENDING for the next batch.
+    stale_count = models.PositiveIntegerField(default=0)
+    deleted_count = models.PositiveIntegerField(default=0)
+    feed = models.ForeignKey(
+        "catalog.CatalogFeed", on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads"
+    )
+    # Meta's own status of the handle / upload ("finished", ...), and upload counters.
+    meta_status = models.CharField(max_length=32, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Refreshed while a worker builds the request: a stale heartbeat means the worker died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     poll_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -66,7 +101,13 @@ class SyncBatch(TenantOwned):
         indexes = [
             models.Index(fields=["catalog", "state"], name="syncbatch_catalog_state"),
             models.Index(fields=["tenant", "-created_at"], name="syncbatch_tenant_created"),
+            models.Index(fields=["state", "next_poll_at"], name="syncbatch_state_next_poll"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Time from claim to Meta's final answer."""
+        return (self.finished_at - self.created_at) if self.finished_at else None

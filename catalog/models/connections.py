@@ -1,5 +1,8 @@
 """Connections to the outside: the Shopify store, the Meta token, and the Meta catalog."""
 
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_cryptography.fields import encrypt
 
@@ -106,6 +109,30 @@ class Catalog(TenantOwned):
         CREATE = "create", "Create a new catalog"
         LINK = "link", "Link read-only"
 
+    class UpdateFrequency(models.TextChoices):
+        """How often the shop's data changes: picks the row of Meta's ingestion table."""
+
+        REALTIME = "realtime", "Less than hourly (near real time)"
+        HOURLY = "hourly", "Hourly"
+        DAILY = "daily", "Daily"
+
+    class DeltaMethod(models.TextChoices):
+        """How changes travel between replace-feed snapshots."""
+
+        AUTO = "auto", "As Meta recommends for the update frequency"
+        BATCH_API = "batch_api", "Batch API (items_batch)"
+        UPDATE_FEED = "update_feed", "Update-only feed uploads"
+        NONE = "none", "Replace feed only"
+
+    class PauseKind(models.TextChoices):
+        NONE = "", "Not paused"
+        MANUAL = "manual", "Paused by staff"
+        AUTH = "auth", "Meta token expired or revoked"
+        PERMISSION = "permission", "Missing Meta permission"
+        RATE_LIMIT = "rate_limit", "Rate limited by Meta"
+        OUTAGE = "outage", "Meta unavailable"
+        ERROR = "error", "Meta rejected our request"
+
     store = models.OneToOneField(
         ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog"
     )
@@ -120,7 +147,33 @@ class Catalog(TenantOwned):
     feed_id = models.CharField(max_length=64, blank=True)
     sync_enabled = models.BooleanField(default=False)
     paused_reason = models.TextField(blank=True)
-    shard_count = models.PositiveSmallIntegerField(default=1)
+    shard_count = models.PositiveSmallIntegerField(
+        default=1, help_text="Items are split into this many shards (stable hash of the retailer id)."
+    )
+    # Why sync is paused (kind + human reason) and, for causes that pass, until when.
+    pause_kind = models.CharField(max_length=16, choices=PauseKind.choices, default=PauseKind.NONE, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True, help_text="Retry automatically after this time.")
+    failure_streak = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Ingestion plan (Meta's table: catalog size x update frequency); overrides are optional.
+    update_frequency = models.CharField(
+        max_length=16, choices=UpdateFrequency.choices, default=UpdateFrequency.REALTIME
+    )
+    delta_method = models.CharField(max_length=16, choices=DeltaMethod.choices, default=DeltaMethod.AUTO)
+    replace_feed_interval = models.DurationField(
+        null=True, blank=True, help_text="Blank: hourly, or daily for daily-updated shops."
+    )
+    update_feed_interval = models.DurationField(null=True, blank=True, help_text="Blank: every 15 minutes.")
+    max_batch_size = models.PositiveIntegerField(
+        default=5000,
+        validators=[MinValueValidator(1), MaxValueValidator(5000)],
+        help_text="Items per Batch API call (Meta allows at most 5,000).",
+    )
+    delete_grace_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Items of products removed from Shopify are deleted from Meta after this many days."
+    )
+    last_replace_feed_at = models.DateTimeField(null=True, blank=True)
+    last_update_feed_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -140,6 +193,9 @@ class Catalog(TenantOwned):
             models.CheckConstraint(
                 condition=models.Q(flow__in=["import", "create", "link"]), name="catalog_flow_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(max_batch_size__gte=1, max_batch_size__lte=5000), name="catalog_max_batch_size_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -148,3 +204,28 @@ class Catalog(TenantOwned):
     @property
     def is_read_only(self) -> bool:
         return self.flow == self.Flow.LINK
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.pause_kind)
+
+    @property
+    def effective_delta_method(self) -> str:
+        """Meta's table: Batch API for faster-than-hourly shops, the replace feed alone otherwise."""
+        if self.delta_method != self.DeltaMethod.AUTO:
+            return self.delta_method
+        if self.update_frequency == self.UpdateFrequency.REALTIME:
+            return self.DeltaMethod.BATCH_API
+        return self.DeltaMethod.NONE
+
+    @property
+    def effective_replace_feed_interval(self) -> timedelta:
+        if self.replace_feed_interval:
+            return self.replace_feed_interval
+        if self.update_frequency == self.UpdateFrequency.DAILY:
+            return timedelta(days=1)
+        return timedelta(hours=1)
+
+    @property
+    def effective_update_feed_interval(self) -> timedelta:
+        return self.update_feed_interval or timedelta(minutes=15)

@@ -173,6 +173,11 @@ class Variant(TenantOwned):
     last_error = models.TextField(blank=True)
     last_error_code = models.CharField(max_length=100, blank=True)
     previous_id = models.CharField(max_length=100, blank=True, help_text="Former Meta item id (scenario 3).")
+    # How the in-flight batch treats this item: "" (upsert), "DELETE", or "SKIP" (kept out of Meta).
+    in_flight_method = models.CharField(max_length=8, blank=True)
+    # Set when the item is known to be absent from Meta: deleted after the grace period, or
+    # never created because its product is excluded. Cleared when Meta accepts it again.
+    meta_deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

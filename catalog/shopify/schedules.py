@@ -7,9 +7,12 @@ from django_q.models import Schedule
 
 # name -> (task, minutes between runs)
 SCHEDULES = {
-    "shopify-reconcile": ("catalog.tasks.reconcile_shopify_stores", lambda: settings.SHOPIFY_RECONCILE_MINUTES),
+    "shopify in: reconcile stores (catch missed webhooks)": (
+        "catalog.tasks.reconcile_shopify_stores",
+        lambda: settings.SHOPIFY_RECONCILE_MINUTES,
+    ),
     # The safety net of the webhook queue: events no task processed are picked up here.
-    "shopify-webhook-sweep": ("catalog.tasks.sweep_shopify_webhooks", lambda: 1),
+    "shopify in: process webhook events whose task was lost": ("catalog.tasks.sweep_shopify_webhooks", lambda: 1),
 }
 
 

@@ -1,8 +1,12 @@
 """Tenant isolation in every admin: staff of tenant A never see or reach tenant B's rows."""
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
+from catalog import tenants as tenant_services
+from catalog.tests.admin.formdata import changeform_data
 from catalog.tests.factories import (
     CatalogFactory,
     MembershipFactory,
@@ -11,6 +15,8 @@ from catalog.tests.factories import (
     ProductSetFactory,
     ShopifyStoreFactory,
     SyncBatchFactory,
+    TenantFactory,
+    UserFactory,
     VariantFactory,
 )
 
@@ -62,3 +68,176 @@ def test_staff_opens_own_tenants_object(staff_client_of_tenant_a, tenant, model_
     own = row_for(model_name, tenant)
     response = staff_client_of_tenant_a.get(reverse(f"admin:catalog_{model_name}_change", args=[own.pk]))
     assert response.status_code == 200
+
+
+# --- Foreign-key choices ---------------------------------------------------------------------
+
+FK_CHOICES = [
+    # (admin page model, form field, factory for a choosable row of a tenant)
+    ("product", "store", lambda t: ShopifyStoreFactory(tenant=t)),
+    ("product", "tenant", lambda t: t),
+    ("catalog", "store", lambda t: ShopifyStoreFactory(tenant=t)),
+    ("catalog", "connection", lambda t: MetaConnectionFactory(tenant=t)),
+    ("productset", "catalog", lambda t: CatalogFactory(tenant=t)),
+    ("shopifystore", "tenant", lambda t: t),
+    ("metaconnection", "tenant", lambda t: t),
+]
+
+
+def form_choices(response, field):
+    return {obj.pk for obj in response.context["adminform"].form.fields[field].queryset}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model_name", "field", "make"), FK_CHOICES)
+def test_add_form_offers_own_tenants_rows_only(
+    staff_with_add_permissions, tenant, other_tenant, model_name, field, make
+):
+    own, foreign = make(tenant), make(other_tenant)
+    response = staff_with_add_permissions.get(reverse(f"admin:catalog_{model_name}_add"))
+    choices = form_choices(response, field)
+    assert own.pk in choices
+    assert foreign.pk not in choices
+
+
+@pytest.fixture
+def staff_with_add_permissions(staff_client_of_tenant_a, staff_user):
+    """Tenant A's staff with add permissions too, to open every add form."""
+    staff_user.user_permissions.add(
+        *Permission.objects.filter(codename__startswith="add_", content_type__app_label="catalog")
+    )
+    return staff_client_of_tenant_a
+
+
+@pytest.mark.django_db
+def test_variant_change_form_offers_own_catalogs_only(staff_client_of_tenant_a, tenant, other_tenant):
+    variant = VariantFactory(product=ProductFactory(tenant=tenant))
+    own, foreign = CatalogFactory(tenant=tenant), CatalogFactory(tenant=other_tenant)
+    response = staff_client_of_tenant_a.get(reverse("admin:catalog_variant_change", args=[variant.pk]))
+    choices = form_choices(response, "catalog")
+    assert own.pk in choices and foreign.pk not in choices
+
+
+@pytest.mark.django_db
+def test_posting_another_tenants_store_is_refused(staff_client_of_tenant_a, tenant, other_tenant):
+    product = ProductFactory(tenant=tenant)
+    foreign_store = ShopifyStoreFactory(tenant=other_tenant)
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    page = staff_client_of_tenant_a.get(url)
+    response = staff_client_of_tenant_a.post(url, changeform_data(page, store=foreign_store.pk))
+    assert response.status_code == 200  # the form comes back with an error
+    assert response.context["adminform"].form.errors["store"]
+    product.refresh_from_db()
+    assert product.store_id != foreign_store.pk
+
+
+@pytest.mark.django_db
+def test_cross_tenant_relation_is_refused_for_a_member_of_both(
+    staff_client_of_tenant_a, staff_user, tenant, other_tenant
+):
+    """A user in tenants A and B may still not hang A's store on B's catalog."""
+    tenant_services.add_member(other_tenant, staff_user)
+    catalog = CatalogFactory(tenant=other_tenant, store=None)
+    url = reverse("admin:catalog_catalog_change", args=[catalog.pk])
+    page = staff_client_of_tenant_a.get(url)
+    response = staff_client_of_tenant_a.post(url, changeform_data(page, store=ShopifyStoreFactory(tenant=tenant).pk))
+    assert "belongs to tenant" in str(response.context["adminform"].form.errors["store"])
+
+
+# --- Search, filters, actions, autocomplete ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_search_does_not_find_other_tenants_rows(staff_client_of_tenant_a, other_tenant):
+    foreign = VariantFactory(product=ProductFactory(tenant=other_tenant, title="Secret Product"), sku="B-SKU")
+    for model_name, term in [
+        ("product", "Secret"),
+        ("product", str(foreign.product.shopify_product_id)),
+        ("variant", "B-SKU"),
+        ("variant", foreign.retailer_id),
+    ]:
+        response = staff_client_of_tenant_a.get(reverse(f"admin:catalog_{model_name}_changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.django_db
+def test_filtering_by_another_tenant_shows_nothing(staff_client_of_tenant_a, other_tenant):
+    foreign = ProductFactory(tenant=other_tenant)
+    for params in ({"tenant__id__exact": other_tenant.pk}, {"store__id__exact": foreign.store_id}):
+        response = staff_client_of_tenant_a.get(reverse("admin:catalog_product_changelist"), params)
+        assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.django_db
+def test_filter_choices_list_own_tenants_rows_only(staff_client_of_tenant_a, staff_user, tenant, other_tenant):
+    third = TenantFactory(slug="tenant-c")
+    tenant_services.add_member(third, staff_user)  # two visible tenants: the tenant filter shows
+    own_store, foreign_store = ShopifyStoreFactory(tenant=tenant), ShopifyStoreFactory(tenant=other_tenant)
+    ShopifyStoreFactory(tenant=third)
+    response = staff_client_of_tenant_a.get(reverse("admin:catalog_product_changelist"))
+    specs = {spec.title: spec for spec in response.context["cl"].filter_specs}
+    assert {pk for pk, _ in specs["tenant"].lookup_choices} == {tenant.pk, third.pk}
+    store_choices = {pk for pk, _ in specs["store"].lookup_choices}
+    assert own_store.pk in store_choices and foreign_store.pk not in store_choices
+
+
+@pytest.mark.django_db
+def test_single_tenant_staff_sees_no_tenant_filter(staff_client_of_tenant_a, tenant, other_tenant):
+    response = staff_client_of_tenant_a.get(reverse("admin:catalog_product_changelist"))
+    assert "tenant" not in [spec.title for spec in response.context["cl"].filter_specs if spec.has_output()]
+
+
+@pytest.mark.django_db
+def test_actions_ignore_other_tenants_rows(staff_client_of_tenant_a, other_tenant):
+    foreign = ProductFactory(tenant=other_tenant)
+    response = staff_client_of_tenant_a.post(
+        reverse("admin:catalog_product_changelist"),
+        {"action": "exclude_from_meta", "_selected_action": [foreign.pk]},
+    )
+    assert response.status_code in (200, 302)
+    foreign.refresh_from_db()
+    assert not foreign.excluded_from_meta
+
+
+@pytest.mark.django_db
+def test_delete_action_ignores_other_tenants_rows(other_tenant, tenant):
+    """Even with delete permission (here: a member with every catalog permission)."""
+    user = UserFactory(username="powerful-a")
+    tenant_services.add_member(tenant, user)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="catalog"))
+    client = Client()
+    client.force_login(user)
+    foreign = ProductSetFactory(catalog=CatalogFactory(tenant=other_tenant))
+    client.post(
+        reverse("admin:catalog_productset_changelist"),
+        {"action": "delete_selected", "_selected_action": [foreign.pk], "post": "yes"},
+    )
+    assert type(foreign).objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.django_db
+def test_autocomplete_offers_own_tenants_products_only(staff_client_of_tenant_a, tenant, other_tenant):
+    own = ProductFactory(tenant=tenant, title="Shared Name")
+    ProductFactory(tenant=other_tenant, title="Shared Name")
+    response = staff_client_of_tenant_a.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "catalog", "model_name": "variant", "field_name": "product", "term": "Shared"},
+    )
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [str(own.pk)]
+
+
+@pytest.mark.django_db
+def test_index_overview_lists_own_tenants_only(staff_client_of_tenant_a, tenant, other_tenant):
+    response = staff_client_of_tenant_a.get(reverse("admin:index"))
+    assert [row["tenant"] for row in response.context["tenant_overview"]] == [tenant]
+
+
+@pytest.mark.django_db
+def test_membership_inline_offers_fellow_members_only(staff_client_of_tenant_a, staff_user, tenant, other_tenant):
+    staff_user.user_permissions.add(*Permission.objects.filter(codename__in=["change_membership", "add_membership"]))
+    outsider = MembershipFactory(tenant=other_tenant).user
+    response = staff_client_of_tenant_a.get(reverse("admin:catalog_tenant_change", args=[tenant.pk]))
+    formset = response.context["inline_admin_formsets"][0].formset
+    users = {u.pk for u in formset.empty_form.fields["user"].queryset}
+    assert staff_user.pk in users and outsider.pk not in users

@@ -1,0 +1,34 @@
+"""manage.py sync_status: each catalog's sync state (counts, pause reason, work in flight)."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from catalog import tenants
+from catalog.sync import run
+
+
+class Command(BaseCommand):
+    help = "Show the Meta sync state of a tenant's catalogs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True, help="Tenant slug or id")
+        parser.add_argument("--catalog", type=int, dest="catalog_id", help="Only this catalog (id)")
+        parser.add_argument("--json", action="store_true", dest="as_json")
+
+    def handle(self, *args, tenant, catalog_id, as_json, **options):
+        owner = tenants.get_by_slug_or_id(tenant)
+        for catalog in run.catalogs_for(owner, catalog_id):
+            state = run.status(catalog)
+            if as_json:
+                self.stdout.write(json.dumps(state))
+                continue
+            counts = " ".join(f"{k} {v}" for k, v in state["counts"].items())
+            self.stdout.write(f"{catalog} (#{catalog.pk}, Meta {state['meta_catalog_id'] or '—'}, {state['flow']}): "
+                              f"{counts}; {state['in_flight']} in flight; last sync {state['last_sync_at'] or 'never'}")
+            if state["failed_by_meta"] or state["failed_locally"]:
+                self.stdout.write(f"  failed: {state['failed_by_meta']} rejected by Meta, "
+                                  f"{state['failed_locally']} caught before sending")
+            if state["paused"]:
+                until = f" until {state['paused_until']}" if state["paused_until"] else ""
+                self.stdout.write(self.style.WARNING(f"  PAUSED ({state['paused']}){until}: {state['paused_reason']}"))

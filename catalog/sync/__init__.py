@@ -1,0 +1,1 @@
+"""The sync engine (SyncMetaCatalogJob): claim, push, confirm, feeds, schedule, sweep."""

@@ -1,0 +1,209 @@
+"""Planning and claiming: which variants go in the next batch or feed, and locking them.
+
+Two locks keep Meta's ordering rules (seed 004: "ensure Batch API calls containing the
+same product do not overlap in time"; "a feed and a batch never touch the same shard"):
+
+* **Shard lock** — a ``SyncBatch`` row in state CLAIMED/SENT; the partial unique
+  constraint ``syncbatch_one_in_flight_per_shard`` lets only one exist per
+  (catalog, shard), whatever its kind. Creating it is the lock; finishing it the unlock.
+* **Variant claim** — ``Variant.in_flight_batch``, set by one conditional UPDATE that
+  only takes rows still unclaimed (correct on SQLite, where ``select_for_update`` does
+  nothing), with ``select_for_update(skip_locked=True)`` on PostgreSQL so concurrent
+  workers skip each other's rows instead of waiting.
+
+A variant's shard is ``shard_key % catalog.shard_count`` (a stable crc32 of its
+retailer id), so an item always falls in the same shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from catalog.models import Catalog, Product, SyncBatch, Variant
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_BATCH = 5000  # Meta items_batch limit
+
+UPSERT = ""
+DELETE = "DELETE"
+SKIP = "SKIP"  # kept out of Meta without a call: never created, or already gone
+
+
+def batch_size_for(catalog: Catalog) -> int:
+    """Items per Batch API call: the lowest of Meta's limit, the setting and the catalog's own."""
+    return max(1, min(MAX_ITEMS_PER_BATCH, settings.SYNC_MAX_ITEMS_PER_BATCH, catalog.max_batch_size))
+
+
+def shards(catalog: Catalog, *, start: int = 0) -> list[int]:
+    """Every shard of the catalog, starting at ``start`` (rotating it spreads the work)."""
+    count = max(catalog.shard_count, 1)
+    return [(start + n) % count for n in range(count)]
+
+
+def catalog_variants(catalog: Catalog) -> QuerySet[Variant]:
+    return Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog)
+
+
+def delete_cutoff(catalog: Catalog):
+    """Items removed from Shopify before this moment are deleted from Meta."""
+    return timezone.now() - timedelta(days=catalog.delete_grace_days)
+
+
+def _removed_before(catalog: Catalog, cutoff) -> Q:
+    removed_products = Product.objects.for_tenant(catalog.tenant_id).filter(removed_at__lt=cutoff).values("pk")
+    return Q(removed_at__lt=cutoff) | Q(product_id__in=removed_products)
+
+
+def _excluded(catalog: Catalog) -> Q:
+    # Mirrors catalog.items.is_excluded (plus removed variants): items never to be created.
+    excluded_products = (
+        Product.objects.for_tenant(catalog.tenant_id)
+        .filter(
+            Q(excluded_from_meta=True)
+            | Q(removed_at__isnull=False)
+            | ~Q(status=Product.Status.ACTIVE)
+            | Q(published=False)
+        )
+        .values("pk")
+    )
+    return Q(removed_at__isnull=False) | Q(product_id__in=excluded_products)
+
+
+def _in_meta() -> Q:
+    """Meta has (or may have) this item: it was accepted once and not deleted since."""
+    return (~Q(synced_hash="") | ~Q(meta_item_id="")) & Q(meta_deleted_at__isnull=True)
+
+
+def method_case(catalog: Catalog) -> Case:
+    """How a claimed variant is sent, decided in the claiming UPDATE itself (no per-row query)."""
+    removed = _removed_before(catalog, delete_cutoff(catalog))
+    return Case(
+        When(removed & _in_meta(), then=Value(DELETE)),
+        When(removed, then=Value(SKIP)),
+        When(_excluded(catalog) & ~_in_meta(), then=Value(SKIP)),
+        default=Value(UPSERT),
+    )
+
+
+def lock_shard(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
+    """Create the CLAIMED batch that locks ``shard``; None when something is in flight there."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return SyncBatch.objects.create(
+                tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, kind=kind,
+                state=SyncBatch.State.CLAIMED, heartbeat_at=now,
+            )
+    except IntegrityError:
+        return None
+
+
+def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None) -> int:
+    """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many."""
+    candidates = candidates.filter(in_flight_batch__isnull=True).order_by("pk")
+    ids = candidates.values("pk")
+    if limit is not None:
+        ids = ids[:limit]
+    if limit is not None and connection.features.has_select_for_update_skip_locked:
+        # Lock the rows first and skip those another worker holds. Materialised here:
+        # PostgreSQL may re-run a LIMITed FOR UPDATE subquery inside an UPDATE and then
+        # take more rows than the limit.
+        ids = list(ids.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+    # The conditional UPDATE is the real claim: a row another worker took meanwhile no
+    # longer matches ``in_flight_batch IS NULL`` and is left alone.
+    return (
+        Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True)
+        .update(
+            in_flight_batch=batch,
+            in_flight_hash=F("payload_hash"),
+            in_flight_method=method_case(catalog),
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def pending_in_shard(catalog: Catalog, shard: int) -> QuerySet[Variant]:
+    return catalog_variants(catalog).pending().in_shard(shard, catalog.shard_count)
+
+
+def claim_items_batch(catalog: Catalog, shard: int, *, limit: int | None = None) -> SyncBatch | None:
+    """Lock ``shard`` and claim up to one Batch API call's worth of its PENDING variants."""
+    limit = min(limit or batch_size_for(catalog), batch_size_for(catalog))
+    if not pending_in_shard(catalog, shard).exists():
+        return None
+    with transaction.atomic(durable=True):
+        batch = lock_shard(catalog, shard, SyncBatch.Kind.ITEMS_BATCH)
+        if batch is None:
+            return None
+        claimed = _claim(catalog, batch, pending_in_shard(catalog, shard), limit)
+        if not claimed:
+            batch.delete()
+            return None
+        SyncBatch.objects.filter(pk=batch.pk).update(item_count=claimed)
+        batch.item_count = claimed
+    logger.info("Catalog %s shard %s: claimed %s variants in batch %s", catalog.pk, shard, claimed, batch.pk)
+    return batch
+
+
+def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
+    """Lock ``shard`` for a feed upload and claim what goes in it.
+
+    A replace feed takes every item of the shard that Meta has or should have (its
+    file is the shard's full snapshot); an update feed only the PENDING ones, minus
+    deletions, which update feeds cannot express.
+    """
+    variants = catalog_variants(catalog).in_shard(shard, catalog.shard_count)
+    if kind == SyncBatch.Kind.REPLACE_FEED:
+        # Items already settled outside Meta have nothing to say in the snapshot.
+        variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED)
+    else:
+        variants = variants.filter(meta_status=Variant.SyncStatus.PENDING).exclude(
+            _removed_before(catalog, delete_cutoff(catalog))
+        )
+    with transaction.atomic(durable=True):
+        batch = lock_shard(catalog, shard, kind)
+        if batch is None:
+            return None
+        claimed = _claim(catalog, batch, variants, None)
+        if not claimed:
+            # Never upload an empty replace file: Meta would delete the whole shard.
+            batch.delete()
+            return None
+        SyncBatch.objects.filter(pk=batch.pk).update(item_count=claimed)
+        batch.item_count = claimed
+    logger.info("Catalog %s shard %s: claimed %s variants for %s %s", catalog.pk, shard, claimed, kind, batch.pk)
+    return batch
+
+
+def release(batch: SyncBatch, *, state: str, message: str = "") -> int:
+    """End ``batch`` without a result: its variants go back to what they were (PENDING stays PENDING)."""
+    now = timezone.now()
+    with transaction.atomic():
+        released = Variant.objects.filter(in_flight_batch=batch).update(
+            in_flight_batch=None, in_flight_hash="", in_flight_method="", updated_at=now
+        )
+        SyncBatch.objects.filter(pk=batch.pk).update(
+            state=state, error_message=message[:5000], finished_at=now, next_poll_at=None
+        )
+    batch.state, batch.error_message = state, message
+    if released:
+        logger.info("Batch %s %s: released %s variants (%s)", batch.pk, state, released, message)
+    return released
+
+
+def mark_due_deletions(catalog: Catalog) -> int:
+    """Queue deletion of items removed from Shopify longer ago than the grace period."""
+    cutoff = delete_cutoff(catalog)
+    return (
+        catalog_variants(catalog)
+        .filter(_removed_before(catalog, cutoff), meta_deleted_at__isnull=True, in_flight_batch__isnull=True)
+        .exclude(meta_status=Variant.SyncStatus.PENDING)
+        .update(meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now())
+    )

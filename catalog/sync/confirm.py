@@ -1,0 +1,178 @@
+"""Confirm: poll every sent handle / upload until Meta finishes it, then record the verdict.
+
+``GET /{catalog_id}/check_batch_request_status?handle=...&load_ids_of_invalid_requests=true``
+until ``status`` is terminal, with back-off (``SyncBatch.next_poll_at`` / ``poll_count``);
+a handle that never finishes, or that Meta forgot, is given up into a retry (its
+variants go back to PENDING), never left in limbo. Feed uploads are polled the same way
+(:func:`catalog.sync.feeds.poll_upload`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.meta.client import GraphClient
+from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
+from catalog.models import Catalog, SyncBatch, Variant
+
+from . import pause
+from .claim import SKIP, release
+from .push import client_token_last4, poll_delay
+from .results import finish
+
+logger = logging.getLogger(__name__)
+
+FINISHED = "finished"
+GAVE_UP = frozenset({"error", "canceled", "cancelled"})
+NO_SAMPLE_MESSAGE = "Meta rejected this item; its message was not in Meta's error sample (see catalog diagnostics)."
+
+
+@dataclass
+class ConfirmReport:
+    catalog_id: int
+    polled: int = 0
+    finished: list[int] = field(default_factory=list)
+    retried: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"catalog": self.catalog_id, "polled": self.polled, "finished": self.finished,
+                "retried": self.retried}
+
+
+def timeout_for(batch: SyncBatch) -> timedelta:
+    seconds = settings.SYNC_HANDLE_TIMEOUT if batch.kind == SyncBatch.Kind.ITEMS_BATCH else settings.SYNC_FEED_TIMEOUT
+    return timedelta(seconds=seconds)
+
+
+def give_up_if_timed_out(batch: SyncBatch) -> bool:
+    """Time a handle out into a retry once it has been pending too long."""
+    sent = batch.sent_at or batch.created_at
+    if timezone.now() - sent <= timeout_for(batch):
+        return False
+    release(
+        batch, state=SyncBatch.State.TIMED_OUT,
+        message=f"Meta did not finish this {batch.get_kind_display()} within {timeout_for(batch)}; "
+        "its items were re-queued.",
+    )
+    return True
+
+
+def reschedule(batch: SyncBatch, *, meta_status: str = "", wait: float | None = None) -> None:
+    """Poll again later: the configured back-off, or what Meta asked us to wait."""
+    delay = timedelta(seconds=wait) if wait else poll_delay(batch.poll_count + 1)
+    fields = {"poll_count": F("poll_count") + 1, "next_poll_at": timezone.now() + delay}
+    if meta_status:
+        fields["meta_status"] = meta_status[:32]
+    SyncBatch.objects.filter(pk=batch.pk).update(**fields)
+
+
+def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list[dict]]:
+    """Retailer id -> Meta's message for every invalid line (samples and the id list)."""
+    errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
+    line_ids: list[str] | None = None
+    messages: dict[str, list[str]] = defaultdict(list)
+    for error in errors:
+        retailer_id = str(error.get("id") or "")
+        if not retailer_id and error.get("line"):
+            if line_ids is None:
+                # Lines are 1-based indexes into the requests, which were sent in pk order.
+                line_ids = list(
+                    Variant.objects.filter(in_flight_batch=batch).exclude(in_flight_method=SKIP)
+                    .order_by("pk").values_list("retailer_id", flat=True)
+                )
+            index = int(error["line"]) - 1
+            retailer_id = line_ids[index] if 0 <= index < len(line_ids) else ""
+        if retailer_id:
+            error["id"] = retailer_id
+            messages[retailer_id].append(str(error.get("message") or ""))
+    for retailer_id in status.get("ids_of_invalid_requests") or []:
+        messages.setdefault(str(retailer_id), [])
+    rejected = {rid: " | ".join(dict.fromkeys(m for m in msgs if m)) or NO_SAMPLE_MESSAGE
+                for rid, msgs in messages.items()}
+    return rejected, errors
+
+
+def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
+    """Poll one items_batch handle; returns the batch's state afterwards."""
+    if give_up_if_timed_out(batch):
+        return batch.state
+    try:
+        answer = client.get(
+            f"{catalog.meta_catalog_id}/check_batch_request_status",
+            handle=batch.handle, load_ids_of_invalid_requests=True,
+        )
+    except (AuthError, PermissionDenied) as error:
+        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        reschedule(batch)
+        raise
+    except RateLimited as error:
+        reschedule(batch, wait=error.retry_after)
+        return batch.state
+    except InvalidRequest as error:
+        # Typically "the handle does not exist": Meta forgot it. Push the items again.
+        release(batch, state=SyncBatch.State.TIMED_OUT,
+                message=f"Meta could not report on this batch ({error}); its items were re-queued.")
+        return batch.state
+    except GraphAPIError as error:
+        logger.warning("Polling batch %s failed: %s", batch.pk, error)
+        reschedule(batch)
+        return batch.state
+    rows = answer.get("data")
+    status = rows[0] if isinstance(rows, list) and rows else answer
+    meta_status = str(status.get("status") or "").lower()
+    if meta_status == FINISHED or meta_status in GAVE_UP:
+        rejected, errors = rejected_items(batch, status)
+        warnings = [w for w in status.get("warnings") or [] if isinstance(w, dict)]
+        gave_up = meta_status in GAVE_UP
+        finish(
+            batch,
+            state=SyncBatch.State.FAILED if gave_up else SyncBatch.State.FINISHED,
+            rejected=rejected, errors=list(batch.errors or []) + errors, warnings=warnings, meta_status=meta_status,
+            error_total=max(int(status.get("errors_total_count") or 0), len(rejected)) + batch.error_count,
+            warning_total=int(status.get("warnings_total_count") or len(warnings)),
+            accept_rest=not gave_up,
+            message=f"Meta stopped the batch ({meta_status}); items it did not reject were re-queued."
+            if gave_up else "",
+        )
+        return batch.state
+    reschedule(batch, meta_status=meta_status)
+    return batch.state
+
+
+def poll_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
+    if batch.kind == SyncBatch.Kind.ITEMS_BATCH:
+        return poll_items_batch(catalog, batch, client)
+    from .feeds import poll_upload  # feeds import push/confirm helpers; avoid the cycle
+
+    return poll_upload(catalog, batch, client)
+
+
+def confirm_catalog(catalog: Catalog, *, force: bool = False, client: GraphClient | None = None) -> ConfirmReport:
+    """Poll the catalog's sent batches that are due (all of them with ``force``)."""
+    report = ConfirmReport(catalog.pk)
+    if catalog.pause_kind in (Catalog.PauseKind.AUTH, Catalog.PauseKind.PERMISSION) and not (
+        pause.resume_if_cause_gone(catalog)
+    ):
+        return report  # the token cannot read either; the sweeper times handles out if this lasts
+    batches = SyncBatch.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog, state=SyncBatch.State.SENT)
+    if not force:
+        batches = batches.filter(next_poll_at__lte=timezone.now())
+    client = client or GraphClient.for_catalog(catalog)
+    for batch in batches.order_by("next_poll_at", "pk"):
+        report.polled += 1
+        try:
+            state = poll_batch(catalog, batch, client)
+        except (AuthError, PermissionDenied):
+            break
+        if state in (SyncBatch.State.FINISHED, SyncBatch.State.FAILED):
+            report.finished.append(batch.pk)
+        elif state == SyncBatch.State.TIMED_OUT:
+            report.retried.append(batch.pk)
+    return report

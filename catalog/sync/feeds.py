@@ -1,0 +1,285 @@
+"""Feeds: the periodic primary replace feed (a snapshot of each shard) and update-only feeds.
+
+Each shard has its own primary feed in Meta (``POST /{catalog_id}/product_feeds``, made
+when missing), so replace uploads of different shards may run side by side while a
+shard's feed upload and its Batch API calls never overlap (the shard lock of
+:mod:`catalog.sync.claim`). The file is written row by row from a streamed queryset
+into a temporary file — constant memory at a million items — then uploaded with
+``POST /{feed_id}/uploads`` (multipart ``file``; ``update_only=true`` for update feeds).
+The upload is polled (``GET /{upload_id}``: ``end_time`` appears when done) and its
+fatal errors read back with ``GET /{upload_id}/errors?error_priority=HIGH`` and each
+error's ``/samples`` (retailer ids).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from catalog import items
+from catalog.meta.client import GraphClient
+from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
+from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
+
+from . import pause
+from .claim import DELETE, SKIP, claim_feed, release, shards
+from .confirm import give_up_if_timed_out, reschedule
+from .push import client_token_last4, poll_delay, record_sent_hashes, write_blocker
+from .results import finish
+from .schedule import due_shards
+
+logger = logging.getLogger(__name__)
+
+Kind = SyncBatch.Kind
+# Feed columns are items_batch field names (reference §6); lists are flattened below.
+FEED_COLUMNS = [
+    "id", "title", "description", "availability", "condition", "price", "sale_price", "link", "image_link",
+    "additional_image_link", "brand", "item_group_id", "quantity_to_sell_on_facebook", "visibility",
+    "product_type", "color", "size", "gender", "age_group", "fb_product_category", "google_product_category",
+    "custom_label_0", "custom_label_1", "custom_label_2", "custom_label_3", "custom_label_4",
+    "internal_label", "previous_id",
+]
+ROWS_PER_CHUNK = 2000
+HEARTBEAT_EVERY = 20000  # rows between heartbeats while a big file is written
+SAMPLES_PER_ERROR = 1000
+UPLOAD_FIELDS = (
+    "id,start_time,end_time,num_detected_items,num_persisted_items,num_deleted_items,"
+    "num_invalid_items,error_count,warning_count"
+)
+STAT_FIELDS = ("num_detected_items", "num_persisted_items", "num_deleted_items", "num_invalid_items",
+               "error_count", "warning_count")
+
+
+@dataclass
+class FeedReport:
+    catalog_id: int
+    uploads: list[int] = field(default_factory=list)
+    rows: int = 0
+    skipped_reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {"catalog": self.catalog_id, "uploads": self.uploads, "rows": self.rows,
+                "skipped": self.skipped_reason}
+
+
+def feed_value(column: str, value: object) -> str:
+    """One CSV cell: lists as Meta's feed spec flattens them."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if column == "internal_label":
+            return "[" + ",".join("'" + str(v).replace("'", "") + "'" for v in value) + "]"
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def feed_row(item: dict) -> list[str]:
+    return [feed_value(column, item.get(column)) for column in FEED_COLUMNS]
+
+
+def write_feed_file(batch: SyncBatch, handle) -> int:
+    """Write the CSV for ``batch``'s variants to ``handle`` row by row; return the row count."""
+    writer = csv.writer(handle)
+    writer.writerow(FEED_COLUMNS)
+    variants = (
+        Variant.objects.filter(in_flight_batch=batch)
+        .select_related("product", "product__store")
+        .order_by("pk")
+    )
+    rows = 0
+    rehashed: dict[int, str] = {}
+    for variant in variants.iterator(chunk_size=ROWS_PER_CHUNK):
+        # Deletions are rows left out (replace feeds delete what they do not list).
+        if variant.in_flight_method in (SKIP, DELETE):
+            continue
+        item = items.meta_item(variant, variant.product, variant.product.store)
+        sent_hash = items.payload_hash(item)
+        if sent_hash != variant.in_flight_hash:
+            rehashed[variant.pk] = sent_hash
+            if len(rehashed) >= 500:
+                record_sent_hashes(rehashed)
+                rehashed = {}
+        writer.writerow(feed_row(item))
+        rows += 1
+        if rows % HEARTBEAT_EVERY == 0:
+            SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
+    record_sent_hashes(rehashed)
+    return rows
+
+
+def feed_name(catalog: Catalog, shard: int) -> str:
+    if catalog.shard_count <= 1:
+        return "Galantis primary feed"
+    return f"Galantis primary feed, shard {shard + 1} of {catalog.shard_count}"
+
+
+def ensure_feed(catalog: Catalog, shard: int, client: GraphClient) -> CatalogFeed:
+    """The shard's primary feed in Meta: ours if we have it, Meta's by name, else a new one."""
+    feed = CatalogFeed.objects.filter(catalog=catalog, shard=shard).first()
+    if feed is not None:
+        return feed
+    name = feed_name(catalog, shard)
+    feed_id = next(
+        (str(f["id"]) for f in client.paginate(f"{catalog.meta_catalog_id}/product_feeds", fields="id,name")
+         if f.get("name") == name),
+        None,
+    )
+    if feed_id is None:
+        feed_id = str(client.post(f"{catalog.meta_catalog_id}/product_feeds", {"name": name})["id"])
+    try:
+        feed = CatalogFeed.objects.create(
+            tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, meta_feed_id=feed_id, name=name
+        )
+    except IntegrityError:
+        feed = CatalogFeed.objects.get(catalog=catalog, shard=shard)
+    if shard == 0:
+        Catalog.objects.filter(pk=catalog.pk).update(feed_id=feed.meta_feed_id)
+    return feed
+
+
+def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) -> SyncBatch | None:
+    """Claim ``shard``, stream its file, upload it; None when the shard is busy or empty."""
+    batch = claim_feed(catalog, shard, kind)
+    if batch is None:
+        return None
+    path = ""
+    try:
+        feed = ensure_feed(catalog, shard, client)
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".csv", prefix=f"feed-{catalog.pk}-{shard}-", dir=settings.SYNC_FEED_DIR,
+            newline="", encoding="utf-8", delete=False,
+        ) as handle:
+            path = handle.name
+            rows = write_feed_file(batch, handle)
+        data = {"update_only": True} if kind == Kind.UPDATE_FEED else {}
+        with open(path, "rb") as upload:
+            answer = client.post(
+                f"{feed.meta_feed_id}/uploads", data,
+                files={"file": (f"{kind}-{catalog.pk}-{shard}.csv", upload, "text/csv")},
+            )
+    except GraphAPIError as error:
+        release(batch, state=SyncBatch.State.FAILED, message=str(error))
+        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        return batch
+    except BaseException:
+        release(batch, state=SyncBatch.State.FAILED, message="The feed file could not be written.")
+        raise
+    finally:
+        if path and os.path.exists(path):
+            os.unlink(path)
+    pause.note_success(catalog)
+    now = timezone.now()
+    SyncBatch.objects.filter(pk=batch.pk).update(
+        state=SyncBatch.State.SENT, handle=str(answer.get("id", ""))[:255], feed=feed, sent_at=now,
+        heartbeat_at=now, next_poll_at=now + poll_delay(0), stats={"rows": rows}, attempts=1,
+    )
+    stamp = "last_replace_at" if kind == Kind.REPLACE_FEED else "last_update_at"
+    CatalogFeed.objects.filter(pk=feed.pk).update(**{stamp: now})
+    Catalog.objects.filter(pk=catalog.pk).update(
+        **{"last_replace_feed_at" if kind == Kind.REPLACE_FEED else "last_update_feed_at": now}
+    )
+    batch.refresh_from_db()
+    logger.info("Catalog %s shard %s: %s upload %s sent (%s rows)", catalog.pk, shard, kind, batch.pk, rows)
+    return batch
+
+
+def _feed_due_again(batch: SyncBatch) -> None:
+    """A failed upload leaves its shard due, so the next planner run retries it."""
+    stamp = "last_replace_at" if batch.kind == Kind.REPLACE_FEED else "last_update_at"
+    if batch.feed_id:
+        CatalogFeed.objects.filter(pk=batch.feed_id).update(**{stamp: None})
+
+
+def upload_errors(client: GraphClient, upload_id: str) -> tuple[dict[str, str], list[dict]]:
+    """Fatal errors of an upload and the retailer ids in their samples."""
+    messages: dict[str, list[str]] = defaultdict(list)
+    errors: list[dict] = []
+    for error in client.paginate(f"{upload_id}/errors", error_priority="HIGH"):
+        errors.append(error)
+        if str(error.get("severity", "fatal")).lower() != "fatal" or not error.get("id"):
+            continue
+        text = ": ".join(p for p in (error.get("summary"), error.get("description")) if p) or "Feed row rejected"
+        for n, sample in enumerate(client.paginate(f"{error['id']}/samples")):
+            if n >= SAMPLES_PER_ERROR:
+                break
+            if retailer_id := sample.get("retailer_id"):
+                messages[str(retailer_id)].append(text)
+    return {rid: " | ".join(dict.fromkeys(msgs)) for rid, msgs in messages.items()}, errors
+
+
+def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
+    """Poll one feed upload session; record its counters, errors and the variants' verdicts."""
+    if give_up_if_timed_out(batch):
+        _feed_due_again(batch)
+        return batch.state
+    try:
+        upload = client.get(batch.handle, fields=UPLOAD_FIELDS)
+        if not upload.get("end_time"):
+            reschedule(batch, meta_status="processing")
+            return batch.state
+        rejected, errors = upload_errors(client, batch.handle)
+    except (AuthError, PermissionDenied) as error:
+        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        reschedule(batch)
+        raise
+    except RateLimited as error:
+        reschedule(batch, wait=error.retry_after)
+        return batch.state
+    except InvalidRequest as error:
+        release(batch, state=SyncBatch.State.TIMED_OUT,
+                message=f"Meta could not report on this upload ({error}); its items were re-queued.")
+        _feed_due_again(batch)
+        return batch.state
+    except GraphAPIError as error:
+        logger.warning("Polling upload %s failed: %s", batch.pk, error)
+        reschedule(batch)
+        return batch.state
+    stats = {name: upload.get(name) for name in STAT_FIELDS if upload.get(name) is not None}
+    rows = (batch.stats or {}).get("rows", 0)
+    unread = rows > 0 and not upload.get("num_detected_items") and not upload.get("num_persisted_items")
+    finish(
+        batch,
+        state=SyncBatch.State.FAILED if unread else SyncBatch.State.FINISHED,
+        rejected=rejected, errors=errors, meta_status="finished", stats=stats,
+        error_total=int(upload.get("error_count") or len(errors)),
+        warning_total=int(upload.get("warning_count") or 0),
+        accept_rest=not unread,
+        message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
+    )
+    if unread:
+        _feed_due_again(batch)
+    elif batch.kind == Kind.REPLACE_FEED:
+        Catalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
+    return batch.state
+
+
+def push_feeds(
+    catalog: Catalog, kind: str, *, force: bool = False, client: GraphClient | None = None
+) -> FeedReport:
+    """Upload a ``kind`` feed for every due shard (every shard with ``force``)."""
+    report = FeedReport(catalog.pk)
+    if blocker := write_blocker(catalog):
+        report.skipped_reason = blocker
+        return report
+    if not pause.resume_if_cause_gone(catalog):
+        report.skipped_reason = f"paused: {catalog.paused_reason}"
+        return report
+    client = client or GraphClient.for_catalog(catalog)
+    for shard in shards(catalog) if force else due_shards(catalog, kind):
+        batch = upload_feed(catalog, shard, kind, client)
+        if batch is None:
+            continue
+        report.uploads.append(batch.pk)
+        report.rows += (batch.stats or {}).get("rows", 0)
+        if batch.state == SyncBatch.State.FAILED:
+            report.skipped_reason = f"paused: {catalog.paused_reason}"
+            break
+    return report

@@ -1,0 +1,209 @@
+"""Push: PENDING variants to Meta's Batch API (``POST /{catalog_id}/items_batch``).
+
+One run claims a bounded number of batches per catalog (``SYNC_MAX_BATCHES_PER_RUN``)
+so a large tenant cannot hold the workers, and for each: claim and commit, build the
+requests, call Meta outside any transaction, record the handle in a new short
+transaction. Meta's verdict arrives later through :mod:`catalog.sync.confirm`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, Value, When
+from django.utils import timezone
+
+from catalog import items
+from catalog.meta.client import GraphClient
+from catalog.meta.errors import GraphAPIError
+from catalog.models import Catalog, SyncBatch, Variant
+
+from . import pause
+from .claim import DELETE, SKIP, claim_items_batch, mark_due_deletions, release, shards
+from .results import apply_rejections, finish
+from .schedule import shards_waiting_for_feed
+
+logger = logging.getLogger(__name__)
+
+ITEM_TYPE = "PRODUCT_ITEM"
+REHASH_CHUNK = 500
+
+
+@dataclass
+class PushReport:
+    """What one push run did for one catalog."""
+
+    catalog_id: int
+    batches: list[int] = field(default_factory=list)
+    items: int = 0
+    skipped_reason: str = ""
+
+    def as_dict(self) -> dict:
+        return {"catalog": self.catalog_id, "batches": self.batches, "items": self.items,
+                "skipped": self.skipped_reason}
+
+
+def write_blocker(catalog: Catalog) -> str:
+    """Why nothing may be written to this catalog now ("" when it may)."""
+    if catalog.is_read_only:
+        return "read-only catalog (linked, never written)"
+    if not catalog.sync_enabled:
+        return "sync disabled"
+    if not catalog.meta_catalog_id:
+        return "no Meta catalog id yet"
+    if catalog.connection_id is None:
+        return "no Meta connection"
+    return ""
+
+
+def poll_delay(poll_count: int) -> timedelta:
+    delays = settings.SYNC_POLL_DELAYS or [5.0]
+    return timedelta(seconds=delays[min(poll_count, len(delays) - 1)])
+
+
+def build_requests(batch: SyncBatch) -> list[dict]:
+    """The items_batch ``requests`` for ``batch``: one request per item, in pk order.
+
+    Every change of one item travels as one UPDATE carrying its full payload (or one
+    DELETE). If an item's data moved on since it was hashed, the hash of what is really
+    sent replaces ``in_flight_hash`` so confirmation records the truth.
+    """
+    variants = (
+        Variant.objects.filter(in_flight_batch=batch)
+        .select_related("product", "product__store")
+        .order_by("pk")
+    )
+    requests: list[dict] = []
+    rehashed: dict[int, str] = {}
+    for variant in variants.iterator(chunk_size=2000):
+        if variant.in_flight_method == SKIP:
+            continue
+        if variant.in_flight_method == DELETE:
+            requests.append({"method": "DELETE", "data": {"id": variant.retailer_id}})
+            continue
+        item = items.meta_item(variant, variant.product, variant.product.store)
+        sent_hash = items.payload_hash(item)
+        if sent_hash != variant.in_flight_hash:
+            rehashed[variant.pk] = sent_hash
+        requests.append({"method": "UPDATE", "data": item})
+    record_sent_hashes(rehashed)
+    return requests
+
+
+def record_sent_hashes(rehashed: dict[int, str]) -> None:
+    """Store the hash of the payload really sent (rare: data changed after the last refresh)."""
+    rows = list(rehashed.items())
+    for start in range(0, len(rows), REHASH_CHUNK):
+        chunk = rows[start : start + REHASH_CHUNK]
+        Variant.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
+            in_flight_hash=Case(*(When(pk=pk, then=Value(h)) for pk, h in chunk), default=Value(""))
+        )
+
+
+def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> bool:
+    """Send one claimed batch; False when Meta refused the call (the catalog is then paused)."""
+    requests = build_requests(batch)
+    if not requests:
+        # Only items kept out of Meta: settled without a call.
+        finish(batch, state=SyncBatch.State.FINISHED, meta_status="not sent")
+        return True
+    try:
+        response = client.post(
+            f"{catalog.meta_catalog_id}/items_batch",
+            {"item_type": ITEM_TYPE, "allow_upsert": True, "requests": requests},
+        )
+    except GraphAPIError as error:
+        release(batch, state=SyncBatch.State.FAILED, message=str(error))
+        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        return False
+    pause.note_success(catalog)
+    record_sent(catalog, batch, response, len(requests))
+    return True
+
+
+def client_token_last4(catalog: Catalog) -> str:
+    return catalog.connection.token_last4 if catalog.connection_id else ""
+
+
+def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_count: int) -> None:
+    """Record Meta's synchronous answer: the handle to poll, and rows it refused at once."""
+    now = timezone.now()
+    rejected: dict[str, str] = {}
+    warnings: list[dict] = []
+    for row in response.get("validation_status") or []:
+        retailer_id = str(row.get("retailer_id") or row.get("id") or "")
+        messages = [e.get("message", "") for e in row.get("errors") or [] if isinstance(e, dict)]
+        if messages and retailer_id:
+            rejected[retailer_id] = " | ".join(messages)
+        warnings += [{"id": retailer_id, "message": w.get("message", "")} for w in row.get("warnings") or []]
+    errors = [{"id": rid, "message": msg} for rid, msg in rejected.items()]
+    handles = response.get("handles") or []
+    if not handles:
+        # "An empty handles array means nothing was ingested."
+        finish(
+            batch, state=SyncBatch.State.FAILED, rejected=rejected, errors=errors, warnings=warnings,
+            accept_rest=False, meta_status="no handle",
+            message="Meta returned no batch handle: nothing was ingested; the other items are re-queued.",
+        )
+        if not rejected:
+            pause.pause(
+                catalog, Catalog.PauseKind.ERROR,
+                "Meta accepted a Batch API call without a handle and without errors; retrying later.",
+                until=now + timedelta(seconds=settings.SYNC_ERROR_PAUSE),
+            )
+        return
+    with transaction.atomic():
+        if rejected:
+            apply_rejections(batch, rejected)
+        SyncBatch.objects.filter(pk=batch.pk).update(
+            state=SyncBatch.State.SENT, handle=str(handles[0])[:255], sent_at=now, heartbeat_at=now,
+            next_poll_at=now + poll_delay(0), error_count=len(rejected), errors=errors,
+            stats={"requests": request_count, **({"warnings": warnings[:200]} if warnings else {})},
+            attempts=1,
+        )
+    batch.state, batch.handle = SyncBatch.State.SENT, str(handles[0])
+    logger.info("Catalog %s batch %s sent: %s requests, handle received", catalog.pk, batch.pk, request_count)
+
+
+def push_catalog(
+    catalog: Catalog,
+    *,
+    max_batches: int | None = None,
+    prefer_feed: bool = True,
+    client: GraphClient | None = None,
+) -> PushReport:
+    """Push PENDING variants of ``catalog`` in up to ``max_batches`` Batch API calls.
+
+    With ``prefer_feed``, shards holding a big backlog whose replace feed is due are
+    left to that feed (an operator asking for a Batch API push passes False).
+    """
+    report = PushReport(catalog.pk)
+    if blocker := write_blocker(catalog):
+        report.skipped_reason = blocker
+        return report
+    if not pause.resume_if_cause_gone(catalog):
+        report.skipped_reason = f"paused: {catalog.paused_reason}"
+        return report
+    mark_due_deletions(catalog)
+    client = client or GraphClient.for_catalog(catalog)
+    budget = max_batches if max_batches is not None else settings.SYNC_MAX_BATCHES_PER_RUN
+    # Start at a different shard each minute so every shard gets its turn.
+    start = int(timezone.now().timestamp() // 60)
+    waiting = shards_waiting_for_feed(catalog) if prefer_feed else set()
+    for shard in shards(catalog, start=start):
+        if shard in waiting:
+            continue  # a big backlog: the replace feed due for this shard carries it
+        while len(report.batches) < budget:
+            batch = claim_items_batch(catalog, shard)
+            if batch is None:
+                break
+            report.batches.append(batch.pk)
+            report.items += batch.item_count
+            if not send_items_batch(catalog, batch, client):
+                report.skipped_reason = f"paused: {catalog.paused_reason}"
+                return report
+    return report

@@ -1,0 +1,170 @@
+"""Operator-level sync runs (commands, admin): pick catalogs, dry-run, sync now, wait, report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.core.management.base import CommandError
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from catalog.models import Catalog, SyncBatch, Tenant, Variant
+
+from . import confirm, feeds, push
+from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
+from .results import META_REJECTED
+
+Kind = SyncBatch.Kind
+MODES = ("batch", "replace_feed", "update_feed")
+DRY_RUN_SAMPLE = 10
+
+
+def catalogs_for(tenant: Tenant, catalog_id: int | None = None) -> list[Catalog]:
+    """The tenant's catalogs (or the one asked for); CommandError when there is none."""
+    catalogs = Catalog.objects.for_tenant(tenant).select_related("connection")
+    if catalog_id is not None:
+        catalogs = catalogs.filter(pk=catalog_id)
+        if not catalogs.exists():
+            raise CommandError(f"Tenant {tenant.slug!r} has no catalog with id {catalog_id}.")
+    found = list(catalogs)
+    if not found:
+        raise CommandError(f"Tenant {tenant.slug!r} has no catalog yet (connect one with connect_catalog).")
+    return found
+
+
+def dry_run(catalog: Catalog) -> dict:
+    """What a sync would send now, without calling Meta: counts per method and sample ids."""
+    pending = catalog_variants(catalog).pending().annotate(method=method_case(catalog))
+    counts = {row["method"] or "UPDATE": row["n"] for row in pending.values("method").annotate(n=Count("pk"))}
+    samples = {
+        label: list(
+            pending.filter(method="" if label == "UPDATE" else label)
+            .order_by("pk").values_list("retailer_id", flat=True)[:DRY_RUN_SAMPLE]
+        )
+        for label in counts
+        if label != SKIP
+    }
+    return {
+        "catalog": catalog.pk,
+        "name": catalog.name,
+        "blocked": push.write_blocker(catalog) or (f"paused: {catalog.paused_reason}" if catalog.pause_kind else ""),
+        "would_send": {m: n for m, n in counts.items() if m != SKIP},
+        "settled_without_call": counts.get(SKIP, 0),
+        "samples": samples,
+        "batch_size": batch_size_for(catalog),
+    }
+
+
+@dataclass
+class SyncRun:
+    """The outcome of a sync run on one catalog."""
+
+    catalog_id: int
+    mode: str
+    batches: list[int] = field(default_factory=list)
+    items: int = 0
+    skipped: str = ""
+    waited: bool = False
+    timed_out: bool = False
+    status: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "catalog": self.catalog_id, "mode": self.mode, "batches": self.batches, "items": self.items,
+            "skipped": self.skipped, "waited": self.waited, "timed_out": self.timed_out, "status": self.status,
+        }
+
+
+def _start(catalog: Catalog, mode: str, run: SyncRun) -> bool:
+    """Send one round; False when nothing could be sent (blocked, paused or nothing to do)."""
+    if mode == "batch":
+        report = push.push_catalog(catalog, max_batches=max(catalog.shard_count, 1), prefer_feed=False)
+        run.batches += report.batches
+        run.items += report.items
+        run.skipped = report.skipped_reason
+        return bool(report.batches)
+    kind = Kind.REPLACE_FEED if mode == "replace_feed" else Kind.UPDATE_FEED
+    report = feeds.push_feeds(catalog, kind, force=True)
+    run.batches += report.uploads
+    run.items += report.rows
+    run.skipped = report.skipped_reason
+    return bool(report.uploads)
+
+
+def in_flight(catalog: Catalog):
+    return SyncBatch.objects.filter(catalog=catalog, state__in=SyncBatch.IN_FLIGHT_STATES)
+
+
+def sync_now(catalog: Catalog, *, mode: str = "batch", wait: bool = False, timeout: float = 600) -> SyncRun:
+    """Sync ``catalog`` now by ``mode``; with ``wait``, until Meta confirmed everything sent.
+
+    Batch mode keeps pushing while pending items remain (one batch per shard in flight
+    at a time); feed modes upload every shard once.
+    """
+    run = SyncRun(catalog.pk, mode)
+    deadline = time.monotonic() + timeout
+    sent_any = _start(catalog, mode, run)
+    while wait and (sent_any or in_flight(catalog).exists()):
+        run.waited = True
+        if time.monotonic() > deadline:
+            run.timed_out = True
+            break
+        confirm.confirm_catalog(catalog)
+        catalog.refresh_from_db()
+        sent_any = _start(catalog, mode, run) if mode == "batch" and not catalog.pause_kind else False
+        if in_flight(catalog).exists():
+            next_poll = in_flight(catalog).aggregate(at=Min("next_poll_at"))["at"]
+            pause_s = (next_poll - timezone.now()).total_seconds() if next_poll else 0.5
+            time.sleep(min(max(pause_s, 0.05), 5.0))
+        if catalog.pause_kind and not in_flight(catalog).exists():
+            break
+    catalog.refresh_from_db()
+    run.status = status(catalog)
+    return run
+
+
+def status(catalog: Catalog) -> dict:
+    """One catalog's sync state for operators: counts, pause, in-flight work, last runs."""
+    counts = catalog_variants(catalog).status_counts()
+    failed_by_meta = catalog_variants(catalog).failed().filter(last_error_code=META_REJECTED).count()
+    last = SyncBatch.objects.filter(catalog=catalog).order_by("-pk").first()
+    return {
+        "catalog": catalog.pk,
+        "name": catalog.name,
+        "meta_catalog_id": catalog.meta_catalog_id,
+        "flow": catalog.flow,
+        "sync_enabled": catalog.sync_enabled,
+        "paused": catalog.pause_kind or None,
+        "paused_reason": catalog.paused_reason,
+        "paused_until": catalog.paused_until.isoformat() if catalog.paused_until else None,
+        "counts": counts,
+        "failed_by_meta": failed_by_meta,
+        "failed_locally": counts[Variant.SyncStatus.FAILED] - failed_by_meta,
+        "in_flight": in_flight(catalog).count(),
+        "last_batch": str(last) if last else None,
+        "last_sync_at": catalog.last_sync_at.isoformat() if catalog.last_sync_at else None,
+        "last_replace_feed_at": catalog.last_replace_feed_at.isoformat() if catalog.last_replace_feed_at else None,
+        "delta_method": catalog.effective_delta_method,
+    }
+
+
+def retry_failed(catalog: Catalog) -> int:
+    """Send items Meta rejected again (after a fix on Meta's side); local failures stay."""
+    return (
+        catalog_variants(catalog).failed().filter(last_error_code=META_REJECTED)
+        .update(meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now())
+    )
+
+
+def repush(variants) -> int:
+    """Mark variants PENDING so the next push sends them again (not those in flight)."""
+    return variants.filter(in_flight_batch__isnull=True).update(
+        meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now()
+    )
+
+
+def prepare(catalog: Catalog) -> None:
+    """Housekeeping before a manual run: queue deletions past the grace period."""
+    if not push.write_blocker(catalog):
+        mark_due_deletions(catalog)

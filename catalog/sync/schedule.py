@@ -1,0 +1,146 @@
+"""When sync work is due, and the Django-Q2 schedules that look for it.
+
+Meta's ingestion table (seed 004, catalog size x update frequency) sets each
+catalog's plan: a primary replace feed per shard every hour (every day for shops
+updated daily), plus, for shops updated more often than hourly, deltas by the Batch
+API (or by update feeds every 15 minutes). ``Catalog.update_frequency``,
+``delta_method`` and the interval fields override it per catalog.
+
+The schedules only *look* for due work and enqueue one task per catalog, so a large
+tenant's work never holds a small tenant's: every run of a task is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_q.models import Schedule
+
+from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
+from galantis.queue import enqueue
+
+logger = logging.getLogger(__name__)
+
+Kind = SyncBatch.Kind
+# (name, task, every N minutes). Names are stable: ensure_schedules updates in place.
+SCHEDULES = [
+    ("catalog sync: push pending changes", "catalog.tasks.push_due_catalogs", 1),
+    ("catalog sync: poll batch and upload status", "catalog.tasks.confirm_due_batches", 1),
+    ("catalog sync: replace and update feeds", "catalog.tasks.push_due_feeds", 5),
+    ("catalog sync: sweep stale claims and deletions", "catalog.tasks.sweep_sync", 5),
+]
+# A failed replace feed stops holding back Batch API pushes for this long.
+FEED_RETRY_WINDOW = timedelta(hours=1)
+
+
+def ensure_schedules() -> list[str]:
+    """Create or update the sync schedules (idempotent); return their names."""
+    for name, func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+        )
+    return [name for name, _, _ in SCHEDULES]
+
+
+def writable_catalogs() -> QuerySet[Catalog]:
+    """Catalogs the engine may write: enabled, with a Meta id and a connection, not linked read-only."""
+    return (
+        Catalog.objects.filter(sync_enabled=True, connection__isnull=False)
+        .exclude(meta_catalog_id="")
+        .exclude(flow=Catalog.Flow.LINK)
+    )
+
+
+def may_run_now(catalog: Catalog, now=None) -> bool:
+    """Not paused, or paused by a cause that may have passed (the task re-checks it)."""
+    now = now or timezone.now()
+    if not catalog.pause_kind:
+        return True
+    if catalog.pause_kind in (Catalog.PauseKind.AUTH, Catalog.PauseKind.PERMISSION):
+        return True  # cheap to re-check whether a new token was saved
+    if catalog.pause_kind == Catalog.PauseKind.MANUAL:
+        return False
+    return catalog.paused_until is None or catalog.paused_until <= now
+
+
+def due_shards(catalog: Catalog, kind: str, *, now=None) -> list[int]:
+    """Shards whose replace (or update) upload is due per the catalog's plan."""
+    now = now or timezone.now()
+    if kind == Kind.REPLACE_FEED:
+        interval, stamp = catalog.effective_replace_feed_interval, "last_replace_at"
+    else:
+        if catalog.effective_delta_method != Catalog.DeltaMethod.UPDATE_FEED:
+            return []
+        interval, stamp = catalog.effective_update_feed_interval, "last_update_at"
+    last = dict(CatalogFeed.objects.filter(catalog=catalog).values_list("shard", stamp))
+    count = max(catalog.shard_count, 1)
+    return [s for s in range(count) if last.get(s) is None or last[s] + interval <= now]
+
+
+def shards_waiting_for_feed(catalog: Catalog, *, now=None) -> set[int]:
+    """Shards whose Batch API pushes hold back because a replace feed will carry a big backlog.
+
+    Full syncs of large catalogs go by the replace feed (Meta allows ~100-200 batch
+    calls an hour); small deltas still go by the Batch API at once. A replace feed
+    that failed recently stops holding anything back, so nothing waits on it forever.
+    """
+    now = now or timezone.now()
+    due = set(due_shards(catalog, Kind.REPLACE_FEED, now=now))
+    if not due:
+        return set()
+    threshold = settings.SYNC_FEED_PREFERRED_ABOVE
+    pending = Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog).pending()
+    failed = set(
+        SyncBatch.objects.filter(
+            catalog=catalog, kind=Kind.REPLACE_FEED, finished_at__gte=now - FEED_RETRY_WINDOW,
+            state__in=[SyncBatch.State.FAILED, SyncBatch.State.TIMED_OUT],
+        ).values_list("shard", flat=True)
+    )
+    return {
+        shard for shard in due - failed
+        if pending.in_shard(shard, catalog.shard_count)[: threshold + 1].count() > threshold
+    }
+
+
+def enqueue_due_pushes() -> int:
+    """Queue a push for every catalog with pending changes that may sync now."""
+    queued = 0
+    for catalog in writable_catalogs().iterator():
+        if not may_run_now(catalog) or catalog.effective_delta_method != Catalog.DeltaMethod.BATCH_API:
+            continue
+        if Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog).pending().exists():
+            enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+            queued += 1
+    return queued
+
+
+def enqueue_due_confirms() -> int:
+    """Queue a status poll for every catalog with a sent batch or upload due for a look."""
+    catalog_ids = (
+        SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__lte=timezone.now())
+        .order_by().values_list("catalog_id", flat=True).distinct()
+    )
+    queued = 0
+    for catalog_id in catalog_ids:
+        enqueue("catalog.tasks.confirm_catalog", catalog_id, group=f"confirm:{catalog_id}")
+        queued += 1
+    return queued
+
+
+def enqueue_due_feeds() -> int:
+    """Queue replace / update feed uploads whose time has come."""
+    queued = 0
+    for catalog in writable_catalogs().iterator():
+        if not may_run_now(catalog):
+            continue
+        for kind in (Kind.REPLACE_FEED, Kind.UPDATE_FEED):
+            if due_shards(catalog, kind):
+                enqueue("catalog.tasks.push_feed", catalog.pk, kind, group=f"feed:{catalog.pk}")
+                queued += 1
+    return queued
+

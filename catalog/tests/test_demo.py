@@ -1,0 +1,84 @@
+"""The demo command: idempotent, printed credentials that work, statuses that mean something."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from catalog.models import Membership, Product, ShopifyStore, Tenant, Variant
+
+PRODUCTS = 40  # small: the command's default (300) is for people, not tests
+
+
+def run_demo(**kwargs) -> str:
+    out = StringIO()
+    call_command("demo", products=PRODUCTS, stdout=out, **kwargs)
+    return out.getvalue()
+
+
+def credentials(output: str) -> dict[str, str]:
+    rows = [line.split() for line in output.splitlines() if " username " in line]
+    return {row[row.index("username") + 1]: row[row.index("password") + 1] for row in rows}
+
+
+@pytest.mark.django_db
+def test_demo_creates_tenant_store_products_and_variants():
+    run_demo()
+    tenant = Tenant.objects.get(slug="demo")
+    store = ShopifyStore.objects.get(tenant=tenant)
+    assert Product.objects.filter(store=store).count() == PRODUCTS
+    variants = Variant.objects.filter(tenant=tenant)
+    assert variants.count() > PRODUCTS
+    assert not variants.filter(catalog__isnull=True).exists()
+    assert not variants.filter(payload_hash="").exists()
+
+
+@pytest.mark.django_db
+def test_demo_is_idempotent():
+    run_demo()
+    counts = (Product.objects.count(), Variant.objects.count(), Membership.objects.count())
+    statuses = Variant.objects.status_counts()
+    run_demo()
+    assert (Product.objects.count(), Variant.objects.count(), Membership.objects.count()) == counts
+    assert Variant.objects.status_counts() == statuses
+
+
+@pytest.mark.django_db
+def test_demo_has_pending_and_failed_variants_with_reasons():
+    call_command("demo", products=300, stdout=StringIO())
+    counts = Variant.objects.status_counts()
+    assert counts["PENDING"] > 0 and counts["FAILED"] > 0
+    failed = Variant.objects.failed()
+    assert not failed.filter(last_error="").exists()
+    assert {"EMPTY_IMAGE_URL", "ITEM_PRICE_NOT_POSITIVE"} <= {
+        code for codes in failed.values_list("last_error_code", flat=True) for code in codes.split(",")
+    }
+
+
+@pytest.mark.django_db
+def test_printed_credentials_log_in(client):
+    creds = credentials(run_demo())
+    assert set(creds) == {"admin", "staff"}
+    assert client.login(username="admin", password=creds["admin"])
+    client.logout()
+    assert client.login(username="staff", password=creds["staff"])
+    response = client.get("/admin/catalog/product/")
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) > 0
+
+
+@pytest.mark.django_db
+def test_demo_staff_sees_only_the_demo_tenant(client):
+    creds = credentials(run_demo())
+    other = Tenant.objects.create(slug="other", name="Other")
+    client.login(username="staff", password=creds["staff"])
+    response = client.get(f"/admin/catalog/tenant/{other.pk}/change/")
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_demo_refuses_to_run_in_production(settings):
+    settings.SANDBOX_ENABLED = False
+    with pytest.raises(CommandError, match="SANDBOX_ENABLED"):
+        run_demo()

@@ -1,0 +1,195 @@
+"""Claiming and recording without Meta: shard locks, conditional claims, verdicts in bulk."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+from django.utils import timezone
+
+from catalog import items
+from catalog.models import Catalog, Product, SyncBatch, Variant
+from catalog.sync import claim, results, sweep
+from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def make_variants(catalog: Catalog, n: int, **product_kwargs) -> list[Variant]:
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, **product_kwargs)
+    variants = [VariantFactory(product=product, catalog=catalog) for _ in range(n)]
+    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    return variants
+
+
+def test_claim_takes_at_most_the_catalog_batch_size():
+    catalog = CatalogFactory(max_batch_size=3)
+    make_variants(catalog, 7)
+    batch = claim.claim_items_batch(catalog, 0)
+    assert batch.item_count == 3
+    assert Variant.objects.filter(in_flight_batch=batch).count() == 3
+    assert all(v.in_flight_hash == v.payload_hash for v in Variant.objects.filter(in_flight_batch=batch))
+
+
+def test_batch_size_never_exceeds_metas_limit(settings):
+    settings.SYNC_MAX_ITEMS_PER_BATCH = 99999
+    assert claim.batch_size_for(CatalogFactory(max_batch_size=5000)) == claim.MAX_ITEMS_PER_BATCH == 5000
+
+
+def test_a_shard_has_one_batch_in_flight_at_a_time():
+    catalog = CatalogFactory(max_batch_size=2)
+    make_variants(catalog, 5)
+    assert claim.claim_items_batch(catalog, 0) is not None
+    assert claim.claim_items_batch(catalog, 0) is None
+    assert claim.claim_feed(catalog, 0, SyncBatch.Kind.REPLACE_FEED) is None
+
+
+def test_shards_are_locked_independently():
+    catalog = CatalogFactory(shard_count=2)
+    make_variants(catalog, 20)
+    first = claim.claim_items_batch(catalog, 0)
+    feed = claim.claim_feed(catalog, 1, SyncBatch.Kind.REPLACE_FEED)
+    assert first and feed
+    in_first = Variant.objects.filter(in_flight_batch=first)
+    in_feed = Variant.objects.filter(in_flight_batch=feed)
+    assert all(v.shard_key % 2 == 0 for v in in_first)
+    assert all(v.shard_key % 2 == 1 for v in in_feed)
+    assert in_first.count() + in_feed.count() == 20
+
+
+def test_conditional_claim_never_takes_a_variant_claimed_meanwhile():
+    catalog = CatalogFactory(shard_count=2)
+    make_variants(catalog, 6)
+    stale_view = Variant.objects.filter(catalog=catalog)  # what a slower worker selected earlier
+    winner = claim.lock_shard(catalog, 0, SyncBatch.Kind.ITEMS_BATCH)
+    loser = claim.lock_shard(catalog, 1, SyncBatch.Kind.ITEMS_BATCH)
+    assert claim._claim(catalog, winner, stale_view, None) == 6
+    assert claim._claim(catalog, loser, stale_view, None) == 0
+    assert Variant.objects.filter(in_flight_batch=winner).count() == 6
+
+
+def test_claim_decides_the_method_per_item():
+    catalog = CatalogFactory(delete_grace_days=90)
+    long_ago = timezone.now() - timedelta(days=91)
+    live = make_variants(catalog, 1)[0]
+    gone_synced = make_variants(catalog, 1, removed_at=long_ago)[0]
+    gone_never_sent = make_variants(catalog, 1, removed_at=long_ago)[0]
+    draft_never_sent = make_variants(catalog, 1, status=Product.Status.DRAFT)[0]
+    draft_synced = make_variants(catalog, 1, status=Product.Status.DRAFT)[0]
+    Variant.objects.filter(pk__in=[gone_synced.pk, draft_synced.pk]).update(synced_hash="old")
+    batch = claim.claim_items_batch(catalog, 0)
+    methods = dict(Variant.objects.filter(in_flight_batch=batch).values_list("pk", "in_flight_method"))
+    assert methods == {
+        live.pk: claim.UPSERT,
+        gone_synced.pk: claim.DELETE,
+        gone_never_sent.pk: claim.SKIP,
+        draft_never_sent.pk: claim.SKIP,
+        draft_synced.pk: claim.UPSERT,  # sent as visibility=staging, never deleted early
+    }
+
+
+def test_out_of_stock_is_an_update_not_a_delete():
+    catalog = CatalogFactory()
+    variant = make_variants(catalog, 1)[0]
+    Variant.objects.filter(pk=variant.pk).update(inventory_quantity=0, synced_hash="old")
+    batch = claim.claim_items_batch(catalog, 0)
+    assert Variant.objects.get(pk=variant.pk, in_flight_batch=batch).in_flight_method == claim.UPSERT
+
+
+def test_due_deletions_become_pending_after_the_grace_period():
+    catalog = CatalogFactory(delete_grace_days=10)
+    recent = make_variants(catalog, 1, removed_at=timezone.now() - timedelta(days=3))[0]
+    old = make_variants(catalog, 1, removed_at=timezone.now() - timedelta(days=11))[0]
+    Variant.objects.update(meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"))
+    assert claim.mark_due_deletions(catalog) == 1
+    assert Variant.objects.get(pk=old.pk).meta_status == Variant.SyncStatus.PENDING
+    assert Variant.objects.get(pk=recent.pk).meta_status == Variant.SyncStatus.SYNCED
+
+
+def test_release_keeps_every_pending_change():
+    catalog = CatalogFactory()
+    make_variants(catalog, 4)
+    batch = claim.claim_items_batch(catalog, 0)
+    claim.release(batch, state=SyncBatch.State.FAILED, message="outage")
+    assert Variant.objects.pending().count() == 4
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+    assert claim.claim_items_batch(catalog, 0) is not None
+
+
+# -- verdicts --------------------------------------------------------------------------
+
+
+def test_accepted_items_are_synced_with_the_hash_that_was_sent():
+    catalog = CatalogFactory()
+    variants = make_variants(catalog, 3)
+    batch = claim.claim_items_batch(catalog, 0)
+    results.finish(batch, state=SyncBatch.State.FINISHED)
+    for variant in Variant.objects.filter(pk__in=[v.pk for v in variants]):
+        assert variant.meta_status == Variant.SyncStatus.SYNCED
+        assert variant.synced_hash == variant.payload_hash
+        assert variant.in_flight_batch_id is None
+    assert SyncBatch.objects.get(pk=batch.pk).synced_count == 3
+
+
+def test_rejected_items_fail_with_metas_message():
+    catalog = CatalogFactory()
+    bad, good = make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+    results.finish(batch, state=SyncBatch.State.FINISHED, rejected={bad.retailer_id: "Invalid price"})
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert (bad.meta_status, bad.last_error, bad.last_error_code) == ("FAILED", "Invalid price", "META_REJECTED")
+    assert bad.synced_hash == ""
+    assert good.meta_status == Variant.SyncStatus.SYNCED
+
+
+def test_item_changed_in_flight_stays_pending_with_the_sent_hash_recorded():
+    catalog = CatalogFactory()
+    variant = make_variants(catalog, 1)[0]
+    batch = claim.claim_items_batch(catalog, 0)
+    sent = Variant.objects.get(pk=variant.pk).in_flight_hash
+    Variant.objects.filter(pk=variant.pk).update(price="25.00")
+    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    results.finish(batch, state=SyncBatch.State.FINISHED)
+    variant.refresh_from_db()
+    assert variant.meta_status == Variant.SyncStatus.PENDING
+    assert variant.synced_hash == sent != variant.payload_hash
+    assert SyncBatch.objects.get(pk=batch.pk).stale_count == 1
+    assert Variant.objects.pending().filter(pk=variant.pk).exists()
+
+
+@pytest.mark.parametrize("size", [5, 40])
+def test_recording_a_verdict_takes_a_constant_number_of_queries(django_assert_num_queries, size):
+    catalog = CatalogFactory()
+    variants = make_variants(catalog, size)
+    batch = claim.claim_items_batch(catalog, 0)
+    rejected = {variants[0].retailer_id: "bad", variants[1].retailer_id: "worse"}
+    # savepoint, rejections, aggregate, accepted, batch row, catalog row, release savepoint
+    with django_assert_num_queries(7):
+        results.finish(batch, state=SyncBatch.State.FINISHED, rejected=rejected)
+
+
+# -- sweeper ---------------------------------------------------------------------------
+
+
+def test_sweeper_releases_a_claim_whose_worker_died(settings):
+    settings.SYNC_CLAIM_TIMEOUT = 60
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+    SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert sweep.release_dead_claims() == 1
+    assert Variant.objects.pending().count() == 2
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+
+
+def test_sweeper_times_out_a_handle_meta_never_finished(settings):
+    settings.SYNC_HANDLE_TIMEOUT = 60
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+    SyncBatch.objects.filter(pk=batch.pk).update(
+        state=SyncBatch.State.SENT, handle="h", sent_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sweep.time_out_handles() == 1
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.TIMED_OUT
+    assert Variant.objects.pending().count() == 2

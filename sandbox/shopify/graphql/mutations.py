@@ -1,0 +1,1 @@
+"""Mutation resolvers (filled in below)."""

@@ -1,0 +1,94 @@
+"""Settings from the environment: safe development defaults, a production that refuses weak secrets.
+
+Each case starts a fresh interpreter, because settings are read once per process.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SETUP = "import django; django.setup(); from django.conf import settings; print('DEBUG', settings.DEBUG)"
+REAL_SECRET_KEY = secrets.token_urlsafe(64)
+REAL_CRYPTOGRAPHY_KEY = secrets.token_urlsafe(48)
+# Variables these tests set; whatever the calling shell has for them is dropped first.
+CONTROLLED = ("DEBUG", "SECRET_KEY", "CRYPTOGRAPHY_KEY", "ALLOWED_HOSTS", "SANDBOX_ENABLED", "DATABASE_URL")
+
+
+def run_python(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    clean.update(DJANGO_SETTINGS_MODULE="galantis.settings", **env)
+    return subprocess.run([sys.executable, *args], cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def production(**overrides: str) -> dict[str, str]:
+    env = {
+        "DEBUG": "False",
+        "SECRET_KEY": REAL_SECRET_KEY,
+        "CRYPTOGRAPHY_KEY": REAL_CRYPTOGRAPHY_KEY,
+        "ALLOWED_HOSTS": "galantis.example.com",
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def test_development_defaults_start_without_any_variable():
+    result = run_python("-c", SETUP)
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG True" in result.stdout
+
+
+def test_production_with_real_keys_starts():
+    result = run_python("-c", SETUP, **production())
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short-but-set"}, "SECRET_KEY"),
+        ({"SECRET_KEY": "django-insecure-galantis-development-only"}, "SECRET_KEY"),
+        ({"CRYPTOGRAPHY_KEY": None}, "CRYPTOGRAPHY_KEY"),
+        ({"CRYPTOGRAPHY_KEY": "galantis-development-only-field-key"}, "CRYPTOGRAPHY_KEY"),
+        ({"CRYPTOGRAPHY_KEY": "too-short"}, "CRYPTOGRAPHY_KEY"),
+        ({"CRYPTOGRAPHY_KEY": REAL_SECRET_KEY}, "CRYPTOGRAPHY_KEY must differ"),
+    ],
+    ids=[
+        "no-secret-key",
+        "short-secret-key",
+        "dev-secret-key",
+        "no-field-key",
+        "dev-field-key",
+        "short-field-key",
+        "field-key-is-secret-key",
+    ],
+)
+def test_production_refuses_to_start_without_real_secrets(overrides, complaint):
+    result = run_python("-c", SETUP, **production(**overrides))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and complaint in result.stderr
+
+
+def test_check_deploy_is_clean_in_production():
+    result = run_python("manage.py", "check", "--deploy", "--fail-level", "WARNING", **production())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_turns_the_sandbox_off():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SANDBOX_ENABLED)"
+    assert run_python("-c", code, **production()).stdout.strip() == "False"
+
+
+def test_field_encryption_uses_its_own_key():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CRYPTOGRAPHY_KEY == settings.SECRET_KEY)"
+    )
+    assert run_python("-c", code, **production()).stdout.strip() == "False"
