@@ -27,6 +27,8 @@ TENANT_STAFF_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "catalog.variant": ("view", "change"),
     "catalog.productset": ("view", "add", "change", "delete"),
     "catalog.syncbatch": ("view",),
+    "catalog.reconciliationreport": ("view",),
+    "catalog.metaitemdeletion": ("view",),
     "diagnostics.*": ("view",),
 }
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from catalog.models import Catalog, ImportRun, ShopifyStore, SyncBatch
-from catalog.shopify import reconcile, webhooks
+from catalog.connection import reconcile, token_health
+from catalog.models import Catalog, ImportRun, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch
+from catalog.shopify import reconcile as shopify_reconcile
+from catalog.shopify import webhooks
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
 from catalog.sync import confirm, feeds, push, schedule, sweep
@@ -60,6 +62,46 @@ def sweep_sync() -> dict:
     return sweep.sweep()
 
 
+def build_reconciliation_report(report_id: int) -> int:
+    """Read the Meta catalog of a report and match it to Shopify variants; return items read."""
+    report = ReconciliationReport.objects.select_related("catalog", "catalog__connection").filter(
+        pk=report_id, state=ReconciliationReport.State.RUNNING
+    ).first()
+    if report is None:
+        return 0
+    return reconcile.build_report(report).meta_items_read
+
+
+def apply_reconciliation_report(report_id: int) -> bool:
+    """Apply a confirmed import report (Galantis becomes the source of truth)."""
+    report = ReconciliationReport.objects.select_related("catalog", "catalog__store").filter(
+        pk=report_id, state=ReconciliationReport.State.APPLYING
+    ).first()
+    if report is None:
+        return False
+    reconcile.apply_report(report)
+    return True
+
+
+def check_meta_tokens() -> int:
+    """Daily: check every stored Meta token with debug_token (pauses or resumes sync)."""
+    return token_health.check_all_tokens()
+
+
+def check_meta_token(connection_id: int) -> str:
+    """Check one stored Meta token now (after a save in the admin, or a staff action)."""
+    connection = MetaConnection.objects.filter(pk=connection_id).first()
+    return token_health.check_token(connection) if connection else ""
+
+
+def send_item_deletions(catalog_id: int) -> int:
+    """Delete Meta items whose ids Galantis replaced (or the merchant chose to remove)."""
+    catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id, sync_enabled=True).first()
+    if catalog is None or catalog.is_read_only:
+        return 0
+    return reconcile.send_deletions(catalog)
+
+
 # -- Shopify in: import, reconciliation, webhooks ---------------------------------------
 
 
@@ -91,7 +133,7 @@ def shopify_import(store_id: int, bulk: bool = False) -> str:
 
 def reconcile_shopify_stores() -> int:
     """Scheduled: queue one reconciliation per connected store."""
-    ids = list(reconcile.stores_to_reconcile().values_list("pk", flat=True))
+    ids = list(shopify_reconcile.stores_to_reconcile().values_list("pk", flat=True))
     for store_id in ids:
         enqueue("catalog.tasks.reconcile_shopify_store", store_id, group=f"shopify-import:{store_id}")
     return len(ids)
@@ -99,11 +141,11 @@ def reconcile_shopify_stores() -> int:
 
 def reconcile_shopify_store(store_id: int) -> str:
     """Incremental (or daily full) import of one store."""
-    store = reconcile.stores_to_reconcile().filter(pk=store_id).first()
+    store = shopify_reconcile.stores_to_reconcile().filter(pk=store_id).first()
     if store is None:
         return "no store"
     try:
-        run = reconcile.reconcile_store(store)
+        run = shopify_reconcile.reconcile_store(store)
     except ShopifyError as exc:
         logger.warning("Reconciliation of store %s failed: %s", store_id, exc)
         return ImportRun.State.FAILED

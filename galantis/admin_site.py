@@ -45,7 +45,8 @@ ADMIN_SECTIONS: list[Section] = [
         "meta",
         "Meta catalog",
         "Meta tokens, the catalogs products go to, and product sets.",
-        ["catalog.metaconnection", "catalog.catalog", "catalog.productset"],
+        ["catalog.metaconnection", "catalog.catalog", "catalog.productset", "catalog.reconciliationreport",
+         "catalog.metaitemdeletion"],
     ),
     Section(
         "products",
@@ -75,9 +76,14 @@ class GalantisAdminSite(admin.AdminSite):
         ] + super().get_urls()
 
     def index(self, request, extra_context=None):
+        from catalog.admin.connection import token_warnings  # the catalog app owns token health
         from catalog.admin.dashboard import tenant_overview  # the catalog app owns the numbers
 
-        return super().index(request, {"tenant_overview": tenant_overview(request), **(extra_context or {})})
+        return super().index(
+            request,
+            {"tenant_overview": tenant_overview(request), "token_warnings": token_warnings(request),
+             **(extra_context or {})},
+        )
 
     def get_app_list(self, request, app_label=None):
         """Sections in workflow order; an app's own page (``app_label``) keeps Django's list."""

@@ -68,6 +68,10 @@ META_THROTTLE_COOLDOWN = env.float("META_THROTTLE_COOLDOWN", default=60.0)
 # Wait after a rate-limit error that carries no estimated_time_to_regain_access (s).
 META_RATE_LIMIT_APP_WAIT = env.float("META_RATE_LIMIT_APP_WAIT", default=60.0)
 META_RATE_LIMIT_BUC_WAIT = env.float("META_RATE_LIMIT_BUC_WAIT", default=300.0)
+# Warn this many days before the Meta catalog token expires (admin banner, health page).
+META_TOKEN_WARNING_DAYS = env.int("META_TOKEN_WARNING_DAYS", default=7)
+# A token checked this recently is not re-checked before a sync run (debug_token per push is waste).
+META_TOKEN_RECHECK_SECONDS = env.int("META_TOKEN_RECHECK_SECONDS", default=300)
 
 # Sync engine (catalog/sync/). Items per items_batch call: never above Meta's 5,000, and
 # each catalog may ask for fewer (Catalog.max_batch_size).

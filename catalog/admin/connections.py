@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Variant, mask_secret
+from galantis.queue import enqueue
 
 from .base import (
     SecretFieldsForm,
@@ -19,6 +20,7 @@ from .base import (
     https_formfield,
     status_count_badges,
 )
+from .connection import StoreCatalogFlowMixin, check_token_now, settings_link
 from .sync_actions import full_resync, pause_sync, push_now, resume_sync, retry_failed
 
 
@@ -34,9 +36,10 @@ class ShopifyStoreForm(SecretFieldsForm):
 
 
 @admin.register(ShopifyStore)
-class ShopifyStoreAdmin(TenantScopedAdmin):
+class ShopifyStoreAdmin(StoreCatalogFlowMixin, TenantScopedAdmin):
     form = ShopifyStoreForm
-    list_display = ("shop_domain", "name", "tenant", "currency", "token", "connected_at", "products_link")
+    list_display = ("shop_domain", "name", "tenant", "currency", "token", "connected_at", "products_link",
+                    "catalog_connection_link")
     search_fields = ("shop_domain", "name")
     readonly_fields = ("token", "webhook_secret_hint", "created_at", "updated_at")
     fieldsets = (
@@ -66,6 +69,11 @@ class ShopifyStoreAdmin(TenantScopedAdmin):
     def webhook_secret_hint(self, obj: ShopifyStore) -> str:
         return mask_secret(obj.webhook_secret) or "—"
 
+    @admin.display(description="Meta catalog")
+    def catalog_connection_link(self, obj: ShopifyStore) -> str:
+        url = reverse("admin:catalog_shopifystore_catalog_connection", args=[obj.pk])
+        return format_html('<a href="{}">Import / create / link</a>', url)
+
     @admin.display(description="Products")
     def products_link(self, obj: ShopifyStore) -> str:
         url = reverse("admin:catalog_product_changelist") + f"?store__id__exact={obj.pk}"
@@ -85,11 +93,13 @@ class MetaConnectionForm(SecretFieldsForm):
 @admin.register(MetaConnection)
 class MetaConnectionAdmin(TenantScopedAdmin):
     form = MetaConnectionForm
+    actions = [check_token_now]
     list_display = ("__str__", "tenant", "business_id", "token", "token_status", "token_expires_at", "token_checked_at")
     list_filter = ("token_status",)
     search_fields = ("business_id",)
     readonly_fields = (
         "token",
+        "settings_page",
         "token_status",
         "token_type",
         "token_scopes",
@@ -104,8 +114,9 @@ class MetaConnectionAdmin(TenantScopedAdmin):
         (
             "Token",
             {
-                "fields": ("token", "access_token"),
-                "description": "Stored encrypted; only its last 4 characters are ever shown.",
+                "fields": ("token", "access_token", "settings_page"),
+                "description": "Stored encrypted; only its last 4 characters are ever shown. A token saved here "
+                "is checked with Meta right after saving; the settings page checks it before saving.",
             },
         ),
         (
@@ -128,11 +139,19 @@ class MetaConnectionAdmin(TenantScopedAdmin):
     def token(self, obj: MetaConnection) -> str:
         return obj.token_hint or "—"
 
+    @admin.display(description="Merchant page")
+    def settings_page(self, obj: MetaConnection) -> str:
+        return settings_link(obj.tenant) if obj.tenant_id else "—"
+
     def save_model(self, request, obj, form, change):
         # set_token keeps token_last4 in step and resets health until the token is checked.
-        if "access_token" in form.changed_data:
+        token_changed = "access_token" in form.changed_data
+        if token_changed:
             obj.set_token(form.cleaned_data["access_token"])
         super().save_model(request, obj, form, change)
+        if token_changed:
+            # Checked with debug_token after the admin's transaction commits (never inside it).
+            enqueue("catalog.tasks.check_meta_token", obj.pk, group=f"token:{obj.pk}")
 
 
 @admin.register(Catalog)
@@ -201,6 +220,28 @@ class CatalogAdmin(TenantScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("connection")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Switching catalog or flow must go through the confirmed, all-or-nothing flow change.
+            readonly += [f for f in ("store", "connection", "flow", "meta_catalog_id") if f not in readonly]
+            readonly.append("flow_change_link")
+        return readonly
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": (*options["fields"], "flow_change_link")}), *rest]
+
+    @admin.display(description="Change catalog or flow")
+    def flow_change_link(self, obj: Catalog) -> str:
+        if obj.store_id is None:
+            return "—"
+        url = reverse("admin:catalog_shopifystore_catalog_connection", args=[obj.store_id])
+        return format_html('<a href="{}">Import / create / link…</a> · {}', url, settings_link(obj.tenant))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The banner: a paused catalog says why on its own page.

@@ -1,6 +1,7 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
+from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .shopify import ImportRun, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 from .throttle import GraphThrottle
@@ -12,9 +13,12 @@ __all__ = [
     "ImportRun",
     "Membership",
     "MetaConnection",
+    "MetaItemDeletion",
     "Product",
     "ProductSet",
     "ProductSetMembership",
+    "ReconciliationReport",
+    "ReconciliationRow",
     "ShopifyStore",
     "SyncBatch",
     "Tenant",

@@ -76,8 +76,15 @@ class MetaConnection(TenantOwned):
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_checked_at = models.DateTimeField(null=True, blank=True)
     token_error = models.TextField(blank=True)
+    # The catalogs the token reached when last listed, so the settings page renders
+    # without calling Meta: [{"id", "name", "product_count", "cta", "commerce_settings_id"}].
+    available_catalogs = models.JSONField(default=list, blank=True)
+    catalogs_fetched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # States in which nothing can be written to Meta with this token.
+    BLOCKING_STATUSES = (TokenStatus.EXPIRED, TokenStatus.REVOKED, TokenStatus.MISSING_PERMISSION)
 
     class Meta:
         constraints = [
@@ -147,6 +154,11 @@ class Catalog(TenantOwned):
     feed_id = models.CharField(max_length=64, blank=True)
     sync_enabled = models.BooleanField(default=False)
     paused_reason = models.TextField(blank=True)
+    # Pixel and commerce checks, refreshed when connected and by the daily token check.
+    commerce_settings_id = models.CharField(max_length=64, blank=True)
+    event_sources = models.JSONField(default=list, blank=True, help_text='[{"id", "name", "source_type"}]')
+    checks_at = models.DateTimeField(null=True, blank=True)
+    checks_error = models.TextField(blank=True)
     shard_count = models.PositiveSmallIntegerField(
         default=1, help_text="Items are split into this many shards (stable hash of the retailer id)."
     )
@@ -204,6 +216,10 @@ class Catalog(TenantOwned):
     @property
     def is_read_only(self) -> bool:
         return self.flow == self.Flow.LINK
+
+    @property
+    def has_onsite_checkout(self) -> bool:
+        return self.commerce_cta == "ONSITE_CHECKOUT"
 
     @property
     def is_paused(self) -> bool:

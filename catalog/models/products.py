@@ -173,6 +173,9 @@ class Variant(TenantOwned):
     last_error = models.TextField(blank=True)
     last_error_code = models.CharField(max_length=100, blank=True)
     previous_id = models.CharField(max_length=100, blank=True, help_text="Former Meta item id (scenario 3).")
+    # In a read-only (linked) catalog the item may carry another tool's id; product
+    # messages must name that id. Blank means the item id is ``retailer_id``.
+    meta_retailer_id = models.CharField(max_length=255, blank=True)
     # How the in-flight batch treats this item: "" (upsert), "DELETE", or "SKIP" (kept out of Meta).
     in_flight_method = models.CharField(max_length=8, blank=True)
     # Set when the item is known to be absent from Meta: deleted after the grace period, or
@@ -206,6 +209,11 @@ class Variant(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.product.title} — {self.title}" if self.title else self.retailer_id
+
+    @property
+    def message_retailer_id(self) -> str:
+        """The id WhatsApp product messages must use (``product_retailer_id``)."""
+        return self.meta_retailer_id or self.retailer_id
 
     def clean(self) -> None:
         if self.pk and self.retailer_id != self._loaded_retailer_id:

@@ -41,6 +41,8 @@ def test_section_page_lists_its_models(admin_client):
         "MetaConnection",
         "Catalog",
         "ProductSet",
+        "ReconciliationReport",
+        "MetaItemDeletion",
     ]
 
 

@@ -1,0 +1,358 @@
+"""Connecting a token and choosing, creating or switching the catalog (the three flows).
+
+Meta is always asked first, outside any transaction; only a verified answer is then
+saved, in one short transaction. A bad token, a catalog the token can't see or a
+Meta outage leave everything as it was (the old working token included).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from catalog.meta.client import GraphClient
+from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
+from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
+from catalog.sync.claim import release
+from galantis.logredact import redact
+from galantis.queue import enqueue
+
+from . import catalogs as catalog_service
+from . import reconcile, token_health
+from .catalogs import CatalogInfo
+
+logger = logging.getLogger(__name__)
+
+Flow = Catalog.Flow
+# Codes catalog/items.py gives local validation failures: they stay FAILED when a
+# catalog changes (the data is still wrong); everything else is retried.
+_LOCAL_CODE = "(EMPTY_TITLE|ITEM_PRICE_NOT_POSITIVE|EMPTY_IMAGE_URL)"
+LOCAL_PROBLEM_CODES = rf"^{_LOCAL_CODE}(,{_LOCAL_CODE})*$"
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-|.=+/]{20,1000}$")
+MAX_CATALOG_NAME = 200
+
+
+class FlowError(Exception):
+    """A user-facing, one-line reason an action was refused; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class SwitchPlan:
+    """What choosing a catalog will do, shown for confirmation before anything changes."""
+
+    flow: str
+    target_id: str  # blank when a new catalog is to be created
+    target_name: str
+    current: Catalog | None
+    variants: int
+    pending: int
+    in_flight: int
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Replacing a catalog or changing how it is used is never implicit."""
+        if self.current is None:
+            return False
+        return self.current.meta_catalog_id != self.target_id or self.current.flow != self.flow
+
+    def consequences(self) -> list[str]:
+        lines = []
+        current = self.current
+        if current is not None and current.meta_catalog_id != self.target_id:
+            lines.append(
+                f"Galantis stops syncing “{current.name}” ({current.meta_catalog_id}); "
+                "its items stay in Meta untouched."
+            )
+            if self.in_flight:
+                lines.append(f"{self.in_flight} batch(es) in flight to the old catalog are abandoned (not confirmed).")
+            lines.append(
+                f"All {self.variants} variants are attached to the new catalog and set to PENDING "
+                f"({self.pending} were pending already; none is lost)."
+            )
+        elif current is not None:
+            lines.append(f"The catalog stays the same; its use changes from “{current.get_flow_display()}” "
+                         f"to “{Flow(self.flow).label}”.")
+        if self.flow == Flow.IMPORT:
+            lines.append("The catalog is read and compared with your Shopify variants; you review the report "
+                         "before anything in Meta is overwritten.")
+        elif self.flow == Flow.CREATE:
+            lines.append("A new commerce catalog is created in your Meta business and every eligible variant is "
+                         "pushed to it.")
+        else:
+            lines.append("The catalog is read and mapped to your variants for product messages; Galantis never "
+                         "writes to it.")
+        return lines
+
+
+# -- token ---------------------------------------------------------------------------------------
+
+
+def _graph_failure(exc: GraphAPIError, what: str) -> FlowError:
+    if isinstance(exc, (TransientError, RateLimited)):
+        return FlowError(f"Meta could not be reached to {what}; nothing was changed. Try again in a few minutes.")
+    if isinstance(exc, AuthError):
+        return FlowError(f"Meta rejected the token while trying to {what}.")
+    if isinstance(exc, PermissionDenied):
+        return FlowError(f"The token is not allowed to {what} (Meta: {redact(exc.message)}).")
+    return FlowError(f"Meta refused to {what}: {redact(exc.message)}")
+
+
+def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaConnection:
+    """Verify a pasted token (debug_token and the business's catalogs) and store it encrypted.
+
+    Refused with ``FlowError`` (the stored token untouched) when the token is malformed,
+    expired, revoked, lacks ``catalog_management``, can't reach the business, or can't
+    reach the catalog Galantis syncs now.
+    """
+    token = (token or "").strip()
+    if not _TOKEN_SHAPE.match(token):
+        raise FlowError("That does not look like a Meta access token (truncated or pasted with spaces?).")
+    existing = MetaConnection.objects.for_tenant(tenant).first()
+    business_id = (business_id or "").strip() or (existing.business_id if existing else "")
+    try:
+        check = token_health.inspect_token(token)
+    except token_health.MetaUnavailable as exc:
+        raise FlowError(f"{exc} Nothing was changed.") from exc
+    if check.blocks_sync:
+        raise FlowError(f"{check.message} The token was not saved.")
+    if not business_id:
+        granted = check.target_ids("business_management")
+        if len(granted) != 1:
+            raise FlowError("Enter your Meta business id (Business settings → Business info).")
+        business_id = granted[0]
+    if not business_id.isdigit():
+        raise FlowError("A Meta business id is a number (Business settings → Business info).")
+    client = GraphClient(token, throttle_key=business_id)
+    try:
+        found = catalog_service.list_catalogs(client, business_id)
+    except GraphAPIError as exc:
+        raise _graph_failure(exc, f"list the catalogs of business {business_id}") from exc
+    current = Catalog.objects.for_tenant(tenant).filter(store__isnull=False).exclude(meta_catalog_id="")
+    for catalog in current:
+        if any(info.id == catalog.meta_catalog_id for info in found):
+            continue
+        try:
+            catalog_service.fetch_catalog(client, catalog.meta_catalog_id)
+        except GraphAPIError as exc:
+            raise FlowError(
+                f"This token can't reach catalog “{catalog.name}” ({catalog.meta_catalog_id}) that Galantis syncs "
+                "(a token of another business?). The token was not saved."
+            ) from exc
+    with transaction.atomic():
+        connection = MetaConnection.objects.select_for_update().filter(tenant=tenant).first()
+        if connection is None:
+            connection = MetaConnection(tenant=tenant)
+        connection.set_token(token)
+        connection.business_id = business_id
+        token_health.apply_check_fields(connection, check)
+        connection.available_catalogs = [info.as_dict() for info in found]
+        connection.catalogs_fetched_at = timezone.now()
+        connection.save()
+        token_health.resume_catalogs(connection)
+    logger.info("tenant %s saved a Meta token (%s, %s catalogs)", tenant.pk, check.status, len(found))
+    return connection
+
+
+def refresh_catalog_list(connection: MetaConnection) -> list[CatalogInfo]:
+    """Re-list the business's catalogs with the stored token and keep the snapshot."""
+    client = GraphClient.for_connection(connection)
+    try:
+        found = catalog_service.list_catalogs(client, connection.business_id)
+    except GraphAPIError as exc:
+        raise _graph_failure(exc, "list your catalogs") from exc
+    MetaConnection.objects.filter(pk=connection.pk).update(
+        available_catalogs=[info.as_dict() for info in found], catalogs_fetched_at=timezone.now()
+    )
+    connection.refresh_from_db()
+    return found
+
+
+def require_connection(tenant: Tenant) -> MetaConnection:
+    """The tenant's connection with a usable token, or ``FlowError``."""
+    connection = MetaConnection.objects.for_tenant(tenant).first()
+    if connection is None or not connection.token_last4:
+        raise FlowError("Connect a Meta catalog token first.")
+    if connection.token_status in MetaConnection.BLOCKING_STATUSES:
+        raise FlowError(f"The Meta token is {connection.get_token_status_display().lower()}: paste a new one first.")
+    return connection
+
+
+# -- choosing a catalog ---------------------------------------------------------------------------
+
+
+def current_catalog(store: ShopifyStore, tenant: Tenant) -> Catalog | None:
+    """The catalog ``store`` is connected to now, if any."""
+    return Catalog.objects.for_tenant(tenant).filter(store=store).first()
+
+
+def plan_switch(tenant: Tenant, *, store: ShopifyStore, flow: str, target_id: str = "",
+                target_name: str = "") -> SwitchPlan:
+    """Describe what choosing ``target_id`` with ``flow`` would do (no Meta call, no change)."""
+    if flow not in Flow.values:
+        raise FlowError(f"Unknown flow {flow!r}: choose import, create or link.")
+    current = current_catalog(store, tenant)
+    variants = Variant.objects.for_tenant(tenant).filter(product__store=store)
+    in_flight = 0
+    if current is not None:
+        in_flight = SyncBatch.objects.for_tenant(tenant).filter(catalog=current).in_flight().count()
+    return SwitchPlan(
+        flow=flow,
+        target_id=target_id,
+        target_name=target_name,
+        current=current,
+        variants=variants.count(),
+        pending=variants.filter(meta_status=Variant.SyncStatus.PENDING).count(),
+        in_flight=in_flight,
+    )
+
+
+class ConfirmationRequired(FlowError):
+    """The change replaces or repurposes the current catalog; ask first."""
+
+    def __init__(self, plan: SwitchPlan):
+        super().__init__("Confirm the change first.")
+        self.plan = plan
+
+
+def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, catalog_id: str = "",
+                   create_name: str = "", user=None, confirmed: bool = False, queue: bool = True) -> Catalog:
+    """Connect the store to a catalog by one of the three flows.
+
+    ``import`` and ``link`` take an existing ``catalog_id`` the token can see;
+    ``create`` makes a new commerce catalog named ``create_name``. Replacing or
+    repurposing the current catalog raises ``ConfirmationRequired`` unless ``confirmed``.
+    Import and link queue reading the catalog (``queue=False``: the caller reads it);
+    create queues a push.
+    """
+    connection = require_connection(tenant)
+    if store is None:
+        raise FlowError("Connect a Shopify store first: a catalog is filled from the store's products.")
+    if store.tenant_id != tenant.pk:
+        raise FlowError("That store belongs to another tenant.")
+    client = GraphClient.for_connection(connection)
+    if flow == Flow.CREATE:
+        create_name = (create_name or "").strip()[:MAX_CATALOG_NAME] or _default_name(tenant, store)
+        plan = plan_switch(tenant, store=store, flow=flow, target_name=create_name)
+        if plan.needs_confirmation and not confirmed:
+            raise ConfirmationRequired(plan)
+        try:
+            new_id = catalog_service.create_catalog(client, connection.business_id, create_name)
+        except GraphAPIError as exc:
+            raise _graph_failure(exc, "create a catalog in your business") from exc
+        info = CatalogInfo(id=new_id, name=create_name, product_count=0, cta="", commerce_settings_id="",
+                           vertical="commerce")
+    else:
+        catalog_id = str(catalog_id or "").strip()
+        if not catalog_id.isdigit():
+            raise FlowError("Choose a catalog (its id is a number).")
+        _refuse_foreign(tenant, catalog_id)
+        try:
+            info = catalog_service.fetch_catalog(client, catalog_id)
+        except GraphAPIError as exc:
+            if isinstance(exc, (TransientError, RateLimited)):
+                raise _graph_failure(exc, "read the catalog") from exc
+            raise FlowError(f"This token can't see catalog {catalog_id}; choose one from the list.") from exc
+        plan = plan_switch(tenant, store=store, flow=flow, target_id=info.id, target_name=info.name)
+        if plan.needs_confirmation and not confirmed:
+            raise ConfirmationRequired(plan)
+    catalog = _attach(tenant, store, connection, info, flow)
+    if flow in (Flow.IMPORT, Flow.LINK):
+        reconcile.start_report(catalog, purpose=flow, user=user, queue=queue)
+    catalog_service.refresh_checks(catalog)
+    return catalog
+
+
+def _default_name(tenant: Tenant, store: ShopifyStore) -> str:
+    return f"{store.name or store.shop_domain} (Galantis)"
+
+
+def _refuse_foreign(tenant: Tenant, catalog_id: str) -> None:
+    if Catalog.objects.filter(meta_catalog_id=catalog_id).exclude(tenant=tenant).exists():
+        raise FlowError(f"Catalog {catalog_id} is connected to another Galantis account.")
+
+
+@transaction.atomic(durable=True)
+def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, info: CatalogInfo,
+            flow: str) -> Catalog:
+    """Point the store at ``info`` with ``flow`` in one transaction: no half-switched state."""
+    store = ShopifyStore.objects.select_for_update().get(pk=store.pk)
+    _refuse_foreign(tenant, info.id)
+    now = timezone.now()
+    old = current_catalog(store, tenant)
+    target = Catalog.objects.for_tenant(tenant).filter(meta_catalog_id=info.id).first()
+    if target is not None and target.store_id and target.store_id != store.pk:
+        raise FlowError(f"Catalog {info.id} is already used by store {target.store}.")
+    if old is not None and (target is None or old.pk != target.pk):
+        _retire(old, replaced_by=info, now=now)
+    if target is None:
+        target = Catalog(tenant=tenant, meta_catalog_id=info.id)
+    catalog_changed = old is None or old.pk != target.pk
+    target.store = store
+    target.connection = connection
+    target.name = info.name or target.name or info.id
+    target.flow = flow
+    target.commerce_cta = info.cta
+    target.commerce_settings_id = info.commerce_settings_id
+    # Create pushes at once; import waits for the merchant's go on the report; link never writes.
+    target.sync_enabled = flow == Flow.CREATE
+    # A new choice starts unpaused (the token was just verified); pending work is kept.
+    target.paused_reason = ""
+    target.pause_kind = Catalog.PauseKind.NONE
+    target.paused_at = target.paused_until = None
+    target.save()
+    if flow != Flow.IMPORT or catalog_changed:
+        ReconciliationReport.objects.for_tenant(tenant).filter(
+            catalog=target, state__in=[ReconciliationReport.State.RUNNING, ReconciliationReport.State.READY]
+        ).update(state=ReconciliationReport.State.SUPERSEDED, finished_at=now)
+    if catalog_changed or flow == Flow.CREATE:
+        _reset_variants(tenant, store, target, now)
+    if flow == Flow.CREATE:
+        enqueue("catalog.tasks.push_catalog", target.pk, group=f"push:{target.pk}")
+    logger.info("tenant %s: store %s now uses catalog %s (%s)", tenant.pk, store.pk, target.pk, flow)
+    return target
+
+
+def _retire(old: Catalog, *, replaced_by: CatalogInfo, now) -> None:
+    """Detach the old catalog: stop syncing it and abandon its in-flight batches (their variants move on)."""
+    for batch in SyncBatch.objects.filter(catalog=old, state__in=SyncBatch.IN_FLIGHT_STATES):
+        release(batch, state=SyncBatch.State.FAILED,
+                message=f"Abandoned: the store switched to catalog {replaced_by.id}.")
+    ReconciliationReport.objects.filter(
+        catalog=old, state__in=[ReconciliationReport.State.RUNNING, ReconciliationReport.State.READY]
+    ).update(state=ReconciliationReport.State.SUPERSEDED, finished_at=now)
+    Catalog.objects.filter(pk=old.pk).update(
+        store=None,
+        sync_enabled=False,
+        pause_kind=Catalog.PauseKind.MANUAL,
+        paused_at=now,
+        paused_until=None,
+        paused_reason=f"Replaced by catalog “{replaced_by.name}” ({replaced_by.id}) on {now:%Y-%m-%d}.",
+        updated_at=now,
+    )
+
+
+def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) -> int:
+    """Attach every variant of the store to ``catalog`` as PENDING (local validation failures stay FAILED)."""
+    still_invalid = Q(meta_status=Variant.SyncStatus.FAILED, last_error_code__regex=LOCAL_PROBLEM_CODES)
+    return Variant.objects.for_tenant(tenant).filter(product__store=store).update(
+        catalog=catalog,
+        in_flight_batch=None,
+        in_flight_hash="",
+        in_flight_method="",
+        meta_deleted_at=None,
+        synced_hash="",
+        meta_item_id="",
+        meta_retailer_id="",
+        previous_id="",
+        meta_status=Case(
+            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)), default=Value(Variant.SyncStatus.PENDING)
+        ),
+        last_error=Case(When(still_invalid, then="last_error"), default=Value("")),
+        last_error_code=Case(When(still_invalid, then="last_error_code"), default=Value("")),
+        updated_at=now,
+    )

@@ -1,0 +1,215 @@
+"""Import reconciliation: what an existing Meta catalog holds versus the Shopify variants.
+
+A report is built before anything is written to Meta, so the merchant sees what
+enabling sync will change. Meta items queued for deletion (old ids replaced by our
+retailer ids, or unmatched items the merchant explicitly chose to remove) live in
+``MetaItemDeletion`` until the sync sends the DELETE.
+"""
+
+from typing import Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count
+
+from .tenancy import TenantOwned, TenantQuerySet
+
+
+class ReconciliationReportQuerySet(TenantQuerySet):
+    def latest_for(self, catalog) -> "ReconciliationReport | None":
+        """The newest report of ``catalog`` (any state)."""
+        return self.filter(catalog=catalog).order_by("-created_at", "-pk").first()
+
+
+class ReconciliationReport(TenantOwned):
+    """One comparison of a Meta catalog's items with the store's Shopify variants."""
+
+    class Purpose(models.TextChoices):
+        IMPORT = "import", "Import (Galantis takes over)"
+        LINK = "link", "Link read-only (map only)"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Reading the Meta catalog"
+        READY = "ready", "Ready for review"
+        APPLYING = "applying", "Enabling sync"
+        APPLIED = "applied", "Applied"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="reports")
+    meta_catalog_id = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.IMPORT)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RUNNING)
+    meta_items_read = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    different = models.PositiveIntegerField(default=0)
+    id_changed = models.PositiveIntegerField(default=0)
+    meta_only = models.PositiveIntegerField(default=0)
+    missing_in_meta = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The merchant's go: who enabled sync, and whether (and who) chose to delete
+    # Meta items that have no Shopify variant. Never implied.
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    delete_unmatched = models.BooleanField(default=False)
+    delete_unmatched_chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    delete_unmatched_chosen_via = models.CharField(max_length=64, blank=True)
+    delete_unmatched_chosen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReconciliationReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["tenant", "catalog", "-created_at"], name="report_tenant_catalog")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    state__in=["running", "ready", "applying", "applied", "failed", "superseded"]
+                ),
+                name="report_state_valid",
+            ),
+            # A deletion choice always says who made it.
+            models.CheckConstraint(
+                condition=models.Q(delete_unmatched=False)
+                | ~models.Q(delete_unmatched_chosen_via="")
+                | models.Q(delete_unmatched_chosen_by__isnull=False),
+                name="report_delete_choice_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reconciliation of catalog {self.meta_catalog_id} ({self.get_state_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state not in (self.State.RUNNING, self.State.APPLYING)
+
+    @property
+    def total_variants(self) -> int:
+        return self.matched + self.different + self.id_changed + self.missing_in_meta
+
+    def recount(self) -> None:
+        """Recompute the per-kind counters from the rows with one grouped query."""
+        counts = dict.fromkeys(ReconciliationRow.Kind.values, 0)
+        for row in self.rows.order_by().values("kind").annotate(n=Count("pk")):
+            counts[row["kind"]] = row["n"]
+        self.matched = counts[ReconciliationRow.Kind.MATCHED]
+        self.different = counts[ReconciliationRow.Kind.DIFFERENT]
+        self.id_changed = counts[ReconciliationRow.Kind.ID_CHANGE]
+        self.meta_only = counts[ReconciliationRow.Kind.META_ONLY]
+        self.missing_in_meta = counts[ReconciliationRow.Kind.MISSING_IN_META]
+
+
+class ReconciliationRowQuerySet(TenantQuerySet):
+    def of_kind(self, kind: str) -> Self:
+        return self.filter(kind=kind)
+
+
+class ReconciliationRow(TenantOwned):
+    """One line of a report: a Meta item, a Shopify variant, or both."""
+
+    class Kind(models.TextChoices):
+        MATCHED = "matched", "Matched, identical"
+        DIFFERENT = "different", "Matched, with differences"
+        ID_CHANGE = "id_change", "Matched, Meta id differs from ours (previous_id)"
+        META_ONLY = "meta_only", "In Meta, no Shopify variant"
+        MISSING_IN_META = "missing", "Shopify variant missing in Meta"
+
+    class Method(models.TextChoices):
+        NONE = "", "—"
+        RETAILER_ID = "retailer_id", "Retailer id"
+        SKU = "sku", "SKU"
+        PRODUCT = "product", "Product-level item (no variants in Meta)"
+        TITLE = "title", "Title and options"
+
+    report = models.ForeignKey(ReconciliationReport, on_delete=models.CASCADE, related_name="rows")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    method = models.CharField(max_length=12, choices=Method.choices, blank=True)
+    variant = models.ForeignKey(
+        "catalog.Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    meta_item_id = models.CharField(max_length=64, blank=True)
+    meta_retailer_id = models.CharField(max_length=255, blank=True)
+    meta_name = models.CharField(max_length=512, blank=True)
+    # Meta's values of the compared fields, as read (Graph field names).
+    meta_values = models.JSONField(default=dict, blank=True)
+    # [{"field": "price", "ours": "19.99 USD", "meta": "$17.00"}, ...]
+    differences = models.JSONField(default=list, blank=True)
+    # Hash of our payload when compared: identical rows become SYNCED only if it still holds.
+    our_hash = models.CharField(max_length=64, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    objects = ReconciliationRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["report", "kind"], name="reconrow_report_kind"),
+            models.Index(fields=["report", "variant"], name="reconrow_report_variant"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["matched", "different", "id_change", "meta_only", "missing"]),
+                name="reconrow_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.meta_retailer_id or self.variant_id}"
+
+
+class MetaItemDeletionQuerySet(TenantQuerySet):
+    def waiting(self) -> Self:
+        return self.filter(state=MetaItemDeletion.State.WAITING)
+
+
+class MetaItemDeletion(TenantOwned):
+    """A Meta item Galantis must delete: an id we replaced, or an unmatched item the merchant chose to remove."""
+
+    class Reason(models.TextChoices):
+        REPLACED = "replaced", "Replaced by our retailer id (previous_id)"
+        UNMATCHED = "unmatched", "No Shopify variant; merchant chose to delete"
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        SENT = "sent", "Sent to Meta"
+        FAILED = "failed", "Failed"
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="item_deletions")
+    retailer_id = models.CharField(max_length=255)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
+    report = models.ForeignKey(
+        ReconciliationReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    handle = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MetaItemDeletionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "retailer_id"], name="itemdeletion_unique_per_catalog"),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=["replaced", "unmatched"]), name="itemdeletion_reason_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["catalog", "state"], name="itemdeletion_catalog_state")]
+
+    def __str__(self) -> str:
+        return f"Delete {self.retailer_id} ({self.get_reason_display()})"
