@@ -64,7 +64,11 @@ def resume_if_cause_gone(catalog: Catalog) -> bool:
         if connection is None:
             return False
         bad = BAD_TOKEN_STATES if catalog.pause_kind == Kind.AUTH else (MetaConnection.TokenStatus.MISSING_PERMISSION,)
-        token_replaced = connection.token_status not in bad
+        # A new token resets the status (MetaConnection.set_token); a save of the
+        # connection after the pause counts too, whoever wrote it.
+        token_replaced = connection.token_status not in bad or bool(
+            catalog.paused_at and connection.updated_at and connection.updated_at > catalog.paused_at
+        )
         # A permission can be granted to the same token: look again now and then.
         recheck_due = catalog.pause_kind == Kind.PERMISSION and catalog.paused_until and catalog.paused_until <= now
         if not (token_replaced or recheck_due):

@@ -137,10 +137,13 @@ def test_cross_tenant_relation_is_refused_for_a_member_of_both(
 ):
     """A user in tenants A and B may still not hang A's store on B's catalog."""
     tenant_services.add_member(other_tenant, staff_user)
-    catalog = CatalogFactory(tenant=other_tenant, store=None)
-    url = reverse("admin:catalog_catalog_change", args=[catalog.pk])
+    # A saved catalog's store is read-only (switching goes through the confirmed flow
+    # change), so the add form is where a store can be picked.
+    url = reverse("admin:catalog_catalog_add")
     page = staff_client_of_tenant_a.get(url)
-    response = staff_client_of_tenant_a.post(url, changeform_data(page, store=ShopifyStoreFactory(tenant=tenant).pk))
+    response = staff_client_of_tenant_a.post(
+        url, changeform_data(page, tenant=other_tenant.pk, name="B", store=ShopifyStoreFactory(tenant=tenant).pk)
+    )
     assert "belongs to tenant" in str(response.context["adminform"].form.errors["store"])
 
 

@@ -62,3 +62,28 @@ def make_live_shop(live_server, settings):
 @pytest.fixture
 def live_shop(make_live_shop) -> LiveShop:
     return make_live_shop()
+
+
+@pytest.fixture
+def receiver(settings, live_server):
+    """The test-only webhook receiver (its urlconf wraps the project's); yields its URL."""
+    from . import receiver as module
+
+    settings.ROOT_URLCONF = "sandbox.shopify.tests.receiver"
+    module.RECEIVED.clear()
+    module.SECRETS.clear()
+    module.FAIL_NEXT.clear()
+    yield module
+    module.RECEIVED.clear()
+
+
+def subscribe(live: LiveShop, topic: str, url: str) -> dict:
+    """Register a webhook subscription through the GraphQL API, as the app would."""
+    body = live.gql(
+        "mutation($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) {"
+        " webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) {"
+        " webhookSubscription { id topic endpoint { ... on WebhookHttpEndpoint { callbackUrl } } }"
+        " userErrors { field message } } }",
+        {"topic": topic, "sub": {"callbackUrl": url, "format": "JSON"}},
+    )
+    return body["data"]["webhookSubscriptionCreate"]
