@@ -55,6 +55,10 @@ class Product(TenantOwned):
     # [{"id": ..., "src": ..., "alt": ...}, ...] in Shopify's order; the first is featured.
     images = models.JSONField(default=list, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the stored Shopify state was read (webhook trigger time, import fetch time):
+    # Shopify's updated_at has 1-second precision, this breaks ties between two versions
+    # of the same second that arrive out of order.
+    shopify_observed_at = models.DateTimeField(null=True, blank=True)
     # Set when the product vanished from Shopify; the sync engine decides when Meta deletes it.
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -151,6 +155,7 @@ class Variant(TenantOwned):
     inventory_item_id = models.BigIntegerField(null=True, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    shopify_observed_at = models.DateTimeField(null=True, blank=True)
     # When inventory_quantity was last set from Shopify (inventory webhooks carry their
     # own time): an older products/update never overwrites a newer stock level.
     inventory_updated_at = models.DateTimeField(null=True, blank=True)

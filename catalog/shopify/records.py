@@ -110,12 +110,14 @@ def quantity(value) -> int:
 
 
 def timestamp(value) -> datetime | None:
+    """A Shopify time, cut to whole seconds (GraphQL and REST both give seconds; be sure)."""
     if not value:
         return None
     try:
-        return parse_datetime(str(value))
+        parsed = parse_datetime(str(value))
     except ValueError:
         return None
+    return parsed.replace(microsecond=0) if parsed else None
 
 
 def text(value, limit: int) -> str:

@@ -92,13 +92,22 @@ def chunked(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
         yield values[start : start + size]
 
 
-def _is_older(incoming: datetime | None, stored: datetime | None) -> bool:
-    """True when the incoming version is strictly older than what we store.
+def _is_older(
+    incoming: datetime | None,
+    stored: datetime | None,
+    incoming_observed: datetime | None = None,
+    stored_observed: datetime | None = None,
+) -> bool:
+    """True when the incoming version is older than what we store.
 
-    Equal times are applied: re-applying the same state is a no-op, and an
-    inventory-only products/update keeps the product's updated_at.
+    ``updated_at`` decides; with equal ``updated_at`` (Shopify counts in whole seconds)
+    the version observed later wins, and the same state re-applied is a no-op anyway.
     """
-    return incoming is not None and stored is not None and incoming < stored
+    if incoming is None or stored is None:
+        return False
+    if incoming != stored:
+        return incoming < stored
+    return incoming_observed is not None and stored_observed is not None and incoming_observed < stored_observed
 
 
 def upsert_products(
@@ -127,7 +136,7 @@ def upsert_products(
     catalog_id = _catalog_id(store)
     now = timezone.now()
     with transaction.atomic():
-        applied = _upsert_product_rows(store, by_id, now, result)
+        applied = _upsert_product_rows(store, by_id, observed_at, now, result)
         if not applied:
             return result
         pk_by_product_id = dict(
@@ -181,7 +190,7 @@ def _catalog_id(store: ShopifyStore) -> int | None:
 
 
 def _upsert_product_rows(
-    store: ShopifyStore, by_id: dict[int, ProductRecord], now: datetime, result: UpsertResult
+    store: ShopifyStore, by_id: dict[int, ProductRecord], observed_at: datetime, now: datetime, result: UpsertResult
 ) -> dict[int, bool]:
     """Write new/changed products; return {shopify_product_id: product row changed?} of applied records."""
     existing: dict[int, dict] = {}
@@ -189,7 +198,7 @@ def _upsert_product_rows(
         for row in (
             Product.objects.for_tenant(store.tenant_id)
             .filter(shopify_product_id__in=ids)
-            .values("pk", "store_id", "shopify_product_id", "removed_at", *PRODUCT_FIELDS)
+            .values("pk", "store_id", "shopify_product_id", "removed_at", "shopify_observed_at", *PRODUCT_FIELDS)
         ):
             existing[row["shopify_product_id"]] = row
     applied: dict[int, bool] = {}
@@ -198,7 +207,7 @@ def _upsert_product_rows(
         row = existing.get(product_id)
         values = {name: getattr(record, name) for name in PRODUCT_FIELDS}
         if row is not None:
-            if _is_older(record.shopify_updated_at, row["shopify_updated_at"]):
+            if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
                 result.products_stale += 1
                 continue
             removed_at = row["removed_at"]
@@ -227,6 +236,7 @@ def _upsert_product_rows(
                 tenant_id=store.tenant_id,
                 store_id=store.pk,
                 shopify_product_id=product_id,
+                shopify_observed_at=observed_at,
                 removed_at=None,
                 updated_at=now,
                 **values,
@@ -238,7 +248,7 @@ def _upsert_product_rows(
             batch_size=WRITE_BATCH,
             update_conflicts=True,
             unique_fields=["tenant", "shopify_product_id"],
-            update_fields=[*PRODUCT_FIELDS, "store", "removed_at", "updated_at"],
+            update_fields=[*PRODUCT_FIELDS, "store", "shopify_observed_at", "removed_at", "updated_at"],
         )
     return applied
 
@@ -272,6 +282,7 @@ def _upsert_variant_rows(
                 "inventory_quantity",
                 "inventory_tracked",
                 "inventory_updated_at",
+                "shopify_observed_at",
                 *VARIANT_FIELDS,
             )
         ):
@@ -297,6 +308,7 @@ def _upsert_variant_rows(
                     inventory_quantity=record.inventory_quantity,
                     inventory_tracked=True if record.inventory_tracked is None else record.inventory_tracked,
                     inventory_updated_at=observed_at,
+                    shopify_observed_at=observed_at,
                     removed_at=None,
                     updated_at=now,
                     **values,
@@ -304,7 +316,7 @@ def _upsert_variant_rows(
             )
             result.variants_created += 1
             continue
-        if _is_older(record.shopify_updated_at, row["shopify_updated_at"]):
+        if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
             continue
         # Stock: only a reading at least as recent as the stored one replaces it.
         quantity, inventory_at = row["inventory_quantity"], row["inventory_updated_at"]
@@ -331,6 +343,7 @@ def _upsert_variant_rows(
                 inventory_quantity=quantity,
                 inventory_tracked=tracked,
                 inventory_updated_at=inventory_at,
+                shopify_observed_at=observed_at,
                 removed_at=None,
                 updated_at=now,
                 **values,
@@ -348,6 +361,7 @@ def _upsert_variant_rows(
                 "inventory_quantity",
                 "inventory_tracked",
                 "inventory_updated_at",
+                "shopify_observed_at",
                 "removed_at",
                 "updated_at",
             ],

@@ -164,3 +164,12 @@ def test_variants_join_the_catalog_created_after_the_import(store):
     store.refresh_from_db()
     upsert_products(store, [_record()], observed_at=T0)
     assert set(Variant.objects.values_list("catalog_id", flat=True)) == {catalog.pk}
+
+
+def test_same_second_versions_are_ordered_by_when_they_were_observed(store, catalog):
+    later = _record(title="Second edit")
+    earlier = _record(title="First edit")  # same updated_at (Shopify counts whole seconds)
+    upsert_products(store, [later], observed_at=T0 + timedelta(milliseconds=900))
+    result = upsert_products(store, [earlier], observed_at=T0 + timedelta(milliseconds=100))
+    assert result.products_stale == 1
+    assert Product.objects.get().title == "Second edit"
