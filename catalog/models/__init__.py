@@ -2,7 +2,7 @@ from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
-from .shopify import ImportRun, WebhookEvent
+from .shopify import ImportRun, ProductTombstone, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 from .throttle import GraphThrottle
 
@@ -17,6 +17,7 @@ __all__ = [
     "Product",
     "ProductSet",
     "ProductSetMembership",
+    "ProductTombstone",
     "ReconciliationReport",
     "ReconciliationRow",
     "ShopifyStore",

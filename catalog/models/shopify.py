@@ -160,3 +160,25 @@ class WebhookEvent(TenantOwned):
     @property
     def body_text(self) -> str:
         return bytes(self.body).decode("utf-8", errors="replace")
+
+
+class ProductTombstone(TenantOwned):
+    """A product deleted in Shopify before we ever stored it (its delete overtook its create).
+
+    Webhooks arrive in any order: without this row, the late ``products/create`` of a
+    product already deleted would bring it back. Kept a week (Shopify retries for 4 hours
+    and delays by a day at most), then swept.
+    """
+
+    store = models.ForeignKey("catalog.ShopifyStore", on_delete=models.CASCADE, related_name="product_tombstones")
+    shopify_product_id = models.BigIntegerField()
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "shopify_product_id"], name="producttombstone_unique"),
+        ]
+        indexes = [models.Index(fields=["deleted_at"], name="producttombstone_deleted")]
+
+    def __str__(self) -> str:
+        return f"product {self.shopify_product_id} deleted {self.deleted_at:%Y-%m-%d %H:%M}"

@@ -116,7 +116,7 @@ def run_import(run: ImportRun, *, progress: Progress | None = None, client: Shop
     client = client or ShopifyClient.for_store(store)
     try:
         importer = _Importer(run, store, client, progress)
-        importer.run()
+        importer.execute()
     except Exception as exc:
         ImportRun.objects.filter(pk=run.pk).update(
             state=ImportRun.State.FAILED, error=str(exc)[:5000] or exc.__class__.__name__, finished_at=timezone.now()
@@ -141,7 +141,7 @@ class _Importer:
         self.seen = _Seen.empty()
         self.full = run.mode != ImportRun.Mode.INCREMENTAL
 
-    def run(self) -> None:
+    def execute(self) -> None:
         shop_changed = self._refresh_shop()
         if self.run.mode == ImportRun.Mode.BULK:
             self._import_bulk()

@@ -13,14 +13,15 @@ def fill(document: str, **parts: object) -> str:
     return document
 
 
-# Products per page of the paged import; the client halves it if Shopify still says
-# the query is too expensive (MAX_COST_EXCEEDED).
-PRODUCTS_PAGE = 10
+# Products per page of the paged import (~118 points each with the nested connections
+# below: 8 x 118 + 2 = 946); the client halves it if Shopify still says the query is too
+# expensive (MAX_COST_EXCEEDED).
+PRODUCTS_PAGE = 8
 # Variants fetched with each product; products with more page through product(id:).
 VARIANTS_PER_PRODUCT = 20
-# Single-product variant pages may ask for far more (2,000 since 2025-01); 250 keeps
-# the requested cost under 1,000 points.
-VARIANTS_PAGE = 250
+# Single-product variant pages: a variant costs 4 points (itself, inventoryItem, image,
+# selectedOptions), so 200 a page = 802 points, under the 1,000-point single-query limit.
+VARIANTS_PAGE = 200
 MEDIA_PER_PRODUCT = 10
 COLLECTIONS_PAGE = 50
 COLLECTION_PRODUCTS_PAGE = 250

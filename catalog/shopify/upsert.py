@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import items
-from catalog.models import Product, ShopifyStore, Variant, shard_key_for
+from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
 
 from .records import ProductRecord, VariantRecord
 
@@ -201,6 +201,13 @@ def _upsert_product_rows(
             .values("pk", "store_id", "shopify_product_id", "removed_at", "shopify_observed_at", *PRODUCT_FIELDS)
         ):
             existing[row["shopify_product_id"]] = row
+    tombstones: dict[int, datetime] = {}
+    for ids in chunked([pid for pid in by_id if pid not in existing]):
+        tombstones.update(
+            ProductTombstone.objects.filter(store=store, shopify_product_id__in=ids).values_list(
+                "shopify_product_id", "deleted_at"
+            )
+        )
     applied: dict[int, bool] = {}
     to_write: list[Product] = []
     for product_id, record in by_id.items():
@@ -229,6 +236,13 @@ def _upsert_product_rows(
                 continue
             result.products_updated += 1
         else:
+            deleted_at = tombstones.get(product_id)
+            if deleted_at is not None and (
+                record.shopify_updated_at is None or record.shopify_updated_at <= deleted_at
+            ):
+                # Its delete overtook this older create/update: it stays deleted.
+                result.products_stale += 1
+                continue
             applied[product_id] = True
             result.products_created += 1
         to_write.append(

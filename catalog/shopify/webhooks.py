@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalog import items
-from catalog.models import Catalog, ShopifyStore, Variant, WebhookEvent
+from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookEvent
 from galantis.queue import enqueue
 
 from . import collections as collection_sets
@@ -53,6 +53,8 @@ MAX_ATTEMPTS = 5
 # The sweeper leaves fresh events to their queued task for this long.
 SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_LIMIT = 500
+# Tombstones of products deleted before we stored them outlive any late delivery by far.
+TOMBSTONE_DAYS = timedelta(days=7)
 
 
 def verify_hmac(raw_body: bytes, header_value: str | None, secret: str) -> bool:
@@ -211,6 +213,7 @@ def sweep(limit: int = SWEEP_LIMIT) -> int:
     )
     for event_id in ids:
         process_event(event_id)
+    ProductTombstone.objects.filter(deleted_at__lt=timezone.now() - TOMBSTONE_DAYS).delete()
     return len(ids)
 
 
@@ -243,8 +246,16 @@ def _products_upsert(ctx: _Context) -> str:
         gid_number(v.get("admin_graphql_api_id")) for v in ctx.payload.get("variant_gids") or [] if isinstance(v, dict)
     }
     all_ids.discard(None)
-    if all_ids - listed:
-        # The payload lists fewer variants than the product has: read the product whole.
+    known = set(
+        Variant.objects.for_tenant(ctx.store.tenant_id)
+        .filter(shopify_variant_id__in=sorted(listed))
+        .values_list("shopify_variant_id", flat=True)
+    )
+    untracked_unknown = any(v.inventory_tracked is None and v.shopify_variant_id not in known for v in record.variants)
+    if all_ids - listed or untracked_unknown:
+        # The payload lists fewer variants than the product has, or has new variants
+        # without the inventory tracking flag (2024-10+ payloads omit it, and "not
+        # tracked" means "in stock" for Meta): read the product from the Admin API.
         node = ctx.client.product(record.shopify_product_id)
         if node is None:
             raise Ignored("The product no longer exists in Shopify.")
@@ -268,7 +279,15 @@ def _products_delete(ctx: _Context) -> str:
         product_id = gid_number(product_id)
     pks = list(ctx.store.products.filter(shopify_product_id=product_id).values_list("pk", flat=True))
     if not pks:
-        raise Ignored(f"Product {product_id} is not known here.")
+        if product_id is None:
+            raise Ignored("No product id in the payload.")
+        # Its create may still be on its way (no ordering guarantee): remember the delete.
+        ProductTombstone.objects.update_or_create(
+            store=ctx.store,
+            shopify_product_id=product_id,
+            defaults={"tenant_id": ctx.store.tenant_id, "deleted_at": ctx.event_time},
+        )
+        return f"product {product_id} not stored yet: tombstone kept so a late create does not revive it"
     products, variants = mark_products_removed(ctx.store, pks, ctx.event_time)
     collection_sets.refresh_filters_for_products(pks)
     if not products:

@@ -8,8 +8,20 @@ import hmac
 import json
 
 
-def gql_variant(variant_id: int, *, price="20.00", compare_at=None, sku="SKU", qty=5, tracked=True, policy="DENY",
-                options=(("Size", "M"),), updated_at="2025-03-04T15:00:00Z", image_url=None, item_id=None) -> dict:
+def gql_variant(
+    variant_id: int,
+    *,
+    price="20.00",
+    compare_at=None,
+    sku="SKU",
+    qty=5,
+    tracked=True,
+    policy="DENY",
+    options=(("Size", "M"),),
+    updated_at="2025-03-04T15:00:00Z",
+    image_url=None,
+    item_id=None,
+) -> dict:
     return {
         "id": f"gid://shopify/ProductVariant/{variant_id}",
         "legacyResourceId": str(variant_id),
@@ -31,12 +43,23 @@ def gql_variant(variant_id: int, *, price="20.00", compare_at=None, sku="SKU", q
     }
 
 
-def gql_product(product_id: int, variants: list[dict], *, title="Cedar Candle", status="ACTIVE",
-                updated_at="2025-03-04T15:00:00Z", published=True, images=("https://cdn.shopify.com/a.jpg",),
-                tags=("candle", "cedar")) -> dict:
+def gql_product(
+    product_id: int,
+    variants: list[dict],
+    *,
+    title="Cedar Candle",
+    status="ACTIVE",
+    updated_at="2025-03-04T15:00:00Z",
+    published=True,
+    images=("https://cdn.shopify.com/a.jpg",),
+    tags=("candle", "cedar"),
+) -> dict:
     media = [
-        {"id": f"gid://shopify/MediaImage/{product_id}{n}", "mediaContentType": "IMAGE",
-         "preview": {"image": {"url": url, "altText": None}}}
+        {
+            "id": f"gid://shopify/MediaImage/{product_id}{n}",
+            "mediaContentType": "IMAGE",
+            "preview": {"image": {"url": url, "altText": None}},
+        }
         for n, url in enumerate(images)
     ]
     return {
@@ -58,9 +81,17 @@ def gql_product(product_id: int, variants: list[dict], *, title="Cedar Candle", 
     }
 
 
-def rest_product(product_id: int, variants: list[dict], *, title="Cedar Candle", status="active",
-                 updated_at="2025-03-04T10:00:00-05:00", published=True,
-                 images=("https://cdn.shopify.com/a.jpg",), tags="cedar, candle") -> dict:
+def rest_product(
+    product_id: int,
+    variants: list[dict],
+    *,
+    title="Cedar Candle",
+    status="active",
+    updated_at="2025-03-04T10:00:00-05:00",
+    published=True,
+    images=("https://cdn.shopify.com/a.jpg",),
+    tags="cedar, candle",
+) -> dict:
     rest_images = [
         {"id": 39000 + n, "product_id": product_id, "position": n + 1, "src": url, "alt": None, "variant_ids": []}
         for n, url in enumerate(images)
@@ -88,9 +119,24 @@ def rest_product(product_id: int, variants: list[dict], *, title="Cedar Candle",
     }
 
 
-def rest_variant(variant_id: int, product_id: int, *, price="20.00", compare_at=None, sku="SKU", qty=5,
-                 policy="deny", size="M", updated_at="2025-03-04T10:00:00-05:00", item_id=None) -> dict:
+def rest_variant(
+    variant_id: int,
+    product_id: int,
+    *,
+    price="20.00",
+    compare_at=None,
+    sku="SKU",
+    qty=5,
+    policy="deny",
+    size="M",
+    updated_at="2025-03-04T10:00:00-05:00",
+    item_id=None,
+    inventory_management="shopify",
+) -> dict:
+    """A REST variant; ``inventory_management=...`` (absent from 2024-10+ payloads) is left out when OMIT."""
+    extra = {} if inventory_management is OMIT else {"inventory_management": inventory_management}
     return {
+        **extra,
         "id": variant_id,
         "product_id": product_id,
         "title": size,
@@ -110,12 +156,23 @@ def rest_variant(variant_id: int, product_id: int, *, price="20.00", compare_at=
     }
 
 
+OMIT = object()
+
+
 def sign(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def webhook_headers(store, topic: str, body: bytes, *, event_id="evt-1", webhook_id="wh-1", secret=None,
-                    triggered_at="2025-03-04T15:00:01Z") -> dict:
+def webhook_headers(
+    store,
+    topic: str,
+    body: bytes,
+    *,
+    event_id="evt-1",
+    webhook_id="wh-1",
+    secret=None,
+    triggered_at="2025-03-04T15:00:01Z",
+) -> dict:
     """Headers as Django's test client takes them (HTTP_X_SHOPIFY_...)."""
     headers = {
         "X-Shopify-Topic": topic,

@@ -6,9 +6,16 @@ from .payloads import gql_variant
 
 
 def _product_line(product_id: int) -> dict:
-    return {"id": f"gid://shopify/Product/{product_id}", "legacyResourceId": str(product_id), "title": f"P{product_id}",
-            "handle": f"p{product_id}", "status": "ACTIVE", "publishedAt": "2025-01-01T00:00:00Z", "tags": [],
-            "updatedAt": "2025-03-04T15:00:00Z"}
+    return {
+        "id": f"gid://shopify/Product/{product_id}",
+        "legacyResourceId": str(product_id),
+        "title": f"P{product_id}",
+        "handle": f"p{product_id}",
+        "status": "ACTIVE",
+        "publishedAt": "2025-01-01T00:00:00Z",
+        "tags": [],
+        "updatedAt": "2025-03-04T15:00:00Z",
+    }
 
 
 def _variant_line(variant_id: int, product_id: int) -> dict:
@@ -16,13 +23,23 @@ def _variant_line(variant_id: int, product_id: int) -> dict:
 
 
 def _media_line(product_id: int, url: str) -> dict:
-    return {"id": f"gid://shopify/MediaImage/{product_id}1", "mediaContentType": "IMAGE",
-            "preview": {"image": {"url": url}}, "__parentId": f"gid://shopify/Product/{product_id}"}
+    return {
+        "id": f"gid://shopify/MediaImage/{product_id}1",
+        "mediaContentType": "IMAGE",
+        "preview": {"image": {"url": url}},
+        "__parentId": f"gid://shopify/Product/{product_id}",
+    }
 
 
 def test_children_are_attached_to_their_parent():
-    lines = [_product_line(1), _media_line(1, "https://cdn/1.jpg"), _variant_line(11, 1), _variant_line(12, 1),
-             _product_line(2), _variant_line(21, 2)]
+    lines = [
+        _product_line(1),
+        _media_line(1, "https://cdn/1.jpg"),
+        _variant_line(11, 1),
+        _variant_line(12, 1),
+        _product_line(2),
+        _variant_line(21, 2),
+    ]
     grouped = [g.product for g in group_products(lines)]
     assert [p.shopify_product_id for p in grouped] == [1, 2]
     assert [v.shopify_variant_id for v in grouped[0].variants] == [11, 12]

@@ -24,8 +24,9 @@ def _record(product_id=7, variants=None, **kwargs):
 
 def _mark_all_synced():
     for variant in Variant.objects.all():
-        Variant.objects.filter(pk=variant.pk).update(meta_status=Variant.SyncStatus.SYNCED,
-                                                     synced_hash=variant.payload_hash)
+        Variant.objects.filter(pk=variant.pk).update(
+            meta_status=Variant.SyncStatus.SYNCED, synced_hash=variant.payload_hash
+        )
 
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +68,13 @@ def test_webhook_shape_of_the_imported_state_changes_nothing(store, catalog):
 def test_a_price_change_marks_only_that_variant_pending(store, catalog):
     upsert_products(store, [_record()], observed_at=T0)
     _mark_all_synced()
-    newer = _record(variants=[gql_variant(44, price="30.00", updated_at="2025-03-05T00:00:00Z"),
-                              gql_variant(45, options=(("Size", "L"),))], updated_at="2025-03-05T00:00:00Z")
+    newer = _record(
+        variants=[
+            gql_variant(44, price="30.00", updated_at="2025-03-05T00:00:00Z"),
+            gql_variant(45, options=(("Size", "L"),)),
+        ],
+        updated_at="2025-03-05T00:00:00Z",
+    )
     result = upsert_products(store, [newer], observed_at=T0 + timedelta(days=1))
     assert result.variants_updated == 1
     statuses = dict(Variant.objects.values_list("retailer_id", "meta_status"))
@@ -79,8 +85,11 @@ def test_a_price_change_marks_only_that_variant_pending(store, catalog):
 def test_an_older_update_never_overwrites_newer_data(store, catalog):
     newer = _record(title="New title", updated_at="2025-03-05T00:00:00Z")
     upsert_products(store, [newer], observed_at=T0)
-    older = _record(title="Old title", updated_at="2025-03-04T00:00:00Z",
-                    variants=[gql_variant(44, price="1.00", updated_at="2025-03-04T00:00:00Z")])
+    older = _record(
+        title="Old title",
+        updated_at="2025-03-04T00:00:00Z",
+        variants=[gql_variant(44, price="1.00", updated_at="2025-03-04T00:00:00Z")],
+    )
     result = upsert_products(store, [older], observed_at=T0, remove_missing_variants=True)
     assert result.products_stale == 1
     assert Product.objects.get().title == "New title"

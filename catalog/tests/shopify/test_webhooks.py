@@ -26,8 +26,11 @@ def _post(client, store, topic, body: bytes, **kwargs):
 
 
 def _product_body(title="Cedar Candle", updated_at="2025-03-04T10:00:00-05:00", price="20.00", qty=5):
-    return dumps(rest_product(7, [rest_variant(44, 7, price=price, qty=qty, updated_at=updated_at)], title=title,
-                              updated_at=updated_at))
+    return dumps(
+        rest_product(
+            7, [rest_variant(44, 7, price=price, qty=qty, updated_at=updated_at)], title=title, updated_at=updated_at
+        )
+    )
 
 
 def test_url_is_the_contract():
@@ -39,8 +42,12 @@ def test_a_signed_delivery_is_stored_and_queued(client, store, django_capture_on
         response = _post(client, store, "products/update", _product_body())
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
-    assert (event.topic, event.event_id, event.webhook_id, event.state) == ("products/update", "evt-1", "wh-1",
-                                                                             WebhookEvent.State.RECEIVED)
+    assert (event.topic, event.event_id, event.webhook_id, event.state) == (
+        "products/update",
+        "evt-1",
+        "wh-1",
+        WebhookEvent.State.RECEIVED,
+    )
     assert bytes(event.body) == _product_body()
     assert event.headers["X-Shopify-Topic"] == "products/update"
     assert len(callbacks) == 1  # the processing task is queued only once the row is committed
@@ -147,10 +154,20 @@ def test_products_update_creates_an_unseen_product(client, store, catalog):
 
 
 def test_an_older_update_arriving_late_is_ignored(client, store, catalog):
-    _deliver_and_process(client, store, "products/update",
-                         _product_body(title="Newer", updated_at="2025-03-05T10:00:00-05:00"), event_id="e2")
-    event = _deliver_and_process(client, store, "products/update",
-                                 _product_body(title="Older", updated_at="2025-03-04T10:00:00-05:00"), event_id="e1")
+    _deliver_and_process(
+        client,
+        store,
+        "products/update",
+        _product_body(title="Newer", updated_at="2025-03-05T10:00:00-05:00"),
+        event_id="e2",
+    )
+    event = _deliver_and_process(
+        client,
+        store,
+        "products/update",
+        _product_body(title="Older", updated_at="2025-03-04T10:00:00-05:00"),
+        event_id="e1",
+    )
     assert event.state == WebhookEvent.State.IGNORED
     assert Product.objects.get().title == "Newer"
 
@@ -162,11 +179,17 @@ def test_processing_twice_applies_once(client, store, catalog):
 
 def test_products_delete_marks_removed_and_a_later_older_update_does_not_revive(client, store, catalog):
     _deliver_and_process(client, store, "products/create", _product_body(), event_id="e1")
-    deleted = _deliver_and_process(client, store, "products/delete", dumps({"id": 7}), event_id="e3",
-                                   triggered_at="2025-03-06T00:00:00Z")
+    deleted = _deliver_and_process(
+        client, store, "products/delete", dumps({"id": 7}), event_id="e3", triggered_at="2025-03-06T00:00:00Z"
+    )
     assert deleted.state == WebhookEvent.State.PROCESSED
-    late = _deliver_and_process(client, store, "products/update",
-                                _product_body(title="Revived?", updated_at="2025-03-05T10:00:00-05:00"), event_id="e2")
+    late = _deliver_and_process(
+        client,
+        store,
+        "products/update",
+        _product_body(title="Revived?", updated_at="2025-03-05T10:00:00-05:00"),
+        event_id="e2",
+    )
     assert late.state == WebhookEvent.State.IGNORED
     product = Product.objects.get()
     assert product.removed_at is not None and product.title == "Cedar Candle"
@@ -174,9 +197,13 @@ def test_products_delete_marks_removed_and_a_later_older_update_does_not_revive(
 
 def test_inventory_item_update_sets_tracking(client, store, catalog):
     _deliver_and_process(client, store, "products/create", _product_body(qty=0), event_id="e1")
-    event = _deliver_and_process(client, store, "inventory_items/update",
-                                 dumps({"id": 1044, "tracked": False, "updated_at": "2025-03-05T00:00:00Z"}),
-                                 event_id="e2")
+    event = _deliver_and_process(
+        client,
+        store,
+        "inventory_items/update",
+        dumps({"id": 1044, "tracked": False, "updated_at": "2025-03-05T00:00:00Z"}),
+        event_id="e2",
+    )
     assert event.state == WebhookEvent.State.PROCESSED
     assert Variant.objects.get().inventory_tracked is False
 
@@ -193,8 +220,9 @@ def test_app_uninstalled_marks_the_store_and_pauses_its_catalog(client, store, c
 def test_shop_update_changes_currency_and_repends_variants(client, store, catalog):
     _deliver_and_process(client, store, "products/create", _product_body(), event_id="e1")
     Variant.objects.update(meta_status="SYNCED")
-    event = _deliver_and_process(client, store, "shop/update",
-                                 dumps({"id": 1, "name": store.name, "currency": "EUR"}), event_id="e2")
+    event = _deliver_and_process(
+        client, store, "shop/update", dumps({"id": 1, "name": store.name, "currency": "EUR"}), event_id="e2"
+    )
     assert event.state == WebhookEvent.State.PROCESSED
     variant = Variant.objects.select_related("product__store").get()
     assert variant.meta_status == "PENDING"
@@ -221,8 +249,11 @@ def test_the_sweeper_leaves_fresh_events_to_their_task(client, store, catalog):
 
 def test_the_sweeper_takes_over_a_claim_of_a_dead_worker(client, store, catalog):
     _post(client, store, "products/update", _product_body())
-    WebhookEvent.objects.update(state=WebhookEvent.State.PROCESSING, claimed_at=timezone.now() - timedelta(hours=1),
-                                received_at=timezone.now() - timedelta(hours=1))
+    WebhookEvent.objects.update(
+        state=WebhookEvent.State.PROCESSING,
+        claimed_at=timezone.now() - timedelta(hours=1),
+        received_at=timezone.now() - timedelta(hours=1),
+    )
     assert webhooks.sweep() == 1
     assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
 
