@@ -19,6 +19,8 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 ## Install, migrate, load the demo data and serve it with a Django-Q2 cluster beside it.
+# The instance's own URL (printed links, sandbox URLs) follows HOST and PORT unless set.
+demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo

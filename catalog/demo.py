@@ -6,21 +6,18 @@ nothing but the printed passwords (reset each run, so the printed ones always wo
 Products come from ``product_source`` as plain dicts in the shape of
 ``sandbox.shopify.generator.generate_products`` (``legacy_id``, ``handle``, ``title``,
 ``description_html``, ``vendor``, ``product_type``, ``status``, ``tags``, ``options``,
-``published_at``, ``images`` and ``variants`` lists). Swapping the local generator
-below for the sandbox's (or for a real import from the sandbox shop) changes one line.
+``published_at``, ``images`` and ``variants`` lists) and are bulk-upserted. Importing
+them from the sandbox shop over its Admin API instead changes one line.
 """
 
-import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from . import items, tenants
 from .models import Catalog, Membership, Product, ShopifyStore, Tenant, Variant, shard_key_for
@@ -206,124 +203,16 @@ def _variant_row(store: ShopifyStore, catalog: Catalog, product_pk: int, product
     )
 
 
-# --- A small local generator, in the sandbox generator's dict shape ----------------------------
-
-PRODUCT_ID_BASE = 7_600_900_000_000
-VARIANT_ID_BASE = 44_000_900_000_000
-IMAGE_ID_BASE = 39_000_900_000_000
-INVENTORY_ITEM_ID_BASE = 46_000_900_000_000
-CDN = "https://cdn.shopify.com/s/files/1/0611/2345/6789/files"
-
-VENDORS = ["Harbor & Pine", "Northwind Goods", "Café Lumière", "Blue Fern Co.", "Maison Élodie", "東京デザイン", ""]
-# product type -> (option names, price range in whole dollars)
-TYPES: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
-    "T-Shirts": (("Size", "Color"), (18, 45)),
-    "Hoodies": (("Size", "Color"), (45, 90)),
-    "Sneakers": (("Size",), (60, 180)),
-    "Mugs": (("Color",), (12, 30)),
-    "Candles": (("Scent",), (14, 40)),
-    "Backpacks": (("Color",), (40, 160)),
-    "Notebooks": ((), (5, 25)),
-}
-OPTION_VALUES = {
-    "Size": {"Sneakers": ["39", "40", "41", "42", "43", "44"], "default": ["XS", "S", "M", "L", "XL"]},
-    "Color": ["Black", "White", "Navy", "Forest Green", "Sand", "Rouge"],
-    "Scent": ["Cedar", "Fig", "Sea Salt", "Lavender"],
-}
-ADJECTIVES = ["Classic", "Everyday", "Organic", "Vintage", "Heavyweight", "Minimal", "Handmade", "Recycled", "Alpine"]
-MATERIALS = ["Cotton", "Linen", "Stoneware", "Cedar", "Wool", "Canvas", "Leather", "Soy", "Hemp"]
-SPECIAL_TITLES = ["桜 Sakura Tee", "Café crème Mug ☕", "🔥 Fire Sale Hoodie 🔥", "Crème brûlée Candle"]
-DESCRIPTIONS = [
-    "<p>Made to last &amp; made to move: our {material} {noun} is cut for everyday wear.</p>",
-    "<p>Care: wash cold&nbsp;&#8211; hang dry.</p><ul><li><strong>{material}</strong>, responsibly sourced</li></ul>",
-    "<h2>Why you'll love it</h2><p>Soft, sturdy &amp; <em>sustainable</em> {noun}.</p>",
-]
-TAGS = ["summer", "winter", "bestseller", "new", "sale", "eco", "gift"]
-
-
 def generated_products(count: int, seed: int) -> Iterator[dict[str, Any]]:
-    """Yield ``count`` deterministic products with the usual Shopify mix and a few problems.
+    """Products from the sandbox's generator: the same realistic mix (and pitfalls) the sandbox shop serves.
 
-    About 5 % have no image and 2 % a zero price (FAILED locally), 8 % are drafts or
-    archived, a quarter are on sale, some variants are out of stock or oversold.
+    About 8 % have no image and a few a zero price (FAILED locally), some are drafts,
+    archived or unpublished, a quarter are on sale, some variants oversold or untracked.
     """
-    rng = random.Random(seed)
-    variant_serial = image_serial = 0
-    for index in range(1, count + 1):
-        product_type = rng.choice(list(TYPES))
-        option_names, (low, high) = TYPES[product_type]
-        if rng.random() < 0.03:
-            title = rng.choice(SPECIAL_TITLES)
-        else:
-            title = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {product_type.rstrip('s')}"
-        handle = f"{slugify(title) or 'product'}-{index}"
-        options = []
-        for name in option_names:
-            pool = OPTION_VALUES[name]
-            values = pool.get(product_type, pool["default"]) if isinstance(pool, dict) else pool
-            if name != "Size":
-                values = rng.sample(values, rng.randint(1, 3))
-            options.append({"name": name, "values": list(values)})
-        combos: list[tuple[str, ...]] = [()]
-        for option in options:
-            combos = [combo + (value,) for combo in combos for value in option["values"]]
-        if not options:
-            options, combos = [{"name": "Title", "values": ["Default Title"]}], [("Default Title",)]
-        images = []
-        if rng.random() >= 0.05:
-            for position in range(1, rng.randint(1, 3) + 1):
-                image_serial += 1
-                images.append(
-                    {
-                        "legacy_id": IMAGE_ID_BASE + image_serial,
-                        "position": position,
-                        "url": f"{CDN}/{handle}-{position}.jpg",
-                        "alt_text": f"{title} view {position}",
-                    }
-                )
-        roll = rng.random()
-        status = "ACTIVE" if roll < 0.92 else ("DRAFT" if roll < 0.97 else "ARCHIVED")
-        price = Decimal("0.00") if rng.random() < 0.02 else Decimal(rng.randint(low, high)) + Decimal("0.99")
-        on_sale = rng.random() < 0.25
-        tracked = rng.random() >= 0.1
-        variants = []
-        for position, combo in enumerate(combos, start=1):
-            variant_serial += 1
-            policy = "CONTINUE" if rng.random() < 0.1 else "DENY"
-            quantity = rng.choice([0, 0, -2, 3, 8, 12, 25, 40]) if policy == "CONTINUE" else rng.choice([0, 4, 9, 30])
-            variants.append(
-                {
-                    "legacy_id": VARIANT_ID_BASE + variant_serial,
-                    "inventory_item_legacy_id": INVENTORY_ITEM_ID_BASE + variant_serial,
-                    "title": " / ".join(combo),
-                    "option_values": list(combo),
-                    "sku": f"{product_type[:3].upper()}-{index:04d}-{position:02d}",
-                    "price": price,
-                    "compare_at_price": (price * Decimal("1.3")).quantize(Decimal("1.00")) if on_sale else None,
-                    "position": position,
-                    "inventory_policy": policy,
-                    "tracked": tracked,
-                    "inventory_quantity": quantity,
-                    "image_index": (position - 1) % len(images) if len(images) > 1 else None,
-                }
-            )
-        material, noun = rng.choice(MATERIALS).lower(), product_type.lower()
-        yield {
-            "legacy_id": PRODUCT_ID_BASE + index,
-            "handle": handle,
-            "title": title,
-            "description_html": rng.choice(DESCRIPTIONS).format(material=material, noun=noun),
-            "vendor": rng.choice(VENDORS),
-            "product_type": product_type,
-            "status": status,
-            "tags": sorted(rng.sample(TAGS, rng.randint(0, 3))),
-            "options": options,
-            "published_at": None if status != "ACTIVE" or rng.random() < 0.03 else "2025-01-01T00:00:00Z",
-            "updated_at": None,
-            "images": images,
-            "variants": variants,
-        }
+    from sandbox.shopify import generator  # the demo is a sandbox feature
+
+    return generator.generate_products(count, seed=seed)
 
 
-# The one line to change when the demo takes its products from the sandbox generator.
+# The one line to change when the demo imports its products from the sandbox shop instead.
 product_source: ProductSource = generated_products

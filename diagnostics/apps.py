@@ -1,7 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _seed(sender, using: str = "default", **kwargs) -> None:
+    """After migrate (and test flushes): load the error taxonomy and create the schedules."""
+    from .schedules import ensure_schedules
+    from .taxonomy import load_error_taxonomy
+
+    load_error_taxonomy()
+    ensure_schedules()
 
 
 class DiagnosticsConfig(AppConfig):
     name = "diagnostics"
     verbose_name = "Diagnostics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(_seed, sender=self, dispatch_uid="diagnostics-seed")

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("health/", include("diagnostics.urls")),
     path("settings/", include("catalog.connection.urls")),
     path("shopify/", include("catalog.urls")),
 ]

@@ -22,6 +22,13 @@ def visible_tenants(request) -> models.QuerySet[Tenant]:
     return Tenant.objects.for_user(request.user)
 
 
+def visible_tenant_count(request) -> int:
+    """How many tenants the user may see, counted once per request."""
+    if not hasattr(request, "_visible_tenant_count"):
+        request._visible_tenant_count = visible_tenants(request).count()
+    return request._visible_tenant_count
+
+
 def scope_for_user(queryset: models.QuerySet, request) -> models.QuerySet:
     """``queryset.for_user(user)`` for tenant data; other querysets unchanged."""
     if hasattr(queryset, "for_user"):
@@ -112,6 +119,13 @@ class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
         if "queryset" not in kwargs:
             kwargs["queryset"] = scope_for_user(db_field.related_model._default_manager.all(), request)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_display(self, request):
+        # One visible tenant (most staff): a tenant column would say the same on every row.
+        display = super().get_list_display(request)
+        if "tenant" in display and visible_tenant_count(request) <= 1:
+            display = [name for name in display if name != "tenant"]
+        return display
 
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))

@@ -36,6 +36,11 @@ ACTION_CHUNK = 500
 ERROR_PREVIEW_CHARS = 90
 
 
+def problem_preview(variant: Variant) -> str:
+    """The start of the variant's last error (the whole text is in the badge's tooltip)."""
+    return Truncator(variant.last_error).chars(ERROR_PREVIEW_CHARS) or "—"
+
+
 class ExactIdSearchMixin:
     """Let the search box find rows by ids exactly, through indexes, besides ``search_fields``.
 
@@ -109,6 +114,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
     extra = 0
     can_delete = False  # variants come and go with Shopify
     show_change_link = True
+    # Prices and stock are editable here; images, ids and the rest on the variant's own page.
     fields = (
         "status",
         "title",
@@ -117,7 +123,6 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
         "compare_at_price",
         "inventory_quantity",
         "inventory_policy",
-        "image_url",
         "retailer_id",
         "problem",
     )
@@ -135,12 +140,12 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
     @admin.display(description="Problem")
     def problem(self, obj: Variant) -> str:
-        return obj.last_error or "—"
+        return problem_preview(obj)
 
 
 @admin.register(Product)
 class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
-    list_display = ("title", "vendor", "product_type", "status", "store", "meta_status", "updated_at")
+    list_display = ("title", "vendor", "product_type", "status", "store_name", "meta_status", "updated_at")
     list_filter = (
         MetaStatusFilter,
         "status",
@@ -157,7 +162,14 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
     ordering = ("-pk",)
     inlines = (VariantInline,)
     actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules")
-    readonly_fields = ("meta_status_summary", "shopify_link", "shopify_product_id", "created_at", "updated_at")
+    readonly_fields = (
+        "meta_status_summary",
+        "shopify_link",
+        "shopify_product_id",
+        "image_links",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("tenant", "store", "title", "status", "published", "meta_status_summary")}),
         (
@@ -171,7 +183,7 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
                     "product_type",
                     "description_html",
                     "tags",
-                    "images",
+                    "image_links",
                 ),
             },
         ),
@@ -222,6 +234,20 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         if obj.pk is None:
             return "—"
         return status_count_badges(Variant.objects.filter(product=obj).status_counts(), f"product__id__exact={obj.pk}")
+
+    @admin.display(description="Store", ordering="store__name")
+    def store_name(self, obj: Product) -> str:
+        return obj.store.name or obj.store.shop_domain
+
+    @admin.display(description="Images")
+    def image_links(self, obj: Product) -> str:
+        # Images come from Shopify (the first is the featured one, Meta's image_link).
+        links = format_html_join(
+            "",
+            '<li><a href="{0}" target="_blank" rel="noopener">{0}</a></li>',
+            ((image.get("src", ""),) for image in obj.images or [] if image.get("src")),
+        )
+        return format_html('<ol class="image-links">{}</ol>', links) if links else "— (Meta needs at least one)"
 
     @admin.display(description="In Shopify")
     def shopify_link(self, obj: Product) -> str:
@@ -292,7 +318,7 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         "title",
         "sku",
         "price",
-        "inventory_quantity",
+        "stock",
         "status",
         "problem",
         "tenant",
@@ -382,7 +408,11 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
 
     @admin.display(description="Problem")
     def problem(self, obj: Variant) -> str:
-        return Truncator(obj.last_error).chars(ERROR_PREVIEW_CHARS) or "—"
+        return problem_preview(obj)
+
+    @admin.display(description="Stock", ordering="inventory_quantity")
+    def stock(self, obj: Variant) -> int:
+        return obj.inventory_quantity
 
     @admin.display(description="What Meta gets (items_batch data)")
     def meta_payload(self, obj: Variant) -> str:

@@ -33,3 +33,19 @@ def test_description_is_plain_text_with_entities_decoded():
 def test_sale_price_when_compare_at_is_higher():
     assert items.format_price(Decimal("5"), "USD") == "5.00 USD"
     assert items.format_price(Decimal("1500"), "JPY") == "1500 JPY"
+
+
+@pytest.mark.django_db
+def test_refresh_writes_each_variants_own_hash_status_and_error():
+    ok = VariantFactory()
+    free = VariantFactory(price=Decimal("0"))
+    imageless = VariantFactory(product__images=[])
+    assert items.refresh_variants(Variant.objects.all()) == 3
+    rows = {v.pk: v for v in Variant.objects.all()}
+    assert len({v.payload_hash for v in rows.values()}) == 3
+    assert (rows[ok.pk].meta_status, rows[ok.pk].last_error_code) == ("PENDING", "")
+    assert (rows[free.pk].meta_status, rows[free.pk].last_error_code) == ("FAILED", "ITEM_PRICE_NOT_POSITIVE")
+    assert (rows[imageless.pk].meta_status, rows[imageless.pk].last_error_code) == ("FAILED", "EMPTY_IMAGE_URL")
+    for variant in rows.values():
+        expected = items.payload_hash(items.meta_item(variant, variant.product, variant.product.store))
+        assert variant.payload_hash == expected

@@ -278,7 +278,7 @@ def test_a_variant_change_marks_exactly_that_variant_pending_on_reimport(connect
 def test_throttled_queries_wait_for_the_bucket_instead_of_failing(connected):
     from sandbox.shopify.models import Shop
 
-    c = connected(6, restore_rate=4000.0)
+    c = connected(6, restore_rate=500.0)  # ~2 s to refill a page of products: slow enough to hit
     # An almost empty bucket: the first query is THROTTLED and must be waited out.
     Shop.objects.filter(pk=c.shop.pk).update(bucket_available=0, bucket_checked_at=timezone.now())
     client = ShopifyClient.for_store(c.store)

@@ -1,0 +1,130 @@
+"""The staff sync dashboard and the per-catalog diagnostics page, as custom admin views."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from catalog.admin.base import TenantScopedAdmin
+from catalog.models import Catalog, SyncBatch
+from catalog.sync import pause
+from diagnostics import charts, dashboard, health
+from diagnostics.models import CatalogHealth, DiagnosticsRun
+from galantis.queue import enqueue
+
+RECENT_ROWS = 20
+
+
+@admin.register(CatalogHealth)
+class CatalogHealthAdmin(TenantScopedAdmin):
+    """The changelist is the cross-tenant dashboard; each catalog has a diagnostics page."""
+
+    def get_queryset(self, request):
+        # Catalog's manager scopes by tenant; staff see the catalogs of their tenants only.
+        return Catalog.objects.for_user(request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<int:pk>/diagnostics/", self.admin_site.admin_view(self.diagnostics_view),
+                 name="{}_{}_diagnostics".format(*info)),
+            path("<int:pk>/diagnostics/action/", self.admin_site.admin_view(self.action_view),
+                 name="{}_{}_action".format(*info)),
+        ] + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        catalogs = self.get_queryset(request)
+        if tenant := request.GET.get("tenant"):
+            catalogs = catalogs.filter(tenant__slug=tenant)
+        board = dashboard.sync_dashboard(catalogs)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Sync dashboard",
+            "board": board,
+            "totals": board.totals,
+            "budget": dashboard.BATCH_CALLS_PER_HOUR,
+            "throughput_chart": charts.bar_chart(board.throughput, "items", title="Items synced per hour"),
+            "can_change": can_act(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/diagnostics/cataloghealth/dashboard.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:diagnostics_cataloghealth_diagnostics", args=[object_id]))
+
+    def diagnostics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        catalog = get_object_or_404(self.get_queryset(request).select_related("tenant", "connection", "store"), pk=pk)
+        if not self.has_view_or_change_permission(request, catalog):
+            raise PermissionDenied
+        summary = health.summarise(catalog.tenant, catalog=catalog)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Diagnostics of {catalog}",
+            "catalog": catalog,
+            "summary": summary,
+            "runs": DiagnosticsRun.objects.filter(catalog=catalog).order_by("-started_at")[:RECENT_ROWS],
+            "batches": SyncBatch.objects.filter(catalog=catalog).order_by("-created_at")[:RECENT_ROWS],
+            "status_chart": charts.line_chart(summary.trend, ["synced", "pending", "failed"],
+                                              title="Products by sync status"),
+            "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], title="Open problems"),
+            "throughput_chart": charts.bar_chart(dashboard.throughput([catalog.pk], timezone.now()), "items",
+                                                 title="Items synced per hour"),
+            "can_change": can_act(request),
+        }
+        return TemplateResponse(request, "admin/diagnostics/cataloghealth/diagnostics.html", context)
+
+    def action_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return _action(self, request, pk)
+
+
+def can_act(request: HttpRequest) -> bool:
+    """Actions change a catalog's sync: the same permission as editing the catalog."""
+    return request.user.has_perm("catalog.change_catalog")
+
+
+def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, pk: int) -> HttpResponse:
+    """Retry failed items, re-poll diagnostics, pause or resume: enqueue work, never call Meta here."""
+    catalog = get_object_or_404(model_admin.get_queryset(request), pk=pk)
+    if not can_act(request):
+        raise PermissionDenied
+    action = request.POST.get("action", "")
+    if action == "retry_failed":
+        enqueue("diagnostics.tasks.retry_failed", catalog.pk, group=f"push:{catalog.pk}")
+        model_admin.message_user(request, f"Queued a retry of the items Meta rejected in {catalog}.",
+                                 messages.SUCCESS)
+    elif action == "repoll":
+        enqueue("diagnostics.tasks.poll_catalog", catalog.pk, group=f"diagnostics:{catalog.pk}")
+        enqueue("diagnostics.tasks.poll_catalog_diagnostics", catalog.pk, group=f"diagnostics:{catalog.pk}")
+        model_admin.message_user(request, f"Queued a diagnostics poll of {catalog}.", messages.SUCCESS)
+    elif action == "pause":
+        reason = request.POST.get("reason", "").strip() or "Paused by staff"
+        pause.pause(catalog, Catalog.PauseKind.MANUAL, f"{reason} ({request.user.get_username()}).")
+        model_admin.message_user(request, f"Sync of {catalog} is paused; changes keep collecting as PENDING.",
+                                 messages.WARNING)
+    elif action == "resume":
+        pause.resume(catalog)
+        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        model_admin.message_user(request, f"Sync of {catalog} resumed; a push is queued.", messages.SUCCESS)
+    else:
+        model_admin.message_user(request, "Unknown action.", messages.ERROR)
+    back = request.POST.get("next", "")
+    if not back.startswith("/admin/"):
+        back = reverse("admin:diagnostics_cataloghealth_diagnostics", args=[catalog.pk])
+    return HttpResponseRedirect(back)

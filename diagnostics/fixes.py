@@ -1,0 +1,78 @@
+"""Where each problem is fixed: a concrete link for a given product, variant and catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
+from catalog.models import Catalog, Product, ShopifyStore, Tenant, Variant
+
+from .models import ErrorType
+
+# Shopify settings pages by error category (shipping problems go to shipping settings).
+_SHOPIFY_SETTINGS_PATH = {"checkout": "settings/shipping", "availability": "settings/shipping"}
+# Our Settings → WhatsApp Connection page: the connection app's URL name, else this path.
+SETTINGS_URL_NAMES = ("connection:whatsapp",)
+DEFAULT_SETTINGS_PATH = "/settings/whatsapp/"
+
+
+@dataclass(frozen=True)
+class FixLink:
+    label: str
+    url: str
+    external: bool = True
+
+
+def settings_url(tenant: Tenant | None = None) -> str:
+    """URL of Settings → WhatsApp Connection for ``tenant`` (reversed from the connection app)."""
+    url = getattr(settings, "DIAGNOSTICS_SETTINGS_URL", "")
+    for name in () if url else SETTINGS_URL_NAMES:
+        try:
+            url = reverse(name)
+            break
+        except NoReverseMatch:
+            continue
+    url = url or DEFAULT_SETTINGS_PATH
+    return f"{url}?tenant={tenant.slug}" if tenant is not None else url
+
+
+def shopify_admin_base(store: ShopifyStore | None) -> str:
+    return f"https://{store.shop_domain}/admin" if store else ""
+
+
+def commerce_manager_url(catalog: Catalog | None) -> str:
+    if catalog is not None and catalog.meta_catalog_id:
+        return f"https://business.facebook.com/commerce/catalogs/{catalog.meta_catalog_id}/products"
+    return "https://business.facebook.com/commerce/"
+
+
+def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: Product | None = None,
+             variant: Variant | None = None, store: ShopifyStore | None = None,
+             tenant: Tenant | None = None) -> FixLink | None:
+    """The link to the page where ``error_type`` is fixed, or None when nothing is to be done."""
+    loc = ErrorType.FixLocation
+    store = store or (product.store if product is not None else None) or (catalog.store if catalog else None)
+    admin = shopify_admin_base(store)
+    if error_type.fix_location == loc.SHOPIFY_PRODUCT:
+        if product is not None and admin:
+            url = f"{admin}/products/{product.shopify_product_id}"
+            if variant is not None:
+                url += f"/variants/{variant.shopify_variant_id}"
+            return FixLink("Edit in Shopify", url)
+        return FixLink("Open products in Shopify", f"{admin}/products") if admin else None
+    if error_type.fix_location == loc.SHOPIFY_SETTINGS:
+        path = _SHOPIFY_SETTINGS_PATH.get(error_type.category, "settings")
+        return FixLink("Open Shopify settings", f"{admin}/{path}") if admin else None
+    if error_type.fix_location == loc.APP_SETTINGS:
+        return FixLink("Open Settings → WhatsApp Connection", settings_url(tenant), external=False)
+    if error_type.fix_location == loc.COMMERCE_MANAGER:
+        return FixLink("Open Commerce Manager", commerce_manager_url(catalog))
+    if error_type.fix_location == loc.META_HELP and error_type.help_url:
+        return FixLink("Read Meta's guidance", error_type.help_url)
+    return None
+
+
+def help_link(error_type: ErrorType) -> FixLink | None:
+    return FixLink("Meta help", error_type.help_url) if error_type.help_url else None

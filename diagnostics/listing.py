@@ -1,0 +1,156 @@
+"""Filtered item lists for drill-down and CSV export: keyset-paginated, constant queries per page."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from catalog.models import Tenant, Variant
+
+from .fixes import fix_link
+from .models import ErrorType, IssueSource, ItemIssue, Priority
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the merchant asked for: a status, an error type, a priority, a source, a catalog, a SKU."""
+
+    catalog_ids: tuple[int, ...]
+    status: str = ""
+    error_type: ErrorType | None = None
+    priority: str = ""
+    source: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_params(cls, params, catalog_ids: list[int], error_type: ErrorType | None = None) -> ItemFilter:
+        status = params.get("status", "").upper()
+        priority = params.get("priority", "").upper()
+        source = params.get("source", "")
+        return cls(
+            catalog_ids=tuple(catalog_ids),
+            status=status if status in Variant.SyncStatus.values else "",
+            error_type=error_type,
+            priority=priority if priority in Priority.values else "",
+            source=source if source in IssueSource.values else "",
+            q=params.get("q", "").strip()[:100],
+        )
+
+    @property
+    def uses_issues(self) -> bool:
+        return bool(self.error_type or self.priority or self.source)
+
+    def as_query(self) -> dict[str, str]:
+        out = {"status": self.status, "priority": self.priority, "source": self.source, "q": self.q,
+               "error": self.error_type.code if self.error_type else ""}
+        return {k: v for k, v in out.items() if v}
+
+
+def _variant_ids_page(tenant: Tenant, f: ItemFilter, after: int, limit: int) -> list[int]:
+    """The next ``limit`` variant ids after ``after`` (walks the open-issue index when filtering by issue)."""
+    if f.uses_issues:
+        issues = ItemIssue.objects.open().for_tenant(tenant).filter(catalog_id__in=f.catalog_ids)
+        if f.error_type is not None:
+            issues = issues.filter(error_type=f.error_type)
+        if f.priority:
+            issues = issues.filter(priority=f.priority)
+        if f.source:
+            issues = issues.filter(source=f.source)
+        if f.status:
+            issues = issues.filter(variant__meta_status=f.status)
+        if f.q:
+            issues = issues.filter(Q(variant__sku=f.q) | Q(variant__retailer_id=f.q))
+        return list(
+            issues.filter(variant_id__gt=after).order_by("variant_id").values_list("variant_id", flat=True)
+            .distinct()[:limit]
+        )
+    variants = Variant.objects.for_tenant(tenant).filter(catalog_id__in=f.catalog_ids)
+    if f.status:
+        variants = variants.filter(meta_status=f.status)
+    if f.q:
+        variants = variants.filter(Q(sku=f.q) | Q(retailer_id=f.q))
+    return list(variants.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def _load(ids: list[int]) -> QuerySet[Variant]:
+    return Variant.objects.filter(pk__in=ids).select_related("product", "product__store", "catalog").order_by("pk")
+
+
+def open_issues_by_variant(variant_ids: list[int]) -> dict[int, list[ItemIssue]]:
+    """Open issues of the listed variants, most urgent first (one query)."""
+    out: dict[int, list[ItemIssue]] = {}
+    rows = ItemIssue.objects.open().filter(variant_id__in=variant_ids).select_related("error_type")
+    for issue in sorted(rows, key=lambda i: ({"HIGH": 0, "MEDIUM": 1, "LOW": 2}.get(i.priority, 9), i.pk)):
+        out.setdefault(issue.variant_id, []).append(issue)
+    return out
+
+
+@dataclass
+class ItemPage:
+    rows: list[tuple[Variant, list[ItemIssue]]]
+    next_after: int | None
+
+
+def item_page(tenant: Tenant, f: ItemFilter, *, after: int = 0, limit: int = PAGE_SIZE) -> ItemPage:
+    """One page of the filtered list with each variant's open issues (three queries)."""
+    ids = _variant_ids_page(tenant, f, after, limit + 1)
+    has_more = len(ids) > limit
+    ids = ids[:limit]
+    variants = list(_load(ids)) if ids else []
+    issues = open_issues_by_variant(ids) if ids else {}
+    return ItemPage([(v, issues.get(v.pk, [])) for v in variants], ids[-1] if has_more and ids else None)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = ["retailer_id", "sku", "product", "variant", "status", "priority", "error_codes", "problems",
+              "fixes", "where_to_fix", "shopify_admin_url"]
+
+
+def export_rows(tenant: Tenant, f: ItemFilter) -> Iterator[str]:
+    """CSV lines of every item matching ``f``, streamed in keyset chunks (memory stays flat)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    after = 0
+    while True:
+        ids = _variant_ids_page(tenant, f, after, EXPORT_CHUNK)
+        if not ids:
+            return
+        issues = open_issues_by_variant(ids)
+        for variant in _load(ids):
+            product = variant.product
+            mine = issues.get(variant.pk, [])
+            link = fix_link(mine[0].error_type, catalog=variant.catalog, product=product, variant=variant,
+                            store=product.store) if mine else None
+            yield writer.writerow([
+                variant.retailer_id,
+                variant.sku,
+                product.title,
+                variant.title,
+                variant.meta_status,
+                mine[0].priority if mine else "",
+                " ".join(i.error_type.code for i in mine),
+                " | ".join(_one_line(i.message or i.error_type.display_title) for i in mine)
+                or _one_line(variant.last_error),
+                " | ".join(_one_line(i.error_type.display_fix) for i in mine),
+                link.url if link else "",
+                product.shopify_admin_url,
+            ])
+        if len(ids) < EXPORT_CHUNK:
+            return
+        after = ids[-1]
+
+
+def _one_line(text: str) -> str:
+    return " ".join((text or "").split())

@@ -1,0 +1,48 @@
+"""Template helpers for the health pages and the admin item panel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.filter
+def num(value: object) -> str:
+    """1234567 -> 1,234,567."""
+    try:
+        return f"{int(value):,}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "0"
+
+
+@register.filter
+def ago(value: datetime | None) -> str:
+    """'5 minutes ago' / 'in 10 minutes' / 'never'."""
+    if not value:
+        return "never"
+    now = timezone.now()
+    if value > now:
+        return f"in {timeuntil(value, now).split(',')[0]}"
+    return f"{timesince(value, now).split(',')[0]} ago"
+
+
+@register.filter
+def get(mapping: dict, key: str) -> object:
+    return (mapping or {}).get(key, 0)
+
+
+@register.inclusion_tag("diagnostics/_item_panel.html", takes_context=True)
+def item_health_panel(context: dict, product: object) -> dict:
+    """The item view for one product, as a panel (used on the admin's product change page)."""
+    from catalog.models import Product
+
+    from ..item_view import product_health
+
+    if not isinstance(product, Product) or product.pk is None:
+        return {"health": None}
+    return {"health": product_health(product), "request": context.get("request"), "in_admin": True}

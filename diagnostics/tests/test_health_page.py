@@ -1,0 +1,184 @@
+"""The merchant health page: counts, top errors, connection state, freshness, tenancy, speed."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog import tenants
+from catalog.models import Catalog, Membership, MetaConnection
+from catalog.tests.factories import CatalogFactory, ProductFactory, TenantFactory, UserFactory, VariantFactory
+from diagnostics import error_catalog as ec
+from diagnostics.models import Priority
+from diagnostics.taxonomy import ErrorTypeCache
+from diagnostics.tests.factories import (
+    CatalogIssueFactory,
+    DiagnosticsRunFactory,
+    ErrorTypeFactory,
+    HealthSnapshotFactory,
+    ItemIssueFactory,
+)
+
+pytestmark = pytest.mark.django_db
+URL = reverse("health:index")
+
+
+def test_login_is_required(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("health:login"))
+
+
+def test_counts_and_percentages(merchant_client, make_variants):
+    make_variants(6, "SYNCED")
+    make_variants(3, "PENDING")
+    make_variants(1, "FAILED")
+    response = merchant_client.get(URL)
+    counts = response.context["summary"].counts
+    assert (counts.synced, counts.pending, counts.failed, counts.total) == (6, 3, 1, 10)
+    assert (counts.synced_pct, counts.pending_pct, counts.failed_pct) == (60.0, 30.0, 10.0)
+    assert b"60.0%" in response.content and b"10.0%" in response.content
+
+
+def test_top_errors_are_ordered_by_priority_then_count_with_a_cta(merchant_client, make_variants):
+    low = ErrorTypeFactory(code="LOW_THING", priority=Priority.LOW)
+    high = ErrorTypeFactory(code="HIGH_THING", priority=Priority.HIGH)
+    for v in make_variants(3):
+        ItemIssueFactory(variant=v, catalog=v.catalog, error_type=low, priority=Priority.LOW)
+    for v in make_variants(2, "FAILED"):
+        ItemIssueFactory(variant=v, catalog=v.catalog, error_type=high, priority=Priority.HIGH)
+    response = merchant_client.get(URL)
+    rows = response.context["top_error_rows"]
+    assert [(r["group"].error_type.code, r["group"].count) for r in rows] == [("HIGH_THING", 2), ("LOW_THING", 3)]
+    assert "error=HIGH_THING" in rows[0]["drill_url"]
+    assert response.context["summary"].priority_totals == {"HIGH": 2, "MEDIUM": 0, "LOW": 3}
+
+
+def test_top_errors_filter_by_priority(merchant_client, make_variants):
+    low = ErrorTypeFactory(code="LOW_THING", priority=Priority.LOW)
+    for v in make_variants(2):
+        ItemIssueFactory(variant=v, catalog=v.catalog, error_type=low, priority=Priority.LOW)
+    response = merchant_client.get(URL, {"priority": "HIGH"})
+    assert response.context["top_error_rows"] == []
+
+
+def test_resolved_issues_do_not_count(merchant_client, make_variants):
+    (v,) = make_variants(1)
+    ItemIssueFactory(variant=v, catalog=v.catalog, resolved_at=timezone.now())
+    assert merchant_client.get(URL).context["top_error_rows"] == []
+
+
+def test_only_the_users_tenant_is_shown(merchant_client, make_variants, other_tenant):
+    make_variants(2, "SYNCED")
+    other_catalog = CatalogFactory(tenant=other_tenant)
+    VariantFactory.create_batch(5, product=ProductFactory(tenant=other_tenant), catalog=other_catalog,
+                                meta_status="FAILED")
+    response = merchant_client.get(URL)
+    assert response.context["summary"].counts.total == 2
+    assert response.context["tenants"] == [response.context["tenant"]]
+    assert b"Tenant B" not in response.content
+
+
+def test_another_tenant_by_slug_is_404(merchant_client, other_tenant):
+    assert merchant_client.get(URL, {"tenant": other_tenant.slug}).status_code == 404
+
+
+def test_another_tenants_catalog_is_404(merchant_client, tenant, other_tenant):
+    other_catalog = CatalogFactory(tenant=other_tenant)
+    assert merchant_client.get(URL, {"catalog": other_catalog.pk}).status_code == 404
+
+
+def test_member_of_two_tenants_can_switch(client, tenant, catalog):
+    second = TenantFactory(slug="second", name="Second shop")
+    CatalogFactory(tenant=second)
+    user = UserFactory(username="two-shops", is_staff=False)
+    tenants.add_member(tenant, user, role=Membership.Role.VIEWER)
+    tenants.add_member(second, user, role=Membership.Role.VIEWER)
+    client.force_login(user)
+    response = client.get(URL, {"tenant": "second"})
+    assert response.context["tenant"] == second
+    assert {t.slug for t in response.context["tenants"]} == {"tenant-a", "second"}
+    assert b'id="tenant-switch"' in response.content
+    # The choice sticks for the session.
+    assert client.get(URL).context["tenant"] == second
+
+
+def test_superuser_may_pick_any_tenant(admin_client, tenant, other_tenant):
+    response = admin_client.get(URL, {"tenant": other_tenant.slug})
+    assert response.context["tenant"] == other_tenant
+
+
+def test_revoked_token_shows_a_blocking_banner(merchant_client, catalog, make_variants):
+    make_variants(2, "PENDING")
+    MetaConnection.objects.filter(pk=catalog.connection_id).update(token_status=MetaConnection.TokenStatus.REVOKED)
+    CatalogIssueFactory(catalog=catalog, error_type=ErrorTypeCache().get(ec.TOKEN_REVOKED), key="sync",
+                        message="Error validating access token")
+    response = merchant_client.get(URL)
+    assert response.context["summary"].connection.status == "revoked"
+    assert b'data-testid="blocking-issue"' in response.content
+    assert b"Meta access token revoked" in response.content
+
+
+def test_token_expiring_soon_is_a_warning(merchant_client, catalog):
+    MetaConnection.objects.filter(pk=catalog.connection_id).update(
+        token_expires_at=timezone.now() + timedelta(days=5, hours=1)
+    )
+    connection = merchant_client.get(URL).context["summary"].connection
+    assert (connection.status, connection.days_left, connection.level) == ("expiring", 5, "warn")
+
+
+def test_paused_catalog_shows_why(merchant_client, catalog):
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake")
+    response = merchant_client.get(URL)
+    assert "Stocktake" in response.context["summary"].connection.paused_reason
+    assert b'data-testid="paused"' in response.content
+
+
+def test_never_polled_is_stale_not_green(merchant_client, make_variants):
+    make_variants(3, "SYNCED")
+    response = merchant_client.get(URL)
+    assert response.context["summary"].freshness.stale
+    assert b'data-testid="stale"' in response.content
+    assert b'data-testid="all-clear"' not in response.content
+
+
+def test_failed_poll_shows_last_checked_instead_of_green(merchant_client, catalog, make_variants):
+    make_variants(3, "SYNCED")
+    ok_at = timezone.now() - timedelta(hours=5)
+    DiagnosticsRunFactory(catalog=catalog, started_at=ok_at, finished_at=ok_at)
+    DiagnosticsRunFactory(catalog=catalog, status="failed", error_message="Could not reach the Graph API")
+    response = merchant_client.get(URL)
+    freshness = response.context["summary"].freshness
+    assert freshness.stale and freshness.last_checked_at == ok_at
+    assert b"Could not reach the Graph API" in response.content
+
+
+def test_all_clear_when_synced_fresh_and_no_issues(merchant_client, catalog, make_variants):
+    make_variants(3, "SYNCED")
+    DiagnosticsRunFactory(catalog=catalog)
+    response = merchant_client.get(URL)
+    assert b'data-testid="all-clear"' in response.content
+
+
+def test_trend_charts_are_inline_svg(merchant_client, catalog):
+    now = timezone.now()
+    for hours, failed in ((3, 5), (2, 3), (1, 1)):
+        HealthSnapshotFactory(catalog=catalog, taken_at=now - timedelta(hours=hours), synced=10, failed=failed)
+    response = merchant_client.get(URL)
+    assert response.context["summary"].trend[-1]["failed"] == 1
+    assert response.content.count(b"<svg") >= 3  # status bar and two trend charts
+    assert b"<script" not in response.content
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_query_count_is_flat(merchant_client, catalog, make_variants, size, django_assert_num_queries):
+    et = ErrorTypeFactory()
+    for v in make_variants(size, "FAILED"):
+        ItemIssueFactory(variant=v, catalog=catalog, error_type=et)
+    CatalogIssueFactory(catalog=catalog)
+    HealthSnapshotFactory.create_batch(3, catalog=catalog)
+    # session, user, tenants for the switcher, the summary's 9 queries, then the session
+    # save remembering the tenant (savepoint, update, release)
+    with django_assert_num_queries(14):
+        merchant_client.get(URL)

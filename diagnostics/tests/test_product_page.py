@@ -1,0 +1,102 @@
+"""The item view: every variant's status and open issues, with fixes, on the merchant and admin pages."""
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Catalog, Product
+from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+from diagnostics import error_catalog as ec
+from diagnostics.models import ErrorType, ItemIssue
+from diagnostics.taxonomy import ErrorTypeCache, load_error_taxonomy
+from diagnostics.tests.factories import CatalogIssueFactory, ItemIssueFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def url(product):
+    return reverse("health:product", args=[product.pk])
+
+
+def test_failed_variant_explains_why_with_fix_and_link(merchant_client, make_variants):
+    load_error_taxonomy()
+    (v,) = make_variants(1, "FAILED")
+    et = ErrorType.objects.get(code="IMAGE_RESOLUTION_LOW")
+    ItemIssueFactory(variant=v, catalog=v.catalog, error_type=et, message="Image is 300 x 300")
+    response = merchant_client.get(url(v.product))
+    view = response.context["health"].variants[0]
+    assert view.level == "bad"
+    assert view.headline == "Not on WhatsApp: image resolution too low."
+    issue = view.issues[0]
+    assert issue.fix_link.url == (
+        f"https://{v.product.store.shop_domain}/admin/products/{v.product.shopify_product_id}"
+        f"/variants/{v.shopify_variant_id}"
+    )
+    assert issue.help_link.url == ec.HELP_IMAGE_SPECS
+    body = response.content.decode()
+    assert "Why isn't this on WhatsApp?" in body and "Image is 300 x 300" in body and et.fix in body
+
+
+def test_issues_from_every_source_are_listed(merchant_client, make_variants):
+    load_error_taxonomy()
+    (v,) = make_variants(1, "FAILED")
+    for source, code in ((ItemIssue.Source.LOCAL_VALIDATION, "LOCAL_EMPTY_TITLE"),
+                         (ItemIssue.Source.BATCH, ec.BATCH_ITEM_REJECTED),
+                         (ItemIssue.Source.FEED, ec.FEED_UPLOAD_ERROR),
+                         (ItemIssue.Source.DIAGNOSTICS_POLL, "WHATSAPP_POLICY_VIOLATION")):
+        ItemIssueFactory(variant=v, catalog=v.catalog, source=source, error_type=ErrorType.objects.get(code=code))
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert {i.source for i in view.issues} == {"Local validation", "Batch upload", "Feed upload", "Meta diagnostics"}
+
+
+def test_synced_variant_without_issues_is_live(merchant_client, make_variants):
+    (v,) = make_variants(1, "SYNCED")
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert (view.level, view.headline) == ("ok", "Live in the catalog and available on WhatsApp.")
+
+
+def test_draft_product_is_explained(merchant_client, make_variants):
+    (v,) = make_variants(1, "SYNCED")
+    Product.objects.filter(pk=v.product_id).update(status=Product.Status.DRAFT)
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert view.headline == "Hidden on WhatsApp: the product is draft in Shopify."
+
+
+def test_pending_variant_in_paused_catalog_says_why(merchant_client, make_variants, catalog):
+    (v,) = make_variants(1, "PENDING")
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake.")
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert view.headline == "Waiting: sync is paused (Stocktake)."
+
+
+def test_revoked_token_blocks_pending_variants(merchant_client, make_variants, catalog):
+    (v,) = make_variants(1, "PENDING")
+    CatalogIssueFactory(catalog=catalog, error_type=ErrorTypeCache().get(ec.TOKEN_REVOKED))
+    load_error_taxonomy()
+    health = merchant_client.get(url(v.product)).context["health"]
+    assert health.variants[0].headline == "Not sent to Meta: meta access token revoked."
+    assert health.blocking[0].fix_link.external is False  # our own settings page
+
+
+def test_other_tenants_product_is_404(merchant_client, other_tenant):
+    product = ProductFactory(tenant=other_tenant)
+    VariantFactory(product=product, catalog=CatalogFactory(tenant=other_tenant))
+    assert merchant_client.get(url(product)).status_code == 404
+
+
+def test_admin_product_page_has_the_item_panel(admin_client, make_variants):
+    (v,) = make_variants(1, "FAILED", last_error="Rejected")
+    response = admin_client.get(reverse("admin:catalog_product_change", args=[v.product_id]))
+    assert response.status_code == 200
+    assert b'id="meta-health"' in response.content
+    assert b"Not on WhatsApp" in response.content
+
+
+@pytest.mark.parametrize("variants", [1, 12])
+def test_product_page_query_count_is_flat(merchant_client, store, catalog, variants, django_assert_num_queries):
+    product = ProductFactory(tenant=store.tenant, store=store)
+    for v in VariantFactory.create_batch(variants, product=product, catalog=catalog, meta_status="FAILED"):
+        ItemIssueFactory(variant=v, catalog=catalog)
+    # session, user, product; the live check: catalog, its variants, connection, throttle state;
+    # then the item view: variants, their issues, blocking catalog issues
+    with django_assert_num_queries(10):
+        merchant_client.get(url(product))
