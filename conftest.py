@@ -63,3 +63,9 @@ def catalog(tenant, store):
 def _fast_password_hashing(settings):
     """PBKDF2 costs ~0.1 s per password; tests do not need its strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_processes_batches_at_once(settings):
+    """The Graph sandbox processes batches and feed uploads without its demo delay in tests."""
+    settings.SANDBOX_BATCH_DELAY_SECONDS = 0

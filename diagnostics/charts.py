@@ -48,8 +48,8 @@ def line_chart(
     *,
     title: str,
     x_key: str = "taken_at",
-    width: int = 640,
-    height: int = 180,
+    width: int = 480,
+    height: int = 200,
 ) -> SafeString:
     """A line chart of ``series`` over ``points`` (dicts with ``x_key`` datetimes), with axis labels."""
     if not points:
@@ -107,8 +107,8 @@ def _when(value: datetime) -> str:
     return localtime(value).strftime("%d %b %H:%M")
 
 
-def bar_chart(points: Sequence[dict], value_key: str, *, title: str, x_key: str = "hour", width: int = 640,
-              height: int = 160) -> SafeString:
+def bar_chart(points: Sequence[dict], value_key: str, *, title: str, x_key: str = "hour", width: int = 480,
+              height: int = 180) -> SafeString:
     """Vertical bars of ``value_key`` per point (e.g. items synced per hour)."""
     if not points:
         return mark_safe(f'<p class="muted">No data yet for “{escape(title)}”.</p>')

@@ -31,7 +31,7 @@ class CatalogRow:
     counts: StatusCounts
     batch_calls_last_hour: int = 0
     in_flight: int = 0
-    open_issues: dict[str, int] = field(default_factory=dict)
+    open_issues: dict[str, str] = field(default_factory=dict)  # code -> title
     # What Meta's usage headers last said (GraphThrottle), per quota bucket.
     batch_usage: GraphThrottle | None = None
     management_usage: GraphThrottle | None = None
@@ -121,12 +121,12 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
                                  created_at__gte=now - timedelta(hours=1))
         .order_by().values_list("catalog_id").annotate(n=Count("pk"))
     )
-    issues: dict[int, dict[str, int]] = {}
-    for catalog_id, code, n in (
+    issues: dict[int, dict[str, str]] = {}
+    for catalog_id, code, title, meta_title in (
         CatalogIssue.objects.open().filter(catalog_id__in=ids).order_by()
-        .values_list("catalog_id", "error_type__code").annotate(n=Count("pk"))
+        .values_list("catalog_id", "error_type__code", "error_type__title", "error_type__meta_title").distinct()
     ):
-        issues.setdefault(catalog_id, {})[code] = n
+        issues.setdefault(catalog_id, {})[code] = title or meta_title or code
     in_flight = list(
         SyncBatch.objects.in_flight().filter(catalog_id__in=ids).select_related("catalog", "tenant")
         .order_by("created_at")[:100]

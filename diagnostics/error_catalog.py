@@ -502,19 +502,31 @@ _OWN: tuple[ErrorDefinition, ...] = (
                     HELP_COMMERCE_MANAGER),
 )
 
-# Catalog-level diagnostics groups (ProductCatalogDiagnosticGroup.Type).
-_DIAGNOSTICS_GROUPS: dict[str, tuple[str, str, str]] = {
-    "AR_VISIBILITY_ISSUES": ("AR effects not shown", LOW, COMMERCE_MANAGER),
-    "ATTRIBUTES_INVALID": ("Invalid product information", MEDIUM, SHOPIFY_PRODUCT),
-    "ATTRIBUTES_MISSING": ("Missing product information", MEDIUM, SHOPIFY_PRODUCT),
-    "CATEGORY": ("Product categories", LOW, SHOPIFY_PRODUCT),
-    "CHECKOUT": ("Checkout problems", MEDIUM, COMMERCE_MANAGER),
-    "DA_VISIBILITY_ISSUES": ("Not shown in ads", LOW, COMMERCE_MANAGER),
-    "EVENT_SOURCE_ISSUES": ("Pixel / events", LOW, APP_SETTINGS),
-    "IMAGE_QUALITY": ("Image quality", MEDIUM, SHOPIFY_PRODUCT),
-    "LOW_QUALITY_TITLE_AND_DESCRIPTION": ("Titles and descriptions", LOW, SHOPIFY_PRODUCT),
-    "POLICY_VIOLATION": ("Policy violations", HIGH, COMMERCE_MANAGER),
-    "SHOPS_VISIBILITY_ISSUES": ("Not shown in shops", MEDIUM, COMMERCE_MANAGER),
+# Catalog-level diagnostics groups (ProductCatalogDiagnosticGroup.Type): title, priority, where, fix.
+_DIAGNOSTICS_GROUPS: dict[str, tuple[str, str, str, str]] = {
+    "AR_VISIBILITY_ISSUES": ("AR effects not shown", LOW, COMMERCE_MANAGER,
+                             "Review the augmented-reality settings of the items in Commerce Manager."),
+    "ATTRIBUTES_INVALID": ("Invalid product information", MEDIUM, SHOPIFY_PRODUCT,
+                           "Open the products listed under Top problems and correct the values in Shopify."),
+    "ATTRIBUTES_MISSING": ("Missing product information", MEDIUM, SHOPIFY_PRODUCT,
+                           "Open the products listed under Top problems and fill in what is missing in Shopify."),
+    "CATEGORY": ("Product categories", LOW, SHOPIFY_PRODUCT,
+                 "Set a product type (and category) on the products in Shopify so Meta can classify them."),
+    "CHECKOUT": ("Checkout problems", MEDIUM, COMMERCE_MANAGER,
+                 "Finish the checkout and shipping set-up of the shop in Commerce Manager."),
+    "DA_VISIBILITY_ISSUES": ("Not shown in ads", LOW, COMMERCE_MANAGER,
+                             "Check the items' ad eligibility in Commerce Manager. WhatsApp is not affected."),
+    "EVENT_SOURCE_ISSUES": ("Pixel / events", LOW, APP_SETTINGS,
+                            "Connect the store's Meta Pixel to the catalog in Settings → WhatsApp Connection."),
+    "IMAGE_QUALITY": ("Image quality", MEDIUM, SHOPIFY_PRODUCT,
+                      "Replace the images of the products listed under Top problems in Shopify."),
+    "LOW_QUALITY_TITLE_AND_DESCRIPTION": ("Titles and descriptions", LOW, SHOPIFY_PRODUCT,
+                                          "Improve the titles and descriptions of the listed products in Shopify."),
+    "POLICY_VIOLATION": ("Policy violations", HIGH, COMMERCE_MANAGER,
+                         "Read Meta's reasons in Commerce Manager; change the products in Shopify or request a "
+                         "review."),
+    "SHOPS_VISIBILITY_ISSUES": ("Not shown in shops", MEDIUM, COMMERCE_MANAGER,
+                                "Check the items' visibility and shop settings in Commerce Manager."),
 }
 
 
@@ -547,10 +559,10 @@ def _group_definitions() -> list[ErrorDefinition]:
     return [
         ErrorDefinition(
             DIAGNOSTICS_GROUP_PREFIX + kind, META, "diagnostics_group", priority, title,
-            "Meta's catalog check found items with this kind of problem.",
-            "Open the items below and follow the fix for each problem.", fix_location, HELP_COMMERCE_MANAGER,
+            "Meta's catalog check found items with this kind of problem.", fix, fix_location,
+            HELP_COMMERCE_MANAGER,
         )
-        for kind, (title, priority, fix_location) in _DIAGNOSTICS_GROUPS.items()
+        for kind, (title, priority, fix_location, fix) in _DIAGNOSTICS_GROUPS.items()
     ]
 
 

@@ -208,14 +208,20 @@ def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: li
     if status == MetaConnection.TokenStatus.MISSING_PERMISSION or ec.PERMISSION_DENIED in open_codes:
         return ConnectionState("missing_permission", "Token lacks catalog permission", "bad", **common)
     if connection.token_expires_at and connection.token_expires_at - now <= TOKEN_EXPIRY_WARNING:
-        return ConnectionState("expiring", f"Token expires in {days_left} day(s)", "warn", **common)
+        return ConnectionState("expiring", _expires_label(days_left), "warn", **common)
     if status == MetaConnection.TokenStatus.EXPIRING:
-        label = f"Token expires in {days_left} day(s)" if days_left is not None else "Token expires soon"
+        label = _expires_label(days_left) if days_left is not None else "Token expires soon"
         return ConnectionState("expiring", label, "warn", **common)
     if status == MetaConnection.TokenStatus.UNKNOWN:
         return ConnectionState("unknown", "Token not checked yet", "warn", **common)
     level = "warn" if paused else "ok"
     return ConnectionState("valid", "Token valid", level, **common)
+
+
+def _expires_label(days: int | None) -> str:
+    if not days:
+        return "Token expires today"
+    return f"Token expires in {days} day{'s' if days != 1 else ''}"
 
 
 def pause_reason(catalog: Catalog) -> str:
@@ -272,7 +278,7 @@ def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str =
     ids = [c.pk for c in selected]
     top, totals = open_issue_groups(tenant, ids, priority=priority, source=source)
     catalog_issues = list(
-        CatalogIssue.objects.open().filter(catalog_id__in=ids).select_related("error_type", "catalog")
+        CatalogIssue.objects.open().filter(catalog_id__in=ids).select_related("error_type", "catalog", "catalog__store")
         .order_by("priority", "-last_seen")
     ) if ids else []
     catalog_issues.sort(key=lambda i: (PRIORITY_RANK.get(i.priority, 9), -i.last_seen.timestamp()))

@@ -109,7 +109,8 @@ def explain(variant: Variant, product: Product, issues: list[IssueView], blockin
     if review_status == "pending":
         return "In the catalog, waiting for Meta's review.", "warn"
     if issues:
-        return f"Live in the catalog, with {len(issues)} suggestion(s) to improve it.", "ok"
+        plural = "suggestion" if len(issues) == 1 else "suggestions"
+        return f"Live in the catalog, with {len(issues)} {plural} to improve it.", "ok"
     return "Live in the catalog and available on WhatsApp.", "ok"
 
 

@@ -72,11 +72,15 @@ class _TextCollector:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, code: str, error: dict) -> None:
-        if code and code not in self.texts and (error.get("title") or error.get("description")):
+        description = error.get("description") or error.get("subtitle") or ""
+        if code and code not in self.texts and (error.get("title") or description):
+            cta = error.get("call_to_action") or ""
+            if isinstance(cta, dict):  # the diagnostics edge sends {"type": ..., "text": ...}
+                cta = cta.get("text") or ""
             self.texts[code] = {
                 "title": str(error.get("title") or ""),
-                "description": str(error.get("description") or ""),
-                "call_to_action": str(error.get("call_to_action") or ""),
+                "description": str(description),
+                "call_to_action": str(cta),
             }
 
 
@@ -328,6 +332,28 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
     update_meta_texts(texts.texts)
     clear_integration_errors(catalog, operation="diagnostics")
     return _finish(run, DiagnosticsRun.Status.OK)
+
+
+def refresh_all_errors(client: GraphClient) -> int:
+    """Meta's texts for every error type from ``GET /catalog_all_errors`` (seed 004); 0 if unavailable.
+
+    The SDK has no such edge (reference §5), so the diagnostics edge stays the main
+    source; when the endpoint answers, its titles, descriptions and calls to action
+    refresh the whole taxonomy at once.
+    """
+    try:
+        answer = client.get("catalog_all_errors", locale="en_US")
+    except GraphAPIError as exc:
+        logger.info("catalog_all_errors unavailable: %s", exc)
+        return 0
+    texts = _TextCollector()
+    types = ErrorTypeCache(preload=True)
+    for row in answer.get("all") or answer.get("data") or ():
+        if isinstance(row, dict) and (code := normalise_code(row.get("error_type"))):
+            types.get(code, title=str(row.get("title") or ""), description=str(row.get("description") or ""),
+                      priority=str(row.get("error_priority") or ""))
+            texts.add(code, row)
+    return update_meta_texts(texts.texts)
 
 
 # --- Feed uploads ------------------------------------------------------------------------------

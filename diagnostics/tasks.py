@@ -57,11 +57,18 @@ def take_health_snapshots() -> int:
 
 def refresh_error_taxonomy() -> int:
     """Reload our taxonomy and read every catalog's diagnostics edge for Meta's current texts (daily)."""
-    from .polling import poll_catalog_diagnostics
+    from .polling import NotConnected, client_for, poll_catalog_diagnostics, refresh_all_errors
     from .taxonomy import load_error_taxonomy
 
     loaded = load_error_taxonomy()
+    asked_all_errors = False
     for catalog in _connected_catalogs().select_related("connection").iterator(chunk_size=200):
+        if not asked_all_errors:  # the taxonomy is global: one answer serves every tenant
+            try:
+                refresh_all_errors(client_for(catalog))
+                asked_all_errors = True
+            except NotConnected:
+                pass
         poll_catalog_diagnostics(catalog)
     return loaded
 

@@ -64,7 +64,10 @@ def health_page(request: HttpRequest) -> HttpResponse:
                                           title="Open problems by priority"),
         "catalog_query": f"&catalog={catalog.pk}" if catalog else "",
         "settings_url": settings_url(tenant),
-        "other_catalog_issues": [i for i in summary.catalog_issues if i not in summary.blocking_issues],
+        "other_catalog_issues": [
+            {"issue": i, "cta": fix_link(i.error_type, catalog=i.catalog, tenant=tenant)}
+            for i in summary.catalog_issues if i not in summary.blocking_issues
+        ],
     }
     context["top_error_rows"] = [
         _top_error_row(group, tenant, catalog or (summary.catalogs[0] if summary.catalogs else None),

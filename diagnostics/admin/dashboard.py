@@ -14,6 +14,7 @@ from catalog.admin.base import TenantScopedAdmin
 from catalog.models import Catalog, SyncBatch
 from catalog.sync import pause
 from diagnostics import charts, dashboard, health
+from diagnostics.integration import INTEGRATION_TYPES
 from diagnostics.models import CatalogHealth, DiagnosticsRun
 from galantis.queue import enqueue
 
@@ -57,6 +58,7 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "board": board,
             "totals": board.totals,
             "budget": dashboard.BATCH_CALLS_PER_HOUR,
+            "blocking_codes": INTEGRATION_TYPES,
             "throughput_chart": charts.bar_chart(board.throughput, "items", title="Items synced per hour"),
             "can_change": can_act(request),
             **(extra_context or {}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
@@ -22,13 +22,28 @@ def num(value: object) -> str:
 
 @register.filter
 def ago(value: datetime | None) -> str:
-    """'5 minutes ago' / 'in 10 minutes' / 'never'."""
+    """'5 minutes ago' / 'just now' / 'in 10 minutes' / 'never'."""
     if not value:
         return "never"
     now = timezone.now()
+    if abs((value - now).total_seconds()) < 60:
+        return "just now"
     if value > now:
         return f"in {timeuntil(value, now).split(',')[0]}"
     return f"{timesince(value, now).split(',')[0]} ago"
+
+
+@register.filter
+def due(value: datetime | None) -> str:
+    """For a next run: 'in 5 minutes', or 'due now' once the time has come."""
+    if not value:
+        return "not scheduled"
+    now = timezone.now()
+    if value <= now + timedelta(seconds=30):
+        return "due now"
+    if value <= now + timedelta(seconds=90):
+        return "in about a minute"
+    return f"in {timeuntil(value, now).split(',')[0]}"
 
 
 @register.filter

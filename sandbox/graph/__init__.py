@@ -1,0 +1,1 @@
+"""The Graph API sandbox: services behind the ``/sandbox/graph/`` endpoints."""

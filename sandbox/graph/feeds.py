@@ -1,0 +1,339 @@
+"""Product feeds and upload sessions (reference §6).
+
+An upload's file (multipart ``file`` or fetched from ``url``) is streamed to disk
+when the call is answered and parsed later, lazily, row by row in bounded chunks,
+so a feed of any size needs constant memory. A replace upload deletes the feed's
+items (and items no feed owns) that the file no longer lists; ``update_only`` never
+deletes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+
+from .. import faults
+from ..models import AccessToken, FeedUpload, FeedUploadError, ProductCatalog, ProductFeed, ProductItem
+from . import errors
+from .ingest import apply_requests, chunks
+from .params import Params
+from .validation import check_request
+
+logger = logging.getLogger(__name__)
+
+ROW_CHUNK = 1000  # feed rows validated and written together
+SAMPLES_PER_ERROR = 20
+FETCH_TIMEOUT = (5, 60)
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "BAR": "|", "TILDE": "~"}
+ENCODINGS = {"UTF8": "utf-8-sig", "LATIN1": "latin-1", "UTF16LE": "utf-16-le", "UTF16BE": "utf-16-be"}
+ENCODINGS.update({"UTF32LE": "utf-32-le", "UTF32BE": "utf-32-be"})
+SCHEDULE_INTERVALS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY")
+_IMAGE_COLUMN = re.compile(r"^image\[(\d+)\]\.(url|tag\[(\d+)\])$")
+_PRICE_WITHOUT_CURRENCY = re.compile(r"^\d+(\.\d{1,2})?$")
+
+
+def feed_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "sandbox_feeds"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- feeds --------------------------------------------------------------------------
+
+
+def _schedule(params: Params, name: str) -> dict | None:
+    value = params.json(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value.get("url"):
+        raise errors.invalid_param(f'Param {name} must be a JSON object with at least a "url"')
+    interval = value.get("interval")
+    if interval is not None and interval not in SCHEDULE_INTERVALS:
+        raise errors.invalid_param(f"{name}.interval must be one of {', '.join(SCHEDULE_INTERVALS)}")
+    return {key: val for key, val in value.items() if key != "password"}  # password is write-only
+
+
+def apply_feed_params(feed: ProductFeed, params: Params) -> None:
+    """Copy ``POST /{catalog}/product_feeds`` (or feed update) parameters onto a feed."""
+    if "name" in params:
+        feed.name = params.str("name").strip()[:255] or feed.name
+    for name in ("schedule", "update_schedule"):
+        if name in params:
+            setattr(feed, name, _schedule(params, name))
+    enums = {
+        "delimiter": ProductFeed.Delimiter.values,
+        "encoding": ProductFeed.Encoding.values,
+        "quoted_fields_mode": ("AUTODETECT", "OFF", "ON"),
+        "ingestion_source_type": ProductFeed.IngestionSourceType.values,
+    }
+    for name, choices in enums.items():
+        if name in params:
+            setattr(feed, name, params.enum(name, choices))
+    for name in ("default_currency", "file_name", "country", "item_sub_type", "feed_type"):
+        if name in params:
+            setattr(feed, name, params.str(name).strip())
+    if "deletion_enabled" in params:
+        feed.deletion_enabled = params.bool("deletion_enabled", True)
+
+
+def create_feed(catalog: ProductCatalog, params: Params) -> ProductFeed:
+    feed = ProductFeed(catalog=catalog, name=str(params.required("name")).strip()[:255])
+    apply_feed_params(feed, params)
+    feed.save()
+    return feed
+
+
+# --- uploads ------------------------------------------------------------------------
+
+
+def _store_file(uploaded: UploadedFile, target: Path) -> None:
+    with target.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+
+
+def _fetch(url: str, target: Path, username: str, password: str) -> str:
+    """Stream a feed file from ``url`` to disk; return an error text ("" when fine)."""
+    auth = (username, password) if username else None
+    try:
+        with requests.get(url, stream=True, timeout=FETCH_TIMEOUT, auth=auth) as response:
+            if response.status_code != 200:
+                return f"The server answered HTTP {response.status_code} for {url}."
+            with target.open("wb") as out:
+                for chunk in response.iter_content(65536):
+                    out.write(chunk)
+    except requests.RequestException as exc:
+        return f"The file at {url} could not be downloaded ({exc.__class__.__name__})."
+    return ""
+
+
+def create_upload(feed: ProductFeed, params: Params, token: AccessToken | None, now: datetime) -> FeedUpload:
+    """``POST /{feed_id}/uploads``: store the file (or fetch the url) and queue the session."""
+    uploaded = params.files.get("file") or next(iter(params.files.values()), None)
+    url = params.str("url").strip()
+    if uploaded is None and not url and feed.schedule:
+        url = str(feed.schedule.get("url") or "")
+    if uploaded is None and not url:
+        raise errors.param_required("url")
+    if url and uploaded is None and not url.startswith(("http://", "https://")):
+        raise errors.invalid_param("Param url must be an http(s) URL")
+    name = Path(uploaded.name).name if uploaded is not None else (url.rsplit("/", 1)[-1] or "feed.csv")
+    target = feed_dir() / f"{feed.pk}-{uuid.uuid4().hex}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:80]}"
+    if uploaded is not None:
+        _store_file(uploaded, target)
+        fetch_error, method = "", FeedUpload.InputMethod.MANUAL
+    else:
+        fetch_error = _fetch(url, target, params.str("username"), params.str("password"))
+        method = FeedUpload.InputMethod.USER_SERVER_FETCH
+    delay = faults.batch_delay_for(feed.catalog, token)
+    return FeedUpload.objects.create(
+        feed=feed,
+        url=url if uploaded is None else "",
+        filename=name,
+        input_method=method,
+        update_only=params.bool("update_only", False),
+        file_path=str(target),
+        fetch_error=fetch_error,
+        process_after=now + timedelta(seconds=delay),
+    )
+
+
+def process_due(catalog: ProductCatalog, now: datetime) -> int:
+    """Process the catalog's uploads whose delay has passed, in arrival order."""
+    processed = 0
+    due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, claimed_at=None, process_after__lte=now)
+    for pk in due.order_by("pk").values_list("pk", flat=True):
+        processed += _process(pk, now)
+    return processed
+
+
+class _Report:
+    """Errors of one upload grouped by message, with counts and a few sample rows."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], dict] = {}
+        self.error_count = self.warning_count = 0
+
+    def add(self, severity: str, message: str, priority: str, retailer_id: str = "", row: int | None = None) -> None:
+        group = self.groups.setdefault((severity, message), {"priority": priority, "count": 0, "samples": []})
+        group["count"] += 1
+        if row is not None and len(group["samples"]) < SAMPLES_PER_ERROR:
+            group["samples"].append({"retailer_id": retailer_id, "row_number": row})
+        if severity == FeedUploadError.Severity.FATAL:
+            self.error_count += 1
+        else:
+            self.warning_count += 1
+
+    def save(self, upload: FeedUpload) -> None:
+        FeedUploadError.objects.bulk_create(
+            [
+                FeedUploadError(
+                    upload=upload,
+                    error_type=_classify(message, severity),
+                    summary=message.split(":", 1)[0][:500],
+                    description=message,
+                    severity=severity,
+                    error_priority=group["priority"] if severity == "warning" else "HIGH",
+                    total_count=group["count"],
+                    samples=group["samples"],
+                    affected_surfaces=["Dynamic Ads", "Marketplace"],
+                )
+                for (severity, message), group in self.groups.items()
+            ]
+        )
+
+
+def _classify(message: str, severity: str) -> str:
+    lowered = message.lower()
+    if "required field is missing" in lowered:
+        return "PROPERTY_VALUE_MISSING"
+    if "unrecognised field" in lowered:
+        return "GENERIC_INVALID_FIELD"
+    if "missing information" in lowered:
+        return "PROPERTY_VALUE_MISSING_WARNING"
+    if "sale price" in lowered:
+        return "INVALID_SALE_PRICE"
+    if "too long" in lowered:
+        return "PROPERTY_VALUE_STRING_EXCEEDS_LENGTH"
+    if "10800" in message:
+        return "RETAILER_ID_USED_BY_GROUP"
+    return "PROPERTY_VALUE_FORMAT" if severity == "fatal" else "GENERIC_INVALID_FIELD"
+
+
+def _process(pk: int, now: datetime) -> int:
+    try:
+        with transaction.atomic():
+            if not FeedUpload.objects.filter(pk=pk, claimed_at=None).update(claimed_at=now):
+                return 0
+            upload = FeedUpload.objects.select_related("feed__catalog").get(pk=pk)
+            report = _Report()
+            _ingest(upload, report, now)
+            report.save(upload)
+            upload.error_count, upload.warning_count = report.error_count, report.warning_count
+            upload.end_time = now
+            upload.save()
+        return 1
+    except Exception:
+        logger.exception("Sandbox feed upload %s failed to process", pk)
+        FeedUpload.objects.filter(pk=pk).update(end_time=now, claimed_at=now)
+        return 0
+
+
+def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
+    raw = path.open("rb")
+    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    if encoding == "AUTODETECT":
+        name = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    else:
+        name = ENCODINGS.get(encoding, "utf-8-sig")
+    return io.TextIOWrapper(raw, encoding=name, newline="")
+
+
+def _delimiter(header: str, feed: ProductFeed, filename: str) -> str:
+    if feed.delimiter in DELIMITERS:
+        return DELIMITERS[feed.delimiter]
+    if filename.lower().endswith(".tsv"):
+        return "\t"
+    return max(DELIMITERS.values(), key=header.count)
+
+
+def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
+    item: dict = {}
+    images: dict[int, dict] = {}
+    for column, value in row.items():
+        if column is None or value is None:
+            continue
+        value = value.strip()
+        if not value:
+            continue  # an empty cell sets nothing
+        if match := _IMAGE_COLUMN.match(column):
+            image = images.setdefault(int(match.group(1)), {})
+            if match.group(2) == "url":
+                image["url"] = value
+            else:
+                image.setdefault("tag", []).append(value)
+            continue
+        if column in ("price", "sale_price") and feed.default_currency and _PRICE_WITHOUT_CURRENCY.match(value):
+            value = f"{value} {feed.default_currency}"
+        item[column] = value
+    if images:
+        item["image"] = [images[index] for index in sorted(images)]
+    return item
+
+
+def _rows(upload: FeedUpload) -> Iterator[tuple[int, dict[str, str]]]:
+    """(file row number, row) for every data row; the header is row 1."""
+    with _open_text(Path(upload.file_path), upload.feed.encoding) as text:
+        header = text.readline()
+        delimiter = _delimiter(header, upload.feed, upload.filename)
+        columns = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
+        reader = csv.DictReader(text, fieldnames=columns, delimiter=delimiter)
+        yield from enumerate(reader, start=2)
+
+
+def _ingest(upload: FeedUpload, report: _Report, now: datetime) -> None:
+    feed, catalog = upload.feed, upload.feed.catalog
+    if upload.fetch_error:
+        report.add("fatal", f"Feed file could not be fetched: {upload.fetch_error}", "HIGH")
+        return
+    method = "UPDATE" if upload.update_only else "CREATE"
+    review_delay = faults.batch_delay_for(catalog, None)
+    detected = 0
+    try:
+        for chunk in chunks(_rows(upload), ROW_CHUNK):
+            if detected == 0 and "id" not in chunk[0][1]:
+                report.add("fatal", "A required field is missing: the feed has no id column.", "HIGH")
+                return
+            requests_ = [
+                check_request(row_number, {"method": method, "data": _row_item(row, feed)}) for row_number, row in chunk
+            ]
+            detected += len(requests_)
+            outcome = apply_requests(
+                catalog, requests_, now=now, review_delay=review_delay, feed_id=feed.pk, upload_id=upload.pk
+            )
+            for issue in outcome.errors:
+                report.add("fatal", issue["message"], "HIGH", issue["id"], issue["line"])
+            for issue in outcome.warnings:
+                report.add("warning", issue["message"], issue["priority"], issue["id"], issue["line"])
+            upload.num_persisted_items += outcome.upserted
+            upload.num_invalid_items += len(outcome.invalid_lines)
+            # Items whose row was invalid stay as they were; they are not "missing" from the file.
+            invalid_ids = [rid for rid in outcome.invalid_ids if rid]
+            for ids in chunks(invalid_ids, ROW_CHUNK):
+                ProductItem.objects.filter(catalog=catalog, retailer_id__in=ids).update(seen_in_upload=upload.pk)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        report.add("fatal", f"The feed file could not be read: {exc.__class__.__name__}: {exc}", "HIGH")
+        return
+    upload.num_detected_items = detected
+    if detected == 0:
+        report.add("fatal", "The feed file has no items.", "HIGH")
+        return
+    if not upload.update_only and feed.deletion_enabled:
+        upload.num_deleted_items = _delete_missing(catalog, feed, upload)
+
+
+def _delete_missing(catalog: ProductCatalog, feed: ProductFeed, upload: FeedUpload) -> int:
+    """A replace upload: delete the feed's items (and unowned ones) this file did not list."""
+    missing = (
+        ProductItem.objects.filter(catalog=catalog)
+        .filter(Q(feed=feed) | Q(feed__isnull=True))
+        .exclude(seen_in_upload=upload.pk)
+        .order_by("pk")
+    )
+    deleted = 0
+    while pks := list(missing.values_list("pk", flat=True)[:ROW_CHUNK]):
+        deleted += ProductItem.objects.filter(pk__in=pks).delete()[0]
+    return deleted

@@ -1,0 +1,17 @@
+"""Pixels and the Conversions API."""
+
+from __future__ import annotations
+
+from ..conversions import receive_events
+from ..router import Call, route
+from ..serializers import pixel_node
+
+
+@route("pixel", "", "GET", scope=None)
+def pixel(call: Call) -> dict:
+    return pixel_node(call.node, call.selection)
+
+
+@route("pixel", "events", "POST", scope=None)
+def events(call: Call) -> dict:
+    return receive_events(call.node, call.params, call.now, call.trace)

@@ -1,0 +1,269 @@
+"""Apply item requests (from a Batch API call or a feed upload) to a catalog's items.
+
+Requests are applied in line order against the stored items, so several requests
+for one item in the same batch combine like they do on Meta. Lines with errors are
+not persisted; the rest are written with one upsert (``bulk_create`` with
+``update_conflicts``) and one delete per chunk, so a 5,000-line batch costs a
+handful of queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..models import ProductCatalog, ProductGroup, ProductItem
+from . import taxonomy
+from .validation import Issue, ItemRequest, check_fields, check_required, price_columns, recommended_warnings
+
+WRITE_CHUNK = 500  # rows per INSERT ... ON CONFLICT / DELETE statement
+LOOKUP_CHUNK = 2000  # ids per IN (...) lookup; stays under SQLite's variable limit
+
+ITEM_UPDATE_FIELDS = [
+    "group",
+    "item_group_id",
+    "data",
+    "title",
+    "availability",
+    "condition",
+    "brand",
+    "product_type",
+    "visibility",
+    "currency",
+    "price_amount",
+    "sale_price_amount",
+    "review_status",
+    "review_outcome",
+    "review_due_at",
+    "image_fetch_status",
+    "errors",
+    "error_keys",
+    "updated_at",
+]
+
+
+@dataclass
+class Outcome:
+    """What applying a set of requests did, line by line."""
+
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    invalid_ids: list[str] = field(default_factory=list)
+    invalid_lines: set[int] = field(default_factory=set)
+    upserted: int = 0
+    deleted: int = 0
+
+    def add(self, request: ItemRequest, issues: list[Issue], *, warning: bool = False) -> None:
+        target = self.warnings if warning else self.errors
+        for issue in issues:
+            target.append(
+                {"line": request.line, "id": request.retailer_id, "message": issue.message, "priority": issue.priority}
+            )
+        if issues and not warning and request.line not in self.invalid_lines:
+            self.invalid_lines.add(request.line)
+            self.invalid_ids.append(request.retailer_id)
+
+
+def chunks(values: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def merged(current: dict | None, changes: dict) -> dict:
+    """An UPDATE: the stored item with the sent fields; an empty value clears a field."""
+    item = dict(current or {})
+    for name, value in changes.items():
+        if value is None or value == "":
+            item.pop(name, None)
+        else:
+            item[name] = value
+    return item
+
+
+def _stored_items(catalog: ProductCatalog, retailer_ids: set[str]) -> dict[str, dict]:
+    stored: dict[str, dict] = {}
+    for chunk in chunks(retailer_ids, LOOKUP_CHUNK):
+        rows = ProductItem.objects.filter(catalog=catalog, retailer_id__in=chunk).values_list("retailer_id", "data")
+        stored.update(rows)
+    return stored
+
+
+def _group_collisions(catalog: ProductCatalog, requests: list[ItemRequest]) -> tuple[set[str], set[str]]:
+    """(item ids that are also group ids, group ids that are also item ids) across catalog and batch."""
+    writes = [r for r in requests if r.method in ("CREATE", "UPDATE")]
+    item_ids = {r.retailer_id for r in writes}
+    group_ids = {str(r.data["item_group_id"]) for r in writes if r.data.get("item_group_id")}
+    items_named_like_groups = {g for g in group_ids if g in item_ids}
+    groups_named_like_items = set(items_named_like_groups)
+    for chunk in chunks(group_ids, LOOKUP_CHUNK):
+        items_named_like_groups.update(
+            ProductItem.objects.filter(catalog=catalog, retailer_id__in=chunk).values_list("retailer_id", flat=True)
+        )
+    for chunk in chunks(item_ids, LOOKUP_CHUNK):
+        groups_named_like_items.update(
+            ProductItem.objects.filter(catalog=catalog, item_group_id__in=chunk).values_list("item_group_id", flat=True)
+        )
+    return items_named_like_groups, groups_named_like_items
+
+
+def _collision_issue(retailer_id: str, item: dict, id_groups: set[str], group_ids: set[str]) -> Issue | None:
+    group = str(item.get("item_group_id") or "")
+    # An item's group id may equal its own id (single-variant products); it may not name another item.
+    if (group and group != retailer_id and group in id_groups) or (retailer_id in group_ids and group != retailer_id):
+        return Issue(
+            "(#10800) Duplicate retailer_id when attempting to create a product group: the id "
+            f"'{group if group in id_groups else retailer_id}' is used both by an item and by an item group."
+        )
+    return None
+
+
+def apply_requests(
+    catalog: ProductCatalog,
+    requests: list[ItemRequest],
+    *,
+    now: datetime,
+    review_delay: float,
+    allow_upsert: bool = True,
+    feed_id: int | None = None,
+    upload_id: int | None = None,
+) -> Outcome:
+    """Validate and apply requests in line order; persist the valid ones in bulk."""
+    outcome = Outcome()
+    stored = _stored_items(catalog, {r.retailer_id for r in requests if r.retailer_id})
+    id_groups, group_ids = _group_collisions(catalog, requests)
+    state: dict[str, dict | None] = {}
+    for request in sorted(requests, key=lambda r: r.line):
+        if request.errors:
+            outcome.add(request, request.errors)
+            outcome.add(request, request.warnings, warning=True)
+            continue
+        rid = request.retailer_id
+        current = state[rid] if rid in state else stored.get(rid)
+        if request.method == "DELETE":
+            state[rid] = None
+            continue
+        if request.method == "UPDATE" and current is None and not allow_upsert:
+            outcome.add(
+                request, [Issue(f"Item {rid} does not exist; the update was not applied (allow_upsert=false).")]
+            )
+            continue
+        candidate = merged(current if request.method == "UPDATE" else None, request.data)
+        candidate["id"] = rid
+        issues = check_fields(request.data) + check_required(candidate)
+        if collision := _collision_issue(rid, candidate, id_groups, group_ids):
+            issues.append(collision)
+        if issues:
+            outcome.add(request, issues)
+            outcome.add(request, request.warnings, warning=True)
+            continue
+        outcome.add(request, request.warnings + recommended_warnings(candidate), warning=True)
+        state[rid] = candidate
+    upserts = {rid: item for rid, item in state.items() if item is not None}
+    deletes = [rid for rid, item in state.items() if item is None and rid in stored]
+    outcome.upserted = _write_items(catalog, upserts, now, review_delay, feed_id, upload_id)
+    outcome.deleted = delete_items(catalog, deletes)
+    return outcome
+
+
+def item_columns(item: dict) -> dict:
+    """The denormalised columns of an item (what filters and the admin read)."""
+    currency, price, sale = price_columns(item)
+    visibility = item.get("visibility") or "published"
+    return {
+        "item_group_id": str(item.get("item_group_id") or ""),
+        "title": str(item.get("title") or "")[:255],
+        "availability": str(item.get("availability") or ""),
+        "condition": str(item.get("condition") or ""),
+        "brand": str(item.get("brand") or "")[:255],
+        "product_type": str(item.get("product_type") or "")[:1000],
+        "visibility": "staging" if visibility == "hidden" else visibility,
+        "currency": currency,
+        "price_amount": price,
+        "sale_price_amount": sale,
+    }
+
+
+def _write_items(
+    catalog: ProductCatalog,
+    items: dict[str, dict],
+    now: datetime,
+    review_delay: float,
+    feed_id: int | None,
+    upload_id: int | None,
+) -> int:
+    if not items:
+        return 0
+    group_ids = {str(item["item_group_id"]) for item in items.values() if item.get("item_group_id")}
+    groups = _ensure_groups(catalog, group_ids)
+    review_due = now + timedelta(seconds=review_delay)
+    update_fields = list(ITEM_UPDATE_FIELDS)
+    if feed_id is not None:
+        update_fields += ["feed", "seen_in_upload"]
+    written = 0
+    for chunk in chunks(items.items(), WRITE_CHUNK):
+        rows = []
+        for rid, item in chunk:
+            checked = taxonomy.check_item(item)
+            columns = item_columns(item)
+            rows.append(
+                ProductItem(
+                    catalog=catalog,
+                    retailer_id=rid,
+                    group_id=groups.get(columns["item_group_id"]),
+                    data=item,
+                    review_status=ProductItem.ReviewStatus.PENDING,
+                    review_outcome=checked.review_outcome,
+                    review_due_at=review_due,
+                    image_fetch_status=checked.image_fetch_status,
+                    errors=checked.errors,
+                    error_keys=taxonomy.error_keys(checked.errors),
+                    feed_id=feed_id,
+                    seen_in_upload=upload_id,
+                    created_at=now,
+                    updated_at=now,
+                    **columns,
+                )
+            )
+        ProductItem.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["catalog", "retailer_id"], update_fields=update_fields
+        )
+        written += len(rows)
+    return written
+
+
+def _ensure_groups(catalog: ProductCatalog, retailer_ids: set[str]) -> dict[str, int]:
+    if not retailer_ids:
+        return {}
+    groups: dict[str, int] = {}
+    for chunk in chunks(sorted(retailer_ids), WRITE_CHUNK):
+        ProductGroup.objects.bulk_create(
+            [ProductGroup(catalog=catalog, retailer_id=rid) for rid in chunk], ignore_conflicts=True
+        )
+        groups.update(
+            ProductGroup.objects.filter(catalog=catalog, retailer_id__in=chunk).values_list("retailer_id", "pk")
+        )
+    return groups
+
+
+def delete_items(catalog: ProductCatalog, retailer_ids: Iterable[str]) -> int:
+    """Delete items by retailer id in chunks; return how many were deleted."""
+    deleted = 0
+    for chunk in chunks(retailer_ids, WRITE_CHUNK):
+        deleted += ProductItem.objects.filter(catalog=catalog, retailer_id__in=chunk).delete()[0]
+    return deleted
+
+
+def complete_due_reviews(catalog: ProductCatalog, now: datetime) -> int:
+    """Finish the simulated item review of items whose review time has come (one UPDATE)."""
+    from django.db.models import F
+
+    return ProductItem.objects.filter(
+        catalog=catalog, review_status=ProductItem.ReviewStatus.PENDING, review_due_at__lte=now
+    ).update(review_status=F("review_outcome"))
