@@ -111,6 +111,10 @@ SHOPIFY_FULL_IMPORT_HOURS = env.int("SHOPIFY_FULL_IMPORT_HOURS", default=24)
 # Stores with more products than this are imported with a bulk operation by the scheduler.
 SHOPIFY_BULK_THRESHOLD_PRODUCTS = env.int("SHOPIFY_BULK_THRESHOLD_PRODUCTS", default=2000)
 
+# Minutes between polls of Meta's diagnostics (Meta recommends hourly); the health page
+# treats diagnostics older than two intervals as stale ("last checked at ...").
+DIAGNOSTICS_POLL_MINUTES = env.int("DIAGNOSTICS_POLL_MINUTES", default=60)
+
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
