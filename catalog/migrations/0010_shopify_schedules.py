@@ -11,7 +11,7 @@ def create_schedules(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0008_shopify_ingestion"),
+        ("catalog", "0009_shopify_ingestion"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
 
