@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django_q.models import Schedule
@@ -23,7 +24,6 @@ from .schedules import HARVEST_SCHEDULE, POLL_SCHEDULE, poll_interval_minutes
 
 TOP_ERRORS = 10
 TREND_DAYS = 14
-TOKEN_EXPIRY_WARNING = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,8 @@ def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: li
         return ConnectionState("invalid", "Token not accepted by Meta", "bad", **common)
     if status == MetaConnection.TokenStatus.MISSING_PERMISSION or ec.PERMISSION_DENIED in open_codes:
         return ConnectionState("missing_permission", "Token lacks catalog permission", "bad", **common)
-    if connection.token_expires_at and connection.token_expires_at - now <= TOKEN_EXPIRY_WARNING:
+    warning = timedelta(days=getattr(settings, "META_TOKEN_WARNING_DAYS", 7))
+    if connection.token_expires_at and connection.token_expires_at - now <= warning:
         return ConnectionState("expiring", _expires_label(days_left), "warn", **common)
     if status == MetaConnection.TokenStatus.EXPIRING:
         label = _expires_label(days_left) if days_left is not None else "Token expires soon"

@@ -99,6 +99,10 @@ SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 
+# Minutes between polls of Meta's diagnostics (Meta recommends hourly); the health page
+# treats diagnostics older than two intervals as stale ("last checked at ...").
+DIAGNOSTICS_POLL_MINUTES = env.int("DIAGNOSTICS_POLL_MINUTES", default=60)
+
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload

@@ -200,12 +200,16 @@ def checks_for(catalog: Catalog) -> list[Check]:
             "Commerce settings use onsite checkout (ONSITE_CHECKOUT).", "",
         )
     else:
-        cta = catalog.commerce_cta or "none"
+        detail = (
+            f"The catalog's commerce settings use {catalog.commerce_cta}, not onsite checkout"
+            if catalog.commerce_cta
+            else "The catalog has no commerce settings with checkout"
+        )
         commerce = Check(
             "commerce",
             "Commerce checkout on Meta (ONSITE_CHECKOUT)",
             False,
-            f"Commerce settings CTA is {cta}: buyers can't check out on Facebook, Instagram or WhatsApp.",
+            f"{detail}: buyers can't check out on Facebook or Instagram.",
             "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
             "(Commerce Manager → Settings → Checkout method → Onsite checkout), then press “Re-check”.",
         )

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, CharField, Q, TextField, Value, When
 from django.utils import timezone
 
+from catalog import items
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
@@ -339,7 +340,10 @@ def _retire(old: Catalog, *, replaced_by: CatalogInfo, now) -> None:
 def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) -> int:
     """Attach every variant of the store to ``catalog`` as PENDING (local validation failures stay FAILED)."""
     still_invalid = Q(meta_status=Variant.SyncStatus.FAILED, last_error_code__regex=LOCAL_PROBLEM_CODES)
-    return Variant.objects.for_tenant(tenant).filter(product__store=store).update(
+    variants = Variant.objects.for_tenant(tenant).filter(product__store=store)
+    # previous_id belonged to the old catalog's items; dropping it changes those payloads.
+    had_previous_id = list(variants.exclude(previous_id="").values_list("pk", flat=True))
+    changed = variants.update(
         catalog=catalog,
         in_flight_batch=None,
         in_flight_hash="",
@@ -350,9 +354,17 @@ def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) 
         meta_retailer_id="",
         previous_id="",
         meta_status=Case(
-            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)), default=Value(Variant.SyncStatus.PENDING)
+            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)),
+            default=Value(Variant.SyncStatus.PENDING),
+            output_field=CharField(),
         ),
-        last_error=Case(When(still_invalid, then="last_error"), default=Value("")),
-        last_error_code=Case(When(still_invalid, then="last_error_code"), default=Value("")),
+        last_error=Case(When(still_invalid, then="last_error"), default=Value(""), output_field=TextField()),
+        last_error_code=Case(
+            When(still_invalid, then="last_error_code"), default=Value(""), output_field=CharField()
+        ),
         updated_at=now,
     )
+    for start in range(0, len(had_previous_id), items.REFRESH_BATCH):
+        Variant.objects.filter(pk__in=had_previous_id[start : start + items.REFRESH_BATCH]).update(payload_hash="")
+        items.refresh_variants(Variant.objects.filter(pk__in=had_previous_id[start : start + items.REFRESH_BATCH]))
+    return changed

@@ -166,6 +166,19 @@ class ReconciliationRow(TenantOwned):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.meta_retailer_id or self.variant_id}"
 
+    SHORT_LABELS = {
+        Kind.MATCHED: ("ok", "Identical"),
+        Kind.DIFFERENT: ("warning", "Differences"),
+        Kind.ID_CHANGE: ("warning", "Other id → previous_id"),
+        Kind.META_ONLY: ("neutral", "Only in Meta"),
+        Kind.MISSING_IN_META: ("neutral", "Missing in Meta"),
+    }
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(CSS level, short label) for the report table."""
+        return self.SHORT_LABELS[self.kind]
+
 
 class MetaItemDeletionQuerySet(TenantQuerySet):
     def waiting(self) -> Self:
@@ -194,6 +207,9 @@ class MetaItemDeletion(TenantOwned):
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The old id is also our item group id (a product-level item keyed by the Shopify
+    # product id): Meta refuses the new variants while it exists (#10800), so it goes first.
+    goes_first = models.BooleanField(default=False)
     handle = models.CharField(max_length=255, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -90,6 +90,19 @@ def test_id_change_sets_previous_id_and_queues_the_old_id_for_deletion(imported,
     }
     deletion = MetaItemDeletion.objects.get()
     assert (deletion.retailer_id, deletion.reason) == (str(product.shopify_product_id), "replaced")
+    assert deletion.goes_first  # its id is our item group id: Meta refuses the variants while it exists
+
+
+@pytest.mark.django_db
+def test_a_sku_keyed_old_item_waits_for_its_successor(imported, tenant, store, owner):
+    variant = VariantFactory(product=ProductFactory(tenant=tenant, store=store), sku="OLD-SKU")
+    report = _ready_report(imported, lambda r: meta_row(r, "OLD-SKU", name="x"))
+    _apply(report, user=owner)
+    deletion = MetaItemDeletion.objects.get()
+    assert not deletion.goes_first
+    assert not reconcile.deletions_ready(imported).exists()
+    Variant.objects.filter(pk=variant.pk).update(meta_status=Status.SYNCED)
+    assert reconcile.deletions_ready(imported).exists()
 
 
 @pytest.mark.django_db

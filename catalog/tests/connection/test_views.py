@@ -133,7 +133,7 @@ def test_report_page_lists_categories_and_differences(owner, tenant, store):
     report.save()
     body = owner.get(reverse("connection:report", args=[report.pk])).content.decode()
     assert "Ghost item" in body and "Old tee" in body
-    assert "Meta: 1.00 USD" in body and "Shopify: 19.99 USD" in body
+    assert "1.00 USD</span> → <span class=\"ours\">19.99 USD" in body
     assert "Enable sync" in body
 
 

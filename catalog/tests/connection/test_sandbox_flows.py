@@ -1,0 +1,257 @@
+"""The three flows end to end against the Graph API sandbox (real HTTP, the real client)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from catalog import items, tasks
+from catalog.connection import catalogs, flows, reconcile
+from catalog.models import (
+    Catalog,
+    MetaItemDeletion,
+    ReconciliationReport,
+    SyncBatch,
+    Variant,
+)
+from catalog.tests.factories import CatalogFactory, TenantFactory
+from sandbox import faults
+from sandbox.graph_accounts import create_sandbox_business, issue_token
+from sandbox.models import AccessToken
+
+from .conftest import item_for, legacy_item, meta_items, seed_catalog, variant
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = Variant.SyncStatus
+
+
+@pytest.fixture
+def connected(meta, shop, settings):
+    settings.SYNC_POLL_DELAYS = [0.0]
+    return flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
+
+
+def _seed_existing_catalog(meta, shop):
+    """What another tool left in Meta: identical, changed, SKU-keyed, product-level and orphan items."""
+    store = shop["store"]
+    red, blue, hat = variant(shop, "tee", "Red"), variant(shop, "tee", "Blue"), variant(shop, "hat", "Default Title")
+    seed_catalog(meta, meta["catalog_id"], [
+        item_for(red, store),
+        item_for(blue, store, price="15.00 USD", availability="out of stock"),
+        item_for(hat, store, id="HAT"),
+        legacy_item(str(shop["coat"].shopify_product_id), "Winter Coat"),
+        legacy_item("OLD-GLOVES", "Gloves"),
+    ])
+
+
+def _read(catalog: Catalog) -> ReconciliationReport:
+    report = ReconciliationReport.objects.latest_for(catalog)
+    tasks.build_reconciliation_report(report.pk)
+    report.refresh_from_db()
+    return report
+
+
+def _push_and_confirm(catalog: Catalog) -> None:
+    tasks.push_catalog(catalog.pk)
+    tasks.confirm_catalog(catalog.pk)
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+def test_import_reports_every_category_before_writing_anything(meta, shop, connected):
+    _seed_existing_catalog(meta, shop)
+    before = meta_items(meta, meta["catalog_id"])
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    report = _read(catalog)
+    assert report.state == ReconciliationReport.State.READY
+    assert (report.meta_items_read, report.matched, report.different, report.id_changed, report.meta_only,
+            report.missing_in_meta) == (5, 1, 1, 4, 1, 0)
+    blue = report.rows.get(kind="different")
+    assert {d["field"] for d in blue.differences} == {"price", "availability"}
+    coat_rows = report.rows.filter(kind="id_change", method="product")
+    assert coat_rows.count() == 3
+    assert set(coat_rows.values_list("meta_retailer_id", flat=True)) == {str(shop["coat"].shopify_product_id)}
+    assert report.rows.get(kind="meta_only").meta_retailer_id == "OLD-GLOVES"
+    catalog.refresh_from_db()
+    assert catalog.sync_enabled is False
+    assert meta_items(meta, meta["catalog_id"]) == before
+
+
+def test_enabling_sync_makes_galantis_the_source_of_truth(meta, shop, connected):
+    _seed_existing_catalog(meta, shop)
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    report = reconcile.confirm_import(_read(catalog), user=shop["owner"])
+    tasks.apply_reconciliation_report(report.pk)
+    catalog.refresh_from_db()
+    assert catalog.sync_enabled
+    red, blue = variant(shop, "tee", "Red"), variant(shop, "tee", "Blue")
+    assert (red.meta_status, blue.meta_status) == (Status.SYNCED, Status.PENDING)
+    coat = shop["coat"]
+    assert set(Variant.objects.filter(product=coat).values_list("previous_id", flat=True)) == {
+        str(coat.shopify_product_id)
+    }
+    queued = set(MetaItemDeletion.objects.filter(catalog=catalog).values_list("retailer_id", "reason", "state"))
+    # The product-level item's id is also our item group id (Meta #10800): it leaves first.
+    assert queued == {(str(coat.shopify_product_id), "replaced", "sent"), ("HAT", "replaced", "waiting")}
+    assert str(coat.shopify_product_id) not in meta_items(meta, meta["catalog_id"])
+
+    _push_and_confirm(catalog)
+    assert not Variant.objects.filter(catalog=catalog).exclude(meta_status=Status.SYNCED).exists()
+    assert tasks.send_due_item_deletions() == 1  # HAT, now that its successor is in
+    in_meta = meta_items(meta, meta["catalog_id"])
+    ours = set(Variant.objects.filter(catalog=catalog).values_list("retailer_id", flat=True))
+    assert set(in_meta) == ours | {"OLD-GLOVES"}  # old ids gone, the orphan kept (nobody chose to delete it)
+    assert in_meta[blue.retailer_id]["price"] == "$19.99"
+
+
+def test_orphans_are_deleted_only_when_chosen(meta, shop, connected):
+    _seed_existing_catalog(meta, shop)
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    report = reconcile.confirm_import(_read(catalog), user=shop["owner"], delete_unmatched=True)
+    tasks.apply_reconciliation_report(report.pk)
+    deletion = MetaItemDeletion.objects.get(retailer_id="OLD-GLOVES")
+    assert deletion.chosen_by == shop["owner"] and deletion.reason == "unmatched"
+    catalog.refresh_from_db()
+    reconcile.send_deletions(catalog)
+    assert "OLD-GLOVES" not in meta_items(meta, meta["catalog_id"])
+
+
+def test_catalog_the_token_cannot_see_is_refused(meta, shop, connected):
+
+    foreign = create_sandbox_business(name="Other business")
+    with pytest.raises(flows.FlowError, match="can't see catalog"):
+        flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=foreign["catalog_id"])
+    assert not Catalog.objects.exists()
+
+
+def test_catalog_of_another_tenant_is_refused(meta, shop, connected):
+
+    CatalogFactory(tenant=TenantFactory(slug="rival"), meta_catalog_id=meta["catalog_id"])
+    with pytest.raises(flows.FlowError, match="another Galantis account"):
+        flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+
+
+# -- create ---------------------------------------------------------------------------------------
+
+
+def test_create_makes_a_commerce_catalog_and_pushes_every_eligible_variant(meta, shop, connected):
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="Acme (Galantis)")
+    assert catalog.meta_catalog_id and catalog.meta_catalog_id != meta["catalog_id"]
+    assert catalog.sync_enabled and catalog.flow == Catalog.Flow.CREATE
+    listed = flows.refresh_catalog_list(connected)
+    assert {c.name for c in listed} >= {"Acme (Galantis)"}
+    variants = Variant.objects.filter(product__store=shop["store"])
+    assert set(variants.values_list("catalog_id", "meta_status").distinct()) == {(catalog.pk, Status.PENDING)}
+    _push_and_confirm(catalog)
+    ours = set(variants.values_list("retailer_id", flat=True))
+    assert set(meta_items(meta, catalog.meta_catalog_id)) == ours
+    assert not variants.exclude(meta_status=Status.SYNCED).exists()
+
+
+# -- link -----------------------------------------------------------------------------------------
+
+
+def test_link_maps_another_tools_items_and_never_writes(meta, shop, connected):
+    store = shop["store"]
+    seed_catalog(meta, meta["catalog_id"], [
+        item_for(v, store, id=v.sku) for v in Variant.objects.filter(product=shop["tee"])
+    ])
+    before = meta_items(meta, meta["catalog_id"])
+    catalog = flows.choose_catalog(shop["tenant"], store=store, flow="link", catalog_id=meta["catalog_id"])
+    report = _read(catalog)
+    assert report.state == ReconciliationReport.State.APPLIED
+    red = variant(shop, "tee", "Red")
+    assert (red.meta_status, red.message_retailer_id) == (Status.SYNCED, "TEE-Red")
+    hat = variant(shop, "hat", "Default Title")
+    assert hat.meta_status == Status.FAILED and hat.last_error_code == "NOT_IN_LINKED_CATALOG"
+
+    # Every write path refuses a linked catalog.
+    Variant.objects.filter(pk=red.pk).update(price=Decimal("1.00"))
+    items.refresh_variants(Variant.objects.filter(pk=red.pk))
+    catalog.refresh_from_db()
+    assert tasks.push_catalog(catalog.pk)["skipped"].startswith("read-only")
+    assert not SyncBatch.objects.filter(catalog=catalog).exists()
+    with pytest.raises(catalogs.ReadOnlyCatalog):
+        reconcile.send_deletions(catalog)
+    with pytest.raises(catalogs.ReadOnlyCatalog):
+        catalogs.connect_pixel(catalog, meta["pixel_id"])
+    assert meta_items(meta, meta["catalog_id"]) == before
+
+
+# -- switching ------------------------------------------------------------------------------------
+
+
+def test_switching_catalogs_asks_first_and_keeps_pending_work(meta, shop, connected):
+    first = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="First")
+    tasks.push_catalog(first.pk)  # a batch is now in flight to the first catalog
+    assert SyncBatch.objects.filter(catalog=first, state__in=SyncBatch.IN_FLIGHT_STATES).exists()
+    with pytest.raises(flows.ConfirmationRequired) as asked:
+        flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    assert asked.value.plan.in_flight == 1 and asked.value.plan.variants == 6
+    first.refresh_from_db()
+    assert first.store_id == shop["store"].pk  # nothing changed before the confirmation
+
+    second = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"],
+                                  confirmed=True)
+    variants = Variant.objects.filter(product__store=shop["store"])
+    assert set(variants.values_list("catalog_id", "meta_status", "in_flight_batch").distinct()) == {
+        (second.pk, Status.PENDING, None)
+    }
+    first.refresh_from_db()
+    assert (first.store_id, first.sync_enabled) == (None, False) and "Replaced by" in first.paused_reason
+    assert not SyncBatch.objects.filter(catalog=first, state__in=SyncBatch.IN_FLIGHT_STATES).exists()
+    # The abandoned batch's late confirmation touches nothing that moved on.
+    tasks.confirm_catalog(first.pk)
+    assert set(variants.values_list("catalog_id", "meta_status").distinct()) == {(second.pk, Status.PENDING)}
+
+
+# -- token health during sync ---------------------------------------------------------------------
+
+
+def test_expired_token_mid_sync_pauses_and_a_new_token_resumes_with_the_changes(meta, shop, connected):
+
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="Live")
+    _push_and_confirm(catalog)
+    faults.configure(token=meta["access_token"], expires_at=timezone.now() - timedelta(seconds=1))
+    hat = variant(shop, "hat", "Default Title")
+    Variant.objects.filter(pk=hat.pk).update(price=Decimal("42.00"))
+    items.refresh_variants(Variant.objects.filter(pk=hat.pk))
+
+    tasks.push_catalog(catalog.pk)
+    catalog.refresh_from_db()
+    assert catalog.pause_kind == "auth" and catalog.sync_enabled
+    hat.refresh_from_db()
+    assert hat.meta_status == Status.PENDING  # kept, not lost
+
+    fresh = issue_token(AccessToken.objects.get(token=meta["access_token"]).system_user).token
+    flows.connect_token(shop["tenant"], token=fresh)
+    catalog.refresh_from_db()
+    assert catalog.pause_kind == "" and catalog.paused_reason == ""
+    _push_and_confirm(catalog)
+    hat.refresh_from_db()
+    assert hat.meta_status == Status.SYNCED
+    assert meta_items(meta, catalog.meta_catalog_id, token=fresh)[hat.retailer_id]["price"] == "$42.00"
+
+
+# -- pixel and commerce checks --------------------------------------------------------------------
+
+
+def test_checks_show_missing_pixel_then_connect_it(meta, shop, connected):
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    catalog.refresh_from_db()
+    pixel, commerce = catalogs.checks_for(catalog)
+    assert (pixel.ok, commerce.ok) == (False, True)
+    assert "Connect pixel" in pixel.fix
+    catalogs.connect_pixel(catalog, meta["pixel_id"])
+    catalog.refresh_from_db()
+    assert catalog.pixel_id == meta["pixel_id"]
+    assert catalogs.checks_for(catalog)[0].ok is True
+
+
+def test_new_catalog_without_commerce_settings_says_how_to_fix(meta, shop, connected):
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="Plain")
+    catalog.refresh_from_db()
+    commerce = catalogs.checks_for(catalog)[1]
+    assert commerce.ok is False and "Commerce Manager" in commerce.fix
