@@ -85,6 +85,11 @@ def check_meta_token(connection_id: int) -> str:
     return token_health.check_token(connection) if connection else ""
 
 
+def send_due_item_deletions() -> int:
+    """Schedule: send the queued Meta item deletions (replaced ids, chosen orphans) that are due."""
+    return reconcile.send_due_deletions()
+
+
 def send_item_deletions(catalog_id: int) -> int:
     """Delete Meta items whose ids Galantis replaced (or the merchant chose to remove)."""
     catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id, sync_enabled=True).first()

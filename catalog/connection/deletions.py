@@ -123,3 +123,19 @@ def send_deletions(catalog: Catalog, *, first_only: bool = False) -> int:
                 state=MetaItemDeletion.State.FAILED, error=redact(rejected[deletion.retailer_id])[:500]
             )
     return len(sent)
+
+
+def send_due_deletions() -> int:
+    """Send due deletions for every writable catalog that has some waiting; return how many were sent."""
+    catalog_ids = (
+        MetaItemDeletion.objects.waiting()
+        .filter(catalog__sync_enabled=True, catalog__connection__isnull=False)
+        .exclude(catalog__flow=Catalog.Flow.LINK)
+        .values_list("catalog_id", flat=True)
+        .distinct()
+    )
+    sent = 0
+    for catalog in Catalog.objects.filter(pk__in=list(catalog_ids)).select_related("connection"):
+        if deletions_ready(catalog).exists():
+            sent += send_deletions(catalog)
+    return sent

@@ -40,7 +40,7 @@ from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, Reco
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
-from .deletions import deletions_ready, queue_deletions, send_deletions
+from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "is_current",
     "parse_price",
     "send_deletions",
+    "send_due_deletions",
     "start_report",
 ]
 

@@ -99,7 +99,7 @@ def test_enabling_sync_makes_galantis_the_source_of_truth(meta, shop, connected)
 
     _push_and_confirm(catalog)
     assert not Variant.objects.filter(catalog=catalog).exclude(meta_status=Status.SYNCED).exists()
-    assert reconcile.send_deletions(catalog) == 1  # HAT, now that its successor is in
+    assert tasks.send_due_item_deletions() == 1  # HAT, now that its successor is in
     in_meta = meta_items(meta, meta["catalog_id"])
     ours = set(Variant.objects.filter(catalog=catalog).values_list("retailer_id", flat=True))
     assert set(in_meta) == ours | {"OLD-GLOVES"}  # old ids gone, the orphan kept (nobody chose to delete it)
