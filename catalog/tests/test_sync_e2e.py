@@ -436,6 +436,20 @@ def test_nothing_pending_is_lost_under_a_flaky_meta(catalog, meta):
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
 
 
+def test_demo_store_ends_synced_with_every_failure_explained(meta):
+    from catalog.demo import META_REJECTED_DEMO, run_demo
+
+    demo_catalog = run_demo(products=15).catalog
+    run.sync_now(demo_catalog, mode="batch", wait=True, timeout=120)
+    variants = Variant.objects.filter(catalog=demo_catalog)
+    counts = variants.status_counts()
+    assert counts["PENDING"] == 0 and counts["SYNCED"] > 0
+    rejected = variants.filter(last_error_code="META_REJECTED")
+    assert rejected.count() == META_REJECTED_DEMO
+    assert all("URL" in v.last_error or "image" in v.last_error for v in rejected)
+    assert not variants.failed().filter(last_error="").exists()
+
+
 # -- feeds ---------------------------------------------------------------------------------
 
 
