@@ -101,10 +101,19 @@ def connect_meta_sandbox(catalog: Catalog) -> Catalog:
         catalog.connection = connection
         catalog.meta_catalog_id = account["catalog_id"]
         catalog.pixel_id = account["pixel_id"]
+        _connect_sandbox_pixel(account["catalog_id"], account["pixel_id"])
     catalog.sync_enabled = True
     catalog.save()
     schedule.ensure_schedules()
     return catalog
+
+
+def _connect_sandbox_pixel(catalog_id: str, pixel_id: str) -> None:
+    """Give the demo's sandbox catalog its pixel as event source, as a set-up merchant would have."""
+    from sandbox.models import Pixel, ProductCatalog, parse_fbid
+
+    catalog = ProductCatalog.objects.get(pk=parse_fbid(catalog_id)[1])
+    catalog.external_event_sources.add(Pixel.objects.get(pk=parse_fbid(pixel_id)[1]))
 
 
 def break_image_links(catalog: Catalog, count: int) -> int:
