@@ -20,13 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import items, tenants
-from .models import Catalog, Membership, Product, ShopifyStore, Tenant, Variant, shard_key_for
+from .models import Catalog, Membership, MetaConnection, Product, ShopifyStore, Tenant, Variant, shard_key_for
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_TENANT_NAME = "Demo Outfitters"
 DEMO_SHOP_DOMAIN = "demo-outfitters.myshopify.com"
 DEMO_PRODUCTS = 300
 DEMO_SEED = 20251115
+# Variants whose image link Meta rejects (see break_image_links).
+META_REJECTED_DEMO = 3
 SUPERUSER_NAME = "admin"
 STAFF_NAME = "staff"
 # Rows per INSERT: well inside SQLite's limit on parameters for our widest row.
@@ -70,10 +72,61 @@ def run_demo(*, products: int = DEMO_PRODUCTS, seed: int = DEMO_SEED) -> DemoRes
         tenants.add_member(tenant, get_user_model().objects.get(username=STAFF_NAME), role=Membership.Role.STAFF)
         result.credentials.append((f"staff of {tenant.slug}", STAFF_NAME, staff_password))
         result.products, result.variants = load_products(store, catalog, product_source(products, seed))
+    connect_meta_sandbox(catalog)
+    break_image_links(catalog, META_REJECTED_DEMO)
     # Outside the transaction: refresh streams and writes in its own bounded batches.
     items.refresh_variants(Variant.objects.filter(catalog=catalog))
     result.status_counts = Variant.objects.filter(catalog=catalog).status_counts()
     return result
+
+
+def connect_meta_sandbox(catalog: Catalog) -> Catalog:
+    """Connect the demo catalog to a sandbox Meta business and switch its sync on (kept on re-runs).
+
+    The task cluster that ``make demo`` starts then syncs it by the schedules (push and
+    poll every minute) through the sandbox Graph API of the same server.
+    """
+    from sandbox.graph_accounts import create_sandbox_business  # the demo is a sandbox feature
+
+    from .sync import schedule
+
+    connection = MetaConnection.objects.filter(tenant=catalog.tenant).first()
+    if connection is None or not catalog.meta_catalog_id:
+        account = create_sandbox_business(name=DEMO_TENANT_NAME)
+        connection = connection or MetaConnection(tenant=catalog.tenant)
+        connection.business_id = account["business_id"]
+        connection.set_token(account["access_token"])
+        connection.token_status = MetaConnection.TokenStatus.VALID
+        connection.save()
+        catalog.connection = connection
+        catalog.meta_catalog_id = account["catalog_id"]
+        catalog.pixel_id = account["pixel_id"]
+    catalog.sync_enabled = True
+    catalog.save()
+    schedule.ensure_schedules()
+    return catalog
+
+
+def break_image_links(catalog: Catalog, count: int) -> int:
+    """Give a few variants an image link with unencoded spaces, which Meta rejects.
+
+    A realistic item problem that only Meta finds (the image exists in Shopify, so local
+    validation passes): the demo shows FAILED items carrying Meta's own message next to
+    the ones rejected locally.
+    """
+    candidates = (
+        Variant.objects.filter(catalog=catalog, price__gt=0, product__status=Product.Status.ACTIVE)
+        .exclude(image_url="")
+        .order_by("shopify_variant_id")[:count]
+    )
+    broken = 0
+    for variant in candidates:
+        if " " not in variant.image_url:
+            stem, dot, ext = variant.image_url.rpartition(".")
+            variant.image_url = f"{stem} (copy){dot}{ext}" if dot else f"{variant.image_url} (copy)"
+            variant.save(update_fields=["image_url"])
+        broken += 1
+    return broken
 
 
 def _reset_user(username: str, *, superuser: bool) -> str:

@@ -29,6 +29,10 @@ TENANT_STAFF_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "catalog.syncbatch": ("view",),
     "catalog.reconciliationreport": ("view",),
     "catalog.metaitemdeletion": ("view",),
+    # Shopify in: staff start imports and re-queue webhook events; rows come from Shopify.
+    "catalog.importrun": ("view", "add"),
+    "catalog.webhookevent": ("view", "change"),
+    "catalog.productsetmembership": ("view",),
     "diagnostics.*": ("view",),
 }
 

@@ -6,9 +6,18 @@ Tasks receive ids, re-read the row, and are bounded and idempotent: the database
 
 from __future__ import annotations
 
+import logging
+
 from catalog.connection import reconcile, token_health
-from catalog.models import Catalog, MetaConnection, ReconciliationReport, SyncBatch
+from catalog.models import Catalog, ImportRun, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch
+from catalog.shopify import reconcile as shopify_reconcile
+from catalog.shopify import webhooks
+from catalog.shopify.errors import ShopifyError
+from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
 from catalog.sync import confirm, feeds, push, schedule, sweep
+from galantis.queue import enqueue
+
+logger = logging.getLogger(__name__)
 
 
 def _catalog(catalog_id: int) -> Catalog | None:
@@ -96,3 +105,63 @@ def send_item_deletions(catalog_id: int) -> int:
     if catalog is None or catalog.is_read_only:
         return 0
     return reconcile.send_deletions(catalog)
+
+
+# -- Shopify in: import, reconciliation, webhooks ---------------------------------------
+
+
+def run_shopify_import(run_id: int) -> str:
+    """Run a queued ImportRun (created by the admin or by ``shopify_import``)."""
+    run = ImportRun.objects.filter(pk=run_id, state=ImportRun.State.QUEUED).select_related("store").first()
+    if run is None:
+        return "not queued"
+    try:
+        return run_import(run).state
+    except ShopifyError as exc:
+        # Recorded on the run; a Shopify outage is not a task crash.
+        logger.warning("Import %s failed: %s", run_id, exc)
+        return ImportRun.State.FAILED
+
+
+def shopify_import(store_id: int, bulk: bool = False) -> str:
+    """Full import of one store (the task twin of ``manage.py shopify_import``)."""
+    store = ShopifyStore.objects.filter(pk=store_id, uninstalled_at__isnull=True).first()
+    if store is None:
+        return "no store"
+    mode = ImportRun.Mode.BULK if bulk else ImportRun.Mode.PAGED
+    try:
+        run = start_import(store, mode=mode, trigger=ImportRun.Trigger.TASK)
+    except ImportAlreadyRunning as exc:
+        return str(exc)
+    return run_shopify_import(run.pk)
+
+
+def reconcile_shopify_stores() -> int:
+    """Scheduled: queue one reconciliation per connected store."""
+    ids = list(shopify_reconcile.stores_to_reconcile().values_list("pk", flat=True))
+    for store_id in ids:
+        enqueue("catalog.tasks.reconcile_shopify_store", store_id, group=f"shopify-import:{store_id}")
+    return len(ids)
+
+
+def reconcile_shopify_store(store_id: int) -> str:
+    """Incremental (or daily full) import of one store."""
+    store = shopify_reconcile.stores_to_reconcile().filter(pk=store_id).first()
+    if store is None:
+        return "no store"
+    try:
+        run = shopify_reconcile.reconcile_store(store)
+    except ShopifyError as exc:
+        logger.warning("Reconciliation of store %s failed: %s", store_id, exc)
+        return ImportRun.State.FAILED
+    return run.state if run else "skipped"
+
+
+def process_shopify_webhook(event_id: int) -> str | None:
+    """Apply one stored Shopify webhook event."""
+    return webhooks.process_event(event_id)
+
+
+def sweep_shopify_webhooks() -> int:
+    """Scheduled: process webhook events whose task was lost."""
+    return webhooks.sweep()

@@ -98,6 +98,18 @@ SYNC_PERMISSION_RECHECK = env.int("SYNC_PERMISSION_RECHECK", default=30 * 60)
 SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
+# First back-off step (seconds) of the Shopify client's retries of transient errors; doubles each time.
+SHOPIFY_BACKOFF_SECONDS = env.float("SHOPIFY_BACKOFF_SECONDS", default=1.0)
+# How often a bulk operation's status is polled, and how long we wait for it at most.
+SHOPIFY_BULK_POLL_SECONDS = env.float("SHOPIFY_BULK_POLL_SECONDS", default=5.0)
+SHOPIFY_BULK_TIMEOUT_SECONDS = env.float("SHOPIFY_BULK_TIMEOUT_SECONDS", default=6 * 3600)
+# Webhook bodies above this size get 413 (a 2,048-variant products/update is ~2 MB).
+SHOPIFY_WEBHOOK_MAX_BYTES = env.int("SHOPIFY_WEBHOOK_MAX_BYTES", default=20 * 1024 * 1024)
+# Reconciliation: incremental import every N minutes, a full one when the last is older than this.
+SHOPIFY_RECONCILE_MINUTES = env.int("SHOPIFY_RECONCILE_MINUTES", default=60)
+SHOPIFY_FULL_IMPORT_HOURS = env.int("SHOPIFY_FULL_IMPORT_HOURS", default=24)
+# Stores with more products than this are imported with a bulk operation by the scheduler.
+SHOPIFY_BULK_THRESHOLD_PRODUCTS = env.int("SHOPIFY_BULK_THRESHOLD_PRODUCTS", default=2000)
 
 # Minutes between polls of Meta's diagnostics (Meta recommends hourly); the health page
 # treats diagnostics older than two intervals as stale ("last checked at ...").

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("diagnostics.urls")),
     path("settings/", include("catalog.connection.urls")),
+    path("shopify/", include("catalog.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

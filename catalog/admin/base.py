@@ -9,31 +9,63 @@ classic leak. Another tenant's object by id is therefore a 404, never its data.
 
 from django import forms
 from django.contrib import admin
+from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.models import Membership, Tenant, Variant, mask_secret
+from catalog.models import Membership, Tenant, TenantQuerySet, Variant, mask_secret
+from catalog.models.tenancy import TenantManagerQuerySet
+
+
+def member_tenant_ids(request) -> list[int]:
+    """Ids of the tenants the (non-superuser) user is a member of, read once per request."""
+    if not hasattr(request, "_member_tenant_ids"):
+        request._member_tenant_ids = sorted(
+            Membership.objects.filter(user=request.user).values_list("tenant_id", flat=True)
+        )
+    return request._member_tenant_ids
+
+
+def scope_for_user(queryset: models.QuerySet, request) -> models.QuerySet:
+    """``queryset.for_user(user)`` for tenant data; other querysets unchanged.
+
+    The standard scopes are applied with the user's tenant ids written into the query
+    (``tenant_id = 5`` rather than ``tenant_id IN (SELECT ... FROM membership)``): the
+    same rows, but the planner can then walk the tenant's index in id order instead of
+    sorting all of a tenant's rows for every changelist page. A queryset with its own
+    ``for_user`` keeps it.
+    """
+    if not hasattr(queryset, "for_user"):
+        return queryset
+    user = request.user
+    own_scope = type(queryset).for_user
+    if user.is_superuser or not user.is_authenticated:
+        return queryset.for_user(user)
+    if own_scope is TenantQuerySet.for_user:
+        ids = member_tenant_ids(request)
+        if len(ids) == 1:
+            return queryset.filter(tenant_id=ids[0])
+        return queryset.filter(tenant_id__in=ids)  # none when there is no membership
+    if own_scope is TenantManagerQuerySet.for_user:
+        return queryset.filter(pk__in=member_tenant_ids(request))
+    return queryset.for_user(user)
 
 
 def visible_tenants(request) -> models.QuerySet[Tenant]:
     """Tenants the requesting user may see (all of them for a superuser)."""
-    return Tenant.objects.for_user(request.user)
+    return scope_for_user(Tenant.objects.all(), request)
 
 
 def visible_tenant_count(request) -> int:
     """How many tenants the user may see, counted once per request."""
     if not hasattr(request, "_visible_tenant_count"):
-        request._visible_tenant_count = visible_tenants(request).count()
+        if request.user.is_superuser:
+            request._visible_tenant_count = visible_tenants(request).count()
+        else:
+            request._visible_tenant_count = len(member_tenant_ids(request))
     return request._visible_tenant_count
-
-
-def scope_for_user(queryset: models.QuerySet, request) -> models.QuerySet:
-    """``queryset.for_user(user)`` for tenant data; other querysets unchanged."""
-    if hasattr(queryset, "for_user"):
-        return queryset.for_user(request.user)
-    return queryset
 
 
 class TenantRelatedOnlyFilter(admin.RelatedOnlyFieldListFilter):
@@ -80,6 +112,28 @@ class TenantConsistentForm(forms.ModelForm):
             if any(getattr(v, "tenant_id", tenant.pk) != tenant.pk for v in values):
                 self.add_error(name, f"Choose one that belongs to tenant {tenant}.")
         return cleaned
+
+
+class IdsFirstPaginator(Paginator):
+    """Fetch a page's primary keys first, then those rows: a "deferred join".
+
+    A changelist page of a big table is ``WHERE tenant_id = 5 ORDER BY id DESC LIMIT 50``
+    with the select_related joins. PostgreSQL's planner may then walk the primary key
+    backwards and filter (fine when the tenant's rows are the newest, a scan of every
+    newer row of other tenants when they are not). Asking for the ids alone lets it
+    answer from the (tenant, id) index without touching the table; the 50 rows then
+    come by primary key.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        rows = {obj.pk: obj for obj in self.object_list.filter(pk__in=ids).order_by()}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
 
 class NotFoundIs404Mixin:
@@ -143,7 +197,7 @@ class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if "tenant" not in initial and not request.user.is_superuser:
-            tenant_ids = list(Membership.objects.filter(user=request.user).values_list("tenant_id", flat=True)[:2])
+            tenant_ids = member_tenant_ids(request)
             if len(tenant_ids) == 1:
                 initial["tenant"] = tenant_ids[0]
         return initial

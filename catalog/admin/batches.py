@@ -36,7 +36,9 @@ class SyncBatchAdmin(TenantScopedAdmin):
     def get_fields(self, request, obj=None):
         hidden = {"id", "errors"}
         return [f.name for f in SyncBatch._meta.fields if f.name not in hidden] + [
-            "duration", "errors_table", "variants_link"
+            "duration",
+            "errors_table",
+            "variants_link",
         ]
 
     @admin.display(description="Errors from Meta")
@@ -48,8 +50,11 @@ class SyncBatchAdmin(TenantScopedAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (e.get("line", ""), e.get("id") or e.get("error_type", ""),
-                 e.get("message") or e.get("summary") or e.get("description", ""))
+                (
+                    e.get("line", ""),
+                    e.get("id") or e.get("error_type", ""),
+                    e.get("message") or e.get("summary") or e.get("description", ""),
+                )
                 for e in rows
             ),
         )

@@ -57,11 +57,14 @@ class StoreCatalogFlowMixin:
         connection = MetaConnection.objects.for_tenant(store.tenant_id).first()
         current = flows.current_catalog(store, store.tenant)
         plan = None
-        form = ChooseCatalogForm(tenant=store.tenant, initial={
-            "store": store.pk,
-            "flow": current.flow if current else Catalog.Flow.IMPORT,
-            "catalog_id": current.meta_catalog_id if current else "",
-        })
+        form = ChooseCatalogForm(
+            tenant=store.tenant,
+            initial={
+                "store": store.pk,
+                "flow": current.flow if current else Catalog.Flow.IMPORT,
+                "catalog_id": current.meta_catalog_id if current else "",
+            },
+        )
         if request.method == "POST":
             if not owner:
                 raise PermissionDenied("Only an owner of this tenant chooses its catalog.")
@@ -70,8 +73,12 @@ class StoreCatalogFlowMixin:
                 data = form.cleaned_data
                 try:
                     catalog = flows.choose_catalog(
-                        store.tenant, store=store, flow=data["flow"], catalog_id=data.get("catalog_id") or "",
-                        create_name=data.get("create_name") or "", user=request.user,
+                        store.tenant,
+                        store=store,
+                        flow=data["flow"],
+                        catalog_id=data.get("catalog_id") or "",
+                        create_name=data.get("create_name") or "",
+                        user=request.user,
                         confirmed=data.get("confirm", False),
                     )
                 except flows.ConfirmationRequired as exc:
@@ -79,8 +86,9 @@ class StoreCatalogFlowMixin:
                 except flows.FlowError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                 else:
-                    self.message_user(request, f"{store} now uses “{catalog.name}” ({catalog.get_flow_display()}).",
-                                      messages.SUCCESS)
+                    self.message_user(
+                        request, f"{store} now uses “{catalog.name}” ({catalog.get_flow_display()}).", messages.SUCCESS
+                    )
                     return HttpResponseRedirect(reverse("admin:catalog_catalog_change", args=[catalog.pk]))
         context = {
             **self.admin_site.each_context(request),
@@ -104,8 +112,22 @@ class StoreCatalogFlowMixin:
 class ReconciliationReportAdmin(TenantScopedAdmin):
     """Import / link reports: read-only here; the merchant reviews and applies them on the settings page."""
 
-    list_display = ("__str__", "tenant", "catalog", "purpose", "state", "meta_items_read", "matched", "different",
-                    "id_changed", "meta_only", "missing_in_meta", "created_at", "applied_by", "open_link")
+    list_display = (
+        "__str__",
+        "tenant",
+        "catalog",
+        "purpose",
+        "state",
+        "meta_items_read",
+        "matched",
+        "different",
+        "id_changed",
+        "meta_only",
+        "missing_in_meta",
+        "created_at",
+        "applied_by",
+        "open_link",
+    )
     list_filter = ("state", "purpose")
     list_select_related = ("tenant", "catalog", "applied_by")
     date_hierarchy = "created_at"
@@ -152,4 +174,3 @@ def check_token_now(modeladmin, request, queryset):
 def token_warnings(request: HttpRequest) -> list[dict]:
     """Token warnings for the admin index banner (tenants the user owns or staffs)."""
     return token_health.warnings_for_user(request.user)
-

@@ -38,8 +38,16 @@ class ShopifyStoreForm(SecretFieldsForm):
 @admin.register(ShopifyStore)
 class ShopifyStoreAdmin(StoreCatalogFlowMixin, TenantScopedAdmin):
     form = ShopifyStoreForm
-    list_display = ("shop_domain", "name", "tenant", "currency", "token", "connected_at", "products_link",
-                    "catalog_connection_link")
+    list_display = (
+        "shop_domain",
+        "name",
+        "tenant",
+        "currency",
+        "token",
+        "connected_at",
+        "products_link",
+        "catalog_connection_link",
+    )
     search_fields = ("shop_domain", "name")
     readonly_fields = ("token", "webhook_secret_hint", "created_at", "updated_at")
     fieldsets = (
@@ -260,7 +268,8 @@ class CatalogAdmin(TenantScopedAdmin):
         if obj.pause_kind:
             return format_html(
                 '<span class="meta-badge meta-badge-failed" title="{}">PAUSED: {}</span>',
-                obj.paused_reason, obj.get_pause_kind_display(),
+                obj.paused_reason,
+                obj.get_pause_kind_display(),
             )
         return format_html('<span class="meta-badge meta-badge-synced">{}</span>', "ACTIVE")
 

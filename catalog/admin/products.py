@@ -12,19 +12,21 @@ from collections import defaultdict
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
+from django.utils.text import Truncator, smart_split, unescape_string_literal
 
 from catalog import items
 from catalog.models import Product, ProductSet, Variant
 
 from .base import (
+    IdsFirstPaginator,
     TenantRelatedOnlyFilter,
     TenantScopedAdmin,
     TenantScopedInline,
+    scope_for_user,
     status_badge,
     status_count_badges,
 )
@@ -32,6 +34,8 @@ from .sync_actions import repush_variants
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
+# An exact SKU / id rarely matches more than a handful of rows; more are not listed.
+EXACT_MATCH_LIMIT = 500
 # Longest an error stays in a list cell; the full text is in the badge's tooltip.
 ERROR_PREVIEW_CHARS = 90
 
@@ -41,34 +45,54 @@ def problem_preview(variant: Variant) -> str:
     return Truncator(variant.last_error).chars(ERROR_PREVIEW_CHARS) or "—"
 
 
-class ExactIdSearchMixin:
-    """Let the search box find rows by ids exactly, through indexes, besides ``search_fields``.
+class IndexedSearchMixin:
+    """Changelist search that stays fast on a million variants.
 
-    Django would compare ids as text (a CAST, so a full scan); here a term of digits
-    matches ``integer_search_fields`` as numbers and any term matches
-    ``exact_search_fields`` (e.g. the retailer id) as is.
+    Django's search compares ids as text (a CAST: a full scan), and a search field
+    across a multi-valued relation (a product's variants' SKUs) joins every variant and
+    adds DISTINCT to the whole changelist query. Here each admin says what a term
+    matches: ``exact_match`` (ids, SKUs, retailer ids: equality, so the tenant-leading
+    indexes answer it) and ``text_match`` (substrings, one Q per word, relations as
+    ``IN`` subqueries), and a term of ``ID_DIGITS`` or more digits is taken for an id
+    and matched exactly only. No join multiplies rows, so no DISTINCT.
     """
 
-    integer_search_fields: tuple[str, ...] = ()
-    exact_search_fields: tuple[str, ...] = ()
+    # Shopify and Meta ids have 13-17 digits; shorter numbers may be part of a SKU or title.
+    ID_DIGITS = 8
+
+    def exact_match(self, request, term: str) -> Q:
+        raise NotImplementedError
+
+    def text_match(self, request, word: str) -> Q:
+        raise NotImplementedError
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if not term:
-            return results, may_have_duplicates
-        exact = Q()
-        fields = list(self.exact_search_fields)
-        for field in self.exact_search_fields:
-            exact |= Q(**{field: term})
-        if term.isdigit() and int(term) < 2**63:
-            fields += self.integer_search_fields
-            for field in self.integer_search_fields:
-                exact |= Q(**{field: int(term)})
-        if exact:
-            results = results | queryset.filter(exact)
-            may_have_duplicates = may_have_duplicates or any("__" in f for f in fields)
-        return results, may_have_duplicates
+            return queryset, False
+        match = self.exact_match(request, term)
+        if not (term.isdigit() and len(term) >= self.ID_DIGITS):
+            words = Q()
+            for word in smart_split(term):
+                if word[0] in "\"'" and word[0] == word[-1]:
+                    word = unescape_string_literal(word)
+                words &= self.text_match(request, word)
+            match |= words
+        return queryset.filter(match), False
+
+
+def exact_ids(queryset, field: str) -> list[int]:
+    """The (few) ids an exact match found, as a list.
+
+    Written into the outer query as ``IN (1, 2)`` they let PostgreSQL OR the indexed
+    conditions together (a BitmapOr); as a subquery it would filter every row instead.
+    """
+    return list(queryset.values_list(field, flat=True)[:EXACT_MATCH_LIMIT])
+
+
+def as_id(term: str) -> int | None:
+    """``term`` as a Shopify id (a positive 64-bit integer), or None."""
+    return int(term) if term.isdigit() and int(term) < 2**63 else None
 
 
 class MetaStatusFilter(admin.SimpleListFilter):
@@ -82,8 +106,9 @@ class MetaStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() in Variant.SyncStatus.values:
-            variants = Variant.objects.filter(product=OuterRef("pk"), meta_status=self.value())
-            return queryset.filter(Exists(variants))
+            # Read the (tenant, meta_status) index once rather than probe every product's variants.
+            variants = scope_for_user(Variant.objects.filter(meta_status=self.value()), request)
+            return queryset.filter(pk__in=variants.values("product_id"))
         return queryset
 
 
@@ -144,7 +169,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
+class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
     list_display = ("title", "vendor", "product_type", "status", "store_name", "meta_status", "updated_at")
     list_filter = (
         MetaStatusFilter,
@@ -155,11 +180,10 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         "excluded_from_meta",
     )
     list_select_related = ("tenant", "store")
-    search_fields = ("title", "handle", "variants__sku")
-    exact_search_fields = ("variants__retailer_id",)
-    integer_search_fields = ("shopify_product_id", "variants__shopify_variant_id")
-    search_help_text = "Title, handle or SKU; or an exact Shopify product / variant id or Meta retailer id."
+    search_fields = ("title", "handle")  # see IndexedSearchMixin: exact SKUs and ids too
+    search_help_text = "Words of the title or handle; or an exact SKU, Meta retailer id, Shopify product or variant id."
     ordering = ("-pk",)
+    paginator = IdsFirstPaginator
     inlines = (VariantInline,)
     actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules")
     readonly_fields = (
@@ -203,6 +227,18 @@ class ProductAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    def exact_match(self, request, term: str) -> Q:
+        variants = Q(sku=term) | Q(retailer_id=term)
+        match = Q()
+        if (number := as_id(term)) is not None:
+            variants |= Q(shopify_variant_id=number)
+            match = Q(shopify_product_id=number)
+        variant_rows = scope_for_user(Variant.objects.filter(variants), request)
+        return match | Q(pk__in=exact_ids(variant_rows, "product_id"))
+
+    def text_match(self, request, word: str) -> Q:
+        return Q(title__icontains=word) | Q(handle__icontains=word)
 
     def get_queryset(self, request):
         # The change view shows the tenant and links to the store: fetch both with the product.
@@ -311,7 +347,7 @@ class InFlightFilter(admin.SimpleListFilter):
 
 
 @admin.register(Variant)
-class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
+class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
     list_display = (
         "retailer_id",
         "product_link",
@@ -332,11 +368,12 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         "inventory_policy",
     )
     list_select_related = ("tenant", "product")
-    search_fields = ("sku", "product__title")
-    exact_search_fields = ("retailer_id",)
-    integer_search_fields = ("shopify_variant_id", "product__shopify_product_id")
-    search_help_text = "SKU or product title; or an exact Meta retailer id or Shopify variant / product id."
+    search_fields = ("sku", "product__title")  # see IndexedSearchMixin: exact ids too
+    search_help_text = (
+        "Part of a SKU or words of the product title; or an exact Meta retailer id, Shopify variant or product id."
+    )
     ordering = ("-pk",)
+    paginator = IdsFirstPaginator
     autocomplete_fields = ("product",)
     actions = ("recheck_meta_rules", repush_variants)
     readonly_fields = (
@@ -390,6 +427,17 @@ class VariantAdmin(ExactIdSearchMixin, TenantScopedAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
+
+    def exact_match(self, request, term: str) -> Q:
+        match = Q(sku=term) | Q(retailer_id=term)
+        if (number := as_id(term)) is not None:
+            products = scope_for_user(Product.objects.filter(shopify_product_id=number), request)
+            match |= Q(shopify_variant_id=number) | Q(product_id__in=exact_ids(products, "pk"))
+        return match
+
+    def text_match(self, request, word: str) -> Q:
+        products = scope_for_user(Product.objects.filter(title__icontains=word), request)
+        return Q(sku__icontains=word) | Q(product_id__in=products.values("pk"))
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -13,7 +13,8 @@ def _writable(modeladmin, request, queryset: QuerySet[Catalog]) -> list[Catalog]
     read_only = [c for c in catalogs if c.is_read_only]
     if read_only:
         modeladmin.message_user(
-            request, f"Skipped {len(read_only)} read-only (linked) catalog(s): they are never written.",
+            request,
+            f"Skipped {len(read_only)} read-only (linked) catalog(s): they are never written.",
             messages.WARNING,
         )
     return [c for c in catalogs if not c.is_read_only]

@@ -1,7 +1,8 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
-from .products import Product, ProductSet, Variant, shard_key_for
+from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
+from .shopify import ImportRun, ProductTombstone, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 from .throttle import GraphThrottle
 
@@ -9,11 +10,14 @@ __all__ = [
     "Catalog",
     "CatalogFeed",
     "GraphThrottle",
+    "ImportRun",
     "Membership",
     "MetaConnection",
     "MetaItemDeletion",
     "Product",
     "ProductSet",
+    "ProductSetMembership",
+    "ProductTombstone",
     "ReconciliationReport",
     "ReconciliationRow",
     "ShopifyStore",
@@ -22,6 +26,7 @@ __all__ = [
     "TenantOwned",
     "TenantQuerySet",
     "Variant",
+    "WebhookEvent",
     "mask_secret",
     "shard_key_for",
 ]

@@ -30,6 +30,8 @@ class ShopifyStore(TenantOwned):
     # Storefront base for product links (shop.primaryDomain.url).
     primary_domain_url = models.URLField(max_length=500, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # Webhook subscriptions registered at connect time: [{"id", "topic", "address"}].
+    webhook_subscriptions = models.JSONField(default=list, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

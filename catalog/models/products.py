@@ -55,6 +55,10 @@ class Product(TenantOwned):
     # [{"id": ..., "src": ..., "alt": ...}, ...] in Shopify's order; the first is featured.
     images = models.JSONField(default=list, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    # When the stored Shopify state was read (webhook trigger time, import fetch time):
+    # Shopify's updated_at has 1-second precision, this breaks ties between two versions
+    # of the same second that arrive out of order.
+    shopify_observed_at = models.DateTimeField(null=True, blank=True)
     # Set when the product vanished from Shopify; the sync engine decides when Meta deletes it.
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -83,6 +87,8 @@ class Product(TenantOwned):
             models.Index(fields=["tenant", "vendor"], name="product_tenant_vendor"),
             models.Index(fields=["tenant", "product_type"], name="product_tenant_type"),
             models.Index(fields=["store", "shopify_product_id"], name="product_store_shopify_id"),
+            # A tenant's newest first (the admin's changelist order) without sorting the tenant's rows.
+            models.Index(fields=["tenant", "id"], name="product_tenant_recent"),
         ]
 
     def __str__(self) -> str:
@@ -113,6 +119,16 @@ class VariantQuerySet(TenantQuerySet):
         if shard_count <= 1:
             return self
         return self.alias(_shard=models.F("shard_key") % shard_count).filter(_shard=shard)
+
+    def with_item_relations(self) -> Self:
+        """With the product and store ``catalog.items.meta_item`` reads, joined in the same query.
+
+        The store's encrypted secrets are deferred: decrypting both for every variant row
+        cost more than building the Meta item itself (bench: full_sync / replace_feed profile).
+        """
+        return self.select_related("product", "product__store").defer(
+            "product__store__access_token", "product__store__webhook_secret"
+        )
 
     def status_counts(self) -> dict[str, int]:
         """PENDING / SYNCED / FAILED counts in one grouped query."""
@@ -151,6 +167,10 @@ class Variant(TenantOwned):
     inventory_item_id = models.BigIntegerField(null=True, blank=True)
     image_url = models.URLField(max_length=1000, blank=True)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
+    shopify_observed_at = models.DateTimeField(null=True, blank=True)
+    # When inventory_quantity was last set from Shopify (inventory webhooks carry their
+    # own time): an older products/update never overwrites a newer stock level.
+    inventory_updated_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
 
     # Meta state.
@@ -202,6 +222,8 @@ class Variant(TenantOwned):
             models.Index(fields=["tenant", "meta_status"], name="variant_tenant_status"),
             models.Index(fields=["tenant", "sku"], name="variant_tenant_sku"),
             models.Index(fields=["in_flight_batch"], name="variant_in_flight"),
+            # A tenant's newest first (the admin's changelist order) without sorting the tenant's rows.
+            models.Index(fields=["tenant", "id"], name="variant_tenant_recent"),
         ]
 
     def __str__(self) -> str:
@@ -243,6 +265,12 @@ class ProductSet(TenantOwned):
     # Meta's filter syntax, e.g. {"retailer_id": {"is_any": ["1", "2"]}}.
     filter = models.JSONField(default=dict, blank=True)
     publish_to_shops = models.BooleanField(default=False)
+    # Members of the mirrored Shopify collection; `filter` is derived from them.
+    products = models.ManyToManyField(
+        Product, through="ProductSetMembership", related_name="product_sets", blank=True
+    )
+    # Collection removed in Shopify: the sync engine deletes the Meta set, then the row.
+    removed_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -259,3 +287,18 @@ class ProductSet(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductSetMembership(TenantOwned):
+    """A product in a product set (a Shopify collection's membership)."""
+
+    product_set = models.ForeignKey(ProductSet, on_delete=models.CASCADE, related_name="memberships")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="set_memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product_set", "product"], name="productsetmembership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} in {self.product_set_id}"

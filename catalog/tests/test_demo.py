@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.models import Membership, Product, ShopifyStore, Tenant, Variant
+from catalog.models import Catalog, Membership, MetaConnection, Product, ShopifyStore, Tenant, Variant
 
 PRODUCTS = 40  # small: the command's default (300) is for people, not tests
 
@@ -82,3 +82,14 @@ def test_demo_refuses_to_run_in_production(settings):
     settings.SANDBOX_ENABLED = False
     with pytest.raises(CommandError, match="SANDBOX_ENABLED"):
         run_demo()
+
+
+@pytest.mark.django_db
+def test_demo_connects_its_catalog_to_a_sandbox_meta_business():
+    run_demo()
+    run_demo()  # a re-run keeps the same business, catalog and token
+    catalog = Catalog.objects.get(tenant__slug="demo")
+    assert catalog.sync_enabled and catalog.meta_catalog_id and catalog.connection.token_last4
+    assert MetaConnection.objects.filter(tenant__slug="demo").count() == 1
+    broken = Variant.objects.filter(catalog=catalog, image_url__contains=" (copy)")
+    assert broken.count() == 3

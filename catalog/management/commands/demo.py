@@ -48,6 +48,11 @@ class Command(BaseCommand):
             "Meta status: "
             + ", ".join(f"{counts.get(status, 0)} {status}" for status in ("PENDING", "SYNCED", "FAILED"))
         )
+        catalog = result.catalog
+        self.stdout.write(
+            f"Meta: sandbox catalog {catalog.meta_catalog_id}, sync on; the task cluster pushes it within a "
+            f"minute (or, with the server running: manage.py sync_catalog --tenant {result.tenant.slug} --wait)."
+        )
         self.stdout.write(f"Admin: {settings.SITE_URL}/admin/")
         for role, username, password in result.credentials:
             self.stdout.write(f"  {role:<16} username {username:<8} password {password}")

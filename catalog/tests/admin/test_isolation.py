@@ -244,3 +244,24 @@ def test_membership_inline_offers_fellow_members_only(staff_client_of_tenant_a, 
     formset = response.context["inline_admin_formsets"][0].formset
     users = {u.pk for u in formset.empty_form.fields["user"].queryset}
     assert staff_user.pk in users and outsider.pk not in users
+
+
+@pytest.mark.django_db
+def test_staff_without_membership_sees_nothing(other_tenant):
+    user = UserFactory(username="nobody", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_product", "view_tenant"]))
+    ProductFactory(tenant=other_tenant)
+    client = Client()
+    client.force_login(user)
+    for model_name in ("product", "tenant"):
+        response = client.get(reverse(f"admin:catalog_{model_name}_changelist"))
+        assert list(response.context["cl"].result_list) == []
+
+
+@pytest.mark.django_db
+def test_member_of_two_tenants_sees_both_and_no_third(staff_client_of_tenant_a, staff_user, tenant, other_tenant):
+    tenant_services.add_member(other_tenant, staff_user)
+    own = {ProductFactory(tenant=tenant).pk, ProductFactory(tenant=other_tenant).pk}
+    ProductFactory(tenant=TenantFactory(slug="tenant-c"))
+    response = staff_client_of_tenant_a.get(reverse("admin:catalog_product_changelist"))
+    assert {p.pk for p in response.context["cl"].result_list} == own

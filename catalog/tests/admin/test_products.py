@@ -141,3 +141,46 @@ class TestSearchAndFilters:
 
     def test_variant_filter_by_status(self, staff_client, variants):
         assert self.changelist(staff_client, "variant", meta_status__exact="FAILED") == {variants[1].pk}
+
+
+@pytest.mark.django_db
+class TestSearchDetails:
+    def changelist(self, client, model, q):
+        response = client.get(reverse(f"admin:catalog_{model}_changelist"), {"q": q})
+        return {obj.pk for obj in response.context["cl"].result_list}
+
+    def test_words_must_all_match(self, staff_client, tenant, store):
+        shirt = ProductFactory(tenant=tenant, store=store, title="Washed Linen Shirt")
+        ProductFactory(tenant=tenant, store=store, title="Linen Towel")
+        assert self.changelist(staff_client, "product", "linen shirt") == {shirt.pk}
+
+    def test_quoted_phrase(self, staff_client, tenant, store):
+        shirt = ProductFactory(tenant=tenant, store=store, title="Washed Linen Shirt")
+        ProductFactory(tenant=tenant, store=store, title="Linen Washed Shirt")
+        assert self.changelist(staff_client, "product", '"washed linen"') == {shirt.pk}
+
+    def test_long_number_is_an_id_not_a_substring(self, staff_client, tenant, store):
+        product = ProductFactory(tenant=tenant, store=store, title="Poster 123456789012")
+        assert self.changelist(staff_client, "product", "123456789012") == set()
+        assert self.changelist(staff_client, "product", str(product.shopify_product_id)) == {product.pk}
+
+    def test_short_number_matches_text(self, staff_client, tenant, store):
+        product = ProductFactory(tenant=tenant, store=store, title="Poster No. 42")
+        assert self.changelist(staff_client, "product", "42") == {product.pk}
+
+    def test_variant_search_by_product_title_and_partial_sku(self, staff_client, tenant, store):
+        variant = VariantFactory(
+            product=ProductFactory(tenant=tenant, store=store, title="Alpine Mug"), sku="MUG-77-BLUE"
+        )
+        VariantFactory(product=ProductFactory(tenant=tenant, store=store, title="Other"), sku="TEE-1")
+        assert self.changelist(staff_client, "variant", "alpine") == {variant.pk}
+        assert self.changelist(staff_client, "variant", "77-BL") == {variant.pk}
+        assert self.changelist(staff_client, "variant", str(variant.product.shopify_product_id)) == {variant.pk}
+
+    def test_autocomplete_uses_the_same_search(self, staff_client, tenant, store):
+        product = ProductFactory(tenant=tenant, store=store, title="Alpine Mug")
+        response = staff_client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": "catalog", "model_name": "variant", "field_name": "product", "term": "alpine"},
+        )
+        assert [row["id"] for row in response.json()["results"]] == [str(product.pk)]

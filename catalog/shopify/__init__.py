@@ -1,0 +1,1 @@
+"""Shopify in: Admin API client, import (paged and bulk), webhooks, store connection."""

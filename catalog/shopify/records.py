@@ -1,0 +1,337 @@
+"""Shopify products in one normalized shape, from GraphQL nodes or REST webhook payloads.
+
+The import (GraphQL, string ids, ``selectedOptions``, upper-case enums) and the webhooks
+(REST, numeric ids, ``option1..3``, lower-case enums, comma-separated tags) describe the
+same product differently (reference §6). Both are parsed here into the same records, so
+an import and a webhook carrying the same Shopify state store exactly the same values:
+re-applying it changes nothing and marks nothing PENDING.
+
+Parsing never raises on odd values: prices that are not numbers or are negative become
+0 (local validation then fails the variant with a reason), absurd quantities are
+clamped to what the database column holds, over-long strings are cut to the column.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils.dateparse import parse_datetime
+
+from .client import gid_number
+
+logger = logging.getLogger(__name__)
+
+# Column limits (catalog.models.products) and numeric bounds of the columns.
+HANDLE_MAX = 255
+PRODUCT_TITLE_MAX = 512
+LABEL_MAX = 255
+URL_MAX = 1000
+MAX_PRICE = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
+INT32_MAX = 2_147_483_647
+INT32_MIN = -2_147_483_648
+PRODUCT_STATUSES = ("ACTIVE", "DRAFT", "ARCHIVED", "UNLISTED")
+
+
+@dataclass
+class VariantRecord:
+    shopify_variant_id: int
+    shopify_product_id: int
+    title: str = ""
+    sku: str = ""
+    options: dict = field(default_factory=dict)
+    position: int = 1
+    price: Decimal = Decimal("0")
+    compare_at_price: Decimal | None = None
+    inventory_quantity: int = 0
+    inventory_policy: str = "DENY"
+    # None: the payload does not say (recent product webhooks omit it); keep what we have.
+    inventory_tracked: bool | None = None
+    inventory_item_id: int | None = None
+    image_url: str = ""
+    shopify_updated_at: datetime | None = None
+
+
+@dataclass
+class ProductRecord:
+    shopify_product_id: int
+    handle: str = ""
+    title: str = ""
+    description_html: str = ""
+    vendor: str = ""
+    product_type: str = ""
+    status: str = "ACTIVE"
+    published: bool = True
+    tags: list = field(default_factory=list)
+    images: list = field(default_factory=list)
+    shopify_updated_at: datetime | None = None
+    variants: list[VariantRecord] = field(default_factory=list)
+
+
+@dataclass
+class CollectionRecord:
+    shopify_collection_id: int
+    title: str = ""
+    handle: str = ""
+    shopify_updated_at: datetime | None = None
+
+
+# -- scalar helpers -------------------------------------------------------------------
+
+
+def money(value) -> Decimal:
+    """A Shopify Money string as a Decimal the column holds (bad or negative -> 0)."""
+    if value is None or value == "":
+        return Decimal("0")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return Decimal("0")
+    if not amount.is_finite() or amount < 0:
+        return Decimal("0")
+    return min(amount, MAX_PRICE).quantize(Decimal("0.01"))
+
+
+def optional_money(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    amount = money(value)
+    return amount if amount > 0 else None
+
+
+def quantity(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(INT32_MIN, min(INT32_MAX, number))
+
+
+def timestamp(value) -> datetime | None:
+    """A Shopify time, cut to whole seconds (GraphQL and REST both give seconds; be sure)."""
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(str(value))
+    except ValueError:
+        return None
+    return parsed.replace(microsecond=0) if parsed else None
+
+
+def text(value, limit: int) -> str:
+    return ("" if value is None else str(value))[:limit]
+
+
+def url(value) -> str:
+    value = "" if value is None else str(value)
+    return value if len(value) <= URL_MAX else ""
+
+
+def status(value) -> str:
+    upper = str(value or "").upper()
+    return upper if upper in PRODUCT_STATUSES else "DRAFT"
+
+
+def policy(value) -> str:
+    return "CONTINUE" if str(value or "").upper() == "CONTINUE" else "DENY"
+
+
+def tag_list(value) -> list[str]:
+    """Tags as a sorted list (GraphQL gives a list, REST one comma-separated string)."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return sorted({str(t).strip() for t in items if str(t).strip()})
+
+
+# -- GraphQL ----------------------------------------------------------------------------
+
+
+def _image(image: dict | None) -> dict | None:
+    if not image or not image.get("url"):
+        return None
+    return {"src": url(image["url"]), "alt": image.get("altText") or ""}
+
+
+def graphql_images(node: dict, media_nodes: list[dict] | None) -> list[dict]:
+    """Product images in order, the featured one first (GraphQL ``media`` + ``featuredMedia``)."""
+    images: list[dict] = []
+    for media in media_nodes or []:
+        if media.get("mediaContentType") not in (None, "IMAGE"):
+            continue
+        image = _image(((media.get("preview") or {}).get("image")) or media.get("image"))
+        if image and image["src"] and image["src"] not in {i["src"] for i in images}:
+            images.append(image)
+    featured = _image((((node.get("featuredMedia") or {}).get("preview")) or {}).get("image"))
+    if featured and featured["src"]:
+        images = [featured] + [i for i in images if i["src"] != featured["src"]]
+    return images
+
+
+def variant_from_graphql(node: dict, shopify_product_id: int) -> VariantRecord | None:
+    variant_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
+    if variant_id is None:
+        return None
+    item = node.get("inventoryItem") or {}
+    tracked = item.get("tracked")
+    return VariantRecord(
+        shopify_variant_id=variant_id,
+        shopify_product_id=shopify_product_id,
+        title=text(node.get("title"), LABEL_MAX),
+        sku=text(node.get("sku"), LABEL_MAX),
+        options={
+            text(o.get("name"), LABEL_MAX): text(o.get("value"), LABEL_MAX)
+            for o in node.get("selectedOptions") or []
+            if o and o.get("name")
+        },
+        position=max(1, quantity(node.get("position") or 1)),
+        price=money(node.get("price")),
+        compare_at_price=optional_money(node.get("compareAtPrice")),
+        inventory_quantity=quantity(node.get("inventoryQuantity")),
+        inventory_policy=policy(node.get("inventoryPolicy")),
+        inventory_tracked=None if tracked is None else bool(tracked),
+        inventory_item_id=gid_number(item.get("legacyResourceId")) or gid_number(item.get("id")),
+        image_url=url(((node.get("image") or {}).get("url")) or ""),
+        shopify_updated_at=timestamp(node.get("updatedAt")),
+    )
+
+
+def product_from_graphql(
+    node: dict, *, media_nodes: list[dict] | None = None, variant_nodes: list[dict] | None = None
+) -> ProductRecord | None:
+    """A product node of the paged query (media/variants inline) or a bulk JSONL line (passed apart)."""
+    product_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
+    if product_id is None:
+        return None
+    if media_nodes is None:
+        media_nodes = _connection_nodes(node.get("media"))
+    if variant_nodes is None:
+        variant_nodes = _connection_nodes(node.get("variants"))
+    record = ProductRecord(
+        shopify_product_id=product_id,
+        handle=text(node.get("handle"), HANDLE_MAX),
+        title=text(node.get("title"), PRODUCT_TITLE_MAX),
+        description_html=node.get("descriptionHtml") or "",
+        vendor=text(node.get("vendor"), LABEL_MAX),
+        product_type=text(node.get("productType"), LABEL_MAX),
+        status=status(node.get("status")),
+        # publishedAt (not onlineStoreUrl, which is also null for drafts) matches the
+        # webhooks' published_at, so both sources store the same value.
+        published=bool(node.get("publishedAt")),
+        tags=tag_list(node.get("tags")),
+        images=graphql_images(node, media_nodes),
+        shopify_updated_at=timestamp(node.get("updatedAt")),
+    )
+    record.variants = [v for v in (variant_from_graphql(n, product_id) for n in variant_nodes) if v]
+    return record
+
+
+def collection_from_graphql(node: dict) -> CollectionRecord | None:
+    collection_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
+    if collection_id is None:
+        return None
+    return CollectionRecord(
+        shopify_collection_id=collection_id,
+        title=text(node.get("title"), LABEL_MAX),
+        handle=text(node.get("handle"), HANDLE_MAX),
+        shopify_updated_at=timestamp(node.get("updatedAt")),
+    )
+
+
+def _connection_nodes(connection: dict | None) -> list[dict]:
+    if not connection:
+        return []
+    if connection.get("nodes") is not None:
+        return list(connection["nodes"])
+    return [edge["node"] for edge in connection.get("edges") or []]
+
+
+# -- REST (webhooks) -------------------------------------------------------------------------
+
+
+def _rest_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return gid_number(value) if value else None
+
+
+def product_from_rest(payload: dict) -> ProductRecord | None:
+    """A ``products/create`` / ``products/update`` body (REST product, 2024-10+ shape)."""
+    product_id = _rest_id(payload.get("id"))
+    if product_id is None:
+        return None
+    rest_images = [i for i in payload.get("images") or [] if isinstance(i, dict)]
+    rest_images.sort(key=lambda i: (quantity(i.get("position") or 0), str(i.get("id"))))
+    images: list[dict] = []
+    for image in rest_images:
+        src = url(image.get("src"))
+        if src and src not in {i["src"] for i in images}:
+            images.append({"src": src, "alt": image.get("alt") or ""})
+    featured = payload.get("image") if isinstance(payload.get("image"), dict) else None
+    if featured and featured.get("src"):
+        src = url(featured["src"])
+        images = [{"src": src, "alt": featured.get("alt") or ""}] + [i for i in images if i["src"] != src]
+    image_by_id = {_rest_id(i.get("id")): url(i.get("src")) for i in rest_images}
+    option_names = {
+        quantity(o.get("position") or n): text(o.get("name"), LABEL_MAX)
+        for n, o in enumerate(payload.get("options") or [], start=1)
+        if isinstance(o, dict)
+    }
+    record = ProductRecord(
+        shopify_product_id=product_id,
+        handle=text(payload.get("handle"), HANDLE_MAX),
+        title=text(payload.get("title"), PRODUCT_TITLE_MAX),
+        description_html=payload.get("body_html") or "",
+        vendor=text(payload.get("vendor"), LABEL_MAX),
+        product_type=text(payload.get("product_type"), LABEL_MAX),
+        status=status(payload.get("status") or "active"),
+        published=bool(payload.get("published_at")),
+        tags=tag_list(payload.get("tags")),
+        images=images,
+        shopify_updated_at=timestamp(payload.get("updated_at")),
+    )
+    for variant in payload.get("variants") or []:
+        if not isinstance(variant, dict) or _rest_id(variant.get("id")) is None:
+            continue
+        options = {}
+        for position in (1, 2, 3):
+            value = variant.get(f"option{position}")
+            if value is not None and option_names.get(position):
+                options[option_names[position]] = text(value, LABEL_MAX)
+        # Older payloads say "inventory_management": "shopify" | null; recent ones omit it.
+        tracked = variant.get("inventory_management") is not None if "inventory_management" in variant else None
+        record.variants.append(
+            VariantRecord(
+                shopify_variant_id=_rest_id(variant["id"]),
+                shopify_product_id=product_id,
+                title=text(variant.get("title"), LABEL_MAX),
+                sku=text(variant.get("sku"), LABEL_MAX),
+                options=options,
+                position=max(1, quantity(variant.get("position") or 1)),
+                price=money(variant.get("price")),
+                compare_at_price=optional_money(variant.get("compare_at_price")),
+                inventory_quantity=quantity(variant.get("inventory_quantity")),
+                inventory_policy=policy(variant.get("inventory_policy")),
+                inventory_tracked=tracked,
+                inventory_item_id=_rest_id(variant.get("inventory_item_id")),
+                image_url=image_by_id.get(_rest_id(variant.get("image_id")), "") if variant.get("image_id") else "",
+                shopify_updated_at=timestamp(variant.get("updated_at")),
+            )
+        )
+    return record
+
+
+def collection_from_rest(payload: dict) -> CollectionRecord | None:
+    collection_id = _rest_id(payload.get("id"))
+    if collection_id is None:
+        return None
+    return CollectionRecord(
+        shopify_collection_id=collection_id,
+        title=text(payload.get("title"), LABEL_MAX),
+        handle=text(payload.get("handle"), HANDLE_MAX),
+        shopify_updated_at=timestamp(payload.get("updated_at")),
+    )

@@ -1,0 +1,448 @@
+"""Write Shopify product records into Product / Variant rows: in bulk, order-safe, idempotent.
+
+Both the importer and the webhook processor go through :func:`upsert_products`:
+
+- rows are compared with what is stored first, and only new or changed rows are written
+  (``bulk_create(update_conflicts=True)``), so re-applying the same Shopify state writes
+  nothing and marks nothing PENDING;
+- an older ``updated_at`` never overwrites newer data (webhooks arrive out of order, and an
+  import page may be older than a webhook processed meanwhile); a product deleted in
+  Shopify stays deleted for any update older than the deletion;
+- stock levels carry their own time (``inventory_updated_at``): the moment the quantity was
+  observed (page fetch, webhook trigger), because a product's ``updated_at`` does not move
+  when only inventory changes;
+- every changed variant then goes through ``catalog.items.refresh_variants`` which decides
+  PENDING / FAILED / SYNCED from the Meta payload hash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog import items
+from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
+
+from .records import ProductRecord, VariantRecord
+
+logger = logging.getLogger(__name__)
+
+# Rows per INSERT ... ON CONFLICT statement, and ids per IN (...) lookup.
+WRITE_BATCH = 500
+LOOKUP_CHUNK = 900
+
+PRODUCT_FIELDS = (
+    "handle",
+    "title",
+    "description_html",
+    "vendor",
+    "product_type",
+    "status",
+    "published",
+    "tags",
+    "images",
+    "shopify_updated_at",
+)
+VARIANT_FIELDS = (
+    "title",
+    "sku",
+    "options",
+    "position",
+    "price",
+    "compare_at_price",
+    "inventory_policy",
+    "inventory_item_id",
+    "image_url",
+    "shopify_updated_at",
+)
+
+
+@dataclass
+class UpsertResult:
+    products_created: int = 0
+    products_updated: int = 0
+    products_stale: int = 0
+    variants_created: int = 0
+    variants_updated: int = 0
+    variants_removed: int = 0
+    variants_changed: int = 0
+    # Local pks of the products whose record was applied (changed or not).
+    product_pks: list[int] = field(default_factory=list)
+
+    def add(self, other: UpsertResult) -> None:
+        for name in (
+            "products_created",
+            "products_updated",
+            "products_stale",
+            "variants_created",
+            "variants_updated",
+            "variants_removed",
+            "variants_changed",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def chunked(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _is_older(
+    incoming: datetime | None,
+    stored: datetime | None,
+    incoming_observed: datetime | None = None,
+    stored_observed: datetime | None = None,
+) -> bool:
+    """True when the incoming version is older than what we store.
+
+    ``updated_at`` decides; with equal ``updated_at`` (Shopify counts in whole seconds)
+    the version observed later wins, and the same state re-applied is a no-op anyway.
+    """
+    if incoming is None or stored is None:
+        return False
+    if incoming != stored:
+        return incoming < stored
+    return incoming_observed is not None and stored_observed is not None and incoming_observed < stored_observed
+
+
+def upsert_products(
+    store: ShopifyStore,
+    records: Iterable[ProductRecord],
+    *,
+    observed_at: datetime | None = None,
+    remove_missing_variants: bool = False,
+    refresh: bool = True,
+) -> UpsertResult:
+    """Create or update the products and variants of ``records`` for ``store``.
+
+    ``observed_at`` is when Shopify's state was read (page fetch, webhook trigger time);
+    it orders stock levels. ``remove_missing_variants``: each record lists all of its
+    product's variants, so stored variants missing from it were deleted in Shopify.
+    """
+    observed_at = observed_at or timezone.now()
+    by_id: dict[int, ProductRecord] = {}
+    for record in records:
+        previous = by_id.get(record.shopify_product_id)
+        if previous is None or not _is_older(record.shopify_updated_at, previous.shopify_updated_at):
+            by_id[record.shopify_product_id] = record
+    result = UpsertResult()
+    if not by_id:
+        return result
+    catalog_id = _catalog_id(store)
+    now = timezone.now()
+    with transaction.atomic():
+        applied = _upsert_product_rows(store, by_id, observed_at, now, result)
+        if not applied:
+            return result
+        pk_by_product_id = dict(
+            Product.objects.for_tenant(store.tenant_id)
+            .filter(shopify_product_id__in=list(applied))
+            .values_list("shopify_product_id", "pk")
+        )
+        result.product_pks = list(pk_by_product_id.values())
+        changed_variant_pks = _upsert_variant_rows(
+            store, [by_id[pid] for pid in applied], pk_by_product_id, catalog_id, observed_at, now, result
+        )
+        if remove_missing_variants:
+            applied_records = [by_id[pid] for pid in applied]
+            changed_variant_pks += _remove_missing_variants(applied_records, pk_by_product_id, now, result)
+        if catalog_id is not None:
+            # Variants imported before the store had a catalog join it now (no payload change).
+            for pks in chunked(result.product_pks):
+                Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
+        if refresh:
+            changed_products = [pk_by_product_id[pid] for pid, changed in applied.items() if changed]
+            result.variants_changed += refresh_changed(changed_products, changed_variant_pks)
+    return result
+
+
+def upsert_orphan_variants(
+    store: ShopifyStore, variants: list[VariantRecord], *, observed_at: datetime | None = None
+) -> UpsertResult:
+    """Apply variants whose product was written earlier (bulk lines far from their parent)."""
+    observed_at = observed_at or timezone.now()
+    result = UpsertResult()
+    product_ids = sorted({v.shopify_product_id for v in variants})
+    with transaction.atomic():
+        pk_by_product_id: dict[int, int] = {}
+        for ids in chunked(product_ids):
+            pk_by_product_id.update(
+                Product.objects.filter(store=store, shopify_product_id__in=ids).values_list("shopify_product_id", "pk")
+            )
+        holder = ProductRecord(shopify_product_id=0, variants=variants)
+        changed = _upsert_variant_rows(
+            store, [holder], pk_by_product_id, _catalog_id(store), observed_at, timezone.now(), result
+        )
+        result.variants_changed += refresh_changed([], changed)
+    return result
+
+
+def _catalog_id(store: ShopifyStore) -> int | None:
+    try:
+        return store.catalog.pk
+    except ShopifyStore.catalog.RelatedObjectDoesNotExist:
+        return None
+
+
+def _upsert_product_rows(
+    store: ShopifyStore, by_id: dict[int, ProductRecord], observed_at: datetime, now: datetime, result: UpsertResult
+) -> dict[int, bool]:
+    """Write new/changed products; return {shopify_product_id: product row changed?} of applied records."""
+    existing: dict[int, dict] = {}
+    for ids in chunked(list(by_id)):
+        for row in (
+            Product.objects.for_tenant(store.tenant_id)
+            .filter(shopify_product_id__in=ids)
+            .values("pk", "store_id", "shopify_product_id", "removed_at", "shopify_observed_at", *PRODUCT_FIELDS)
+        ):
+            existing[row["shopify_product_id"]] = row
+    tombstones: dict[int, datetime] = {}
+    for ids in chunked([pid for pid in by_id if pid not in existing]):
+        tombstones.update(
+            ProductTombstone.objects.filter(store=store, shopify_product_id__in=ids).values_list(
+                "shopify_product_id", "deleted_at"
+            )
+        )
+    applied: dict[int, bool] = {}
+    to_write: list[Product] = []
+    for product_id, record in by_id.items():
+        row = existing.get(product_id)
+        values = {name: getattr(record, name) for name in PRODUCT_FIELDS}
+        if row is not None:
+            if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
+                result.products_stale += 1
+                continue
+            removed_at = row["removed_at"]
+            if (
+                removed_at is not None
+                and record.shopify_updated_at is not None
+                and record.shopify_updated_at <= removed_at
+            ):
+                # Deleted in Shopify after this version was written: the delete wins.
+                result.products_stale += 1
+                continue
+            same = (
+                row["store_id"] == store.pk
+                and removed_at is None
+                and all(row[name] == values[name] for name in PRODUCT_FIELDS)
+            )
+            applied[product_id] = not same
+            if same:
+                continue
+            result.products_updated += 1
+        else:
+            deleted_at = tombstones.get(product_id)
+            if deleted_at is not None and (
+                record.shopify_updated_at is None or record.shopify_updated_at <= deleted_at
+            ):
+                # Its delete overtook this older create/update: it stays deleted.
+                result.products_stale += 1
+                continue
+            applied[product_id] = True
+            result.products_created += 1
+        to_write.append(
+            Product(
+                tenant_id=store.tenant_id,
+                store_id=store.pk,
+                shopify_product_id=product_id,
+                shopify_observed_at=observed_at,
+                removed_at=None,
+                updated_at=now,
+                **values,
+            )
+        )
+    if to_write:
+        Product.objects.bulk_create(
+            to_write,
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=["tenant", "shopify_product_id"],
+            update_fields=[*PRODUCT_FIELDS, "store", "shopify_observed_at", "removed_at", "updated_at"],
+        )
+    return applied
+
+
+def _upsert_variant_rows(
+    store: ShopifyStore,
+    records: list[ProductRecord],
+    pk_by_product_id: dict[int, int],
+    catalog_id: int | None,
+    observed_at: datetime,
+    now: datetime,
+    result: UpsertResult,
+) -> list[int]:
+    incoming: dict[int, VariantRecord] = {}
+    for record in records:
+        for variant in record.variants:
+            incoming[variant.shopify_variant_id] = variant
+    if not incoming:
+        return []
+    existing: dict[int, dict] = {}
+    for ids in chunked(list(incoming)):
+        for row in (
+            Variant.objects.for_tenant(store.tenant_id)
+            .filter(shopify_variant_id__in=ids)
+            .values(
+                "pk",
+                "product_id",
+                "retailer_id",
+                "shopify_variant_id",
+                "removed_at",
+                "inventory_quantity",
+                "inventory_tracked",
+                "inventory_updated_at",
+                "shopify_observed_at",
+                *VARIANT_FIELDS,
+            )
+        ):
+            existing[row["shopify_variant_id"]] = row
+    to_write: list[Variant] = []
+    changed_pks: list[int] = []
+    for variant_id, record in incoming.items():
+        product_pk = pk_by_product_id.get(record.shopify_product_id)
+        if product_pk is None:
+            continue
+        values = {name: getattr(record, name) for name in VARIANT_FIELDS}
+        row = existing.get(variant_id)
+        if row is None:
+            retailer_id = str(variant_id)
+            to_write.append(
+                Variant(
+                    tenant_id=store.tenant_id,
+                    product_id=product_pk,
+                    catalog_id=catalog_id,
+                    shopify_variant_id=variant_id,
+                    retailer_id=retailer_id,
+                    shard_key=shard_key_for(retailer_id),
+                    inventory_quantity=record.inventory_quantity,
+                    inventory_tracked=True if record.inventory_tracked is None else record.inventory_tracked,
+                    inventory_updated_at=observed_at,
+                    shopify_observed_at=observed_at,
+                    removed_at=None,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            result.variants_created += 1
+            continue
+        if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
+            continue
+        # Stock: only a reading at least as recent as the stored one replaces it.
+        quantity, inventory_at = row["inventory_quantity"], row["inventory_updated_at"]
+        if record.inventory_quantity != quantity and not _is_older(observed_at, inventory_at):
+            quantity, inventory_at = record.inventory_quantity, observed_at
+        tracked = row["inventory_tracked"] if record.inventory_tracked is None else record.inventory_tracked
+        same = (
+            row["product_id"] == product_pk
+            and row["removed_at"] is None
+            and quantity == row["inventory_quantity"]
+            and tracked == row["inventory_tracked"]
+            and all(row[name] == values[name] for name in VARIANT_FIELDS)
+        )
+        if same:
+            continue
+        result.variants_updated += 1
+        changed_pks.append(row["pk"])
+        to_write.append(
+            Variant(
+                tenant_id=store.tenant_id,
+                product_id=product_pk,
+                shopify_variant_id=variant_id,
+                retailer_id=row["retailer_id"],
+                inventory_quantity=quantity,
+                inventory_tracked=tracked,
+                inventory_updated_at=inventory_at,
+                shopify_observed_at=observed_at,
+                removed_at=None,
+                updated_at=now,
+                **values,
+            )
+        )
+    if to_write:
+        written = Variant.objects.bulk_create(
+            to_write,
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=["tenant", "shopify_variant_id"],
+            update_fields=[
+                "product",
+                *VARIANT_FIELDS,
+                "inventory_quantity",
+                "inventory_tracked",
+                "inventory_updated_at",
+                "shopify_observed_at",
+                "removed_at",
+                "updated_at",
+            ],
+        )
+        new_ids = [v.shopify_variant_id for v in written if v.shopify_variant_id not in existing]
+        for ids in chunked(new_ids):
+            changed_pks.extend(
+                Variant.objects.for_tenant(store.tenant_id)
+                .filter(shopify_variant_id__in=ids)
+                .values_list("pk", flat=True)
+            )
+    return changed_pks
+
+
+def _remove_missing_variants(
+    records: list[ProductRecord],
+    pk_by_product_id: dict[int, int],
+    now: datetime,
+    result: UpsertResult,
+) -> list[int]:
+    removed: list[int] = []
+    for record in records:
+        product_pk = pk_by_product_id.get(record.shopify_product_id)
+        if product_pk is None:
+            continue
+        keep = [v.shopify_variant_id for v in record.variants]
+        gone = list(
+            Variant.objects.filter(product_id=product_pk, removed_at__isnull=True)
+            .exclude(shopify_variant_id__in=keep)
+            .values_list("pk", flat=True)
+        )
+        if gone:
+            Variant.objects.filter(pk__in=gone).update(removed_at=now, updated_at=now)
+            removed.extend(gone)
+    result.variants_removed += len(removed)
+    return removed
+
+
+def refresh_changed(product_pks: list[int], variant_pks: list[int]) -> int:
+    """Recompute the Meta payloads of all variants of changed products and of changed variants."""
+    total = 0
+    for pks in chunked(product_pks):
+        total += items.refresh_variants(Variant.objects.filter(product_id__in=pks))
+    seen_products = set(product_pks)
+    for pks in chunked(sorted(set(variant_pks))):
+        qs = Variant.objects.filter(pk__in=pks)
+        if seen_products:
+            qs = qs.exclude(product_id__in=list(seen_products))
+        total += items.refresh_variants(qs)
+    return total
+
+
+def mark_products_removed(store: ShopifyStore, product_pks: list[int], when: datetime) -> tuple[int, int]:
+    """Mark products (and their variants) as gone from Shopify; return (products, variants) marked.
+
+    Rows are kept: the sync engine hides their items (``visibility: staging``) and
+    deletes them from Meta after its grace period.
+    """
+    products = variants = 0
+    now = timezone.now()
+    for pks in chunked(product_pks):
+        with transaction.atomic():
+            products += Product.objects.filter(pk__in=pks, removed_at__isnull=True).update(
+                removed_at=when, updated_at=now
+            )
+            variants += Variant.objects.filter(product_id__in=pks, removed_at__isnull=True).update(
+                removed_at=when, updated_at=now
+            )
+            items.refresh_variants(Variant.objects.filter(product_id__in=pks))
+    return products, variants

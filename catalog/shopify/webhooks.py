@@ -1,0 +1,413 @@
+"""Shopify webhooks: verify, de-duplicate, store durably, answer fast; process in a task.
+
+Receiving (the view, within Shopify's 5-second limit) only checks the HMAC over the raw
+body, inserts one ``WebhookEvent`` row (unique per store and event id, so retries and
+duplicate events are stored once) and queues the processing after commit. Processing
+(a Django-Q2 task, re-run by a periodic sweeper for anything the queue dropped) applies
+the event order-safely through the same upsert the importer uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from catalog import items
+from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookEvent
+from galantis.queue import enqueue
+
+from . import collections as collection_sets
+from .client import ShopifyClient, gid_number
+from .connect import UNINSTALLED_REASON
+from .errors import ShopifyError
+from .records import collection_from_graphql, collection_from_rest, product_from_graphql, product_from_rest
+from .upsert import mark_products_removed, upsert_products
+
+logger = logging.getLogger(__name__)
+
+# Header names (case-insensitive in Django's request.headers).
+TOPIC = "X-Shopify-Topic"
+HMAC = "X-Shopify-Hmac-Sha256"
+SHOP = "X-Shopify-Shop-Domain"
+API_VERSION = "X-Shopify-API-Version"
+WEBHOOK_ID = "X-Shopify-Webhook-Id"
+EVENT_ID = "X-Shopify-Event-Id"
+TRIGGERED_AT = "X-Shopify-Triggered-At"
+KEPT_HEADERS = (TOPIC, SHOP, API_VERSION, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, "X-Shopify-Name", "X-Shopify-Sub-Topic")
+
+# Kept for another consumer (the Conversions API sends Purchase events from them).
+KEPT_TOPICS = {"orders/paid": "Kept for the Conversions API (Purchase events)."}
+# A processing failure that may pass (Shopify unreachable) is retried this many times.
+MAX_ATTEMPTS = 5
+# The sweeper leaves fresh events to their queued task for this long.
+SWEEP_GRACE = timedelta(minutes=1)
+SWEEP_LIMIT = 500
+# Tombstones of products deleted before we stored them outlive any late delivery by far.
+TOMBSTONE_DAYS = timedelta(days=7)
+
+
+def verify_hmac(raw_body: bytes, header_value: str | None, secret: str) -> bool:
+    """Shopify's signature: base64(HMAC-SHA256(secret, raw body)), compared in constant time."""
+    if not header_value or not secret:
+        return False
+    digest = hmac.new(secret.encode("utf-8"), raw_body, hashlib.sha256).digest()
+    expected = base64.b64encode(digest)
+    return hmac.compare_digest(expected, header_value.strip().encode("utf-8", errors="replace"))
+
+
+@dataclass
+class Reception:
+    """What the view answers: an HTTP status, a short message, and the stored event if any."""
+
+    status: int
+    message: str
+    event: WebhookEvent | None = None
+
+
+def receive(raw_body: bytes, headers: Mapping[str, str]) -> Reception:
+    """Verify and store one delivery; queue its processing. Never calls Shopify."""
+    shop_domain = (headers.get(SHOP) or "").strip().lower()
+    signature = headers.get(HMAC)
+    if not signature or not shop_domain:
+        return Reception(401, "Missing signature or shop domain.")
+    store = ShopifyStore.objects.filter(shop_domain=shop_domain).first()
+    if store is None or not verify_hmac(raw_body, signature, store.webhook_secret):
+        # Same answer for an unknown shop and a bad signature: nothing to learn from it.
+        logger.warning("Rejected webhook for %r: bad signature or unknown shop", shop_domain[:100])
+        return Reception(401, "Invalid signature.")
+    topic = (headers.get(TOPIC) or "").strip().lower()[:100]
+    if not topic:
+        return Reception(400, "Missing X-Shopify-Topic.")
+    event_id = (headers.get(EVENT_ID) or "").strip()[:100]
+    webhook_id = (headers.get(WEBHOOK_ID) or "").strip()[:100]
+    # Without ids (never from Shopify), identical bodies of one topic are the same event.
+    dedup_key = event_id or webhook_id or "sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest()[:64]
+    if WebhookEvent.objects.filter(store=store, dedup_key=dedup_key).exists():
+        return Reception(200, "Duplicate delivery; already stored.")
+
+    state, note, status, message = WebhookEvent.State.RECEIVED, "", 200, "Queued."
+    try:
+        payload = json.loads(raw_body)
+        if not isinstance(payload, dict):
+            raise ValueError("the body is not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        state, note, status, message = WebhookEvent.State.FAILED, f"Malformed JSON: {exc}", 400, "Malformed JSON."
+    else:
+        if topic in KEPT_TOPICS:
+            state, note, message = WebhookEvent.State.IGNORED, KEPT_TOPICS[topic], "Stored."
+        elif topic not in HANDLERS:
+            state, note, message = WebhookEvent.State.IGNORED, f"Unknown topic {topic!r}: recorded only.", "Recorded."
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                tenant_id=store.tenant_id,
+                store=store,
+                topic=topic,
+                event_id=event_id,
+                webhook_id=webhook_id,
+                dedup_key=dedup_key,
+                api_version=(headers.get(API_VERSION) or "")[:16],
+                triggered_at=_parse_time(headers.get(TRIGGERED_AT)),
+                body=raw_body,
+                headers={name: headers[name][:500] for name in KEPT_HEADERS if headers.get(name)},
+                state=state,
+                error=note,
+                processed_at=timezone.now() if state != WebhookEvent.State.RECEIVED else None,
+            )
+            if state == WebhookEvent.State.RECEIVED:
+                enqueue_processing(event)
+    except IntegrityError:
+        # A concurrent retry of the same delivery won the insert.
+        return Reception(200, "Duplicate delivery; already stored.")
+    return Reception(status, message, event)
+
+
+def enqueue_processing(event: WebhookEvent) -> None:
+    enqueue("catalog.tasks.process_shopify_webhook", event.pk, group=f"shopify-webhooks:{event.store_id}")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(value.strip())
+    except ValueError:
+        return None
+
+
+# -- processing ---------------------------------------------------------------------------
+
+
+class Ignored(Exception):
+    """The event needs no change (older than stored data, unknown object): state IGNORED."""
+
+
+def claim(event_id: int) -> bool:
+    """Take the event for processing unless done or held by a live worker (works on SQLite too)."""
+    now = timezone.now()
+    return bool(
+        WebhookEvent.objects.filter(pk=event_id)
+        .filter(
+            Q(state=WebhookEvent.State.RECEIVED)
+            | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lte=now - timedelta(minutes=10))
+        )
+        .update(state=WebhookEvent.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+
+
+def process_event(event_id: int, *, client: ShopifyClient | None = None) -> str | None:
+    """Apply one stored event; return its final state (None if another worker has it)."""
+    if not claim(event_id):
+        return None
+    event = WebhookEvent.objects.select_related("store").get(pk=event_id)
+    state, note = WebhookEvent.State.PROCESSED, ""
+    try:
+        payload = json.loads(bytes(event.body))
+        handler = HANDLERS.get(event.topic)
+        if handler is None:
+            raise Ignored(f"Unknown topic {event.topic!r}: recorded only.")
+        note = handler(_Context(event, payload, client)) or ""
+    except Ignored as exc:
+        state, note = WebhookEvent.State.IGNORED, str(exc)
+    except ShopifyError as exc:
+        if exc.is_transient and event.attempts < MAX_ATTEMPTS:
+            # Back to the sweeper's queue: Shopify may answer next time.
+            state, note = WebhookEvent.State.RECEIVED, f"Attempt {event.attempts} failed, will retry: {exc}"
+        else:
+            state, note = WebhookEvent.State.FAILED, f"Shopify error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any bug must leave the event FAILED and inspectable
+        logger.exception("Webhook event %s (%s) failed", event.pk, event.topic)
+        state, note = WebhookEvent.State.FAILED, f"{exc.__class__.__name__}: {exc}"
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        state=state,
+        error=note[:5000],
+        processed_at=timezone.now() if state != WebhookEvent.State.RECEIVED else None,
+    )
+    return state
+
+
+def reprocess(events) -> int:
+    """Put events back in the queue (admin "reprocess" action); return how many were queued."""
+    pks = list(events.values_list("pk", flat=True))
+    WebhookEvent.objects.filter(pk__in=pks).update(state=WebhookEvent.State.RECEIVED, claimed_at=None, error="")
+    for event in WebhookEvent.objects.filter(pk__in=pks):
+        enqueue_processing(event)
+    return len(pks)
+
+
+def sweep(limit: int = SWEEP_LIMIT) -> int:
+    """Process events no task picked up (lost enqueue, dead worker); return how many were tried."""
+    ids = list(
+        WebhookEvent.objects.unprocessed(older_than=SWEEP_GRACE).order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        process_event(event_id)
+    ProductTombstone.objects.filter(deleted_at__lt=timezone.now() - TOMBSTONE_DAYS).delete()
+    return len(ids)
+
+
+class _Context:
+    def __init__(self, event: WebhookEvent, payload: dict, client: ShopifyClient | None) -> None:
+        self.event = event
+        self.store = event.store
+        self.payload = payload
+        self._client = client
+
+    @property
+    def client(self) -> ShopifyClient:
+        if self._client is None:
+            self._client = ShopifyClient.for_store(self.store)
+        return self._client
+
+    @property
+    def event_time(self) -> datetime:
+        """When Shopify fired the event (retries keep it), else when we received it."""
+        return self.event.triggered_at or self.event.received_at
+
+
+def _products_upsert(ctx: _Context) -> str:
+    record = product_from_rest(ctx.payload)
+    if record is None:
+        raise Ignored("No product id in the payload.")
+    observed_at = ctx.event_time
+    listed = {v.shopify_variant_id for v in record.variants}
+    all_ids = {
+        gid_number(v.get("admin_graphql_api_id")) for v in ctx.payload.get("variant_gids") or [] if isinstance(v, dict)
+    }
+    all_ids.discard(None)
+    known = set(
+        Variant.objects.for_tenant(ctx.store.tenant_id)
+        .filter(shopify_variant_id__in=sorted(listed))
+        .values_list("shopify_variant_id", flat=True)
+    )
+    untracked_unknown = any(v.inventory_tracked is None and v.shopify_variant_id not in known for v in record.variants)
+    if all_ids - listed or untracked_unknown:
+        # The payload lists fewer variants than the product has, or has new variants
+        # without the inventory tracking flag (2024-10+ payloads omit it, and "not
+        # tracked" means "in stock" for Meta): read the product from the Admin API.
+        node = ctx.client.product(record.shopify_product_id)
+        if node is None:
+            raise Ignored("The product no longer exists in Shopify.")
+        record = product_from_graphql(node)
+        observed_at = timezone.now()
+    result = upsert_products(ctx.store, [record], observed_at=observed_at, remove_missing_variants=True)
+    if result.products_stale:
+        raise Ignored("Older than the stored product (updated_at); not applied.")
+    if result.variants_created or result.variants_removed:
+        collection_sets.refresh_filters_for_products(result.product_pks)
+    return (
+        f"product {record.shopify_product_id}: {result.variants_created} variants created, "
+        f"{result.variants_updated} updated, {result.variants_removed} removed, "
+        f"{result.variants_changed} changed for Meta"
+    )
+
+
+def _products_delete(ctx: _Context) -> str:
+    product_id = ctx.payload.get("id")
+    if not isinstance(product_id, int):
+        product_id = gid_number(product_id)
+    pks = list(ctx.store.products.filter(shopify_product_id=product_id).values_list("pk", flat=True))
+    if not pks:
+        if product_id is None:
+            raise Ignored("No product id in the payload.")
+        # Its create may still be on its way (no ordering guarantee): remember the delete.
+        ProductTombstone.objects.update_or_create(
+            store=ctx.store,
+            shopify_product_id=product_id,
+            defaults={"tenant_id": ctx.store.tenant_id, "deleted_at": ctx.event_time},
+        )
+        return f"product {product_id} not stored yet: tombstone kept so a late create does not revive it"
+    products, variants = mark_products_removed(ctx.store, pks, ctx.event_time)
+    collection_sets.refresh_filters_for_products(pks)
+    if not products:
+        raise Ignored(f"Product {product_id} was already removed.")
+    return f"product {product_id} removed ({variants} variants)"
+
+
+def _inventory_level(ctx: _Context) -> str:
+    item_id = ctx.payload.get("inventory_item_id")
+    variants = Variant.objects.for_tenant(ctx.store.tenant_id).filter(
+        product__store=ctx.store, inventory_item_id=item_id
+    )
+    if not item_id or not variants.exists():
+        raise Ignored(f"Inventory item {item_id} belongs to no known variant.")
+    # `available` is one location's quantity; Meta needs the variant's total over all
+    # locations, so read it (current, hence newer than anything stored).
+    observed_at = timezone.now()
+    item = ctx.client.inventory_item(item_id)
+    if not item or not item.get("variant"):
+        raise Ignored(f"Inventory item {item_id} no longer exists in Shopify.")
+    return _apply_stock(variants, item, observed_at)
+
+
+def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
+    from .records import quantity
+
+    total = quantity(item["variant"].get("inventoryQuantity"))
+    tracked = item.get("tracked")
+    updates = {"inventory_quantity": total, "inventory_updated_at": observed_at, "updated_at": timezone.now()}
+    if tracked is not None:
+        updates["inventory_tracked"] = bool(tracked)
+    with transaction.atomic():
+        newer = variants.filter(Q(inventory_updated_at__isnull=True) | Q(inventory_updated_at__lte=observed_at))
+        pks = list(newer.values_list("pk", flat=True))
+        Variant.objects.filter(pk__in=pks).update(**updates)
+        changed = items.refresh_variants(Variant.objects.filter(pk__in=pks))
+    return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"
+
+
+def _inventory_item(ctx: _Context) -> str:
+    item_id = ctx.payload.get("id")
+    if "tracked" not in ctx.payload:
+        raise Ignored("No tracked flag in the payload.")
+    variants = Variant.objects.for_tenant(ctx.store.tenant_id).filter(
+        product__store=ctx.store, inventory_item_id=item_id
+    )
+    pks = list(variants.exclude(inventory_tracked=bool(ctx.payload["tracked"])).values_list("pk", flat=True))
+    if not pks:
+        raise Ignored(f"Inventory item {item_id}: nothing to change.")
+    with transaction.atomic():
+        Variant.objects.filter(pk__in=pks).update(
+            inventory_tracked=bool(ctx.payload["tracked"]), updated_at=timezone.now()
+        )
+        changed = items.refresh_variants(Variant.objects.filter(pk__in=pks))
+    return f"tracked={bool(ctx.payload['tracked'])} on {len(pks)} variant(s), {changed} changed for Meta"
+
+
+def _collection_upsert(ctx: _Context) -> str:
+    record = collection_from_rest(ctx.payload)
+    if record is None:
+        raise Ignored("No collection id in the payload.")
+    if collection_sets.store_catalog(ctx.store) is None:
+        raise Ignored("The store has no catalog to hold product sets.")
+    # Collection payloads carry no membership: read it (and the current title) from the API.
+    node = ctx.client.collection(record.shopify_collection_id)
+    if node is None:
+        raise Ignored(f"Collection {record.shopify_collection_id} no longer exists in Shopify.")
+    record = collection_from_graphql(node) or record
+    members = list(ctx.client.iter_collection_product_ids(record.shopify_collection_id))
+    product_set = collection_sets.upsert_collection(ctx.store, record, members)
+    return f"product set {product_set.pk if product_set else '-'} with {len(members)} product(s)"
+
+
+def _collection_delete(ctx: _Context) -> str:
+    collection_id = ctx.payload.get("id")
+    if not isinstance(collection_id, int):
+        collection_id = gid_number(collection_id)
+    if not collection_sets.mark_collections_removed(ctx.store, [collection_id], ctx.event_time):
+        raise Ignored(f"Collection {collection_id} has no live product set.")
+    return f"collection {collection_id} removed"
+
+
+def _app_uninstalled(ctx: _Context) -> str:
+    when = ctx.event_time
+    ShopifyStore.objects.filter(pk=ctx.store.pk).update(uninstalled_at=when, updated_at=timezone.now())
+    reason = (
+        f"{UNINSTALLED_REASON} from {ctx.store.shop_domain} on {when:%Y-%m-%d %H:%M} UTC. "
+        "Reinstall it and reconnect the store (connect_shopify) to resume syncing."
+    )
+    paused = Catalog.objects.filter(store=ctx.store).update(
+        sync_enabled=False, paused_reason=reason, updated_at=timezone.now()
+    )
+    return f"store marked uninstalled; {paused} catalog(s) paused"
+
+
+def _shop_update(ctx: _Context) -> str:
+    store = ctx.store
+    values = {
+        "name": str(ctx.payload.get("name") or store.name)[:255],
+        "currency": str(ctx.payload.get("currency") or store.currency)[:3],
+    }
+    domain = ctx.payload.get("domain")
+    if domain:
+        values["primary_domain_url"] = f"https://{domain}"[:500]
+    if all(getattr(store, k) == v for k, v in values.items()):
+        raise Ignored("Nothing we use changed.")
+    ShopifyStore.objects.filter(pk=store.pk).update(**values, updated_at=timezone.now())
+    changed = items.refresh_variants(Variant.objects.filter(product__store=store))
+    return f"shop updated; {changed} variant(s) changed for Meta"
+
+
+HANDLERS: dict[str, Callable[[_Context], str]] = {
+    "products/create": _products_upsert,
+    "products/update": _products_upsert,
+    "products/delete": _products_delete,
+    "inventory_levels/update": _inventory_level,
+    "inventory_items/update": _inventory_item,
+    "collections/create": _collection_upsert,
+    "collections/update": _collection_upsert,
+    "collections/delete": _collection_delete,
+    "app/uninstalled": _app_uninstalled,
+    "shop/update": _shop_update,
+}
