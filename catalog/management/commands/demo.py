@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import demo
-from catalog.connection.demo import connect_demo_catalog
 
 
 class Command(BaseCommand):
@@ -16,13 +15,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--products", type=int, default=demo.DEMO_PRODUCTS, help="How many products (default %(default)s)"
         )
-        parser.add_argument(
-            "--connect-meta",
-            action="store_true",
-            help="Also connect a sandbox Meta business with connect_catalog (serves SITE_URL for a moment).",
-        )
 
-    def handle(self, *args, products: int, connect_meta: bool = False, **options):
+    def handle(self, *args, products: int, **options):
         # Development and demo instances only: it makes a superuser with a printed password.
         if not settings.SANDBOX_ENABLED:
             raise CommandError("demo runs only where the sandbox is on (SANDBOX_ENABLED, the default with DEBUG=True).")
@@ -30,13 +24,6 @@ class Command(BaseCommand):
             raise CommandError("--products must be at least 1.")
         started = time.monotonic()
         result = demo.run_demo(products=products)
-        if connect_meta:
-            catalog = connect_demo_catalog(result.tenant, result.store)
-            self.stdout.write(self.style.SUCCESS(
-                f"Meta: sandbox catalog {catalog.meta_catalog_id} imported with connect_catalog; sync on "
-                f"(the task cluster pushes the variants). Settings: {settings.SITE_URL}/settings/whatsapp/"
-            ))
-            result.status_counts = catalog.variants.status_counts()
         counts = result.status_counts
         self.stdout.write(
             self.style.SUCCESS(
