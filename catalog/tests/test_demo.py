@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from catalog import items
 from catalog.models import Catalog, Membership, MetaConnection, Product, ShopifyStore, Tenant, Variant
 
 PRODUCTS = 40  # small: the command's default (300) is for people, not tests
@@ -93,3 +94,9 @@ def test_demo_connects_its_catalog_to_a_sandbox_meta_business():
     assert MetaConnection.objects.filter(tenant__slug="demo").count() == 1
     broken = Variant.objects.filter(catalog=catalog, image_url__contains=" (copy)")
     assert broken.count() == 3
+
+
+@pytest.mark.django_db
+def test_statuses_written_at_insert_match_a_fresh_refresh():
+    run_demo()
+    assert items.refresh_variants(Variant.objects.all()) == 0
