@@ -195,6 +195,13 @@ class ServerEventAdmin(SandboxAdmin):
 class FaultProfileAdmin(SandboxAdmin):
     list_display = ("__str__", "scope", "latency_ms", "error_rate", "fail_next", "rate_limited", "outage")
     raw_id_fields = ("catalog", "token")
+    readonly_fields = ("scope",)
+    fieldsets = (
+        ("Applies to", {"fields": ("scope", "catalog", "token"), "description": "Leave both empty for every call."}),
+        ("Availability", {"fields": ("outage", "latency_ms", "error_rate", "fail_next")}),
+        ("Rate limiting", {"fields": ("rate_limited", "rate_limit_per_hour", "regain_access_minutes")}),
+        ("Processing", {"fields": ("batch_delay_seconds",)}),
+    )
 
 
 class AccessTokenAdmin(SandboxAdmin):

@@ -14,6 +14,7 @@ import re
 import time
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -104,8 +105,11 @@ def _handle(request: HttpRequest, segments: list[str], headers: dict[str, str], 
         headers=headers,
         trace=trace,
     )
-    if call.catalog is not None:
-        catch_up(call.catalog, now)
+    if call.catalog is not None and catch_up(call.catalog, now) and call.node is not call.catalog:
+        try:
+            call.node.refresh_from_db()  # e.g. the upload session or item that was just processed
+        except ObjectDoesNotExist:
+            raise errors.unknown_object(node_id, method) from None  # deleted by that work
     _apply_faults(call)
     if "fields" in params:
         call.selection = parse_fields(params.str("fields"))

@@ -225,11 +225,18 @@ def _process(pk: int, now: datetime) -> int:
             upload.error_count, upload.warning_count = report.error_count, report.warning_count
             upload.end_time = now
             upload.save()
+        _discard_file(upload.file_path)
         return 1
     except Exception:
         logger.exception("Sandbox feed upload %s failed to process", pk)
         FeedUpload.objects.filter(pk=pk).update(end_time=now, claimed_at=now)
         return 0
+
+
+def _discard_file(path: str) -> None:
+    """Processed uploads give their disk space back (the session row keeps the counts)."""
+    if path:
+        Path(path).unlink(missing_ok=True)
 
 
 def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import connections, router
+from django.db.models import DateTimeField, JSONField, Model
+
 from ..models import ProductCatalog, ProductGroup, ProductItem
 from . import taxonomy
 from .validation import Issue, ItemRequest, check_fields, check_required, price_columns, recommended_warnings
@@ -213,29 +216,62 @@ def _write_items(
             checked = taxonomy.check_item(item)
             columns = item_columns(item)
             rows.append(
-                ProductItem(
-                    catalog=catalog,
-                    retailer_id=rid,
-                    group_id=groups.get(columns["item_group_id"]),
-                    data=item,
-                    review_status=ProductItem.ReviewStatus.PENDING,
-                    review_outcome=checked.review_outcome,
-                    review_due_at=review_due,
-                    image_fetch_status=checked.image_fetch_status,
-                    errors=checked.errors,
-                    error_keys=taxonomy.error_keys(checked.errors),
-                    feed_id=feed_id,
-                    seen_in_upload=upload_id,
-                    created_at=now,
-                    updated_at=now,
+                {
+                    "catalog": catalog.pk,
+                    "retailer_id": rid,
+                    "group": groups.get(columns["item_group_id"]),
+                    "data": item,
+                    "review_status": ProductItem.ReviewStatus.PENDING,
+                    "review_outcome": checked.review_outcome,
+                    "review_due_at": review_due,
+                    "image_fetch_status": checked.image_fetch_status,
+                    "errors": checked.errors,
+                    "error_keys": taxonomy.error_keys(checked.errors),
+                    "feed": feed_id,
+                    "seen_in_upload": upload_id,
+                    "created_at": now,
+                    "updated_at": now,
                     **columns,
-                )
+                }
             )
-        ProductItem.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["catalog", "retailer_id"], update_fields=update_fields
-        )
+        upsert(ProductItem, rows, unique_fields=["catalog", "retailer_id"], update_fields=update_fields)
         written += len(rows)
     return written
+
+
+def upsert(model: type[Model], rows: list[dict], *, unique_fields: list[str], update_fields: list[str]) -> None:
+    """``INSERT ... ON CONFLICT (...) DO UPDATE`` of many rows with one prepared statement.
+
+    Same effect as ``bulk_create(update_conflicts=True)`` (SQLite and PostgreSQL), but
+    ``executemany`` skips the per-value SQL compilation that makes a 5,000-item batch
+    cost seconds on SQLite (36 rows per statement there). Rows are dicts keyed by field
+    name (foreign keys by their id); JSON and datetime values are adapted per backend.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    adapt = [isinstance(f, JSONField | DateTimeField) for f in fields]
+    columns = ", ".join(quote(f.column) for f in fields)
+    conflict = ", ".join(quote(model._meta.get_field(name).column) for name in unique_fields)
+    updates = ", ".join(
+        f"{quote(column)} = EXCLUDED.{quote(column)}"
+        for column in (model._meta.get_field(name).column for name in update_fields)
+    )
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+    params = [
+        tuple(
+            field.get_db_prep_save(row[field.name], connection) if needs_adapting else row[field.name]
+            for field, needs_adapting in zip(fields, adapt, strict=True)
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _ensure_groups(catalog: ProductCatalog, retailer_ids: set[str]) -> dict[str, int]:

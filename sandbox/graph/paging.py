@@ -48,20 +48,24 @@ def paginate(
     serialize: Callable[[Any], dict],
     *,
     summary: Callable[[], dict] | None = None,
+    newest_first: bool = False,
 ) -> dict:
     """One page of an edge, ordered by id, with Meta's cursors and next/previous links."""
     limit = params.int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     after, before = params.str("after"), params.str("before")
+    forward, backward = ("-pk", "pk") if newest_first else ("pk", "-pk")
+    beyond = "pk__lt" if newest_first else "pk__gt"
+    behind = "pk__gt" if newest_first else "pk__lt"
     if after:
-        rows = list(queryset.filter(pk__gt=decode_cursor(after)).order_by("pk")[: limit + 1])
+        rows = list(queryset.filter(**{beyond: decode_cursor(after)}).order_by(forward)[: limit + 1])
         has_next, has_previous = len(rows) > limit, True
         rows = rows[:limit]
     elif before:
-        rows = list(queryset.filter(pk__lt=decode_cursor(before)).order_by("-pk")[: limit + 1])
+        rows = list(queryset.filter(**{behind: decode_cursor(before)}).order_by(backward)[: limit + 1])
         has_next, has_previous = True, len(rows) > limit
         rows = list(reversed(rows[:limit]))
     else:
-        rows = list(queryset.order_by("pk")[: limit + 1])
+        rows = list(queryset.order_by(forward)[: limit + 1])
         has_next, has_previous = len(rows) > limit, False
         rows = rows[:limit]
     result: dict = {"data": [serialize(row) for row in rows]}

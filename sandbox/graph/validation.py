@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
 
 from .currencies import ISO_4217, ZERO_DECIMAL
 
@@ -119,6 +118,9 @@ MAX_IMAGES = 21
 MAX_ADDITIONAL_IMAGES = 50
 MAX_CUSTOM_NUMBER = 4294967295
 
+# scheme, host (name, IPv4 or [IPv6]), optional port, then anything without whitespace.
+_URL = re.compile(r"^https?://(?P<host>[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:[/?#]\S*)?$")
+MAX_URL_LENGTH = 2000
 _PRICE = re.compile(r"^(\d{1,15}(?:\.\d{1,2})?) ([A-Z]{3})$")
 _WEIGHT = re.compile(r"^\d+(?:\.\d+)? (g|kg|lb|oz)$")
 
@@ -221,16 +223,14 @@ def minor_units(amount: Decimal, currency: str) -> int:
 
 
 def is_valid_url(value: Any) -> bool:
-    if not isinstance(value, str) or not value or len(value) > 2000 or any(c.isspace() for c in value):
+    """An http(s) URL with a host, no spaces and no user:password part."""
+    if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
         return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
+    match = _URL.match(value)
+    if match is None:
         return False
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return False
-    host = parts.hostname
-    return "." in host or host == "localhost" or host.replace(":", "").isalnum()
+    host = match.group("host")
+    return "." in host or host == "localhost" or host.startswith("[")
 
 
 def image_urls(value: Any) -> list[str] | None:

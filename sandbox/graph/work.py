@@ -10,8 +10,10 @@ from . import batches, feeds
 from .ingest import complete_due_reviews
 
 
-def catch_up(catalog: ProductCatalog, now: datetime) -> None:
-    """Process due batches and uploads in arrival order, then finish due item reviews."""
-    batches.process_due(catalog, now)
-    feeds.process_due(catalog, now)
-    complete_due_reviews(catalog, now)
+def catch_up(catalog: ProductCatalog, now: datetime) -> int:
+    """Process due batches and uploads in arrival order, then finish due item reviews.
+
+    Returns how many batches, uploads and items changed (0: nothing happened)."""
+    changed = batches.process_due(catalog, now)
+    changed += feeds.process_due(catalog, now)
+    return changed + complete_due_reviews(catalog, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -66,6 +67,27 @@ class FaultProfile(models.Model):
     def __str__(self) -> str:
         target = self.catalog or self.token or "everything"
         return f"Faults for {target}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.scope = self.scope_of_target()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self.scope = self.scope_of_target()
+        if self.catalog_id is not None and self.token_id is not None:
+            raise ValidationError("Choose a catalog or a token, not both.")
+        if self.scope == self.Scope.GLOBAL:
+            others = FaultProfile.objects.filter(scope=self.Scope.GLOBAL).exclude(pk=self.pk)
+            if others.exists():
+                raise ValidationError("There is already a profile for every call; change that one instead.")
+
+    def scope_of_target(self) -> str:
+        """The scope follows the target: a catalog, a token, or (neither) every call."""
+        if self.catalog_id is not None:
+            return self.Scope.CATALOG
+        if self.token_id is not None:
+            return self.Scope.TOKEN
+        return self.Scope.GLOBAL
 
     @property
     def is_quiet(self) -> bool:

@@ -39,6 +39,12 @@ def batch_request(method: str, item: dict) -> dict:
     return {"method": method, "data": item}
 
 
+@pytest.fixture(autouse=True)
+def _feed_files_in_tmp(settings, tmp_path):
+    """Uploaded feed files go to a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def account(db) -> dict:
     """A fresh sandbox business: catalog, pixel, commerce settings and a valid token."""

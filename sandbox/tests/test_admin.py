@@ -45,3 +45,27 @@ def test_catalog_action_sets_a_rate_limit(admin_client, account):
         {"action": "rate_limit", "_selected_action": [catalog.pk]},
     )
     assert FaultProfile.objects.get(catalog=catalog).rate_limited is True
+
+
+def test_fault_profile_added_in_the_admin_takes_its_scope_from_the_target(admin_client, account):
+    catalog = ProductCatalog.objects.get()
+    response = admin_client.post(
+        reverse("admin:sandbox_faultprofile_add"),
+        {
+            "catalog": catalog.pk,
+            "latency_ms": 0,
+            "error_rate": 0.5,
+            "fail_next": 0,
+            "regain_access_minutes": 1,
+        },
+    )
+    assert response.status_code == 302
+    profile = FaultProfile.objects.get()
+    assert profile.scope == FaultProfile.Scope.CATALOG and profile.error_rate == 0.5
+
+
+def test_a_second_global_fault_profile_is_a_form_error(admin_client, db):
+    FaultProfile.objects.create(outage=True)
+    data = {"latency_ms": 0, "error_rate": 0, "fail_next": 0, "regain_access_minutes": 1}
+    response = admin_client.post(reverse("admin:sandbox_faultprofile_add"), data)
+    assert response.status_code == 200 and FaultProfile.objects.count() == 1

@@ -190,3 +190,17 @@ def test_catalog_all_errors_lists_the_taxonomy(graph):
     types = {row["error_type"] for row in body["all"]}
     assert len(types) == 184 and "IMAGE_RESOLUTION_LOW" in types
     assert all({"error_priority", "title", "description", "call_to_action"} <= set(row) for row in body["all"])
+
+
+def test_commerce_settings_with_the_fields_modifier_from_metas_partner_docs(graph, account):
+    _, body = graph.get(account["catalog_id"], fields="commerce_merchant_settings.fields(id,cta)")
+    settings = body["commerce_merchant_settings"]
+    assert settings["cta"] == "ONSITE_CHECKOUT" and set(settings) == {"id", "cta"}
+    _, node = graph.get(settings["id"], fields="id,cta,merchant_status,display_name")
+    assert node["merchant_status"] == "ENABLED"
+
+
+def test_a_catalog_created_through_the_api_has_no_commerce_settings(graph, account):
+    _, created = graph.post(f"{account['business_id']}/owned_product_catalogs", {"name": "Ads catalog"})
+    _, body = graph.get(created["id"], fields="id,commerce_merchant_settings{id,cta}")
+    assert body == {"id": created["id"]}

@@ -44,7 +44,9 @@ def delete_product_feed(call: Call) -> dict:
 @route("feed", "uploads", "GET")
 def uploads(call: Call) -> dict:
     sessions = FeedUpload.objects.filter(feed=call.node)
-    return paginate(call.request, call.params, sessions, lambda upload: upload_node(upload, call.selection))
+    return paginate(
+        call.request, call.params, sessions, lambda upload: upload_node(upload, call.selection), newest_first=True
+    )
 
 
 @route("feed", "uploads", "POST")
