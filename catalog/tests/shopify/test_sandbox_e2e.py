@@ -537,6 +537,7 @@ def test_ensure_schedules_creates_the_shopify_schedules():
     assert Schedule.objects.filter(name__in=list(schedules.SCHEDULES)).count() == len(schedules.SCHEDULES)
 
 
+@pytest.mark.timeout(900)  # ~30 s on an idle machine; generous for loaded CI runners
 def test_a_ten_thousand_variant_store_imports_in_bounded_memory(make_shop, tenant, tmp_path):
     """Bulk import of 10,000 variants: Python's peak allocation stays far below the data size."""
     import tracemalloc
