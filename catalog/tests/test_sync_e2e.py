@@ -218,13 +218,13 @@ def test_two_concurrent_claimers_never_share_a_variant(catalog):
     claimed: list[list[int]] = []
     barrier = threading.Barrier(4)
 
-    def claim_retrying(shard: int):
+    def retrying(call):
         # The in-memory SQLite test database shares one cache between connections and
-        # answers "table is locked" at once instead of waiting; a file database (WAL,
-        # busy timeout) and PostgreSQL wait. Retrying stands in for that wait.
+        # answers "table is locked" at once instead of waiting (reads too); a file database
+        # (WAL, busy timeout) and PostgreSQL wait. Retrying stands in for that wait.
         for _ in range(200):
             try:
-                return claim.claim_items_batch(catalog, shard)
+                return call()
             except OperationalError as error:
                 if "locked" not in str(error):
                     raise
@@ -236,9 +236,10 @@ def test_two_concurrent_claimers_never_share_a_variant(catalog):
             barrier.wait()
             mine = []
             for shard in claim.shards(catalog, start=shard_start):
-                batch = claim_retrying(shard)
+                batch = retrying(lambda shard=shard: claim.claim_items_batch(catalog, shard))
                 if batch:
-                    mine += list(Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True))
+                    in_batch = Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True)
+                    mine += retrying(lambda in_batch=in_batch: list(in_batch))
             claimed.append(mine)
         finally:
             db_connection.close()
