@@ -91,7 +91,7 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
     writer.writerow(FEED_COLUMNS)
     variants = (
         Variant.objects.filter(in_flight_batch=batch)
-        .select_related("product", "product__store")
+        .with_item_relations()
         .order_by("pk")
     )
     rows = 0

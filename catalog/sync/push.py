@@ -74,7 +74,7 @@ def build_requests(batch: SyncBatch) -> list[dict]:
     """
     variants = (
         Variant.objects.filter(in_flight_batch=batch)
-        .select_related("product", "product__store")
+        .with_item_relations()
         .order_by("pk")
     )
     requests: list[dict] = []

@@ -1,0 +1,160 @@
+"""``python -m bench SCENARIO [--variants N] [--db sqlite|postgres]``: run one benchmark.
+
+Steps: a fresh database (a copy of the cached seeded template, or migrated and seeded
+now), the scenario's own preparation, the app with the sandbox served by gunicorn on
+127.0.0.1, the measured run and the naive baseline each in a fresh process, then one
+JSON line on stdout (the last line) with the figures, the ratio and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .context import Context
+from .database import BenchDatabase
+from .environment import DEFAULT_PORT, REPO, apply, bench_env, py_spy, setup_django
+from .report import build_report
+
+DEFAULT_BASELINE_ITEMS = 1000
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from .scenarios import SCENARIOS
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--variants", type=int, default=10_000, help="catalog size (default 10,000)")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
+    parser.add_argument("--baseline-items", type=int, default=DEFAULT_BASELINE_ITEMS,
+                        help="items the naive baseline runs on (its rate is extrapolated to N)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="health: requests per page (default 50); webhooks: webhooks in the burst")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR")
+    parser.add_argument("--fresh", action="store_true", help="seed again instead of using the cached template")
+    args = parser.parse_args(argv)
+    if args.variants < 1:
+        parser.error("--variants must be at least 1")
+    return args
+
+
+def run_phase(phase: str, ctx: Context, env: dict[str, str], profile: Path | None = None) -> dict:
+    """Run ``phase`` in a fresh process; return its figures (its last stdout line).
+
+    With ``profile``, the process runs under py-spy, which writes its collapsed stacks there.
+    """
+    command = [sys.executable, "-m", "bench.worker", phase, ctx.dumps()]
+    if profile is not None:
+        command = [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking",
+                   "--output", str(profile), "--", *command]
+    done = subprocess.run(
+        command,
+        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench: the {phase} phase of {ctx.scenario} failed (exit {done.returncode})")
+    # The last JSON line (py-spy, when profiling, prints a line of its own after it).
+    return json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
+
+
+def prepare_database(db: BenchDatabase, kind: str, variants: int, fresh: bool) -> None:
+    """Restore the seeded template, or migrate and seed now (and keep it as the template)."""
+    from django.core.management import call_command
+
+    from . import seed
+
+    started = time.monotonic()
+    if not fresh and db.restore(kind, variants):
+        call_command("migrate", verbosity=0, interactive=False)  # new migrations since the template
+        log(f"restored the seeded {kind} template ({variants:,} variants) in {time.monotonic() - started:.1f} s")
+        return
+    db.recreate_empty()
+    call_command("migrate", verbosity=0, interactive=False)
+    log(f"migrated in {time.monotonic() - started:.1f} s; seeding {variants:,} variants ({kind})")
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=variants, desc=f"seeding {kind}", unit=" variants", dynamic_ncols=True)
+    seeder = seed.seed_catalog if kind == "catalog" else seed.seed_shop
+    seeder(variants, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    db.save(kind, variants)
+    log(f"seeded and saved the template in {time.monotonic() - started:.1f} s")
+
+
+def collect_static() -> None:
+    """DEBUG is off: the admin needs the static manifest; rebuilt when a static file is newer."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    sources = [p for p in REPO.glob("*/static/**/*") if ".venv" not in p.parts and p.is_file()]
+    newest = max((p.stat().st_mtime for p in sources), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        call_command("collectstatic", verbosity=0, interactive=False)
+
+
+def _terminate(signum, frame) -> None:
+    raise SystemExit(f"bench: stopped by signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # A SIGTERM (timeout, Ctrl-C in a wrapper) still stops the server and removes the database.
+    signal.signal(signal.SIGTERM, _terminate)
+    args = parse_args(argv)
+    db = BenchDatabase.create(args.db)
+    env = bench_env(db.url, args.port)
+    apply(env)
+    from .scenarios import SCENARIOS
+
+    scenario = SCENARIOS[args.scenario]
+    load_before = os.getloadavg()
+    try:
+        setup_django()
+        prepare_database(db, scenario.SEED_KIND, args.variants, args.fresh)
+        ctx = Context(
+            scenario=args.scenario, db=args.db, variants=args.variants, site_url=f"http://127.0.0.1:{args.port}",
+            baseline_items=min(args.variants, args.baseline_items), samples=args.samples,
+        )
+        from django.db import connections
+
+        from .server import Server
+
+        collect_static()
+        ctx.extra = scenario.prepare(ctx) or {}
+        connections.close_all()
+        with Server(env, args.port) as server:
+            log(f"{args.scenario}: measured run on {args.variants:,} variants ({args.db})")
+            worker_profile = server_spy = None
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                worker_profile = args.profile / f"{args.scenario}-{args.db}-{args.variants}-worker.txt"
+                server_spy = server.profile(args.profile / f"{args.scenario}-{args.db}-{args.variants}-server.txt")
+            server_cpu = server.cpu_seconds()
+            run = run_phase("run", ctx, env, worker_profile)
+            run["server_cpu_seconds"] = round(server.cpu_seconds() - server_cpu, 2)
+            if server_spy is not None:
+                server_spy.send_signal(signal.SIGINT)
+                server_spy.wait(timeout=60)
+            log(f"{args.scenario}: run took {run['wall_seconds']} s; naive baseline on {ctx.baseline_items:,} items")
+            base = None if args.no_baseline else run_phase("baseline", ctx, env)
+    finally:
+        db.drop()
+    report = build_report(scenario, ctx, run, base, load_before=load_before, load_after=os.getloadavg())
+    print(json.dumps(report, default=str), flush=True)
+    return 0

@@ -1,0 +1,137 @@
+"""Figures taken inside a measured process: wall time, peak RSS, SQL statements, HTTP requests."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+import requests
+
+# A new SyncBatch row starts a batch: statements are attributed to the batch they follow.
+BATCH_MARKER = 'INSERT INTO "catalog_syncbatch"'
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class SqlCounter:
+    """Counts the SQL statements this thread's default connection runs, per batch too."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.total = 0
+        self.per_batch: list[int] = []
+        self.before_first_batch = 0
+        # BENCH_SQL_LOG=FILE: every statement with its batch number, to see what differs between batches.
+        path = os.environ.get("BENCH_SQL_LOG")
+        self.log = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - lives as long as the run
+
+    def __call__(self, execute, sql, params, many, context):
+        self.total += 1
+        if sql.lstrip().startswith(BATCH_MARKER):
+            self.per_batch.append(0)
+        if self.per_batch:
+            self.per_batch[-1] += 1
+        else:
+            self.before_first_batch += 1
+        if self.log:
+            self.log.write(f"{len(self.per_batch)}\t{' '.join(sql.split())[:300]}\n")
+        return execute(sql, params, many)
+
+    def batch_figures(self) -> dict:
+        """Statements per batch: median, min and max (the last, partial batch excluded when others exist)."""
+        counts = self.per_batch[:-1] if len(self.per_batch) > 2 else self.per_batch
+        if not counts:
+            return {"median": None, "min": None, "max": None, "batches": 0}
+        return {"median": statistics.median(counts), "min": min(counts), "max": max(counts),
+                "batches": len(self.per_batch)}
+
+
+class HttpCounter:
+    """Counts every HTTP request sent through ``requests`` in this process (it still sends them)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        self._original: Callable | None = None
+
+    def __enter__(self) -> HttpCounter:
+        self._original = original = requests.Session.send
+        counter = self
+
+        def send(session, request, **kwargs):
+            with counter._lock:
+                counter.count += 1
+            return original(session, request, **kwargs)
+
+        requests.Session.send = send
+        return self
+
+    def __exit__(self, *exc) -> None:
+        requests.Session.send = self._original
+
+
+class Measured:
+    """Wall time, SQL and HTTP counts of a block, with optional progress from a sampler thread."""
+
+    def __init__(self) -> None:
+        self.sql = SqlCounter()
+        self.http = HttpCounter()
+        self.wall = 0.0
+
+    def __enter__(self) -> Measured:
+        from django.db import connection
+
+        self._wrapper = connection.execute_wrapper(self.sql)
+        self._wrapper.__enter__()
+        self.http.__enter__()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._start
+        self.http.__exit__(*exc)
+        self._wrapper.__exit__(*exc)
+
+
+class ProgressSampler:
+    """A tqdm bar on a terminal (stderr), advanced by polling ``done()`` from a thread."""
+
+    def __init__(self, total: int, desc: str, done: Callable[[], int], every: float = 1.0) -> None:
+        import sys
+
+        self.enabled = sys.stderr.isatty()
+        self.total, self.desc, self.done, self.every = total, desc, done, every
+        self._stop = threading.Event()
+
+    def __enter__(self) -> ProgressSampler:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.desc, unit=" items", dynamic_ncols=True)
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+        return self
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._stop.wait(self.every):
+                self.bar.n = self.done()
+                self.bar.refresh()
+        finally:
+            connection.close()
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self._stop.set()
+            self.thread.join()
+            self.bar.n = self.done()
+            self.bar.close()

@@ -1,0 +1,79 @@
+"""``replace_feed``: the whole catalog streamed to a CSV feed file and uploaded.
+
+The real engine (``catalog.sync.run.sync_now`` in replace_feed mode, waiting): claim
+every item of the shard, write the file row by row from a streamed queryset, upload it
+(multipart) to the sandbox's ``/{feed_id}/uploads``, poll the upload, write the verdict
+back. The baseline: one ORM read and one CSV row write per variant, then the upload.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import time
+
+from ..measure import ProgressSampler
+from ..report import Target
+from ..seed import connect_meta
+from .common import bench_catalog, rate_speedup, sql_per_5000  # noqa: F401
+from .sync_common import confirmed_items, mark_all_synced
+
+SCALES_WITH_CATALOG = True  # wall time grows with N: projected to 1,000,000
+SEED_KIND = "catalog"
+TIMEOUT = 6 * 3600
+TARGETS = [
+    Target("wall_seconds_at_1m", "<=", 180, note="replace feed of 1,000,000 variants within 3 minutes"),
+    Target("peak_rss_mb", "<=", 200),
+]
+speedup = rate_speedup
+
+
+def baseline_total(ctx, run: dict) -> int:
+    return run["items"]
+
+
+def prepare(ctx) -> dict:
+    connect_meta()
+    mark_all_synced(bench_catalog())
+    return {}
+
+
+def run(ctx) -> dict:
+    from catalog.sync import run as sync_run
+
+    catalog = bench_catalog()
+    with ProgressSampler(ctx.variants, "replace feed", lambda: confirmed_items(catalog)):
+        result = sync_run.sync_now(catalog, mode="replace_feed", wait=True, timeout=TIMEOUT)
+    if result.timed_out or not result.batches:
+        raise RuntimeError(f"replace feed did not finish: {result.as_dict()}")
+    return {"items": result.items, "uploads": len(result.batches), "status_after": result.status["counts"]}
+
+
+def baseline(ctx) -> dict:
+    from catalog import items
+    from catalog.meta.client import GraphClient
+    from catalog.models import CatalogFeed, Variant
+    from catalog.sync.feeds import FEED_COLUMNS, feed_row
+
+    catalog = bench_catalog()
+    client = GraphClient.for_catalog(catalog)
+    ids = list(
+        Variant.objects.filter(catalog=catalog).order_by("pk").values_list("pk", flat=True)[: ctx.baseline_items]
+    )
+    feed = CatalogFeed.objects.filter(catalog=catalog).first()
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    started = time.perf_counter()
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(FEED_COLUMNS)
+            for pk in ids:
+                variant = Variant.objects.select_related("product", "product__store").get(pk=pk)
+                writer.writerow(feed_row(items.meta_item(variant, variant.product, variant.product.store)))
+        if feed is not None:
+            with open(path, "rb") as upload:
+                client.post(f"{feed.meta_feed_id}/uploads", {}, files={"file": ("naive.csv", upload, "text/csv")})
+    finally:
+        os.unlink(path)
+    return {"items": len(ids), "loop_seconds": round(time.perf_counter() - started, 3)}
