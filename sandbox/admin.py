@@ -159,7 +159,7 @@ class ItemsBatchAdmin(SandboxAdmin):
             queryset = queryset.defer("requests", "errors", "warnings", "ids_of_invalid_requests")
         return queryset
 
-    @admin.display(description="Requests received (first lines)")
+    @admin.display(description="Requests received (first lines; the rest is dropped once processed)")
     def request_sample(self, obj: ItemsBatch) -> str:
         lines = obj.requests[:REQUEST_LINES_SHOWN]
         rows = format_html_join(
