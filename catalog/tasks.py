@@ -12,6 +12,7 @@ from catalog.connection import reconcile, token_health
 from catalog.models import Catalog, ImportRun, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch
 from catalog.shopify import reconcile as shopify_reconcile
 from catalog.shopify import webhooks
+from catalog.shopify.connect import ConnectError, connect_store
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
 from catalog.sync import confirm, feeds, push, schedule, sweep
@@ -165,3 +166,25 @@ def process_shopify_webhook(event_id: int) -> str | None:
 def sweep_shopify_webhooks() -> int:
     """Scheduled: process webhook events whose task was lost."""
     return webhooks.sweep()
+
+
+def recheck_shopify_store(store_id: int) -> str:
+    """Check the stored token with a shop query and re-register missing webhooks (admin action)."""
+    store = ShopifyStore.objects.filter(pk=store_id).select_related("tenant").first()
+    if store is None:
+        return "no store"
+    try:
+        result = connect_store(
+            store.tenant,
+            store.shop_domain,
+            store.access_token,
+            store.webhook_secret,
+            admin_url=store.admin_url,
+            api_version=store.api_version,
+        )
+    except ConnectError as exc:
+        logger.warning("Store %s connection check failed: %s", store_id, exc)
+        return f"failed: {exc}"
+    created, failed = len(result.subscriptions_created), len(result.subscriptions_failed)
+    return f"ok: {created} webhook(s) re-registered, {failed} failed"
+

@@ -21,6 +21,7 @@ from .base import (
     status_count_badges,
 )
 from .connection import StoreCatalogFlowMixin, check_token_now, settings_link
+from .shopify import ShopifyIngestionMixin
 from .sync_actions import full_resync, pause_sync, push_now, resume_sync, retry_failed
 
 
@@ -36,7 +37,7 @@ class ShopifyStoreForm(SecretFieldsForm):
 
 
 @admin.register(ShopifyStore)
-class ShopifyStoreAdmin(StoreCatalogFlowMixin, TenantScopedAdmin):
+class ShopifyStoreAdmin(ShopifyIngestionMixin, StoreCatalogFlowMixin, TenantScopedAdmin):
     form = ShopifyStoreForm
     list_display = (
         "shop_domain",

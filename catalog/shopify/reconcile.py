@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def stores_to_reconcile():
-    """Connected stores still installed, with a token."""
-    return ShopifyStore.objects.filter(uninstalled_at__isnull=True, connected_at__isnull=False).exclude(access_token="")
+    """Stores connected through connect_store (token checked then) and still installed."""
+    return ShopifyStore.objects.filter(uninstalled_at__isnull=True, connected_at__isnull=False)
 
 
 def plan(store: ShopifyStore, client: ShopifyClient | None = None) -> tuple[str, object]:

@@ -136,7 +136,7 @@ def upsert_products(
     catalog_id = _catalog_id(store)
     now = timezone.now()
     with transaction.atomic():
-        applied = _upsert_product_rows(store, by_id, observed_at, now, result)
+        applied, created = _upsert_product_rows(store, by_id, observed_at, now, result)
         if not applied:
             return result
         pk_by_product_id = dict(
@@ -145,8 +145,16 @@ def upsert_products(
             .values_list("shopify_product_id", "pk")
         )
         result.product_pks = list(pk_by_product_id.values())
+        products_by_pk = _products_by_pk(result.product_pks) if refresh else None
         changed_variant_pks = _upsert_variant_rows(
-            store, [by_id[pid] for pid in applied], pk_by_product_id, catalog_id, observed_at, now, result
+            store,
+            [by_id[pid] for pid in applied],
+            pk_by_product_id,
+            catalog_id,
+            observed_at,
+            now,
+            result,
+            products_by_pk,
         )
         if remove_missing_variants:
             applied_records = [by_id[pid] for pid in applied]
@@ -156,9 +164,19 @@ def upsert_products(
             for pks in chunked(result.product_pks):
                 Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
         if refresh:
-            changed_products = [pk_by_product_id[pid] for pid, changed in applied.items() if changed]
+            # New products have only new variants, already computed at insert.
+            changed_products = [
+                pk_by_product_id[pid] for pid, changed in applied.items() if changed and pid not in created
+            ]
             result.variants_changed += refresh_changed(changed_products, changed_variant_pks)
     return result
+
+
+def _products_by_pk(pks: list[int]) -> dict[int, Product]:
+    products: dict[int, Product] = {}
+    for chunk in chunked(pks):
+        products.update((p.pk, p) for p in Product.objects.filter(pk__in=chunk))
+    return products
 
 
 def upsert_orphan_variants(
@@ -191,8 +209,12 @@ def _catalog_id(store: ShopifyStore) -> int | None:
 
 def _upsert_product_rows(
     store: ShopifyStore, by_id: dict[int, ProductRecord], observed_at: datetime, now: datetime, result: UpsertResult
-) -> dict[int, bool]:
-    """Write new/changed products; return {shopify_product_id: product row changed?} of applied records."""
+) -> tuple[dict[int, bool], set[int]]:
+    """Write new/changed products.
+
+    Return ``{shopify_product_id: product row changed?}`` of the applied records, and the
+    ids of the products created.
+    """
     existing: dict[int, dict] = {}
     for ids in chunked(list(by_id)):
         for row in (
@@ -209,6 +231,7 @@ def _upsert_product_rows(
             )
         )
     applied: dict[int, bool] = {}
+    created: set[int] = set()
     to_write: list[Product] = []
     for product_id, record in by_id.items():
         row = existing.get(product_id)
@@ -244,6 +267,7 @@ def _upsert_product_rows(
                 result.products_stale += 1
                 continue
             applied[product_id] = True
+            created.add(product_id)
             result.products_created += 1
         to_write.append(
             Product(
@@ -264,7 +288,7 @@ def _upsert_product_rows(
             unique_fields=["tenant", "shopify_product_id"],
             update_fields=[*PRODUCT_FIELDS, "store", "shopify_observed_at", "removed_at", "updated_at"],
         )
-    return applied
+    return applied, created
 
 
 def _upsert_variant_rows(
@@ -275,7 +299,14 @@ def _upsert_variant_rows(
     observed_at: datetime,
     now: datetime,
     result: UpsertResult,
+    products_by_pk: dict[int, Product] | None = None,
 ) -> list[int]:
+    """Write new and changed variants; return the pks whose Meta payload must be recomputed.
+
+    With ``products_by_pk``, new variants get their payload hash and status computed
+    before the insert (one write instead of insert-then-refresh: an initial import
+    writes each row once).
+    """
     incoming: dict[int, VariantRecord] = {}
     for record in records:
         for variant in record.variants:
@@ -302,6 +333,7 @@ def _upsert_variant_rows(
         ):
             existing[row["shopify_variant_id"]] = row
     to_write: list[Variant] = []
+    new_rows: list[Variant] = []
     changed_pks: list[int] = []
     for variant_id, record in incoming.items():
         product_pk = pk_by_product_id.get(record.shopify_product_id)
@@ -311,7 +343,7 @@ def _upsert_variant_rows(
         row = existing.get(variant_id)
         if row is None:
             retailer_id = str(variant_id)
-            to_write.append(
+            new_rows.append(
                 Variant(
                     tenant_id=store.tenant_id,
                     product_id=product_pk,
@@ -363,30 +395,47 @@ def _upsert_variant_rows(
                 **values,
             )
         )
+    data_fields = [
+        "product",
+        *VARIANT_FIELDS,
+        "inventory_quantity",
+        "inventory_tracked",
+        "inventory_updated_at",
+        "shopify_observed_at",
+        "removed_at",
+        "updated_at",
+    ]
     if to_write:
-        written = Variant.objects.bulk_create(
+        Variant.objects.bulk_create(
             to_write,
             batch_size=WRITE_BATCH,
             update_conflicts=True,
             unique_fields=["tenant", "shopify_variant_id"],
-            update_fields=[
-                "product",
-                *VARIANT_FIELDS,
-                "inventory_quantity",
-                "inventory_tracked",
-                "inventory_updated_at",
-                "shopify_observed_at",
-                "removed_at",
-                "updated_at",
-            ],
+            update_fields=data_fields,
         )
-        new_ids = [v.shopify_variant_id for v in written if v.shopify_variant_id not in existing]
-        for ids in chunked(new_ids):
-            changed_pks.extend(
-                Variant.objects.for_tenant(store.tenant_id)
-                .filter(shopify_variant_id__in=ids)
-                .values_list("pk", flat=True)
-            )
+    if new_rows:
+        prepared = products_by_pk is not None
+        if prepared:
+            for variant in new_rows:
+                variant.product = products_by_pk[variant.product_id]
+                if items.refresh_variant(variant, variant.product, store):
+                    result.variants_changed += 1
+        # On a conflict (a concurrent webhook stored the variant meanwhile) our data and
+        # its hash, computed together, replace the row's.
+        Variant.objects.bulk_create(
+            new_rows,
+            batch_size=WRITE_BATCH,
+            update_conflicts=True,
+            unique_fields=["tenant", "shopify_variant_id"],
+            update_fields=list(dict.fromkeys(data_fields + (items.REFRESH_FIELDS if prepared else []))),
+        )
+        if not prepared:
+            for ids in chunked([v.shopify_variant_id for v in new_rows]):
+                changed_pks.extend(
+                    Variant.objects.for_tenant(store.tenant_id)
+                    .filter(shopify_variant_id__in=ids)
+                    .values_list("pk", flat=True)
+                )
     return changed_pks
 
 

@@ -8,6 +8,7 @@ from factory.django import DjangoModelFactory
 
 from catalog.models import (
     Catalog,
+    ImportRun,
     Membership,
     MetaConnection,
     Product,
@@ -16,6 +17,7 @@ from catalog.models import (
     SyncBatch,
     Tenant,
     Variant,
+    WebhookEvent,
 )
 
 
@@ -138,3 +140,30 @@ class ProductSetFactory(DjangoModelFactory):
     catalog = factory.SubFactory(CatalogFactory)
     tenant = factory.SelfAttribute("catalog.tenant")
     name = factory.Sequence(lambda n: f"Collection {n}")
+
+
+class ImportRunFactory(DjangoModelFactory):
+    class Meta:
+        model = ImportRun
+
+    store = factory.SubFactory(ShopifyStoreFactory)
+    tenant = factory.SelfAttribute("store.tenant")
+    state = ImportRun.State.SUCCEEDED
+    products_total = 10
+    products_seen = 10
+    variants_seen = 25
+
+
+class WebhookEventFactory(DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    store = factory.SubFactory(ShopifyStoreFactory)
+    tenant = factory.SelfAttribute("store.tenant")
+    topic = "products/update"
+    event_id = factory.Sequence(lambda n: f"event-{n}")
+    webhook_id = factory.Sequence(lambda n: f"webhook-{n}")
+    dedup_key = factory.LazyAttribute(lambda e: e.event_id)
+    body = b'{"id": 1, "title": "A \\u003cb\\u003ebold\\u003c/b\\u003e candle"}'
+    headers = factory.LazyAttribute(lambda e: {"X-Shopify-Topic": e.topic})
+    state = WebhookEvent.State.PROCESSED
