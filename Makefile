@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist workers for `make test` (live-server tests wait on I/O, so 2 helps even on 2 cores)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test install lint serve clean
 
@@ -31,7 +33,7 @@ demo: install
 
 ## Install and run every test (SQLite by default; set DATABASE_URL for PostgreSQL).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -101,10 +101,19 @@ def connect_meta_sandbox(catalog: Catalog) -> Catalog:
         catalog.connection = connection
         catalog.meta_catalog_id = account["catalog_id"]
         catalog.pixel_id = account["pixel_id"]
+        _connect_sandbox_pixel(account["catalog_id"], account["pixel_id"])
     catalog.sync_enabled = True
     catalog.save()
     schedule.ensure_schedules()
     return catalog
+
+
+def _connect_sandbox_pixel(catalog_id: str, pixel_id: str) -> None:
+    """Give the demo's sandbox catalog its pixel as event source, as a set-up merchant would have."""
+    from sandbox.models import Pixel, ProductCatalog, parse_fbid
+
+    catalog = ProductCatalog.objects.get(pk=parse_fbid(catalog_id)[1])
+    catalog.external_event_sources.add(Pixel.objects.get(pk=parse_fbid(pixel_id)[1]))
 
 
 def break_image_links(catalog: Catalog, count: int) -> int:
@@ -212,10 +221,16 @@ def load_products(store: ShopifyStore, catalog: Catalog, products: Iterable[dict
         update_fields=PRODUCT_FIELDS,
     )
     product_pks = dict(Product.objects.filter(store=store).values_list("shopify_product_id", "pk"))
-    variant_rows = [
-        _variant_row(store, catalog, product_pks[product_id], data, variant, now)
-        for product_id, data, variant in variant_specs
-    ]
+    products_by_id = {product.shopify_product_id: product for product in product_rows}
+    known = set(Variant.objects.filter(product__store=store).values_list("shopify_variant_id", flat=True))
+    variant_rows = []
+    for product_id, data, variant in variant_specs:
+        row = _variant_row(store, catalog, product_pks[product_id], data, variant, now)
+        if row.shopify_variant_id not in known:
+            # A new row goes in with its payload hash and status already worked out (one
+            # INSERT instead of an INSERT and an UPDATE); existing rows keep their Meta state.
+            items.refresh_variant(row, products_by_id[product_id], store)
+        variant_rows.append(row)
     Variant.objects.bulk_create(
         variant_rows,
         batch_size=INSERT_BATCH,

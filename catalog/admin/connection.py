@@ -97,6 +97,7 @@ class StoreCatalogFlowMixin:
             "title": f"Catalog connection of {store}",
             "store": store,
             "connection": connection,
+            "health": token_health.summary(store.tenant),
             "current": current,
             "available": [CatalogInfo.from_dict(c) for c in (connection.available_catalogs if connection else [])],
             "form": form,

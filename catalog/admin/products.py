@@ -148,10 +148,10 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
         "compare_at_price",
         "inventory_quantity",
         "inventory_policy",
-        "retailer_id",
         "problem",
     )
-    readonly_fields = ("status", "title", "sku", "retailer_id", "problem")
+    # The retailer id is on the variant's page (and the badge's "Change" link leads there).
+    readonly_fields = ("status", "title", "sku", "problem")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")

@@ -57,8 +57,8 @@ class SwitchPlan:
     @property
     def needs_confirmation(self) -> bool:
         """Replacing a catalog or changing how it is used is never implicit."""
-        if self.current is None:
-            return False
+        if self.current is None or not self.current.meta_catalog_id:
+            return False  # nothing connected yet: nothing to lose
         return self.current.meta_catalog_id != self.target_id or self.current.flow != self.flow
 
     def consequences(self) -> list[str]:
@@ -288,11 +288,15 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
     target = Catalog.objects.for_tenant(tenant).filter(meta_catalog_id=info.id).first()
     if target is not None and target.store_id and target.store_id != store.pk:
         raise FlowError(f"Catalog {info.id} is already used by store {target.store}.")
-    if old is not None and (target is None or old.pk != target.pk):
+    placeholder = old is not None and not old.meta_catalog_id  # never connected to Meta: nothing to retire
+    if target is None and placeholder:
+        target = old
+    elif old is not None and (target is None or old.pk != target.pk):
         _retire(old, replaced_by=info, now=now)
     if target is None:
         target = Catalog(tenant=tenant, meta_catalog_id=info.id)
-    catalog_changed = old is None or old.pk != target.pk
+    target.meta_catalog_id = info.id
+    catalog_changed = old is None or old.pk != target.pk or placeholder
     target.store = store
     target.connection = connection
     target.name = info.name or target.name or info.id

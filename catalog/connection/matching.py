@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from catalog import items
@@ -134,8 +135,6 @@ def store_meta_items(report: ReconciliationReport, nodes: list[dict]) -> None:
     ReconciliationReport.objects.filter(pk=report.pk).update(meta_items_read=F("meta_items_read") + len(rows))
 
 
-MATCH_FIELDS = ["kind", "method", "variant", "our_hash", "differences", "note"]
-
 
 class Matcher:
     """The matching passes over one report's rows (see the module docstring for the order)."""
@@ -193,8 +192,16 @@ class Matcher:
             row.kind = Kind.DIFFERENT if row.differences else Kind.MATCHED
 
     def save(self, rows: list[ReconciliationRow]) -> None:
-        if rows:
-            ReconciliationRow.objects.bulk_update(rows, MATCH_FIELDS, batch_size=500)
+        """Write matched rows back: delete and re-insert under the same ids.
+
+        ``bulk_update`` builds one CASE expression per row and field in Python, minutes
+        for a million rows; these rows are ours alone, so replacing them is the fast path.
+        """
+        if not rows:
+            return
+        with transaction.atomic():
+            ReconciliationRow.objects.filter(pk__in=[row.pk for row in rows]).delete()
+            ReconciliationRow.objects.bulk_create(rows, batch_size=500)
 
     # passes -----------------------------------------------------------------------------------
 
@@ -227,8 +234,7 @@ class Matcher:
                     row.note = f"SKU {row.meta_retailer_id} is shared by {len(candidates)} Shopify variants"
                     noted.append(row)
             self.save(matched)
-            if noted:
-                ReconciliationRow.objects.bulk_update(noted, ["note"], batch_size=500)
+            self.save(noted)
 
     def by_product(self) -> None:
         for chunk in self.unmatched_rows():
@@ -288,8 +294,7 @@ class Matcher:
                     row.note = f"{len(fitting)} Shopify variants of “{row.meta_name[:80]}” fit; none chosen"
                     noted.append(row)
             self.save(matched)
-            if noted:
-                ReconciliationRow.objects.bulk_update(noted, ["note"], batch_size=500)
+            self.save(noted)
 
     def add_missing(self) -> None:
         """One row per eligible Shopify variant that no Meta item matched."""

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from catalog import items
@@ -40,6 +40,7 @@ from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, Reco
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
+from .bulk_values import update_by_pk
 from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
@@ -65,6 +66,7 @@ logger = logging.getLogger(__name__)
 Kind = ReconciliationRow.Kind
 State = ReconciliationReport.State
 
+NOT_IN_LINKED_CATALOG = "NOT_IN_LINKED_CATALOG"
 # Graph's maximum page size for /products.
 READ_PAGE_SIZE = 500
 
@@ -222,15 +224,16 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
 
 
 def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> None:
-    variants, replaced, first = {}, [], set()
+    """Apply one chunk of rows: per-row values in a narrow ``bulk_update``, the rest grouped."""
+    variants: dict[int, Variant] = {}
+    synced, pending, replaced, first = [], [], [], set()
     for row in rows:
-        variant = variants.setdefault(row.variant_id, row.variant)
-        variant.catalog = catalog
-        variant.updated_at = now
-        variant.meta_retailer_id = ""
-        variant.last_error = variant.last_error_code = ""
+        if row.variant_id in variants:
+            continue
+        variant = variants[row.variant_id] = row.variant
+        variant.meta_item_id = ""
         if row.kind == Kind.ID_CHANGE:
-            variant.meta_item_id = ""  # ours will be a new item that takes over the old one's history
+            # Ours will be a new item that takes over the old one's history.
             variant.previous_id = row.meta_retailer_id[:100]
             replaced.append(row.meta_retailer_id)
             if row.meta_retailer_id == str(variant.product.shopify_product_id):
@@ -239,20 +242,20 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
             variant.meta_item_id = row.meta_item_id
         # The payload as it is now (previous_id included), so the push and its confirmation agree.
         variant.payload_hash = items.payload_hash(items.meta_item(variant, variant.product, catalog.store))
-        if row.kind == Kind.MATCHED and variant.payload_hash == row.our_hash:
-            # Unchanged since the report: Meta already has exactly this.
-            variant.meta_status = Variant.SyncStatus.SYNCED
-            variant.synced_hash = variant.payload_hash
-            variant.synced_at = now
-        else:
-            variant.meta_status = Variant.SyncStatus.PENDING
-            variant.synced_hash = ""
-    Variant.objects.bulk_update(
-        list(variants.values()),
-        ["catalog", "meta_item_id", "meta_retailer_id", "previous_id", "payload_hash", "synced_hash", "meta_status",
-         "synced_at", "last_error", "last_error_code", "updated_at"],
-        batch_size=500,
-    )
+        # Identical and unchanged since the report: Meta already has exactly this.
+        same = row.kind == Kind.MATCHED and variant.payload_hash == row.our_hash
+        (synced if same else pending).append(variant.pk)
+    ids = list(variants)
+    with transaction.atomic():
+        Variant.objects.filter(pk__in=ids).update(
+            catalog=catalog, meta_retailer_id="", last_error="", last_error_code="", updated_at=now
+        )
+        update_by_pk(Variant, ["payload_hash", "meta_item_id", "previous_id"],
+                     [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()])
+        Variant.objects.filter(pk__in=synced).update(
+            meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"), synced_at=now
+        )
+        Variant.objects.filter(pk__in=pending).update(meta_status=Variant.SyncStatus.PENDING, synced_hash="")
     if replaced:
         queue_deletions(report, catalog, replaced, MetaItemDeletion.Reason.REPLACED, None, goes_first=first)
 
@@ -265,37 +268,38 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
     """
     catalog = report.catalog
     now = timezone.now()
-    rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related(
-        "variant", "variant__product"
-    )
+    rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related("variant")
     for chunk in _keyset(rows, ROW_CHUNK):
-        variants = {}
+        found: dict[int, Variant] = {}
+        missing: list[int] = []
         for row in chunk:
-            variant = variants.setdefault(row.variant_id, row.variant)
-            variant.catalog = catalog
-            variant.updated_at = now
-            variant.in_flight_batch = None
             if row.kind == Kind.MISSING_IN_META:
-                variant.meta_status = Variant.SyncStatus.FAILED
-                variant.meta_item_id = variant.meta_retailer_id = ""
-                variant.last_error_code = "NOT_IN_LINKED_CATALOG"
-                variant.last_error = (
-                    "This variant is not in the linked catalog, which another tool manages. Fix: add it with "
-                    "that tool, or switch the catalog to “Import” so Galantis keeps it in sync."
-                )
-            else:
-                variant.meta_status = Variant.SyncStatus.SYNCED
-                variant.meta_item_id = row.meta_item_id
-                variant.meta_retailer_id = "" if row.meta_retailer_id == variant.retailer_id else row.meta_retailer_id
-                variant.payload_hash = variant.synced_hash = row.our_hash
-                variant.synced_at = now
-                variant.last_error = variant.last_error_code = ""
-        Variant.objects.bulk_update(
-            list(variants.values()),
-            ["catalog", "meta_status", "meta_item_id", "meta_retailer_id", "payload_hash", "synced_hash",
-             "synced_at", "last_error", "last_error_code", "in_flight_batch", "updated_at"],
-            batch_size=500,
-        )
+                missing.append(row.variant_id)
+                continue
+            if row.variant_id in found:
+                continue
+            variant = found[row.variant_id] = row.variant
+            variant.meta_item_id = row.meta_item_id
+            variant.meta_retailer_id = "" if row.meta_retailer_id == variant.retailer_id else row.meta_retailer_id
+            variant.payload_hash = row.our_hash
+        with transaction.atomic():
+            Variant.objects.filter(pk__in=[*found, *missing]).update(
+                catalog=catalog, in_flight_batch=None, in_flight_hash="", updated_at=now
+            )
+            update_by_pk(Variant, ["meta_item_id", "meta_retailer_id", "payload_hash"],
+                         [(v.pk, v.meta_item_id, v.meta_retailer_id, v.payload_hash) for v in found.values()])
+            Variant.objects.filter(pk__in=list(found)).update(
+                meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"), synced_at=now,
+                last_error="", last_error_code="",
+            )
+            Variant.objects.filter(pk__in=missing).update(
+                meta_status=Variant.SyncStatus.FAILED,
+                meta_item_id="",
+                meta_retailer_id="",
+                last_error_code=NOT_IN_LINKED_CATALOG,
+                last_error="This variant is not in the linked catalog, which another tool manages. Fix: add it with "
+                "that tool, or switch the catalog to “Import” so Galantis keeps it in sync.",
+            )
     ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, applied_at=now)
     report.refresh_from_db()
     return report

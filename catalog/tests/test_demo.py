@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from catalog import demo, items
 from catalog.models import Catalog, Membership, MetaConnection, Product, ShopifyStore, Tenant, Variant
 
 PRODUCTS = 40  # small: the command's default (300) is for people, not tests
@@ -82,6 +83,13 @@ def test_demo_refuses_to_run_in_production(settings):
     settings.SANDBOX_ENABLED = False
     with pytest.raises(CommandError, match="SANDBOX_ENABLED"):
         run_demo()
+
+
+@pytest.mark.django_db
+def test_statuses_written_at_insert_match_a_fresh_refresh(catalog):
+    demo.load_products(catalog.store, catalog, demo.generated_products(PRODUCTS, seed=7))
+    assert Variant.objects.filter(catalog=catalog).exclude(payload_hash="").count() > PRODUCTS
+    assert items.refresh_variants(Variant.objects.all()) == 0
 
 
 @pytest.mark.django_db

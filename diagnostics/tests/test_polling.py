@@ -34,7 +34,6 @@ from diagnostics.models import CatalogIssue, DiagnosticsRun, ErrorType, ItemIssu
 from diagnostics.polling import poll_catalog, poll_catalog_diagnostics, refresh_all_errors, refresh_item_errors
 from diagnostics.taxonomy import load_error_taxonomy
 
-pytest.importorskip("sandbox.graph_accounts", reason="the sandbox Graph API is not installed")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_DESCRIPTION = "<p>A soft organic cotton shirt with a relaxed fit, made to last for many years.</p>"
