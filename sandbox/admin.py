@@ -4,6 +4,8 @@ sandbox is enabled."""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -30,6 +32,7 @@ from .models import (
 )
 
 ISSUE_ROWS_SHOWN = 200
+REQUEST_LINES_SHOWN = 20
 
 
 def _issue_table(rows: list[dict]) -> str:
@@ -144,6 +147,7 @@ class ItemsBatchAdmin(SandboxAdmin):
         "warning_count",
         "poll_count",
         "ids_of_invalid_requests",
+        "request_sample",
         "error_table",
         "warning_table",
     )
@@ -154,6 +158,19 @@ class ItemsBatchAdmin(SandboxAdmin):
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             queryset = queryset.defer("requests", "errors", "warnings", "ids_of_invalid_requests")
         return queryset
+
+    @admin.display(description="Requests received (first lines; the rest is dropped once processed)")
+    def request_sample(self, obj: ItemsBatch) -> str:
+        lines = obj.requests[:REQUEST_LINES_SHOWN]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (n, (r.get("method") if isinstance(r, dict) else "?"), json.dumps(r, ensure_ascii=False)[:400])
+                for n, r in enumerate(lines, start=1)
+            ),
+        )
+        return format_html("<table><tbody>{}</tbody></table>", rows) if lines else "—"
 
     @admin.display(description="Errors per line")
     def error_table(self, obj: ItemsBatch) -> str:
@@ -182,6 +199,26 @@ class FeedUploadAdmin(SandboxAdmin):
 
     @admin.display(description="Graph id")
     def graph_id(self, obj: FeedUpload) -> str:
+        return obj.fbid
+
+
+class FeedUploadInline(admin.TabularInline):
+    model = FeedUpload
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("update_only", "input_method", "start_time", "end_time", "num_persisted_items", "num_deleted_items")
+    readonly_fields = fields
+
+
+class ProductFeedAdmin(SandboxAdmin):
+    list_display = ("name", "graph_id", "catalog", "deletion_enabled", "created_time")
+    list_select_related = ("catalog",)
+    readonly_fields = ("graph_id",)
+    inlines = [FeedUploadInline]
+
+    @admin.display(description="Graph id")
+    def graph_id(self, obj: ProductFeed) -> str:
         return obj.fbid
 
 
@@ -224,7 +261,7 @@ if settings.SANDBOX_ENABLED:
     admin.site.register(ProductCatalog, ProductCatalogAdmin)
     admin.site.register(ProductItem, ProductItemAdmin)
     admin.site.register(ItemsBatch, ItemsBatchAdmin)
-    admin.site.register(ProductFeed, SandboxAdmin)
+    admin.site.register(ProductFeed, ProductFeedAdmin)
     admin.site.register(FeedUpload, FeedUploadAdmin)
     admin.site.register(ProductSet, SandboxAdmin)
     admin.site.register(Pixel, SandboxAdmin)

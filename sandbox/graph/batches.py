@@ -36,6 +36,7 @@ ITEM_TYPES = (
 )
 # check_batch_request_status shows samples of errors and warnings, not every one.
 MAX_SAMPLES = 1000
+REQUESTS_KEPT = 20  # request lines kept once a batch is processed
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 
 
@@ -129,6 +130,9 @@ def _process(pk: int, now: datetime) -> int:
             batch.error_count, batch.warning_count = len(outcome.errors), len(outcome.warnings)
             batch.num_upserted = outcome.upserted
             batch.num_deleted = outcome.deleted
+            # Keep only the first lines for the admin: a million-item sync must not keep
+            # every payload it ever sent (request_count still says how many there were).
+            batch.requests = batch.requests[:REQUESTS_KEPT]
             batch.status = ItemsBatch.Status.FINISHED
             batch.finished_at = now
             batch.save()

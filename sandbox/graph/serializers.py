@@ -166,6 +166,19 @@ def _data(key: str) -> Getter:
     return lambda item, spec: item.data.get(key) if item.data.get(key) not in (None, "") else None
 
 
+def _number(key: str) -> Getter:
+    """Whole-number fields (feeds deliver them as text, Graph reads them as integers)."""
+
+    def get(item: ProductItem, spec: FieldSpec) -> int | None:
+        value = item.data.get(key)
+        try:
+            return int(str(value).strip()) if value not in (None, "") else None
+        except ValueError:
+            return None
+
+    return get
+
+
 def _capabilities(item: ProductItem, spec: FieldSpec) -> list[dict]:
     disabled = set(item.data.get("disabled_capabilities") or [])
     status = {"approved": "APPROVED", "rejected": "REJECTED", "outdated": "OUTDATED"}.get(item.review_status, "PENDING")
@@ -242,9 +255,9 @@ ITEM_GETTERS: dict[str, Getter] = {
     "manufacturer_info": _data("manufacturer_info"),
     "expiration_date": _data("expiration_date"),
     "vendor_id": _data("vendor_id"),
-    "ordering_index": _data("ordering_index"),
-    "quantity_to_sell_on_facebook": _data("quantity_to_sell_on_facebook"),
-    "inventory": lambda i, s: i.data.get("quantity_to_sell_on_facebook", i.data.get("inventory")),
+    "ordering_index": _number("ordering_index"),
+    "quantity_to_sell_on_facebook": _number("quantity_to_sell_on_facebook"),
+    "inventory": lambda i, s: _number("quantity_to_sell_on_facebook")(i, s) or _number("inventory")(i, s),
     "retailer_product_group_id": lambda i, s: i.item_group_id or None,
     "product_group": lambda i, s: group_node(i.group, s.children) if i.group_id else None,
     "product_catalog": lambda i, s: catalog_node(i.catalog, s.children),
@@ -262,7 +275,7 @@ ITEM_GETTERS: dict[str, Getter] = {
     "shipping_weight_value": lambda i, s: _shipping_weight(i, 0),
     "shipping_weight_unit": lambda i, s: _shipping_weight(i, 1),
     **{f"custom_label_{n}": _data(f"custom_label_{n}") for n in range(5)},
-    **{f"custom_number_{n}": _data(f"custom_number_{n}") for n in range(5)},
+    **{f"custom_number_{n}": _number(f"custom_number_{n}") for n in range(5)},
 }
 
 

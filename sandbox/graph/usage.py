@@ -15,6 +15,8 @@ from . import errors
 
 # Meta's hourly catalog quotas for a business with one active user:
 # batch = 200 + 200*log2(users), management = 20,000 + 20,000*log2(users).
+# They only size the reported percentage unless a fault profile enforces a quota; a
+# large global ``rate_limit_per_hour`` keeps long benchmark runs far from it.
 DEFAULT_QUOTA = {
     UsageWindow.UseCase.CATALOG_BATCH: 200,
     UsageWindow.UseCase.CATALOG_MANAGEMENT: 20000,
@@ -43,7 +45,8 @@ def check(catalog: ProductCatalog, use_case: str, calls: int, active: ActiveFaul
     """The usage header for this call and whether the call is over its quota."""
     quota = active.rate_limit_per_hour or DEFAULT_QUOTA[use_case]
     limited = active.rate_limited or (active.rate_limit_per_hour is not None and calls > active.rate_limit_per_hour)
-    percent = calls * 100 // quota
+    # Whole percentages as Meta sends them, rounded up: any use at all shows as at least 1.
+    percent = -(-calls * 100 // quota)
     if limited:
         percent = max(percent, 100)
     usage = {

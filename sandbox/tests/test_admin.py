@@ -19,7 +19,16 @@ def pushed(push):
 
 @pytest.mark.parametrize(
     "name",
-    ["itemsbatch", "productitem", "productcatalog", "feedupload", "serverevent", "faultprofile", "accesstoken"],
+    [
+        "itemsbatch",
+        "productitem",
+        "productcatalog",
+        "productfeed",
+        "feedupload",
+        "serverevent",
+        "faultprofile",
+        "accesstoken",
+    ],
 )
 def test_changelists_render(admin_client, pushed, name):
     response = admin_client.get(reverse(f"admin:sandbox_{name}_changelist"))
@@ -31,6 +40,7 @@ def test_batch_page_shows_per_line_errors(admin_client, pushed):
     response = admin_client.get(reverse("admin:sandbox_itemsbatch_change", args=[batch.pk]))
     assert response.status_code == 200
     assert b"A required field is missing" in response.content and b"bad" in response.content
+    assert b"Requests received" in response.content
 
 
 def test_item_page_renders(admin_client, pushed):

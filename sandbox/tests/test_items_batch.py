@@ -220,3 +220,9 @@ def test_json_body_takes_requests_as_a_native_array(client, account):
         content_type="application/json",
     )
     assert response.status_code == 200 and response.json()["handles"]
+
+
+def test_a_processed_batch_keeps_only_its_first_request_lines(push):
+    push([batch_request("DELETE", {"id": str(n)}) for n in range(30)])
+    batch = ItemsBatch.objects.get()
+    assert batch.request_count == 30 and len(batch.requests) == 20
