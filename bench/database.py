@@ -55,8 +55,14 @@ class BenchDatabase:
 
     # -- templates -------------------------------------------------------------------------
 
+    def template_prefix(self, kind: str, variants: int) -> str:
+        # PostgreSQL templates follow the run's database name (BENCH_PG_NAME), so two people
+        # benchmarking different code on one server never drop each other's seeded templates.
+        owner = self.name if self.engine == "postgres" else PG_NAME
+        return f"{owner}_tpl_{kind}_{variants}_"
+
     def template_name(self, kind: str, variants: int) -> str:
-        return f"{PG_NAME}_tpl_{kind}_{variants}_{code_hash(kind)}"
+        return self.template_prefix(kind, variants) + code_hash(kind)
 
     def restore(self, kind: str, variants: int) -> bool:
         """Make this run's database a copy of the seeded template; False when there is none."""
@@ -88,7 +94,7 @@ class BenchDatabase:
 
         connections.close_all()
         template = self.template_name(kind, variants)
-        prefix = f"{PG_NAME}_tpl_{kind}_{variants}_"
+        prefix = self.template_prefix(kind, variants)
         if self.engine == "postgres":
             with _pg_admin() as cur:
                 cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
