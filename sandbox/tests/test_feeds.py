@@ -214,7 +214,8 @@ def test_a_big_upload_is_ingested_over_several_polls_with_the_same_outcome(
     upload_id = upload(client, account, feed_id, feed_csv(rows))["id"]
     result, polls = poll_until_done(graph, upload_id)
     # 7 rows, 2 per call: the first three polls answer "still processing" with partial counts.
-    assert [("end_time" in p, p["num_detected_items"]) for p in polls] == [(False, 2), (False, 4), (False, 6), (True, 7)]
+    progress = [("end_time" in p, p["num_detected_items"]) for p in polls]
+    assert progress == [(False, 2), (False, 4), (False, 6), (True, 7)]
     assert result["num_persisted_items"] == 5 and result["num_invalid_items"] == 2 and result["error_count"] == 2
     assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == {f"sku-{n}" for n in range(5)}
     _, errors = graph.get(f"{upload_id}/errors", error_priority="HIGH")
