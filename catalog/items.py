@@ -82,22 +82,81 @@ def is_excluded(product: Product) -> bool:
     )
 
 
-def meta_item(variant: Variant, product: Product, store: ShopifyStore) -> dict:
-    """The items_batch ``data`` object for one variant (``id`` is the retailer id)."""
+@dataclass(frozen=True)
+class ProductFields:
+    """The part of a Meta item that comes from the product and its store (same for all its variants).
+
+    Computed once per product when many variants are built together (a push batch):
+    cleaning the description's HTML and the store's URL cost more than the variant's own fields.
+    """
+
+    group_id: str
+    title: str
+    description: str
+    link_prefix: str
+    image_link: str
+    brand: str
+    excluded: bool
+    currency: str
+    # Fields after the variant's stock fields, and after its color/size (item key order is kept).
+    middle: dict
+    tail: dict
+
+
+def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
     title = clean_title(product.title)
+    middle: dict = {}
+    extra_images = [img["src"] for img in product.images[1:] if img.get("src")][:20]
+    if extra_images:
+        middle["additional_image_link"] = extra_images
+    if product.product_type:
+        middle["product_type"] = product.product_type[:750]
+    tail: dict = {}
+    for field in ("fb_product_category", "google_product_category", "gender", "age_group"):
+        if value := getattr(product, field):
+            tail[field] = value
+    for n in range(5):
+        if value := getattr(product, f"custom_label_{n}"):
+            tail[f"custom_label_{n}"] = value[:LABEL_MAX]
+    if product.tags:
+        tail["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
+    return ProductFields(
+        group_id=str(product.shopify_product_id),
+        title=title,
+        description=plain_description(product.description_html, title),
+        link_prefix=f"{store.storefront_url}/products/{product.handle}?variant=",
+        image_link=product.featured_image_url,
+        brand=(product.vendor or "").strip()[:LABEL_MAX] or store.name or store.shop_domain,
+        excluded=is_excluded(product),
+        currency=store.currency,
+        middle=middle,
+        tail=tail,
+    )
+
+
+def meta_item(
+    variant: Variant, product: Product, store: ShopifyStore, fields: ProductFields | None = None
+) -> dict:
+    """The items_batch ``data`` object for one variant (``id`` is the retailer id).
+
+    ``fields``: the product's part, when the caller computed it once for many variants.
+    The variant may be any object with the variant's attributes (a push reads plain rows).
+    """
+    if fields is None:
+        fields = product_fields(product, store)
     item: dict = {
         "id": variant.retailer_id,
-        "item_group_id": str(product.shopify_product_id),
-        "title": title,
-        "description": plain_description(product.description_html, title),
+        "item_group_id": fields.group_id,
+        "title": fields.title,
+        "description": fields.description,
         "availability": availability(variant),
         "condition": "new",
-        "link": f"{store.storefront_url}/products/{product.handle}?variant={variant.shopify_variant_id}",
-        "image_link": variant.image_url or product.featured_image_url,
-        "brand": (product.vendor or "").strip()[:LABEL_MAX] or store.name or store.shop_domain,
-        "visibility": "staging" if is_excluded(product) or variant.removed_at else "published",
+        "link": f"{fields.link_prefix}{variant.shopify_variant_id}",
+        "image_link": variant.image_url or fields.image_link,
+        "brand": fields.brand,
+        "visibility": "staging" if fields.excluded or variant.removed_at else "published",
     }
-    currency = store.currency
+    currency = fields.currency
     if variant.compare_at_price is not None and variant.compare_at_price > variant.price:
         item["price"] = format_price(variant.compare_at_price, currency)
         item["sale_price"] = format_price(variant.price, currency)
@@ -105,35 +164,37 @@ def meta_item(variant: Variant, product: Product, store: ShopifyStore) -> dict:
         item["price"] = format_price(variant.price, currency)
     if variant.inventory_tracked:
         item["quantity_to_sell_on_facebook"] = max(variant.inventory_quantity, 0)
-    extra_images = [img["src"] for img in product.images[1:] if img.get("src")][:20]
-    if extra_images:
-        item["additional_image_link"] = extra_images
-    if product.product_type:
-        item["product_type"] = product.product_type[:750]
+    item.update(fields.middle)
     for option, value in (variant.options or {}).items():
         key = option.strip().lower()
         if key in ("color", "colour") and value:
             item["color"] = str(value)[:LABEL_MAX]
         elif key == "size" and value:
             item["size"] = str(value)[:LABEL_MAX]
-    for field in ("fb_product_category", "google_product_category", "gender", "age_group"):
-        if value := getattr(product, field):
-            item[field] = value
-    for n in range(5):
-        if value := getattr(product, f"custom_label_{n}"):
-            item[f"custom_label_{n}"] = value[:LABEL_MAX]
-    if product.tags:
-        item["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
+    item.update(fields.tail)
     if variant.previous_id:
         # Variants scenario 3: the item replaces an earlier variant-less item; Meta keeps its history.
         item["previous_id"] = variant.previous_id
     return item
 
 
+def canonical_json(item: dict) -> str:
+    """The item as the canonical JSON text its hash is taken of (sorted keys, no spaces).
+
+    It is valid JSON for the item, so a push sends this very text instead of encoding
+    the item a second time.
+    """
+    return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def hash_of_canonical(canonical: str | bytes) -> str:
+    """The payload hash of a :func:`canonical_json` text (or of its UTF-8 bytes)."""
+    return hashlib.sha256(canonical.encode("utf-8") if isinstance(canonical, str) else canonical).hexdigest()
+
+
 def payload_hash(item: dict) -> str:
     """Stable hash of an item payload (key order and whitespace do not matter)."""
-    canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hash_of_canonical(canonical_json(item))
 
 
 def local_problems(item: dict) -> list[Problem]:

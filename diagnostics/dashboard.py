@@ -113,7 +113,7 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
     counts: dict[int, dict[str, int]] = {}
     for catalog_id, status, n in (
         Variant.objects.filter(catalog_id__in=ids).order_by().values_list("catalog_id", "meta_status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     ):
         counts.setdefault(catalog_id, {})[status] = n
     calls = dict(

@@ -54,6 +54,9 @@ META_APP_SECRET = env.str("META_APP_SECRET", default="")
 # exponential back-off with full jitter between them (base and cap, seconds).
 META_TIMEOUT = env.float("META_TIMEOUT", default=60.0)
 META_MAX_RETRIES = env.int("META_MAX_RETRIES", default=3)
+# items_batch calls carry their parameters as a JSON body (the Graph API takes
+# application/json); False sends them form-encoded like the facebook-business SDK.
+META_POST_JSON = env.bool("META_POST_JSON", default=True)
 META_RETRY_BASE_DELAY = env.float("META_RETRY_BASE_DELAY", default=1.0)
 META_RETRY_MAX_DELAY = env.float("META_RETRY_MAX_DELAY", default=30.0)
 # A wait longer than this is not slept in a worker: the call raises RateLimited and the

@@ -20,7 +20,7 @@ def tenant_overview(request) -> list[dict]:
         Variant.objects.filter(tenant__in=[t.pk for t in tenants])
         .order_by()
         .values_list("tenant_id", "meta_status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     for tenant_id, status, n in rows:
         counts[tenant_id][status] = n

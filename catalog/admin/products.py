@@ -123,7 +123,7 @@ class ProductChangeList(ChangeList):
             Variant.objects.filter(product_id__in=[p.pk for p in products])
             .order_by()
             .values_list("product_id", "meta_status")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
         )
         for product_id, status, n in rows:
             counts[product_id][status] = n

@@ -4,6 +4,9 @@ Wire format follows the official SDK (facebook_business ``api.py`` / ``session.p
 the token travels as the ``access_token`` parameter, POST bodies are form-encoded with
 top-level dict/list/bool values JSON-encoded (``sort_keys``, compact separators), and
 failure is decided from the body (``"error"``, ``"success": false``), not the status.
+A POST may instead carry its parameters as one ``application/json`` object (``as_json``),
+which the Graph API also accepts: a 5,000-item ``items_batch`` then skips percent-encoding
+megabytes of JSON on our side and decoding them on Meta's.
 
 The token is never logged: logs carry the method, the path without its query string,
 the status and Meta's ``fbtrace_id``.
@@ -40,13 +43,44 @@ def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default)
 
 
+class RawJSON:
+    """A parameter value that is already JSON text, as UTF-8 bytes (e.g. an items_batch ``requests`` array).
+
+    A JSON body embeds it as is; a form body sends it as the string it is, which is what
+    the SDK's own JSON-encoding of the value would have produced. Kept as bytes: one
+    non-Latin-1 character makes a Python string four bytes per character, and a
+    5,000-item array copied a few times as such cost ~50 MB of peak RSS.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | str) -> None:
+        self.data = data.encode("utf-8") if isinstance(data, str) else data
+
+    def __repr__(self) -> str:
+        return f"<RawJSON {len(self.data)} bytes>"
+
+
+def encode_json_body(params: Mapping[str, Any]) -> bytes:
+    """The parameters as one JSON object (``None`` dropped, ``RawJSON`` embedded verbatim)."""
+    members = [
+        json.dumps(str(key)).encode() + b":"
+        + (value.data if isinstance(value, RawJSON) else json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        for key, value in params.items()
+        if value is not None
+    ]
+    return b"{" + b",".join(members) + b"}"
+
+
 def encode_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """JSON-encode top-level dict/list/tuple/bool values as the SDK does; drop ``None``."""
     encoded: dict[str, Any] = {}
     for key, value in (params or {}).items():
         if value is None:
             continue
-        if isinstance(value, Mapping | list | tuple | bool):
+        if isinstance(value, RawJSON):
+            encoded[key] = value.data.decode("utf-8")
+        elif isinstance(value, Mapping | list | tuple | bool):
             encoded[key] = json.dumps(value, sort_keys=True, separators=(",", ":"))
         else:
             encoded[key] = value
@@ -111,9 +145,12 @@ class GraphClient:
         """GET a node or edge; returns the decoded JSON object."""
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, data: dict | None = None, files: dict | None = None) -> dict:
-        """POST form data (dict/list values JSON-encoded); ``files`` are sent multipart, streamed from disk."""
-        return self.request("POST", path, data=data, files=files)
+    def post(self, path: str, data: dict | None = None, files: dict | None = None, *, as_json: bool = False) -> dict:
+        """POST form data (dict/list values JSON-encoded); ``files`` are sent multipart, streamed from disk.
+
+        ``as_json``: send ``data`` as one ``application/json`` object instead (not with ``files``).
+        """
+        return self.request("POST", path, data=data, files=files, as_json=as_json)
 
     def delete(self, path: str, **params: Any) -> dict:
         """DELETE a node or an edge relation."""
@@ -172,6 +209,7 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         files: dict | None = None,
+        as_json: bool = False,
     ) -> dict:
         """Send one call with throttling and retries; return the JSON body or raise GraphAPIError.
 
@@ -187,7 +225,11 @@ class GraphClient:
         url = split._replace(query="").geturl()
         query.update(encode_params(params))
         query.update(self._auth_params(query))
-        body = encode_params(data) if data is not None else None
+        if as_json and files:
+            raise ValueError("A JSON body cannot carry files; send them multipart.")
+        body: dict[str, Any] | bytes | None = None
+        if data is not None:
+            body = encode_json_body(data) if as_json else encode_params(data)
         bucket = category_for(method, split.path)
         attempt = 0
         while True:
@@ -219,12 +261,12 @@ class GraphClient:
         url: str,
         log_path: str,
         query: dict[str, Any],
-        body: dict[str, Any] | MultipartBody | None,
+        body: dict[str, Any] | bytes | MultipartBody | None,
         files: dict | None,
         bucket: str,
     ) -> dict:
         started = time.monotonic()
-        headers = None
+        headers = {"Content-Type": "application/json; charset=utf-8"} if isinstance(body, bytes) else None
         if files:
             # Not requests' files=: it builds the whole multipart body in memory (a feed
             # file of a million rows is ~0.5 GB). Same bytes, read from disk as sent.

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from catalog.meta import errors
-from catalog.meta.client import GraphClient, encode_params
+from catalog.meta.client import GraphClient, RawJSON, encode_params
 from catalog.meta.throttle import BATCH, MANAGEMENT, Throttle, category_for, parse_usage
 from catalog.models import GraphThrottle
 
@@ -100,6 +100,30 @@ def test_post_form_encodes_lists_and_bools_as_json_like_the_sdk(graph, client):
     assert graph.requests[0]["content_type"] == "application/x-www-form-urlencoded"
     assert form["allow_upsert"] == ["true"]
     assert form["requests"] == ['[{"data":{"id":"a"},"method":"UPDATE"}]']
+
+
+@pytest.mark.django_db
+def test_post_as_json_sends_one_json_object_with_raw_json_embedded_verbatim(graph, client):
+    graph.add(200, {"handles": ["h1"]})
+    requests = RawJSON('[{"data":{"id":"é"},"method":"UPDATE"}]')
+    client.post("9/items_batch", {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": requests,
+                                  "skipped": None}, as_json=True)
+    sent = graph.requests[0]
+    assert sent["content_type"] == "application/json; charset=utf-8"
+    assert sent["query"]["access_token"] == [TOKEN]  # the token stays out of the body, as with forms
+    assert json.loads(sent["body"]) == {
+        "item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": [{"data": {"id": "é"}, "method": "UPDATE"}],
+    }
+
+
+@pytest.mark.django_db
+def test_raw_json_in_a_form_body_is_what_the_sdk_encoding_would_send(graph, client):
+    requests = [{"method": "UPDATE", "data": {"id": "a"}}]
+    graph.add(200, {"handles": ["h1"]})
+    graph.add(200, {"handles": ["h2"]})
+    client.post("9/items_batch", {"requests": requests})
+    client.post("9/items_batch", {"requests": RawJSON(json.dumps(requests, sort_keys=True, separators=(",", ":")))})
+    assert graph.requests[0]["body"] == graph.requests[1]["body"]
 
 
 def test_encode_params_drops_none_and_keeps_strings():

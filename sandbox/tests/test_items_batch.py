@@ -226,3 +226,33 @@ def test_a_processed_batch_keeps_only_its_first_request_lines(push):
     push([batch_request("DELETE", {"id": str(n)}) for n in range(30)])
     batch = ItemsBatch.objects.get()
     assert batch.request_count == 30 and len(batch.requests) == 20
+
+
+def test_a_json_body_is_accepted_and_stores_the_same_items_as_a_form_body(graph, account):
+    """The SDK form-encodes items_batch; other clients (and our sync) send application/json."""
+    catalog = account["catalog_id"]
+    lines = [
+        batch_request("UPDATE", valid_item("sku-1", additional_image_link=["https://cdn.example.com/b.jpg"])),
+        batch_request("UPDATE", valid_item("sku-2", price=None)),  # rejected the same way by both
+        batch_request("UPDATE", valid_item("sku-3", title="Crème brûlée")),
+    ]
+    results = {}
+    for encoding in ("form", "json"):
+        ProductItem.objects.all().delete()
+        status, answer = graph.post(
+            f"{catalog}/items_batch",
+            {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": lines},
+            encoding=encoding,
+        )
+        assert status == 200, answer
+        status, result = graph.get(
+            f"{catalog}/check_batch_request_status", handle=answer["handles"][0], load_ids_of_invalid_requests="true"
+        )
+        stored = {item.retailer_id: item.data for item in ProductItem.objects.all()}
+        result = result["data"][0]
+        results[encoding] = (answer["validation_status"], result["status"], result["errors"],
+                             result["ids_of_invalid_requests"], stored)
+    assert results["json"] == results["form"]
+    assert set(results["json"][4]) == {"sku-1", "sku-3"}
+    assert results["json"][4]["sku-3"]["title"] == "Crème brûlée"
+    assert results["json"][3] == ["sku-2"]
