@@ -103,21 +103,6 @@ class Product(TenantOwned):
         return f"https://{self.store.shop_domain}/admin/products/{self.shopify_product_id}"
 
 
-# The columns catalog.items.meta_item reads (plus what the sync engine keeps in flight).
-ITEM_FIELDS = (
-    "tenant_id", "catalog_id", "retailer_id", "shopify_variant_id", "image_url", "removed_at",
-    "inventory_tracked", "inventory_quantity", "inventory_policy", "price", "compare_at_price", "options",
-    "previous_id", "payload_hash", "in_flight_hash", "in_flight_method",
-    "product__shopify_product_id", "product__handle", "product__title", "product__description_html",
-    "product__vendor", "product__product_type", "product__status", "product__published", "product__tags",
-    "product__images", "product__removed_at", "product__excluded_from_meta", "product__fb_product_category",
-    "product__google_product_category", "product__gender", "product__age_group", "product__custom_label_0",
-    "product__custom_label_1", "product__custom_label_2", "product__custom_label_3", "product__custom_label_4",
-    "product__store__shop_domain", "product__store__name", "product__store__currency",
-    "product__store__primary_domain_url",
-)
-
-
 class VariantQuerySet(TenantQuerySet):
     def pending(self) -> Self:
         """Variants waiting to be pushed and not already in flight."""
@@ -144,16 +129,6 @@ class VariantQuerySet(TenantQuerySet):
         return self.select_related("product", "product__store").defer(
             "product__store__access_token", "product__store__webhook_secret"
         )
-
-    def with_item_fields(self) -> Self:
-        """Like ``with_item_relations``, loading only the columns ``meta_item`` reads.
-
-        A feed streams every variant of the catalog: the full rows cost ~17 timestamp
-        and JSON conversions per variant that the item never uses (replace_feed
-        profile: over a third of the writer's CPU). A field missing here would cost
-        one query per row, which ``test_items`` guards against.
-        """
-        return self.select_related("product", "product__store").only(*ITEM_FIELDS)
 
     def status_counts(self) -> dict[str, int]:
         """PENDING / SYNCED / FAILED counts in one grouped query.

@@ -50,25 +50,3 @@ def test_refresh_writes_each_variants_own_hash_status_and_error():
         expected = items.payload_hash(items.meta_item(variant, variant.product, variant.product.store))
         assert variant.payload_hash == expected
 
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("published", [True, False])
-def test_item_fields_are_all_meta_item_reads(django_assert_num_queries, published):
-    """``with_item_fields()`` loads a subset of columns: the item must come out the same, query-free."""
-    variant = VariantFactory(
-        product__tags=["summer", "cotton"], product__gender="female", product__age_group="adult",
-        product__google_product_category="Apparel", product__fb_product_category="Clothing",
-        product__custom_label_0="l0", product__custom_label_4="l4", product__published=published,
-        product__images=[{"src": "https://cdn.example.com/a.jpg"}, {"src": "https://cdn.example.com/b.jpg"}],
-        product__store__primary_domain_url="https://shop.example.com", product__store__currency="EUR",
-        compare_at_price=Decimal("29.99"), options={"Color": "Red", "Size": "M"}, previous_id="old-1",
-        image_url="https://cdn.example.com/v.jpg", inventory_tracked=True, inventory_quantity=0,
-        inventory_policy=Variant.InventoryPolicy.CONTINUE,
-    )
-    full = Variant.objects.select_related("product", "product__store").get(pk=variant.pk)
-    expected = items.meta_item(full, full.product, full.product.store)
-    slim = Variant.objects.with_item_fields().get(pk=variant.pk)
-    with django_assert_num_queries(0):
-        assert items.meta_item(slim, slim.product, slim.product.store) == expected
-        assert (slim.in_flight_hash, slim.in_flight_method, slim.payload_hash) == (
-            full.in_flight_hash, full.in_flight_method, full.payload_hash)
