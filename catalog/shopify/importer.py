@@ -142,17 +142,20 @@ class _Importer:
         self.full = run.mode != ImportRun.Mode.INCREMENTAL
 
     def execute(self) -> None:
-        shop_changed = self._refresh_shop()
+        if self._refresh_shop():
+            # Currency, brand fallback or storefront domain moved: every stored payload may
+            # change. Refreshed before the products are read, not after: the variants this
+            # import writes are mapped with the new shop values anyway, and a first import
+            # (nothing stored yet) then costs nothing extra instead of a second pass over
+            # every variant.
+            changed = items.refresh_variants(Variant.objects.filter(product__store=self.store))
+            self._count(variants_changed=changed)
         if self.run.mode == ImportRun.Mode.BULK:
             self._import_bulk()
         else:
             self._import_paged()
         if self.full:
             self._mark_disappeared()
-        if shop_changed:
-            # Currency, brand fallback or storefront domain moved: every payload may change.
-            changed = items.refresh_variants(Variant.objects.filter(product__store=self.store))
-            self._count(variants_changed=changed)
 
     # -- shop -------------------------------------------------------------------------
 

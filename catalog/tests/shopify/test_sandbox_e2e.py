@@ -14,6 +14,7 @@ import requests
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from catalog.items import meta_item
 from catalog.models import ImportRun, Product, ProductSet, ShopifyStore, Variant, WebhookEvent
 from catalog.shopify.client import ShopifyClient
 from catalog.shopify.connect import WEBHOOK_TOPICS
@@ -273,6 +274,22 @@ def test_a_variant_change_marks_exactly_that_variant_pending_on_reimport(connect
     assert list(Variant.objects.filter(meta_status="PENDING").values_list("retailer_id", flat=True)) == [
         str(variant.legacy_id)
     ]
+
+
+def test_a_shop_currency_change_repends_every_variant_with_the_new_currency(connected):
+    c = connected(4)
+    import_store(c.store)
+    _mark_synced()
+    c.shop.currency_code = "EUR"
+    c.shop.save(update_fields=["currency_code"])
+    run = import_store(c.store, bulk=True)
+    total = Variant.objects.count()
+    assert run.variants_changed == total
+    assert Variant.objects.filter(meta_status="PENDING").count() == total - Variant.objects.filter(
+        meta_status="FAILED"
+    ).count()
+    for variant in Variant.objects.select_related("product__store"):
+        assert meta_item(variant, variant.product, variant.product.store)["price"].endswith(" EUR")
 
 
 def test_throttled_queries_wait_for_the_bucket_instead_of_failing(connected):
