@@ -100,7 +100,8 @@ class BenchDatabase:
         prefix = self.template_prefix(kind, variants)
         if self.engine == "postgres":
             with _pg_admin() as cur:
-                cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])
+                # Not LIKE: "_" is its wildcard, and the 10,000 prefix would match the 100,000 template.
+                cur.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [prefix])
                 for (old,) in cur.fetchall():
                     cur.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
                 cur.execute(f'CREATE DATABASE "{template}" TEMPLATE "{self.name}"')

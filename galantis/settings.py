@@ -123,6 +123,9 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
 # (done lazily when a status is read after that); the test suite sets 0.
 SANDBOX_BATCH_DELAY_SECONDS = env.float("SANDBOX_BATCH_DELAY_SECONDS", default=2.0)
+# Graph sandbox: seconds of work one call touching a catalog may spend ingesting a feed
+# upload; a big file is processed over several calls, so a status poll never waits long.
+SANDBOX_FEED_SLICE_SECONDS = env.float("SANDBOX_FEED_SLICE_SECONDS", default=5.0)
 # Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
 # work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
 # shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).

@@ -49,3 +49,4 @@ def test_refresh_writes_each_variants_own_hash_status_and_error():
     for variant in rows.values():
         expected = items.payload_hash(items.meta_item(variant, variant.product, variant.product.store))
         assert variant.payload_hash == expected
+

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import requests
 import time_machine
 from django.db import OperationalError
 from django.db import connection as db_connection
@@ -478,6 +479,46 @@ def test_replace_feed_is_streamed_uploaded_and_confirmed(catalog):
     assert statuses(catalog)["SYNCED"] == 6
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
     assert catalog.feeds.get(shard=0).meta_feed_id
+
+
+class RecordingSession(requests.Session):
+    """A real session that notes what each request handed to the socket layer as its body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+        self.sent.append(request)
+        return super().send(request, **kwargs)
+
+
+def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(catalog):
+    variants = add_variants(catalog, 25)
+    # Meta holds an item the catalog no longer has: a replace feed must delete it.
+    client = GraphClient(catalog.connection.access_token)
+    client.post(
+        f"{catalog.meta_catalog_id}/items_batch",
+        {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
+            **items.meta_item(variants[0], variants[0].product, catalog.store), "id": "gone-from-shopify"}}]},
+    )
+    assert "gone-from-shopify" in meta_items(catalog)
+    session = RecordingSession()
+    feed_client = GraphClient.for_catalog(catalog, session=session)
+    report = feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True, client=feed_client)
+    [upload_call] = [r for r in session.sent if r.method == "POST" and r.path_url.split("?")[0].endswith("/uploads")]
+    # Streamed: requests got a readable body of known length, never the bytes of the file.
+    assert not isinstance(upload_call.body, bytes | str) and hasattr(upload_call.body, "read")
+    assert int(upload_call.headers["Content-Length"]) == len(upload_call.body) > 25 * 200
+    assert upload_call.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert report.rows == 25
+    deadline = time.monotonic() + 60
+    while SyncBatch.objects.filter(pk=report.uploads[0], state=SyncBatch.State.SENT).exists():
+        assert time.monotonic() < deadline, "the upload never finished"
+        confirm.confirm_catalog(catalog, force=True)
+    assert SyncBatch.objects.get(pk=report.uploads[0]).state == SyncBatch.State.FINISHED
+    assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
+    assert statuses(catalog) == {"PENDING": 0, "SYNCED": 25, "FAILED": 0}
 
 
 def test_update_feed_carries_only_pending_changes(catalog):

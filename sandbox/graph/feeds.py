@@ -2,9 +2,12 @@
 
 An upload's file (multipart ``file`` or fetched from ``url``) is streamed to disk
 when the call is answered and parsed later, lazily, row by row in bounded chunks,
-so a feed of any size needs constant memory. A replace upload deletes the feed's
-items (and items no feed owns) that the file no longer lists; ``update_only`` never
-deletes.
+so a feed of any size needs constant memory. Like Meta, the sandbox answers the upload
+and every status poll at once: each call that touches the catalog spends at most
+``SANDBOX_FEED_SLICE_SECONDS`` ingesting (one transaction per slice, resumed from the
+file position it stopped at), so a million-row file is processed over several polls and
+no poll waits for all of it. A replace upload deletes the feed's items (and items no
+feed owns) that the file no longer lists; ``update_only`` never deletes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import csv
 import io
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,9 +25,11 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.files.move import file_move_safe
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 
 from .. import faults
 from ..models import AccessToken, FeedUpload, FeedUploadError, ProductCatalog, ProductFeed, ProductItem
@@ -35,6 +41,7 @@ from .validation import check_request
 logger = logging.getLogger(__name__)
 
 ROW_CHUNK = 1000  # feed rows validated and written together
+SLICE_LEASE_GRACE = 30  # seconds past the slice budget before another call may take over a stuck slice
 SAMPLES_PER_ERROR = 20
 FETCH_TIMEOUT = (5, 60)
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "BAR": "|", "TILDE": "~"}
@@ -100,6 +107,10 @@ def create_feed(catalog: ProductCatalog, params: Params) -> ProductFeed:
 
 
 def _store_file(uploaded: UploadedFile, target: Path) -> None:
+    if hasattr(uploaded, "temporary_file_path"):
+        # Django already streamed a big upload to a temporary file: move it, don't copy it.
+        file_move_safe(uploaded.temporary_file_path(), str(target))
+        return
     with target.open("wb") as out:
         for chunk in uploaded.chunks():
             out.write(chunk)
@@ -152,9 +163,13 @@ def create_upload(feed: ProductFeed, params: Params, token: AccessToken | None, 
 
 
 def process_due(catalog: ProductCatalog, now: datetime) -> int:
-    """Process the catalog's uploads whose delay has passed, in arrival order."""
+    """Give each of the catalog's due uploads one slice of work, in arrival order.
+
+    Returns how many uploads finished in this call."""
     processed = 0
-    due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, claimed_at=None, process_after__lte=now)
+    due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, process_after__lte=now).filter(
+        Q(slice_lease_until=None) | Q(slice_lease_until__lt=now)
+    )
     for pk in due.order_by("pk").values_list("pk", flat=True):
         processed += _process(pk, now)
     return processed
@@ -178,8 +193,21 @@ class _Report:
             self.warning_count += 1
 
     def save(self, upload: FeedUpload) -> None:
-        FeedUploadError.objects.bulk_create(
-            [
+        """Add this slice's errors to the upload's (counts summed, samples topped up)."""
+        known: dict[tuple[str, str], FeedUploadError] = {}
+        messages = [message for _, message in self.groups]
+        for start in range(0, len(messages), ROW_CHUNK):
+            batch = messages[start : start + ROW_CHUNK]
+            for error in FeedUploadError.objects.filter(upload=upload, description__in=batch):
+                known[(error.severity, error.description)] = error
+        new, changed = [], []
+        for (severity, message), group in self.groups.items():
+            if error := known.get((severity, message)):
+                error.total_count += group["count"]
+                error.samples = (error.samples + group["samples"])[:SAMPLES_PER_ERROR]
+                changed.append(error)
+                continue
+            new.append(
                 FeedUploadError(
                     upload=upload,
                     error_type=_classify(message, severity),
@@ -191,9 +219,11 @@ class _Report:
                     samples=group["samples"],
                     affected_surfaces=["Dynamic Ads", "Marketplace"],
                 )
-                for (severity, message), group in self.groups.items()
-            ]
-        )
+            )
+        FeedUploadError.objects.bulk_create(new)
+        FeedUploadError.objects.bulk_update(changed, ["total_count", "samples"])
+        upload.error_count += self.error_count
+        upload.warning_count += self.warning_count
 
 
 def _classify(message: str, severity: str) -> str:
@@ -214,23 +244,32 @@ def _classify(message: str, severity: str) -> str:
 
 
 def _process(pk: int, now: datetime) -> int:
+    """One slice of an upload's processing; 1 when that finished it."""
+    budget = settings.SANDBOX_FEED_SLICE_SECONDS
+    lease = now + timedelta(seconds=budget + SLICE_LEASE_GRACE)
+    # Take the slice: a concurrent call that lost the race updates nothing and moves on.
+    taken = FeedUpload.objects.filter(pk=pk, end_time=None).filter(
+        Q(slice_lease_until=None) | Q(slice_lease_until__lt=now)
+    ).update(slice_lease_until=lease, claimed_at=Coalesce("claimed_at", Value(now)))
+    if not taken:
+        return 0
     try:
         with transaction.atomic():
-            if not FeedUpload.objects.filter(pk=pk, claimed_at=None).update(claimed_at=now):
-                return 0
-            upload = FeedUpload.objects.select_related("feed__catalog").get(pk=pk)
+            upload = FeedUpload.objects.select_related("feed__catalog").select_for_update(of=("self",)).get(pk=pk)
             report = _Report()
-            _ingest(upload, report, now)
+            finished = _ingest(upload, report, now, time.monotonic() + budget)
             report.save(upload)
-            upload.error_count, upload.warning_count = report.error_count, report.warning_count
-            upload.end_time = now
+            if finished:
+                upload.end_time = now
+            upload.slice_lease_until = None
             upload.save()
-        _discard_file(upload.file_path)
-        return 1
     except Exception:
         logger.exception("Sandbox feed upload %s failed to process", pk)
-        FeedUpload.objects.filter(pk=pk).update(end_time=now, claimed_at=now)
+        FeedUpload.objects.filter(pk=pk).update(end_time=now, slice_lease_until=None)
         return 0
+    if finished:
+        _discard_file(upload.file_path)
+    return int(finished)
 
 
 def _discard_file(path: str) -> None:
@@ -281,55 +320,75 @@ def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
     return item
 
 
-def _rows(upload: FeedUpload) -> Iterator[tuple[int, dict[str, str]]]:
-    """(file row number, row) for every data row; the header is row 1."""
-    with _open_text(Path(upload.file_path), upload.feed.encoding) as text:
-        header = text.readline()
-        delimiter = _delimiter(header, upload.feed, upload.filename)
-        columns = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
-        reader = csv.DictReader(text, fieldnames=columns, delimiter=delimiter)
-        yield from enumerate(reader, start=2)
+def _rows(upload: FeedUpload, text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str]]]:
+    """(file row number, row) for every data row left, from where the last slice stopped.
+
+    The header (row 1) is read again each slice for the column names; lines are pulled
+    with ``readline`` (not iteration) so ``text.tell()`` can record where a slice ended.
+    """
+    header = text.readline()
+    delimiter = _delimiter(header, upload.feed, upload.filename)
+    columns = [name.strip().lower() for name in next(csv.reader([header], delimiter=delimiter), [])]
+    if upload.resume_position:
+        text.seek(int(upload.resume_position))
+    reader = csv.DictReader(iter(text.readline, ""), fieldnames=columns, delimiter=delimiter)
+    yield from enumerate(reader, start=2 + upload.rows_read)
 
 
-def _ingest(upload: FeedUpload, report: _Report, now: datetime) -> None:
+def _ingest(upload: FeedUpload, report: _Report, now: datetime, deadline: float) -> bool:
+    """Ingest rows until the file ends (True) or ``deadline`` passes (False, resumable)."""
     feed, catalog = upload.feed, upload.feed.catalog
     if upload.fetch_error:
         report.add("fatal", f"Feed file could not be fetched: {upload.fetch_error}", "HIGH")
-        return
+        return True
     method = "UPDATE" if upload.update_only else "CREATE"
     review_delay = faults.batch_delay_for(catalog, None)
-    detected = 0
     try:
-        for chunk in chunks(_rows(upload), ROW_CHUNK):
-            if detected == 0 and "id" not in chunk[0][1]:
-                report.add("fatal", "A required field is missing: the feed has no id column.", "HIGH")
-                return
-            requests_ = [
-                check_request(row_number, {"method": method, "data": _row_item(row, feed)}) for row_number, row in chunk
-            ]
-            detected += len(requests_)
-            outcome = apply_requests(
-                catalog, requests_, now=now, review_delay=review_delay, feed_id=feed.pk, upload_id=upload.pk
-            )
-            for issue in outcome.errors:
-                report.add("fatal", issue["message"], "HIGH", issue["id"], issue["line"])
-            for issue in outcome.warnings:
-                report.add("warning", issue["message"], issue["priority"], issue["id"], issue["line"])
-            upload.num_persisted_items += outcome.upserted
-            upload.num_invalid_items += len(outcome.invalid_lines)
-            # Items whose row was invalid stay as they were; they are not "missing" from the file.
-            invalid_ids = [rid for rid in outcome.invalid_ids if rid]
-            for ids in chunks(invalid_ids, ROW_CHUNK):
-                ProductItem.objects.filter(catalog=catalog, retailer_id__in=ids).update(seen_in_upload=upload.pk)
+        with _open_text(Path(upload.file_path), feed.encoding) as text:
+            for chunk in chunks(_rows(upload, text), ROW_CHUNK):
+                if upload.rows_read == 0 and "id" not in chunk[0][1]:
+                    report.add("fatal", "A required field is missing: the feed has no id column.", "HIGH")
+                    return True
+                _ingest_chunk(upload, report, chunk, method, now, review_delay)
+                # A short chunk was the file's last: finish now rather than in one more slice.
+                if len(chunk) == ROW_CHUNK and time.monotonic() >= deadline:
+                    upload.resume_position = str(text.tell())
+                    return False
     except (UnicodeDecodeError, csv.Error) as exc:
         report.add("fatal", f"The feed file could not be read: {exc.__class__.__name__}: {exc}", "HIGH")
-        return
-    upload.num_detected_items = detected
-    if detected == 0:
+        return True
+    upload.num_detected_items = upload.rows_read
+    if upload.rows_read == 0:
         report.add("fatal", "The feed file has no items.", "HIGH")
-        return
+        return True
     if not upload.update_only and feed.deletion_enabled:
         upload.num_deleted_items = _delete_missing(catalog, feed, upload)
+    return True
+
+
+def _ingest_chunk(
+    upload: FeedUpload, report: _Report, chunk: list, method: str, now: datetime, review_delay: float
+) -> None:
+    """Validate and write one chunk of rows; count them on the upload."""
+    feed, catalog = upload.feed, upload.feed.catalog
+    requests_ = [
+        check_request(row_number, {"method": method, "data": _row_item(row, feed)}) for row_number, row in chunk
+    ]
+    outcome = apply_requests(
+        catalog, requests_, now=now, review_delay=review_delay, feed_id=feed.pk, upload_id=upload.pk
+    )
+    for issue in outcome.errors:
+        report.add("fatal", issue["message"], "HIGH", issue["id"], issue["line"])
+    for issue in outcome.warnings:
+        report.add("warning", issue["message"], issue["priority"], issue["id"], issue["line"])
+    upload.rows_read += len(requests_)
+    upload.num_detected_items = upload.rows_read
+    upload.num_persisted_items += outcome.upserted
+    upload.num_invalid_items += len(outcome.invalid_lines)
+    # Items whose row was invalid stay as they were; they are not "missing" from the file.
+    invalid_ids = [rid for rid in outcome.invalid_ids if rid]
+    for ids in chunks(invalid_ids, ROW_CHUNK):
+        ProductItem.objects.filter(catalog=catalog, retailer_id__in=ids).update(seen_in_upload=upload.pk)
 
 
 def _delete_missing(catalog: ProductCatalog, feed: ProductFeed, upload: FeedUpload) -> int:

@@ -82,7 +82,13 @@ class FeedUpload(GraphNode):
     file_path = models.CharField(max_length=500, blank=True)
     fetch_error = models.TextField(blank=True)
     process_after = models.DateTimeField()
+    # Processing runs in time-boxed slices (one per touch of the catalog, as Meta's work
+    # would go on in the background): when it started, who holds the current slice until
+    # when, and where the next slice resumes (a text-file position) and at which row.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    slice_lease_until = models.DateTimeField(null=True, blank=True)
+    resume_position = models.CharField(max_length=64, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
     num_detected_items = models.PositiveIntegerField(default=0)
     num_persisted_items = models.PositiveIntegerField(default=0)
     num_deleted_items = models.PositiveIntegerField(default=0)

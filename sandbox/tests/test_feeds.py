@@ -184,3 +184,64 @@ def test_upload_start_time_is_a_graph_timestamp(client, graph, account, feed_id)
     upload_id = upload(client, account, feed_id, feed_csv([valid_item("a")]))["id"]
     start = session(graph, upload_id)["start_time"]
     assert start.startswith(str(timezone.now().year)) and start.endswith("+0000")
+
+
+# -- processing in slices: a poll never waits for a whole big file ------------------------------
+
+
+@pytest.fixture
+def one_chunk_per_call(settings, monkeypatch):
+    """Each call that touches the catalog ingests one chunk of two rows, then answers."""
+    settings.SANDBOX_FEED_SLICE_SECONDS = 0
+    monkeypatch.setattr("sandbox.graph.feeds.ROW_CHUNK", 2)
+
+
+def poll_until_done(graph, upload_id: str, limit: int = 20) -> tuple[dict, list[dict]]:
+    seen = []
+    for _ in range(limit):
+        seen.append(session(graph, upload_id))
+        if "end_time" in seen[-1]:
+            return seen[-1], seen
+    raise AssertionError(f"upload {upload_id} still processing after {limit} polls")
+
+
+def test_a_big_upload_is_ingested_over_several_polls_with_the_same_outcome(
+    client, graph, account, feed_id, one_chunk_per_call
+):
+    rows = [valid_item(f"sku-{n}") for n in range(5)]
+    rows.insert(1, valid_item("bad-1", price="free"))
+    rows.append(valid_item("bad-2", price="gratis"))
+    upload_id = upload(client, account, feed_id, feed_csv(rows))["id"]
+    result, polls = poll_until_done(graph, upload_id)
+    # 7 rows, 2 per call: the first three polls answer "still processing" with partial counts.
+    progress = [("end_time" in p, p["num_detected_items"]) for p in polls]
+    assert progress == [(False, 2), (False, 4), (False, 6), (True, 7)]
+    assert result["num_persisted_items"] == 5 and result["num_invalid_items"] == 2 and result["error_count"] == 2
+    assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == {f"sku-{n}" for n in range(5)}
+    _, errors = graph.get(f"{upload_id}/errors", error_priority="HIGH")
+    assert sorted((e["total_count"], "price" in e["description"]) for e in errors["data"]) == [(1, True), (1, True)]
+    _, warnings = graph.get(f"{upload_id}/errors", error_priority="MEDIUM")
+    [short_description] = warnings["data"]  # one message, counted across every slice
+    assert short_description["total_count"] == 5
+
+
+def test_a_replace_upload_in_slices_deletes_missing_items_only_once_it_is_done(
+    client, graph, account, feed_id, one_chunk_per_call
+):
+    upload(client, account, feed_id, feed_csv([valid_item(rid) for rid in "abcde"]))
+    poll_until_done(graph, FeedUpload.objects.get().fbid)
+    upload_id = upload(client, account, feed_id, feed_csv([valid_item(rid) for rid in "abc"]))["id"]
+    first = session(graph, upload_id)
+    assert "end_time" not in first
+    assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == set("abcde")
+    result, _ = poll_until_done(graph, upload_id)
+    assert result["num_deleted_items"] == 2
+    assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == set("abc")
+
+
+def test_a_slice_in_progress_is_not_taken_by_a_concurrent_poll(client, graph, account, feed_id, one_chunk_per_call):
+    upload_id = upload(client, account, feed_id, feed_csv([valid_item(rid) for rid in "abcd"]))["id"]
+    FeedUpload.objects.update(slice_lease_until=timezone.now() + timezone.timedelta(seconds=60))
+    assert session(graph, upload_id)["num_detected_items"] == 0  # someone else holds the slice
+    FeedUpload.objects.update(slice_lease_until=timezone.now() - timezone.timedelta(seconds=1))
+    assert session(graph, upload_id)["num_detected_items"] == 2  # a lease that ran out is taken over
