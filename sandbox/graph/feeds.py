@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import requests
@@ -296,6 +297,12 @@ def _delimiter(header: str, feed: ProductFeed, filename: str) -> str:
     return max(DELIMITERS.values(), key=header.count)
 
 
+@lru_cache(maxsize=256)
+def _image_column(column: str) -> re.Match | None:
+    """``image[0].url`` / ``image[0].tag[1]`` columns (matched once per column name, not per cell)."""
+    return _IMAGE_COLUMN.match(column)
+
+
 def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
     item: dict = {}
     images: dict[int, dict] = {}
@@ -305,7 +312,7 @@ def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
         value = value.strip()
         if not value:
             continue  # an empty cell sets nothing
-        if match := _IMAGE_COLUMN.match(column):
+        if match := _image_column(column):
             image = images.setdefault(int(match.group(1)), {})
             if match.group(2) == "url":
                 image["url"] = value
