@@ -166,7 +166,7 @@ def create_upload(feed: ProductFeed, params: Params, token: AccessToken | None, 
 def process_due(catalog: ProductCatalog, now: datetime) -> int:
     """Give each of the catalog's due uploads one slice of work, in arrival order.
 
-    Returns how many uploads finished in this call."""
+    Returns how many uploads changed (a slice ran), so the caller re-reads the node it serves."""
     processed = 0
     due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, process_after__lte=now).filter(
         Q(slice_lease_until=None) | Q(slice_lease_until__lt=now)
@@ -245,7 +245,7 @@ def _classify(message: str, severity: str) -> str:
 
 
 def _process(pk: int, now: datetime) -> int:
-    """One slice of an upload's processing; 1 when that finished it."""
+    """One slice of an upload's processing; 1 when a slice ran (the upload changed)."""
     budget = settings.SANDBOX_FEED_SLICE_SECONDS
     lease = now + timedelta(seconds=budget + SLICE_LEASE_GRACE)
     # Take the slice: a concurrent call that lost the race updates nothing and moves on.
@@ -267,10 +267,10 @@ def _process(pk: int, now: datetime) -> int:
     except Exception:
         logger.exception("Sandbox feed upload %s failed to process", pk)
         FeedUpload.objects.filter(pk=pk).update(end_time=now, slice_lease_until=None)
-        return 0
+        return 1
     if finished:
         _discard_file(upload.file_path)
-    return int(finished)
+    return 1
 
 
 def _discard_file(path: str) -> None:
