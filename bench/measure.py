@@ -28,7 +28,8 @@ class SqlCounter:
         self.total = 0
         self.per_batch: list[int] = []
         self.before_first_batch = 0
-        # BENCH_SQL_LOG=FILE: every statement with its batch number, to see what differs between batches.
+        # BENCH_SQL_LOG=FILE: every statement with its batch number and its time (ms, round trip
+        # included), to see what differs between batches and where the database's time goes.
         path = os.environ.get("BENCH_SQL_LOG")
         self.log = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - lives as long as the run
 
@@ -40,9 +41,14 @@ class SqlCounter:
             self.per_batch[-1] += 1
         else:
             self.before_first_batch += 1
-        if self.log:
-            self.log.write(f"{len(self.per_batch)}\t{' '.join(sql.split())[:300]}\n")
-        return execute(sql, params, many)
+        if not self.log:
+            return execute(sql, params, many)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.log.write(f"{len(self.per_batch)}\t{elapsed_ms:.1f}\t{' '.join(sql.split())[:300]}\n")
 
     def batch_figures(self) -> dict:
         """Statements per batch: median, min and max (the last, partial batch excluded when others exist)."""

@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sandbox import faults
+from sandbox.graph import batches
 from sandbox.models import ItemsBatch, ProductItem
 
 from .conftest import batch_request, valid_item
@@ -191,6 +192,31 @@ def test_batch_waits_for_its_delay_and_reports_dispatched_then_started(graph, ac
     _, result = graph.get(f"{account['catalog_id']}/check_batch_request_status", handle=handle)
     assert result["data"][0]["status"] == "finished"
     assert ProductItem.objects.filter(retailer_id="sku").exists()
+
+
+def test_a_batch_without_delay_is_processed_in_the_call_keeping_a_sample_of_its_lines(graph, account):
+    lines = [batch_request("UPDATE", valid_item(f"sku-{n}")) for n in range(batches.REQUESTS_KEPT + 5)]
+    _, answer = graph.post(f"{account['catalog_id']}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": lines})
+    # No other call yet: the batch was due on arrival and is already applied.
+    batch = ItemsBatch.objects.get(handle=answer["handles"][0])
+    assert (batch.status, batch.num_upserted, batch.request_count) == ("finished", len(lines), len(lines))
+    assert batch.requests == lines[: batches.REQUESTS_KEPT]
+    assert ProductItem.objects.count() == len(lines)
+
+
+def test_a_batch_failing_while_processed_in_the_call_reports_status_error(graph, account, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("sandbox bug")
+
+    monkeypatch.setattr(batches, "apply_requests", broken)
+    status, answer = graph.post(
+        f"{account['catalog_id']}/items_batch",
+        {"item_type": "PRODUCT_ITEM", "requests": [batch_request("UPDATE", valid_item("sku"))]},
+    )
+    assert status == 200 and len(answer["handles"]) == 1  # the call itself was accepted, as on Meta
+    _, result = graph.get(f"{account['catalog_id']}/check_batch_request_status", handle=answer["handles"][0])
+    assert result["data"][0]["status"] == "error"
+    assert not ProductItem.objects.exists()
 
 
 def test_reading_products_also_processes_due_batches(graph, account):
