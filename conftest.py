@@ -69,3 +69,13 @@ def _fast_password_hashing(settings):
 def _sandbox_processes_batches_at_once(settings):
     """The Graph sandbox processes batches and feed uploads without its demo delay in tests."""
     settings.SANDBOX_BATCH_DELAY_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _forget_store_keys():
+    """Webhook secrets kept in memory must not leak from one test's stores into the next."""
+    from catalog.shopify import signing_keys
+
+    signing_keys.forget()
+    yield
+    signing_keys.forget()

@@ -26,7 +26,7 @@ def bench_env(database_url: str, port: int) -> dict[str, str]:
     """Environment variables for every bench process (orchestrator, server, workers)."""
     site = f"http://127.0.0.1:{port}"
     return {
-        "DJANGO_SETTINGS_MODULE": "galantis.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the project's, plus bench/naive.py's routes
         "DATABASE_URL": database_url,
         "DEBUG": "False",
         "SECRET_KEY": BENCH_SECRET_KEY,

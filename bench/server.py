@@ -18,7 +18,7 @@ import requests
 from .environment import REPO, py_spy
 
 WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", 2))  # one per core
-THREADS = 4
+THREADS = int(os.environ.get("BENCH_SERVER_THREADS", 4))
 READY_TIMEOUT = 60.0
 
 

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class CatalogConfig(AppConfig):
@@ -9,5 +9,10 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from . import permissions
+        from .models import ShopifyStore
+        from .shopify import signing_keys
 
         post_migrate.connect(permissions.update_groups_after_migrate, dispatch_uid="catalog_tenant_groups")
+        # A rotated webhook secret takes effect at once in this process (see signing_keys).
+        post_save.connect(signing_keys.forget_store, sender=ShopifyStore, dispatch_uid="catalog_store_key_saved")
+        post_delete.connect(signing_keys.forget_store, sender=ShopifyStore, dispatch_uid="catalog_store_key_deleted")

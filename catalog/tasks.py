@@ -159,8 +159,13 @@ def reconcile_shopify_store(store_id: int) -> str:
 
 
 def process_shopify_webhook(event_id: int) -> str | None:
-    """Apply one stored Shopify webhook event."""
+    """Apply one stored Shopify webhook event (tasks queued before drains existed)."""
     return webhooks.process_event(event_id)
+
+
+def drain_shopify_webhooks(store_id: int) -> int:
+    """Process a store's received webhook events (one task per burst of deliveries)."""
+    return webhooks.drain(store_id)
 
 
 def sweep_shopify_webhooks() -> int:

@@ -2,7 +2,7 @@ from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
-from .shopify import ImportRun, ProductTombstone, WebhookEvent
+from .shopify import ImportRun, ProductTombstone, WebhookDrain, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 from .throttle import GraphThrottle
 
@@ -26,6 +26,7 @@ __all__ = [
     "TenantOwned",
     "TenantQuerySet",
     "Variant",
+    "WebhookDrain",
     "WebhookEvent",
     "mask_secret",
     "shard_key_for",

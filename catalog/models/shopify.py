@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Self
 
-from django.db import models
+from django.db import connections, models, router
 from django.utils import timezone
 
 from .tenancy import TenantOwned, TenantQuerySet
@@ -101,6 +101,36 @@ class ImportRun(TenantOwned):
 
 
 class WebhookEventQuerySet(TenantQuerySet):
+    def insert_new(self, event: WebhookEvent) -> int | None:
+        """Insert ``event`` unless its delivery is already stored; return its new pk, else None.
+
+        One ``INSERT ... ON CONFLICT (store_id, dedup_key) DO NOTHING RETURNING id`` (SQLite
+        3.35+ and PostgreSQL) instead of a duplicate check, a transaction and an insert: the
+        unique constraint decides, so concurrent retries of one delivery store it once. The
+        statement is built once per process; values go through each field's own adaptation
+        (``auto_now_add``, JSON, bytes), as ``save()`` would.
+        """
+        using = router.db_for_write(WebhookEvent)
+        connection = connections[using]
+        fields = [f for f in WebhookEvent._meta.concrete_fields if not f.primary_key]
+        params = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_new_sql(connection, fields), params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        event.pk = row[0]
+        event._state.adding, event._state.db = False, using
+        return event.pk
+
+    def waiting(self, store_id: int) -> Self:
+        """Received events of one store never attempted yet, in arrival order (a drain's work).
+
+        Events a transient failure put back (attempts > 0) are left to the sweeper, so a
+        stream of deliveries during a Shopify outage does not burn their retries in seconds.
+        """
+        return self.filter(store_id=store_id, state=WebhookEvent.State.RECEIVED, attempts=0).order_by("pk")
+
     def unprocessed(self, *, older_than: timedelta = timedelta(0), stale_claim: timedelta = timedelta(minutes=10)):
         """Events a worker should (re)process: never picked up, or claimed by a worker that died."""
         now = timezone.now()
@@ -160,6 +190,63 @@ class WebhookEvent(TenantOwned):
     @property
     def body_text(self) -> str:
         return bytes(self.body).decode("utf-8", errors="replace")
+
+
+_INSERT_SQL: dict[str, str] = {}
+
+
+def _insert_new_sql(connection, fields) -> str:
+    sql = _INSERT_SQL.get(connection.vendor)
+    if sql is None:
+        q = connection.ops.quote_name
+        table = q(WebhookEvent._meta.db_table)
+        columns = ", ".join(q(f.column) for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = (
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+            f"ON CONFLICT ({q('store_id')}, {q('dedup_key')}) DO NOTHING RETURNING {q('id')}"
+        )
+        _INSERT_SQL[connection.vendor] = sql
+    return sql
+
+
+class WebhookDrainQuerySet(TenantQuerySet):
+    def request(self, store_id: int, tenant_id: int) -> bool:
+        """Ask for a drain of the store's events; True if none was pending (queue one then).
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: while a drain is queued and not started,
+        every further delivery finds the row and queues nothing.
+        """
+        connection = connections[router.db_for_write(WebhookDrain)]
+        q = connection.ops.quote_name
+        now = WebhookDrain._meta.get_field("requested_at").get_db_prep_save(timezone.now(), connection)
+        table, columns = q(WebhookDrain._meta.db_table), ", ".join(map(q, ("tenant_id", "store_id", "requested_at")))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s) "
+                f"ON CONFLICT ({q('store_id')}) DO NOTHING RETURNING {q('id')}",
+                [tenant_id, store_id, now],
+            )
+            return cursor.fetchone() is not None
+
+
+class WebhookDrain(TenantOwned):
+    """A drain of one store's received webhook events is queued and has not started yet.
+
+    Receiving a delivery stores its event and, only when no such row exists, inserts one
+    and queues one drain task: a burst of deliveries costs one task, not one per event.
+    The drain deletes the row *before* reading the events, so a delivery stored after that
+    read queues the next drain (no lost wake-up). A row whose task was lost is removed by
+    the sweeper, which also processes the events themselves.
+    """
+
+    store = models.OneToOneField("catalog.ShopifyStore", on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField()
+
+    objects = WebhookDrainQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"drain of store {self.store_id} requested {self.requested_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ProductTombstone(TenantOwned):

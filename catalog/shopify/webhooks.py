@@ -2,9 +2,10 @@
 
 Receiving (the view, within Shopify's 5-second limit) only checks the HMAC over the raw
 body, inserts one ``WebhookEvent`` row (unique per store and event id, so retries and
-duplicate events are stored once) and queues the processing after commit. Processing
-(a Django-Q2 task, re-run by a periodic sweeper for anything the queue dropped) applies
-the event order-safely through the same upsert the importer uses.
+duplicate events are stored once) and makes sure a drain of the store is queued: one
+Django-Q2 task per burst, not one per delivery (``WebhookDrain``). The drain applies the
+store's events in arrival order, order-safely, through the same upsert the importer
+uses; a periodic sweeper re-runs anything a lost task or a dead worker left behind.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from catalog import items
-from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookEvent
+from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookDrain, WebhookEvent
 from galantis.queue import enqueue
 
 from . import collections as collection_sets
+from . import signing_keys
 from .client import ShopifyClient, gid_number
 from .connect import UNINSTALLED_REASON
 from .errors import ShopifyError
@@ -53,6 +55,10 @@ MAX_ATTEMPTS = 5
 # The sweeper leaves fresh events to their queued task for this long.
 SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_LIMIT = 500
+# Events one drain task processes before it queues its successor (bounded tasks).
+DRAIN_BATCH = 500
+# A drain request older than this lost its task (the queue's retry is 12 minutes).
+DRAIN_STALE = timedelta(minutes=15)
 # Tombstones of products deleted before we stored them outlive any late delivery by far.
 TOMBSTONE_DAYS = timedelta(days=7)
 
@@ -68,21 +74,27 @@ def verify_hmac(raw_body: bytes, header_value: str | None, secret: str) -> bool:
 
 @dataclass
 class Reception:
-    """What the view answers: an HTTP status, a short message, and the stored event if any."""
+    """What the view answers: an HTTP status, a short message, and the stored event's pk if any."""
 
     status: int
     message: str
-    event: WebhookEvent | None = None
+    event_id: int | None = None
 
 
 def receive(raw_body: bytes, headers: Mapping[str, str]) -> Reception:
-    """Verify and store one delivery; queue its processing. Never calls Shopify."""
+    """Verify and store one delivery; make sure a drain will process it. Never calls Shopify.
+
+    The hot path is two statements in autocommit: the event's ``INSERT ... ON CONFLICT DO
+    NOTHING`` (durable before we answer 200; the unique constraint de-duplicates) and the
+    drain request's (a task is queued only when no drain is pending). The store's key comes
+    from a short-lived in-memory copy (``signing_keys``).
+    """
     shop_domain = (headers.get(SHOP) or "").strip().lower()
     signature = headers.get(HMAC)
     if not signature or not shop_domain:
         return Reception(401, "Missing signature or shop domain.")
-    store = ShopifyStore.objects.filter(shop_domain=shop_domain).first()
-    if store is None or not verify_hmac(raw_body, signature, store.webhook_secret):
+    key = _verified_key(raw_body, signature, shop_domain)
+    if key is None:
         # Same answer for an unknown shop and a bad signature: nothing to learn from it.
         logger.warning("Rejected webhook for %r: bad signature or unknown shop", shop_domain[:100])
         return Reception(401, "Invalid signature.")
@@ -93,8 +105,6 @@ def receive(raw_body: bytes, headers: Mapping[str, str]) -> Reception:
     webhook_id = (headers.get(WEBHOOK_ID) or "").strip()[:100]
     # Without ids (never from Shopify), identical bodies of one topic are the same event.
     dedup_key = event_id or webhook_id or "sha256:" + hashlib.sha256(topic.encode() + b"\n" + raw_body).hexdigest()[:64]
-    if WebhookEvent.objects.filter(store=store, dedup_key=dedup_key).exists():
-        return Reception(200, "Duplicate delivery; already stored.")
 
     state, note, status, message = WebhookEvent.State.RECEIVED, "", 200, "Queued."
     try:
@@ -108,33 +118,60 @@ def receive(raw_body: bytes, headers: Mapping[str, str]) -> Reception:
             state, note, message = WebhookEvent.State.IGNORED, KEPT_TOPICS[topic], "Stored."
         elif topic not in HANDLERS:
             state, note, message = WebhookEvent.State.IGNORED, f"Unknown topic {topic!r}: recorded only.", "Recorded."
+    fields = {
+        "topic": topic,
+        "event_id": event_id,
+        "webhook_id": webhook_id,
+        "dedup_key": dedup_key,
+        "api_version": (headers.get(API_VERSION) or "")[:16],
+        "triggered_at": _parse_time(headers.get(TRIGGERED_AT)),
+        "body": raw_body,
+        "headers": {name: headers[name][:500] for name in KEPT_HEADERS if headers.get(name)},
+        "state": state,
+        "error": note,
+        "processed_at": timezone.now() if state != WebhookEvent.State.RECEIVED else None,
+    }
     try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                tenant_id=store.tenant_id,
-                store=store,
-                topic=topic,
-                event_id=event_id,
-                webhook_id=webhook_id,
-                dedup_key=dedup_key,
-                api_version=(headers.get(API_VERSION) or "")[:16],
-                triggered_at=_parse_time(headers.get(TRIGGERED_AT)),
-                body=raw_body,
-                headers={name: headers[name][:500] for name in KEPT_HEADERS if headers.get(name)},
-                state=state,
-                error=note,
-                processed_at=timezone.now() if state != WebhookEvent.State.RECEIVED else None,
-            )
-            if state == WebhookEvent.State.RECEIVED:
-                enqueue_processing(event)
+        pk = WebhookEvent.objects.insert_new(WebhookEvent(tenant_id=key.tenant_id, store_id=key.store_id, **fields))
     except IntegrityError:
-        # A concurrent retry of the same delivery won the insert.
+        # The kept key names a store deleted meanwhile (foreign key): look again, once.
+        signing_keys.forget(shop_domain)
+        key = _verified_key(raw_body, signature, shop_domain)
+        if key is None:
+            return Reception(401, "Invalid signature.")
+        pk = WebhookEvent.objects.insert_new(WebhookEvent(tenant_id=key.tenant_id, store_id=key.store_id, **fields))
+    if pk is None:
         return Reception(200, "Duplicate delivery; already stored.")
-    return Reception(status, message, event)
+    if state == WebhookEvent.State.RECEIVED:
+        request_drain(key.store_id, key.tenant_id)
+    return Reception(status, message, pk)
+
+
+def _verified_key(raw_body: bytes, signature: str, shop_domain: str) -> signing_keys.StoreKey | None:
+    """The store key whose secret signed ``raw_body``; a kept secret that fails is re-read once."""
+    key = signing_keys.lookup(shop_domain)
+    if key is not None and verify_hmac(raw_body, signature, key.secret):
+        return key
+    if key is None:
+        return None  # lookup() already read the database: the shop is unknown
+    # Perhaps rotated since we kept it: the database decides.
+    key = signing_keys.lookup(shop_domain, fresh=True)
+    if key is not None and verify_hmac(raw_body, signature, key.secret):
+        return key
+    return None
+
+
+def request_drain(store_id: int, tenant_id: int) -> bool:
+    """Queue a drain of the store's received events unless one is pending; True if queued."""
+    if not WebhookDrain.objects.request(store_id, tenant_id):
+        return False
+    enqueue("catalog.tasks.drain_shopify_webhooks", store_id, group=f"shopify-webhooks:{store_id}")
+    return True
 
 
 def enqueue_processing(event: WebhookEvent) -> None:
-    enqueue("catalog.tasks.process_shopify_webhook", event.pk, group=f"shopify-webhooks:{event.store_id}")
+    """Queue the processing of one event (its store's drain)."""
+    request_drain(event.store_id, event.tenant_id)
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -197,17 +234,42 @@ def process_event(event_id: int, *, client: ShopifyClient | None = None) -> str 
     return state
 
 
+def drain(store_id: int, limit: int = DRAIN_BATCH) -> int:
+    """Process up to ``limit`` of the store's waiting events in arrival order; return how many.
+
+    The drain request is deleted *first*: a delivery stored after the read below then
+    finds no request and queues the next drain, so none waits for the sweeper. A full
+    batch queues its own successor (bounded tasks, as every task here).
+    """
+    WebhookDrain.objects.filter(store_id=store_id).delete()
+    ids = list(WebhookEvent.objects.waiting(store_id).values_list("pk", flat=True)[:limit])
+    for event_id in ids:
+        process_event(event_id)
+    if len(ids) == limit:
+        tenant_id = ShopifyStore.objects.filter(pk=store_id).values_list("tenant_id", flat=True).first()
+        if tenant_id is not None:
+            request_drain(store_id, tenant_id)
+    return len(ids)
+
+
 def reprocess(events) -> int:
     """Put events back in the queue (admin "reprocess" action); return how many were queued."""
     pks = list(events.values_list("pk", flat=True))
-    WebhookEvent.objects.filter(pk__in=pks).update(state=WebhookEvent.State.RECEIVED, claimed_at=None, error="")
-    for event in WebhookEvent.objects.filter(pk__in=pks):
-        enqueue_processing(event)
+    # A fresh start: the drain takes never-attempted events only.
+    WebhookEvent.objects.filter(pk__in=pks).update(
+        state=WebhookEvent.State.RECEIVED, claimed_at=None, error="", attempts=0
+    )
+    stores = WebhookEvent.objects.filter(pk__in=pks).values_list("store_id", "tenant_id").distinct()
+    for store_id, tenant_id in stores:
+        request_drain(store_id, tenant_id)
     return len(pks)
 
 
 def sweep(limit: int = SWEEP_LIMIT) -> int:
     """Process events no task picked up (lost enqueue, dead worker); return how many were tried."""
+    # A request older than this lost its task (a drain deletes it when it starts): drop it
+    # so the next delivery queues a drain again.
+    WebhookDrain.objects.filter(requested_at__lt=timezone.now() - DRAIN_STALE).delete()
     ids = list(
         WebhookEvent.objects.unprocessed(older_than=SWEEP_GRACE).order_by("pk").values_list("pk", flat=True)[:limit]
     )

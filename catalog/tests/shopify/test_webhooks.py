@@ -260,8 +260,11 @@ def test_the_sweeper_takes_over_a_claim_of_a_dead_worker(client, store, catalog)
 
 def test_reprocess_requeues_failed_events(client, store, catalog, django_capture_on_commit_callbacks):
     _post(client, store, "products/update", _product_body())
-    WebhookEvent.objects.update(state=WebhookEvent.State.FAILED, error="boom")
+    webhooks.drain(store.pk)
+    WebhookEvent.objects.update(state=WebhookEvent.State.FAILED, error="boom", attempts=1)
     with django_capture_on_commit_callbacks() as callbacks:
         assert webhooks.reprocess(WebhookEvent.objects.all()) == 1
     assert WebhookEvent.objects.get().state == WebhookEvent.State.RECEIVED
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # the store's drain
+    assert webhooks.drain(store.pk) == 1
+    assert WebhookEvent.objects.get().state == WebhookEvent.State.PROCESSED
