@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0010_shopify_schedules'),
+        ('catalog', '0011_webhook_drain'),
     ]
 
     operations = [
