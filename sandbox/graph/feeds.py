@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import requests
@@ -165,7 +166,7 @@ def create_upload(feed: ProductFeed, params: Params, token: AccessToken | None, 
 def process_due(catalog: ProductCatalog, now: datetime) -> int:
     """Give each of the catalog's due uploads one slice of work, in arrival order.
 
-    Returns how many uploads finished in this call."""
+    Returns how many uploads changed (a slice ran), so the caller re-reads the node it serves."""
     processed = 0
     due = FeedUpload.objects.filter(feed__catalog=catalog, end_time=None, process_after__lte=now).filter(
         Q(slice_lease_until=None) | Q(slice_lease_until__lt=now)
@@ -244,7 +245,7 @@ def _classify(message: str, severity: str) -> str:
 
 
 def _process(pk: int, now: datetime) -> int:
-    """One slice of an upload's processing; 1 when that finished it."""
+    """One slice of an upload's processing; 1 when a slice ran (the upload changed)."""
     budget = settings.SANDBOX_FEED_SLICE_SECONDS
     lease = now + timedelta(seconds=budget + SLICE_LEASE_GRACE)
     # Take the slice: a concurrent call that lost the race updates nothing and moves on.
@@ -266,10 +267,10 @@ def _process(pk: int, now: datetime) -> int:
     except Exception:
         logger.exception("Sandbox feed upload %s failed to process", pk)
         FeedUpload.objects.filter(pk=pk).update(end_time=now, slice_lease_until=None)
-        return 0
+        return 1
     if finished:
         _discard_file(upload.file_path)
-    return int(finished)
+    return 1
 
 
 def _discard_file(path: str) -> None:
@@ -296,6 +297,12 @@ def _delimiter(header: str, feed: ProductFeed, filename: str) -> str:
     return max(DELIMITERS.values(), key=header.count)
 
 
+@lru_cache(maxsize=256)
+def _image_column(column: str) -> re.Match | None:
+    """``image[0].url`` / ``image[0].tag[1]`` columns (matched once per column name, not per cell)."""
+    return _IMAGE_COLUMN.match(column)
+
+
 def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
     item: dict = {}
     images: dict[int, dict] = {}
@@ -305,7 +312,7 @@ def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
         value = value.strip()
         if not value:
             continue  # an empty cell sets nothing
-        if match := _IMAGE_COLUMN.match(column):
+        if match := _image_column(column):
             image = images.setdefault(int(match.group(1)), {})
             if match.group(2) == "url":
                 image["url"] = value

@@ -234,6 +234,9 @@ def _write_items(
     group_ids = {str(item["item_group_id"]) for item in items.values() if item.get("item_group_id")}
     groups = _ensure_groups(catalog, group_ids)
     review_due = now + timedelta(seconds=review_delay)
+    # A review due at once is done at once: writing PENDING and flipping every row on the
+    # next call (complete_due_reviews) doubled the database work of a big feed upload.
+    reviewed_now = review_delay <= 0
     update_fields = list(ITEM_UPDATE_FIELDS)
     if feed_id is not None:
         update_fields += ["feed", "seen_in_upload"]
@@ -249,7 +252,7 @@ def _write_items(
                     "retailer_id": rid,
                     "group": groups.get(columns["item_group_id"]),
                     "data": item,
-                    "review_status": ProductItem.ReviewStatus.PENDING,
+                    "review_status": checked.review_outcome if reviewed_now else ProductItem.ReviewStatus.PENDING,
                     "review_outcome": checked.review_outcome,
                     "review_due_at": review_due,
                     "image_fetch_status": checked.image_fetch_status,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from .currencies import ISO_4217, ZERO_DECIMAL
@@ -211,7 +212,14 @@ def check_request(line: int, raw: Any) -> ItemRequest:
 
 def parse_price(value: Any) -> tuple[Decimal, str] | None:
     """``"9.99 USD"`` -> (Decimal("9.99"), "USD"); None when malformed."""
-    match = _PRICE.match(str(value).strip()) if isinstance(value, str) else None
+    return _parse_price_text(value) if isinstance(value, str) else None
+
+
+# Each item's price is read several times (field check, sale-price rule, stored columns)
+# and a catalog has few distinct prices: a feed upload parses each text once.
+@lru_cache(maxsize=4096)
+def _parse_price_text(value: str) -> tuple[Decimal, str] | None:
+    match = _PRICE.match(value.strip())
     if not match or match.group(2) not in ISO_4217:
         return None
     return Decimal(match.group(1)), match.group(2)
@@ -226,6 +234,12 @@ def is_valid_url(value: Any) -> bool:
     """An http(s) URL with a host, no spaces and no user:password part."""
     if not isinstance(value, str) or len(value) > MAX_URL_LENGTH:
         return False
+    return _is_valid_url_text(value)
+
+
+# Every variant of a product repeats the product's image URLs: checked once each.
+@lru_cache(maxsize=8192)
+def _is_valid_url_text(value: str) -> bool:
     match = _URL.match(value)
     if match is None:
         return False
