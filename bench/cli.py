@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="items the naive baseline runs on (its rate is extrapolated to N)")
     parser.add_argument("--samples", type=int, default=None,
                         help="health: requests per page (default 50); webhooks: webhooks in the burst")
+    parser.add_argument("--shards", type=int, default=None,
+                        help="the catalog's shard_count (full_sync: 2 by default, the others 1)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR")
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_database(db, scenario.SEED_KIND, args.variants, args.fresh)
         ctx = Context(
             scenario=args.scenario, db=args.db, variants=args.variants, site_url=f"http://127.0.0.1:{args.port}",
-            baseline_items=min(args.variants, args.baseline_items), samples=args.samples,
+            baseline_items=min(args.variants, args.baseline_items), samples=args.samples, shards=args.shards,
         )
         from django.db import connections
 

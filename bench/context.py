@@ -14,6 +14,7 @@ class Context:
     site_url: str
     baseline_items: int
     samples: int | None = None  # health: requests per page; webhooks: burst size (None: the scenario's own)
+    shards: int | None = None  # the catalog's shard_count for the sync scenarios (None: the scenario's own)
     extra: dict = field(default_factory=dict)  # what prepare() hands to run()/baseline()
 
     def dumps(self) -> str:

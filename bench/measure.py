@@ -15,12 +15,29 @@ BATCH_MARKER = 'INSERT INTO "catalog_syncbatch"'
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process's own memory so far, in MB.
+
+    ``VmHWM`` of /proc/self/status, not ``getrusage().ru_maxrss``: Linux carries the parent's
+    peak into ``ru_maxrss`` across fork + exec, so a worker started by an orchestrator that had
+    just seeded a million variants reported the orchestrator's 757 MB as its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 class SqlCounter:
-    """Counts the SQL statements this thread's default connection runs, per batch too."""
+    """Counts the SQL statements the measured code runs, per batch too.
+
+    The measuring thread's connection, and those of the threads the sync engine starts to
+    drive shards in parallel (``catalog.sync.run.SHARD_THREAD_PREFIX``). Each thread's
+    statements are attributed to the batch that thread last started.
+    """
 
     def __init__(self) -> None:
         import os
@@ -28,19 +45,24 @@ class SqlCounter:
         self.total = 0
         self.per_batch: list[int] = []
         self.before_first_batch = 0
+        self._lock = threading.Lock()
+        self._thread = threading.local()  # .batch: index in per_batch of this thread's batch
         # BENCH_SQL_LOG=FILE: every statement with its batch number and its time (ms, round trip
         # included), to see what differs between batches and where the database's time goes.
         path = os.environ.get("BENCH_SQL_LOG")
         self.log = open(path, "w", encoding="utf-8") if path else None  # noqa: SIM115 - lives as long as the run
 
     def __call__(self, execute, sql, params, many, context):
-        self.total += 1
-        if sql.lstrip().startswith(BATCH_MARKER):
-            self.per_batch.append(0)
-        if self.per_batch:
-            self.per_batch[-1] += 1
-        else:
-            self.before_first_batch += 1
+        with self._lock:
+            self.total += 1
+            if sql.lstrip().startswith(BATCH_MARKER):
+                self.per_batch.append(0)
+                self._thread.batch = len(self.per_batch) - 1
+            batch = getattr(self._thread, "batch", None)
+            if batch is None:
+                self.before_first_batch += 1
+            else:
+                self.per_batch[batch] += 1
         if not self.log:
             return execute(sql, params, many)
         started = time.perf_counter()
@@ -93,17 +115,28 @@ class Measured:
 
     def __enter__(self) -> Measured:
         from django.db import connection
+        from django.db.backends.signals import connection_created
 
         self._wrapper = connection.execute_wrapper(self.sql)
         self._wrapper.__enter__()
+        connection_created.connect(self._count_engine_thread, dispatch_uid="bench-sql-counter")
         self.http.__enter__()
         self._start = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
         self.wall = time.perf_counter() - self._start
+        from django.db.backends.signals import connection_created
+
         self.http.__exit__(*exc)
+        connection_created.disconnect(dispatch_uid="bench-sql-counter")
         self._wrapper.__exit__(*exc)
+
+    def _count_engine_thread(self, sender, connection, **kwargs) -> None:
+        from catalog.sync.run import SHARD_THREAD_PREFIX
+
+        if threading.current_thread().name.startswith(SHARD_THREAD_PREFIX):
+            connection.execute_wrappers.append(self.sql)
 
 
 class ProgressSampler:

@@ -82,6 +82,9 @@ SYNC_MAX_ITEMS_PER_BATCH = env.int("SYNC_MAX_ITEMS_PER_BATCH", default=5000)
 # Batch API calls per catalog per push run (runs are every minute): Meta allows only about
 # 100-200 catalog batch calls an hour, and a big tenant must not hold the workers.
 SYNC_MAX_BATCHES_PER_RUN = env.int("SYNC_MAX_BATCHES_PER_RUN", default=2)
+# A waiting operator sync (sync_catalog --wait) of a sharded catalog drives up to this many
+# shards at once, one thread each (PostgreSQL only; SQLite has a single writer anyway).
+SYNC_PARALLEL_SHARDS = env.int("SYNC_PARALLEL_SHARDS", default=2)
 # A shard with more pending items than this waits for its due replace feed instead of
 # spending the small Batch API quota (full syncs of big catalogs go by the feed).
 SYNC_FEED_PREFERRED_ABOVE = env.int("SYNC_FEED_PREFERRED_ABOVE", default=10000)

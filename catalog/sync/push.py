@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import namedtuple
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -227,11 +228,13 @@ def push_catalog(
     max_batches: int | None = None,
     prefer_feed: bool = True,
     client: GraphClient | None = None,
+    only_shards: Collection[int] | None = None,
 ) -> PushReport:
     """Push PENDING variants of ``catalog`` in up to ``max_batches`` Batch API calls.
 
     With ``prefer_feed``, shards holding a big backlog whose replace feed is due are
     left to that feed (an operator asking for a Batch API push passes False).
+    ``only_shards``: push these shards only (a worker that drives one shard).
     """
     report = PushReport(catalog.pk)
     if blocker := write_blocker(catalog):
@@ -247,6 +250,8 @@ def push_catalog(
     start = int(timezone.now().timestamp() // 60)
     waiting = shards_waiting_for_feed(catalog) if prefer_feed else set()
     for shard in shards(catalog, start=start):
+        if only_shards is not None and shard not in only_shards:
+            continue
         if shard in waiting:
             continue  # a big backlog: the replace feed due for this shard carries it
         while len(report.batches) < budget:

@@ -261,6 +261,40 @@ def test_two_concurrent_claimers_never_share_a_variant(catalog):
     assert SyncBatch.objects.filter(catalog=catalog).in_flight().count() == 4
 
 
+def test_a_sharded_catalog_is_synced_by_one_thread_per_shard_group_never_two_batches_per_shard(
+    catalog, settings, monkeypatch
+):
+    if db_connection.vendor == "sqlite":
+        assert run.shard_groups(catalog) == []  # one writer at a time: rounds, no threads
+        pytest.skip("shards are driven in parallel on PostgreSQL only")
+    settings.SYNC_PARALLEL_SHARDS = 2
+    Catalog.objects.filter(pk=catalog.pk).update(shard_count=3, max_batch_size=4)
+    catalog.refresh_from_db()
+    assert run.shard_groups(catalog) == [[0, 2], [1]]
+    variants = add_variants(catalog, 30)
+    started: list[str] = []
+    original = push.push_catalog
+
+    def recording(*args, **kwargs):
+        started.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(push, "push_catalog", recording)
+    result = push_and_confirm(catalog)
+    assert statuses(catalog) == {"PENDING": 0, "SYNCED": 30, "FAILED": 0}
+    assert result.items == 30 and not result.timed_out
+    assert {name for name in started if name.startswith(run.SHARD_THREAD_PREFIX)} == {
+        f"{run.SHARD_THREAD_PREFIX}-0", f"{run.SHARD_THREAD_PREFIX}-1"
+    }
+    assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
+    batches = list(SyncBatch.objects.filter(catalog=catalog).order_by("pk"))
+    assert sum(b.synced_count for b in batches) == 30 and {b.shard for b in batches} == {0, 1, 2}
+    for shard in (0, 1, 2):
+        # One batch in flight per shard: each is sent after the previous one finished.
+        mine = [b for b in batches if b.shard == shard]
+        assert all(later.sent_at >= earlier.finished_at for earlier, later in zip(mine, mine[1:], strict=False))
+
+
 def test_a_feed_and_a_batch_never_touch_the_same_shard_at_once(catalog):
     Catalog.objects.filter(pk=catalog.pk).update(shard_count=2)
     catalog.refresh_from_db()
