@@ -123,6 +123,32 @@ class WebhookEventQuerySet(TenantQuerySet):
         event._state.adding, event._state.db = False, using
         return event.pk
 
+    def claim(self, pks: list[int], *, stale_claim: timedelta = timedelta(minutes=10)) -> list[int]:
+        """Take these events for processing unless done or held by a live worker; return the pks taken.
+
+        One ``UPDATE ... RETURNING id`` (SQLite 3.35+ and PostgreSQL) per call: concurrent
+        drains each get a disjoint share, as with one claim per event (the row lock makes
+        the second UPDATE re-check the state the first one set).
+        """
+        if not pks:
+            return []
+        connection = connections[router.db_for_write(WebhookEvent)]
+        q = connection.ops.quote_name
+        now = timezone.now()
+        claimed_at = WebhookEvent._meta.get_field("claimed_at")
+        stamp = claimed_at.get_db_prep_save(now, connection)
+        cutoff = claimed_at.get_db_prep_value(now - stale_claim, connection)
+        received, processing = WebhookEvent.State.RECEIVED, WebhookEvent.State.PROCESSING
+        placeholders = ", ".join(["%s"] * len(pks))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {q(WebhookEvent._meta.db_table)} SET {q('state')} = %s, {q('claimed_at')} = %s, "
+                f"{q('attempts')} = {q('attempts')} + 1 WHERE {q('id')} IN ({placeholders}) AND "
+                f"({q('state')} = %s OR ({q('state')} = %s AND {q('claimed_at')} <= %s)) RETURNING {q('id')}",
+                [processing, stamp, *pks, received, processing, cutoff],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+
     def waiting(self, store_id: int) -> Self:
         """Received events of one store never attempted yet, in arrival order (a drain's work).
 

@@ -68,6 +68,9 @@ class ProductRecord:
     images: list = field(default_factory=list)
     shopify_updated_at: datetime | None = None
     variants: list[VariantRecord] = field(default_factory=list)
+    # When this record's state was read, if it differs from the rest of its upsert call
+    # (a batch of webhooks, each triggered at its own time); None: the call's observed_at.
+    observed_at: datetime | None = None
 
 
 @dataclass

@@ -73,6 +73,8 @@ class UpsertResult:
     variants_changed: int = 0
     # Local pks of the products whose record was applied (changed or not).
     product_pks: list[int] = field(default_factory=list)
+    # Shopify ids of the products whose record was not applied (older than stored, deleted).
+    stale_product_ids: list[int] = field(default_factory=list)
 
     def add(self, other: UpsertResult) -> None:
         for name in (
@@ -110,6 +112,21 @@ def _is_older(
     return incoming_observed is not None and stored_observed is not None and incoming_observed < stored_observed
 
 
+def newest_records(records: Iterable[ProductRecord], observed_at: datetime | None = None) -> dict[int, ProductRecord]:
+    """The newest record of each product (``updated_at``, then reading time; a tie: the later one)."""
+    by_id: dict[int, ProductRecord] = {}
+    for record in records:
+        previous = by_id.get(record.shopify_product_id)
+        if previous is None or not _is_older(
+            record.shopify_updated_at,
+            previous.shopify_updated_at,
+            record.observed_at or observed_at,
+            previous.observed_at or observed_at,
+        ):
+            by_id[record.shopify_product_id] = record
+    return by_id
+
+
 def upsert_products(
     store: ShopifyStore,
     records: Iterable[ProductRecord],
@@ -121,15 +138,12 @@ def upsert_products(
     """Create or update the products and variants of ``records`` for ``store``.
 
     ``observed_at`` is when Shopify's state was read (page fetch, webhook trigger time);
-    it orders stock levels. ``remove_missing_variants``: each record lists all of its
+    it orders stock levels. A record's own ``observed_at``, when set, replaces it for that
+    record (a batch of webhooks). ``remove_missing_variants``: each record lists all of its
     product's variants, so stored variants missing from it were deleted in Shopify.
     """
     observed_at = observed_at or timezone.now()
-    by_id: dict[int, ProductRecord] = {}
-    for record in records:
-        previous = by_id.get(record.shopify_product_id)
-        if previous is None or not _is_older(record.shopify_updated_at, previous.shopify_updated_at):
-            by_id[record.shopify_product_id] = record
+    by_id = newest_records(records, observed_at)
     result = UpsertResult()
     if not by_id:
         return result
@@ -236,9 +250,11 @@ def _upsert_product_rows(
     for product_id, record in by_id.items():
         row = existing.get(product_id)
         values = {name: getattr(record, name) for name in PRODUCT_FIELDS}
+        seen_at = record.observed_at or observed_at
         if row is not None:
-            if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
+            if _is_older(record.shopify_updated_at, row["shopify_updated_at"], seen_at, row["shopify_observed_at"]):
                 result.products_stale += 1
+                result.stale_product_ids.append(product_id)
                 continue
             removed_at = row["removed_at"]
             if (
@@ -248,6 +264,7 @@ def _upsert_product_rows(
             ):
                 # Deleted in Shopify after this version was written: the delete wins.
                 result.products_stale += 1
+                result.stale_product_ids.append(product_id)
                 continue
             same = (
                 row["store_id"] == store.pk
@@ -265,6 +282,7 @@ def _upsert_product_rows(
             ):
                 # Its delete overtook this older create/update: it stays deleted.
                 result.products_stale += 1
+                result.stale_product_ids.append(product_id)
                 continue
             applied[product_id] = True
             created.add(product_id)
@@ -274,7 +292,7 @@ def _upsert_product_rows(
                 tenant_id=store.tenant_id,
                 store_id=store.pk,
                 shopify_product_id=product_id,
-                shopify_observed_at=observed_at,
+                shopify_observed_at=seen_at,
                 removed_at=None,
                 updated_at=now,
                 **values,
@@ -308,9 +326,12 @@ def _upsert_variant_rows(
     writes each row once).
     """
     incoming: dict[int, VariantRecord] = {}
+    # Each variant's reading time: its record's own, else the call's.
+    seen_at_by_id: dict[int, datetime] = {}
     for record in records:
         for variant in record.variants:
             incoming[variant.shopify_variant_id] = variant
+            seen_at_by_id[variant.shopify_variant_id] = record.observed_at or observed_at
     if not incoming:
         return []
     existing: dict[int, dict] = {}
@@ -340,6 +361,7 @@ def _upsert_variant_rows(
         if product_pk is None:
             continue
         values = {name: getattr(record, name) for name in VARIANT_FIELDS}
+        seen_at = seen_at_by_id[variant_id]
         row = existing.get(variant_id)
         if row is None:
             retailer_id = str(variant_id)
@@ -353,8 +375,8 @@ def _upsert_variant_rows(
                     shard_key=shard_key_for(retailer_id),
                     inventory_quantity=record.inventory_quantity,
                     inventory_tracked=True if record.inventory_tracked is None else record.inventory_tracked,
-                    inventory_updated_at=observed_at,
-                    shopify_observed_at=observed_at,
+                    inventory_updated_at=seen_at,
+                    shopify_observed_at=seen_at,
                     removed_at=None,
                     updated_at=now,
                     **values,
@@ -362,12 +384,12 @@ def _upsert_variant_rows(
             )
             result.variants_created += 1
             continue
-        if _is_older(record.shopify_updated_at, row["shopify_updated_at"], observed_at, row["shopify_observed_at"]):
+        if _is_older(record.shopify_updated_at, row["shopify_updated_at"], seen_at, row["shopify_observed_at"]):
             continue
         # Stock: only a reading at least as recent as the stored one replaces it.
         quantity, inventory_at = row["inventory_quantity"], row["inventory_updated_at"]
-        if record.inventory_quantity != quantity and not _is_older(observed_at, inventory_at):
-            quantity, inventory_at = record.inventory_quantity, observed_at
+        if record.inventory_quantity != quantity and not _is_older(seen_at, inventory_at):
+            quantity, inventory_at = record.inventory_quantity, seen_at
         tracked = row["inventory_tracked"] if record.inventory_tracked is None else record.inventory_tracked
         same = (
             row["product_id"] == product_pk
@@ -389,7 +411,7 @@ def _upsert_variant_rows(
                 inventory_quantity=quantity,
                 inventory_tracked=tracked,
                 inventory_updated_at=inventory_at,
-                shopify_observed_at=observed_at,
+                shopify_observed_at=seen_at,
                 removed_at=None,
                 updated_at=now,
                 **values,
@@ -445,20 +467,24 @@ def _remove_missing_variants(
     now: datetime,
     result: UpsertResult,
 ) -> list[int]:
-    removed: list[int] = []
+    # One read and one write per chunk of products, not per product (a webhook batch).
+    keep: dict[int, set[int]] = {}
     for record in records:
         product_pk = pk_by_product_id.get(record.shopify_product_id)
-        if product_pk is None:
-            continue
-        keep = [v.shopify_variant_id for v in record.variants]
-        gone = list(
-            Variant.objects.filter(product_id=product_pk, removed_at__isnull=True)
-            .exclude(shopify_variant_id__in=keep)
-            .values_list("pk", flat=True)
-        )
-        if gone:
-            Variant.objects.filter(pk__in=gone).update(removed_at=now, updated_at=now)
-            removed.extend(gone)
+        if product_pk is not None:
+            keep[product_pk] = {v.shopify_variant_id for v in record.variants}
+    removed: list[int] = []
+    for pks in chunked(sorted(keep)):
+        gone = [
+            pk
+            for pk, product_pk, variant_id in Variant.objects.filter(
+                product_id__in=pks, removed_at__isnull=True
+            ).values_list("pk", "product_id", "shopify_variant_id")
+            if variant_id not in keep[product_pk]
+        ]
+        for ids in chunked(gone):
+            Variant.objects.filter(pk__in=ids).update(removed_at=now, updated_at=now)
+        removed.extend(gone)
     result.variants_removed += len(removed)
     return removed
 

@@ -33,8 +33,14 @@ from . import signing_keys
 from .client import ShopifyClient, gid_number
 from .connect import UNINSTALLED_REASON
 from .errors import ShopifyError
-from .records import collection_from_graphql, collection_from_rest, product_from_graphql, product_from_rest
-from .upsert import mark_products_removed, upsert_products
+from .records import (
+    ProductRecord,
+    collection_from_graphql,
+    collection_from_rest,
+    product_from_graphql,
+    product_from_rest,
+)
+from .upsert import chunked, mark_products_removed, newest_records, upsert_products
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +63,8 @@ SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_LIMIT = 500
 # Events one drain task processes before it queues its successor (bounded tasks).
 DRAIN_BATCH = 500
+# Topics whose consecutive events a drain applies with one upsert (process_product_events).
+BATCHED_TOPICS = frozenset({"products/create", "products/update"})
 # A drain request older than this lost its task (the queue's retry is 12 minutes).
 DRAIN_STALE = timedelta(minutes=15)
 # Tombstones of products deleted before we stored them outlive any late delivery by far.
@@ -208,6 +216,17 @@ def process_event(event_id: int, *, client: ShopifyClient | None = None) -> str 
     if not claim(event_id):
         return None
     event = WebhookEvent.objects.select_related("store").get(pk=event_id)
+    state, note = _apply(event, client)
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        state=state,
+        error=note[:5000],
+        processed_at=timezone.now() if state != WebhookEvent.State.RECEIVED else None,
+    )
+    return state
+
+
+def _apply(event: WebhookEvent, client: ShopifyClient | None = None) -> tuple[str, str]:
+    """Run the handler of one claimed event; return its final state and note (never raises)."""
     state, note = WebhookEvent.State.PROCESSED, ""
     try:
         payload = json.loads(bytes(event.body))
@@ -226,12 +245,110 @@ def process_event(event_id: int, *, client: ShopifyClient | None = None) -> str 
     except Exception as exc:  # noqa: BLE001 - any bug must leave the event FAILED and inspectable
         logger.exception("Webhook event %s (%s) failed", event.pk, event.topic)
         state, note = WebhookEvent.State.FAILED, f"{exc.__class__.__name__}: {exc}"
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        state=state,
-        error=note[:5000],
-        processed_at=timezone.now() if state != WebhookEvent.State.RECEIVED else None,
+    return state, note
+
+
+def process_product_events(store_id: int, event_ids: list[int], *, client: ShopifyClient | None = None) -> int:
+    """Apply a run of one store's ``products/create|update`` events with one upsert; return how many were taken.
+
+    Per event, ``_products_upsert`` costs ~21 statements; a batch costs about as many in
+    all. Each record keeps its event's trigger time (``ProductRecord.observed_at``), so
+    stock levels and equal ``updated_at`` are ordered as one-by-one processing orders
+    them; of several events of one product the newest is applied, the others end
+    IGNORED. An event that needs the Admin API (incomplete payload) or does not parse is
+    a boundary: the batch so far is applied, then that event alone, as before. A batch
+    whose upsert raises is applied again one event at a time, so a bad payload fails
+    only its own event. The caller passes a run without deletes in it (deletes order
+    against updates by position).
+    """
+    taken = WebhookEvent.objects.claim(event_ids)
+    if not taken:
+        return 0
+    store = ShopifyStore.objects.get(pk=store_id)
+    events = list(WebhookEvent.objects.filter(pk__in=taken, store_id=store_id).order_by("pk"))
+    parsed: list[tuple[WebhookEvent, dict | None, ProductRecord | None]] = []
+    for event in events:
+        event.store = store
+        try:
+            payload = json.loads(bytes(event.body))
+            record = product_from_rest(payload) if isinstance(payload, dict) else None
+        except Exception:  # noqa: BLE001 - _apply() records why, as for a single event
+            payload, record = None, None
+        parsed.append((event, payload, record))
+    # Ids no bigint column holds cannot be stored (their batch fails, then their event alone).
+    listed = sorted(
+        {
+            v.shopify_variant_id
+            for _, _, record in parsed
+            if record
+            for v in record.variants
+            if 0 < v.shopify_variant_id < 2**63
+        }
     )
-    return state
+    known: set[int] = set()
+    for ids in chunked(listed):
+        known.update(
+            Variant.objects.for_tenant(store.tenant_id)
+            .filter(shopify_variant_id__in=ids)
+            .values_list("shopify_variant_id", flat=True)
+        )
+    outcomes: dict[int, tuple[str, str]] = {}
+    batch: list[tuple[WebhookEvent, ProductRecord]] = []
+    for event, payload, record in parsed:
+        if record is None or _needs_admin_api(payload, record, known):
+            outcomes.update(_apply_batch(store, batch, client))
+            batch = []
+            outcomes[event.pk] = _apply(event, client)
+            continue
+        record.observed_at = _Context(event, payload, client).event_time
+        batch.append((event, record))
+    outcomes.update(_apply_batch(store, batch, client))
+    now = timezone.now()
+    for event in events:
+        event.state, note = outcomes[event.pk]
+        event.error = note[:5000]
+        event.processed_at = now if event.state != WebhookEvent.State.RECEIVED else None
+    WebhookEvent.objects.bulk_update(events, ["state", "error", "processed_at"])
+    return len(events)
+
+
+def _apply_batch(
+    store: ShopifyStore, batch: list[tuple[WebhookEvent, ProductRecord]], client: ShopifyClient | None
+) -> dict[int, tuple[str, str]]:
+    """Upsert the records of ``batch`` in one call; return each event's state and note."""
+    if not batch:
+        return {}
+    try:
+        with transaction.atomic():
+            result = upsert_products(store, [record for _, record in batch], remove_missing_variants=True)
+            if result.variants_created or result.variants_removed:
+                collection_sets.refresh_filters_for_products(result.product_pks)
+    except Exception:  # noqa: BLE001 - rolled back: find the event at fault one by one
+        logger.warning("A batch of %d product webhooks failed; applying them one by one", len(batch), exc_info=True)
+        return {event.pk: _apply(event, client) for event, _ in batch}
+    newest = newest_records([record for _, record in batch])
+    stale = set(result.stale_product_ids)
+    summary = (
+        f"applied in a batch of {len(batch)} event(s): {result.variants_created} variants created, "
+        f"{result.variants_updated} updated, {result.variants_removed} removed, "
+        f"{result.variants_changed} changed for Meta"
+    )
+    outcomes = {}
+    for event, record in batch:
+        product_id = record.shopify_product_id
+        if newest[product_id] is not record:
+            outcomes[event.pk] = (
+                WebhookEvent.State.IGNORED,
+                f"Superseded by a newer event of product {product_id} in the same batch; not applied.",
+            )
+        elif product_id in stale:
+            outcomes[event.pk] = (
+                WebhookEvent.State.IGNORED,
+                "Older than the stored product (updated_at); not applied.",
+            )
+        else:
+            outcomes[event.pk] = (WebhookEvent.State.PROCESSED, f"product {product_id}: {summary}")
+    return outcomes
 
 
 def drain(store_id: int, limit: int = DRAIN_BATCH) -> int:
@@ -242,9 +359,20 @@ def drain(store_id: int, limit: int = DRAIN_BATCH) -> int:
     batch queues its own successor (bounded tasks, as every task here).
     """
     WebhookDrain.objects.filter(store_id=store_id).delete()
-    ids = list(WebhookEvent.objects.waiting(store_id).values_list("pk", flat=True)[:limit])
-    for event_id in ids:
+    ids = list(WebhookEvent.objects.waiting(store_id).values_list("pk", "topic")[:limit])
+    # Consecutive product creates/updates go in one upsert; every other topic (a delete
+    # among them) is applied alone at its place, so the arrival order still holds.
+    run: list[int] = []
+    for event_id, topic in ids:
+        if topic in BATCHED_TOPICS:
+            run.append(event_id)
+            continue
+        if run:
+            process_product_events(store_id, run)
+            run = []
         process_event(event_id)
+    if run:
+        process_product_events(store_id, run)
     if len(ids) == limit:
         tenant_id = ShopifyStore.objects.filter(pk=store_id).values_list("tenant_id", flat=True).first()
         if tenant_id is not None:
@@ -298,26 +426,34 @@ class _Context:
         return self.event.triggered_at or self.event.received_at
 
 
+def _needs_admin_api(payload: dict, record: ProductRecord, known: set[int]) -> bool:
+    """True when the payload cannot be applied alone and the product must be read from Shopify.
+
+    It lists fewer variants than the product has, or has new variants without the
+    inventory tracking flag (2024-10+ payloads omit it, and "not tracked" means "in
+    stock" for Meta). ``known``: the stored variant ids (among those listed).
+    """
+    listed = {v.shopify_variant_id for v in record.variants}
+    all_ids = {
+        gid_number(v.get("admin_graphql_api_id")) for v in payload.get("variant_gids") or [] if isinstance(v, dict)
+    }
+    all_ids.discard(None)
+    untracked_unknown = any(v.inventory_tracked is None and v.shopify_variant_id not in known for v in record.variants)
+    return bool(all_ids - listed) or untracked_unknown
+
+
 def _products_upsert(ctx: _Context) -> str:
     record = product_from_rest(ctx.payload)
     if record is None:
         raise Ignored("No product id in the payload.")
     observed_at = ctx.event_time
-    listed = {v.shopify_variant_id for v in record.variants}
-    all_ids = {
-        gid_number(v.get("admin_graphql_api_id")) for v in ctx.payload.get("variant_gids") or [] if isinstance(v, dict)
-    }
-    all_ids.discard(None)
     known = set(
         Variant.objects.for_tenant(ctx.store.tenant_id)
-        .filter(shopify_variant_id__in=sorted(listed))
+        .filter(shopify_variant_id__in=sorted({v.shopify_variant_id for v in record.variants}))
         .values_list("shopify_variant_id", flat=True)
     )
-    untracked_unknown = any(v.inventory_tracked is None and v.shopify_variant_id not in known for v in record.variants)
-    if all_ids - listed or untracked_unknown:
-        # The payload lists fewer variants than the product has, or has new variants
-        # without the inventory tracking flag (2024-10+ payloads omit it, and "not
-        # tracked" means "in stock" for Meta): read the product from the Admin API.
+    if _needs_admin_api(ctx.payload, record, known):
+        # Read the product from the Admin API.
         node = ctx.client.product(record.shopify_product_id)
         if node is None:
             raise Ignored("The product no longer exists in Shopify.")
