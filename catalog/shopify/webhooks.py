@@ -303,12 +303,16 @@ def process_product_events(store_id: int, event_ids: list[int], *, client: Shopi
         record.observed_at = _Context(event, payload, client).event_time
         batch.append((event, record))
     outcomes.update(_apply_batch(store, batch, client))
-    now = timezone.now()
+    # One UPDATE per outcome, not per event: a batch's events share their notes (a
+    # 500-row CASE bulk_update cost 15% of the drain's CPU).
+    by_outcome: dict[tuple[str, str], list[int]] = {}
     for event in events:
-        event.state, note = outcomes[event.pk]
-        event.error = note[:5000]
-        event.processed_at = now if event.state != WebhookEvent.State.RECEIVED else None
-    WebhookEvent.objects.bulk_update(events, ["state", "error", "processed_at"])
+        by_outcome.setdefault(outcomes[event.pk], []).append(event.pk)
+    now = timezone.now()
+    for (state, note), pks in by_outcome.items():
+        WebhookEvent.objects.filter(pk__in=pks).update(
+            state=state, error=note[:5000], processed_at=now if state != WebhookEvent.State.RECEIVED else None
+        )
     return len(events)
 
 
@@ -328,10 +332,10 @@ def _apply_batch(
         return {event.pk: _apply(event, client) for event, _ in batch}
     newest = newest_records([record for _, record in batch])
     stale = set(result.stale_product_ids)
-    summary = (
-        f"applied in a batch of {len(batch)} event(s): {result.variants_created} variants created, "
-        f"{result.variants_updated} updated, {result.variants_removed} removed, "
-        f"{result.variants_changed} changed for Meta"
+    applied = (
+        f"Applied with its batch of {len(batch)} product event(s), which together created "
+        f"{result.variants_created} variants, updated {result.variants_updated}, removed "
+        f"{result.variants_removed}, changed {result.variants_changed} for Meta."
     )
     outcomes = {}
     for event, record in batch:
@@ -339,7 +343,7 @@ def _apply_batch(
         if newest[product_id] is not record:
             outcomes[event.pk] = (
                 WebhookEvent.State.IGNORED,
-                f"Superseded by a newer event of product {product_id} in the same batch; not applied.",
+                "Superseded by a newer event of the same product in its batch; not applied.",
             )
         elif product_id in stale:
             outcomes[event.pk] = (
@@ -347,7 +351,7 @@ def _apply_batch(
                 "Older than the stored product (updated_at); not applied.",
             )
         else:
-            outcomes[event.pk] = (WebhookEvent.State.PROCESSED, f"product {product_id}: {summary}")
+            outcomes[event.pk] = (WebhookEvent.State.PROCESSED, applied)
     return outcomes
 
 
