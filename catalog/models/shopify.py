@@ -139,15 +139,18 @@ class WebhookEventQuerySet(TenantQuerySet):
         stamp = claimed_at.get_db_prep_save(now, connection)
         cutoff = claimed_at.get_db_prep_value(now - stale_claim, connection)
         received, processing = WebhookEvent.State.RECEIVED, WebhookEvent.State.PROCESSING
-        placeholders = ", ".join(["%s"] * len(pks))
+        taken: list[int] = []
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {q(WebhookEvent._meta.db_table)} SET {q('state')} = %s, {q('claimed_at')} = %s, "
-                f"{q('attempts')} = {q('attempts')} + 1 WHERE {q('id')} IN ({placeholders}) AND "
-                f"({q('state')} = %s OR ({q('state')} = %s AND {q('claimed_at')} <= %s)) RETURNING {q('id')}",
-                [processing, stamp, *pks, received, processing, cutoff],
-            )
-            return sorted(row[0] for row in cursor.fetchall())
+            for start in range(0, len(pks), 500):  # SQLite's 999 parameters
+                chunk = pks[start : start + 500]
+                cursor.execute(
+                    f"UPDATE {q(WebhookEvent._meta.db_table)} SET {q('state')} = %s, {q('claimed_at')} = %s, "
+                    f"{q('attempts')} = {q('attempts')} + 1 WHERE {q('id')} IN ({', '.join(['%s'] * len(chunk))}) "
+                    f"AND ({q('state')} = %s OR ({q('state')} = %s AND {q('claimed_at')} <= %s)) RETURNING {q('id')}",
+                    [processing, stamp, *chunk, received, processing, cutoff],
+                )
+                taken.extend(row[0] for row in cursor.fetchall())
+        return sorted(taken)
 
     def waiting(self, store_id: int) -> Self:
         """Received events of one store never attempted yet, in arrival order (a drain's work).

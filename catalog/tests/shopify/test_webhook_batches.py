@@ -5,12 +5,13 @@ ordered by each event's own trigger time, one final state per event, and a bad p
 failing only its own event: the same outcomes as processing the events one by one.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from catalog.models import Product, Variant, WebhookEvent
 from catalog.shopify import webhooks
@@ -138,3 +139,15 @@ def test_a_batch_leaves_events_another_worker_holds(client, store, catalog):
     ]
     assert webhooks.process_product_events(store.pk, pks) == 0  # nothing is taken twice
     assert not Variant.objects.filter(shopify_variant_id=20).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_over_events_a_dead_worker_held(client, store, catalog):
+    pks = [_post(client, store, _body(product_id)) for product_id in (1, 2)]
+    WebhookEvent.objects.filter(pk=pks[0]).update(
+        state=WebhookEvent.State.PROCESSING, claimed_at=timezone.now() - timedelta(minutes=11), attempts=1
+    )
+    assert webhooks.process_product_events(store.pk, pks) == 2
+    taken_over = WebhookEvent.objects.get(pk=pks[0])
+    assert (taken_over.state, taken_over.attempts) == (WebhookEvent.State.PROCESSED, 2)
+    assert _variant(1).price == 20
