@@ -280,7 +280,7 @@ def process_product_events(store_id: int, event_ids: list[int], *, client: Shopi
         {
             v.shopify_variant_id
             for _, _, record in parsed
-            if record
+            if record is not None
             for v in record.variants
             if 0 < v.shopify_variant_id < 2**63
         }
