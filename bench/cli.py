@@ -193,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
                 server_spy.send_signal(signal.SIGINT)
                 server_spy.wait(timeout=60)
             log(f"{args.scenario}: run took {run['wall_seconds']} s; naive baseline on {ctx.baseline_items:,} items")
-            base = None if args.no_baseline else run_phase("baseline", ctx, env)
+            base = None
+            if not args.no_baseline:
+                server_cpu = server.cpu_seconds()
+                base = run_phase("baseline", ctx, env)
+                # What the server spent on the baseline (the naive webhook handler runs there).
+                base["server_cpu_seconds"] = round(server.cpu_seconds() - server_cpu, 2)
     finally:
         db.drop()
     report = build_report(scenario, ctx, run, base, load_before=load_before, load_after=os.getloadavg())

@@ -15,7 +15,19 @@ BATCH_MARKER = 'INSERT INTO "catalog_syncbatch"'
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process's own memory so far, in MB.
+
+    ``VmHWM`` of /proc/self/status, not ``getrusage().ru_maxrss``: Linux carries the parent's
+    peak into ``ru_maxrss`` across fork + exec, so a worker started by an orchestrator that had
+    just seeded a million variants reported the orchestrator's 757 MB as its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
