@@ -43,6 +43,22 @@ def test_a_burst_queues_one_drain_not_one_task_per_delivery(client, store, djang
 
 
 @pytest.mark.django_db
+def test_the_queued_drain_is_the_task_that_processes_the_events(
+    client, store, catalog, django_capture_on_commit_callbacks
+):
+    from django.utils.module_loading import import_string
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        _post(client, store, _body(1), 1)
+        _post(client, store, _body(2), 2)
+    (queued,) = callbacks
+    func, *args = queued.args  # partial(async_task, "dotted.path", *args, group=...)
+    assert queued.keywords["group"] == f"shopify-webhooks:{store.pk}"
+    assert import_string(func)(*args) == 2  # what the Django-Q worker runs
+    assert set(WebhookEvent.objects.values_list("state", flat=True)) == {WebhookEvent.State.PROCESSED}
+
+
+@pytest.mark.django_db
 def test_the_drain_processes_every_stored_event_and_clears_its_request(client, store, catalog):
     for n in range(6):
         _post(client, store, _body(n + 1), n)
