@@ -201,9 +201,16 @@ def release(batch: SyncBatch, *, state: str, message: str = "") -> int:
 def mark_due_deletions(catalog: Catalog) -> int:
     """Queue deletion of items removed from Shopify longer ago than the grace period."""
     cutoff = delete_cutoff(catalog)
-    return (
+    candidates = (
         catalog_variants(catalog)
-        .filter(_removed_before(catalog, cutoff), meta_deleted_at__isnull=True, in_flight_batch__isnull=True)
+        .filter(meta_deleted_at__isnull=True, in_flight_batch__isnull=True)
         .exclude(meta_status=Variant.SyncStatus.PENDING)
-        .update(meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now())
+    )
+    removed_products = Product.objects.for_tenant(catalog.tenant_id).filter(removed_at__lt=cutoff).values("pk")
+    now = timezone.now()
+    # Two UPDATEs rather than one with ``removed OR product removed``: each side alone is
+    # answered from the partial "removed" indexes; the OR made PostgreSQL scan every variant.
+    marked = candidates.filter(removed_at__lt=cutoff).update(meta_status=Variant.SyncStatus.PENDING, updated_at=now)
+    return marked + candidates.filter(product_id__in=removed_products).update(
+        meta_status=Variant.SyncStatus.PENDING, updated_at=now
     )

@@ -29,6 +29,9 @@ META_REJECTED = "META_REJECTED"
 REJECT_CHUNK = 500
 ERRORS_KEPT = 200  # error samples stored on the batch row
 UNCHANGED = Q(payload_hash=F("in_flight_hash"))
+# Failed by our own validation (``catalog.items.local_problems``), not by Meta's verdict.
+NOT_LOCAL_CODES = ("", META_REJECTED, "NOT_IN_LINKED_CATALOG")
+LOCALLY_FAILED = Q(meta_status=Status.FAILED) & ~Q(last_error_code__in=NOT_LOCAL_CODES)
 
 
 def _released() -> dict:
@@ -65,15 +68,26 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
     )
     stale = counts["stale"]
     total = in_batch.update(
-        synced_hash=F("in_flight_hash"),
+        # A row Meta cannot accept (local validation failed it) is not what Meta holds.
+        synced_hash=Case(When(LOCALLY_FAILED & UNCHANGED, then=F("synced_hash")), default=F("in_flight_hash")),
         meta_status=Case(
+            # A replace feed lists every item, the locally invalid ones too (a row left out would
+            # delete Meta's older version). Meta rejects them, but reports only a sample of each
+            # error, so "not reported" is not "accepted" for them: they keep their local verdict.
+            When(LOCALLY_FAILED, then=Value(Status.FAILED)),
             When(UNCHANGED, then=Value(Status.SYNCED)),
             # Local validation failed the new data while it was in flight: keep that verdict.
             When(meta_status=Status.FAILED, then=Value(Status.FAILED)),
             default=Value(Status.PENDING),
         ),
-        last_error=Case(When(UNCHANGED, then=Value("")), default=F("last_error"), output_field=TextField()),
-        last_error_code=Case(When(UNCHANGED, then=Value("")), default=F("last_error_code")),
+        last_error=Case(
+            When(LOCALLY_FAILED, then=F("last_error")), When(UNCHANGED, then=Value("")),
+            default=F("last_error"), output_field=TextField(),
+        ),
+        last_error_code=Case(
+            When(LOCALLY_FAILED, then=F("last_error_code")), When(UNCHANGED, then=Value("")),
+            default=F("last_error_code"),
+        ),
         # Deleted, or deliberately kept out: Meta does not have it. Upserted: it does.
         meta_deleted_at=Case(
             When(in_flight_method__in=[DELETE, SKIP], then=Value(now)), default=Value(None)

@@ -105,6 +105,21 @@ def test_due_deletions_become_pending_after_the_grace_period():
     assert Variant.objects.get(pk=recent.pk).meta_status == Variant.SyncStatus.SYNCED
 
 
+def test_due_deletions_cover_removed_variants_and_removed_products_each_variant_once():
+    catalog = CatalogFactory(delete_grace_days=10)
+    long_ago, lately = timezone.now() - timedelta(days=11), timezone.now() - timedelta(days=3)
+    shown = make_variants(catalog, 3)  # product still in Shopify
+    gone_product = make_variants(catalog, 2, removed_at=long_ago)  # product removed long ago
+    Variant.objects.filter(pk=shown[0].pk).update(removed_at=long_ago)  # the variant itself removed
+    Variant.objects.filter(pk=shown[1].pk).update(removed_at=lately)  # still in its grace period
+    Variant.objects.filter(pk=gone_product[0].pk).update(removed_at=long_ago)  # removed twice over
+    Variant.objects.update(meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"))
+    assert claim.mark_due_deletions(catalog) == 3
+    pending = set(Variant.objects.filter(meta_status=Variant.SyncStatus.PENDING).values_list("pk", flat=True))
+    assert pending == {shown[0].pk, *(v.pk for v in gone_product)}
+    assert claim.mark_due_deletions(catalog) == 0  # already queued
+
+
 def test_release_keeps_every_pending_change():
     catalog = CatalogFactory()
     make_variants(catalog, 4)

@@ -555,6 +555,22 @@ def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(
     assert statuses(catalog) == {"PENDING": 0, "SYNCED": 25, "FAILED": 0}
 
 
+def test_a_replace_feed_keeps_locally_invalid_variants_failed(catalog, monkeypatch):
+    valid = add_variants(catalog, 3)
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, images=[])
+    invalid = [VariantFactory(product=product, catalog=catalog, image_url="") for _ in range(2)]
+    items.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in invalid]))
+    assert statuses(catalog) == {"PENDING": 3, "SYNCED": 0, "FAILED": 2}
+    # Meta reports only a sample of each error: read none, as for the rows past the sample.
+    monkeypatch.setattr(feeds, "SAMPLES_PER_ERROR", 0)
+    run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
+    assert statuses(catalog) == {"PENDING": 0, "SYNCED": 3, "FAILED": 2}
+    for variant in Variant.objects.filter(pk__in=[v.pk for v in invalid]):
+        assert variant.last_error_code == "EMPTY_IMAGE_URL" and "no image" in variant.last_error
+        assert variant.synced_hash != variant.payload_hash
+    assert set(meta_items(catalog)) == {v.retailer_id for v in valid}
+
+
 def test_update_feed_carries_only_pending_changes(catalog):
     variants = add_variants(catalog, 4)
     run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
@@ -572,8 +588,9 @@ def test_update_feed_carries_only_pending_changes(catalog):
 
 # Our own queries for one push / one confirmation of a batch, whatever its size;
 # SQLite sends its BEGIN IMMEDIATE as a query, PostgreSQL adds the claim's SELECT ... FOR UPDATE.
-# Building the requests reads variants, their products and their stores (three plain reads).
-QUERIES_PER_BATCH = {"sqlite": (20, 9), "postgresql": (18, 7)}
+# Building the requests reads variants, their products and their stores (three plain reads);
+# due deletions are marked by two index-driven UPDATEs (removed variants, removed products).
+QUERIES_PER_BATCH = {"sqlite": (21, 9), "postgresql": (19, 7)}
 
 
 @contextmanager
