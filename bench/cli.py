@@ -139,14 +139,23 @@ def template_is_current(kind: str, sample: int = 300) -> bool:
 
 def collect_static() -> None:
     """DEBUG is off: the admin needs the static manifest; rebuilt when a static file is newer."""
+    import fcntl
+
     from django.conf import settings
     from django.core.management import call_command
 
-    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    root = Path(settings.STATIC_ROOT)
+    manifest = root / "staticfiles.json"
     sources = [p for p in REPO.glob("*/static/**/*") if ".venv" not in p.parts and p.is_file()]
     newest = max((p.stat().st_mtime for p in sources), default=0)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        call_command("collectstatic", verbosity=0, interactive=False)
+    root.mkdir(parents=True, exist_ok=True)
+    # Several benches start at once (the smoke test runs all six): on a fresh clone each
+    # found no manifest and they collected into the same directory together, one deleting
+    # the other's temporary files. One collects; the others wait, then find it fresh.
+    with open(root / ".bench-collectstatic.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < newest:
+            call_command("collectstatic", verbosity=0, interactive=False)
 
 
 def _terminate(signum, frame) -> None:
