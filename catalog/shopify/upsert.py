@@ -3,7 +3,7 @@
 Both the importer and the webhook processor go through :func:`upsert_products`:
 
 - rows are compared with what is stored first, and only new or changed rows are written
-  (``bulk_create(update_conflicts=True)``), so re-applying the same Shopify state writes
+  (``INSERT … ON CONFLICT DO UPDATE``, through ``COPY`` on PostgreSQL), so re-applying the same Shopify state writes
   nothing and marks nothing PENDING;
 - an older ``updated_at`` never overwrites newer data (webhooks arrive out of order, and an
   import page may be older than a webhook processed meanwhile); a product deleted in
@@ -26,14 +26,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import items
+from catalog.copy_upsert import upsert_instances
 from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
 
 from .records import ProductRecord, VariantRecord
 
 logger = logging.getLogger(__name__)
 
-# Rows per INSERT ... ON CONFLICT statement, and ids per IN (...) lookup.
-WRITE_BATCH = 500
+# Ids per IN (...) lookup.
 LOOKUP_CHUNK = 900
 
 PRODUCT_FIELDS = (
@@ -299,10 +299,9 @@ def _upsert_product_rows(
             )
         )
     if to_write:
-        Product.objects.bulk_create(
+        upsert_instances(
+            Product,
             to_write,
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
             unique_fields=["tenant", "shopify_product_id"],
             update_fields=[*PRODUCT_FIELDS, "store", "shopify_observed_at", "removed_at", "updated_at"],
         )
@@ -428,10 +427,9 @@ def _upsert_variant_rows(
         "updated_at",
     ]
     if to_write:
-        Variant.objects.bulk_create(
+        upsert_instances(
+            Variant,
             to_write,
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
             unique_fields=["tenant", "shopify_variant_id"],
             update_fields=data_fields,
         )
@@ -444,10 +442,9 @@ def _upsert_variant_rows(
                     result.variants_changed += 1
         # On a conflict (a concurrent webhook stored the variant meanwhile) our data and
         # its hash, computed together, replace the row's.
-        Variant.objects.bulk_create(
+        upsert_instances(
+            Variant,
             new_rows,
-            batch_size=WRITE_BATCH,
-            update_conflicts=True,
             unique_fields=["tenant", "shopify_variant_id"],
             update_fields=list(dict.fromkeys(data_fields + (items.REFRESH_FIELDS if prepared else []))),
         )

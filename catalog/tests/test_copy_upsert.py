@@ -1,0 +1,100 @@
+"""upsert_instances: bulk_create(update_conflicts=True) semantics, through COPY on PostgreSQL."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from catalog.copy_upsert import upsert_instances
+from catalog.models import Variant
+
+from .factories import ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _new_variant(product, variant_id, **values):
+    return Variant(
+        tenant_id=product.tenant_id,
+        product=product,
+        shopify_variant_id=variant_id,
+        retailer_id=str(variant_id),
+        title=values.pop("title", "Default Title"),
+        price=values.pop("price", Decimal("10.00")),
+        **values,
+    )
+
+
+def test_inserts_every_column_as_given_with_auto_timestamps():
+    product = ProductFactory()
+    upsert_instances(
+        Variant,
+        [
+            _new_variant(
+                product,
+                1,
+                options=[{"name": "Size", "value": "L"}],
+                compare_at_price=Decimal("12.50"),
+                meta_status=Variant.SyncStatus.FAILED,
+                last_error="Price is missing\ttab\nnewline \\ backslash",
+            ),
+            _new_variant(product, 2),
+        ],
+        unique_fields=["tenant", "shopify_variant_id"],
+        update_fields=["title"],
+    )
+    first = Variant.objects.get(shopify_variant_id=1)
+    assert first.options == [{"name": "Size", "value": "L"}]
+    assert (first.price, first.compare_at_price) == (Decimal("10.00"), Decimal("12.50"))
+    assert first.meta_status == Variant.SyncStatus.FAILED
+    assert first.last_error == "Price is missing\ttab\nnewline \\ backslash"
+    assert first.created_at is not None and first.updated_at is not None
+    second = Variant.objects.get(shopify_variant_id=2)
+    assert (second.compare_at_price, second.catalog_id, second.removed_at) == (None, None, None)
+
+
+def test_a_conflict_overwrites_only_the_update_fields():
+    existing = VariantFactory(title="Old", sku="KEEP-ME", price=Decimal("1.00"))
+    created_at = existing.created_at
+    later = timezone.now() + timedelta(hours=1)
+    incoming = _new_variant(existing.product, existing.shopify_variant_id, title="New", sku="IGNORED")
+    incoming.tenant_id = existing.tenant_id
+    incoming.retailer_id = existing.retailer_id
+    with time_machine.travel(later, tick=False):
+        upsert_instances(
+            Variant,
+            [incoming],
+            unique_fields=["tenant", "shopify_variant_id"],
+            update_fields=["title", "price", "updated_at"],
+        )
+    existing.refresh_from_db()
+    assert (existing.title, existing.sku, existing.price) == ("New", "KEEP-ME", Decimal("10.00"))
+    assert existing.created_at == created_at
+    assert existing.updated_at == later
+    assert Variant.objects.count() == 1
+
+
+def test_repeated_calls_in_one_transaction_each_write_their_rows():
+    product = ProductFactory()
+    for variant_id in (1, 2, 3):
+        upsert_instances(
+            Variant,
+            [_new_variant(product, variant_id)],
+            unique_fields=["tenant", "shopify_variant_id"],
+            update_fields=["title"],
+        )
+    assert sorted(Variant.objects.values_list("shopify_variant_id", flat=True)) == [1, 2, 3]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's")
+def test_postgresql_writes_through_copy(django_assert_max_num_queries):
+    product = ProductFactory()
+    rows = [_new_variant(product, variant_id) for variant_id in range(1, 1201)]
+    # CREATE TEMP TABLE, INSERT ... SELECT, DROP (COPY bypasses Django's cursor wrapper),
+    # where bulk_create would send three 500-row INSERTs.
+    with django_assert_max_num_queries(3):
+        upsert_instances(Variant, rows, unique_fields=["tenant", "shopify_variant_id"], update_fields=["title"])
+    assert Variant.objects.filter(product=product).count() == 1200
