@@ -182,13 +182,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         from django.db import connections
 
+        from .autoanalyze import AutoAnalyze
         from .server import Server
 
         collect_static()
         ctx.extra = scenario.prepare(ctx) or {}
         settle(db)
         connections.close_all()
-        with Server(env, args.port) as server:
+        analyzer = AutoAnalyze(db.url if db.engine == "postgres" else None)
+        with analyzer, Server(env, args.port) as server:
             log(f"{args.scenario}: measured run on {args.variants:,} variants ({args.db})")
             worker_profile = server_spy = None
             if args.profile:
@@ -208,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                 base = run_phase("baseline", ctx, env)
                 # What the server spent on the baseline (the naive webhook handler runs there).
                 base["server_cpu_seconds"] = round(server.cpu_seconds() - server_cpu, 2)
+        run["autoanalyze"] = analyzer.summary()
     finally:
         db.drop()
     report = build_report(scenario, ctx, run, base, load_before=load_before, load_after=os.getloadavg())
