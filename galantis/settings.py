@@ -116,6 +116,9 @@ SHOPIFY_RECONCILE_MINUTES = env.int("SHOPIFY_RECONCILE_MINUTES", default=60)
 SHOPIFY_FULL_IMPORT_HOURS = env.int("SHOPIFY_FULL_IMPORT_HOURS", default=24)
 # Stores with more products than this are imported with a bulk operation by the scheduler.
 SHOPIFY_BULK_THRESHOLD_PRODUCTS = env.int("SHOPIFY_BULK_THRESHOLD_PRODUCTS", default=2000)
+# PostgreSQL: an import that has created this many rows refreshes the planner statistics of
+# the product tables (then again at 4x as many); 0 turns it off. See catalog/shopify/table_statistics.py.
+SHOPIFY_IMPORT_ANALYZE_ROWS = env.int("SHOPIFY_IMPORT_ANALYZE_ROWS", default=50_000)
 
 # Minutes between polls of Meta's diagnostics (Meta recommends hourly); the health page
 # treats diagnostics older than two intervals as stale ("last checked at ...").

@@ -31,6 +31,7 @@ from .client import ShopifyClient
 from .errors import ShopifyError, ShopifyUserError
 from .read_ahead import read_ahead
 from .records import ProductRecord, VariantRecord, collection_from_graphql, product_from_graphql
+from .table_statistics import GrowthAnalyzer
 from .upsert import UpsertResult, chunked, mark_products_removed, upsert_orphan_variants, upsert_products
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class _Importer:
         self.progress = progress
         self.seen = _Seen.empty()
         self.full = run.mode != ImportRun.Mode.INCREMENTAL
+        self.statistics = GrowthAnalyzer()
 
     def execute(self) -> None:
         if self._refresh_shop():
@@ -299,12 +301,14 @@ class _Importer:
 
     def _flush(self, batch: list[ProductRecord], observed_at: datetime | None) -> None:
         result = upsert_products(self.store, batch, observed_at=observed_at)
+        self.statistics.created_rows(result.products_created + result.variants_created)
         if result.variants_created or result.variants_updated:
             collection_sets.refresh_filters_for_products(result.product_pks)
         self._count_result(result, products=len(batch), variants=sum(len(r.variants) for r in batch))
 
     def _flush_orphans(self, orphans: list[VariantRecord], observed_at: datetime | None) -> None:
         result = upsert_orphan_variants(self.store, orphans, observed_at=observed_at)
+        self.statistics.created_rows(result.variants_created)
         self._count_result(result, products=0, variants=len(orphans))
 
     def _count_result(self, result: UpsertResult, *, products: int, variants: int) -> None:
