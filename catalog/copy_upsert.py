@@ -8,11 +8,13 @@ rows with the same conflict semantics for a fraction of that. Other databases (S
 the demo and the tests) keep ``bulk_create``.
 
 Unlike ``bulk_create`` the instances do not get their primary keys back; callers that need
-them read them by their unique key.
+them read them by their unique key. The COPY goes through the connection's execute wrappers
+(query counters see it); Django's ``connection.queries`` log does not list it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.db import connections, models, router, transaction
@@ -66,15 +68,24 @@ def upsert_instances(
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         # Column types without constraints or defaults: COPY sends every column.
         cursor.execute(f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
-        with cursor.cursor.copy(f"COPY {temp} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                for field in auto_fields:
-                    field.pre_save(obj, add=True)
-                # TextChoices/IntegerChoices are str/int subclasses: psycopg dumps their value.
-                row = [getattr(obj, name) for name in attnames]
-                for position, field in zip(json_positions, json_fields, strict=True):
-                    row[position] = field.get_db_prep_save(row[position], connection)
-                copy.write_row(row)
+
+        def copy_rows(sql, params, *ignored_wrapper_args):
+            with cursor.cursor.copy(sql) as copy:
+                for obj in objs:
+                    for field in auto_fields:
+                        field.pre_save(obj, add=True)
+                    # TextChoices/IntegerChoices are str/int subclasses: psycopg dumps their value.
+                    row = [getattr(obj, name) for name in attnames]
+                    for position, field in zip(json_positions, json_fields, strict=True):
+                        row[position] = field.get_db_prep_save(row[position], connection)
+                    copy.write_row(row)
+
+        # COPY has no Django cursor method; run it through the connection's execute wrappers
+        # anyway, so query counters and instrumentation see it like any other statement.
+        executor = copy_rows
+        for wrapper in reversed(connection.execute_wrappers):
+            executor = functools.partial(wrapper, executor)
+        executor(f"COPY {temp} ({columns}) FROM STDIN", None, False, {"connection": connection, "cursor": cursor})
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
