@@ -40,12 +40,17 @@ def test_the_reader_runs_at_most_depth_chunks_ahead():
     items.close()
 
 
-def test_closing_early_stops_the_reader_thread():
+def test_closing_early_stops_the_reader_thread_and_closes_the_source():
+    closed = threading.Event()
+
     def endless():
         n = 0
-        while True:
-            yield n
-            n += 1
+        try:
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.set()
 
     before = {t.ident for t in threading.enumerate() if t.name == "read-ahead"}
     items = read_ahead(endless(), chunk=10, depth=2)
@@ -53,3 +58,4 @@ def test_closing_early_stops_the_reader_thread():
     items.close()
     alive = [t for t in threading.enumerate() if t.name == "read-ahead" and t.ident not in before]
     assert alive == []
+    assert closed.is_set()
