@@ -58,12 +58,6 @@ def read_ahead(items: Iterable[T], *, chunk: int = 500, depth: int = 4) -> Itera
             if pending:
                 put(pending)
             put(_Failed(exc))
-        finally:
-            # Stopped early or not, the source (a streamed download) is closed by the thread
-            # that iterated it, not left to the garbage collector.
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
 
     thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
     thread.start()
