@@ -29,7 +29,6 @@ from . import queries
 from .bulk import group_collections, group_products
 from .client import ShopifyClient
 from .errors import ShopifyError, ShopifyUserError
-from .read_ahead import read_ahead
 from .records import ProductRecord, VariantRecord, collection_from_graphql, product_from_graphql
 from .table_statistics import GrowthAnalyzer
 from .upsert import UpsertResult, chunked, mark_products_removed, upsert_orphan_variants, upsert_products
@@ -226,8 +225,7 @@ class _Importer:
             self.run.products_total = total
         if operation.get("url"):
             lines = self.client.iter_jsonl(operation["url"])
-            # Download and parsing (no database) overlap with the writes of the last batch.
-            self._consume(read_ahead(self._bulk_records(lines, observed_at)))
+            self._consume(self._bulk_records(lines, observed_at))
         # url is null when the shop has no products at all.
         self._import_collections_bulk()
 
