@@ -9,8 +9,6 @@ from psycopg.conninfo import make_conninfo
 
 from bench.autoanalyze import AutoAnalyze
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's autovacuum")
-
 
 def _conninfo() -> str:
     s = connection.settings_dict
@@ -29,6 +27,7 @@ def _last_analyzed(table: str):
         return cursor.fetchone()[0]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's autovacuum")
 @pytest.mark.django_db(transaction=True)
 def test_a_table_that_grew_past_the_threshold_is_analysed_when_autovacuum_is_off():
     with connection.cursor() as cursor:
