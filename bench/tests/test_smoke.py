@@ -9,6 +9,7 @@ children that outlive the bench process would hold its output pipes open for eve
 The figures are not judged here, only that the run completes and reports them.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -80,10 +81,8 @@ def run_bench(scenario: str) -> tuple[int, str, str]:
         stop_group(process)
         raise
     # Whatever the run left behind in its group (it should leave nothing) goes too.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return process.returncode, stdout, stderr
 
 
