@@ -10,6 +10,9 @@ the demo and the tests) keep ``bulk_create``.
 Unlike ``bulk_create`` the instances do not get their primary keys back; callers that need
 them read them by their unique key. The COPY goes through the connection's execute wrappers
 (query counters see it); Django's ``connection.queries`` log does not list it.
+
+:class:`InstanceBuilder` makes the unsaved instances such a write takes, without the cost of
+``Model.__init__`` per row.
 """
 
 from __future__ import annotations
@@ -18,9 +21,53 @@ import functools
 from collections.abc import Sequence
 
 from django.db import connections, models, router, transaction
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 # Rows per INSERT ... ON CONFLICT statement where bulk_create is used.
 BULK_CREATE_BATCH = 500
+
+
+class InstanceBuilder:
+    """Unsaved instances of ``model`` for bulk writes: ``builder(**values)`` ~ ``model(**values)``.
+
+    ``Model.__init__`` takes each keyword through the field machinery and sends
+    ``pre_init`` / ``post_init``: ~20 µs a row, a tenth of our CPU at an initial import of a
+    million variants. Here the static defaults are computed once (callable ones, such as
+    ``dict`` for a JSONField, per instance) and the attributes set directly (~1 µs).
+    ``values`` are keyed by attname (``product_id``, not ``product``); an unknown name is a
+    ``TypeError`` as with the constructor. A model with init-signal receivers gets its real
+    constructor, so nothing that listens is skipped.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.attnames = frozenset(f.attname for f in fields)
+        self.dynamic = [f for f in fields if f.has_default() and callable(f.default)]
+        self.static = {f.attname: f.get_default() for f in fields if f not in self.dynamic}
+        self.plain = not (pre_init.has_listeners(model) or post_init.has_listeners(model))
+
+    @classmethod
+    @functools.cache
+    def for_model(cls, model: type[models.Model]) -> InstanceBuilder:
+        """One builder per model (made at first use, when every receiver is connected)."""
+        return cls(model)
+
+    def __call__(self, **values) -> models.Model:
+        if not self.plain:
+            return self.model(**values)
+        if unknown := values.keys() - self.attnames:
+            raise TypeError(f"{self.model.__name__} has no field(s) {', '.join(sorted(unknown))}")
+        obj = self.model.__new__(self.model)
+        attributes = obj.__dict__
+        attributes.update(self.static)
+        for field in self.dynamic:
+            if field.attname not in values:
+                attributes[field.attname] = field.get_default()
+        attributes.update(values)
+        obj._state = ModelState()
+        return obj
 
 
 def upsert_instances(

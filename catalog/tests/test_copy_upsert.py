@@ -8,7 +8,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from catalog.copy_upsert import upsert_instances
+from catalog.copy_upsert import InstanceBuilder, upsert_instances
 from catalog.models import Variant
 
 from .factories import ProductFactory, VariantFactory
@@ -105,3 +105,65 @@ def test_postgresql_writes_through_copy():
         upsert_instances(Variant, rows, unique_fields=["tenant", "shopify_variant_id"], update_fields=["title"])
     assert seen == ["CREATE", "COPY", "INSERT", "DROP"]
     assert Variant.objects.filter(product=product).count() == 1200
+
+
+# -- InstanceBuilder -------------------------------------------------------------------
+
+
+def _field_values(instance):
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_builder_gives_the_constructors_attributes_and_defaults():
+    now = timezone.now()
+    values = {"tenant_id": 3, "product_id": 7, "shopify_variant_id": 11, "retailer_id": "11",
+              "price": Decimal("9.99"), "updated_at": now}
+    built = InstanceBuilder.for_model(Variant)(**values)
+    assert _field_values(built) == _field_values(Variant(**values))
+    assert built._state.adding and built._state.db is None
+
+
+def test_builder_gives_each_instance_its_own_mutable_default():
+    build = InstanceBuilder.for_model(Variant)
+    first, second = build(shopify_variant_id=1), build(shopify_variant_id=2)
+    first.options["Size"] = "L"
+    assert second.options == {}
+
+
+def test_builder_refuses_a_name_the_model_does_not_have():
+    with pytest.raises(TypeError, match="no field"):
+        InstanceBuilder.for_model(Variant)(product=None)  # the relation, not its attname
+
+
+def test_built_instances_are_written_like_constructed_ones():
+    product = ProductFactory()
+    build = InstanceBuilder.for_model(Variant)
+    values = {"tenant_id": product.tenant_id, "product_id": product.pk, "title": "Built", "price": Decimal("3.50")}
+    upsert_instances(
+        Variant,
+        [build(shopify_variant_id=21, retailer_id="21", **values),
+         Variant(shopify_variant_id=22, retailer_id="22", **values)],
+        unique_fields=["tenant", "shopify_variant_id"],
+        update_fields=["title"],
+    )
+    built, constructed = (Variant.objects.get(shopify_variant_id=n) for n in (21, 22))
+    ignored = {"id", "shopify_variant_id", "retailer_id", "created_at", "updated_at", "shard_key"}
+    assert {k: v for k, v in _field_values(built).items() if k not in ignored} == {
+        k: v for k, v in _field_values(constructed).items() if k not in ignored
+    }
+
+
+def test_builder_uses_the_constructor_when_init_signals_have_receivers():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Variant)
+    try:
+        built = InstanceBuilder(Variant)(shopify_variant_id=5)
+    finally:
+        post_init.disconnect(receiver, sender=Variant)
+    assert seen == [built]
