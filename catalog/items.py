@@ -218,14 +218,17 @@ def local_problems(item: dict) -> list[Problem]:
     return problems
 
 
-def refresh_variant(variant: Variant, product: Product, store: ShopifyStore) -> bool:
+def refresh_variant(
+    variant: Variant, product: Product, store: ShopifyStore, fields: ProductFields | None = None
+) -> bool:
     """Recompute the payload hash and status of one variant in memory; True if anything changed.
 
     Unchanged data changes nothing (a re-import marks nothing PENDING). A changed
     payload becomes PENDING, or FAILED at once when it cannot pass Meta's rules, or
-    SYNCED again when it went back to exactly what Meta already has.
+    SYNCED again when it went back to exactly what Meta already has. ``fields``: the
+    product's part of the item, when the caller computed it once for its variants.
     """
-    item = meta_item(variant, product, store)
+    item = meta_item(variant, product, store, fields)
     new_hash = payload_hash(item)
     if new_hash == variant.payload_hash:
         return False
@@ -257,7 +260,12 @@ def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> 
         variants = variants.with_item_relations().iterator(chunk_size=REFRESH_BATCH)
     changed = 0
     for batch in _chunks(variants, REFRESH_BATCH):
-        dirty = [v for v in batch if refresh_variant(v, v.product, v.product.store)]
+        # The product's part of the item once per product of the batch, not per variant.
+        fields: dict[int, ProductFields] = {}
+        for variant in batch:
+            if variant.product_id not in fields:
+                fields[variant.product_id] = product_fields(variant.product, variant.product.store)
+        dirty = [v for v in batch if refresh_variant(v, v.product, v.product.store, fields[v.product_id])]
         if dirty:
             _write_refreshed(dirty)
             changed += len(dirty)
