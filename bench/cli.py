@@ -21,6 +21,7 @@ from .context import Context
 from .database import BenchDatabase
 from .environment import DEFAULT_PORT, REPO, apply, bench_env, py_spy, setup_django
 from .report import build_report
+from .server import ensure_port_free
 
 DEFAULT_BASELINE_ITEMS = 1000
 
@@ -167,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     db = BenchDatabase.create(args.db)
+    # Both checks come before the database is dropped and restored: a second run started
+    # by mistake stops without harming the first.
+    db.hold()
+    try:
+        ensure_port_free(args.port)
+    except RuntimeError as error:
+        raise SystemExit(f"bench: {error}") from None
     env = bench_env(db.url, args.port)
     apply(env)
     from .scenarios import SCENARIOS
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         run["autoanalyze"] = analyzer.summary()
     finally:
         db.drop()
+        db.release()
     report = build_report(scenario, ctx, run, base, load_before=load_before, load_after=os.getloadavg())
     print(json.dumps(report, default=str), flush=True)
     return 0

@@ -56,6 +56,35 @@ class BenchDatabase:
         path = Path(tempfile.mkdtemp(prefix="galantis-bench-")) / "bench.sqlite3"
         return cls(engine, f"sqlite:///{path}", str(path))
 
+    def hold(self) -> None:
+        """Hold this run's database until the process ends; stop at once if another run holds it.
+
+        A run drops and re-creates its database (``WITH (FORCE)``): a second bench started
+        on the same name would pull it from under the first, mid-seed or mid-measurement.
+        A session advisory lock on the server (released when this process exits, however it
+        exits) makes the second one stop before it touches anything. SQLite runs each get a
+        file of their own.
+        """
+        if self.engine != "postgres":
+            return
+        import psycopg
+
+        connection = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+        key = f"galantis-bench:{self.name}"
+        if not connection.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()[0]:
+            connection.close()
+            raise SystemExit(
+                f"bench: another run is using the PostgreSQL database {self.name!r}; wait for it to end, "
+                f"or give this run a database of its own: BENCH_PG_NAME={self.name}_2 python -m bench ..."
+            )
+        self._holder = connection  # kept open: the lock lives as long as this connection
+
+    def release(self) -> None:
+        """Let another run have this database (done anyway when the process exits)."""
+        if holder := getattr(self, "_holder", None):
+            holder.close()
+            self._holder = None
+
     # -- templates -------------------------------------------------------------------------
 
     def template_prefix(self, kind: str, variants: int) -> str:

@@ -22,6 +22,13 @@ THREADS = int(os.environ.get("BENCH_SERVER_THREADS", 4))
 READY_TIMEOUT = 60.0
 
 
+def ensure_port_free(port: int) -> None:
+    """Fail early, before the database is touched, when something already listens on ``port``."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is in use (another bench run?): stop what listens there or pass --port")
+
+
 class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env = {**os.environ, **env}
@@ -37,9 +44,7 @@ class Server:
         self.stop()
 
     def start(self) -> None:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                raise RuntimeError(f"port {self.port} is in use: stop what listens there or pass --port")
+        ensure_port_free(self.port)
         command = [
             sys.executable, "-m", "gunicorn", "galantis.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
