@@ -18,11 +18,14 @@ them read them by their unique key. The COPY goes through the connection's execu
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Sequence
 
 from django.db import connections, models, router, transaction
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
+
+from galantis.jsonb import jsonb_text
 
 # Rows per INSERT ... ON CONFLICT statement where bulk_create is used.
 BULK_CREATE_BATCH = 500
@@ -99,9 +102,11 @@ def upsert_instances(
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key]
     auto_fields = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-    json_fields = [f for f in fields if isinstance(f, models.JSONField)]
     attnames = [f.attname for f in fields]
-    json_positions = [attnames.index(f.attname) for f in json_fields]
+    row_of = operator.attrgetter(*attnames) if len(attnames) > 1 else lambda obj: (getattr(obj, attnames[0]),)
+    # JSON as text (COPY's text format; the temp table's column is jsonb): no per-value
+    # adapter object and json.dumps, unless the field has an encoder of its own.
+    json_columns = [(position, field) for position, field in enumerate(fields) if isinstance(field, models.JSONField)]
 
     qn = connection.ops.quote_name
     table = qn(opts.db_table)
@@ -117,14 +122,20 @@ def upsert_instances(
         cursor.execute(f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
 
         def copy_rows(sql, params, *ignored_wrapper_args):
+            # auto_now / auto_now_add: one reading of the clock for the call, as a save would set it.
+            for field in auto_fields:
+                stamp = field.pre_save(objs[0], add=True)
+                for obj in objs:
+                    setattr(obj, field.attname, stamp)
             with cursor.cursor.copy(sql) as copy:
                 for obj in objs:
-                    for field in auto_fields:
-                        field.pre_save(obj, add=True)
                     # TextChoices/IntegerChoices are str/int subclasses: psycopg dumps their value.
-                    row = [getattr(obj, name) for name in attnames]
-                    for position, field in zip(json_positions, json_fields, strict=True):
-                        row[position] = field.get_db_prep_save(row[position], connection)
+                    row = row_of(obj)
+                    if json_columns:
+                        row = list(row)
+                        for position, field in json_columns:
+                            if row[position] is not None:
+                                row[position] = jsonb_text(row[position], field.encoder)
                     copy.write_row(row)
 
         # COPY has no Django cursor method; run it through the connection's execute wrappers

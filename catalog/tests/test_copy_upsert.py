@@ -167,3 +167,20 @@ def test_builder_uses_the_constructor_when_init_signals_have_receivers():
     finally:
         post_init.disconnect(receiver, sender=Variant)
     assert seen == [built]
+
+
+def test_json_values_keep_escapes_unicode_and_big_numbers():
+    product = ProductFactory()
+    awkward = {
+        "Größe": 'L\t"quoted"\\ back\nslash \u2028 😀',
+        "huge": 2**70,
+        "nested": [None, 1.5, {"k": []}],
+    }
+    upsert_instances(
+        Variant,
+        [_new_variant(product, 31, options=awkward), _new_variant(product, 32, options={})],
+        unique_fields=["tenant", "shopify_variant_id"],
+        update_fields=["options"],
+    )
+    assert Variant.objects.get(shopify_variant_id=31).options == awkward
+    assert Variant.objects.get(shopify_variant_id=32).options == {}

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import orjson
 from django.db import connections, router
 from django.db.models import DateTimeField, F, JSONField, Model
+
+from galantis.jsonb import jsonb_text
 
 from ..models import ProductCatalog, ProductGroup, ProductItem
 from . import taxonomy
@@ -326,27 +327,13 @@ def _upsert_postgresql(connection, insert: str, suffix: str, fields: list, rows:
         typed = model_field if model_field.remote_field is None else model_field.target_field
         if isinstance(model_field, JSONField):
             # Encoded here like Django's JSONField would (its encoder), cast back in SQL.
-            values = [None if v is None else _json_text(v, model_field.encoder) for v in values]
+            values = [None if v is None else jsonb_text(v, model_field.encoder) for v in values]
         arrays.append(values)
         casts.append(f"%b::{typed.db_type(connection)}[]")  # %b: binary, no text escaping per value
     select = f"SELECT * FROM unnest({', '.join(casts)})"
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"{insert} {select} {suffix}", arrays)
-
-
-def _json_text(value, encoder) -> str:
-    """JSON text for a jsonb column (which keeps no formatting, so any valid encoding is the same value).
-
-    orjson is ~10x json.dumps on item data (a feed upload's profile: 8% of the sandbox's
-    CPU); what it cannot encode (an int beyond 64 bits, a custom encoder's types) takes json.
-    """
-    if encoder is None:
-        try:
-            return orjson.dumps(value).decode()
-        except TypeError:
-            pass
-    return json.dumps(value, cls=encoder)
 
 
 def _ensure_groups(catalog: ProductCatalog, retailer_ids: set[str]) -> dict[str, int]:
