@@ -18,7 +18,7 @@ Both the importer and the webhook processor go through :func:`upsert_products`:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -169,13 +169,16 @@ def upsert_products(
             now,
             result,
             products_by_pk,
+            new_products=created.keys(),
         )
         if remove_missing_variants:
             applied_records = [by_id[pid] for pid in applied]
             changed_variant_pks += _remove_missing_variants(applied_records, pk_by_product_id, now, result)
         if catalog_id is not None:
             # Variants imported before the store had a catalog join it now (no payload change).
-            for pks in chunked(result.product_pks):
+            # A product created just now has only the variants just inserted, with the catalog.
+            known = [pk for pid, pk in pk_by_product_id.items() if pid not in created]
+            for pks in chunked(known):
                 Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
         if refresh:
             # New products have only new variants, already computed at insert.
@@ -328,12 +331,16 @@ def _upsert_variant_rows(
     now: datetime,
     result: UpsertResult,
     products_by_pk: dict[int, Product] | None = None,
+    new_products: Collection[int] = (),
 ) -> list[int]:
     """Write new and changed variants; return the pks whose Meta payload must be recomputed.
 
     With ``products_by_pk``, new variants get their payload hash and status computed
     before the insert (one write instead of insert-then-refresh: an initial import
-    writes each row once).
+    writes each row once). ``new_products``: Shopify ids of products this call created,
+    whose variants cannot be stored yet and are not looked up (an initial import looks
+    up nothing); should a concurrent webhook have stored one meanwhile, the insert's
+    conflict clause updates it, as for any new variant.
     """
     incoming: dict[int, VariantRecord] = {}
     # Each variant's reading time: its record's own, else the call's.
@@ -345,7 +352,8 @@ def _upsert_variant_rows(
     if not incoming:
         return []
     existing: dict[int, dict] = {}
-    for ids in chunked(list(incoming)):
+    stored_candidates = [vid for vid, record in incoming.items() if record.shopify_product_id not in new_products]
+    for ids in chunked(stored_candidates):
         for row in (
             Variant.objects.for_tenant(store.tenant_id)
             .filter(shopify_variant_id__in=ids)

@@ -182,3 +182,22 @@ def test_same_second_versions_are_ordered_by_when_they_were_observed(store, cata
     result = upsert_products(store, [earlier], observed_at=T0 + timedelta(milliseconds=100))
     assert result.products_stale == 1
     assert Product.objects.get().title == "Second edit"
+
+
+def test_a_new_products_variant_stored_meanwhile_is_overwritten_not_duplicated(store, catalog):
+    """Variants of a product created by the call are not looked up: the insert's conflict clause takes over."""
+    upsert_products(store, [_record(product_id=7)], observed_at=T0)
+    # Variant 44 is stored (under another product) while product 7 is not: the state a
+    # concurrent writer leaves between this call's product lookup and its variant insert.
+    Product.objects.filter(shopify_product_id=7).update(shopify_product_id=9)
+    result = upsert_products(
+        store, [_record(product_id=7, variants=[gql_variant(44, price="19.00")])], observed_at=T0 + timedelta(hours=1)
+    )
+    assert result.products_created == 1
+    variant = Variant.objects.get(shopify_variant_id=44)
+    assert variant.product.shopify_product_id == 7
+    assert variant.price == Decimal("19.00")
+    assert variant.catalog_id == catalog.pk
+    expected = items.payload_hash(items.meta_item(variant, variant.product, store))
+    assert (variant.payload_hash, variant.meta_status) == (expected, Variant.SyncStatus.PENDING)
+    assert Variant.objects.filter(shopify_variant_id=44).count() == 1
