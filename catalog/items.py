@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+import orjson
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -178,13 +179,26 @@ def meta_item(
     return item
 
 
-def canonical_json(item: dict) -> str:
-    """The item as the canonical JSON text its hash is taken of (sorted keys, no spaces).
+def canonical_bytes(item: dict) -> bytes:
+    """The item as the canonical JSON its hash is taken of (sorted keys, no spaces), in UTF-8.
 
-    It is valid JSON for the item, so a push sends this very text instead of encoding
-    the item a second time.
+    It is valid JSON for the item, so a push sends these very bytes instead of encoding
+    the item a second time. The canonical form is ``json.dumps(item, sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)``, which every stored hash was taken of;
+    orjson writes the same bytes for what items hold (strings, integers, booleans, null,
+    lists, objects: a property test keeps it so) about five times faster, and what it
+    refuses (an integer beyond 64 bits, a lone surrogate) goes through json as before.
+    Items hold no floats (prices are strings), where the two would differ.
     """
-    return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical_json(item: dict) -> str:
+    """:func:`canonical_bytes` as text."""
+    return canonical_bytes(item).decode("utf-8")
 
 
 def hash_of_canonical(canonical: str | bytes) -> str:
@@ -194,7 +208,7 @@ def hash_of_canonical(canonical: str | bytes) -> str:
 
 def payload_hash(item: dict) -> str:
     """Stable hash of an item payload (key order and whitespace do not matter)."""
-    return hash_of_canonical(canonical_json(item))
+    return hash_of_canonical(canonical_bytes(item))
 
 
 def local_problems(item: dict) -> list[Problem]:

@@ -132,7 +132,7 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
         if row.in_flight_method == DELETE:
             parts.append(b'{"data":{"id":%s},"method":"DELETE"}' % json.dumps(row.retailer_id).encode())
             continue
-        canonical = items.canonical_json(items.meta_item(row, None, None, fields[row.product_id])).encode("utf-8")
+        canonical = items.canonical_bytes(items.meta_item(row, None, None, fields[row.product_id]))
         sent_hash = items.hash_of_canonical(canonical)
         if sent_hash != row.in_flight_hash:
             rehashed[row.pk] = sent_hash

@@ -1,6 +1,10 @@
+import hashlib
+import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalog import items
 from catalog.models import Variant
@@ -50,3 +54,28 @@ def test_refresh_writes_each_variants_own_hash_status_and_error():
         expected = items.payload_hash(items.meta_item(variant, variant.product, variant.product.store))
         assert variant.payload_hash == expected
 
+
+
+# -- the canonical form every stored hash was taken of ----------------------------------
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text()
+_values = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(), _values, max_size=8))
+def test_canonical_bytes_are_jsons_sorted_compact_utf8(item):
+    # Stored hashes were taken of this json.dumps form: the fast encoder must not move one of them.
+    expected = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert items.canonical_bytes(item) == expected
+    assert items.canonical_json(item) == expected.decode("utf-8")
+
+
+def test_a_known_item_keeps_its_hash():
+    item = {"id": "44", "title": "Bluse «Été» \u2028 😀", "price": "12.50 EUR", "quantity_to_sell_on_facebook": 3,
+            "internal_label": ["a", "b"], "z": None, "big": 2**70}
+    assert items.payload_hash(item) == hashlib.sha256(
+        json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
