@@ -267,6 +267,25 @@ REFRESH_FIELDS = ["payload_hash", "meta_status", "last_error", "last_error_code"
 WRITE_BATCH = 500
 
 
+def refresh_in_memory(variants: Iterable[Variant], store: ShopifyStore | None = None) -> list[Variant]:
+    """:func:`refresh_variant` for many variants (their ``product`` set); return the changed ones.
+
+    The product's part of the item (its description's HTML cleaned, ...) is computed once
+    per product, not once per variant. ``store``: every variant's, when the caller has it
+    (else each product's own ``store``).
+    """
+    fields: dict[int, ProductFields] = {}
+    changed = []
+    for variant in variants:
+        product = variant.product
+        product_store = store or product.store
+        if product.pk not in fields:
+            fields[product.pk] = product_fields(product, product_store)
+        if refresh_variant(variant, product, product_store, fields[product.pk]):
+            changed.append(variant)
+    return changed
+
+
 def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> int:
     """Refresh many variants in bounded batches; return how many changed."""
     if isinstance(variants, models.QuerySet):
@@ -274,12 +293,7 @@ def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> 
         variants = variants.with_item_relations().iterator(chunk_size=REFRESH_BATCH)
     changed = 0
     for batch in _chunks(variants, REFRESH_BATCH):
-        # The product's part of the item once per product of the batch, not per variant.
-        fields: dict[int, ProductFields] = {}
-        for variant in batch:
-            if variant.product_id not in fields:
-                fields[variant.product_id] = product_fields(variant.product, variant.product.store)
-        dirty = [v for v in batch if refresh_variant(v, v.product, v.product.store, fields[v.product_id])]
+        dirty = refresh_in_memory(batch)
         if dirty:
             _write_refreshed(dirty)
             changed += len(dirty)

@@ -456,15 +456,9 @@ def _upsert_variant_rows(
     if new_rows:
         prepared = products_by_pk is not None
         if prepared:
-            # The product's part of the item (its description's HTML cleaned, ...) once per product.
-            fields_by_pk: dict[int, items.ProductFields] = {}
             for variant in new_rows:
-                product = variant.product = products_by_pk[variant.product_id]
-                fields = fields_by_pk.get(product.pk)
-                if fields is None:
-                    fields = fields_by_pk[product.pk] = items.product_fields(product, store)
-                if items.refresh_variant(variant, product, store, fields):
-                    result.variants_changed += 1
+                variant.product = products_by_pk[variant.product_id]
+            result.variants_changed += len(items.refresh_in_memory(new_rows, store))
         # On a conflict (a concurrent webhook stored the variant meanwhile) our data and
         # its hash, computed together, replace the row's.
         upsert_instances(
