@@ -13,7 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .environment import PG_NAME, PG_SERVER, REPO
@@ -47,6 +47,8 @@ class BenchDatabase:
     engine: str  # "postgres" or "sqlite"
     url: str
     name: str  # PG database name or SQLite file path
+    # The connection whose advisory lock holds the database for this run (see hold()).
+    holder: object | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, engine: str) -> BenchDatabase:
@@ -77,13 +79,13 @@ class BenchDatabase:
                 f"bench: another run is using the PostgreSQL database {self.name!r}; wait for it to end, "
                 f"or give this run a database of its own: BENCH_PG_NAME={self.name}_2 python -m bench ..."
             )
-        self._holder = connection  # kept open: the lock lives as long as this connection
+        self.holder = connection  # kept open: the lock lives as long as this connection
 
     def release(self) -> None:
         """Let another run have this database (done anyway when the process exits)."""
-        if holder := getattr(self, "_holder", None):
-            holder.close()
-            self._holder = None
+        if self.holder is not None:
+            self.holder.close()
+            self.holder = None
 
     # -- templates -------------------------------------------------------------------------
 
