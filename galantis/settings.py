@@ -266,20 +266,41 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every handler carries the redaction filter (galantis/logredact.py): no token, secret or
+# query-string value reaches a log line. Django's own loggers are routed through these
+# handlers too: its default "django" console handler and runserver's "django.server"
+# access log (request lines with their query strings) would otherwise write unfiltered.
+# gunicorn writes no access log unless --access-logfile is given; nothing here enables it.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_secrets": {"()": "galantis.logredact.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["redact_secrets"],
-        }
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's defaults (an unfiltered console handler, and mail_admins, which
+        # would mail request details and is idle anyway: ADMINS is not set); records go to root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
     },

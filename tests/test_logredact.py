@@ -2,11 +2,15 @@
 
 import io
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from galantis.logredact import REDACTED, RedactSecretsFilter, redact
+from galantis.logredact import REDACTED, RedactSecretsFilter, redact, redact_log_text
 
 META_TOKEN = "EAAGm0PX4ZCpsBAbcdefghij0123456789KLMNOP"
 SHOPIFY_TOKEN = "shpat_0123456789abcdef0123456789abcdef"
@@ -27,12 +31,22 @@ def log():
     logger.removeHandler(handler)
 
 
-def test_token_in_a_url_query_is_redacted_and_other_params_kept(log):
-    logger, out = log
-    logger.info("GET %s", f"https://graph.facebook.com/v26.0/me?fields=id,name&access_token={META_TOKEN}&limit=5")
-    text = out.getvalue()
+def test_token_in_a_url_query_is_redacted_and_other_params_kept():
+    text = redact(f"https://graph.facebook.com/v26.0/me?fields=id,name&access_token={META_TOKEN}&limit=5")
     assert META_TOKEN not in text
     assert f"access_token={REDACTED}&limit=5" in text and "fields=id,name" in text
+
+
+def test_logs_keep_no_query_string_value_whatever_its_name(log):
+    logger, out = log
+    logger.info("GET %s", "https://graph.facebook.com/v26.0/me?fields=id,name&t=opaque-canary-value&limit=5")
+    text = out.getvalue()
+    assert "opaque-canary-value" not in text
+    assert f"/v26.0/me?fields={REDACTED}&t={REDACTED}&limit={REDACTED}" in text
+
+
+def test_text_with_a_question_mark_but_no_query_is_unchanged():
+    assert redact_log_text("Is the token valid? Meta says yes.") == "Is the token valid? Meta says yes."
 
 
 def test_bearer_header_is_redacted(log):
@@ -100,3 +114,28 @@ def test_every_configured_handler_redacts():
     for handler in handlers.values():
         assert "redact_secrets" in handler.get("filters", [])
     assert settings.LOGGING["filters"]["redact_secrets"]["()"] == "galantis.logredact.RedactSecretsFilter"
+
+
+LOG_EVERYWHERE = """
+import logging, django
+django.setup()
+for name in ("django.server", "django.request", "django", "urllib3.connectionpool", "galantis"):
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.DEBUG)
+    logger.warning('"%s" %s %s', f"GET /sandbox/graph/v26.0/debug_token?input_token=opaque-canary&n={name} HTTP/1.1",
+                   200, 9)
+"""
+
+
+def test_the_configured_loggers_write_no_query_values():
+    """runserver's access log, Django's request log and urllib3 go through the project's handlers."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_EVERYWHERE], cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+        text=True, timeout=60, env={**env, "DJANGO_SETTINGS_MODULE": "galantis.settings", "DEBUG": "True"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "debug_token" in line]
+    assert len(lines) == 5, result.stderr  # each once: Django's own console handler is gone
+    assert all("debug_token?input_token=[REDACTED]&n=[REDACTED]" in line for line in lines)
+    assert "opaque-canary" not in result.stderr + result.stdout

@@ -1,9 +1,15 @@
 """A small Graph API client: versioned URLs, typed errors, throttling and retries.
 
 Wire format follows the official SDK (facebook_business ``api.py`` / ``session.py``):
-the token travels as the ``access_token`` parameter, POST bodies are form-encoded with
-top-level dict/list/bool values JSON-encoded (``sort_keys``, compact separators), and
-failure is decided from the body (``"error"``, ``"success": false``), not the status.
+POST bodies are form-encoded with top-level dict/list/bool values JSON-encoded
+(``sort_keys``, compact separators), and failure is decided from the body (``"error"``,
+``"success": false``), not the status. Unlike the SDK, which puts ``access_token`` in the
+query string of every call, the token travels in the ``Authorization: Bearer`` header
+(which the Graph API accepts), so it never sits in a URL that a proxy, a server's access
+log or an exception message could keep; ``appsecret_proof``, an HMAC of the token, stays
+a parameter. ``debug_token`` is the one exception: Meta takes the token to inspect only as
+the ``input_token`` query parameter of a GET, so that call carries it there (see
+``GraphClient.debug_token``); every log this project configures redacts it.
 A POST may instead carry its parameters as one ``application/json`` object (``as_json``),
 which the Graph API also accepts: a 5,000-item ``items_batch`` then skips percent-encoding
 megabytes of JSON on our side and decoding them on Meta's.
@@ -178,12 +184,16 @@ class GraphClient:
 
         Uses the app token (``META_APP_ID|META_APP_SECRET``) when configured, so an
         expired token can still be inspected; otherwise the token inspects itself.
+
+        Meta documents ``input_token`` only as a query parameter of a GET, so it is the one
+        token that travels in a URL. The caller's token (the app token, or this one) still
+        goes in the header; logs redact ``input_token`` (``galantis.logredact``) and the
+        client never logs or raises with a query string.
         """
         app_id, app_secret = _setting("META_APP_ID", ""), _setting("META_APP_SECRET", "")
         params: dict[str, Any] = {"input_token": input_token or self._access_token}
-        if app_id and app_secret:
-            params["access_token"] = f"{app_id}|{app_secret}"
-        return self.request("GET", "debug_token", params=params).get("data") or {}
+        token = f"{app_id}|{app_secret}" if app_id and app_secret else None
+        return self.request("GET", "debug_token", params=params, token=token).get("data") or {}
 
     # -- machinery ---------------------------------------------------------------------
 
@@ -193,13 +203,13 @@ class GraphClient:
             return path
         return f"{self.base_url}/{self.api_version}/{path.lstrip('/')}"
 
-    def _auth_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        token = params.get("access_token") or self._access_token
-        auth = {"access_token": token}
+    def _authorize(self, query: dict[str, Any], token: str | None) -> dict[str, str]:
+        """The ``Authorization`` header for ``token`` (default: ours); adds ``appsecret_proof`` to ``query``."""
+        token = token or self._access_token
         app_secret = _setting("META_APP_SECRET", "")
-        if app_secret and "|" not in token:
-            auth["appsecret_proof"] = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-        return auth
+        if app_secret and "|" not in token:  # an app token is not proven with itself
+            query["appsecret_proof"] = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        return {"Authorization": f"Bearer {token}"}
 
     def request(
         self,
@@ -210,8 +220,11 @@ class GraphClient:
         data: Mapping[str, Any] | None = None,
         files: dict | None = None,
         as_json: bool = False,
+        token: str | None = None,
     ) -> dict:
         """Send one call with throttling and retries; return the JSON body or raise GraphAPIError.
+
+        ``token`` replaces this client's token for the one call (the app token of ``debug_token``).
 
         Retried with exponential back-off and jitter: transient errors (1, 2, 5xx,
         is_transient, timeouts) and rate limits whose wait is short. Never retried:
@@ -220,11 +233,13 @@ class GraphClient:
         method = method.upper()
         url = self.url_for(path)
         split = urlsplit(url)
-        # A paging.next URL carries its own query (maybe a stale token): re-sign it.
+        # A paging.next URL carries its own query (maybe a stale token): never send a token
+        # in it, sign the call afresh. A caller's access_token parameter is dropped the same way.
         query = {k: v for k, v in parse_qsl(split.query) if k not in ("access_token", "appsecret_proof")}
         url = split._replace(query="").geturl()
         query.update(encode_params(params))
-        query.update(self._auth_params(query))
+        query.pop("access_token", None)
+        auth_headers = self._authorize(query, token)
         if as_json and files:
             raise ValueError("A JSON body cannot carry files; send them multipart.")
         body: dict[str, Any] | bytes | None = None
@@ -235,7 +250,7 @@ class GraphClient:
         while True:
             try:
                 self.throttle.before_request(bucket)
-                return self._send_once(method, url, split.path, query, body, files, bucket)
+                return self._send_once(method, url, split.path, query, auth_headers, body, files, bucket)
             except GraphAPIError as error:
                 if not error.retryable or attempt >= self.max_retries:
                     raise
@@ -261,17 +276,20 @@ class GraphClient:
         url: str,
         log_path: str,
         query: dict[str, Any],
+        auth_headers: dict[str, str],
         body: dict[str, Any] | bytes | MultipartBody | None,
         files: dict | None,
         bucket: str,
     ) -> dict:
         started = time.monotonic()
-        headers = {"Content-Type": "application/json; charset=utf-8"} if isinstance(body, bytes) else None
+        headers = dict(auth_headers)
+        if isinstance(body, bytes):
+            headers["Content-Type"] = "application/json; charset=utf-8"
         if files:
             # Not requests' files=: it builds the whole multipart body in memory (a feed
             # file of a million rows is ~0.5 GB). Same bytes, read from disk as sent.
             body = MultipartBody(body, files)
-            headers = {"Content-Type": body.content_type}
+            headers["Content-Type"] = body.content_type
         try:
             response = self.session.request(
                 method, url, params=query, data=body, headers=headers, timeout=self.timeout

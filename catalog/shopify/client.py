@@ -461,10 +461,13 @@ class ShopifyClient:
                     raise ShopifyTransientError(f"HTTP {response.status_code}", http_status=response.status_code)
                 break
             except (requests.ConnectionError, requests.Timeout, ShopifyTransientError) as exc:
+                # requests' exception text repeats the signed link (a credential until it
+                # expires): only the kind of failure is kept.
+                reason = str(exc) if isinstance(exc, ShopifyTransientError) else type(exc).__name__
                 attempt += 1
                 if attempt > MAX_TRANSIENT_RETRIES:
-                    raise ShopifyTransientError(f"Could not download the bulk result: {exc}") from exc
-                self._backoff(attempt, f"bulk download: {exc}")
+                    raise ShopifyTransientError(f"Could not download the bulk result: {reason}") from None
+                self._backoff(attempt, f"bulk download: {reason}")
         with response:
             if response.status_code >= 400:
                 raise BulkOperationFailed(

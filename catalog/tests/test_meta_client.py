@@ -4,6 +4,8 @@ These run over real HTTP against a scripted loopback server (no mocked ``request
 end-to-end behaviour against the sandbox Graph API lives in the sync tests.
 """
 
+import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -35,7 +37,8 @@ class ScriptedGraph:
                 split = urlsplit(self.path)
                 outer.requests.append(
                     {"method": self.command, "path": split.path, "query": parse_qs(split.query),
-                     "body": body, "content_type": self.headers.get("Content-Type", "")}
+                     "body": body, "content_type": self.headers.get("Content-Type", ""),
+                     "authorization": self.headers.get("Authorization", "")}
                 )
                 status, payload, headers = outer.responses.pop(0) if outer.responses else (200, {}, {})
                 raw = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
@@ -82,13 +85,36 @@ def error_body(code: int, message: str = "boom", **extra: object) -> dict:
 
 
 @pytest.mark.django_db
-def test_get_uses_versioned_url_and_token_parameter(graph, client):
+def test_get_uses_versioned_url_and_sends_the_token_in_the_authorization_header(graph, client):
     graph.add(200, {"id": "1", "name": "Cat"})
     assert client.get("1", fields="id,name") == {"id": "1", "name": "Cat"}
     sent = graph.requests[0]
     assert sent["path"] == "/graph/v26.0/1"
-    assert sent["query"]["access_token"] == [TOKEN]
+    assert sent["authorization"] == f"Bearer {TOKEN}"
+    assert "access_token" not in sent["query"]
     assert sent["query"]["fields"] == ["id,name"]
+
+
+@pytest.mark.django_db
+def test_appsecret_proof_stays_a_parameter_next_to_the_bearer_token(graph, client, settings):
+    settings.META_APP_SECRET = "app-secret"
+    graph.add(200, {"id": "1"})
+    client.get("1")
+    sent = graph.requests[0]
+    expected = hmac.new(b"app-secret", TOKEN.encode(), hashlib.sha256).hexdigest()
+    assert sent["query"]["appsecret_proof"] == [expected]
+    assert sent["authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in graph.requests[0]["body"]
+
+
+@pytest.mark.django_db
+def test_a_paging_link_carrying_a_token_is_followed_without_it(graph, client):
+    graph.add(200, {"data": [{"id": 1}], "paging": {"next": f"{graph.url}/v26.0/9/products?access_token=OLD&page=2"}})
+    graph.add(200, {"data": []})
+    assert [row["id"] for row in client.paginate("9/products")] == [1]
+    second = graph.requests[1]
+    assert second["query"] == {"page": ["2"]}
+    assert second["authorization"] == f"Bearer {TOKEN}"
 
 
 @pytest.mark.django_db
@@ -110,7 +136,8 @@ def test_post_as_json_sends_one_json_object_with_raw_json_embedded_verbatim(grap
                                   "skipped": None}, as_json=True)
     sent = graph.requests[0]
     assert sent["content_type"] == "application/json; charset=utf-8"
-    assert sent["query"]["access_token"] == [TOKEN]  # the token stays out of the body, as with forms
+    assert sent["authorization"] == f"Bearer {TOKEN}"  # the token stays out of the body and the URL
+    assert "access_token" not in sent["query"] and TOKEN not in sent["body"]
     assert json.loads(sent["body"]) == {
         "item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": [{"data": {"id": "é"}, "method": "UPDATE"}],
     }
@@ -143,7 +170,19 @@ def test_paginate_follows_cursors(graph, client):
 def test_debug_token_returns_the_data_object(graph, client):
     graph.add(200, {"data": {"is_valid": True, "scopes": ["catalog_management"]}})
     assert client.debug_token()["is_valid"] is True
-    assert graph.requests[0]["query"]["input_token"] == [TOKEN]
+    # Meta takes the inspected token only as input_token; the caller's token is in the header.
+    assert graph.requests[0]["query"] == {"input_token": [TOKEN]}
+    assert graph.requests[0]["authorization"] == f"Bearer {TOKEN}"
+
+
+@pytest.mark.django_db
+def test_debug_token_authorizes_with_the_app_token_when_configured(graph, client, settings):
+    settings.META_APP_ID, settings.META_APP_SECRET = "123", "app-secret"
+    graph.add(200, {"data": {"is_valid": False}})
+    client.debug_token()
+    sent = graph.requests[0]
+    assert sent["authorization"] == "Bearer 123|app-secret"
+    assert sent["query"] == {"input_token": [TOKEN]}  # no appsecret_proof for an app token
 
 
 # -- error mapping -----------------------------------------------------------------------
