@@ -114,6 +114,18 @@ class _Echo:
         return value
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Sheets (OWASP
+# "CSV Injection"): a product title "=HYPERLINK(...)" from a Shopify store must stay text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """``value`` as a spreadsheet shows it verbatim: a leading ``'`` before a formula trigger."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 CSV_HEADER = ["retailer_id", "sku", "product", "variant", "status", "priority", "error_codes", "problems",
               "fixes", "where_to_fix", "shopify_admin_url"]
 
@@ -133,7 +145,7 @@ def export_rows(tenant: Tenant, f: ItemFilter) -> Iterator[str]:
             mine = issues.get(variant.pk, [])
             link = fix_link(mine[0].error_type, catalog=variant.catalog, product=product, variant=variant,
                             store=product.store) if mine else None
-            yield writer.writerow([
+            yield writer.writerow([csv_cell(cell) for cell in (
                 variant.retailer_id,
                 variant.sku,
                 product.title,
@@ -146,7 +158,7 @@ def export_rows(tenant: Tenant, f: ItemFilter) -> Iterator[str]:
                 " | ".join(_one_line(i.error_type.display_fix) for i in mine),
                 link.url if link else "",
                 product.shopify_admin_url,
-            ])
+            )])
         if len(ids) < EXPORT_CHUNK:
             return
         after = ids[-1]

