@@ -21,7 +21,9 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 ## Install, migrate, load the demo data and serve it with a Django-Q2 cluster beside it.
+# The demo is development mode, said explicitly: DEBUG defaults to off (settings.py).
 # The instance's own URL (printed links, sandbox URLs) follows HOST and PORT unless set.
+demo: export DEBUG ?= True
 demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: install
 	$(BIN)/python manage.py migrate --noinput
@@ -32,6 +34,7 @@ demo: install
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 ## Install and run every test (SQLite by default; set DATABASE_URL for PostgreSQL).
+# pytest uses galantis/settings_test.py, which turns DEBUG on.
 test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 

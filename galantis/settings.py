@@ -1,7 +1,9 @@
 """Django settings for Galantis, read from the environment with django-environ.
 
 Every setting has a development default so `make demo` and `make test` work on a
-fresh clone; production sets DEBUG=False and must then provide real secrets.
+fresh clone. DEBUG is off unless the environment turns it on (`make demo`, the test
+settings and a developer's .env do), and with DEBUG off the app refuses to start without
+real secrets: a production that forgot a variable fails closed.
 """
 
 from pathlib import Path
@@ -15,8 +17,8 @@ env = environ.Env()
 # A local .env is optional; real environment variables always win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# Development default; production must say DEBUG=False explicitly.
-DEBUG = env.bool("DEBUG", default=True)
+# Fail-closed: off unless explicitly on (`make demo`, galantis/settings_test.py, a .env).
+DEBUG = env.bool("DEBUG", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-galantis-development-only"
 _DEV_CRYPTOGRAPHY_KEY = "galantis-development-only-field-key"
@@ -29,7 +31,10 @@ CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if 
 if not DEBUG:
     # Refuse to start rather than run production on a guessable key.
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a random value of at least 50 characters.")
+        raise ImproperlyConfigured(
+            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters "
+            "(or DEBUG=True for development)."
+        )
     if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY or len(CRYPTOGRAPHY_KEY) < 32:
         raise ImproperlyConfigured(
             "DEBUG is off: set CRYPTOGRAPHY_KEY (the field-encryption key) to a random value of at least 32 characters."

@@ -36,10 +36,31 @@ def production(**overrides: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if v is not None}
 
 
-def test_development_defaults_start_without_any_variable():
+def test_without_any_variable_debug_is_off_and_the_app_refuses_to_start():
+    """Fail-closed: a production that forgot DEBUG=False and its keys does not come up on dev keys."""
     result = run_python("-c", SETUP)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", "0", "no", "False"])
+def test_debug_is_on_only_when_said_so(value):
+    result = run_python("-c", SETUP, **production(DEBUG=value))
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+
+
+def test_development_defaults_start_with_debug_on_and_nothing_else():
+    result = run_python("-c", SETUP, DEBUG="True")
     assert result.returncode == 0, result.stderr
     assert "DEBUG True" in result.stdout
+
+
+def test_the_test_suite_runs_in_development_mode_said_explicitly():
+    from django.conf import settings
+
+    assert os.environ["DJANGO_SETTINGS_MODULE"] == "galantis.settings_test"
+    assert settings.SANDBOX_ENABLED and settings.SECRET_KEY == "django-insecure-galantis-development-only"
 
 
 def test_production_with_real_keys_starts():
