@@ -160,9 +160,12 @@ INSTALLED_APPS = [
     "django_q",
     "catalog",
     "diagnostics",
-    "sandbox",
-    "sandbox.shopify",
 ]
+# The sandbox plays Meta and Shopify, so its models keep tokens in plain text: where it is
+# off (production) it is not installed at all: no tables, admin pages, URLs or commands.
+# Product code never imports it (catalog/demo.py does, lazily, behind SANDBOX_ENABLED).
+if SANDBOX_ENABLED:
+    INSTALLED_APPS += ["sandbox", "sandbox.shopify"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

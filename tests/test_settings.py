@@ -113,3 +113,42 @@ def test_field_encryption_uses_its_own_key():
         "print(settings.CRYPTOGRAPHY_KEY == settings.SECRET_KEY)"
     )
     assert run_python("-c", code, **production()).stdout.strip() == "False"
+
+
+NO_SANDBOX = """
+import django
+django.setup()
+from django.apps import apps
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+
+assert not apps.is_installed("sandbox") and not apps.is_installed("sandbox.shopify"), "installed"
+assert not [m for m in admin.site._registry if m.__module__.startswith("sandbox")], "admin"
+try:
+    reverse("sandbox:graph")
+except NoReverseMatch:
+    pass
+else:
+    raise AssertionError("urls")
+print("no sandbox")
+"""
+
+
+@pytest.mark.parametrize(
+    "env", [production(), {"DEBUG": "True", "SANDBOX_ENABLED": "False"}], ids=["production", "development"]
+)
+def test_with_the_sandbox_off_its_apps_admin_and_urls_are_gone(env):
+    """The sandbox Shop keeps Shopify tokens in plain text: it must not exist where it is off."""
+    result = run_python("-c", NO_SANDBOX, **env)
+    assert result.returncode == 0, result.stderr
+    assert "no sandbox" in result.stdout
+
+
+def test_with_the_sandbox_off_migrations_are_consistent():
+    """No app of ours depends on the sandbox's migrations: `migrate` plans cleanly without them."""
+    result = run_python("manage.py", "migrate", "--plan", **production(DATABASE_URL="sqlite://:memory:"))
+    assert result.returncode == 0, result.stderr
+    assert "catalog." in result.stdout and "sandbox" not in result.stdout
+    check = run_python("manage.py", "makemigrations", "--check", "--dry-run",
+                       DEBUG="True", SANDBOX_ENABLED="False", DATABASE_URL="sqlite://:memory:")
+    assert check.returncode == 0, check.stdout + check.stderr

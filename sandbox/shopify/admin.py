@@ -4,6 +4,7 @@ The sandbox is a staff/developer tool with no tenants: these pages are for super
 Actions go through `changes` / `webhooks` like the GraphQL API and the command do.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 
 from . import bulk, changes, throttle, webhooks
@@ -40,7 +41,6 @@ class SandboxAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Shop)
 class ShopAdmin(SandboxAdmin):
     list_display = (
         "domain",
@@ -128,7 +128,6 @@ class ImageInline(admin.TabularInline):
         return False
 
 
-@admin.register(Product)
 class ProductAdmin(SandboxAdmin):
     list_display = ("title", "legacy_id", "shop", "status", "vendor", "product_type", "published_at", "updated_at")
     list_filter = ("status", ("shop", admin.RelatedOnlyFieldListFilter))
@@ -178,7 +177,6 @@ class ProductAdmin(SandboxAdmin):
             changes.delete_product(product)
 
 
-@admin.register(Variant)
 class VariantAdmin(SandboxAdmin):
     list_display = (
         "title",
@@ -222,7 +220,6 @@ class VariantAdmin(SandboxAdmin):
             changes.update_variants(variant.product, [{"variant": variant, **update}])
 
 
-@admin.register(InventoryLevel)
 class InventoryLevelAdmin(SandboxAdmin):
     list_display = ("variant", "location", "available", "updated_at")
     list_select_related = ("variant", "location")
@@ -234,7 +231,6 @@ class InventoryLevelAdmin(SandboxAdmin):
         changes.set_inventory(obj.variant, obj.available, location=obj.location)
 
 
-@admin.register(Collection)
 class CollectionAdmin(SandboxAdmin):
     list_display = ("title", "legacy_id", "shop", "handle", "is_smart", "updated_at")
     readonly_fields = ("shop", "legacy_id", "created_at", "updated_at")
@@ -245,14 +241,12 @@ class CollectionAdmin(SandboxAdmin):
         return obj.is_smart
 
 
-@admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(SandboxAdmin):
     list_display = ("topic", "callback_url", "shop", "api_version", "consecutive_failures", "created_at")
     list_filter = ("topic",)
     readonly_fields = ("shop", "legacy_id", "topic", "api_version", "consecutive_failures", "created_at", "updated_at")
 
 
-@admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(SandboxAdmin):
     list_display = (
         "topic",
@@ -280,7 +274,6 @@ class WebhookDeliveryAdmin(SandboxAdmin):
         self.message_user(request, f"{sent} delivered.")
 
 
-@admin.register(BulkOperation)
 class BulkOperationAdmin(SandboxAdmin):
     list_display = (
         "legacy_id",
@@ -304,7 +297,20 @@ class BulkOperationAdmin(SandboxAdmin):
         self.message_user(request, "Done.")
 
 
-@admin.register(Order)
 class OrderAdmin(SandboxAdmin):
     list_display = ("name", "shop", "email", "total_price", "currency", "financial_status", "processed_at")
     readonly_fields = [field.name for field in Order._meta.fields]
+
+
+# Only where the sandbox is on (the app is not even installed otherwise): its Shop keeps
+# the Admin API token and webhook secret in plain text, as the real Shopify does.
+if settings.SANDBOX_ENABLED:
+    admin.site.register(Shop, ShopAdmin)
+    admin.site.register(Product, ProductAdmin)
+    admin.site.register(Variant, VariantAdmin)
+    admin.site.register(InventoryLevel, InventoryLevelAdmin)
+    admin.site.register(Collection, CollectionAdmin)
+    admin.site.register(WebhookSubscription, WebhookSubscriptionAdmin)
+    admin.site.register(WebhookDelivery, WebhookDeliveryAdmin)
+    admin.site.register(BulkOperation, BulkOperationAdmin)
+    admin.site.register(Order, OrderAdmin)
