@@ -124,7 +124,7 @@ def template_is_current(kind: str, sample: int = 300) -> bool:
     variants for each such change would cost minutes, serving stale hashes would falsify
     every figure. A random sample decides.
     """
-    from catalog import items
+    from catalog import item_state
     from catalog.models import Variant
 
     if kind != "catalog":
@@ -132,7 +132,7 @@ def template_is_current(kind: str, sample: int = 300) -> bool:
     rows = Variant.objects.select_related("product__store").order_by("?")[:sample]
     for variant in rows:
         stored = (variant.payload_hash, variant.meta_status, variant.last_error)
-        items.refresh_variant(variant, variant.product, variant.product.store)
+        item_state.refresh_variant(variant, variant.product, variant.product.store)
         if (variant.payload_hash, variant.meta_status, variant.last_error) != stored:
             return False
     return True

@@ -3,7 +3,7 @@
 Two seeded states (each cached as a template by :mod:`bench.database`):
 
 * ``catalog`` — a tenant with a store, a Meta connection and a catalog holding N variants
-  (``bulk_create``), each with its real payload hash from ``catalog.items.refresh_variant``,
+  (``bulk_create``), each with its real payload hash from ``catalog.item_state.refresh_variant``,
   so every variant is PENDING exactly as after an import.
 * ``shop`` — a tenant with a store connected to a sandbox Shopify shop that holds N
   variants (loaded by the sandbox's own bulk loader), and an empty catalog: the import's input.
@@ -85,7 +85,7 @@ def variant_row(data: dict[str, Any], product_data: dict[str, Any], product, cat
 
 def seed_catalog(variants: int, progress: Progress | None = None) -> int:
     """Bulk-insert ``variants`` generated variants into the bench catalog; return the count."""
-    from catalog import items
+    from catalog import item_state
     from catalog.models import Product, Variant
 
     tenant, store, _connection, catalog = base_objects()
@@ -102,7 +102,7 @@ def seed_catalog(variants: int, progress: Progress | None = None) -> int:
             for variant_data in data["variants"]:
                 variant = variant_row(variant_data, data, product, catalog)
                 # The real mapping and hash: PENDING (or FAILED by local validation) as after an import.
-                items.refresh_variant(variant, product, store)
+                item_state.refresh_variant(variant, product, store)
                 variant.created_at = variant.updated_at = now
                 rows.append(variant)
         with transaction.atomic():

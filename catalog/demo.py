@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
-from . import items, tenants
+from . import item_state, tenants
 from .models import Catalog, Membership, MetaConnection, Product, ShopifyStore, Tenant, Variant, shard_key_for
 
 DEMO_TENANT_SLUG = "demo"
@@ -75,7 +75,7 @@ def run_demo(*, products: int = DEMO_PRODUCTS, seed: int = DEMO_SEED) -> DemoRes
     connect_meta_sandbox(catalog)
     break_image_links(catalog, META_REJECTED_DEMO)
     # Outside the transaction: refresh streams and writes in its own bounded batches.
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     result.status_counts = Variant.objects.filter(catalog=catalog).status_counts()
     return result
 
@@ -116,12 +116,15 @@ def _connect_sandbox_pixel(catalog_id: str, pixel_id: str) -> None:
     catalog.external_event_sources.add(Pixel.objects.get(pk=parse_fbid(pixel_id)[1]))
 
 
-def break_image_links(catalog: Catalog, count: int) -> int:
-    """Give a few variants an image link with unencoded spaces, which Meta rejects.
+INTRANET_IMAGES = "http://images-intranet/"
 
-    A realistic item problem that only Meta finds (the image exists in Shopify, so local
-    validation passes): the demo shows FAILED items carrying Meta's own message next to
-    the ones rejected locally.
+
+def break_image_links(catalog: Catalog, count: int) -> int:
+    """Give a few variants an image link on an intranet host (no domain name), which Meta rejects.
+
+    A realistic item problem that only Meta finds (an http address, so local validation
+    passes; Meta cannot resolve the host): the demo shows FAILED items carrying Meta's own
+    message next to the ones rejected locally.
     """
     candidates = (
         Variant.objects.filter(catalog=catalog, price__gt=0, product__status=Product.Status.ACTIVE)
@@ -130,9 +133,8 @@ def break_image_links(catalog: Catalog, count: int) -> int:
     )
     broken = 0
     for variant in candidates:
-        if " " not in variant.image_url:
-            stem, dot, ext = variant.image_url.rpartition(".")
-            variant.image_url = f"{stem} (copy){dot}{ext}" if dot else f"{variant.image_url} (copy)"
+        if not variant.image_url.startswith(INTRANET_IMAGES):
+            variant.image_url = INTRANET_IMAGES + variant.image_url.rsplit("/", 1)[-1]
             variant.save(update_fields=["image_url"])
         broken += 1
     return broken
@@ -229,7 +231,7 @@ def load_products(store: ShopifyStore, catalog: Catalog, products: Iterable[dict
         if row.shopify_variant_id not in known:
             # A new row goes in with its payload hash and status already worked out (one
             # INSERT instead of an INSERT and an UPDATE); existing rows keep their Meta state.
-            items.refresh_variant(row, products_by_id[product_id], store)
+            item_state.refresh_variant(row, products_by_id[product_id], store)
         variant_rows.append(row)
     Variant.objects.bulk_create(
         variant_rows,

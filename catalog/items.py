@@ -11,14 +11,12 @@ import hashlib
 import html
 import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from urllib.parse import urlsplit
 
 import orjson
-from django.db import models, transaction
-from django.utils import timezone
 
 from .models import Product, ShopifyStore, Variant
 
@@ -30,8 +28,19 @@ ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "
                                      "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"})
 # Fields Meta treats as volatile: carried by update feeds / the Batch API between snapshots.
 VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
-# The batch that refresh writes back; bounded so memory stays flat on a million variants.
-REFRESH_BATCH = 2000
+# Meta's limits on the fields we send (reference §4; items_batch names).
+FIELD_MAX = {
+    "id": 100, "title": 200, "description": 9999, "brand": 100, "item_group_id": 100, "color": 100, "size": 100,
+    "product_type": 750, "google_product_category": 250, "fb_product_category": 250, "previous_id": 100,
+    **{f"custom_label_{n}": 100 for n in range(5)},
+}
+AVAILABILITY = frozenset({"in stock", "out of stock", "available for order", "discontinued", "preorder"})
+VISIBILITY = frozenset({"published", "staging"})
+MAX_ADDITIONAL_IMAGES = 20
+# A feed line may not exceed 5 MB (Meta's feed spec); an item larger than that cannot travel in a feed.
+MAX_LINE_BYTES = 5 * 1024 * 1024
+# Above this Meta's price fields overflow (prices are stored as unsigned 32-bit minor units by the Graph API).
+MAX_PRICE_MINOR_UNITS = 4_294_967_295
 
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -211,122 +220,121 @@ def payload_hash(item: dict) -> str:
     return hash_of_canonical(canonical_bytes(item))
 
 
-def local_problems(item: dict) -> list[Problem]:
-    """Rejections we can predict without asking Meta (reference §8, "Rejected locally")."""
-    problems = []
-    if not item.get("title"):
-        problems.append(Problem("EMPTY_TITLE", "The product has no title.", "Give the product a title in Shopify."))
-    price = Decimal(item["price"].split(" ", 1)[0])
-    if price <= 0:
-        problems.append(
-            Problem(
-                "ITEM_PRICE_NOT_POSITIVE",
-                f"The price is {item['price']}; Meta only accepts positive prices.",
-                "Set a price above zero on the variant in Shopify.",
-            )
-        )
-    if not item.get("image_link"):
-        problems.append(
-            Problem("EMPTY_IMAGE_URL", "The product has no image.", "Add at least one image to the product in Shopify.")
-        )
-    return problems
+def _money(value: object) -> tuple[Decimal, str] | None:
+    """``"12.50 USD"`` -> (12.50, "USD"); None when it is not Meta's price format."""
+    if not isinstance(value, str) or " " not in value:
+        return None
+    return _parse_money(value)
 
 
-def refresh_variant(
-    variant: Variant, product: Product, store: ShopifyStore, fields: ProductFields | None = None
-) -> bool:
-    """Recompute the payload hash and status of one variant in memory; True if anything changed.
+# Every item is checked before it is sent: a catalog has few distinct prices and images,
+# and each product's address is shared by its variants, so the parses are remembered.
+@lru_cache(maxsize=4096)
+def _parse_money(value: str) -> tuple[Decimal, str] | None:
+    amount, currency = value.split(" ", 1)
+    try:
+        number = Decimal(amount)
+    except ArithmeticError:
+        return None
+    return (number, currency) if number.is_finite() and len(currency) == 3 else None
 
-    Unchanged data changes nothing (a re-import marks nothing PENDING). A changed
-    payload becomes PENDING, or FAILED at once when it cannot pass Meta's rules, or
-    SYNCED again when it went back to exactly what Meta already has. ``fields``: the
-    product's part of the item, when the caller computed it once for its variants.
-    """
-    item = meta_item(variant, product, store, fields)
-    new_hash = payload_hash(item)
-    if new_hash == variant.payload_hash:
+
+def _minor_units(amount: Decimal, currency: str) -> Decimal:
+    return amount if currency in ZERO_DECIMAL_CURRENCIES else amount * 100
+
+
+def _is_web_url(value: object) -> bool:
+    """An absolute http(s) address without spaces (the query is not looked at twice per product)."""
+    if not isinstance(value, str) or len(value) > 2000:
         return False
-    variant.payload_hash = new_hash
-    problems = local_problems(item)
-    if problems:
-        variant.meta_status = Variant.SyncStatus.FAILED
-        variant.last_error = " ".join(f"{p.message} Fix: {p.fix}" for p in problems)
-        variant.last_error_code = ",".join(p.code for p in problems)
-    elif new_hash == variant.synced_hash and variant.in_flight_batch_id is None:
-        variant.meta_status = Variant.SyncStatus.SYNCED
-        variant.last_error = variant.last_error_code = ""
-    else:
-        variant.meta_status = Variant.SyncStatus.PENDING
-        variant.last_error = variant.last_error_code = ""
-    variant.updated_at = timezone.now()
-    return True
+    return _is_web_address(value.split("?", 1)[0]) and not any(c.isspace() for c in value)
 
 
-REFRESH_FIELDS = ["payload_hash", "meta_status", "last_error", "last_error_code", "updated_at"]
-# Rows per UPDATE when writing refreshed variants (SQLite caps the parameters of one query).
-WRITE_BATCH = 500
+@lru_cache(maxsize=4096)
+def _is_web_address(value: str) -> bool:
+    if any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    # No user:password part: Meta refuses addresses that carry credentials.
+    return parts.scheme in ("http", "https") and bool(host) and parts.username is None
 
 
-def refresh_in_memory(variants: Iterable[Variant], store: ShopifyStore | None = None) -> list[Variant]:
-    """:func:`refresh_variant` for many variants (their ``product`` set); return the changed ones.
+def local_problems(item: dict, canonical: bytes | None = None) -> list[Problem]:
+    """Every rejection we can predict without asking Meta (reference §4 and §10; shopify.md §8).
 
-    The product's part of the item (its description's HTML cleaned, ...) is computed once
-    per product, not once per variant. ``store``: every variant's, when the caller has it
-    (else each product's own ``store``).
+    Runs on every path that can send an item (refresh, reconciliation, Batch API, feeds):
+    an item with a problem is never sent as a live item. Money (price and sale price
+    positive, in Meta's format and one currency, sale below price), title, description,
+    brand, link, images, availability, visibility, field lengths, and the 5 MB feed line.
+    ``canonical``: the item's :func:`canonical_bytes`, when the caller has them already.
     """
-    fields: dict[int, ProductFields] = {}
-    changed = []
-    for variant in variants:
-        product = variant.product
-        product_store = store or product.store
-        if product.pk not in fields:
-            fields[product.pk] = product_fields(product, product_store)
-        if refresh_variant(variant, product, product_store, fields[product.pk]):
-            changed.append(variant)
-    return changed
+    problems: list[Problem] = []
 
+    def add(code: str, message: str, fix: str) -> None:
+        problems.append(Problem(code, message, fix))
 
-def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> int:
-    """Refresh many variants in bounded batches; return how many changed."""
-    if isinstance(variants, models.QuerySet):
-        # Joins product and store, without decrypting the store's secrets (not in any payload).
-        variants = variants.with_item_relations().iterator(chunk_size=REFRESH_BATCH)
-    changed = 0
-    for batch in _chunks(variants, REFRESH_BATCH):
-        dirty = refresh_in_memory(batch)
-        if dirty:
-            _write_refreshed(dirty)
-            changed += len(dirty)
-    return changed
-
-
-def _write_refreshed(dirty: list[Variant]) -> None:
-    """Write the ``REFRESH_FIELDS`` of ``dirty`` variants.
-
-    Only the hash differs per row, so only it goes through ``bulk_update`` (whose
-    CASE expressions cost Python time per row and field); status and errors are shared
-    by many rows and go as one plain UPDATE per distinct value. About five times faster
-    than a five-field ``bulk_update``.
-    """
-    groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for variant in dirty:
-        groups[(variant.meta_status, variant.last_error, variant.last_error_code)].append(variant.pk)
-    now = timezone.now()
-    with transaction.atomic():
-        Variant.objects.bulk_update(dirty, ["payload_hash"], batch_size=WRITE_BATCH)
-        for (status, error, code), pks in groups.items():
-            for start in range(0, len(pks), WRITE_BATCH):
-                Variant.objects.filter(pk__in=pks[start : start + WRITE_BATCH]).update(
-                    meta_status=status, last_error=error, last_error_code=code, updated_at=now
-                )
-
-
-def _chunks(iterable: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
-    chunk: list[Variant] = []
-    for obj in iterable:
-        chunk.append(obj)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    if not str(item.get("title") or "").strip():
+        add("EMPTY_TITLE", "The product has no title.", "Give the product a title in Shopify.")
+    if not str(item.get("description") or "").strip():
+        add("EMPTY_DESCRIPTION", "The product has no description.", "Write a description for the product in Shopify.")
+    if not str(item.get("brand") or "").strip():
+        add("EMPTY_BRAND", "The product has no brand.", "Set the product's vendor in Shopify.")
+    price = _money(item.get("price"))
+    if price is None:
+        add("EMPTY_PRICE", f"The price {item.get('price')!r} is not a price Meta can read.",
+            "Set a price on the variant in Shopify.")
+    elif price[0] <= 0:
+        add("ITEM_PRICE_NOT_POSITIVE", f"The price is {item['price']}; Meta only accepts positive prices.",
+            "Set a price above zero on the variant in Shopify.")
+    elif _minor_units(*price) > MAX_PRICE_MINOR_UNITS:
+        add("PROPERTY_VALUE_FORMAT", f"The price {item['price']} is larger than Meta accepts.",
+            "Check the variant's price in Shopify.")
+    if "sale_price" in item:
+        sale = _money(item.get("sale_price"))
+        if sale is None or sale[0] <= 0:
+            add("INVALID_SALE_PRICE",
+                f"The sale price is {item.get('sale_price')}; Meta only accepts positive sale prices.",
+                "Set a price above zero on the variant in Shopify (the compare-at price is shown as the "
+                "regular price).")
+        elif price is not None and (sale[1] != price[1] or sale[0] >= price[0]):
+            add("INVALID_SALE_PRICE",
+                f"The sale price {item['sale_price']} must be lower than the price {item['price']}, "
+                "in the same currency.",
+                "Make the variant's price lower than its compare-at price in Shopify.")
+    if not _is_web_url(item.get("link")):
+        add("EMPTY_PRODUCT_URL", "The product has no web address Meta can open.",
+            "Check the store's primary domain and the product's handle in Shopify.")
+    if not item.get("image_link"):
+        add("EMPTY_IMAGE_URL", "The product has no image.", "Add at least one image to the product in Shopify.")
+    elif not _is_web_url(item.get("image_link")):
+        add("INVALID_IMAGES", "The product's image address is not an http(s) address Meta can fetch.",
+            "Replace the product's first image in Shopify.")
+    extra = item.get("additional_image_link") or []
+    if not isinstance(extra, list) or len(extra) > MAX_ADDITIONAL_IMAGES or not all(map(_is_web_url, extra)):
+        add("INVALID_IMAGES", "One of the product's additional images has an address Meta cannot fetch.",
+            "Replace the product's images in Shopify.")
+    if item.get("availability") not in AVAILABILITY:
+        add("EMPTY_AVAILABILITY", f"The availability {item.get('availability')!r} is not one Meta knows.",
+            "Check the variant's inventory settings in Shopify.")
+    if item.get("visibility", "published") not in VISIBILITY:
+        add("PROPERTY_VALUE_FORMAT", f"The visibility {item.get('visibility')!r} is not one Meta knows.",
+            "Contact Galantis support.")
+    for field, limit in FIELD_MAX.items():
+        value = item.get(field)
+        if isinstance(value, str) and len(value) > limit:
+            add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
+                f"The {field.replace('_', ' ')} is {len(value)} characters long; Meta accepts at most {limit}.",
+                "Shorten it in Shopify (or on the Galantis product page for Meta-only fields).")
+    quantity = item.get("quantity_to_sell_on_facebook")
+    if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0
+                                 or quantity > MAX_PRICE_MINOR_UNITS):
+        add("PROPERTY_VALUE_FORMAT", f"The quantity {quantity!r} is not a count Meta accepts.",
+            "Check the variant's inventory in Shopify.")
+    if not problems and len(canonical if canonical is not None else canonical_bytes(item)) > MAX_LINE_BYTES:
+        add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH", "The item is larger than the 5 MB a feed line may hold.",
+            "Shorten the product's description or tags in Shopify.")
+    return problems

@@ -2,7 +2,7 @@
 
 Starting from a synced catalog, 1% of the variants get a new price in the database (as
 an import or webhook writes them). Measured: detection by the real diff
-(``catalog.items.refresh_variants`` on the rows that were written, exactly what the
+(``catalog.item_state.refresh_variants`` on the rows that were written, exactly what the
 importer does after an upsert), then the real push and confirmation of what became
 PENDING. The baseline: one ORM read, one single-item request and one save per change.
 """
@@ -47,12 +47,12 @@ def prepare(ctx) -> dict:
 
 
 def run(ctx) -> dict:
-    from catalog import items
+    from catalog import item_state
     from catalog.models import Variant
     from catalog.sync import run as sync_run
 
     catalog = bench_catalog()
-    detected = items.refresh_variants(changed_variants(catalog))
+    detected = item_state.refresh_variants(changed_variants(catalog))
     with ProgressSampler(detected, "incremental", lambda: confirmed_items(catalog)):
         result = sync_run.sync_now(catalog, mode="batch", wait=True, timeout=TIMEOUT)
     if result.timed_out or result.status["counts"][Variant.SyncStatus.PENDING]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
-from catalog import items
+from catalog import item_state, items
 from catalog.models import Product, ProductSet, Variant
 
 from .base import (
@@ -294,7 +294,7 @@ class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
     def save_related(self, request, form, formsets, change):
         # After the inline variants are saved too: one refresh sees product and variant edits.
         super().save_related(request, form, formsets, change)
-        changed = items.refresh_variants(Variant.objects.filter(product=form.instance))
+        changed = item_state.refresh_variants(Variant.objects.filter(product=form.instance))
         if changed and change:
             self.message_user(
                 request,
@@ -319,7 +319,7 @@ class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
             updated += Product.objects.filter(pk__in=chunk).update(
                 excluded_from_meta=excluded, updated_at=timezone.now()
             )
-            changed += items.refresh_variants(Variant.objects.filter(product__in=chunk))
+            changed += item_state.refresh_variants(Variant.objects.filter(product__in=chunk))
         verb = "Excluded" if excluded else "Included"
         self.message_user(
             request, f"{verb} {updated} product(s); {changed} variant(s) changed for Meta.", messages.SUCCESS
@@ -327,7 +327,7 @@ class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
 
     @admin.action(description="Recheck Meta's rules for selected products", permissions=["change"])
     def recheck_meta_rules(self, request, queryset):
-        changed = items.refresh_variants(Variant.objects.filter(product__in=queryset.values("pk")))
+        changed = item_state.refresh_variants(Variant.objects.filter(product__in=queryset.values("pk")))
         self.message_user(request, f"Rechecked; {changed} variant(s) changed status.", messages.SUCCESS)
 
 
@@ -471,13 +471,13 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if items.refresh_variants(Variant.objects.filter(pk=obj.pk)) and change:
+        if item_state.refresh_variants(Variant.objects.filter(pk=obj.pk)) and change:
             obj.refresh_from_db(fields=["meta_status"])
             self.message_user(request, f"What Meta sees changed: the variant is now {obj.meta_status}.", messages.INFO)
 
     @admin.action(description="Recheck Meta's rules for selected variants", permissions=["change"])
     def recheck_meta_rules(self, request, queryset):
-        changed = items.refresh_variants(Variant.objects.filter(pk__in=queryset.values("pk")))
+        changed = item_state.refresh_variants(Variant.objects.filter(pk__in=queryset.values("pk")))
         self.message_user(request, f"Rechecked; {changed} variant(s) changed status.", messages.SUCCESS)
 
 

@@ -12,6 +12,7 @@ import logging
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, Variant
@@ -114,9 +115,7 @@ def send_deletions(catalog: Catalog, *, first_only: bool = False) -> int:
     # Successors Meta refused while the old item was in the way get another go.
     gone_first = [d.retailer_id for d in batch if d.goes_first and d.retailer_id not in rejected]
     if gone_first:
-        Variant.objects.filter(
-            catalog=catalog, previous_id__in=gone_first, meta_status=Variant.SyncStatus.FAILED
-        ).update(meta_status=Variant.SyncStatus.PENDING, last_error="", last_error_code="", updated_at=now)
+        item_state.retry_meta_failures(Variant.objects.filter(catalog=catalog, previous_id__in=gone_first))
     for deletion in batch:
         if deletion.retailer_id in rejected:
             MetaItemDeletion.objects.filter(pk=deletion.pk).update(

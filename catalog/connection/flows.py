@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Case, CharField, Q, TextField, Value, When
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
@@ -30,10 +29,6 @@ from .catalogs import CatalogInfo
 logger = logging.getLogger(__name__)
 
 Flow = Catalog.Flow
-# Codes catalog/items.py gives local validation failures: they stay FAILED when a
-# catalog changes (the data is still wrong); everything else is retried.
-_LOCAL_CODE = "(EMPTY_TITLE|ITEM_PRICE_NOT_POSITIVE|EMPTY_IMAGE_URL)"
-LOCAL_PROBLEM_CODES = rf"^{_LOCAL_CODE}(,{_LOCAL_CODE})*$"
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-|.=+/]{20,1000}$")
 MAX_CATALOG_NAME = 200
 
@@ -251,13 +246,14 @@ def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, cat
         catalog_id = str(catalog_id or "").strip()
         if not catalog_id.isdigit():
             raise FlowError("Choose a catalog (its id is a number).")
-        _refuse_foreign(tenant, catalog_id)
+        # The token must see the catalog before anything is said about who else uses it.
         try:
             info = catalog_service.fetch_catalog(client, catalog_id)
         except GraphAPIError as exc:
             if isinstance(exc, (TransientError, RateLimited)):
                 raise _graph_failure(exc, "read the catalog") from exc
             raise FlowError(f"This token can't see catalog {catalog_id}; choose one from the list.") from exc
+        _refuse_foreign(tenant, catalog_id)
         plan = plan_switch(tenant, store=store, flow=flow, target_id=info.id, target_name=info.name)
         if plan.needs_confirmation and not confirmed:
             raise ConfirmationRequired(plan)
@@ -343,32 +339,12 @@ def _retire(old: Catalog, *, replaced_by: CatalogInfo, now) -> None:
 
 def _reset_variants(tenant: Tenant, store: ShopifyStore, catalog: Catalog, now) -> int:
     """Attach every variant of the store to ``catalog`` as PENDING (local validation failures stay FAILED)."""
-    still_invalid = Q(meta_status=Variant.SyncStatus.FAILED, last_error_code__regex=LOCAL_PROBLEM_CODES)
     variants = Variant.objects.for_tenant(tenant).filter(product__store=store)
     # previous_id belonged to the old catalog's items; dropping it changes those payloads.
     had_previous_id = list(variants.exclude(previous_id="").values_list("pk", flat=True))
-    changed = variants.update(
-        catalog=catalog,
-        in_flight_batch=None,
-        in_flight_hash="",
-        in_flight_method="",
-        meta_deleted_at=None,
-        synced_hash="",
-        meta_item_id="",
-        meta_retailer_id="",
-        previous_id="",
-        meta_status=Case(
-            When(still_invalid, then=Value(Variant.SyncStatus.FAILED)),
-            default=Value(Variant.SyncStatus.PENDING),
-            output_field=CharField(),
-        ),
-        last_error=Case(When(still_invalid, then="last_error"), default=Value(""), output_field=TextField()),
-        last_error_code=Case(
-            When(still_invalid, then="last_error_code"), default=Value(""), output_field=CharField()
-        ),
-        updated_at=now,
-    )
-    for start in range(0, len(had_previous_id), items.REFRESH_BATCH):
-        Variant.objects.filter(pk__in=had_previous_id[start : start + items.REFRESH_BATCH]).update(payload_hash="")
-        items.refresh_variants(Variant.objects.filter(pk__in=had_previous_id[start : start + items.REFRESH_BATCH]))
+    changed = item_state.attach_to_catalog(variants, catalog.pk, now=now)
+    for start in range(0, len(had_previous_id), item_state.REFRESH_BATCH):
+        chunk = had_previous_id[start : start + item_state.REFRESH_BATCH]
+        Variant.objects.filter(pk__in=chunk).update(payload_hash="")
+        item_state.refresh_variants(Variant.objects.filter(pk__in=chunk))
     return changed

@@ -30,10 +30,10 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state, items
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, ReconciliationRow, Variant
@@ -199,9 +199,12 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
     catalog = report.catalog
     now = timezone.now()
     if catalog.store_id:
-        Variant.objects.for_tenant(report.tenant_id).filter(product__store_id=catalog.store_id).exclude(
-            catalog=catalog
-        ).update(catalog=catalog, meta_status=Variant.SyncStatus.PENDING, synced_hash="", updated_at=now)
+        item_state.attach_to_catalog(
+            Variant.objects.for_tenant(report.tenant_id).filter(product__store_id=catalog.store_id).exclude(
+                catalog=catalog
+            ),
+            catalog.pk, now=now,
+        )
     rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related(
         "variant", "variant__product"
     )
@@ -227,6 +230,7 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
     """Apply one chunk of rows: per-row values in a narrow ``bulk_update``, the rest grouped."""
     variants: dict[int, Variant] = {}
     synced, pending, replaced, first = [], [], [], set()
+    failed: dict[int, list[items.Problem]] = {}
     for row in rows:
         if row.variant_id in variants:
             continue
@@ -241,21 +245,23 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
         elif row.kind in (Kind.MATCHED, Kind.DIFFERENT):
             variant.meta_item_id = row.meta_item_id
         # The payload as it is now (previous_id included), so the push and its confirmation agree.
-        variant.payload_hash = items.payload_hash(items.meta_item(variant, variant.product, catalog.store))
+        fields = items.product_fields(variant.product, catalog.store)
+        item = items.meta_item(variant, variant.product, catalog.store, fields)
+        variant.payload_hash = items.payload_hash(item)
+        excluded = fields.excluded or variant.removed_at is not None
+        if not excluded and (problems := items.local_problems(item)):
+            # Never sent as a live item, whatever Meta holds today: the push hides Meta's copy.
+            failed[variant.pk] = problems
+            continue
         # Identical and unchanged since the report: Meta already has exactly this.
         same = row.kind == Kind.MATCHED and variant.payload_hash == row.our_hash
         (synced if same else pending).append(variant.pk)
     ids = list(variants)
     with transaction.atomic():
-        Variant.objects.filter(pk__in=ids).update(
-            catalog=catalog, meta_retailer_id="", last_error="", last_error_code="", updated_at=now
-        )
+        Variant.objects.filter(pk__in=ids).update(catalog=catalog, meta_retailer_id="", updated_at=now)
         update_by_pk(Variant, ["payload_hash", "meta_item_id", "previous_id"],
                      [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()])
-        Variant.objects.filter(pk__in=synced).update(
-            meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"), synced_at=now
-        )
-        Variant.objects.filter(pk__in=pending).update(meta_status=Variant.SyncStatus.PENDING, synced_hash="")
+        item_state.mark_imported(synced, pending, failed, now=now)
     if replaced:
         queue_deletions(report, catalog, replaced, MetaItemDeletion.Reason.REPLACED, None, goes_first=first)
 
@@ -288,17 +294,10 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
             )
             update_by_pk(Variant, ["meta_item_id", "meta_retailer_id", "payload_hash"],
                          [(v.pk, v.meta_item_id, v.meta_retailer_id, v.payload_hash) for v in found.values()])
-            Variant.objects.filter(pk__in=list(found)).update(
-                meta_status=Variant.SyncStatus.SYNCED, synced_hash=F("payload_hash"), synced_at=now,
-                last_error="", last_error_code="",
-            )
-            Variant.objects.filter(pk__in=missing).update(
-                meta_status=Variant.SyncStatus.FAILED,
-                meta_item_id="",
-                meta_retailer_id="",
-                last_error_code=NOT_IN_LINKED_CATALOG,
-                last_error="This variant is not in the linked catalog, which another tool manages. Fix: add it with "
-                "that tool, or switch the catalog to “Import” so Galantis keeps it in sync.",
+            item_state.mark_linked(
+                list(found), missing, now=now, code=NOT_IN_LINKED_CATALOG,
+                message="This variant is not in the linked catalog, which another tool manages.",
+                fix="Add it with that tool, or switch the catalog to “Import” so Galantis keeps it in sync.",
             )
     ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, applied_at=now)
     report.refresh_from_db()

@@ -17,9 +17,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
-from catalog.models import Catalog, Membership, MetaConnection, Tenant, Variant
+from catalog import permissions
+from catalog.models import Catalog, MetaConnection, Tenant, Variant
 from catalog.sync import pause
 from galantis.logredact import redact
 from galantis.queue import enqueue
@@ -252,14 +254,16 @@ def resume_catalogs(connection: MetaConnection) -> list[int]:
     )
     if not paused:
         return []
-    now = timezone.now()
     ids = [catalog.pk for catalog in paused]
     for catalog in paused:
         pause.resume(catalog)
     # Variants refused for the token get another go; everything changed meanwhile is PENDING already.
-    Variant.objects.for_tenant(connection.tenant_id).filter(
-        catalog_id__in=ids, meta_status=Variant.SyncStatus.FAILED, last_error_code__regex=TOKEN_ERROR_CODES
-    ).update(meta_status=Variant.SyncStatus.PENDING, last_error="", last_error_code="", updated_at=now)
+    item_state.retry_meta_failures(
+        Variant.objects.for_tenant(connection.tenant_id).filter(
+            catalog_id__in=ids, last_error_code__regex=TOKEN_ERROR_CODES
+        ),
+        sources=(Variant.FailureSource.INTEGRATION, Variant.FailureSource.META_BATCH),
+    )
     for catalog in paused:
         if catalog.sync_enabled and not catalog.is_read_only:
             enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
@@ -362,14 +366,9 @@ def warnings_for_user(user) -> list[dict]:
     """Token warnings (summaries not "ok") for the tenants ``user`` works in (admin banner)."""
     if not user.is_authenticated:
         return []
+    tenants = permissions.allowed_tenants(user, permissions.Action.SEE_CONNECTION)
     if user.is_superuser:
-        tenant_ids = MetaConnection.objects.values_list("tenant_id", flat=True)
-        tenants = Tenant.objects.filter(pk__in=tenant_ids)
-    else:
-        tenant_ids = Membership.objects.filter(
-            user=user, role__in=[Membership.Role.OWNER, Membership.Role.STAFF]
-        ).values_list("tenant_id", flat=True)
-        tenants = Tenant.objects.filter(pk__in=tenant_ids)
+        tenants = tenants.filter(pk__in=MetaConnection.objects.values_list("tenant_id", flat=True))
     result = []
     for tenant in tenants.order_by("slug")[:50]:
         item = summary(tenant)

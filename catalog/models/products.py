@@ -153,6 +153,29 @@ class Variant(TenantOwned):
         SYNCED = "SYNCED", "Synced"
         FAILED = "FAILED", "Failed"
 
+    class FailureSource(models.TextChoices):
+        """Who said the item cannot be live (replaces guessing from ``last_error_code``)."""
+
+        NONE = "", "—"
+        LOCAL = "LOCAL", "Caught before sending"
+        META_BATCH = "META_BATCH", "Rejected by Meta (Batch API)"
+        META_FEED = "META_FEED", "Rejected by Meta (feed upload)"
+        META_REVIEW = "META_REVIEW", "Rejected in Meta's review"
+        INTEGRATION = "INTEGRATION", "Connection to Meta"
+
+    class Verdict(models.TextChoices):
+        """Meta's verdict on an item it holds (SYNCED variants only; blank otherwise).
+
+        Derived from ``review_status``, ``visibility``, ``image_fetch_status`` and the
+        WhatsApp capability by :func:`catalog.item_state.verdict_for`, stored so the health
+        page counts it from an index.
+        """
+
+        NONE = "", "—"
+        LIVE = "LIVE", "Live"
+        NOT_VISIBLE = "NOT_VISIBLE", "Synced but not visible"
+        IN_REVIEW = "IN_REVIEW", "In Meta's review"
+
     class InventoryPolicy(models.TextChoices):
         DENY = "DENY", "Deny (stop selling at 0)"
         CONTINUE = "CONTINUE", "Continue selling"
@@ -203,6 +226,20 @@ class Variant(TenantOwned):
     in_flight_hash = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     last_error_code = models.CharField(max_length=100, blank=True)
+    failure_source = models.CharField(max_length=16, choices=FailureSource.choices, blank=True, default="")
+    last_error_fix = models.TextField(blank=True, help_text="What to do about ``last_error`` (our words).")
+    # Not to be live in Meta: product draft / archived / unpublished / excluded by staff, or removed.
+    excluded = models.BooleanField(default=False)
+
+    # Meta's verdict, as last read back from Meta (never inferred from our push).
+    review_status = models.CharField(max_length=32, blank=True, help_text="Meta's review_status, verbatim.")
+    review_rejection_reasons = models.JSONField(default=list, blank=True)
+    visibility = models.CharField(max_length=16, blank=True, help_text="Meta's visibility (published / staging).")
+    image_fetch_status = models.CharField(max_length=32, blank=True)
+    # capability_to_review_status: {"whatsapp": "APPROVED", ...}, verbatim.
+    channel_review = models.JSONField(default=dict, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, default="")
+    verdict_checked_at = models.DateTimeField(null=True, blank=True)
     previous_id = models.CharField(max_length=100, blank=True, help_text="Former Meta item id (scenario 3).")
     # In a read-only (linked) catalog the item may carry another tool's id; product
     # messages must name that id. Blank means the item id is ``retailer_id``.
@@ -234,6 +271,8 @@ class Variant(TenantOwned):
         indexes = [
             models.Index(fields=["catalog", "meta_status"], name="variant_catalog_status"),
             models.Index(fields=["tenant", "meta_status"], name="variant_tenant_status"),
+            # The health page's verdict counts (index-only).
+            models.Index(fields=["catalog", "meta_status", "excluded", "verdict"], name="variant_catalog_verdict"),
             models.Index(fields=["tenant", "sku"], name="variant_tenant_sku"),
             models.Index(fields=["in_flight_batch"], name="variant_in_flight"),
             # A tenant's newest first (the admin's changelist order) without sorting the tenant's rows.

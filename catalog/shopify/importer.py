@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state
 from catalog.models import ImportRun, Product, ShopifyStore, Variant
 
 from . import collections as collection_sets
@@ -150,7 +150,7 @@ class _Importer:
             # import writes are mapped with the new shop values anyway, and a first import
             # (nothing stored yet) then costs nothing extra instead of a second pass over
             # every variant.
-            changed = items.refresh_variants(Variant.objects.filter(product__store=self.store))
+            changed = item_state.refresh_variants(Variant.objects.filter(product__store=self.store))
             self._count(variants_changed=changed)
         if self.run.mode == ImportRun.Mode.BULK:
             self._import_bulk()
@@ -364,7 +364,7 @@ class _Importer:
         for pks in chunked(gone_variants):
             with transaction.atomic():
                 removed_variants += Variant.objects.filter(pk__in=pks).update(removed_at=now, updated_at=now)
-                items.refresh_variants(Variant.objects.filter(pk__in=pks))
+                item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
                 touched_products.update(Variant.objects.filter(pk__in=pks).values_list("product_id", flat=True))
         if gone_products or touched_products:
             collection_sets.refresh_filters_for_products(sorted(touched_products | set(gone_products)))

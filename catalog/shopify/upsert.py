@@ -11,7 +11,7 @@ Both the importer and the webhook processor go through :func:`upsert_products`:
 - stock levels carry their own time (``inventory_updated_at``): the moment the quantity was
   observed (page fetch, webhook trigger), because a product's ``updated_at`` does not move
   when only inventory changes;
-- every changed variant then goes through ``catalog.items.refresh_variants`` which decides
+- every changed variant then goes through ``catalog.item_state.refresh_variants`` which decides
   PENDING / FAILED / SYNCED from the Meta payload hash.
 """
 
@@ -25,7 +25,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
 from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
 
@@ -458,14 +458,14 @@ def _upsert_variant_rows(
         if prepared:
             for variant in new_rows:
                 variant.product = products_by_pk[variant.product_id]
-            result.variants_changed += len(items.refresh_in_memory(new_rows, store))
+            result.variants_changed += len(item_state.refresh_in_memory(new_rows, store))
         # On a conflict (a concurrent webhook stored the variant meanwhile) our data and
         # its hash, computed together, replace the row's.
         upsert_instances(
             Variant,
             new_rows,
             unique_fields=["tenant", "shopify_variant_id"],
-            update_fields=list(dict.fromkeys(data_fields + (items.REFRESH_FIELDS if prepared else []))),
+            update_fields=list(dict.fromkeys(data_fields + (item_state.REFRESH_FIELDS if prepared else []))),
         )
         if not prepared:
             for ids in chunked([v.shopify_variant_id for v in new_rows]):
@@ -509,13 +509,13 @@ def refresh_changed(product_pks: list[int], variant_pks: list[int]) -> int:
     """Recompute the Meta payloads of all variants of changed products and of changed variants."""
     total = 0
     for pks in chunked(product_pks):
-        total += items.refresh_variants(Variant.objects.filter(product_id__in=pks))
+        total += item_state.refresh_variants(Variant.objects.filter(product_id__in=pks))
     seen_products = set(product_pks)
     for pks in chunked(sorted(set(variant_pks))):
         qs = Variant.objects.filter(pk__in=pks)
         if seen_products:
             qs = qs.exclude(product_id__in=list(seen_products))
-        total += items.refresh_variants(qs)
+        total += item_state.refresh_variants(qs)
     return total
 
 
@@ -535,5 +535,5 @@ def mark_products_removed(store: ShopifyStore, product_pks: list[int], when: dat
             variants += Variant.objects.filter(product_id__in=pks, removed_at__isnull=True).update(
                 removed_at=when, updated_at=now
             )
-            items.refresh_variants(Variant.objects.filter(product_id__in=pks))
+            item_state.refresh_variants(Variant.objects.filter(product_id__in=pks))
     return products, variants

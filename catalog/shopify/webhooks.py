@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from catalog import items
+from catalog import item_state
 from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookDrain, WebhookEvent
 from galantis.queue import enqueue
 
@@ -525,7 +525,7 @@ def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
         newer = variants.filter(Q(inventory_updated_at__isnull=True) | Q(inventory_updated_at__lte=observed_at))
         pks = list(newer.values_list("pk", flat=True))
         Variant.objects.filter(pk__in=pks).update(**updates)
-        changed = items.refresh_variants(Variant.objects.filter(pk__in=pks))
+        changed = item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
     return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"
 
 
@@ -543,7 +543,7 @@ def _inventory_item(ctx: _Context) -> str:
         Variant.objects.filter(pk__in=pks).update(
             inventory_tracked=bool(ctx.payload["tracked"]), updated_at=timezone.now()
         )
-        changed = items.refresh_variants(Variant.objects.filter(pk__in=pks))
+        changed = item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
     return f"tracked={bool(ctx.payload['tracked'])} on {len(pks)} variant(s), {changed} changed for Meta"
 
 
@@ -597,7 +597,7 @@ def _shop_update(ctx: _Context) -> str:
     if all(getattr(store, k) == v for k, v in values.items()):
         raise Ignored("Nothing we use changed.")
     ShopifyStore.objects.filter(pk=store.pk).update(**values, updated_at=timezone.now())
-    changed = items.refresh_variants(Variant.objects.filter(product__store=store))
+    changed = item_state.refresh_variants(Variant.objects.filter(product__store=store))
     return f"shop updated; {changed} variant(s) changed for Meta"
 
 

@@ -25,15 +25,15 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from catalog import item_state
 from catalog.models import Catalog, Product, SyncBatch, Variant
 
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_BATCH = 5000  # Meta items_batch limit
 
-UPSERT = ""
-DELETE = "DELETE"
-SKIP = "SKIP"  # kept out of Meta without a call: never created, or already gone
+# How a claimed variant travels (the item-state writer owns the values).
+UPSERT, DELETE, SKIP, HIDE = item_state.UPSERT, item_state.DELETE, item_state.SKIP, item_state.HIDE
 
 
 def batch_size_for(catalog: Catalog) -> int:
@@ -130,7 +130,10 @@ def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], li
 
 
 def pending_in_shard(catalog: Catalog, shard: int) -> QuerySet[Variant]:
-    return catalog_variants(catalog).pending().in_shard(shard, catalog.shard_count)
+    """What the next Batch API call of ``shard`` carries: PENDING variants, and the locally
+    invalid ones Meta still shows an older version of (they are hidden, nothing else is sent)."""
+    variants = catalog_variants(catalog).filter(in_flight_batch__isnull=True).in_shard(shard, catalog.shard_count)
+    return variants.filter(Q(meta_status=Variant.SyncStatus.PENDING) | item_state.needs_hiding())
 
 
 def claim_items_batch(catalog: Catalog, shard: int, *, limit: int | None = None) -> SyncBatch | None:
@@ -162,7 +165,10 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
     variants = catalog_variants(catalog).in_shard(shard, catalog.shard_count)
     if kind == SyncBatch.Kind.REPLACE_FEED:
         # Items already settled outside Meta have nothing to say in the snapshot.
-        variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED)
+        variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED).exclude(
+            # Locally invalid and already gone from Meta: nothing to list, nothing to delete.
+            item_state.LOCALLY_FAILED & Q(meta_deleted_at__isnull=False)
+        )
     else:
         variants = variants.filter(meta_status=Variant.SyncStatus.PENDING).exclude(
             _removed_before(catalog, delete_cutoff(catalog))
@@ -186,9 +192,7 @@ def release(batch: SyncBatch, *, state: str, message: str = "") -> int:
     """End ``batch`` without a result: its variants go back to what they were (PENDING stays PENDING)."""
     now = timezone.now()
     with transaction.atomic():
-        released = Variant.objects.filter(in_flight_batch=batch).update(
-            in_flight_batch=None, in_flight_hash="", in_flight_method="", updated_at=now
-        )
+        released = item_state.release_batch(batch, now=now)
         SyncBatch.objects.filter(pk=batch.pk).update(
             state=state, error_message=message[:5000], finished_at=now, next_poll_at=None
         )
@@ -210,7 +214,5 @@ def mark_due_deletions(catalog: Catalog) -> int:
     now = timezone.now()
     # Two UPDATEs rather than one with ``removed OR product removed``: each side alone is
     # answered from the partial "removed" indexes; the OR made PostgreSQL scan every variant.
-    marked = candidates.filter(removed_at__lt=cutoff).update(meta_status=Variant.SyncStatus.PENDING, updated_at=now)
-    return marked + candidates.filter(product_id__in=removed_products).update(
-        meta_status=Variant.SyncStatus.PENDING, updated_at=now
-    )
+    marked = item_state.mark_removed_for_deletion(candidates.filter(removed_at__lt=cutoff), now=now)
+    return marked + item_state.mark_removed_for_deletion(candidates.filter(product_id__in=removed_products), now=now)

@@ -26,16 +26,18 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from catalog import items
+from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
 from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatch, Variant
 
 from . import pause
-from .claim import DELETE, SKIP, claim_feed, release, shards
+from .claim import DELETE, SKIP, UPSERT, claim_feed, release, shards
 from .confirm import give_up_if_timed_out, reschedule
 from .push import (
     PRODUCT_ITEM_FIELDS,
-    VARIANT_ITEM_FIELDS,
+    ROW_FIELDS,
+    SendGate,
     VariantRow,
     client_token_last4,
     poll_delay,
@@ -113,12 +115,11 @@ def feed_items(batch: SyncBatch) -> Iterator[tuple[VariantRow, dict]]:
     as a push does (``catalog.sync.push``): model instances with every timestamp and
     JSON column were most of the writer's CPU. Memory stays flat: one chunk at a time.
     """
-    columns = ("pk", "product_id", "in_flight_method", "in_flight_hash", *VARIANT_ITEM_FIELDS)
     rows = (
         Variant.objects.filter(in_flight_batch=batch)
         .exclude(in_flight_method__in=(SKIP, DELETE))
         .order_by("pk")
-        .values_list(*columns)
+        .values_list(*ROW_FIELDS)
         .iterator(chunk_size=ROWS_PER_CHUNK)
     )
     stores: dict[int, ShopifyStore] = {}
@@ -147,8 +148,17 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
     writer.writerow(FEED_COLUMNS)
     rows = 0
     rehashed: dict[int, str] = {}
+    gate = SendGate(batch)
+    # A locally invalid item is left out of the file. In a replace feed that deletes Meta's
+    # copy (a replace file can only list complete, valid rows, and a row Meta rejects would
+    # leave the older version live); in an update feed Meta's copy stays as it was, and the
+    # next Batch API push hides it (``item_state.needs_hiding``).
+    left_out = SKIP if batch.kind == Kind.REPLACE_FEED else UPSERT
     for variant, item in feed_items(batch):
-        sent_hash = items.payload_hash(item)
+        canonical = items.canonical_bytes(item)
+        if not gate.check(variant, item, canonical, held_method=left_out):
+            continue
+        sent_hash = items.hash_of_canonical(canonical)
         if sent_hash != variant.in_flight_hash:
             rehashed[variant.pk] = sent_hash
             if len(rehashed) >= 500:
@@ -159,6 +169,7 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
         if rows % HEARTBEAT_EVERY == 0:
             SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now())
     record_sent_hashes(rehashed)
+    gate.commit()
     return rows
 
 
@@ -292,6 +303,9 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     stats = {name: upload.get(name) for name in STAT_FIELDS if upload.get(name) is not None}
     rows = (batch.stats or {}).get("rows", 0)
     unread = rows > 0 and not upload.get("num_detected_items") and not upload.get("num_persisted_items")
+    # Meta names only a sample of each error's rows: when it rejected more rows than it
+    # named, "not named" is not "accepted" for the rest.
+    unnamed = _int(upload.get("num_invalid_items")) - len(rejected)
     finish(
         batch,
         state=SyncBatch.State.FAILED if unread else SyncBatch.State.FINISHED,
@@ -300,12 +314,20 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         warning_total=int(upload.get("warning_count") or 0),
         accept_rest=not unread,
         message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
+        unconfirmed=UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle) if unnamed > 0 and not unread else "",
     )
     if unread:
         _feed_due_again(batch)
     elif batch.kind == Kind.REPLACE_FEED:
         Catalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
     return batch.state
+
+
+def _int(value: object) -> int:
+    try:
+        return max(int(value), 0)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
 
 
 def push_feeds(

@@ -20,14 +20,14 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state, items
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, Product, ShopifyStore, SyncBatch, Variant
 
 from . import pause
-from .claim import DELETE, SKIP, claim_items_batch, mark_due_deletions, release, shards
-from .results import apply_rejections, finish
+from .claim import DELETE, HIDE, SKIP, claim_items_batch, mark_due_deletions, release, shards
+from .results import finish
 from .schedule import shards_waiting_for_feed
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,49 @@ PRODUCT_ITEM_FIELDS = (
     "status", "published", "tags", "images", "removed_at", "excluded_from_meta", "fb_product_category",
     "google_product_category", "gender", "age_group", *(f"custom_label_{n}" for n in range(5)),
 )
-VariantRow = namedtuple("VariantRow", ("pk", "product_id", "in_flight_method", "in_flight_hash", *VARIANT_ITEM_FIELDS))
+# Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
+HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at")
+ROW_FIELDS = ("pk", "product_id", "in_flight_method", "in_flight_hash", *HELD_FIELDS, *VARIANT_ITEM_FIELDS)
+VariantRow = namedtuple("VariantRow", ROW_FIELDS)
+
+
+def held_by_meta(row: VariantRow) -> bool:
+    """Meta has (or may have) a version of this item: it was accepted once and not deleted since."""
+    return bool(row.synced_hash or row.meta_item_id) and row.meta_deleted_at is None
+
+
+def hide_request(retailer_id: str) -> bytes:
+    """An UPDATE that only hides the item: Meta keeps it (and its learnings) out of sight."""
+    return b'{"data":{"id":%s,"visibility":"staging"},"method":"UPDATE"}' % json.dumps(retailer_id).encode()
+
+
+class SendGate:
+    """Local validation at the moment an item is sent: nothing locally invalid leaves as a live item.
+
+    Every item built for a request or a feed row goes through :meth:`check`; the invalid
+    ones are recorded and written FAILED (local) by :meth:`commit`, with how they travel:
+    hidden when Meta shows an older version (Batch API), else not sent at all.
+    """
+
+    def __init__(self, batch: SyncBatch) -> None:
+        self.batch = batch
+        self.failures: dict[int, tuple[list[items.Problem], str]] = {}
+
+    def check(self, row: VariantRow, item: dict, canonical: bytes, *, held_method: str) -> bool:
+        """True when ``item`` may be sent; otherwise remember why and how it travels instead."""
+        problems = items.local_problems(item, canonical)
+        if not problems:
+            return True
+        self.failures[row.pk] = (problems, held_method if held_by_meta(row) else SKIP)
+        return False
+
+    def commit(self) -> int:
+        if not self.failures:
+            return 0
+        done = item_state.fail_at_send(self.batch, self.failures)
+        logger.info("Batch %s: %s item(s) failed local validation at send time", self.batch.pk, done)
+        self.failures = {}
+        return done
 
 
 @dataclass
@@ -96,11 +138,7 @@ def _item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.P
     Three statements whatever the batch size: variants, their products, their stores.
     """
     in_batch = Variant.objects.filter(in_flight_batch=batch)
-    rows = [
-        VariantRow._make(row)
-        for row in in_batch.order_by("pk").values_list("pk", "product_id", "in_flight_method", "in_flight_hash",
-                                                        *VARIANT_ITEM_FIELDS)
-    ]
+    rows = [VariantRow._make(row) for row in in_batch.order_by("pk").values_list(*ROW_FIELDS)]
     products = list(
         Product.objects.filter(pk__in=in_batch.exclude(in_flight_method__in=(SKIP, DELETE)).values("product_id"))
         .only(*PRODUCT_ITEM_FIELDS).order_by()
@@ -121,23 +159,31 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     DELETE). The item's canonical JSON (the text its payload hash is taken of) is what is
     sent, so each item is encoded once. If an item's data moved on since it was hashed,
     the hash of what is really sent replaces ``in_flight_hash`` so confirmation records
-    the truth.
+    the truth. An item that fails local validation is never sent as it is: Meta's older
+    version is hidden (``visibility: staging`` alone), or nothing is sent.
     """
     rows, fields = _item_sources(batch)
     parts: list[bytes] = []
     rehashed: dict[int, str] = {}
+    gate = SendGate(batch)
     for row in rows:
         if row.in_flight_method == SKIP:
             continue
         if row.in_flight_method == DELETE:
             parts.append(b'{"data":{"id":%s},"method":"DELETE"}' % json.dumps(row.retailer_id).encode())
             continue
-        canonical = items.canonical_bytes(items.meta_item(row, None, None, fields[row.product_id]))
+        item = items.meta_item(row, None, None, fields[row.product_id])
+        canonical = items.canonical_bytes(item)
+        if not gate.check(row, item, canonical, held_method=HIDE):
+            if held_by_meta(row):
+                parts.append(hide_request(row.retailer_id))
+            continue
         sent_hash = items.hash_of_canonical(canonical)
         if sent_hash != row.in_flight_hash:
             rehashed[row.pk] = sent_hash
         parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
     record_sent_hashes(rehashed)
+    gate.commit()
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")
 
 
@@ -211,7 +257,7 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
         return
     with transaction.atomic():
         if rejected:
-            apply_rejections(batch, rejected)
+            item_state.apply_rejections(batch, rejected, Variant.FailureSource.META_BATCH)
         SyncBatch.objects.filter(pk=batch.pk).update(
             state=SyncBatch.State.SENT, handle=str(handles[0])[:255], sent_at=now, heartbeat_at=now,
             next_poll_at=now + poll_delay(0), error_count=len(rejected), errors=errors,

@@ -12,13 +12,13 @@ from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
 
 from . import confirm, feeds, push
 from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
-from .results import META_REJECTED
 
 Kind = SyncBatch.Kind
 MODES = ("batch", "replace_feed", "update_feed")
@@ -212,7 +212,7 @@ def drive_shards(catalog_id: int, group: list[int], deadline: float, run: SyncRu
 def status(catalog: Catalog) -> dict:
     """One catalog's sync state for operators: counts, pause, in-flight work, last runs."""
     counts = catalog_variants(catalog).status_counts()
-    failed_by_meta = catalog_variants(catalog).failed().filter(last_error_code=META_REJECTED).count()
+    failed_by_meta = catalog_variants(catalog).failed().exclude(failure_source=Variant.FailureSource.LOCAL).count()
     last = SyncBatch.objects.filter(catalog=catalog).order_by("-pk").first()
     return {
         "catalog": catalog.pk,
@@ -236,17 +236,14 @@ def status(catalog: Catalog) -> dict:
 
 def retry_failed(catalog: Catalog) -> int:
     """Send items Meta rejected again (after a fix on Meta's side); local failures stay."""
-    return (
-        catalog_variants(catalog).failed().filter(last_error_code=META_REJECTED)
-        .update(meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now())
+    return item_state.retry_meta_failures(
+        catalog_variants(catalog), sources=(Variant.FailureSource.META_BATCH, Variant.FailureSource.META_FEED)
     )
 
 
 def repush(variants) -> int:
     """Mark variants PENDING so the next push sends them again (not those in flight)."""
-    return variants.filter(in_flight_batch__isnull=True).update(
-        meta_status=Variant.SyncStatus.PENDING, updated_at=timezone.now()
-    )
+    return item_state.mark_pending(variants)
 
 
 def prepare(catalog: Catalog) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog import items
+from catalog import item_state
 from catalog.models import Variant
 from catalog.tests.factories import ProductFactory, VariantFactory
 
@@ -23,7 +23,7 @@ def test_staff_logs_in_and_sees_variant_badges(live_server, tenant, store, catal
     product = ProductFactory(tenant=tenant, store=store, title="Browser Tee")
     VariantFactory(product=product, catalog=catalog, title="S")
     VariantFactory(product=product, catalog=catalog, title="M", price=Decimal("0"))
-    items.refresh_variants(Variant.objects.filter(product=product))
+    item_state.refresh_variants(Variant.objects.filter(product=product))
     change_path = f"/admin/catalog/product/{product.pk}/change/"
 
     # No ORM calls while Playwright's event loop runs in this thread (Django forbids them).

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog import items
+from catalog import item_state, items
 from catalog.models import SyncBatch, Variant
 from catalog.sync import feeds
 from catalog.sync.claim import claim_feed
@@ -31,7 +31,7 @@ def make_catalog(products: int, per_product: int):
                 compare_at_price=Decimal("99.00") if k % 2 else None, inventory_tracked=bool(k % 3),
                 previous_id=f"old-{n}-{k}" if k == 0 else "",
             )
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     return catalog
 
 

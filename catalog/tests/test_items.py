@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog import items
+from catalog import item_state, items
 from catalog.models import Variant
 from catalog.tests.factories import VariantFactory
 
@@ -14,16 +14,16 @@ from catalog.tests.factories import VariantFactory
 @pytest.mark.django_db
 def test_refresh_marks_new_variant_pending_and_is_idempotent():
     variant = VariantFactory()
-    assert items.refresh_variants(Variant.objects.all()) == 1
+    assert item_state.refresh_variants(Variant.objects.all()) == 1
     variant.refresh_from_db()
     assert variant.meta_status == Variant.SyncStatus.PENDING
-    assert items.refresh_variants(Variant.objects.all()) == 0
+    assert item_state.refresh_variants(Variant.objects.all()) == 0
 
 
 @pytest.mark.django_db
 def test_non_positive_price_fails_locally():
     variant = VariantFactory(price=Decimal("0"))
-    items.refresh_variants(Variant.objects.all())
+    item_state.refresh_variants(Variant.objects.all())
     variant.refresh_from_db()
     assert variant.meta_status == Variant.SyncStatus.FAILED
     assert "ITEM_PRICE_NOT_POSITIVE" in variant.last_error_code
@@ -44,7 +44,7 @@ def test_refresh_writes_each_variants_own_hash_status_and_error():
     ok = VariantFactory()
     free = VariantFactory(price=Decimal("0"))
     imageless = VariantFactory(product__images=[])
-    assert items.refresh_variants(Variant.objects.all()) == 3
+    assert item_state.refresh_variants(Variant.objects.all()) == 3
     rows = {v.pk: v for v in Variant.objects.all()}
     assert len({v.payload_hash for v in rows.values()}) == 3
     assert (rows[ok.pk].meta_status, rows[ok.pk].last_error_code) == ("PENDING", "")

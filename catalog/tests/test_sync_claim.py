@@ -6,7 +6,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state
 from catalog.models import Catalog, Product, SyncBatch, Variant
 from catalog.sync import claim, results, sweep
 from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def make_variants(catalog: Catalog, n: int, **product_kwargs) -> list[Variant]:
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store, **product_kwargs)
     variants = [VariantFactory(product=product, catalog=catalog) for _ in range(n)]
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     return variants
 
 
@@ -163,7 +163,7 @@ def test_item_changed_in_flight_stays_pending_with_the_sent_hash_recorded():
     batch = claim.claim_items_batch(catalog, 0)
     sent = Variant.objects.get(pk=variant.pk).in_flight_hash
     Variant.objects.filter(pk=variant.pk).update(price="25.00")
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     results.finish(batch, state=SyncBatch.State.FINISHED)
     variant.refresh_from_db()
     assert variant.meta_status == Variant.SyncStatus.PENDING

@@ -19,7 +19,7 @@ from django.db import OperationalError
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state, items
 from catalog.meta.client import GraphClient
 from catalog.models import Catalog, GraphThrottle, MetaConnection, Product, SyncBatch, Variant, shard_key_for
 from catalog.sync import claim, confirm, feeds, push, run, sweep
@@ -65,7 +65,7 @@ def catalog(meta) -> Catalog:
 def add_variants(catalog: Catalog, n: int, **product_kwargs) -> list[Variant]:
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store, **product_kwargs)
     created = [VariantFactory(product=product, catalog=catalog) for _ in range(n)]
-    items.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in created]))
+    item_state.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in created]))
     return created
 
 
@@ -93,7 +93,7 @@ def bulk_variants(catalog: Catalog, *, products: int, per_product: int) -> None:
             )
             # What refresh_variants would store, computed before the insert (its bulk_update
             # of 10,000 rows costs more than the whole sync under test).
-            items.refresh_variant(variant, product, catalog.store)
+            item_state.refresh_variant(variant, product, catalog.store)
             rows.append(variant)
     Variant.objects.bulk_create(rows, batch_size=500)
 
@@ -137,7 +137,7 @@ def test_incremental_sync_sends_exactly_the_changed_items(catalog):
     variants = add_variants(catalog, 5)
     push_and_confirm(catalog)
     Variant.objects.filter(pk__in=[variants[0].pk, variants[3].pk]).update(price=Decimal("42.00"))
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     push_and_confirm(catalog)
     last = SyncBatch.objects.filter(catalog=catalog).order_by("-pk").first()
     assert last.item_count == 2
@@ -146,14 +146,29 @@ def test_incremental_sync_sends_exactly_the_changed_items(catalog):
 
 def test_a_line_meta_rejects_fails_with_metas_message(catalog):
     good = add_variants(catalog, 2)
-    bad = VariantFactory(product=good[0].product, catalog=catalog, image_url="ftp://not-an-image")
-    items.refresh_variants(Variant.objects.filter(pk=bad.pk))
+    # Passes our checks (an http address) but Meta's image host rule refuses a host without a dot.
+    bad = VariantFactory(product=good[0].product, catalog=catalog, image_url="http://intranet/image.png")
+    item_state.refresh_variants(Variant.objects.filter(pk=bad.pk))
     push_and_confirm(catalog)
     bad.refresh_from_db()
     assert bad.meta_status == Status.FAILED
     assert "image_link" in bad.last_error or "URL" in bad.last_error
     assert bad.last_error_code == "META_REJECTED"
+    assert bad.failure_source == Variant.FailureSource.META_BATCH
     assert statuses(catalog)["SYNCED"] == 2
+
+
+def test_an_address_meta_cannot_open_is_caught_before_sending(catalog):
+    good = add_variants(catalog, 1)
+    bad = VariantFactory(product=good[0].product, catalog=catalog, image_url="ftp://not-an-image")
+    item_state.refresh_variants(Variant.objects.filter(pk=bad.pk))
+    push_and_confirm(catalog)
+    bad.refresh_from_db()
+    assert (bad.meta_status, bad.failure_source) == (Status.FAILED, Variant.FailureSource.LOCAL)
+    assert "image" in bad.last_error and bad.last_error_fix
+    from sandbox.models import ProductItem
+
+    assert not ProductItem.objects.filter(retailer_id=bad.retailer_id).exists()
 
 
 def test_a_variant_changed_in_flight_stays_pending_and_goes_next(catalog):
@@ -161,7 +176,7 @@ def test_a_variant_changed_in_flight_stays_pending_and_goes_next(catalog):
     report = push.push_catalog(catalog)
     assert report.batches
     Variant.objects.filter(pk=variant.pk).update(price=Decimal("77.00"))
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     confirm.confirm_catalog(catalog, force=True)
     variant.refresh_from_db()
     assert variant.meta_status == Status.PENDING
@@ -197,7 +212,7 @@ def test_removed_product_is_deleted_from_meta_after_the_grace_period(catalog):
     push_and_confirm(catalog)
     variant.product.removed_at = timezone.now() - timedelta(days=catalog.delete_grace_days + 1)
     variant.product.save()
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
     variant.refresh_from_db()
     assert variant.meta_deleted_at is not None and variant.meta_status == Status.SYNCED
@@ -207,7 +222,7 @@ def test_removed_product_is_deleted_from_meta_after_the_grace_period(catalog):
 def test_variants_scenario_3_sends_previous_id(catalog):
     variant = add_variants(catalog, 1)[0]
     Variant.objects.filter(pk=variant.pk).update(previous_id="10024")
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
     batch = SyncBatch.objects.get(catalog=catalog)
     assert not any("previous_id" in (w.get("message") or "") for w in batch.stats.get("warnings", []))
@@ -322,7 +337,7 @@ def test_revoked_token_pauses_visibly_and_a_good_token_resumes(catalog, meta):
     assert statuses(catalog)["PENDING"] == 3
     # Meanwhile the shop changes; nothing is lost.
     Variant.objects.filter(pk=variants[0].pk).update(price=Decimal("55.00"))
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     assert push.push_catalog(catalog).skipped_reason.startswith("paused")
 
     faults.configure(token=meta["access_token"], revoked=False)
@@ -435,7 +450,7 @@ def test_out_of_stock_is_sent_as_availability_never_deleted(catalog):
     variant = add_variants(catalog, 1)[0]
     push_and_confirm(catalog)
     Variant.objects.filter(pk=variant.pk).update(inventory_quantity=0)
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
     assert meta_items(catalog)[variant.retailer_id]["availability"] == "out of stock"
 
@@ -453,7 +468,7 @@ def test_product_hidden_after_sync_goes_to_staging_not_deleted(catalog):
     push_and_confirm(catalog)
     variant.product.status = "ARCHIVED"
     variant.product.save()
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
     assert meta_items(catalog)[variant.retailer_id]["visibility"] == "staging"
 
@@ -559,7 +574,7 @@ def test_a_replace_feed_keeps_locally_invalid_variants_failed(catalog, monkeypat
     valid = add_variants(catalog, 3)
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store, images=[])
     invalid = [VariantFactory(product=product, catalog=catalog, image_url="") for _ in range(2)]
-    items.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in invalid]))
+    item_state.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in invalid]))
     assert statuses(catalog) == {"PENDING": 3, "SYNCED": 0, "FAILED": 2}
     # Meta reports only a sample of each error: read none, as for the rows past the sample.
     monkeypatch.setattr(feeds, "SAMPLES_PER_ERROR", 0)
@@ -575,7 +590,7 @@ def test_update_feed_carries_only_pending_changes(catalog):
     variants = add_variants(catalog, 4)
     run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
     Variant.objects.filter(pk=variants[1].pk).update(inventory_quantity=0)
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     result = run.sync_now(catalog, mode="update_feed", wait=True, timeout=60)
     upload = SyncBatch.objects.get(pk=result.batches[0])
     assert upload.kind == SyncBatch.Kind.UPDATE_FEED and upload.stats["rows"] == 1
@@ -619,7 +634,7 @@ def test_push_and_confirm_cost_a_constant_number_of_queries(catalog, size):
     push.push_catalog(catalog)  # warm-up: throttle rows exist from here on
     confirm.confirm_catalog(catalog, force=True)
     Variant.objects.filter(catalog=catalog).update(price=Decimal("1.50"))
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     per_push, per_confirm = QUERIES_PER_BATCH[db_connection.vendor]
     with assert_own_queries(per_push):
         push.push_catalog(catalog)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
-from catalog import items
+from catalog import item_state
 from catalog.meta.errors import AuthError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, SyncBatch, Variant
 from catalog.sync import pause, schedule
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def add_variants(catalog, n):
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
     made = [VariantFactory(product=product, catalog=catalog) for _ in range(n)]
-    items.refresh_variants(Variant.objects.filter(catalog=catalog))
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     return made
 
 
@@ -197,8 +197,11 @@ def test_admin_pause_and_resume(admin_client, catalog, django_capture_on_commit_
 
 def test_admin_retry_failed_requeues_only_items_meta_rejected(admin_client, catalog):
     rejected, local = add_variants(catalog, 2)
-    Variant.objects.filter(pk=rejected.pk).update(meta_status="FAILED", last_error_code="META_REJECTED")
-    Variant.objects.filter(pk=local.pk).update(meta_status="FAILED", last_error_code="EMPTY_IMAGE_URL")
+    Variant.objects.filter(pk=rejected.pk).update(
+        meta_status="FAILED", last_error_code="META_REJECTED", failure_source="META_BATCH"
+    )
+    Variant.objects.filter(pk=local.pk).update(meta_status="FAILED", last_error_code="EMPTY_IMAGE_URL",
+                                               failure_source="LOCAL")
     admin_client.post(
         reverse("admin:catalog_catalog_changelist"), {"action": "retry_failed", "_selected_action": [catalog.pk]}
     )

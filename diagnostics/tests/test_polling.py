@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.models import Catalog, Membership, SyncBatch, Variant
 from catalog.sync import run
@@ -72,7 +72,7 @@ def add_variants(catalog: Catalog, n: int, *, image: str = GOOD_IMAGE) -> list[V
                              google_product_category="Home & Garden > Decor",
                              product_type="Home")
     created = [VariantFactory(product=product, catalog=catalog, image_url=image) for _ in range(n)]
-    items.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in created]))
+    item_state.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in created]))
     return created
 
 
@@ -113,7 +113,7 @@ def test_issue_is_resolved_when_meta_stops_reporting_it(shop):
     poll_catalog(shop)
     first_seen = open_issues(shop).get(variant=still).first_seen
     Variant.objects.filter(pk=fixed.pk).update(image_url=GOOD_IMAGE)
-    items.refresh_variants(Variant.objects.filter(pk=fixed.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=fixed.pk))
     sync(shop)
     result = poll_catalog(shop)
     assert result.resolved == 1
@@ -188,7 +188,7 @@ def test_catalog_diagnostics_groups_resolve_when_gone(shop):
     sync(shop)
     poll_catalog_diagnostics(shop)
     Variant.objects.filter(pk=variant.pk).update(image_url=GOOD_IMAGE)
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     sync(shop)
     poll_catalog_diagnostics(shop)
     assert not CatalogIssue.objects.open().filter(catalog=shop, error_type__code="DIAGNOSTICS_IMAGE_QUALITY")
@@ -206,7 +206,7 @@ def test_page_view_check_upserts_the_items_errors_and_is_cached(shop):
     assert check.ok and check.review[variant.retailer_id]
     assert open_issues(shop).get().error_type.code == "IMAGE_RESOLUTION_LOW"
     Variant.objects.filter(pk=variant.pk).update(image_url=GOOD_IMAGE)
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     sync(shop)
     assert refresh_item_errors(shop, [variant], product_id=variant.product_id) is not None
     assert open_issues(shop).count() == 1  # cached: Meta was not asked again

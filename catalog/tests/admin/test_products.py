@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from catalog import items
+from catalog import item_state
 from catalog.models import Product, Variant
 from catalog.tests.admin.formdata import changeform_data
 from catalog.tests.factories import ProductFactory, VariantFactory
@@ -13,7 +13,7 @@ from catalog.tests.factories import ProductFactory, VariantFactory
 
 def synced(variant: Variant) -> Variant:
     """Pretend Meta accepted the variant's current payload."""
-    items.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     variant.refresh_from_db()
     Variant.objects.filter(pk=variant.pk).update(meta_status="SYNCED", synced_hash=variant.payload_hash)
     variant.refresh_from_db()
@@ -31,7 +31,7 @@ def variants(product, catalog):
         synced(VariantFactory(product=product, catalog=catalog, title="S", sku="LIN-S")),
         VariantFactory(product=product, catalog=catalog, title="M", sku="LIN-M", price=Decimal("0")),
     ]
-    items.refresh_variants(Variant.objects.filter(product=product))
+    item_state.refresh_variants(Variant.objects.filter(product=product))
     return made
 
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog import items
+from catalog import item_state
 from catalog.models import Product, Variant
 from catalog.tests.factories import ProductFactory, VariantFactory
 
@@ -37,7 +37,7 @@ def make_products(tenant, store, catalog, count: int, variants_each: int = 3) ->
     for _ in range(count):
         product = ProductFactory(tenant=tenant, store=store)
         VariantFactory.create_batch(variants_each, product=product, catalog=catalog)
-    items.refresh_variants(Variant.objects.all())
+    item_state.refresh_variants(Variant.objects.all())
 
 
 @pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from catalog import items, tenants
+from catalog import item_state, items, tenants
 from catalog.meta.client import GraphClient
 from catalog.models import Membership, Product, ShopifyStore, Variant
 from catalog.tests.factories import ProductFactory, ShopifyStoreFactory, TenantFactory, UserFactory, VariantFactory
@@ -46,7 +46,7 @@ def shop(db):
         VariantFactory(product=tee, title=color, options={"Color": color}, sku=f"TEE-{color}")
     hat = ProductFactory(tenant=tenant, store=store, title="Wool Hat", handle="wool-hat")
     VariantFactory(product=hat, title="Default Title", sku="HAT")
-    items.refresh_variants(Variant.objects.for_tenant(tenant))
+    item_state.refresh_variants(Variant.objects.for_tenant(tenant))
     return {"tenant": tenant, "owner": owner, "store": store, "coat": coat, "tee": tee, "hat": hat}
 
 

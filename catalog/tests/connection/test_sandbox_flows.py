@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from catalog import items, tasks
+from catalog import item_state, tasks
 from catalog.connection import catalogs, flows, reconcile
 from catalog.models import (
     Catalog,
@@ -169,7 +169,7 @@ def test_link_maps_another_tools_items_and_never_writes(meta, shop, connected):
 
     # Every write path refuses a linked catalog.
     Variant.objects.filter(pk=red.pk).update(price=Decimal("1.00"))
-    items.refresh_variants(Variant.objects.filter(pk=red.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=red.pk))
     catalog.refresh_from_db()
     assert tasks.push_catalog(catalog.pk)["skipped"].startswith("read-only")
     assert not SyncBatch.objects.filter(catalog=catalog).exists()
@@ -217,7 +217,7 @@ def test_expired_token_mid_sync_pauses_and_a_new_token_resumes_with_the_changes(
     faults.configure(token=meta["access_token"], expires_at=timezone.now() - timedelta(seconds=1))
     hat = variant(shop, "hat", "Default Title")
     Variant.objects.filter(pk=hat.pk).update(price=Decimal("42.00"))
-    items.refresh_variants(Variant.objects.filter(pk=hat.pk))
+    item_state.refresh_variants(Variant.objects.filter(pk=hat.pk))
 
     tasks.push_catalog(catalog.pk)
     catalog.refresh_from_db()

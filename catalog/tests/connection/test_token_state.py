@@ -46,7 +46,8 @@ def test_good_verdict_resumes_and_queues_a_push(connection, synced_catalog, djan
 @pytest.mark.django_db
 def test_resume_retries_variants_that_failed_for_the_token(connection, synced_catalog, tenant, store):
     variant = VariantFactory(product=ProductFactory(tenant=tenant, store=store), catalog=synced_catalog,
-                             meta_status=Variant.SyncStatus.FAILED, last_error_code="190")
+                             meta_status=Variant.SyncStatus.FAILED, last_error_code="190",
+                             failure_source=Variant.FailureSource.INTEGRATION)
     token_health.record_check(connection, TokenCheck(Status.EXPIRED, "expired"))
     token_health.record_check(connection, TokenCheck(Status.VALID, "ok"))
     variant.refresh_from_db()

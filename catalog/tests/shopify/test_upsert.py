@@ -144,7 +144,9 @@ def test_a_product_without_images_fails_with_a_fix(store, catalog):
     upsert_products(store, [_record(images=())], observed_at=T0)
     variant = Variant.objects.first()
     assert variant.meta_status == Variant.SyncStatus.FAILED
-    assert "Add at least one image" in variant.last_error
+    assert variant.failure_source == Variant.FailureSource.LOCAL
+    assert "no image" in variant.last_error
+    assert "Add at least one image" in variant.last_error_fix
 
 
 def test_duplicate_and_missing_skus_never_collide(store, catalog):

@@ -1,0 +1,540 @@
+"""The one writer of a variant's sync state and of Meta's verdict on it.
+
+Two statuses live on a variant and are never confused (ARCHITECTURE, "Rules the code keeps"):
+
+* **push status** — ``meta_status`` PENDING / SYNCED / FAILED: did Meta accept exactly
+  this payload (``synced_hash``), with ``failure_source``, ``last_error`` and
+  ``last_error_fix`` when it cannot be live;
+* **Meta's verdict** — ``review_status``, ``review_rejection_reasons``, ``visibility``,
+  ``image_fetch_status``, ``channel_review`` as Meta last said them, and the ``verdict``
+  derived from them (LIVE / NOT_VISIBLE / IN_REVIEW) for SYNCED variants.
+
+Every module that changes those fields calls a function here; a test
+(``catalog/tests/test_item_state.py``) fails if any other module writes ``meta_status``.
+Writes are bulk: a constant number of statements per call whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import models, transaction
+from django.db.models import Case, CharField, Count, F, Q, TextField, Value, When
+from django.utils import timezone
+
+from . import items
+from .models import Product, ShopifyStore, SyncBatch, Variant
+
+Status = Variant.SyncStatus
+Source = Variant.FailureSource
+Verdict = Variant.Verdict
+
+# The batch that refresh writes back; bounded so memory stays flat on a million variants.
+REFRESH_BATCH = 2000
+# Rows per UPDATE when writing per-row values (SQLite caps the parameters of one query).
+WRITE_BATCH = 500
+# How a claimed variant travels (``Variant.in_flight_method``).
+UPSERT = ""
+DELETE = "DELETE"
+SKIP = "SKIP"  # kept out of Meta without a call: never created, or already gone
+HIDE = "HIDE"  # locally invalid but Meta holds an older version: hidden (visibility staging), nothing else sent
+
+UNCHANGED = Q(payload_hash=F("in_flight_hash"))
+LOCALLY_FAILED = Q(meta_status=Status.FAILED, failure_source=Source.LOCAL)
+META_FIX = "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); " \
+    "the next sync sends it again."
+UNSAMPLED_MESSAGE = (
+    "Meta rejected {n} row(s) of feed upload {upload} without naming them; this item may be one of them, "
+    "so it is sent again through the Batch API, which reports every rejected item by id."
+)
+
+# --- Meta's verdict ------------------------------------------------------------------------------
+
+REVIEW_LIVE = "approved"
+REVIEW_REJECTED = "rejected"
+REVIEW_WAITING = frozenset({"pending", "outdated", ""})
+IMAGE_FAILED = frozenset({"FETCH_FAILED"})
+CHANNEL_REJECTED = frozenset({"REJECTED"})
+WHATSAPP = "whatsapp"
+
+
+def verdict_for(review_status: str, visibility: str, image_fetch_status: str, channel_review: Mapping | None) -> str:
+    """The verdict on an item Meta holds, from Meta's own fields.
+
+    Not visible wins over everything (rejected in review, hidden, image Meta cannot fetch,
+    WhatsApp capability rejected); then approved is live; anything else (pending,
+    outdated, not read yet, or a review status Meta adds later) is in review.
+    """
+    review = (review_status or "").lower()
+    channel_review = channel_review if isinstance(channel_review, Mapping) else {}
+    if (
+        review == REVIEW_REJECTED
+        or (visibility or "").lower() in ("staging", "hidden")
+        or (image_fetch_status or "").upper() in IMAGE_FAILED
+        or str(channel_review.get(WHATSAPP, "")).upper() in CHANNEL_REJECTED
+    ):
+        return Verdict.NOT_VISIBLE
+    if review == REVIEW_LIVE:
+        return Verdict.LIVE
+    return Verdict.IN_REVIEW
+
+
+def not_visible_reason(variant: Variant) -> str:
+    """Why a synced item is not visible, in the merchant's words ("" when it is)."""
+    reasons = []
+    review = (variant.review_status or "").lower()
+    if review == REVIEW_REJECTED:
+        why = ", ".join(str(r) for r in variant.review_rejection_reasons or []) or "no reason given"
+        reasons.append(f"Meta's review rejected it ({why})")
+    if (variant.visibility or "").lower() in ("staging", "hidden"):
+        reasons.append("it is hidden in Meta (visibility staging)")
+    if (variant.image_fetch_status or "").upper() in IMAGE_FAILED:
+        reasons.append("Meta cannot fetch its image")
+    if str((variant.channel_review or {}).get(WHATSAPP, "")).upper() in CHANNEL_REJECTED:
+        reasons.append("WhatsApp's review rejected it")
+    return "; ".join(reasons)
+
+
+def review_label(review_status: str) -> str:
+    """Meta's review status for display; a value we do not know is shown, never hidden."""
+    known = {"approved": "Approved", "pending": "Pending", "outdated": "Outdated", "rejected": "Rejected"}
+    if not review_status:
+        return "Not read yet"
+    return known.get(review_status.lower(), f"unknown: {review_status}")
+
+
+@dataclass(frozen=True)
+class ItemVerdict:
+    """What Meta said of one item (``GET /{catalog}/products`` fields)."""
+
+    retailer_id: str
+    review_status: str = ""
+    rejection_reasons: tuple = ()
+    visibility: str = ""
+    image_fetch_status: str = ""
+    channel_review: tuple = ()  # ((channel, status), ...): hashable
+
+    @classmethod
+    def from_graph(cls, row: Mapping) -> ItemVerdict:
+        capabilities = row.get("capability_to_review_status")
+        pairs: list[tuple[str, str]] = []
+        if isinstance(capabilities, Mapping):
+            pairs = [(str(k).lower(), str(v)) for k, v in capabilities.items()]
+        elif isinstance(capabilities, list):  # [{"capability": ..., "status": ...}] in some versions
+            for entry in capabilities:
+                if isinstance(entry, Mapping):
+                    name = entry.get("capability") or entry.get("key") or entry.get("channel")
+                    status = entry.get("status") or entry.get("value")
+                    if name:
+                        pairs.append((str(name).lower(), str(status or "")))
+        reasons = row.get("review_rejection_reasons")
+        return cls(
+            retailer_id=str(row.get("retailer_id") or ""),
+            review_status=str(row.get("review_status") or "")[:32],
+            rejection_reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
+            visibility=str(row.get("visibility") or "")[:16].lower(),
+            image_fetch_status=str(row.get("image_fetch_status") or "")[:32],
+            channel_review=tuple(sorted(pairs)),
+        )
+
+    @property
+    def verdict(self) -> str:
+        return verdict_for(self.review_status, self.visibility, self.image_fetch_status, dict(self.channel_review))
+
+
+def record_verdicts(catalog_id: int, verdicts: Iterable[ItemVerdict], *, now=None) -> int:
+    """Store Meta's verdict for the items it returned; return how many variants were written.
+
+    Grouped by identical verdict: one UPDATE per distinct verdict (a page of 500 items
+    has a handful). The derived ``verdict`` applies only to SYNCED variants: a variant
+    edited while its verdict was read keeps Meta's fields (they describe the version
+    Meta holds) but no verdict until its new payload is accepted.
+    """
+    now = now or timezone.now()
+    groups: dict[ItemVerdict, list[str]] = defaultdict(list)
+    for verdict in verdicts:
+        if verdict.retailer_id:
+            groups[ItemVerdict(**{**verdict.__dict__, "retailer_id": ""})].append(verdict.retailer_id)
+    written = 0
+    for verdict, retailer_ids in groups.items():
+        for start in range(0, len(retailer_ids), WRITE_BATCH):
+            written += Variant.objects.filter(
+                catalog_id=catalog_id, retailer_id__in=retailer_ids[start : start + WRITE_BATCH]
+            ).update(
+                review_status=verdict.review_status,
+                review_rejection_reasons=list(verdict.rejection_reasons),
+                visibility=verdict.visibility,
+                image_fetch_status=verdict.image_fetch_status,
+                channel_review=dict(verdict.channel_review),
+                verdict=Case(
+                    When(meta_status=Status.SYNCED, excluded=False, then=Value(verdict.verdict)),
+                    default=Value(Verdict.NONE),
+                ),
+                verdict_checked_at=now,
+            )
+    return written
+
+
+def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=None) -> int:
+    """Items we had accepted that Meta no longer holds: PENDING again, so the next push recreates them."""
+    now = now or timezone.now()
+    done = 0
+    for start in range(0, len(retailer_ids), WRITE_BATCH):
+        done += Variant.objects.filter(
+            catalog_id=catalog_id, retailer_id__in=retailer_ids[start : start + WRITE_BATCH],
+            meta_status=Status.SYNCED, excluded=False, in_flight_batch__isnull=True,
+        ).update(
+            meta_status=Status.PENDING, synced_hash="", meta_item_id="", verdict=Verdict.NONE,
+            review_status="", visibility="", verdict_checked_at=now, updated_at=now,
+        )
+    return done
+
+
+# --- Refresh: Shopify data -> payload hash and push status ---------------------------------------
+
+
+def refresh_variant(
+    variant: Variant, product: Product, store: ShopifyStore, fields: items.ProductFields | None = None
+) -> bool:
+    """Recompute the payload hash and status of one variant in memory; True if anything changed.
+
+    Unchanged data changes nothing (a re-import marks nothing PENDING). A changed
+    payload becomes PENDING, or FAILED at once when it cannot pass Meta's rules, or
+    SYNCED again when it went back to exactly what Meta already has. A variant not to be
+    live in Meta (draft, archived, unpublished, excluded, removed) is never FAILED for its
+    data: it is counted as excluded, and the push hides it in Meta if Meta has it.
+    ``fields``: the product's part of the item, when the caller computed it once.
+    """
+    if fields is None:
+        fields = items.product_fields(product, store)
+    item = items.meta_item(variant, product, store, fields)
+    new_hash = items.payload_hash(item)
+    excluded = fields.excluded or variant.removed_at is not None
+    if new_hash == variant.payload_hash and excluded == variant.excluded:
+        return False
+    variant.payload_hash = new_hash
+    variant.excluded = excluded
+    problems = [] if excluded else items.local_problems(item)
+    if problems:
+        _set_failed(variant, problems)
+    else:
+        if new_hash == variant.synced_hash and variant.in_flight_batch_id is None:
+            variant.meta_status = Status.SYNCED
+        else:
+            variant.meta_status = Status.PENDING
+        variant.last_error = variant.last_error_code = variant.last_error_fix = ""
+        variant.failure_source = Source.NONE
+    variant.updated_at = timezone.now()
+    return True
+
+
+def _set_failed(variant: Variant, problems: Sequence[items.Problem]) -> None:
+    variant.meta_status = Status.FAILED
+    variant.failure_source = Source.LOCAL
+    variant.last_error = " ".join(p.message for p in problems)[:5000]
+    variant.last_error_fix = " ".join(dict.fromkeys(p.fix for p in problems))[:5000]
+    variant.last_error_code = ",".join(p.code for p in problems)[:100]
+
+
+REFRESH_FIELDS = [
+    "payload_hash", "meta_status", "failure_source", "last_error", "last_error_code", "last_error_fix", "excluded",
+    "updated_at",
+]
+_GROUPED = ("meta_status", "failure_source", "last_error", "last_error_code", "last_error_fix", "excluded")
+
+
+def refresh_in_memory(variants: Iterable[Variant], store: ShopifyStore | None = None) -> list[Variant]:
+    """:func:`refresh_variant` for many variants (their ``product`` set); return the changed ones.
+
+    The product's part of the item is computed once per product. ``store``: every
+    variant's, when the caller has it (else each product's own ``store``).
+    """
+    fields: dict[int, items.ProductFields] = {}
+    changed = []
+    for variant in variants:
+        product = variant.product
+        product_store = store or product.store
+        if product.pk not in fields:
+            fields[product.pk] = items.product_fields(product, product_store)
+        if refresh_variant(variant, product, product_store, fields[product.pk]):
+            changed.append(variant)
+    return changed
+
+
+def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> int:
+    """Refresh many variants in bounded batches; return how many changed."""
+    if isinstance(variants, models.QuerySet):
+        # Joins product and store, without decrypting the store's secrets (not in any payload).
+        variants = variants.with_item_relations().iterator(chunk_size=REFRESH_BATCH)
+    changed = 0
+    for batch in _chunks(variants, REFRESH_BATCH):
+        dirty = refresh_in_memory(batch)
+        if dirty:
+            _write_refreshed(dirty)
+            changed += len(dirty)
+    return changed
+
+
+def _write_refreshed(dirty: list[Variant]) -> None:
+    """Write the ``REFRESH_FIELDS`` of ``dirty`` variants.
+
+    Only the hash differs per row, so only it goes through ``bulk_update`` (whose CASE
+    expressions cost Python time per row and field); status and errors are shared by
+    many rows and go as one plain UPDATE per distinct value.
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for variant in dirty:
+        groups[tuple(getattr(variant, name) for name in _GROUPED)].append(variant.pk)
+    now = timezone.now()
+    with transaction.atomic():
+        Variant.objects.bulk_update(dirty, ["payload_hash"], batch_size=WRITE_BATCH)
+        for values, pks in groups.items():
+            shared = dict(zip(_GROUPED, values, strict=True))
+            for start in range(0, len(pks), WRITE_BATCH):
+                Variant.objects.filter(pk__in=pks[start : start + WRITE_BATCH]).update(
+                    **shared, **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
+                    updated_at=now,
+                )
+
+
+def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for obj in iterable:
+        chunk.append(obj)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- The send-time gate ------------------------------------------------------------------------
+
+
+def fail_at_send(batch: SyncBatch, failures: Mapping[int, tuple[Sequence[items.Problem], str]]) -> int:
+    """Variants of ``batch`` found locally invalid while their request or row was built.
+
+    ``failures``: pk -> (problems, how the variant now travels: HIDE, SKIP or UPSERT for
+    "left out of an update feed"). They become FAILED (local) at once; confirmation keeps
+    that verdict whatever Meta says about the rest of the batch.
+    """
+    now = timezone.now()
+    by_values: dict[tuple, list[int]] = defaultdict(list)
+    for pk, (problems, method) in failures.items():
+        probe = Variant()
+        _set_failed(probe, problems)
+        by_values[(probe.last_error, probe.last_error_fix, probe.last_error_code, method)].append(pk)
+    done = 0
+    for (error, fix, code, method), pks in by_values.items():
+        for start in range(0, len(pks), WRITE_BATCH):
+            done += Variant.objects.filter(in_flight_batch=batch, pk__in=pks[start : start + WRITE_BATCH]).update(
+                meta_status=Status.FAILED, failure_source=Source.LOCAL, last_error=error, last_error_fix=fix,
+                last_error_code=code, in_flight_method=method, verdict=Verdict.NONE, updated_at=now,
+            )
+    return done
+
+
+# --- Claims and verdicts of batches and uploads --------------------------------------------------
+
+
+def released() -> dict:
+    """The fields that take a variant out of its in-flight batch."""
+    return {"in_flight_batch": None, "in_flight_hash": "", "in_flight_method": ""}
+
+
+def release_batch(batch: SyncBatch, *, now=None) -> int:
+    """Take every variant out of ``batch`` unchanged (PENDING stays PENDING, goes in a later batch)."""
+    return Variant.objects.filter(in_flight_batch=batch).update(updated_at=now or timezone.now(), **released())
+
+
+REJECT_CHUNK = 500  # rows per CASE statement when many items are rejected at once
+
+
+def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str) -> int:
+    """FAILED with Meta's message for each rejected retailer id still in ``batch``.
+
+    A variant that changed in flight stays PENDING (the new data may fix it). Variants
+    our own validation failed at send time keep that verdict (they were hidden or left out).
+    """
+    now = timezone.now()
+    rows = list(rejected.items())
+    done = 0
+    for start in range(0, len(rows), REJECT_CHUNK):
+        chunk = rows[start : start + REJECT_CHUNK]
+        messages = Case(
+            *(When(retailer_id=rid, then=Value(msg[:5000])) for rid, msg in chunk),
+            default=Value(""), output_field=TextField(),
+        )
+        done += Variant.objects.filter(
+            in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]
+        ).exclude(LOCALLY_FAILED).update(
+            meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
+            failure_source=Case(When(UNCHANGED, then=Value(source)), default=Value(Source.NONE)),
+            last_error=Case(When(UNCHANGED, then=messages), default=Value(""), output_field=TextField()),
+            last_error_fix=Case(When(UNCHANGED, then=Value(META_FIX)), default=Value(""), output_field=TextField()),
+            last_error_code=Case(When(UNCHANGED, then=Value("META_REJECTED")), default=Value("")),
+            verdict=Value(Verdict.NONE),
+            updated_at=now,
+            **released(),
+        )
+    return done
+
+
+def requeue_unconfirmed(batch: SyncBatch, *, message: str) -> int:
+    """Variants of ``batch`` whose verdict Meta did not give (rows beyond its error samples).
+
+    They are not assumed accepted: PENDING again, with the reason, and sent in a later
+    Batch API call, whose status names every rejected item. Rows identical to what Meta
+    had already accepted are not in doubt (Meta keeps that version either way).
+    """
+    now = timezone.now()
+    return Variant.objects.filter(in_flight_batch=batch).exclude(LOCALLY_FAILED).exclude(
+        in_flight_method__in=(SKIP, DELETE)
+    ).exclude(synced_hash=F("in_flight_hash")).update(
+        meta_status=Status.PENDING, failure_source=Source.META_FEED, last_error=message[:5000],
+        last_error_fix="Nothing to do: Galantis re-checks it.", last_error_code="FEED_UNCONFIRMED",
+        verdict=Verdict.NONE, updated_at=now, **released(),
+    )
+
+
+def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
+    """Everything still in ``batch`` was accepted; return (synced, stale, deleted) counts."""
+    now = timezone.now()
+    in_batch = Variant.objects.filter(in_flight_batch=batch)
+    counts = in_batch.aggregate(
+        stale=Count("pk", filter=~UNCHANGED & ~LOCALLY_FAILED),
+        deleted=Count("pk", filter=Q(in_flight_method=DELETE)),
+        failed=Count("pk", filter=LOCALLY_FAILED),
+    )
+    stale = counts["stale"]
+    upserted = Q(in_flight_method=UPSERT)
+    total = in_batch.update(
+        # A row Meta never got (locally invalid: hidden or left out) is not what Meta holds.
+        # Meta holds what was sent, even when the variant moved on meanwhile (then it stays PENDING).
+        synced_hash=Case(When(LOCALLY_FAILED, then=F("synced_hash")), default=F("in_flight_hash")),
+        meta_status=Case(
+            When(LOCALLY_FAILED, then=Value(Status.FAILED)),
+            When(UNCHANGED, then=Value(Status.SYNCED)),
+            default=Value(Status.PENDING),
+        ),
+        failure_source=Case(When(LOCALLY_FAILED, then=F("failure_source")), default=Value(Source.NONE)),
+        last_error=Case(When(LOCALLY_FAILED, then=F("last_error")), default=Value(""), output_field=TextField()),
+        last_error_fix=Case(
+            When(LOCALLY_FAILED, then=F("last_error_fix")), default=Value(""), output_field=TextField()
+        ),
+        last_error_code=Case(When(LOCALLY_FAILED, then=F("last_error_code")), default=Value("")),
+        # Deleted, left out of a replace feed, or deliberately kept out: Meta does not have it.
+        meta_deleted_at=Case(
+            When(in_flight_method__in=[DELETE, SKIP], then=Value(now)),
+            When(LOCALLY_FAILED, then=F("meta_deleted_at")),
+            default=Value(None),
+        ),
+        # What Meta now shows: the visibility we sent (staging for excluded or hidden items).
+        visibility=Case(
+            When(in_flight_method=HIDE, then=Value("staging")),
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED & Q(excluded=True), then=Value("staging")),
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED, then=Value("published")),
+            When(in_flight_method__in=[DELETE, SKIP], then=Value("")),
+            default=F("visibility"),
+            output_field=CharField(),
+        ),
+        # A new payload goes back through Meta's review; the verdict poll reads the result.
+        verdict=Case(
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED & Q(excluded=False), then=Value(Verdict.IN_REVIEW)),
+            default=Value(Verdict.NONE),
+        ),
+        review_status=Case(
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED, then=Value("")), default=F("review_status"),
+            output_field=CharField(),
+        ),
+        synced_at=Case(When(LOCALLY_FAILED, then=F("synced_at")), default=Value(now)),
+        updated_at=now,
+        **released(),
+    )
+    return total - stale - counts["failed"], stale, counts["deleted"]
+
+
+# --- Operator and connection transitions --------------------------------------------------------
+
+
+def mark_pending(variants: models.QuerySet[Variant], *, now=None) -> int:
+    """Send these variants again at the next push (not those in flight, not the locally invalid)."""
+    return (
+        variants.filter(in_flight_batch__isnull=True).exclude(LOCALLY_FAILED)
+        .update(meta_status=Status.PENDING, updated_at=now or timezone.now())
+    )
+
+
+def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence[str] | None = None) -> int:
+    """Items Meta (or the connection) failed go back to PENDING, with their error cleared."""
+    sources = sources or (Source.META_BATCH, Source.META_FEED, Source.INTEGRATION)
+    return variants.filter(meta_status=Status.FAILED, failure_source__in=sources).update(
+        meta_status=Status.PENDING, failure_source=Source.NONE, last_error="", last_error_code="",
+        last_error_fix="", updated_at=timezone.now(),
+    )
+
+
+def needs_hiding() -> Q:
+    """Locally invalid items of which Meta still shows an older version: the next push hides them."""
+    in_meta = (~Q(synced_hash="") | ~Q(meta_item_id="")) & Q(meta_deleted_at__isnull=True)
+    return LOCALLY_FAILED & in_meta & ~Q(visibility="staging")
+
+
+def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, now) -> int:
+    """Variants start over in a catalog new to them: PENDING, except the locally invalid (FAILED)."""
+    return variants.update(
+        catalog_id=catalog_id, in_flight_batch=None, in_flight_hash="", in_flight_method="", meta_deleted_at=None,
+        synced_hash="", meta_item_id="", meta_retailer_id="", previous_id="",
+        meta_status=Case(When(LOCALLY_FAILED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
+        failure_source=Case(When(LOCALLY_FAILED, then=F("failure_source")), default=Value(Source.NONE)),
+        last_error=Case(When(LOCALLY_FAILED, then=F("last_error")), default=Value(""), output_field=TextField()),
+        last_error_fix=Case(
+            When(LOCALLY_FAILED, then=F("last_error_fix")), default=Value(""), output_field=TextField()
+        ),
+        last_error_code=Case(When(LOCALLY_FAILED, then=F("last_error_code")), default=Value("")),
+        verdict=Verdict.NONE, review_status="", review_rejection_reasons=[], visibility="", image_fetch_status="",
+        channel_review={}, verdict_checked_at=None, updated_at=now,
+    )
+
+
+def mark_imported(
+    synced: Sequence[int], pending: Sequence[int], failed: Mapping[int, Sequence[items.Problem]], *, now
+) -> None:
+    """An imported catalog's matched variants: identical ones SYNCED, others PENDING, invalid ones FAILED."""
+    Variant.objects.filter(pk__in=synced).update(
+        meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
+        last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
+    )
+    Variant.objects.filter(pk__in=pending).update(
+        meta_status=Status.PENDING, synced_hash="", failure_source=Source.NONE, last_error="",
+        last_error_code="", last_error_fix="", verdict=Verdict.NONE,
+    )
+    by_values: dict[tuple, list[int]] = defaultdict(list)
+    for pk, problems in failed.items():
+        probe = Variant()
+        _set_failed(probe, problems)
+        by_values[(probe.last_error, probe.last_error_fix, probe.last_error_code)].append(pk)
+    for (error, fix, code), pks in by_values.items():
+        Variant.objects.filter(pk__in=pks).update(
+            meta_status=Status.FAILED, failure_source=Source.LOCAL, synced_hash="", last_error=error,
+            last_error_fix=fix, last_error_code=code, verdict=Verdict.NONE, updated_at=now,
+        )
+
+
+def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: str, fix: str, code: str) -> None:
+    """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
+    Variant.objects.filter(pk__in=list(found)).update(
+        meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
+        last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
+    )
+    Variant.objects.filter(pk__in=list(missing)).update(
+        meta_status=Status.FAILED, failure_source=Source.INTEGRATION, meta_item_id="", meta_retailer_id="",
+        last_error_code=code, last_error=message, last_error_fix=fix, verdict=Verdict.NONE,
+    )
+
+
+def mark_removed_for_deletion(variants: models.QuerySet[Variant], *, now) -> int:
+    """Variants removed from Shopify past the grace period: PENDING, so the push deletes them."""
+    return variants.update(meta_status=Status.PENDING, updated_at=now)
