@@ -25,8 +25,13 @@ _DEV_CRYPTOGRAPHY_KEY = "galantis-development-only-field-key"
 
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 # Field encryption key: separate from SECRET_KEY so SECRET_KEY can rotate without
-# losing every stored token.
+# losing every stored token (values written since galantis/fieldcrypto.py do not depend on
+# SECRET_KEY at all; older ones until rotate_cryptography_key rewrites them).
 CRYPTOGRAPHY_KEY = env.str("CRYPTOGRAPHY_KEY", default=_DEV_CRYPTOGRAPHY_KEY if DEBUG else "")
+# Keys the encrypted fields were written with before CRYPTOGRAPHY_KEY, comma-separated: read,
+# never written. `manage.py rotate_cryptography_key` rewrites every value under the current
+# key, after which they can go (galantis/fieldcrypto.py).
+CRYPTOGRAPHY_OLD_KEYS = env.list("CRYPTOGRAPHY_OLD_KEYS", default=[])
 
 if not DEBUG:
     # Refuse to start rather than run production on a guessable key.

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django_cryptography.fields import encrypt
+
+from galantis.fieldcrypto import encrypt
 
 from .tenancy import TenantOwned
 
