@@ -63,15 +63,16 @@ WHATSAPP = "whatsapp"
 def verdict_for(review_status: str, visibility: str, image_fetch_status: str, channel_review: Mapping | None) -> str:
     """The verdict on an item Meta holds, from Meta's own fields.
 
-    Not visible wins over everything (rejected in review, hidden, image Meta cannot fetch,
-    WhatsApp capability rejected); then approved is live; anything else (pending,
+    Rejected in review wins, then not visible (hidden, image Meta cannot fetch, WhatsApp
+    capability rejected); then approved is live; anything else (pending,
     outdated, not read yet, or a review status Meta adds later) is in review.
     """
     review = (review_status or "").lower()
     channel_review = channel_review if isinstance(channel_review, Mapping) else {}
+    if review == REVIEW_REJECTED:
+        return Verdict.REJECTED
     if (
-        review == REVIEW_REJECTED
-        or (visibility or "").lower() in ("staging", "hidden")
+        (visibility or "").lower() in ("staging", "hidden")
         or (image_fetch_status or "").upper() in IMAGE_FAILED
         or str(channel_review.get(WHATSAPP, "")).upper() in CHANNEL_REJECTED
     ):

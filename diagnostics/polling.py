@@ -33,6 +33,7 @@ from .integration import clear_integration_errors, record_integration_error
 from .issues import IssueWriter, Observation, Scope, open_catalog_issue, resolve_catalog_issues
 from .models import DiagnosticsRun, ErrorType, IssueSource, Priority
 from .taxonomy import ErrorTypeCache, normalise_code, normalise_priority, update_meta_texts
+from .verdicts import poll_verdicts
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,11 @@ def poll_catalog(
             break
         writer.resolve_unseen(scope)
         completed += 1
+    if failure is None and not error_type:
+        try:
+            poll_verdicts(catalog, client)
+        except GraphAPIError as exc:
+            failure = exc
 
     run.opened += writer.counts.opened
     run.updated += writer.counts.updated

@@ -17,10 +17,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import item_state
+from catalog import item_state, permissions
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
-from catalog import permissions
 from catalog.models import Catalog, MetaConnection, Tenant, Variant
 from catalog.sync import pause
 from galantis.logredact import redact
@@ -187,12 +186,25 @@ def check_token_before_sync(connection: MetaConnection) -> str:
 
 
 def check_all_tokens() -> int:
-    """Check every stored token (the daily schedule); return how many were checked."""
+    """Check every stored token, then its catalogs' pixel and commerce checks (the daily schedule).
+
+    Returns how many tokens were checked. The pixel (event source) and ONSITE_CHECKOUT
+    checks can change in Commerce Manager at any time, so they are re-read with the token
+    rather than only at connect.
+    """
+    from .catalogs import refresh_checks  # catalogs imports flows' helpers; avoid the cycle
+
     checked = 0
     ids = MetaConnection.objects.exclude(token_last4="").values_list("pk", flat=True)
     for connection in MetaConnection.objects.filter(pk__in=list(ids)).iterator(chunk_size=200):
-        check_token(connection)
+        status = check_token(connection)
         checked += 1
+        if status in MetaConnection.BLOCKING_STATUSES:
+            continue
+        for catalog in Catalog.objects.filter(connection=connection).exclude(meta_catalog_id="").select_related(
+            "connection"
+        ):
+            refresh_checks(catalog)
     return checked
 
 

@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='variant',
             name='verdict',
-            field=models.CharField(blank=True, choices=[('', '—'), ('LIVE', 'Live'), ('NOT_VISIBLE', 'Synced but not visible'), ('IN_REVIEW', "In Meta's review")], default='', max_length=16),
+            field=models.CharField(blank=True, choices=[('', '—'), ('LIVE', 'Live'), ('REJECTED', "Synced but rejected in Meta's review"), ('NOT_VISIBLE', 'Synced but not visible'), ('IN_REVIEW', "In Meta's review")], default='', max_length=16),
         ),
         migrations.AddField(
             model_name='variant',

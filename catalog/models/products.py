@@ -132,6 +132,35 @@ class VariantQuerySet(TenantQuerySet):
             "product__store__access_token", "product__store__webhook_secret"
         )
 
+    def health_counts(self) -> dict:
+        """The stable counts contract (``sync_status --json``, health page): one grouped query.
+
+        ``pending`` / ``synced`` / ``failed`` count variants that are to be live in Meta;
+        ``excluded`` those that are not (draft, archived, unpublished, excluded by staff,
+        removed), whatever their push status. ``verdict`` splits ``synced``: ``live`` +
+        ``not_visible`` + ``in_review`` == ``synced``, and ``rejected`` is the part of
+        ``not_visible`` that Meta's review rejected.
+        """
+        counts = {"pending": 0, "synced": 0, "failed": 0, "excluded": 0}
+        verdicts = {"live": 0, "not_visible": 0, "in_review": 0, "rejected": 0}
+        rows = self.order_by().values_list("meta_status", "excluded", "verdict").annotate(n=models.Count("*"))
+        for status, excluded, verdict, n in rows:
+            if excluded:
+                counts["excluded"] += n
+                continue
+            counts[status.lower()] += n
+            if status != Variant.SyncStatus.SYNCED:
+                continue
+            if verdict == Variant.Verdict.LIVE:
+                verdicts["live"] += n
+            elif verdict in (Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED):
+                verdicts["not_visible"] += n
+                if verdict == Variant.Verdict.REJECTED:
+                    verdicts["rejected"] += n
+            else:  # IN_REVIEW, or not read yet
+                verdicts["in_review"] += n
+        return {**counts, "verdict": verdicts}
+
     def status_counts(self) -> dict[str, int]:
         """PENDING / SYNCED / FAILED counts in one grouped query.
 
@@ -173,6 +202,7 @@ class Variant(TenantOwned):
 
         NONE = "", "—"
         LIVE = "LIVE", "Live"
+        REJECTED = "REJECTED", "Synced but rejected in Meta's review"
         NOT_VISIBLE = "NOT_VISIBLE", "Synced but not visible"
         IN_REVIEW = "IN_REVIEW", "In Meta's review"
 

@@ -42,6 +42,7 @@ from .push import (
     client_token_last4,
     poll_delay,
     record_sent_hashes,
+    token_allows_writes,
     write_blocker,
 )
 from .results import finish
@@ -338,7 +339,7 @@ def push_feeds(
     if blocker := write_blocker(catalog):
         report.skipped_reason = blocker
         return report
-    if not pause.resume_if_cause_gone(catalog):
+    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
         report.skipped_reason = f"paused: {catalog.paused_reason}"
         return report
     client = client or GraphClient.for_catalog(catalog)

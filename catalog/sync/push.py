@@ -23,7 +23,7 @@ from django.utils import timezone
 from catalog import item_state, items
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
-from catalog.models import Catalog, Product, ShopifyStore, SyncBatch, Variant
+from catalog.models import Catalog, MetaConnection, Product, ShopifyStore, SyncBatch, Variant
 
 from . import pause
 from .claim import DELETE, HIDE, SKIP, claim_items_batch, mark_due_deletions, release, shards
@@ -61,6 +61,25 @@ def write_blocker(catalog: Catalog) -> str:
     if catalog.connection_id is None:
         return "no Meta connection"
     return ""
+
+
+def token_allows_writes(catalog: Catalog) -> bool:
+    """The cheap token check before each push and feed upload; False when the catalog is now paused.
+
+    ``debug_token`` at most once per ``META_TOKEN_RECHECK_SECONDS`` per connection, so an
+    expired or revoked token pauses the catalog (with its reason) before a write fails
+    on it. A token revoked between this check and the write is caught by the write's own
+    error, which pauses the same way.
+    """
+    # token_health pauses and resumes catalogs through catalog.sync.pause: imported here, not at load.
+    from catalog.connection.token_health import check_token_before_sync
+
+    if catalog.connection is None:
+        return True
+    if check_token_before_sync(catalog.connection) not in MetaConnection.BLOCKING_STATUSES:
+        return True
+    catalog.refresh_from_db(fields=["pause_kind", "paused_reason", "paused_at", "paused_until"])
+    return False
 
 
 def poll_delay(poll_count: int) -> timedelta:
@@ -286,7 +305,7 @@ def push_catalog(
     if blocker := write_blocker(catalog):
         report.skipped_reason = blocker
         return report
-    if not pause.resume_if_cause_gone(catalog):
+    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
         report.skipped_reason = f"paused: {catalog.paused_reason}"
         return report
     mark_due_deletions(catalog)

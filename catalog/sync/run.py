@@ -231,6 +231,8 @@ def status(catalog: Catalog) -> dict:
         "last_sync_at": catalog.last_sync_at.isoformat() if catalog.last_sync_at else None,
         "last_replace_feed_at": catalog.last_replace_feed_at.isoformat() if catalog.last_replace_feed_at else None,
         "delta_method": catalog.effective_delta_method,
+        # The stable contract: pending / synced / failed / excluded and Meta's verdict on the synced.
+        **catalog_variants(catalog).health_counts(),
     }
 
 

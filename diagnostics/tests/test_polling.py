@@ -227,7 +227,7 @@ def test_merchant_product_page_asks_meta(shop, client):
 
 
 def test_rejected_item_becomes_a_batch_issue_right_after_the_sync(shop):
-    (bad,) = add_variants(shop, 1, image="ftp://not-an-image")
+    (bad,) = add_variants(shop, 1, image="http://intranet/not-an-image.jpg")
     sync(shop)
     bad.refresh_from_db()
     assert bad.meta_status == Variant.SyncStatus.FAILED

@@ -26,6 +26,13 @@ class Command(BaseCommand):
             counts = " ".join(f"{k} {v}" for k, v in state["counts"].items())
             self.stdout.write(f"{catalog} (#{catalog.pk}, Meta {state['meta_catalog_id'] or '—'}, {state['flow']}): "
                               f"{counts}; {state['in_flight']} in flight; last sync {state['last_sync_at'] or 'never'}")
+            verdict = state["verdict"]
+            self.stdout.write(
+                f"  to be live: {state['pending']} pending, {state['synced']} synced "
+                f"({verdict['live']} live, {verdict['not_visible']} not visible of which {verdict['rejected']} "
+                f"rejected in review, {verdict['in_review']} in review), {state['failed']} failed; "
+                f"{state['excluded']} excluded"
+            )
             if state["failed_by_meta"] or state["failed_locally"]:
                 self.stdout.write(f"  failed: {state['failed_by_meta']} rejected by Meta, "
                                   f"{state['failed_locally']} caught before sending")
