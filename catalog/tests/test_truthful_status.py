@@ -1,0 +1,123 @@
+"""What we tell a merchant about an item is what Meta holds and says (real HTTP against the sandbox)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from catalog import item_state
+from catalog.models import Catalog, SyncBatch, Variant
+from catalog.sync import push
+from catalog.tests.factories import ProductFactory, VariantFactory
+from catalog.tests.test_sync_e2e import catalog, meta, meta_items, push_and_confirm  # noqa: F401 (fixtures)
+from diagnostics.verdicts import poll_verdicts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = Variant.SyncStatus
+
+
+def _variant(catalog, *, title="Linen Shirt", image="https://cdn.example.com/linen.jpg", **fields) -> Variant:  # noqa: F811
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, title=title,
+                             description_html="<p>A breathable linen shirt for warm days.</p>",
+                             images=[{"id": 1, "src": image}])
+    variant = VariantFactory(product=product, catalog=catalog, **fields)
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    return variant
+
+
+def _reprice(variant: Variant, price: str) -> Variant:
+    """What a products/update webhook does: store Shopify's value, then refresh."""
+    Variant.objects.filter(pk=variant.pk).update(price=Decimal(price))
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    variant.refresh_from_db()
+    return variant
+
+
+def _sync_status(catalog) -> dict:  # noqa: F811
+    out = StringIO()
+    call_command("sync_status", "--tenant", catalog.tenant.slug, "--json", stdout=out)
+    return json.loads(out.getvalue().splitlines()[0])
+
+
+def test_a_sale_repriced_to_zero_is_never_sent_and_metas_copy_is_hidden(catalog):  # noqa: F811
+    on_sale = _variant(catalog, price=Decimal("30.00"), compare_at_price=Decimal("41.99"))
+    push_and_confirm(catalog)
+    assert meta_items(catalog)[on_sale.retailer_id]["visibility"] == "published"
+
+    on_sale = _reprice(on_sale, "0.00")
+    assert (on_sale.meta_status, on_sale.failure_source) == (Status.FAILED, Variant.FailureSource.LOCAL)
+    assert "sale price" in on_sale.last_error and "price above zero" in on_sale.last_error_fix
+
+    push_and_confirm(catalog)
+    held = meta_items(catalog)[on_sale.retailer_id]
+    # Meta keeps the old item (and its learnings) but hidden; the zero price never reached it.
+    assert held["visibility"] == "staging"
+    on_sale.refresh_from_db()
+    assert on_sale.meta_status == Status.FAILED and on_sale.visibility == "staging"
+    state = _sync_status(catalog)
+    assert (state["failed"], state["synced"], state["verdict"]["live"]) == (1, 0, 0)
+
+    push_and_confirm(catalog)  # hidden once: nothing more to send until it is fixed
+    assert SyncBatch.objects.filter(catalog=catalog).count() == 2
+
+    on_sale = _reprice(on_sale, "25.00")
+    push_and_confirm(catalog)
+    on_sale.refresh_from_db()
+    assert on_sale.meta_status == Status.SYNCED
+    assert meta_items(catalog)[on_sale.retailer_id]["visibility"] == "published"
+
+
+def test_an_invalid_item_that_slipped_past_refresh_is_stopped_at_send_time(catalog):  # noqa: F811
+    # Data changed without a refresh (e.g. written by an older release): PENDING with a zero price.
+    new = _variant(catalog, price=Decimal("12.00"))
+    Variant.objects.filter(pk=new.pk).update(price=Decimal("0"))
+    result = push_and_confirm(catalog)
+    new.refresh_from_db()
+    assert (new.meta_status, new.failure_source) == (Status.FAILED, Variant.FailureSource.LOCAL)
+    assert new.retailer_id not in meta_items(catalog)  # never created in Meta
+    assert result.batches  # it was claimed, and stopped at the gate
+
+
+def test_an_item_rejected_in_review_is_synced_but_not_visible_with_its_reason(catalog):  # noqa: F811
+    fine = _variant(catalog)
+    replica = _variant(catalog, title="Replica Leather Bag")  # the sandbox's review rejects "replica"
+    broken_image = _variant(catalog, title="Canvas Tote", image="https://cdn.example.com/broken-tote.jpg")
+    push_and_confirm(catalog)
+    assert _sync_status(catalog)["verdict"]["in_review"] == 3  # accepted, review not read yet
+
+    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    assert report.calls <= 2
+    replica.refresh_from_db()
+    assert replica.meta_status == Status.SYNCED and replica.verdict == Variant.Verdict.REJECTED
+    assert "Meta's review rejected it (COUNTERFEIT)" in item_state.not_visible_reason(replica)
+    broken_image.refresh_from_db()
+    assert broken_image.verdict == Variant.Verdict.NOT_VISIBLE
+    assert "cannot fetch its image" in item_state.not_visible_reason(broken_image)
+    fine.refresh_from_db()
+    assert fine.verdict == Variant.Verdict.LIVE and fine.channel_review.get("whatsapp") == "APPROVED"
+    state = _sync_status(catalog)
+    assert {k: state[k] for k in ("pending", "synced", "failed", "excluded")} == {
+        "pending": 0, "synced": 3, "failed": 0, "excluded": 0
+    }
+    assert state["verdict"] == {"live": 1, "not_visible": 2, "in_review": 0, "rejected": 1}
+    assert "counts" in state and "failed_by_meta" in state  # the earlier keys stay
+
+
+def test_an_expired_token_pauses_before_any_write(catalog, settings):  # noqa: F811
+    from sandbox import faults
+
+    settings.META_TOKEN_RECHECK_SECONDS = 0
+    _variant(catalog)
+    faults.configure(token=catalog.connection.access_token, expires_at=timezone.now() - timedelta(seconds=1))
+    report = push.push_catalog(catalog)
+    catalog.refresh_from_db()
+    assert catalog.pause_kind == Catalog.PauseKind.AUTH and "expired" in catalog.paused_reason
+    assert report.batches == [] and report.skipped_reason.startswith("paused")
+    assert not SyncBatch.objects.filter(catalog=catalog).exists()  # nothing was claimed, nothing written
+    assert Variant.objects.filter(catalog=catalog, meta_status=Status.PENDING).count() == 1  # kept
