@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from . import generator, loading
 from .collections import refresh_smart_memberships
+from .jsonl_loading import load_jsonl
 from .models import Collection, CollectionProduct, Product, Shop
 
 DEFAULT_SEED = 1
@@ -30,10 +31,16 @@ def _new_shop(name: str | None = None) -> Shop:
 
 
 def add_default_collections(shop: Shop) -> None:
-    """A custom collection of the first products and two smart ones (by tag and by sale price)."""
-    now = timezone.now()
+    """A custom collection of the first products and two smart ones (by tag and by sale price).
 
-    def make(handle: str, title: str, rules: list | None) -> Collection:
+    A handle the shop already has (a JSONL file's collection) is left as it is.
+    """
+    now = timezone.now()
+    taken = set(Collection.objects.for_shop(shop).values_list("handle", flat=True))
+
+    def make(handle: str, title: str, rules: list | None) -> Collection | None:
+        if handle in taken:
+            return None
         return Collection.objects.create(
             shop=shop,
             legacy_id=shop.new_legacy_id("Collection"),
@@ -48,10 +55,11 @@ def add_default_collections(shop: Shop) -> None:
         )
 
     featured = make("featured", "Featured", None)
-    first = Product.objects.for_shop(shop).order_by("legacy_id").values_list("pk", flat=True)[:5]
-    CollectionProduct.objects.bulk_create(
-        [CollectionProduct(collection=featured, product_id=pk, position=n) for n, pk in enumerate(first, start=1)]
-    )
+    if featured is not None:
+        first = Product.objects.for_shop(shop).order_by("legacy_id").values_list("pk", flat=True)[:5]
+        CollectionProduct.objects.bulk_create(
+            [CollectionProduct(collection=featured, product_id=pk, position=n) for n, pk in enumerate(first, start=1)]
+        )
     make("summer", "Summer", [{"column": "TAG", "relation": "EQUALS", "condition": "summer"}])
     make("on-sale", "On sale", [{"column": "IS_PRICE_REDUCED", "relation": "IS_SET", "condition": "true"}])
     refresh_smart_memberships(shop)
@@ -63,16 +71,30 @@ def create_sandbox_shop(*, products: int = 20, jsonl_path: str | None = None, se
     Returns ``{"shop_domain", "admin_url", "api_version", "access_token", "webhook_secret"}``;
     `admin_url` is absolute (from SITE_URL) and carries no version.
     """
-    with transaction.atomic():
-        shop = _new_shop()
+    return create_and_load_sandbox_shop(products=products, jsonl_path=jsonl_path, seed=seed)[0]
+
+
+def create_and_load_sandbox_shop(
+    *, products: int = 20, jsonl_path: str | None = None, seed: int = DEFAULT_SEED
+) -> tuple[dict, loading.LoadReport]:
+    """`create_sandbox_shop`, also returning what was loaded.
+
+    A JSONL file loads in one transaction with the shop: a malformed line
+    (`jsonl_loading.JsonlError`) leaves no shop behind.
+    """
     if jsonl_path:
-        loading.load_products(shop, loading.iter_jsonl_products(jsonl_path))
+        with transaction.atomic():
+            shop = _new_shop()
+            report = load_jsonl(shop, jsonl_path)
     else:
-        loading.load_products(
+        with transaction.atomic():
+            shop = _new_shop()
+        counts = loading.load_products(
             shop, generator.generate_products(products, seed=seed, id_base=shop.id_base, start_serial=shop.next_serial)
         )
+        report = loading.LoadReport(**counts)
     add_default_collections(shop)
-    return shop_credentials(shop)
+    return shop_credentials(shop), report
 
 
 def shop_credentials(shop: Shop) -> dict[str, Any]:
