@@ -1,7 +1,8 @@
-"""Project-wide pytest fixtures: two tenants, their staff, and logged-in admin clients.
+"""Project-wide pytest fixtures: two tenants, their members, and logged-in admin clients.
 
-Tenant A is "ours" (``tenant``, ``staff_user``, ``staff_client_of_tenant_a``); tenant B
-(``other_tenant``) is the one whose data must never show. Other apps' tests use these
+Tenant A is "ours" (``tenant``, ``staff_user``, ``staff_client_of_tenant_a``, and
+``owner_client`` / ``viewer_client`` for the other roles); tenant B (``other_tenant``) is
+the one whose data must never show. Other apps' tests use these
 for their own isolation checks.
 """
 
@@ -27,7 +28,7 @@ def other_tenant(db):
 
 @pytest.fixture
 def staff_user(tenant):
-    """A non-superuser staff member of tenant A, in the "Tenant staff" group."""
+    """A non-superuser member of tenant A with the staff role."""
     user = UserFactory(username="staff-a", is_staff=True, is_superuser=False)
     tenants.add_member(tenant, user, role=Membership.Role.STAFF)
     return user
@@ -45,6 +46,32 @@ def staff_client_of_tenant_a(staff_user):
 def staff_client(staff_client_of_tenant_a):
     """Alias of ``staff_client_of_tenant_a``."""
     return staff_client_of_tenant_a
+
+
+@pytest.fixture
+def owner_user(tenant):
+    """An owner of tenant A: may also change its tokens, stores, catalogs and members."""
+    user = UserFactory(username="owner-of-a", is_staff=True, is_superuser=False)
+    tenants.add_member(tenant, user, role=Membership.Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def owner_client(owner_user):
+    """A test client logged in as ``owner_user`` (tenant A's owner)."""
+    client = Client()
+    client.force_login(owner_user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(tenant):
+    """A test client logged in as a viewer of tenant A: reads, never writes, never sees a secret."""
+    user = UserFactory(username="viewer-of-a", is_staff=True, is_superuser=False)
+    tenants.add_member(tenant, user, role=Membership.Role.VIEWER)
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ class CatalogConfig(AppConfig):
         from .models import ShopifyStore
         from .shopify import signing_keys
 
-        post_migrate.connect(permissions.update_groups_after_migrate, dispatch_uid="catalog_tenant_groups")
+        post_migrate.connect(permissions.remove_legacy_groups, sender=self, dispatch_uid="catalog_legacy_groups")
         # A rotated webhook secret takes effect at once in this process (see signing_keys).
         post_save.connect(signing_keys.forget_store, sender=ShopifyStore, dispatch_uid="catalog_store_key_saved")
         post_delete.connect(signing_keys.forget_store, sender=ShopifyStore, dispatch_uid="catalog_store_key_deleted")

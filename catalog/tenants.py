@@ -10,7 +10,6 @@ from django.core.management.base import CommandError
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 
-from . import permissions
 from .models import Membership, Tenant
 
 # Long enough to resist guessing, short enough to type once before changing it.
@@ -58,15 +57,12 @@ def ensure_tenant(slug: str, name: str | None = None) -> EnsuredTenant:
 
 
 def add_member(tenant: Tenant, user: AbstractUser, role: str = Membership.Role.STAFF) -> Membership:
-    """Give ``user`` access to ``tenant`` with ``role`` and the admin permissions that role needs.
+    """Give ``user`` access to ``tenant`` with ``role`` (what it allows: ``catalog.permissions``).
 
     An existing membership keeps its role (idempotent re-runs never demote an owner).
     The user becomes ``is_staff`` so they can log in to the admin.
     """
     membership, _ = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
-    staff_group, viewer_group = permissions.ensure_tenant_groups()
-    group = viewer_group if membership.role == Membership.Role.VIEWER else staff_group
-    user.groups.add(group)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])

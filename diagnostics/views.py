@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.models import Catalog, Product, Variant
+from catalog.permissions import Action, can
 from galantis.queue import enqueue
 
 from . import charts, health, listing
@@ -47,6 +49,8 @@ def health_page(request: HttpRequest) -> HttpResponse:
         priority=ctx["selected_priority"] if ctx["selected_priority"] in Priority.values else "",
         source=ctx["selected_source"] if ctx["selected_source"] in IssueSource.values else "",
     )
+    if not can(request.user, Action.SEE_CONNECTION, tenant):
+        summary.connection.token_hint = ""  # viewers never see a secret, not even its last four
     c = summary.counts
     context = {
         **ctx,
@@ -64,6 +68,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
                                           title="Open problems by priority"),
         "catalog_query": f"&catalog={catalog.pk}" if catalog else "",
         "settings_url": settings_url(tenant),
+        "can_operate": can(request.user, Action.OPERATE, tenant),
         "other_catalog_issues": [
             {"issue": i, "cta": fix_link(i.error_type, catalog=i.catalog, tenant=tenant)}
             for i in summary.catalog_issues if i not in summary.blocking_issues
@@ -168,6 +173,8 @@ def live_item_check(product: Product, *, force: bool = False) -> tuple[dict[str,
 def check_now(request: HttpRequest) -> HttpResponse:
     """Queue a diagnostics poll of the tenant's catalogs (at most once a minute); never calls Meta inline."""
     tenant, _ = pick_tenant(request)
+    if not can(request.user, Action.OPERATE, tenant):
+        raise PermissionDenied("Viewers look; checking with Meta is for the shop's owners and staff.")
     key = f"diagnostics:check-now:{tenant.pk}"
     if cache.add(key, True, CHECK_NOW_COOLDOWN):
         ids = list(Catalog.objects.for_tenant(tenant).exclude(meta_catalog_id="").values_list("pk", flat=True))

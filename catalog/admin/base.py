@@ -1,31 +1,39 @@
-"""Building blocks every Galantis admin uses: tenant scoping, write-only secrets, status badges.
+"""Building blocks every Galantis admin uses: tenant scoping, roles, write-only secrets, status badges.
 
 Scoping has one choke point: ``get_queryset`` goes through ``for_user``. Django routes
 the change, delete and history views (``get_object``), actions (the changelist's
 queryset), search and filters through it, and the autocomplete view through the
 related admin's ``get_queryset``; foreign-key dropdowns are scoped here too, the
 classic leak. Another tenant's object by id is therefore a 404, never its data.
+
+What a member may do with a row they can see is the role matrix's answer for the
+row's tenant (``catalog.permissions.can``), asked by :class:`RoleCheckedAdmin`: its
+``has_*_permission`` methods, every admin action (re-checked per selected row) and the
+custom views decorated with :func:`object_view` / :func:`any_tenant_view`.
 """
+
+from collections.abc import Callable
+from functools import wraps
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.models import Membership, Tenant, TenantQuerySet, Variant, mask_secret
+from catalog import permissions
+from catalog.models import Tenant, TenantQuerySet, Variant, mask_secret
 from catalog.models.tenancy import TenantManagerQuerySet
+from catalog.permissions import Action
 
 
 def member_tenant_ids(request) -> list[int]:
     """Ids of the tenants the (non-superuser) user is a member of, read once per request."""
-    if not hasattr(request, "_member_tenant_ids"):
-        request._member_tenant_ids = sorted(
-            Membership.objects.filter(user=request.user).values_list("tenant_id", flat=True)
-        )
-    return request._member_tenant_ids
+    return sorted(permissions.roles_of(request.user))
 
 
 def scope_for_user(queryset: models.QuerySet, request) -> models.QuerySet:
@@ -150,8 +158,191 @@ class NotFoundIs404Mixin:
         return obj
 
 
-class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
-    """Base admin for tenant-owned models: a staff user sees only their tenants' rows."""
+def secret_hint(obj: models.Model, hint: str) -> str:
+    """``••••last4`` for users who may see the connection (``may_see_secrets``), else only whether one is stored."""
+    if getattr(obj, "may_see_secrets", False):
+        return hint or "—"
+    return "stored" if hint else "—"
+
+
+class RoleCheckedAdmin:
+    """Admin permissions from the role matrix, asked for the object's own tenant.
+
+    Without an object, ``has_*_permission(request)`` says whether the user may do it in
+    any of their tenants (to offer the link, button or add form); with one, the role in
+    that object's tenant decides. Actions check every selected row's tenant before they
+    run (a changelist may mix tenants): one row not allowed refuses the whole action with
+    403 and changes nothing. Fields named in ``secret_fields`` never reach a page the user
+    cannot change (Django would print their value in a read-only box).
+    """
+
+    secret_fields: tuple[str, ...] = ()
+
+    def admin_allows(self, request, permission: str, obj: models.Model | None = None) -> bool:
+        """May the user use ``permission`` (view/add/change/delete or a matrix action) on ``obj``?"""
+        action = permissions.admin_action(self.opts.label_lower, permission)
+        if action is None:
+            return permissions.is_superuser(request.user)
+        if obj is None:
+            return permissions.can_anywhere(request.user, action)
+        return permissions.can(request.user, action, obj)
+
+    def has_module_permission(self, request) -> bool:
+        return self.admin_allows(request, "view")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, "view", obj)
+
+    def has_add_permission(self, request) -> bool:
+        return self.admin_allows(request, "add")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, "delete", obj)
+
+    # Admin actions declare these as ``@admin.action(permissions=["operate"])`` and so on.
+    def has_operate_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, Action.OPERATE, obj)
+
+    def has_edit_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, Action.EDIT, obj)
+
+    def has_manage_connection_permission(self, request, obj=None) -> bool:
+        return self.admin_allows(request, Action.MANAGE_CONNECTION, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {name: (self._checked_per_row(func), name, text) for name, (func, _, text) in actions.items()}
+
+    def _checked_per_row(self, func: Callable) -> Callable:
+        needed = getattr(func, "allowed_permissions", None) or ("change",)
+
+        @wraps(func)
+        def action(modeladmin, request, queryset):
+            if modeladmin.rows_denied(request, needed, queryset):
+                raise PermissionDenied("Your role in a selected row's tenant does not allow this action.")
+            return func(modeladmin, request, queryset)
+
+        return action
+
+    def rows_denied(self, request, needed: tuple[str, ...], queryset: models.QuerySet) -> bool:
+        """Is any row of ``queryset`` in a tenant where none of the ``needed`` permissions is the user's?"""
+        user = request.user
+        if permissions.is_superuser(user):
+            return False
+        allowed: set[int] = set()
+        for permission in needed:
+            action = permissions.admin_action(self.opts.label_lower, permission)
+            if action is not None:
+                allowed |= permissions.tenant_ids_allowing(user, action)
+        field = "pk" if queryset.model is Tenant else "tenant_id"
+        return queryset.exclude(**{f"{field}__in": sorted(allowed)}).exists()
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.secret_fields or obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        hidden = set(self.secret_fields)
+        return [
+            (name, {**options, "fields": _without(options["fields"], hidden)}) for name, options in fieldsets
+        ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not self.secret_fields:
+            return queryset
+        # Read by secret_hint(): ••••last4 only where the role may see the connection.
+        if permissions.is_superuser(request.user):
+            may_see = models.Value(True)
+        elif ids := sorted(permissions.tenant_ids_allowing(request.user, Action.SEE_CONNECTION)):
+            may_see = models.Case(
+                models.When(tenant_id__in=ids, then=models.Value(True)), default=models.Value(False)
+            )
+        else:
+            may_see = models.Value(False)
+        return queryset.annotate(may_see_secrets=models.ExpressionWrapper(may_see, output_field=models.BooleanField()))
+
+    def save_model(self, request, obj, form, change):
+        # The form offered only allowed tenants; refuse anything else that slipped through.
+        if not self.admin_allows(request, "change" if change else "add", obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+def _without(fields, hidden: set[str]) -> tuple:
+    """``fields`` (names or tuples of names on one line) minus ``hidden``, empty lines dropped."""
+    kept = []
+    for field in fields:
+        if isinstance(field, (list, tuple)):
+            line = tuple(f for f in field if f not in hidden)
+            if line:
+                kept.append(line)
+        elif field not in hidden:
+            kept.append(field)
+    return tuple(kept)
+
+
+def object_view(*, get: Action | None = None, post: Action | None = None) -> Callable:
+    """A custom admin view on one object: ``view(self, request, obj)``, served at ``<pk>/...``.
+
+    The object comes from the admin's ``get_queryset`` (404 for another tenant's), then the
+    role in its tenant must allow ``get`` (GET/HEAD) or ``post`` (POST); a method with no
+    action is 405. ``required_actions`` on the view says which, for the role tests.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(self, request, pk, *args, **kwargs):
+            action = _action_for_method(request, get, post)
+            if action is None:
+                return HttpResponseNotAllowed([m for m, a in (("GET", get), ("POST", post)) if a])
+            obj = get_object_or_404(self.get_queryset(request), pk=pk)
+            if not permissions.can(request.user, action, obj):
+                raise PermissionDenied
+            return view(self, request, obj, *args, **kwargs)
+
+        checked.required_actions = {"GET": get, "POST": post}
+        checked.per_object = True
+        return checked
+
+    return decorate
+
+
+def any_tenant_view(*, get: Action | None = None, post: Action | None = None) -> Callable:
+    """A custom admin view on no one object: the role in at least one tenant must allow the action.
+
+    The view itself then limits every tenant choice to :func:`catalog.permissions.allowed_tenants`.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(self, request, *args, **kwargs):
+            action = _action_for_method(request, get, post)
+            if action is None:
+                return HttpResponseNotAllowed([m for m, a in (("GET", get), ("POST", post)) if a])
+            if not permissions.can_anywhere(request.user, action):
+                raise PermissionDenied
+            return view(self, request, *args, **kwargs)
+
+        checked.required_actions = {"GET": get, "POST": post}
+        checked.per_object = False
+        return checked
+
+    return decorate
+
+
+def _action_for_method(request, get: Action | None, post: Action | None) -> Action | None:
+    if request.method in ("GET", "HEAD"):
+        return get
+    if request.method == "POST":
+        return post
+    return None
+
+
+class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
+    """Base admin for tenant-owned models: members see only their tenants' rows, and do what their role there allows."""
 
     form = TenantConsistentForm
     # Shopify and Meta URLs are all https; also settles Django 6.0's change of default scheme.
@@ -165,6 +356,9 @@ class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
         return scope_for_user(super().get_queryset(request), request)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs and db_field.name == "tenant" and db_field.related_model is Tenant:
+            # Only on add forms (the tenant is read-only once saved): tenants where the role may add.
+            kwargs["queryset"] = self.tenants_for_adding(request)
         if "queryset" not in kwargs:
             kwargs["queryset"] = scope_for_user(db_field.related_model._default_manager.all(), request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -173,6 +367,13 @@ class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
         if "queryset" not in kwargs:
             kwargs["queryset"] = scope_for_user(db_field.related_model._default_manager.all(), request)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def tenants_for_adding(self, request) -> models.QuerySet[Tenant]:
+        """Tenants the user may add this model's rows to."""
+        action = permissions.admin_action(self.opts.label_lower, "add")
+        if action is None:
+            return Tenant.objects.all() if permissions.is_superuser(request.user) else Tenant.objects.none()
+        return permissions.allowed_tenants(request.user, action)
 
     def get_list_display(self, request):
         # One visible tenant (most staff): a tenant column would say the same on every row.
@@ -197,16 +398,37 @@ class TenantScopedAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if "tenant" not in initial and not request.user.is_superuser:
-            tenant_ids = member_tenant_ids(request)
+            tenant_ids = list(self.tenants_for_adding(request).values_list("pk", flat=True)[:2])
             if len(tenant_ids) == 1:
                 initial["tenant"] = tenant_ids[0]
         return initial
 
 
 class TenantScopedInline:
-    """Mixin for inlines: same row and dropdown scoping as :class:`TenantScopedAdmin`."""
+    """Mixin for inlines: same row and dropdown scoping as :class:`TenantScopedAdmin`, and the
+    same roles, asked for the parent object's tenant (the inline rows' own)."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def inline_allows(self, request, permission: str, obj: models.Model | None) -> bool:
+        action = permissions.admin_action(self.opts.label_lower, permission)
+        if action is None:
+            return permissions.is_superuser(request.user)
+        if obj is None:
+            return permissions.can_anywhere(request.user, action)
+        return permissions.can(request.user, action, obj)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.inline_allows(request, "view", obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.inline_allows(request, "add", obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.inline_allows(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.inline_allows(request, "delete", obj)
 
     def get_queryset(self, request):
         return scope_for_user(super().get_queryset(request), request)

@@ -1,17 +1,16 @@
 """Admin side of the WhatsApp Connection: choose a store's catalog flow, reports, deletions, token banner.
 
-The admin calls the same services as the settings page (``catalog.connection``).
-Choosing or switching a catalog is an owner's decision there and here: tenant staff
-see the page, owners (and superusers) change it. Meta is never called inside the
-admin's change-form transaction: the flow view is a plain admin view.
+The admin calls the same services as the settings page (``catalog.connection``), under
+the same rules (``catalog.permissions``): owners and staff see the page
+(``SEE_CONNECTION``), owners (and superusers) choose or switch the catalog
+(``MANAGE_CONNECTION``), viewers get neither. Meta is never called inside the admin's
+change-form transaction: the flow view is a plain admin view.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,17 +18,11 @@ from django.utils.html import format_html
 from catalog.connection import flows, token_health
 from catalog.connection.catalogs import CatalogInfo
 from catalog.connection.forms import ChooseCatalogForm
-from catalog.models import Catalog, Membership, MetaConnection, MetaItemDeletion, ReconciliationReport
+from catalog.models import Catalog, MetaConnection, MetaItemDeletion, ReconciliationReport, ShopifyStore
+from catalog.permissions import Action, can
 from galantis.queue import enqueue
 
-from .base import TenantScopedAdmin
-
-
-def is_owner(request: HttpRequest, tenant_id: int) -> bool:
-    """Owners of the tenant (and superusers) choose catalogs and tokens."""
-    if request.user.is_superuser:
-        return True
-    return Membership.objects.filter(user=request.user, tenant_id=tenant_id, role=Membership.Role.OWNER).exists()
+from .base import TenantScopedAdmin, object_view
 
 
 def settings_link(tenant) -> str:
@@ -49,11 +42,9 @@ class StoreCatalogFlowMixin:
             ),
         ] + super().get_urls()
 
-    def catalog_connection_view(self, request: HttpRequest, pk: int):
-        store = get_object_or_404(self.get_queryset(request), pk=pk)  # tenant-scoped: 404 for others
-        if not self.has_view_permission(request, store):
-            raise PermissionDenied
-        owner = is_owner(request, store.tenant_id)
+    @object_view(get=Action.SEE_CONNECTION, post=Action.MANAGE_CONNECTION)
+    def catalog_connection_view(self, request: HttpRequest, store: ShopifyStore):
+        owner = can(request.user, Action.MANAGE_CONNECTION, store)
         connection = MetaConnection.objects.for_tenant(store.tenant_id).first()
         current = flows.current_catalog(store, store.tenant)
         plan = None
@@ -66,8 +57,6 @@ class StoreCatalogFlowMixin:
             },
         )
         if request.method == "POST":
-            if not owner:
-                raise PermissionDenied("Only an owner of this tenant chooses its catalog.")
             form = ChooseCatalogForm(request.POST, tenant=store.tenant)
             if form.is_valid():
                 data = form.cleaned_data
@@ -163,7 +152,7 @@ class MetaItemDeletionAdmin(TenantScopedAdmin):
         return False
 
 
-@admin.action(description="Check the Meta token now (debug_token)", permissions=["view"])
+@admin.action(description="Check the Meta token now (debug_token)", permissions=["manage_connection"])
 def check_token_now(modeladmin, request, queryset):
     ids = list(queryset.values_list("pk", flat=True))
     for connection_id in ids:
@@ -172,5 +161,5 @@ def check_token_now(modeladmin, request, queryset):
 
 
 def token_warnings(request: HttpRequest) -> list[dict]:
-    """Token warnings for the admin index banner (tenants the user owns or staffs)."""
+    """Token warnings for the admin index banner (tenants where the user may see the connection)."""
     return token_health.warnings_for_user(request.user)

@@ -1,8 +1,10 @@
 """Admin for the outside connections: Shopify stores, Meta tokens and Meta catalogs.
 
 Secrets (Shopify Admin API token, webhook secret, Meta catalog token) are write-only:
-the pages show ``••••last4`` and a password field that keeps the stored value when
-left blank. They are never in ``list_display``, ``search_fields`` or a filter.
+owners get a password field that keeps the stored value when left blank; pages show
+``••••last4`` to owners and staff and only "stored" to viewers (``secret_hint``). They
+are never in ``list_display``, ``search_fields``, a filter or an ordering. Changing
+stores, tokens and catalogs is ``MANAGE_CONNECTION`` (owners); see ``catalog.permissions``.
 """
 
 from django.contrib import admin, messages
@@ -18,6 +20,7 @@ from .base import (
     TenantScopedAdmin,
     WriteOnlySecretField,
     https_formfield,
+    secret_hint,
     status_count_badges,
 )
 from .connection import StoreCatalogFlowMixin, check_token_now, settings_link
@@ -39,6 +42,7 @@ class ShopifyStoreForm(SecretFieldsForm):
 @admin.register(ShopifyStore)
 class ShopifyStoreAdmin(ShopifyIngestionMixin, StoreCatalogFlowMixin, TenantScopedAdmin):
     form = ShopifyStoreForm
+    secret_fields = ("access_token", "webhook_secret")
     list_display = (
         "shop_domain",
         "name",
@@ -72,11 +76,11 @@ class ShopifyStoreAdmin(ShopifyIngestionMixin, StoreCatalogFlowMixin, TenantScop
 
     @admin.display(description="Access token")
     def token(self, obj: ShopifyStore) -> str:
-        return obj.token_hint or "—"
+        return secret_hint(obj, obj.token_hint)
 
     @admin.display(description="Webhook secret")
     def webhook_secret_hint(self, obj: ShopifyStore) -> str:
-        return mask_secret(obj.webhook_secret) or "—"
+        return secret_hint(obj, mask_secret(obj.webhook_secret))
 
     @admin.display(description="Meta catalog")
     def catalog_connection_link(self, obj: ShopifyStore) -> str:
@@ -102,6 +106,7 @@ class MetaConnectionForm(SecretFieldsForm):
 @admin.register(MetaConnection)
 class MetaConnectionAdmin(TenantScopedAdmin):
     form = MetaConnectionForm
+    secret_fields = ("access_token",)
     actions = [check_token_now]
     list_display = ("__str__", "tenant", "business_id", "token", "token_status", "token_expires_at", "token_checked_at")
     list_filter = ("token_status",)
@@ -144,9 +149,10 @@ class MetaConnectionAdmin(TenantScopedAdmin):
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 
-    @admin.display(description="Token", ordering="token_last4")
+    # Not sortable: ordering by the last four characters would tell a viewer about them.
+    @admin.display(description="Token")
     def token(self, obj: MetaConnection) -> str:
-        return obj.token_hint or "—"
+        return secret_hint(obj, obj.token_hint)
 
     @admin.display(description="Merchant page")
     def settings_page(self, obj: MetaConnection) -> str:

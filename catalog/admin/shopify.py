@@ -13,19 +13,20 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog.models import ImportRun, ShopifyStore, Tenant, WebhookEvent
+from catalog import permissions
+from catalog.models import ImportRun, Tenant, WebhookEvent
+from catalog.permissions import Action
 from catalog.shopify import webhooks
 from catalog.shopify.connect import ConnectError, connect_store, webhook_callback_url
 from catalog.shopify.importer import ImportAlreadyRunning, start_import
 from galantis.queue import enqueue
 
-from .base import TenantRelatedOnlyFilter, TenantScopedAdmin
+from .base import TenantRelatedOnlyFilter, TenantScopedAdmin, any_tenant_view
 
 # Longest raw body shown on an event's page (the row keeps all of it).
 BODY_PREVIEW_CHARS = 100_000
@@ -77,17 +78,17 @@ def _queue_import(modeladmin, request, queryset, *, bulk: bool) -> None:
         modeladmin.message_user(request, f"Already importing: {', '.join(busy)}.", messages.WARNING)
 
 
-@admin.action(description="Import from Shopify now (paged)", permissions=["change"])
+@admin.action(description="Import from Shopify now (paged)", permissions=["operate"])
 def import_now(modeladmin, request, queryset):
     _queue_import(modeladmin, request, queryset, bulk=False)
 
 
-@admin.action(description="Import from Shopify now (bulk operation, large stores)", permissions=["change"])
+@admin.action(description="Import from Shopify now (bulk operation, large stores)", permissions=["operate"])
 def bulk_import_now(modeladmin, request, queryset):
     _queue_import(modeladmin, request, queryset, bulk=True)
 
 
-@admin.action(description="Check token and re-register webhooks", permissions=["change"])
+@admin.action(description="Check token and re-register webhooks", permissions=["manage_connection"])
 def recheck_connection(modeladmin, request, queryset):
     ids = list(queryset.values_list("pk", flat=True))
     for store_id in ids:
@@ -98,12 +99,7 @@ def recheck_connection(modeladmin, request, queryset):
 class ShopifyIngestionMixin:
     """For ShopifyStoreAdmin: the connect form (``connect/``) and the import actions."""
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        for action in (import_now, bulk_import_now, recheck_connection):
-            if self.has_change_permission(request):
-                actions[action.__name__] = (action, action.__name__, action.short_description)
-        return actions
+    actions = (import_now, bulk_import_now, recheck_connection)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -116,20 +112,21 @@ class ShopifyIngestionMixin:
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "connect_url": reverse("admin:catalog_shopifystore_connect")}
+        if permissions.can_anywhere(request.user, Action.MANAGE_CONNECTION):
+            extra_context = {**(extra_context or {}), "connect_url": reverse("admin:catalog_shopifystore_connect")}
         return super().changelist_view(request, extra_context=extra_context)
 
+    @any_tenant_view(get=Action.MANAGE_CONNECTION, post=Action.MANAGE_CONNECTION)
     def connect_view(self, request: HttpRequest):
-        """Connect (or reconnect) a store: a real ``shop`` query checks the token first."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        tenants = Tenant.objects.for_user(request.user)
+        """Connect (or reconnect) a store: a real ``shop`` query checks the token first.
+
+        Only tenants the user may manage the connections of are offered; whether the shop
+        is already another tenant's is told only after the token proved access to the shop.
+        """
+        tenants = permissions.allowed_tenants(request.user, Action.MANAGE_CONNECTION)
         form = ConnectStoreForm(request.POST or None, tenants=tenants)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            existing = ShopifyStore.objects.filter(shop_domain=data["shop_domain"].strip().lower()).first()
-            if existing is not None and not self.has_change_permission(request, existing):
-                raise PermissionDenied
             try:
                 result = connect_store(
                     data["tenant"],
@@ -246,7 +243,7 @@ class ImportRunAdmin(TenantScopedAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "auto_refresh": refresh})
 
 
-@admin.action(description="Reprocess the selected events", permissions=["change"])
+@admin.action(description="Reprocess the selected events", permissions=["operate"])
 def reprocess_events(modeladmin, request, queryset):
     count = webhooks.reprocess(queryset)
     modeladmin.message_user(request, f"Queued {count} event(s) for processing.", messages.SUCCESS)

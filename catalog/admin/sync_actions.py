@@ -1,4 +1,7 @@
-"""Sync admin actions: they enqueue work (or flip a flag) and return; Meta is never called inline."""
+"""Sync admin actions: they enqueue work (or flip a flag) and return; Meta is never called inline.
+
+All are operational work (``Action.OPERATE``): owners and staff of the rows' tenants.
+"""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -20,7 +23,7 @@ def _writable(modeladmin, request, queryset: QuerySet[Catalog]) -> list[Catalog]
     return [c for c in catalogs if not c.is_read_only]
 
 
-@admin.action(description="Push pending changes to Meta now", permissions=["change"])
+@admin.action(description="Push pending changes to Meta now", permissions=["operate"])
 def push_now(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
@@ -28,7 +31,7 @@ def push_now(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Queued a push for {len(catalogs)} catalog(s).", messages.SUCCESS)
 
 
-@admin.action(description="Full resync (replace feed of the whole catalog)", permissions=["change"])
+@admin.action(description="Full resync (replace feed of the whole catalog)", permissions=["operate"])
 def full_resync(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
@@ -38,7 +41,7 @@ def full_resync(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Retry items Meta rejected", permissions=["change"])
+@admin.action(description="Retry items Meta rejected", permissions=["operate"])
 def retry_failed(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     total = 0
@@ -48,7 +51,7 @@ def retry_failed(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{total} rejected item(s) queued to be sent again.", messages.SUCCESS)
 
 
-@admin.action(description="Pause sync", permissions=["change"])
+@admin.action(description="Pause sync", permissions=["operate"])
 def pause_sync(modeladmin, request, queryset):
     catalogs = list(queryset)
     for catalog in catalogs:
@@ -58,7 +61,7 @@ def pause_sync(modeladmin, request, queryset):
     )
 
 
-@admin.action(description="Resume sync", permissions=["change"])
+@admin.action(description="Resume sync", permissions=["operate"])
 def resume_sync(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
@@ -67,7 +70,7 @@ def resume_sync(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Resumed {len(catalogs)} catalog(s) and queued a push.", messages.SUCCESS)
 
 
-@admin.action(description="Send selected variants to Meta again", permissions=["change"])
+@admin.action(description="Send selected variants to Meta again", permissions=["operate"])
 def repush_variants(modeladmin, request, queryset):
     count = run.repush(queryset)
     catalog_ids = set(queryset.exclude(catalog=None).values_list("catalog_id", flat=True).distinct())

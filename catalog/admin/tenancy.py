@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from catalog.models import Membership, Tenant
 
-from .base import NotFoundIs404Mixin, TenantScopedAdmin, TenantScopedInline, visible_tenants
+from .base import NotFoundIs404Mixin, RoleCheckedAdmin, TenantScopedAdmin, TenantScopedInline, visible_tenants
 
 
 def _users_sharing_a_tenant(request):
@@ -35,7 +35,9 @@ class MembershipInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(NotFoundIs404Mixin, admin.ModelAdmin):
+class TenantAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
+    """Owners rename their tenant and manage its members; only superusers create or delete tenants."""
+
     list_display = ("name", "slug", "member_count", "products_link", "created_at")
     search_fields = ("name", "=slug")
     prepopulated_fields = {"slug": ("name",)}

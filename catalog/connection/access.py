@@ -1,7 +1,9 @@
 """Who may see and change a tenant's WhatsApp Connection settings.
 
-Owners (and superusers) change them; tenant staff may look. Another tenant's
-settings answer 404, the same as a tenant that does not exist.
+The role matrix decides (``catalog.permissions``): seeing the page is
+``SEE_CONNECTION`` (owners and staff), changing anything on it is
+``MANAGE_CONNECTION`` (owners), superusers both. Another tenant's settings answer 404,
+the same as a tenant that does not exist.
 """
 
 from __future__ import annotations
@@ -11,20 +13,16 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from catalog.models import Membership, Tenant
+from catalog.models import Tenant
+from catalog.permissions import Action, can
 
-VIEW_ROLES = (Membership.Role.OWNER, Membership.Role.STAFF)
 SESSION_KEY = "connection_tenant"
 
 
 @dataclass(frozen=True)
 class Access:
     tenant: Tenant
-    role: str
-
-    @property
-    def can_manage(self) -> bool:
-        return self.role == Membership.Role.OWNER
+    can_manage: bool
 
 
 def resolve(request: HttpRequest, *, manage: bool = False) -> Access:
@@ -42,13 +40,9 @@ def resolve(request: HttpRequest, *, manage: bool = False) -> Access:
         tenant = tenants.first()
     if tenant is None:
         raise Http404("You don't belong to any tenant.")
-    if user.is_superuser:
-        role = Membership.Role.OWNER
-    else:
-        role = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
-    if role not in VIEW_ROLES:
+    if not can(user, Action.SEE_CONNECTION, tenant):
         raise PermissionDenied("Only the tenant's owners and staff see the WhatsApp Connection settings.")
-    access = Access(tenant=tenant, role=role)
+    access = Access(tenant=tenant, can_manage=can(user, Action.MANAGE_CONNECTION, tenant))
     if manage and not access.can_manage:
         raise PermissionDenied("Only an owner of this tenant can change the WhatsApp Connection.")
     request.session[SESSION_KEY] = tenant.slug

@@ -93,7 +93,8 @@ class MetaConnection(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"Meta business {self.business_id or '?'} ({self.token_hint or 'no token'})"
+        # No token hint: the name shows in titles, dropdowns and logs, also to viewers.
+        return f"Meta business {self.business_id or '?'}"
 
     @property
     def token_hint(self) -> str:

@@ -81,10 +81,8 @@ def connect_store(
     if not webhook_secret:
         raise ConnectError("The webhook secret (the app's client secret) is empty.")
     admin_url = (admin_url or "").strip().rstrip("/")
-    other = ShopifyStore.objects.filter(shop_domain=domain).exclude(tenant=tenant).first()
-    if other is not None:
-        raise ConnectError(f"{domain} is already connected to another tenant.")
 
+    # The token first: who owns a shop in Galantis is told only to someone who proved access to it.
     client = client or ShopifyClient(domain, access_token, admin_url=admin_url, api_version=api_version)
     try:
         shop = client.shop()
@@ -95,6 +93,8 @@ def connect_store(
         store, created = ShopifyStore.objects.select_for_update().get_or_create(
             shop_domain=domain, defaults={"tenant": tenant}
         )
+        if store.tenant_id != tenant.pk:
+            raise ConnectError(f"{domain} can't be connected here: it is connected to another Galantis account.")
         store.access_token = access_token
         store.webhook_secret = webhook_secret
         store.admin_url = admin_url

@@ -282,8 +282,11 @@ class _Importer:
                 self.seen.variants.append(record.shopify_variant_id)
                 orphans.append(record)
                 if len(orphans) >= BATCH_VARIANTS:
+                    if batch:  # their products may still be in it: written first, or the orphans find none
+                        self._flush(batch, batch_time)
+                        batch, variants = [], 0
                     self._flush_orphans(orphans, batch_time)
-                    orphans = []
+                    orphans, batch_time = [], None
                 continue
             self.seen.products.append(record.shopify_product_id)
             self.seen.variants.extend(v.shopify_variant_id for v in record.variants)

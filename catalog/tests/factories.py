@@ -1,4 +1,8 @@
-"""factory-boy factories for every catalog model."""
+"""factory-boy factories for every catalog model.
+
+Stored secrets are canaries: each ends in a tail (``CANARY_TAILS``) that appears nowhere
+else, so a test can assert that no page shows a secret, not even its last four characters.
+"""
 
 from decimal import Decimal
 
@@ -19,6 +23,12 @@ from catalog.models import (
     Variant,
     WebhookEvent,
 )
+
+# The last four characters of every factory-made secret: "~" is in no CSRF token or id.
+STORE_TOKEN_TAIL = "~sT1"
+WEBHOOK_SECRET_TAIL = "~wH2"
+META_TOKEN_TAIL = "~mT3"
+CANARY_TAILS = (STORE_TOKEN_TAIL, WEBHOOK_SECRET_TAIL, META_TOKEN_TAIL)
 
 
 class UserFactory(DjangoModelFactory):
@@ -63,8 +73,8 @@ class ShopifyStoreFactory(DjangoModelFactory):
     tenant = factory.SubFactory(TenantFactory)
     shop_domain = factory.Sequence(lambda n: f"shop-{n}.myshopify.com")
     name = factory.Sequence(lambda n: f"Shop {n}")
-    access_token = factory.Sequence(lambda n: f"shpat_{n:032d}")
-    webhook_secret = factory.Sequence(lambda n: f"whsec-{n:024d}")
+    access_token = factory.Sequence(lambda n: f"shpat_canary{n:020d}{STORE_TOKEN_TAIL}")
+    webhook_secret = factory.Sequence(lambda n: f"whsec-canary{n:012d}{WEBHOOK_SECRET_TAIL}")
     currency = "USD"
 
 
@@ -74,7 +84,7 @@ class MetaConnectionFactory(DjangoModelFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     business_id = factory.Sequence(lambda n: str(100000 + n))
-    access_token = factory.Sequence(lambda n: f"EAAtesttoken{n:020d}")
+    access_token = factory.Sequence(lambda n: f"EAAcanary{n:020d}{META_TOKEN_TAIL}")
     token_last4 = factory.LazyAttribute(lambda c: c.access_token[-4:])
     token_status = MetaConnection.TokenStatus.VALID
 

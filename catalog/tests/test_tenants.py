@@ -66,12 +66,13 @@ class TestCreateTenantCommand:
         assert client.login(username="owner@acme.test", password=password)
         assert client.get("/admin/catalog/product/").status_code == 200
 
-    def test_owner_is_staff_member_with_group(self):
+    def test_owner_is_staff_member_with_the_owner_role_and_no_global_permissions(self):
         run("acme", "--owner-email", "owner@acme.test")
         user = get_user_model().objects.get(username="owner@acme.test")
         assert user.is_staff and not user.is_superuser
         assert Membership.objects.get(user=user).role == Membership.Role.OWNER
-        assert user.groups.filter(name=permissions.TENANT_STAFF_GROUP).exists()
+        assert not user.groups.exists() and not user.get_all_permissions()
+        assert permissions.can(user, permissions.Action.MANAGE_CONNECTION, Tenant.objects.get(slug="acme"))
 
     def test_existing_user_is_added_without_a_new_password(self):
         user = UserFactory(username="someone", email="someone@acme.test", is_staff=False)
@@ -93,24 +94,18 @@ class TestCreateTenantCommand:
 
 
 @pytest.mark.django_db
-class TestPermissionGroups:
-    def test_staff_group_can_change_products_but_not_users(self):
-        staff, _ = permissions.ensure_tenant_groups()
-        codenames = set(staff.permissions.values_list("codename", flat=True))
-        assert {"view_product", "change_product", "change_variant", "view_syncbatch"} <= codenames
-        assert not {"add_product", "delete_variant", "change_syncbatch", "view_user", "add_tenant"} & codenames
-
-    def test_viewer_group_only_views(self):
-        _, viewers = permissions.ensure_tenant_groups()
-        codenames = set(viewers.permissions.values_list("codename", flat=True))
-        assert codenames and all(name.startswith("view_") for name in codenames)
-
-    def test_viewer_member_joins_viewer_group(self):
+class TestNoGlobalGroups:
+    def test_a_member_joins_no_group(self):
         user = UserFactory(is_staff=False)
         tenants.add_member(TenantFactory(), user, role=Membership.Role.VIEWER)
-        assert list(user.groups.values_list("name", flat=True)) == [permissions.TENANT_VIEWER_GROUP]
+        assert not user.groups.exists()
 
-    def test_groups_exist_after_migrate(self):
-        from django.contrib.auth.models import Group
+    def test_migrate_removes_the_old_tenant_groups(self):
+        from django.apps import apps
+        from django.contrib.auth.models import Group, Permission
 
-        assert Group.objects.filter(name=permissions.TENANT_STAFF_GROUP).exists()
+        old = Group.objects.create(name="Tenant staff")
+        old.permissions.set(Permission.objects.filter(codename="change_catalog"))
+        Group.objects.create(name="Operators")
+        permissions.remove_legacy_groups(sender=apps.get_app_config("catalog"))
+        assert list(Group.objects.values_list("name", flat=True)) == ["Operators"]

@@ -1,17 +1,21 @@
-"""The staff sync dashboard and the per-catalog diagnostics page, as custom admin views."""
+"""The staff sync dashboard and the per-catalog diagnostics page, as custom admin views.
+
+Looking is ``VIEW``; the buttons (retry, re-poll, pause, resume) are ``OPERATE``, asked
+for each catalog's own tenant (``catalog.permissions``).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from catalog.admin.base import TenantScopedAdmin
+from catalog.admin.base import TenantScopedAdmin, object_view
 from catalog.models import Catalog, SyncBatch
+from catalog.permissions import Action, can
 from catalog.sync import pause
 from diagnostics import charts, dashboard, health
 from diagnostics.integration import INTEGRATION_TYPES
@@ -27,7 +31,7 @@ class CatalogHealthAdmin(TenantScopedAdmin):
 
     def get_queryset(self, request):
         # Catalog's manager scopes by tenant; staff see the catalogs of their tenants only.
-        return Catalog.objects.for_user(request.user)
+        return Catalog.objects.for_user(request.user).select_related("tenant", "connection", "store")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -51,6 +55,8 @@ class CatalogHealthAdmin(TenantScopedAdmin):
         if tenant := request.GET.get("tenant"):
             catalogs = catalogs.filter(tenant__slug=tenant)
         board = dashboard.sync_dashboard(catalogs)
+        for row in board.rows:
+            row.can_act = can(request.user, Action.OPERATE, row.catalog)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -60,18 +66,19 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "budget": dashboard.BATCH_CALLS_PER_HOUR,
             "blocking_codes": INTEGRATION_TYPES,
             "throughput_chart": charts.bar_chart(board.throughput, "items", title="Items synced per hour"),
-            "can_change": can_act(request),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/diagnostics/cataloghealth/dashboard.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return HttpResponseRedirect(reverse("admin:diagnostics_cataloghealth_diagnostics", args=[object_id]))
+        # No change form: the catalog's page is its diagnostics view (another tenant's is 404 here too).
+        catalog = self.get_object(request, object_id)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
+        return HttpResponseRedirect(reverse("admin:diagnostics_cataloghealth_diagnostics", args=[catalog.pk]))
 
-    def diagnostics_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        catalog = get_object_or_404(self.get_queryset(request).select_related("tenant", "connection", "store"), pk=pk)
-        if not self.has_view_or_change_permission(request, catalog):
-            raise PermissionDenied
+    @object_view(get=Action.VIEW)
+    def diagnostics_view(self, request: HttpRequest, catalog: Catalog) -> HttpResponse:
         summary = health.summarise(catalog.tenant, catalog=catalog)
         context = {
             **self.admin_site.each_context(request),
@@ -86,26 +93,17 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], title="Open problems"),
             "throughput_chart": charts.bar_chart(dashboard.throughput([catalog.pk], timezone.now()), "items",
                                                  title="Items synced per hour"),
-            "can_change": can_act(request),
+            "can_change": can(request.user, Action.OPERATE, catalog),
         }
         return TemplateResponse(request, "admin/diagnostics/cataloghealth/diagnostics.html", context)
 
-    def action_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        return _action(self, request, pk)
+    @object_view(post=Action.OPERATE)
+    def action_view(self, request: HttpRequest, catalog: Catalog) -> HttpResponse:
+        return _action(self, request, catalog)
 
 
-def can_act(request: HttpRequest) -> bool:
-    """Actions change a catalog's sync: the same permission as editing the catalog."""
-    return request.user.has_perm("catalog.change_catalog")
-
-
-def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, pk: int) -> HttpResponse:
+def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, catalog: Catalog) -> HttpResponse:
     """Retry failed items, re-poll diagnostics, pause or resume: enqueue work, never call Meta here."""
-    catalog = get_object_or_404(model_admin.get_queryset(request), pk=pk)
-    if not can_act(request):
-        raise PermissionDenied
     action = request.POST.get("action", "")
     if action == "retry_failed":
         enqueue("diagnostics.tasks.retry_failed", catalog.pk, group=f"push:{catalog.pk}")

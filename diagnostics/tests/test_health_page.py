@@ -178,7 +178,8 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
         ItemIssueFactory(variant=v, catalog=catalog, error_type=et)
     CatalogIssueFactory(catalog=catalog)
     HealthSnapshotFactory.create_batch(3, catalog=catalog)
-    # session, user, tenants for the switcher, the summary's 9 queries, then the session
-    # save remembering the tenant (savepoint, update, release)
-    with django_assert_num_queries(14):
+    # session, user, tenants for the switcher, the summary's 9 queries, the user's roles
+    # (what they may see and do), then the session save remembering the tenant
+    # (savepoint, update, release)
+    with django_assert_num_queries(15):
         merchant_client.get(URL)

@@ -99,18 +99,38 @@ def test_import_now_twice_reports_the_running_import(staff_client, store):
     assert "Already importing" in response.content.decode()
 
 
-def test_store_list_links_to_the_connect_form(staff_client, store):
-    page = staff_client.get(reverse("admin:catalog_shopifystore_changelist"))
-    assert reverse("admin:catalog_shopifystore_connect") in page.content.decode()
+def test_store_list_links_to_the_connect_form_for_owners_only(owner_client, staff_client, store):
+    connect_url = reverse("admin:catalog_shopifystore_connect")
+    assert connect_url in owner_client.get(reverse("admin:catalog_shopifystore_changelist")).content.decode()
+    assert connect_url not in staff_client.get(reverse("admin:catalog_shopifystore_changelist")).content.decode()
 
 
-def test_connect_form_lists_only_the_users_tenants(staff_client, tenant, other_tenant):
-    page = staff_client.get(reverse("admin:catalog_shopifystore_connect"))
+def test_connect_form_lists_only_the_tenants_the_user_owns(owner_client, owner_user, tenant, other_tenant):
+    from catalog import tenants
+    from catalog.models import Membership
+
+    tenants.add_member(other_tenant, owner_user, role=Membership.Role.STAFF)
+    page = owner_client.get(reverse("admin:catalog_shopifystore_connect"))
     assert list(page.context["form"].fields["tenant"].queryset) == [tenant]
 
 
+def test_staff_cannot_use_the_connect_form(staff_client, tenant):
+    url = reverse("admin:catalog_shopifystore_connect")
+    assert staff_client.get(url).status_code == 403
+    data = {"tenant": tenant.pk, "shop_domain": "x.myshopify.com", "access_token": "t", "webhook_secret": "s"}
+    assert staff_client.post(url, data).status_code == 403
+    assert not ShopifyStore.objects.exists()
+
+
+def test_connect_form_refuses_a_tenant_the_user_does_not_own(owner_client, other_tenant):
+    data = {"tenant": other_tenant.pk, "shop_domain": "x.myshopify.com", "access_token": "t", "webhook_secret": "s"}
+    response = owner_client.post(reverse("admin:catalog_shopifystore_connect"), data)
+    assert response.status_code == 200 and response.context["form"].errors["tenant"]
+    assert not ShopifyStore.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_connect_form_checks_the_token_against_the_sandbox(staff_client, tenant, make_shop):
+def test_connect_form_checks_the_token_against_the_sandbox(owner_client, tenant, make_shop):
     shop, credentials = make_shop(1)
     data = {
         "tenant": tenant.pk,
@@ -119,10 +139,10 @@ def test_connect_form_checks_the_token_against_the_sandbox(staff_client, tenant,
         "webhook_secret": credentials["webhook_secret"],
         "admin_url": credentials["admin_url"],
     }
-    bad = staff_client.post(reverse("admin:catalog_shopifystore_connect"), {**data, "access_token": "shpat_bad"})
+    bad = owner_client.post(reverse("admin:catalog_shopifystore_connect"), {**data, "access_token": "shpat_bad"})
     assert bad.status_code == 200 and "401" in bad.content.decode()
     assert not ShopifyStore.objects.exists()
-    good = staff_client.post(reverse("admin:catalog_shopifystore_connect"), data)
+    good = owner_client.post(reverse("admin:catalog_shopifystore_connect"), data)
     store = ShopifyStore.objects.get()
     assert good.status_code == 302 and good["Location"] == reverse("admin:catalog_shopifystore_change", args=[store.pk])
     assert store.access_token == credentials["access_token"] and store.tenant == tenant

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import ShopifyStore
+from catalog.shopify.errors import ShopifyAuthError
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +47,31 @@ def test_not_a_shop_domain(tenant, tmp_path):
     assert not ShopifyStore.objects.exists()
 
 
-def test_a_shop_of_another_tenant_is_refused(tenant, other_tenant, tmp_path):
+class _FakeShopClient:
+    """Answers ``shop {}`` like Shopify would for a good or a rejected token."""
+
+    def __init__(self, token_ok: bool):
+        self.token_ok = token_ok
+
+    def shop(self) -> dict:
+        if not self.token_ok:
+            raise ShopifyAuthError("Shopify rejected the access token (401).")
+        return {"name": "Demo", "currencyCode": "USD", "primaryDomain": {"url": "https://demo.example"}}
+
+
+def test_a_shop_of_another_tenant_is_refused_only_after_the_token_is_checked(tenant, other_tenant):
+    """Who owns a shop in Galantis is told only to a caller whose token reaches the shop."""
+    from catalog.shopify.connect import ConnectError, connect_store
     from catalog.tests.factories import ShopifyStoreFactory
 
-    ShopifyStoreFactory(tenant=other_tenant, shop_domain="demo.myshopify.com")
-    with pytest.raises(CommandError, match="another tenant"):
-        _connect(tmp_path)
+    theirs = ShopifyStoreFactory(tenant=other_tenant, shop_domain="demo.myshopify.com")
+    with pytest.raises(ConnectError) as bad_token:
+        connect_store(tenant, "demo.myshopify.com", "shpat_guess", "secret", client=_FakeShopClient(False))
+    assert "401" in str(bad_token.value) and "another" not in str(bad_token.value)
+    with pytest.raises(ConnectError, match="another Galantis account"):
+        connect_store(tenant, "demo.myshopify.com", "shpat_real", "secret", client=_FakeShopClient(True))
+    theirs.refresh_from_db()
+    assert theirs.tenant == other_tenant and theirs.access_token != "shpat_real"
 
 
 def test_import_without_a_store(tenant):

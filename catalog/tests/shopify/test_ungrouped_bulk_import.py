@@ -101,14 +101,6 @@ def test_the_importer_joins_a_served_ungrouped_result_far_beyond_its_window(serv
     assert _imported() == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Importer._consume flushes orphan variants (every BATCH_VARIANTS) before the pending product "
-        "batch holding their products, so upsert_orphan_variants finds no product and skips them; "
-        "the run still SUCCEEDS with variants_seen counting them. Fix: flush the product batch first."
-    ),
-)
 def test_orphans_are_not_flushed_before_the_batch_holding_their_products(served_far_apart, tenant, monkeypatch):
     expected, _, _ = served_far_apart
     monkeypatch.setattr(importer, "BATCH_VARIANTS", 20)  # stands in for 5,000 orphans of < 250 products
