@@ -17,7 +17,7 @@ Writes are bulk: a constant number of statements per call whatever the number of
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -383,17 +383,21 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
     return done
 
 
-def requeue_unconfirmed(batch: SyncBatch, *, message: str) -> int:
+def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection[str] = ()) -> int:
     """Variants of ``batch`` whose verdict Meta did not give (rows beyond its error samples).
 
     They are not assumed accepted: PENDING again, with the reason, and sent in a later
     Batch API call, whose status names every rejected item. Rows identical to what Meta
-    had already accepted are not in doubt (Meta keeps that version either way).
+    had already accepted are not in doubt (Meta keeps that version either way), nor are the
+    ``confirmed`` retailer ids (new items read back from Meta: it stores no rejected new row).
     """
     now = timezone.now()
-    return Variant.objects.filter(in_flight_batch=batch).exclude(LOCALLY_FAILED).exclude(
+    doubtful = Variant.objects.filter(in_flight_batch=batch).exclude(LOCALLY_FAILED).exclude(
         in_flight_method__in=(SKIP, DELETE)
-    ).exclude(synced_hash=F("in_flight_hash")).update(
+    ).exclude(synced_hash=F("in_flight_hash"))
+    if confirmed:
+        doubtful = doubtful.exclude(retailer_id__in=list(confirmed))
+    return doubtful.update(
         meta_status=Status.PENDING, failure_source=Source.META_FEED, last_error=message[:5000],
         last_error_fix="Nothing to do: Galantis re-checks it.", last_error_code="FEED_UNCONFIRMED",
         verdict=Verdict.NONE, updated_at=now, **released(),

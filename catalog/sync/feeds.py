@@ -14,18 +14,20 @@ error's ``/samples`` (retailer ids).
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
-from catalog import items
+from catalog import item_state, items
 from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
@@ -62,6 +64,9 @@ FEED_COLUMNS = [
 ROWS_PER_CHUNK = 2000
 HEARTBEAT_EVERY = 20000  # rows between heartbeats while a big file is written
 SAMPLES_PER_ERROR = 1000
+# Items new to Meta read back after an upload with unnamed rejected rows (100 per product search).
+READ_BACK_MAX = 5000
+READ_BACK_BATCH = 100
 UPLOAD_FIELDS = (
     "id,start_time,end_time,num_detected_items,num_persisted_items,num_deleted_items,"
     "num_invalid_items,error_count,warning_count"
@@ -285,6 +290,11 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
             reschedule(batch, meta_status="processing")
             return batch.state
         rejected, errors = upload_errors(client, batch.handle)
+        # Meta names only a sample of each error's rows: when it rejected more rows than it
+        # named, "not named" is not "accepted". New items are read back (Meta stores no
+        # rejected new row, so holding one proves it was accepted); the rest are re-sent.
+        unnamed = _int(upload.get("num_invalid_items")) - len(rejected)
+        confirmed = read_back_new_items(catalog, batch, client, rejected) if unnamed > 0 else set()
     except (AuthError, PermissionDenied) as error:
         pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
         reschedule(batch)
@@ -304,9 +314,6 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     stats = {name: upload.get(name) for name in STAT_FIELDS if upload.get(name) is not None}
     rows = (batch.stats or {}).get("rows", 0)
     unread = rows > 0 and not upload.get("num_detected_items") and not upload.get("num_persisted_items")
-    # Meta names only a sample of each error's rows: when it rejected more rows than it
-    # named, "not named" is not "accepted" for the rest.
-    unnamed = _int(upload.get("num_invalid_items")) - len(rejected)
     finish(
         batch,
         state=SyncBatch.State.FAILED if unread else SyncBatch.State.FINISHED,
@@ -316,12 +323,33 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         accept_rest=not unread,
         message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
         unconfirmed=UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle) if unnamed > 0 and not unread else "",
+        confirmed=confirmed,
     )
     if unread:
         _feed_due_again(batch)
     elif batch.kind == Kind.REPLACE_FEED:
         Catalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
     return batch.state
+
+
+def read_back_new_items(catalog: Catalog, batch: SyncBatch, client: GraphClient, named: Collection[str]) -> set[str]:
+    """Retailer ids of the upload's items new to Meta that Meta now holds (at most ``READ_BACK_MAX``)."""
+    new_to_meta = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
+    candidates = (
+        Variant.objects.filter(in_flight_batch=batch).filter(new_to_meta)
+        .exclude(in_flight_method__in=(SKIP, DELETE)).exclude(item_state.LOCALLY_FAILED)
+        .order_by("pk").values_list("retailer_id", flat=True)[:READ_BACK_MAX]
+    )
+    wanted = [rid for rid in candidates if rid not in named]
+    held: set[str] = set()
+    for start in range(0, len(wanted), READ_BACK_BATCH):
+        chunk = wanted[start : start + READ_BACK_BATCH]
+        rows = client.paginate(
+            f"{catalog.meta_catalog_id}/products", fields="id,retailer_id", limit=READ_BACK_BATCH,
+            filter=json.dumps({"retailer_id": {"is_any": chunk}}, separators=(",", ":")),
+        )
+        held.update(str(row.get("retailer_id")) for row in rows if isinstance(row, dict))
+    return held
 
 
 def _int(value: object) -> int:

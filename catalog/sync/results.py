@@ -13,7 +13,7 @@ the rest, one for the batch row. Rules (ARCHITECTURE "Confirm"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,13 +39,15 @@ def finish(
     message: str = "",
     accept_rest: bool = True,
     unconfirmed: str = "",
+    confirmed: Collection[str] = (),
 ) -> SyncBatch:
     """Apply Meta's verdict for ``batch`` and close it, in one short transaction.
 
     ``accept_rest=False`` (Meta gave up on the batch part-way): the items it did not
     reject are released unchanged and go in a later batch. ``unconfirmed``: Meta rejected
     rows it did not name (beyond its error samples): the items it did not name are not
-    assumed accepted but re-queued with this message.
+    assumed accepted but re-queued with this message, except the ``confirmed`` retailer ids
+    (read back from Meta).
     """
     now = timezone.now()
     rejected = rejected or {}
@@ -57,7 +59,7 @@ def finish(
         )
         failed = item_state.apply_rejections(batch, rejected, source) if rejected else 0
         if unconfirmed:
-            item_state.requeue_unconfirmed(batch, message=unconfirmed)
+            item_state.requeue_unconfirmed(batch, message=unconfirmed, confirmed=confirmed)
         if accept_rest:
             synced, stale, deleted = item_state.apply_accepted(batch)
         else:

@@ -121,3 +121,27 @@ def test_an_expired_token_pauses_before_any_write(catalog, settings):  # noqa: F
     assert report.batches == [] and report.skipped_reason.startswith("paused")
     assert not SyncBatch.objects.filter(catalog=catalog).exists()  # nothing was claimed, nothing written
     assert Variant.objects.filter(catalog=catalog, meta_status=Status.PENDING).count() == 1  # kept
+
+
+def test_feed_rows_meta_rejected_beyond_its_samples_are_not_claimed_synced(catalog, monkeypatch):  # noqa: F811
+    from catalog.sync import feeds, run
+
+    monkeypatch.setattr(feeds, "SAMPLES_PER_ERROR", 3)  # Meta names a few rows per error, not all
+    good = [_variant(catalog) for _ in range(2)]
+    # Pass our checks, refused by Meta (an image host without a domain name).
+    bad = [_variant(catalog, image=f"http://intranet/{n}.jpg") for n in range(8)]
+    run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
+    for v in good:  # new to Meta and held by it now: read back, so confirmed
+        v.refresh_from_db()
+        assert v.meta_status == Status.SYNCED
+    states = {v.pk: Variant.objects.get(pk=v.pk) for v in bad}
+    named = [v for v in states.values() if v.meta_status == Status.FAILED]
+    unnamed = [v for v in states.values() if v.meta_status == Status.PENDING]
+    assert len(named) == 3 and len(unnamed) == 5  # none of the eight is SYNCED
+    assert all(v.failure_source == Variant.FailureSource.META_FEED for v in named + unnamed)
+    assert all("without naming them" in v.last_error for v in unnamed)
+
+    push_and_confirm(catalog)  # the Batch API names every rejected item
+    assert set(Variant.objects.filter(pk__in=[v.pk for v in bad]).values_list("meta_status", flat=True)) == {
+        Status.FAILED
+    }
