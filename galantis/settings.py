@@ -164,10 +164,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_q",
     "axes",
     "catalog",
     "diagnostics",
+    # After catalog: catalog's ``qcluster`` (a bounded stop on SIGTERM) overrides Django-Q2's.
+    "django_q",
 ]
 # The sandbox plays Meta and Shopify, so its models keep tokens in plain text: where it is
 # off (production) it is not installed at all: no tables, admin pages, URLs or commands.
@@ -311,6 +312,8 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Tasks",
 }
+# Seconds a SIGTERM'd qcluster lets busy workers finish before killing them (catalog's qcluster).
+Q_STOP_GRACE = env.float("Q_STOP_GRACE", default=8)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
