@@ -5,10 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from .healthz import healthz
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("health/", include("diagnostics.urls")),
+    path("healthz", healthz, name="healthz"),
     path("settings/", include("catalog.connection.urls")),
     path("shopify/", include("catalog.urls")),
 ]
