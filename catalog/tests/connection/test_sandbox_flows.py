@@ -133,6 +133,16 @@ def test_catalog_of_another_tenant_is_refused(meta, shop, connected):
         flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
 
 
+def test_another_tenants_catalog_the_token_cannot_see_is_not_named(meta, shop, connected):
+    """Who uses a catalog in Galantis is told only to a caller whose token can read that catalog."""
+    foreign = create_sandbox_business(name="Rival business")
+    CatalogFactory(tenant=TenantFactory(slug="rival"), meta_catalog_id=foreign["catalog_id"])
+    for flow in ("import", "link"):
+        with pytest.raises(flows.FlowError) as refused:
+            flows.choose_catalog(shop["tenant"], store=shop["store"], flow=flow, catalog_id=foreign["catalog_id"])
+        assert "can't see catalog" in str(refused.value) and "another" not in str(refused.value)
+
+
 # -- create ---------------------------------------------------------------------------------------
 
 
