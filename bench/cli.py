@@ -1,5 +1,7 @@
 """``python -m bench SCENARIO [--variants N] [--db sqlite|postgres]``: run one benchmark.
 
+``python -m bench chaos ...`` runs the fault suite instead (bench/chaos/).
+
 Steps: a fresh database (a copy of the cached seeded template, or migrated and seeded
 now), the scenario's own preparation, the app with the sandbox served by gunicorn on
 127.0.0.1, the measured run and the naive baseline each in a fresh process, then one
@@ -164,6 +166,12 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["chaos"]:
+        # The fault suite: its own flags and output (bench/chaos/, docs/reliability.md).
+        from .chaos import main as chaos_main
+
+        return chaos_main(argv[1:])
     # A SIGTERM (timeout, Ctrl-C in a wrapper) still stops the server and removes the database.
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
