@@ -12,30 +12,34 @@ from django.utils.timezone import localtime
 # Colours shared with static/diagnostics/health.css.
 SERIES_COLOURS = {
     "synced": "#1a7f37",
+    "live": "#1a7f37",
+    "not_visible": "#bc4c00",
+    "in_review": "#0969da",
     "pending": "#9a6700",
     "failed": "#cf222e",
+    "excluded": "#8c959f",
     "high": "#cf222e",
     "medium": "#9a6700",
     "low": "#57606a",
 }
 
 
-def status_bar(synced: int, pending: int, failed: int, *, label: str = "Sync status") -> SafeString:
-    """One horizontal bar split into SYNCED / PENDING / FAILED shares."""
-    total = synced + pending + failed
+def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "Variants by state") -> SafeString:
+    """One horizontal bar split into shares: ``segments`` are (series name, label, count)."""
+    total = sum(value for _, _, value in segments)
     parts = []
     x = 0.0
-    for name, value in (("synced", synced), ("pending", pending), ("failed", failed)):
+    for name, text, value in segments:
         if not total or not value:
             continue
         width = 100.0 * value / total
         parts.append(
-            f'<rect x="{x:.3f}" y="0" width="{width:.3f}" height="10" fill="{SERIES_COLOURS[name]}">'
-            f"<title>{escape(name.upper())}: {value}</title></rect>"
+            f'<rect x="{x:.3f}" y="0" width="{width:.3f}" height="10" fill="{SERIES_COLOURS.get(name, "#0969da")}">'
+            f"<title>{escape(text)}: {value:,}</title></rect>"
         )
         x += width
     if not parts:
-        parts.append('<rect x="0" y="0" width="100" height="10" fill="#d0d7de"><title>No products yet</title></rect>')
+        parts.append('<rect x="0" y="0" width="100" height="10" fill="#d0d7de"><title>No variants yet</title></rect>')
     return mark_safe(
         f'<svg class="status-bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
         f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
@@ -50,11 +54,18 @@ def line_chart(
     x_key: str = "taken_at",
     width: int = 480,
     height: int = 200,
+    labels: dict[str, str] | None = None,
+    chart: str = "",
 ) -> SafeString:
-    """A line chart of ``series`` over ``points`` (dicts with ``x_key`` datetimes), with axis labels."""
+    """A line chart of ``series`` over ``points`` (dicts with ``x_key`` datetimes), with axis labels.
+
+    The legend gives each series' last value (``data-series`` / ``data-count``), which is
+    the page's own current count when the caller ends ``points`` with it.
+    """
+    labels = labels or {}
     if not points:
         return mark_safe(f'<p class="muted">No history yet for “{escape(title)}”: '
-                         "a snapshot is recorded every hour.</p>")
+                         "a snapshot is recorded every hour and after each sync.</p>")
     left, right, top, bottom = 48, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     y_max = max((int(p.get(s) or 0) for p in points for s in series), default=0) or 1
@@ -88,11 +99,13 @@ def line_chart(
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
     out.append("</svg>")
     legend = "".join(
-        f'<span class="legend-item"><span class="swatch" style="background:{SERIES_COLOURS.get(n, "#0969da")}">'
-        f"</span>{escape(n.capitalize())} {int(points[-1].get(n) or 0):,}</span>"
+        f'<span class="legend-item" data-series="{escape(n)}" data-count="{int(points[-1].get(n) or 0)}">'
+        f'<span class="swatch" style="background:{SERIES_COLOURS.get(n, "#0969da")}"></span>'
+        f"{escape(labels.get(n) or n.replace('_', ' ').capitalize())} {int(points[-1].get(n) or 0):,}</span>"
         for n in series
     )
-    return mark_safe(f'<figure class="chart-figure">{"".join(out)}<figcaption>{legend}</figcaption></figure>')
+    return mark_safe(f'<figure class="chart-figure" data-chart="{escape(chart)}">{"".join(out)}'
+                     f"<figcaption>{legend}</figcaption></figure>")
 
 
 def _short(n: int) -> str:

@@ -9,9 +9,10 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from catalog.models import Catalog, GraphThrottle, SyncBatch, Variant
+from catalog.models import Catalog, GraphThrottle, SyncBatch
 
 from . import error_catalog as ec
+from . import states
 from .health import StatusCounts, pause_reason
 from .models import CatalogIssue, DiagnosticsRun
 
@@ -81,11 +82,7 @@ class Dashboard:
 
     @property
     def totals(self) -> StatusCounts:
-        return StatusCounts(
-            pending=sum(r.counts.pending for r in self.rows),
-            synced=sum(r.counts.synced for r in self.rows),
-            failed=sum(r.counts.failed for r in self.rows),
-        )
+        return sum((r.counts for r in self.rows), StatusCounts())
 
     @property
     def items_last_24h(self) -> int:
@@ -110,12 +107,8 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
     truncated = len(listed) > DASHBOARD_LIMIT
     listed = listed[:DASHBOARD_LIMIT]
     ids = [c.pk for c in listed]
-    counts: dict[int, dict[str, int]] = {}
-    for catalog_id, status, n in (
-        Variant.objects.filter(catalog_id__in=ids).order_by().values_list("catalog_id", "meta_status")
-        .annotate(n=Count("*"))
-    ):
-        counts.setdefault(catalog_id, {})[status] = n
+    # The health page's numbers (health_counts(): excluded variants are "not sent", not pending).
+    counts = states.counts_by_catalog(ids)
     calls = dict(
         SyncBatch.objects.filter(catalog_id__in=ids, kind=SyncBatch.Kind.ITEMS_BATCH,
                                  created_at__gte=now - timedelta(hours=1))
@@ -142,7 +135,7 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
     rows = [
         CatalogRow(
             catalog=c,
-            counts=StatusCounts(**{k.lower(): v for k, v in counts.get(c.pk, {}).items()}),
+            counts=StatusCounts.from_health_counts(counts[c.pk]) if c.pk in counts else StatusCounts(),
             batch_calls_last_hour=calls.get(c.pk, 0),
             in_flight=flying.get(c.pk, 0),
             open_issues=issues.get(c.pk, {}),

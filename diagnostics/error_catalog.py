@@ -33,6 +33,7 @@ META, LOCAL, INTEGRATION = "meta", "local", "integration"
 # Where the merchant fixes it (diagnostics.models.ErrorType.FixLocation values).
 SHOPIFY_PRODUCT = "shopify_product"
 SHOPIFY_SETTINGS = "shopify_settings"
+GALANTIS_PRODUCT = "galantis_product"  # Meta-only fields (category, gender, age group, exclusion)
 APP_SETTINGS = "app_settings"
 COMMERCE_MANAGER = "commerce_manager"
 META_HELP = "meta_help"
@@ -308,7 +309,9 @@ _OVERRIDES: dict[str, tuple] = {
                                "Read Meta's message for the field name and fill it in on the product in Shopify."),
     "PROPERTY_VALUE_MISSING_WARNING": ("Recommended information missing", LOW,
                                        "An optional field that helps the product be found is empty.",
-                                       "Fill in the field Meta names (for example the product category) in Shopify."),
+                                       "Fill in the field Meta names: a product category, gender or age group on "
+                                       "the product's page in Galantis (fields only Meta has); anything else on the "
+                                       "product in Shopify.", GALANTIS_PRODUCT),
     "MISSING_COLOR": ("Colour missing", LOW, "Variants differ by colour but no colour is given.",
                       "Add a 'Color' option to the product's variants in Shopify."),
     "MISSING_SIZE": ("Size missing", LOW, "Variants differ by size but no size is given.",
@@ -510,8 +513,9 @@ _DIAGNOSTICS_GROUPS: dict[str, tuple[str, str, str, str]] = {
                            "Open the products listed under Top problems and correct the values in Shopify."),
     "ATTRIBUTES_MISSING": ("Missing product information", MEDIUM, SHOPIFY_PRODUCT,
                            "Open the products listed under Top problems and fill in what is missing in Shopify."),
-    "CATEGORY": ("Product categories", LOW, SHOPIFY_PRODUCT,
-                 "Set a product type (and category) on the products in Shopify so Meta can classify them."),
+    "CATEGORY": ("Product categories", LOW, GALANTIS_PRODUCT,
+                 "Set a product category on each product's page in Galantis (a field only Meta has) so Meta can "
+                 "classify them."),
     "CHECKOUT": ("Checkout problems", MEDIUM, COMMERCE_MANAGER,
                  "Finish the checkout and shipping set-up of the shop in Commerce Manager."),
     "DA_VISIBILITY_ISSUES": ("Not shown in ads", LOW, COMMERCE_MANAGER,

@@ -48,20 +48,41 @@ def commerce_manager_url(catalog: Catalog | None) -> str:
     return "https://business.facebook.com/commerce/"
 
 
+def galantis_product_link(product: Product, *, in_admin: bool = False) -> FixLink:
+    """The product's page in Galantis, where its Meta-only fields (category, exclusion...) are set."""
+    if in_admin:
+        url = reverse("admin:catalog_product_change", args=[product.pk])
+        return FixLink("Edit Meta-only fields in Galantis", url, external=False)
+    return FixLink("Open the product in Galantis", reverse("health:product", args=[product.pk]), external=False)
+
+
+def shopify_product_link(product: Product, variant: Variant | None = None,
+                         store: ShopifyStore | None = None) -> FixLink | None:
+    """The product (or its variant) in Shopify's admin."""
+    admin = shopify_admin_base(store or product.store)
+    if not admin:
+        return None
+    url = f"{admin}/products/{product.shopify_product_id}"
+    if variant is not None:
+        url += f"/variants/{variant.shopify_variant_id}"
+    return FixLink("Edit in Shopify", url)
+
+
 def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: Product | None = None,
              variant: Variant | None = None, store: ShopifyStore | None = None,
-             tenant: Tenant | None = None) -> FixLink | None:
-    """The link to the page where ``error_type`` is fixed, or None when nothing is to be done."""
+             tenant: Tenant | None = None, in_admin: bool = False) -> FixLink | None:
+    """The link to the page where ``error_type`` is fixed, or None when nothing is to be done.
+
+    A product-level fix leads to that product (Shopify, or Galantis for Meta-only
+    fields); without a product it is None: a list is not a fix, the drill-down is.
+    """
     loc = ErrorType.FixLocation
     store = store or (product.store if product is not None else None) or (catalog.store if catalog else None)
     admin = shopify_admin_base(store)
     if error_type.fix_location == loc.SHOPIFY_PRODUCT:
-        if product is not None and admin:
-            url = f"{admin}/products/{product.shopify_product_id}"
-            if variant is not None:
-                url += f"/variants/{variant.shopify_variant_id}"
-            return FixLink("Edit in Shopify", url)
-        return FixLink("Open products in Shopify", f"{admin}/products") if admin else None
+        return shopify_product_link(product, variant, store) if product is not None else None
+    if error_type.fix_location == loc.GALANTIS_PRODUCT:
+        return galantis_product_link(product, in_admin=in_admin) if product is not None else None
     if error_type.fix_location == loc.SHOPIFY_SETTINGS:
         path = _SHOPIFY_SETTINGS_PATH.get(error_type.category, "settings")
         return FixLink("Open Shopify settings", f"{admin}/{path}") if admin else None
@@ -76,3 +97,25 @@ def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: 
 
 def help_link(error_type: ErrorType) -> FixLink | None:
     return FixLink("Meta help", error_type.help_url) if error_type.help_url else None
+
+
+def variant_fix_link(variant: Variant, *, in_admin: bool = False) -> FixLink | None:
+    """Where to act on a variant that has no open issue to say so: by its state.
+
+    Excluded by staff: the Galantis product page; draft, archived or unpublished: the
+    product in Shopify; failed or not visible: the variant in Shopify (its data comes from
+    there); otherwise nothing to do.
+    """
+    product = variant.product
+    if variant.excluded:
+        if product.excluded_from_meta:
+            return galantis_product_link(product, in_admin=in_admin)
+        if product.removed_at is not None or variant.removed_at is not None:
+            return None
+        return shopify_product_link(product)
+    if variant.meta_status == Variant.SyncStatus.FAILED or (
+        variant.meta_status == Variant.SyncStatus.SYNCED
+        and variant.verdict in (Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED)
+    ):
+        return shopify_product_link(product, variant)
+    return None

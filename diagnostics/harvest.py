@@ -1,8 +1,9 @@
 """Turn finished sync work into issues minute by minute: failed variants and feed upload errors.
 
-Cheap when nothing happened: two UPDATEs that find nothing to resolve, an indexed
-look-up of FAILED variants changed since the last harvest, and a look-up of feed
-uploads finished since then.
+Cheap when nothing happened: three UPDATEs that find nothing to resolve, an indexed
+look-up of FAILED variants changed since the last harvest, and look-ups of batches and
+feed uploads finished since then. When a sync finished, a health snapshot is taken
+(``snapshots.take_after_sync``) so the trend chart follows the sync, not only the hour.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from django.utils import timezone
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, SyncBatch
 
-from .failures import sync_failure_issues
+from .failures import WATERMARK_OVERLAP, resolve_excluded, sync_failure_issues
 from .integration import mirror_sync_pause, record_integration_error
 from .models import DiagnosticsRun
 from .polling import FEED_KINDS, NotConnected, harvest_feed_errors
+from .snapshots import take_after_sync
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,12 @@ def harvest_sync_results(catalog: Catalog) -> DiagnosticsRun:
     since = last.watermark if last else None
     mirror_sync_pause(catalog, now=now)
     counts = sync_failure_issues(catalog, since=since, now=now)
+    # Meta's own reports (diagnostics poll, feed samples) on variants no longer to be live.
+    counts.resolved += resolve_excluded(catalog, now=now)
+    finished = SyncBatch.objects.filter(catalog=catalog, finished_at__isnull=False)
+    if since is not None:
+        finished = finished.filter(finished_at__gt=since - WATERMARK_OVERLAP)
+    synced_since = finished.exists()
     feeds = SyncBatch.objects.filter(catalog=catalog, kind__in=FEED_KINDS, state=SyncBatch.State.FINISHED).exclude(
         handle=""
     )
@@ -53,6 +61,8 @@ def harvest_sync_results(catalog: Catalog) -> DiagnosticsRun:
             status = DiagnosticsRun.Status.PARTIAL
             error_code, error_message = str(getattr(exc, "code", "") or "error"), str(exc)
             break
+    if synced_since:
+        take_after_sync(catalog, now=now)
     changed = opened or counts.updated or counts.resolved or status != DiagnosticsRun.Status.OK
     if last is not None and not changed and last.status == DiagnosticsRun.Status.OK:
         DiagnosticsRun.objects.filter(pk=last.pk).update(watermark=now, finished_at=timezone.now())

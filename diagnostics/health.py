@@ -1,51 +1,61 @@
-"""The catalog health summary: counts, top errors, connection state, freshness and trends.
+"""The catalog health summary: counts, problems, connection state, freshness and trends.
 
-Every number comes from a grouped COUNT over an indexed column or from snapshots, in
-a fixed number of queries whatever the catalog size (pinned in tests).
+One source of numbers: the cards are ``health_counts()`` (through ``states``), the
+problems and their priorities are ``problems``' distinct-variant counts, and the trend's
+last point is those same numbers now, after the snapshots (``snapshots``: hourly and after
+each sync) that make the rest of the line. Every number comes from a grouped COUNT over
+an indexed column or from snapshots, in a fixed number of queries whatever the catalog
+size (pinned in tests).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalog.models import Catalog, MetaConnection, Tenant, Variant
+from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant
 
 from . import error_catalog as ec
+from . import problems, states
 from .integration import INTEGRATION_TYPES, TOKEN_TYPES
-from .models import PRIORITY_RANK, CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue, Priority
+from .models import PRIORITY_RANK, CatalogIssue, DiagnosticsRun, HealthSnapshot, Priority
+from .problems import TopError
 from .schedules import HARVEST_SCHEDULE, POLL_SCHEDULE, poll_interval_minutes
+
+__all__ = ["TopError", "StatusCounts", "HealthSummary", "summarise"]
 
 TOP_ERRORS = 10
 TREND_DAYS = 14
 
 
+REASON_SAMPLE = 200  # not-visible variants read to say why (the card says when it is a sample)
+REASONS_SHOWN = 4
+TREND_POINTS = 160  # at most this many points per chart (one per pixel or three is plenty)
+# The trend's series: the snapshot columns, summed over the catalogs shown.
+TREND_FIELDS = ("live", "not_visible", "rejected", "in_review", "pending", "synced", "failed", "excluded",
+                "open_high", "open_medium", "open_low")
+
+
 @dataclass(frozen=True)
-class StatusCounts:
-    pending: int = 0
-    synced: int = 0
-    failed: int = 0
+class StatusCounts(states.StateCounts):
+    """Variants per state (``health_counts()``), with the shares the cards show."""
 
-    @property
-    def total(self) -> int:
-        return self.pending + self.synced + self.failed
-
-    def percent(self, value: int) -> float:
-        return round(100.0 * value / self.total, 1) if self.total else 0.0
-
-    @property
-    def pending_pct(self) -> float:
-        return self.percent(self.pending)
+    def pct(self, state: str) -> float:
+        return self.percent(self.of(state))
 
     @property
     def synced_pct(self) -> float:
         return self.percent(self.synced)
+
+    @property
+    def pending_pct(self) -> float:
+        return self.percent(self.pending)
 
     @property
     def failed_pct(self) -> float:
@@ -53,14 +63,11 @@ class StatusCounts:
 
 
 @dataclass
-class TopError:
-    error_type: ErrorType
-    count: int = 0
-    by_priority: dict[str, int] = field(default_factory=dict)
+class Unconnected:
+    """Stores of the tenant that feed no Meta catalog, and how many variants that leaves unsent."""
 
-    @property
-    def priority(self) -> str:
-        return min(self.by_priority, key=lambda p: PRIORITY_RANK.get(p, 9), default=self.error_type.priority)
+    stores: list[ShopifyStore]
+    variants: int
 
 
 @dataclass
@@ -103,17 +110,32 @@ class HealthSummary:
     connection: ConnectionState
     freshness: Freshness
     trend: list[dict]
+    folded_issue_ids: set[int] | frozenset[int] = frozenset()
+    unconnected: Unconnected | None = None
+    # Why the synced-but-not-visible variants are not shown: (reason, variants), and whether sampled.
+    not_visible_why: list[tuple[str, int]] = field(default_factory=list)
+    not_visible_sampled: bool = False
 
     @property
     def blocking_issues(self) -> list[CatalogIssue]:
         return [i for i in self.catalog_issues if i.error_type.code in INTEGRATION_TYPES]
 
     @property
+    def catalog_wide_findings(self) -> list[CatalogIssue]:
+        """Catalog issues neither blocking nor already a problem row (where Meta's count is shown)."""
+        return [
+            i for i in self.catalog_issues
+            if i.error_type.code not in INTEGRATION_TYPES and i.pk not in self.folded_issue_ids
+        ]
+
+    @property
     def all_clear(self) -> bool:
-        """Green only when everything is synced, nothing is open and the data is fresh."""
+        """Green only when every variant to be live is live, nothing urgent is open and the data is fresh."""
+        c = self.counts
         return (
             not self.freshness.stale
-            and self.counts.failed == 0
+            and c.live > 0
+            and c.live == c.total - c.excluded
             and not self.catalog_issues
             and self.priority_totals.get(Priority.HIGH, 0) == 0
             and self.connection.level == "ok"
@@ -138,39 +160,45 @@ def catalogs_for(tenant: Tenant) -> list[Catalog]:
 
 
 def status_counts(catalog_ids: list[int]) -> StatusCounts:
-    """PENDING / SYNCED / FAILED over the catalogs (one grouped COUNT on the (catalog, status) index)."""
+    """Variants per state over the catalogs: ``health_counts()``, one grouped COUNT on its index."""
     if not catalog_ids:
         return StatusCounts()
-    counts = Variant.objects.filter(catalog_id__in=catalog_ids).status_counts()
-    return StatusCounts(
-        pending=counts[Variant.SyncStatus.PENDING],
-        synced=counts[Variant.SyncStatus.SYNCED],
-        failed=counts[Variant.SyncStatus.FAILED],
-    )
+    counts = Variant.objects.filter(catalog_id__in=catalog_ids).health_counts()
+    return StatusCounts.from_health_counts(counts)
 
 
-def open_issue_groups(tenant: Tenant, catalog_ids: list[int], *, priority: str = "",
-                      source: str = "") -> tuple[list[TopError], dict[str, int]]:
-    """Open item issues grouped by type (all of them, most urgent first) and totals by priority.
+def not_visible_reasons(catalog_ids: list[int], counts: StatusCounts) -> tuple[list[tuple[str, int]], bool]:
+    """Why synced variants are not shown, with how many for each; and whether that is from a sample.
 
-    Two queries: a grouped COUNT on the partial open-issue index, then the types.
+    One bounded query, only when there are such variants: at most ``REASON_SAMPLE``
+    rows of the ``variant_catalog_verdict`` index's not-visible part.
     """
-    qs = ItemIssue.objects.open().for_tenant(tenant).filter(catalog_id__in=catalog_ids)
-    if priority:
-        qs = qs.filter(priority=priority)
-    if source:
-        qs = qs.filter(source=source)
-    rows = list(qs.order_by().values_list("error_type_id", "priority").annotate(n=Count("pk")))
-    types = ErrorType.objects.in_bulk({type_id for type_id, _, _ in rows})
-    groups: dict[int, TopError] = {}
-    totals: dict[str, int] = defaultdict(int)
-    for type_id, prio, n in rows:
-        group = groups.setdefault(type_id, TopError(types[type_id]))
-        group.count += n
-        group.by_priority[prio] = group.by_priority.get(prio, 0) + n
-        totals[prio] += n
-    ordered = sorted(groups.values(), key=lambda g: (PRIORITY_RANK.get(g.priority, 9), -g.count, g.error_type.code))
-    return ordered, {p: totals.get(p, 0) for p in Priority.values}
+    if not catalog_ids or not counts.not_visible:
+        return [], False
+    rows = list(
+        Variant.objects.filter(states.q(states.NOT_VISIBLE), catalog_id__in=catalog_ids)
+        .only("review_status", "review_rejection_reasons", "visibility", "image_fetch_status", "channel_review")
+        [:REASON_SAMPLE]
+    )
+    reasons: Counter[str] = Counter()
+    for variant in rows:
+        reasons.update(states.not_visible_reasons(variant) or ["Meta gives no reason"])
+    return reasons.most_common(REASONS_SHOWN), counts.not_visible > len(rows)
+
+
+def unconnected(tenant: Tenant) -> Unconnected | None:
+    """The tenant's stores without a Meta catalog and the variants left unsent (None if every store has one).
+
+    One query for the stores; the variant count only when there is such a store (the
+    ``catalog`` index answers ``catalog_id IS NULL``).
+    """
+    stores = list(
+        ShopifyStore.objects.for_tenant(tenant).filter(catalog__isnull=True)
+        .only("pk", "tenant_id", "name", "shop_domain").order_by("shop_domain")
+    )
+    if not stores:
+        return None
+    return Unconnected(stores, Variant.objects.for_tenant(tenant).filter(catalog__isnull=True).count())
 
 
 def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: list[CatalogIssue],
@@ -259,41 +287,91 @@ def freshness(catalogs: list[Catalog], now: datetime) -> Freshness:
 
 
 def trend(catalog_ids: list[int], now: datetime, days: int = TREND_DAYS) -> list[dict]:
-    """Snapshot totals per snapshot time over the last ``days`` (one grouped query)."""
+    """Snapshot totals over the last ``days`` (one query), each catalog's latest snapshot carried forward.
+
+    Catalogs are snapshotted together every hour but each on its own after a sync, so a
+    point sums every catalog's latest snapshot at that time, never one catalog alone.
+    Thinned to ``TREND_POINTS`` (the last point of each slot is kept).
+    """
     if not catalog_ids:
         return []
-    return list(
+    rows = (
         HealthSnapshot.objects.filter(catalog_id__in=catalog_ids, taken_at__gte=now - timedelta(days=days))
-        .order_by("taken_at").values("taken_at")
-        .annotate(pending=Sum("pending"), synced=Sum("synced"), failed=Sum("failed"), high=Sum("open_high"),
-                  medium=Sum("open_medium"), low=Sum("open_low"))
+        .order_by("taken_at", "pk").values_list("catalog_id", "taken_at", *TREND_FIELDS)
     )
+    latest: dict[int, tuple] = {}
+    points: list[dict] = []
+    for catalog_id, taken_at, *values in rows:
+        latest[catalog_id] = tuple(values)
+        point = _trend_point(taken_at, [sum(column) for column in zip(*latest.values(), strict=True)])
+        if points and points[-1]["taken_at"] == taken_at:
+            points[-1] = point
+        else:
+            points.append(point)
+    return _thin(points, TREND_POINTS)
+
+
+def _trend_point(taken_at: datetime, values: list[int]) -> dict:
+    point = {"taken_at": taken_at, **dict(zip(TREND_FIELDS, values, strict=True))}
+    point.update(high=point["open_high"], medium=point["open_medium"], low=point["open_low"])
+    return point
+
+
+def now_point(counts: StatusCounts, totals: dict[str, int], now: datetime) -> dict:
+    """The trend's last point: the cards' own numbers, so the chart ends where the page stands."""
+    return _trend_point(now, [
+        counts.live, counts.not_visible, counts.rejected, counts.in_review, counts.pending, counts.synced,
+        counts.failed, counts.excluded, totals[Priority.HIGH], totals[Priority.MEDIUM], totals[Priority.LOW],
+    ])
+
+
+def _thin(points: list[dict], limit: int) -> list[dict]:
+    if len(points) <= limit:
+        return points
+    t0, t1 = points[0]["taken_at"].timestamp(), points[-1]["taken_at"].timestamp()
+    slot = (t1 - t0) / limit or 1.0
+    kept: dict[int, dict] = {}
+    for point in points:
+        kept[int((point["taken_at"].timestamp() - t0) / slot)] = point
+    return list(kept.values())
 
 
 def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str = "", source: str = "",
               now: datetime | None = None) -> HealthSummary:
-    """Everything the health page shows for a tenant (or one of its catalogs), in a fixed number of queries."""
+    """Everything the health page shows for a tenant (or one of its catalogs), in a fixed number of queries.
+
+    ``priority`` / ``source`` narrow the problem rows only; the cards, the priority totals
+    and the chart are always the whole catalog's.
+    """
     now = now or timezone.now()
     catalogs = catalogs_for(tenant)
     selected = [c for c in catalogs if catalog is None or c.pk == catalog.pk]
     ids = [c.pk for c in selected]
-    top, totals = open_issue_groups(tenant, ids, priority=priority, source=source)
     catalog_issues = list(
         CatalogIssue.objects.open().filter(catalog_id__in=ids).select_related("error_type", "catalog", "catalog__store")
         .order_by("priority", "-last_seen")
     ) if ids else []
     catalog_issues.sort(key=lambda i: (PRIORITY_RANK.get(i.priority, 9), -i.last_seen.timestamp()))
+    rows, folded = problems.problem_rows(tenant, ids, catalog_issues, priority=priority, source=source)
+    totals = problems.priority_totals(problems.open_issues(tenant, ids)) if ids else dict.fromkeys(Priority.values, 0)
+    counts = status_counts(ids)
+    history = trend(ids, now)
+    why, sampled = not_visible_reasons(ids, counts)
     return HealthSummary(
         tenant=tenant,
         catalogs=catalogs,
         catalog=catalog,
-        counts=status_counts(ids),
-        top_errors=top,
+        counts=counts,
+        top_errors=rows,
         priority_totals=totals,
         catalog_issues=catalog_issues,
         connection=connection_state(tenant, selected, catalog_issues, now),
         freshness=freshness(selected, now),
-        trend=trend(ids, now),
+        trend=[*history, now_point(counts, totals, now)] if ids else [],
+        folded_issue_ids=folded,
+        unconnected=unconnected(tenant) if catalog is None else None,
+        not_visible_why=why,
+        not_visible_sampled=sampled,
     )
 
 

@@ -1,4 +1,9 @@
-"""The item view: "Why isn't this on WhatsApp?" for every variant of one product, in one place."""
+"""The item view: "Why isn't this on WhatsApp?" for every variant of one product, in one place.
+
+Each variant shows both statuses, never mixed: our push status (pending / synced /
+failed, who failed it and the fix) and Meta's verdict (live / not visible and why / in
+review, the review status verbatim). Only what Meta said is quoted as Meta's.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from django.utils import timezone
 from catalog.items import is_excluded
 from catalog.models import Catalog, Product, Variant
 
-from .fixes import FixLink, fix_link, help_link
+from . import states
+from .fixes import FixLink, fix_link, help_link, variant_fix_link
 from .health import pause_reason
 from .integration import INTEGRATION_TYPES
-from .models import PRIORITY_RANK, CatalogIssue, ItemIssue, Priority
+from .models import PRIORITY_RANK, CatalogIssue, IssueSource, ItemIssue, Priority
 
 RESOLVED_HISTORY = timedelta(days=14)
 RESOLVED_HISTORY_ROWS = 10  # per variant
@@ -31,6 +37,8 @@ class IssueView:
     source: str
     fix_link: FixLink | None
     help_link: FixLink | None
+    # Who ``message`` quotes: "Meta says" for Meta's reports, "Galantis found" for our own checks.
+    speaker: str = "Meta says"
 
 
 @dataclass
@@ -41,6 +49,14 @@ class VariantView:
     issues: list[IssueView] = field(default_factory=list)
     resolved: list[ItemIssue] = field(default_factory=list)
     review_status: str = ""
+    state: str = ""  # states.LEAVES
+    state_label: str = ""
+    review_label: str = ""
+    why_not_visible: str = ""
+    error_speaker: str = ""  # "Meta says" / "Galantis found" for ``variant.last_error``
+    accepted_at: datetime | None = None  # when Meta last accepted a version (None: never sent, or deleted)
+    action: FixLink | None = None  # where to act when no issue says so
+    show_error: bool = False  # ``last_error`` says something no issue below says already
 
 
 @dataclass
@@ -53,9 +69,10 @@ class ProductHealth:
 
 
 def _issue_view(issue: ItemIssue | CatalogIssue, *, catalog: Catalog | None, product: Product,
-                variant: Variant | None) -> IssueView:
+                variant: Variant | None, in_admin: bool = False) -> IssueView:
     et = issue.error_type
     title = issue.display_title if isinstance(issue, CatalogIssue) else et.display_title
+    ours = isinstance(issue, ItemIssue) and issue.source == IssueSource.LOCAL_VALIDATION
     return IssueView(
         issue=issue,
         title=title,
@@ -65,8 +82,9 @@ def _issue_view(issue: ItemIssue | CatalogIssue, *, catalog: Catalog | None, pro
         priority=issue.priority,
         source=issue.get_source_display(),
         fix_link=fix_link(et, catalog=catalog, product=product, variant=variant, store=product.store,
-                          tenant=product.tenant if Product.tenant.is_cached(product) else None),
+                          tenant=product.tenant if Product.tenant.is_cached(product) else None, in_admin=in_admin),
         help_link=help_link(et),
+        speaker="Galantis found" if ours else "Meta says",
     )
 
 
@@ -82,11 +100,15 @@ def _exclusion_reason(product: Product) -> str:
 
 def explain(variant: Variant, product: Product, issues: list[IssueView], blocking: list[IssueView],
             review_status: str = "") -> tuple[str, str]:
-    """The one-line answer and its level (ok / warn / bad) for one variant."""
+    """The one-line answer and its level (ok / warn / bad) for one variant.
+
+    Follows the variant's state (``states.state_of``, the health page's cards): not sent
+    (excluded), pending, failed, then Meta's verdict on a synced item.
+    """
     high = [i for i in issues if i.priority == Priority.HIGH]
-    if is_excluded(product) or variant.removed_at is not None:
+    if variant.excluded or is_excluded(product) or variant.removed_at is not None:
         reason = "the variant was deleted in Shopify" if variant.removed_at else _exclusion_reason(product)
-        return f"Hidden on WhatsApp: {reason}.", "warn"
+        return f"Not sent to Meta: {reason}.", "warn"
     if variant.catalog_id is None:
         return "Not on WhatsApp: the store is not connected to a Meta catalog yet.", "bad"
     if blocking and variant.meta_status != Variant.SyncStatus.SYNCED:
@@ -94,7 +116,8 @@ def explain(variant: Variant, product: Product, issues: list[IssueView], blockin
     if variant.meta_status == Variant.SyncStatus.FAILED:
         if issues:
             return f"Not on WhatsApp: {issues[0].title.lower()}.", "bad"
-        return f"Not on WhatsApp: {variant.last_error or 'Meta rejected it'}.", "bad"
+        who = "Meta rejected it" if states.error_is_metas(variant) else "it cannot be sent"
+        return f"Not on WhatsApp: {variant.last_error or who}.", "bad"
     if variant.meta_status == Variant.SyncStatus.PENDING:
         reason = pause_reason(variant.catalog) if variant.catalog is not None else ""
         if reason:
@@ -102,20 +125,23 @@ def explain(variant: Variant, product: Product, issues: list[IssueView], blockin
         if variant.in_flight_batch_id:
             return "Being sent to Meta right now.", "warn"
         return "Waiting to be sent to Meta (changes go out within minutes).", "warn"
-    if review_status == "rejected":
-        return "In the catalog but rejected by Meta's review.", "bad"
+    verdict = variant.verdict
+    if verdict == Variant.Verdict.REJECTED or (not verdict and review_status == "rejected"):
+        return "In the catalog but rejected by Meta's review: not shown anywhere.", "bad"
+    if verdict == Variant.Verdict.NOT_VISIBLE:
+        return f"In the catalog but not visible: {states.why_not_visible(variant) or 'Meta hides it'}.", "bad"
     if high:
         return f"In the catalog but not shown: {high[0].title.lower()}.", "bad"
-    if review_status == "pending":
+    if verdict != Variant.Verdict.LIVE:
         return "In the catalog, waiting for Meta's review.", "warn"
     if issues:
         plural = "suggestion" if len(issues) == 1 else "suggestions"
-        return f"Live in the catalog, with {len(issues)} {plural} to improve it.", "ok"
+        return f"Live on WhatsApp, with {len(issues)} {plural} to improve it.", "ok"
     return "Live in the catalog and available on WhatsApp.", "ok"
 
 
 def product_health(product: Product, *, review: dict[str, str] | None = None, checked_at: datetime | None = None,
-                   check_error: str = "", now: datetime | None = None) -> ProductHealth:
+                   check_error: str = "", now: datetime | None = None, in_admin: bool = False) -> ProductHealth:
     """Every variant of ``product`` with its status, open issues from every source and their fixes.
 
     Three queries whatever the number of variants: variants, their open and recently
@@ -145,16 +171,29 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
         CatalogIssue.objects.open().filter(catalog_id__in=catalog_ids, error_type__code__in=INTEGRATION_TYPES)
         .select_related("error_type", "catalog", "catalog__store")
     ) if catalog_ids else []
-    blocking = [_issue_view(i, catalog=i.catalog, product=product, variant=None) for i in blocking_issues]
+    blocking = [_issue_view(i, catalog=i.catalog, product=product, variant=None, in_admin=in_admin)
+                for i in blocking_issues]
     views = []
     for variant in variants:
+        variant.product = product  # the fix links read it; one product for all its variants
         issues = [
-            _issue_view(i, catalog=variant.catalog, product=product, variant=variant)
+            _issue_view(i, catalog=variant.catalog, product=product, variant=variant, in_admin=in_admin)
             for i in open_by_variant.get(variant.pk, [])
         ]
         issues.sort(key=lambda v: (PRIORITY_RANK.get(v.priority, 9), v.title))
         mine = [b for b in blocking if b.issue.catalog_id == variant.catalog_id]
-        status = review.get(variant.retailer_id, "")
+        status = variant.review_status or review.get(variant.retailer_id, "")
         headline, level = explain(variant, product, issues, mine, status)
-        views.append(VariantView(variant, headline, level, issues, resolved_by_variant.get(variant.pk, []), status))
+        state = states.state_of(variant) if variant.catalog_id else ""
+        views.append(VariantView(
+            variant, headline, level, issues, resolved_by_variant.get(variant.pk, []), status,
+            state=state,
+            state_label=states.LABELS.get(state, "Not in a catalog"),
+            review_label=states.review_label(variant),
+            why_not_visible=states.why_not_visible(variant),
+            error_speaker=states.error_speaker(variant) if variant.last_error else "",
+            accepted_at=states.accepted_at(variant),
+            action=None if any(i.fix_link for i in issues) else variant_fix_link(variant, in_admin=in_admin),
+            show_error=bool(variant.last_error) and all(i.message != variant.last_error for i in issues),
+        ))
     return ProductHealth(product, views, blocking, checked_at, check_error)

@@ -38,6 +38,7 @@ class ErrorType(models.Model):
     class FixLocation(models.TextChoices):
         SHOPIFY_PRODUCT = "shopify_product", "Shopify admin: product"
         SHOPIFY_SETTINGS = "shopify_settings", "Shopify admin: settings"
+        GALANTIS_PRODUCT = "galantis_product", "Galantis product page (Meta-only fields)"
         APP_SETTINGS = "app_settings", "Settings → WhatsApp Connection"
         COMMERCE_MANAGER = "commerce_manager", "Meta Commerce Manager"
         META_HELP = "meta_help", "Meta help"
@@ -198,13 +199,24 @@ class CatalogIssue(TenantOwned):
 
 
 class HealthSnapshot(TenantOwned):
-    """Counts of one catalog at one moment, recorded by a scheduled task for the trend charts."""
+    """Counts of one catalog at one moment (hourly, and after a sync) for the trend charts.
+
+    The variant counts are ``health_counts()``'s: ``pending`` / ``synced`` / ``failed``
+    leave out the variants not to be live (``excluded``); ``live`` + ``not_visible`` +
+    ``in_review`` == ``synced``; ``rejected`` is part of ``not_visible``. ``open_*`` are
+    variants with an open problem of that priority.
+    """
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="health_snapshots")
     taken_at = models.DateTimeField()
     pending = models.PositiveIntegerField(default=0)
     synced = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    live = models.PositiveIntegerField(default=0)
+    not_visible = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    in_review = models.PositiveIntegerField(default=0)
+    excluded = models.PositiveIntegerField(default=0)
     open_high = models.PositiveIntegerField(default=0)
     open_medium = models.PositiveIntegerField(default=0)
     open_low = models.PositiveIntegerField(default=0)
@@ -225,7 +237,7 @@ class HealthSnapshot(TenantOwned):
 
     @property
     def total(self) -> int:
-        return self.pending + self.synced + self.failed
+        return self.pending + self.synced + self.failed + self.excluded
 
 
 class DiagnosticsRunQuerySet(TenantQuerySet):

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, SyncBatch, Variant
@@ -33,7 +34,7 @@ from .integration import clear_integration_errors, record_integration_error
 from .issues import IssueWriter, Observation, Scope, open_catalog_issue, resolve_catalog_issues
 from .models import DiagnosticsRun, ErrorType, IssueSource, Priority
 from .taxonomy import ErrorTypeCache, normalise_code, normalise_priority, update_meta_texts
-from .verdicts import poll_verdicts
+from .verdicts import VERDICT_FIELDS, poll_verdicts
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ ITEM_CHECK_TIMEOUT = 5.0
 # A failed check is remembered briefly too, so a Meta outage does not slow every page view.
 ITEM_CHECK_FAILURE_TTL = 60
 ITEM_FIELDS = "id,retailer_id,errors"
+# A page view's check reads the item's errors and Meta's verdict in the same call.
+ITEM_CHECK_FIELDS = ITEM_FIELDS + VERDICT_FIELDS.removeprefix("id,retailer_id")
 PRIORITIES = (Priority.HIGH, Priority.MEDIUM, Priority.LOW)
 SEVERITY_PRIORITY = {"MUST_FIX": Priority.HIGH, "OPPORTUNITY": Priority.LOW}
 # Feed upload error samples fetched per error (Meta returns samples, not every row).
@@ -97,14 +100,20 @@ class _ItemMapper:
     def observations(self, items: Sequence[dict], *, expect: Iterable[str] = ()) -> dict[int, list[Observation]]:
         """Observations per variant for one page (one query maps retailer ids to variants).
 
-        Retailer ids in ``expect`` that Meta did not return are reported with no problems.
+        Retailer ids in ``expect`` that Meta did not return are reported with no problems,
+        and so are variants not to be live (draft, archived, excluded...): Meta keeps them
+        hidden, so their errors are nobody's problem and never open an issue.
         """
         retailer_ids = {str(item.get("retailer_id") or "") for item in items} | set(expect)
         retailer_ids.discard("")
-        variant_ids = dict(
-            Variant.objects.filter(catalog_id=self.catalog.pk, retailer_id__in=retailer_ids)
-            .values_list("retailer_id", "pk")
-        )
+        variant_ids: dict[str, int] = {}
+        excluded: set[int] = set()
+        for retailer_id, pk, is_excluded in Variant.objects.filter(
+            catalog_id=self.catalog.pk, retailer_id__in=retailer_ids
+        ).values_list("retailer_id", "pk", "excluded"):
+            variant_ids[retailer_id] = pk
+            if is_excluded:
+                excluded.add(pk)
         self.types.prime(normalise_code(e.get("error_type")) for item in items for e in item.get("errors") or ())
         reported: dict[int, list[Observation]] = {variant_ids[r]: [] for r in expect if r in variant_ids}
         for item in items:
@@ -112,7 +121,9 @@ class _ItemMapper:
             if variant_id is None:
                 self.unmatched += 1
                 continue
-            reported[variant_id] = [self._observation(variant_id, error) for error in item.get("errors") or ()]
+            reported[variant_id] = [] if variant_id in excluded else [
+                self._observation(variant_id, error) for error in item.get("errors") or ()
+            ]
         return reported
 
     def _observation(self, variant_id: int, error: dict) -> Observation:
@@ -272,11 +283,15 @@ def refresh_item_errors(catalog: Catalog, variants: Sequence[Variant], *, produc
         for start in range(0, len(wanted), ITEM_LOOKUP_BATCH):
             batch = wanted[start:start + ITEM_LOOKUP_BATCH]
             rows = list(client.paginate(
-                f"{catalog.meta_catalog_id}/products", fields=ITEM_FIELDS + ",review_status",
+                f"{catalog.meta_catalog_id}/products", fields=ITEM_CHECK_FIELDS,
                 filter=json.dumps({"retailer_id": {"is_any": batch}}, separators=(",", ":")), limit=len(batch),
             ))
             review.update({str(r.get("retailer_id")): str(r.get("review_status") or "") for r in rows})
             writer.apply_page(mapper.observations(rows, expect=batch))
+            # Meta's verdict as read now: the page and the health page then say the same thing.
+            item_state.record_verdicts(
+                catalog.pk, [item_state.ItemVerdict.from_graph(r) for r in rows if isinstance(r, dict)], now=now
+            )
     except GraphAPIError as exc:
         logger.info("catalog %s: item check failed: %s", catalog.pk, exc)
         failed = ItemCheck(checked_at=now, ok=False, error=str(getattr(exc, "message", "") or exc))
@@ -314,10 +329,14 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
         et = types.get(ec.DIAGNOSTICS_GROUP_PREFIX + kind, title=str(group.get("title") or ""),
                        priority=SEVERITY_PRIORITY.get(str(group.get("severity") or "").upper(), ""))
         key = str(group.get("error_code") or group.get("title") or kind)[:200]
+        # Meta's item count per error type of the group: the health page shows each beside our own count.
+        item_counts: dict[str, int] = {}
         for entry in group.get("diagnostics") or ():
             if isinstance(entry, dict) and (code := normalise_code(entry.get("error_type") or entry.get("type"))):
                 types.get(code, title=str(entry.get("title") or ""), description=str(entry.get("description") or ""))
                 texts.add(code, entry)
+                if (count := _int_or_none(entry.get("number_of_affected_items"))) is not None:
+                    item_counts[code] = item_counts.get(code, 0) + count
         affected = group.get("number_of_affected_items", group.get("number_of_affected_entities"))
         issue = open_catalog_issue(
             catalog, et, source=IssueSource.DIAGNOSTICS_POLL, key=key,
@@ -327,6 +346,7 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
             details={
                 "severity": group.get("severity"), "affected_channels": group.get("affected_channels") or [],
                 "affected_entity": group.get("affected_entity"), "error_code": group.get("error_code"),
+                "types": item_counts if group.get("affected_entity", "product_item") == "product_item" else {},
             },
         )
         kept.add((issue.error_type_id, issue.key))
@@ -401,7 +421,7 @@ def harvest_feed_errors(catalog: Catalog, batch: SyncBatch, *, client: GraphClie
                          FEED_SAMPLES_PER_ERROR)
         by_retailer = {str(s.get("retailer_id") or ""): s for s in samples}
         variant_ids = dict(
-            Variant.objects.filter(catalog_id=catalog.pk, retailer_id__in=[r for r in by_retailer if r])
+            Variant.objects.filter(catalog_id=catalog.pk, retailer_id__in=[r for r in by_retailer if r], excluded=False)
             .values_list("retailer_id", "pk")
         )
         for retailer_id, sample in by_retailer.items():

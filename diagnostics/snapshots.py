@@ -1,42 +1,60 @@
-"""Health snapshots for the trend charts, and pruning of old history."""
+"""Health snapshots for the trend charts (hourly, and after each sync), and pruning of old history.
+
+A snapshot holds the numbers the health page's cards show (``states.counts_for``, i.e.
+``health_counts()``, and ``problems.priority_totals``), so a chart never draws a line the
+cards contradict.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count
 from django.utils import timezone
 
 from catalog.models import Catalog, Variant
 
+from . import problems, states
 from .models import CatalogIssue, DiagnosticsRun, HealthSnapshot, ItemIssue, Priority
 
 SNAPSHOT_RETENTION = timedelta(days=90)
 RUN_RETENTION = timedelta(days=30)
 RESOLVED_ISSUE_RETENTION = timedelta(days=30)
 DELETE_CHUNK = 2000
+# After a sync at most one snapshot per catalog this often: a catalog syncing every minute
+# keeps its chart readable (and its table small); the page's own "now" point is always current.
+AFTER_SYNC_MIN_GAP = timedelta(minutes=10)
 
 
 def take_snapshot(catalog: Catalog, *, taken_at: datetime | None = None) -> HealthSnapshot:
-    """Record the catalog's PENDING / SYNCED / FAILED counts and open issues by priority (3 grouped queries)."""
+    """Record the catalog's variants per state and variants with open problems per priority (4 queries)."""
     taken_at = taken_at or timezone.now()
-    counts = Variant.objects.filter(catalog_id=catalog.pk).status_counts()
-    by_priority = dict(
-        ItemIssue.objects.open().filter(catalog_id=catalog.pk).order_by()
-        .values_list("priority").annotate(n=Count("pk"))
-    )
+    counts = states.counts_for(Variant.objects.filter(catalog_id=catalog.pk))
+    by_priority = problems.priority_totals(problems.open_issues(catalog.tenant_id, [catalog.pk]))
     return HealthSnapshot.objects.create(
         tenant_id=catalog.tenant_id,
         catalog=catalog,
         taken_at=taken_at,
-        pending=counts[Variant.SyncStatus.PENDING],
-        synced=counts[Variant.SyncStatus.SYNCED],
-        failed=counts[Variant.SyncStatus.FAILED],
-        open_high=by_priority.get(Priority.HIGH, 0),
-        open_medium=by_priority.get(Priority.MEDIUM, 0),
-        open_low=by_priority.get(Priority.LOW, 0),
+        pending=counts.pending,
+        synced=counts.synced,
+        failed=counts.failed,
+        live=counts.live,
+        not_visible=counts.not_visible,
+        rejected=counts.rejected,
+        in_review=counts.in_review,
+        excluded=counts.excluded,
+        open_high=by_priority[Priority.HIGH],
+        open_medium=by_priority[Priority.MEDIUM],
+        open_low=by_priority[Priority.LOW],
         catalog_issues=CatalogIssue.objects.open().filter(catalog_id=catalog.pk).count(),
     )
+
+
+def take_after_sync(catalog: Catalog, *, now: datetime | None = None) -> HealthSnapshot | None:
+    """A snapshot once a sync finished, unless one was taken in the last ``AFTER_SYNC_MIN_GAP``."""
+    now = now or timezone.now()
+    if HealthSnapshot.objects.filter(catalog_id=catalog.pk, taken_at__gt=now - AFTER_SYNC_MIN_GAP).exists():
+        return None
+    return take_snapshot(catalog, taken_at=now)
 
 
 def take_all_snapshots(now: datetime | None = None) -> int:

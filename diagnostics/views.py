@@ -17,7 +17,7 @@ from catalog.models import Catalog, Product, Variant
 from catalog.permissions import Action, can
 from galantis.queue import enqueue
 
-from . import charts, health, listing
+from . import charts, health, listing, states
 from .access import pick_catalog, pick_tenant
 from .fixes import fix_link, help_link, settings_url
 from .item_view import product_health
@@ -32,15 +32,34 @@ def _filters_context(request: HttpRequest) -> dict:
     return {
         "priorities": Priority.choices,
         "sources": [c for c in IssueSource.choices if c[0] != IssueSource.INTEGRATION],
-        "statuses": Variant.SyncStatus.choices,
+        "state_choices": [(s, states.LABELS[s]) for s in states.FILTERABLE if s != states.ALL],
         "selected_priority": request.GET.get("priority", "").upper(),
         "selected_source": request.GET.get("source", ""),
     }
 
 
+# The cards in the order a merchant reads them: what is live, what is not and why, what is on its way.
+CARDS = (states.LIVE, states.NOT_VISIBLE, states.IN_REVIEW, states.FAILED, states.PENDING, states.EXCLUDED)
+CARD_HELP = {
+    states.LIVE: "approved by Meta and shown on WhatsApp",
+    states.NOT_VISIBLE: "Meta holds them but does not show them",
+    states.IN_REVIEW: "accepted by Meta, waiting for its review",
+    states.FAILED: "not sent, or refused by Meta: each has a fix",
+    states.PENDING: "waiting to be sent",
+    states.EXCLUDED: "draft, archived or unpublished in Shopify, or excluded in Galantis",
+}
+
+
+# Why the "not visible" ones are not, as the card's two lines.
+PART_LABELS = {
+    states.REJECTED: "rejected in Meta's review",
+    states.HIDDEN: "hidden, image not fetched, or refused by WhatsApp's review",
+}
+
+
 @login_required(login_url=LOGIN_URL)
 def health_page(request: HttpRequest) -> HttpResponse:
-    """Catalog health: counts, top errors with a CTA each, connection state and trends."""
+    """Catalog health: variants per state, problems with a CTA each, connection state and trends."""
     tenant, tenants = pick_tenant(request)
     catalog = pick_catalog(request, tenant)
     ctx = _filters_context(request)
@@ -52,46 +71,85 @@ def health_page(request: HttpRequest) -> HttpResponse:
     if not can(request.user, Action.SEE_CONNECTION, tenant):
         summary.connection.token_hint = ""  # viewers never see a secret, not even its last four
     c = summary.counts
+    catalog_query = f"&catalog={catalog.pk}" if catalog else ""
+    items_url = f"{reverse('health:items')}?tenant={tenant.slug}{catalog_query}"
     context = {
         **ctx,
         "tenant": tenant,
         "tenants": tenants,
         "summary": summary,
         "catalog": catalog,
+        "cards": _cards(c, items_url),
+        "reason_sample": health.REASON_SAMPLE,
         "top_errors": summary.top_errors[: health.TOP_ERRORS],
         "more_errors": max(len(summary.top_errors) - health.TOP_ERRORS, 0),
         "token_blocks_sync": health.token_blocks_sync(summary),
-        "status_bar": charts.status_bar(c.synced, c.pending, c.failed),
-        "status_chart": charts.line_chart(summary.trend, ["synced", "pending", "failed"],
-                                          title="Products by sync status"),
-        "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"],
-                                          title="Open problems by priority"),
-        "catalog_query": f"&catalog={catalog.pk}" if catalog else "",
+        "status_bar": charts.status_bar([(s, states.LABELS[s], c.of(s)) for s in CARDS]),
+        "status_chart": charts.line_chart(summary.trend, CARDS, title="Variants by state",
+                                          labels=states.SHORT_LABELS, chart="states"),
+        "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], chart="problems",
+                                          title="Variants with open problems, by priority"),
+        "catalog_query": catalog_query,
+        "items_url": items_url,
         "settings_url": settings_url(tenant),
         "can_operate": can(request.user, Action.OPERATE, tenant),
         "other_catalog_issues": [
             {"issue": i, "cta": fix_link(i.error_type, catalog=i.catalog, tenant=tenant)}
-            for i in summary.catalog_issues if i not in summary.blocking_issues
+            for i in summary.catalog_wide_findings
         ],
     }
-    context["top_error_rows"] = [
-        _top_error_row(group, tenant, catalog or (summary.catalogs[0] if summary.catalogs else None),
-                       context["catalog_query"])
-        for group in context["top_errors"]
-    ]
+    context["top_error_rows"] = _top_error_rows(
+        context["top_errors"], tenant, catalog or (summary.catalogs[0] if summary.catalogs else None), items_url,
+    )
     return TemplateResponse(request, "diagnostics/health.html", context)
 
 
-def _top_error_row(group: health.TopError, tenant, catalog: Catalog | None, catalog_query: str) -> dict:
-    """A top error with its drill-down link and the CTA to where it is fixed."""
-    drill_url = f"{reverse('health:items')}?tenant={tenant.slug}&error={group.error_type.code}{catalog_query}"
-    cta = None
-    if group.error_type.fix_location != ErrorType.FixLocation.SHOPIFY_PRODUCT:
-        cta = fix_link(group.error_type, catalog=catalog, tenant=tenant)
-    elif group.error_type.help_url:
-        cta = help_link(group.error_type)
-    return {"group": group, "drill_url": drill_url, "cta": cta,
-            "priority_label": Priority(group.priority).label if group.priority in Priority.values else ""}
+def _cards(counts: health.StatusCounts, items_url: str) -> list[dict]:
+    """One card per state (variants), each linking to the list of exactly those variants."""
+    cards = []
+    for state in CARDS:
+        parts = []
+        if state == states.NOT_VISIBLE:
+            parts = [
+                {"state": s, "label": PART_LABELS[s], "count": counts.of(s), "url": f"{items_url}&state={s}"}
+                for s in (states.REJECTED, states.HIDDEN)
+            ]
+        cards.append({
+            "state": state, "label": states.LABELS[state], "count": counts.of(state), "pct": counts.pct(state),
+            "help": CARD_HELP[state], "url": f"{items_url}&state={state}", "parts": parts,
+        })
+    return cards
+
+
+def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | None, items_url: str) -> list[dict]:
+    """Each problem with its drill-down and the CTA to where it is fixed: the product itself when it is one.
+
+    One query (the variants of problems that concern a single variant) whatever the rows.
+    """
+    single = {g.first_variant_id for g in groups if g.count == 1 and g.first_variant_id}
+    variants = (
+        Variant.objects.filter(pk__in=single).select_related("product", "product__store", "catalog").in_bulk()
+        if single else {}
+    )
+    rows = []
+    for group in groups:
+        et = group.error_type
+        variant = variants.get(group.first_variant_id) if group.count == 1 else None
+        if variant is not None:
+            cta = fix_link(et, catalog=variant.catalog or catalog, product=variant.product, variant=variant,
+                           tenant=tenant)
+        elif et.fix_location in (ErrorType.FixLocation.SHOPIFY_PRODUCT, ErrorType.FixLocation.GALANTIS_PRODUCT):
+            cta = None  # fixed product by product: the drill-down lists each with its own link
+        else:
+            cta = fix_link(et, catalog=catalog, tenant=tenant)
+        if cta is None and not group.count:
+            cta = help_link(et)
+        rows.append({
+            "group": group, "drill_url": f"{items_url}&error={et.code}" if group.count else "", "cta": cta,
+            "variant": variant,
+            "priority_label": Priority(group.priority).label if group.priority in Priority.values else "",
+        })
+    return rows
 
 
 def _item_filter(request: HttpRequest, tenant) -> tuple[listing.ItemFilter, Catalog | None]:
@@ -104,11 +162,13 @@ def _item_filter(request: HttpRequest, tenant) -> tuple[listing.ItemFilter, Cata
 
 @login_required(login_url=LOGIN_URL)
 def item_list(request: HttpRequest) -> HttpResponse:
-    """Drill-down: items with a given status and/or open problem, 50 per page (keyset)."""
+    """Drill-down: variants in a given state and/or with an open problem, 50 per page (keyset)."""
     tenant, tenants = pick_tenant(request)
     item_filter, catalog = _item_filter(request, tenant)
     after = request.GET.get("after", "")
     page = listing.item_page(tenant, item_filter, after=int(after) if after.isdigit() else 0)
+    for variant, issues in page.rows:
+        variant.view = listing.row_view(variant, issues)
     query = item_filter.as_query()
     if catalog:
         query["catalog"] = str(catalog.pk)
@@ -119,6 +179,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
         "catalog": catalog,
         "filter": item_filter,
         "page": page,
+        "total": listing.count_items(tenant, item_filter),
         "query": query,
         "is_first_page": not after,
     }
@@ -127,11 +188,11 @@ def item_list(request: HttpRequest) -> HttpResponse:
 
 @login_required(login_url=LOGIN_URL)
 def export_items(request: HttpRequest) -> StreamingHttpResponse:
-    """CSV of the filtered items (FAILED ones when no filter is given), streamed with flat memory."""
+    """CSV of the filtered variants (the failed ones when no filter is given), streamed with flat memory."""
     tenant, _ = pick_tenant(request)
     item_filter, _ = _item_filter(request, tenant)
-    if not (item_filter.status or item_filter.uses_issues or item_filter.q):
-        item_filter = listing.ItemFilter(item_filter.catalog_ids, status=Variant.SyncStatus.FAILED)
+    if not (item_filter.state or item_filter.uses_issues or item_filter.q):
+        item_filter = listing.ItemFilter(item_filter.catalog_ids, state=states.FAILED)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(listing.export_rows(tenant, item_filter), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tenant.slug}-items-{stamp}.csv"'

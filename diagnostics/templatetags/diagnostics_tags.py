@@ -60,4 +60,4 @@ def item_health_panel(context: dict, product: object) -> dict:
 
     if not isinstance(product, Product) or product.pk is None:
         return {"health": None}
-    return {"health": product_health(product), "request": context.get("request"), "in_admin": True}
+    return {"health": product_health(product, in_admin=True), "request": context.get("request"), "in_admin": True}

@@ -120,12 +120,24 @@ def test_revoked_token_shows_a_blocking_banner(merchant_client, catalog, make_va
     assert b"Meta access token revoked" in response.content
 
 
-def test_token_expiring_soon_is_a_warning(merchant_client, catalog):
+def test_token_expiring_soon_is_a_warning(merchant_client, catalog, settings):
+    settings.META_TOKEN_WARNING_DAYS = 7
     MetaConnection.objects.filter(pk=catalog.connection_id).update(
         token_expires_at=timezone.now() + timedelta(days=5, hours=1)
     )
-    connection = merchant_client.get(URL).context["summary"].connection
+    response = merchant_client.get(URL)
+    connection = response.context["summary"].connection
     assert (connection.status, connection.days_left, connection.level) == ("expiring", 5, "warn")
+    assert b'data-testid="token-expiring"' in response.content
+    assert b"Token expires in 5 days" in response.content
+
+
+def test_token_expiring_later_than_the_warning_is_not_shown(merchant_client, catalog, settings):
+    settings.META_TOKEN_WARNING_DAYS = 7
+    MetaConnection.objects.filter(pk=catalog.connection_id).update(
+        token_status=MetaConnection.TokenStatus.VALID, token_expires_at=timezone.now() + timedelta(days=30)
+    )
+    assert b'data-testid="token-expiring"' not in merchant_client.get(URL).content
 
 
 def test_paused_catalog_shows_why(merchant_client, catalog):
@@ -154,21 +166,41 @@ def test_failed_poll_shows_last_checked_instead_of_green(merchant_client, catalo
     assert b"Could not reach the Graph API" in response.content
 
 
-def test_all_clear_when_synced_fresh_and_no_issues(merchant_client, catalog, make_variants):
-    make_variants(3, "SYNCED")
+def test_all_clear_when_live_fresh_and_no_issues(merchant_client, catalog, make_variants):
+    make_variants(3, "SYNCED", verdict="LIVE")
     DiagnosticsRunFactory(catalog=catalog)
     response = merchant_client.get(URL)
     assert b'data-testid="all-clear"' in response.content
 
 
-def test_trend_charts_are_inline_svg(merchant_client, catalog):
+def test_not_all_clear_while_meta_has_not_reviewed(merchant_client, catalog, make_variants):
+    make_variants(3, "SYNCED")  # accepted, verdict not read yet
+    DiagnosticsRunFactory(catalog=catalog)
+    assert b'data-testid="all-clear"' not in merchant_client.get(URL).content
+
+
+def test_trend_charts_are_inline_svg_ending_with_the_cards_numbers(merchant_client, catalog, make_variants):
     now = timezone.now()
     for hours, failed in ((3, 5), (2, 3), (1, 1)):
         HealthSnapshotFactory(catalog=catalog, taken_at=now - timedelta(hours=hours), synced=10, failed=failed)
+    make_variants(2, "FAILED")
     response = merchant_client.get(URL)
-    assert response.context["summary"].trend[-1]["failed"] == 1
+    trend = response.context["summary"].trend
+    assert [p["failed"] for p in trend] == [5, 3, 1, 2]  # the snapshots, then now: the failed card's 2
     assert response.content.count(b"<svg") >= 3  # status bar and two trend charts
+    assert b'data-series="failed" data-count="2"' in response.content
     assert b"<script" not in response.content
+
+
+def test_trend_sums_each_catalogs_latest_snapshot(merchant_client, tenant, catalog, store):
+    """A catalog snapshotted after its own sync does not make the tenant's line dip."""
+    second = CatalogFactory(tenant=tenant, name="Second", connection=catalog.connection)
+    now = timezone.now()
+    HealthSnapshotFactory(catalog=catalog, taken_at=now - timedelta(hours=2), live=10)
+    HealthSnapshotFactory(catalog=second, taken_at=now - timedelta(hours=2), live=5)
+    HealthSnapshotFactory(catalog=second, taken_at=now - timedelta(minutes=30), live=6)  # after a sync
+    trend = merchant_client.get(URL).context["summary"].trend
+    assert [p["live"] for p in trend[:-1]] == [15, 16]
 
 
 @pytest.mark.parametrize("size", [3, 30])
@@ -178,8 +210,10 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
         ItemIssueFactory(variant=v, catalog=catalog, error_type=et)
     CatalogIssueFactory(catalog=catalog)
     HealthSnapshotFactory.create_batch(3, catalog=catalog)
-    # session, user, tenants for the switcher, the summary's 9 queries, the user's roles
-    # (what they may see and do), then the session save remembering the tenant
-    # (savepoint, update, release)
-    with django_assert_num_queries(15):
+    # session, user, tenants for the switcher, the summary's 10 queries (catalogs, catalog
+    # issues, problems by type, their error types, variants per priority, health_counts,
+    # connection, schedules, snapshots, stores without a catalog), the user's roles (what
+    # they may see and do), then the session save remembering the tenant (savepoint,
+    # update, release)
+    with django_assert_num_queries(17):
         merchant_client.get(URL)

@@ -71,8 +71,8 @@ def test_items_page_query_count_is_flat(merchant_client, make_variants, size, dj
     for v in make_variants(size, "FAILED"):
         ItemIssueFactory(variant=v, catalog=v.catalog, error_type=et)
     merchant_client.get(ITEMS)  # first request saves the tenant in the session
-    # session, user, tenants, catalog ids, error type, variant ids, variants, issues
-    with django_assert_num_queries(8):
+    # session, user, tenants, catalog ids, error type, variant ids, variants, issues, the count
+    with django_assert_num_queries(9):
         merchant_client.get(ITEMS, {"error": et.code})
 
 
@@ -130,3 +130,38 @@ def test_export_leaves_ordinary_cells_alone():
     assert listing.csv_cell("Winter Coat - S") == "Winter Coat - S"
     assert listing.csv_cell("") == ""
     assert listing.csv_cell(None) is None
+
+
+def test_export_has_both_statuses_and_who_said_what(merchant_client, make_variants):
+    make_variants(1, "SYNCED", verdict="REJECTED", review_status="rejected", review_rejection_reasons=["COUNTERFEIT"])
+    make_variants(1, "FAILED", failure_source="LOCAL", last_error="The product has no image.",
+                  last_error_fix="Add at least one image to the product in Shopify.", last_error_code="EMPTY_IMAGE_URL")
+    make_variants(1, "FAILED", failure_source="META_BATCH", last_error="Invalid availability.",
+                  last_error_fix="Correct it in Shopify.", last_error_code="META_REJECTED")
+    make_variants(1, "PENDING", excluded=True)
+    rows = {r["state"]: r for r in rows_of(merchant_client.get(EXPORT, {"state": "all"}))}
+    assert set(rows) == {"rejected", "failed", "excluded"}
+    rejected = rows["rejected"]
+    assert (rejected["verdict"], rejected["review_status"]) == ("REJECTED", "rejected")
+    assert "COUNTERFEIT" in rejected["why_not_visible"]
+    failed = [r for r in rows_of(merchant_client.get(EXPORT)) if r["state"] == "failed"]
+    by_source = {r["failure_source"]: r for r in failed}
+    assert by_source["LOCAL"]["error_from"] == "galantis" and by_source["META_BATCH"]["error_from"] == "meta"
+    assert by_source["LOCAL"]["fix"] == "Add at least one image to the product in Shopify."
+
+
+def test_drill_down_by_state_lists_what_the_card_counts(merchant_client, make_variants):
+    live = make_variants(2, "SYNCED", verdict="LIVE")
+    make_variants(1, "SYNCED", verdict="LIVE", excluded=True)  # an archived product Meta still holds hidden
+    make_variants(1, "SYNCED", verdict="REJECTED")
+    response = merchant_client.get(ITEMS, {"state": "live"})
+    assert [v.pk for v, _ in response.context["page"].rows] == [v.pk for v in live]
+    assert response.context["total"] == 2
+    assert b'data-testid="item-count" data-count="2"' in response.content
+
+
+def test_old_status_links_mean_the_cards_state(merchant_client, make_variants):
+    failed = make_variants(1, "FAILED")
+    make_variants(1, "FAILED", excluded=True)
+    page = merchant_client.get(ITEMS, {"status": "FAILED"}).context["page"]
+    assert [v.pk for v, _ in page.rows] == [v.pk for v in failed]

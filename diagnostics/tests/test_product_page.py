@@ -49,16 +49,74 @@ def test_issues_from_every_source_are_listed(merchant_client, make_variants):
 
 
 def test_synced_variant_without_issues_is_live(merchant_client, make_variants):
-    (v,) = make_variants(1, "SYNCED")
+    (v,) = make_variants(1, "SYNCED", verdict="LIVE", review_status="approved")
     view = merchant_client.get(url(v.product)).context["health"].variants[0]
     assert (view.level, view.headline) == ("ok", "Live in the catalog and available on WhatsApp.")
+    assert view.state == "live" and view.review_label == "Approved"
+
+
+def test_synced_variant_not_read_yet_is_in_review_not_live(merchant_client, make_variants):
+    (v,) = make_variants(1, "SYNCED")  # accepted, Meta's verdict not read yet: counted "in review"
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert (view.state, view.level) == ("in_review", "warn")
+    assert view.headline == "In the catalog, waiting for Meta's review."
 
 
 def test_draft_product_is_explained(merchant_client, make_variants):
-    (v,) = make_variants(1, "SYNCED")
+    (v,) = make_variants(1, "SYNCED", excluded=True)
     Product.objects.filter(pk=v.product_id).update(status=Product.Status.DRAFT)
     view = merchant_client.get(url(v.product)).context["health"].variants[0]
-    assert view.headline == "Hidden on WhatsApp: the product is draft in Shopify."
+    assert view.headline == "Not sent to Meta: the product is draft in Shopify."
+    assert view.state == "excluded" and view.action.url.startswith(f"https://{v.product.store.shop_domain}/admin/")
+
+
+def test_excluded_by_staff_leads_to_the_galantis_product_page(merchant_client, make_variants):
+    (v,) = make_variants(1, "PENDING", excluded=True)
+    Product.objects.filter(pk=v.product_id).update(excluded_from_meta=True)
+    view = merchant_client.get(url(v.product)).context["health"].variants[0]
+    assert view.headline == "Not sent to Meta: the product is excluded from Meta in Galantis."
+    assert view.action.url == url(v.product) and view.action.external is False
+
+
+def test_rejected_in_review_says_why_with_metas_reasons(merchant_client, make_variants):
+    (v,) = make_variants(1, "SYNCED", verdict="REJECTED", review_status="rejected",
+                         review_rejection_reasons=["COUNTERFEIT"])
+    response = merchant_client.get(url(v.product))
+    view = response.context["health"].variants[0]
+    assert view.state == "rejected" and view.level == "bad"
+    assert "COUNTERFEIT" in view.why_not_visible
+    assert 'data-testid="why-not-visible"' in response.content.decode()
+
+
+def test_unknown_review_status_is_shown_not_hidden(merchant_client, make_variants):
+    (v,) = make_variants(1, "SYNCED", verdict="IN_REVIEW", review_status="escalated")
+    response = merchant_client.get(url(v.product))
+    assert "unknown: escalated" in response.content.decode()
+
+
+def test_failed_local_says_galantis_found_and_meta_failure_says_meta_says(merchant_client, store, catalog):
+    product = ProductFactory(tenant=store.tenant, store=store)
+    VariantFactory(product=product, catalog=catalog, meta_status="FAILED", failure_source="LOCAL",
+                   last_error="The price is 0.00 USD; Meta only accepts positive prices.",
+                   last_error_fix="Set a price above zero on the variant in Shopify.", last_error_code="X")
+    VariantFactory(product=product, catalog=catalog, meta_status="FAILED", failure_source="META_BATCH",
+                   last_error="Invalid value for availability.", last_error_fix="Correct it in Shopify.",
+                   last_error_code="META_REJECTED")
+    body = merchant_client.get(url(product)).content.decode()
+    assert "Galantis found:</span> The price is 0.00 USD" in body
+    assert "Meta says:</span> Invalid value for availability." in body
+    assert "Meta says:</span> The price" not in body
+    assert "<strong>Fix:</strong> Set a price above zero" in body
+
+
+def test_a_failed_variant_never_sent_shows_no_accepted_time(merchant_client, make_variants):
+    from django.utils import timezone
+
+    (never,) = make_variants(1, "FAILED", failure_source="LOCAL", synced_hash="", synced_at=timezone.now(),
+                             last_error="The product has no image.")
+    response = merchant_client.get(url(never.product))
+    assert response.context["health"].variants[0].accepted_at is None
+    assert 'data-testid="accepted-at"' not in response.content.decode()
 
 
 def test_pending_variant_in_paused_catalog_says_why(merchant_client, make_variants, catalog):
