@@ -22,7 +22,7 @@ def _manage(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.mark.timeout(200)
 def test_a_sigtermed_cluster_with_a_busy_worker_stops_within_ten_seconds(tmp_path):
     env = {**os.environ, "DEBUG": "True", "DATABASE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}",
-           "Q_WORKERS": "1", "Q_STOP_GRACE": "6"}
+           "Q_WORKERS": "1", "Q_STOP_GRACE": "3"}
     env.pop("REDIS_URL", None)
     _manage(env, "migrate", "--noinput", "-v0")
     # A task that would hold a worker for a minute (a push waiting on Meta looks the same).
