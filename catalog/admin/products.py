@@ -15,6 +15,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
@@ -43,6 +44,55 @@ ERROR_PREVIEW_CHARS = 90
 def problem_preview(variant: Variant) -> str:
     """The start of the variant's last error (the whole text is in the badge's tooltip)."""
     return Truncator(variant.last_error).chars(ERROR_PREVIEW_CHARS) or "—"
+
+
+# Meta's verdict as a badge: (css suffix, text). The same split as health_counts(): an
+# excluded variant is "not sent" whatever its push status; the verdict is read only for
+# SYNCED variants, and one not read yet is in review.
+VERDICT_BADGES = {
+    Variant.Verdict.LIVE: ("live", "LIVE"),
+    Variant.Verdict.REJECTED: ("rejected", "REJECTED IN REVIEW"),
+    Variant.Verdict.NOT_VISIBLE: ("not-visible", "NOT VISIBLE"),
+}
+
+
+def verdict_badge(variant: Variant) -> str:
+    """Meta's verdict on the item (live / not visible / rejected / in review), or why there is none."""
+    if variant.excluded:
+        return format_html('<span class="meta-badge meta-badge-excluded" title="{}">NOT SENT</span>',
+                           "Draft, archived, unpublished, excluded or deleted: not to be live in Meta.")
+    if variant.meta_status != Variant.SyncStatus.SYNCED:
+        return "—"
+    css, text = VERDICT_BADGES.get(variant.verdict, ("review", "IN REVIEW"))
+    why = item_state.not_visible_reason(variant)
+    title = f"Meta's review: {item_state.review_label(variant.review_status)}" + (f". {why}" if why else "")
+    return format_html('<span class="meta-badge meta-badge-{}" title="{}">{}</span>', css, title, text)
+
+
+class VerdictFilter(admin.SimpleListFilter):
+    """Variants by Meta's verdict, counted as the health page counts them (``health_counts()``)."""
+
+    title = "Meta's verdict"
+    parameter_name = "verdict"
+    SHOWN = Q(meta_status=Variant.SyncStatus.SYNCED, excluded=False)
+    CHOICES = {
+        "live": ("Live", SHOWN & Q(verdict=Variant.Verdict.LIVE)),
+        "not_visible": ("Synced but not visible",
+                        SHOWN & Q(verdict__in=(Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED))),
+        "rejected": ("… rejected in Meta's review", SHOWN & Q(verdict=Variant.Verdict.REJECTED)),
+        "in_review": ("In Meta's review (or not read yet)",
+                      SHOWN & ~Q(verdict__in=(Variant.Verdict.LIVE, Variant.Verdict.NOT_VISIBLE,
+                                             Variant.Verdict.REJECTED))),
+        "not_sent": ("Not sent (excluded)", Q(excluded=True)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.CHOICES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.CHOICES:
+            return queryset.filter(self.CHOICES[self.value()][1])
+        return queryset
 
 
 class IndexedSearchMixin:
@@ -142,6 +192,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
     # Prices and stock are editable here; images, ids and the rest on the variant's own page.
     fields = (
         "status",
+        "verdict_badge",
         "title",
         "sku",
         "price",
@@ -151,7 +202,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
         "problem",
     )
     # The retailer id is on the variant's page (and the badge's "Change" link leads there).
-    readonly_fields = ("status", "title", "sku", "problem")
+    readonly_fields = ("status", "verdict_badge", "title", "sku", "problem")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
@@ -159,9 +210,13 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Meta")
+    @admin.display(description="Sent to Meta")
     def status(self, obj: Variant) -> str:
         return status_badge(obj.meta_status, title=obj.last_error)
+
+    @admin.display(description="Meta's verdict")
+    def verdict_badge(self, obj: Variant) -> str:
+        return verdict_badge(obj)
 
     @admin.display(description="Problem")
     def problem(self, obj: Variant) -> str:
@@ -356,12 +411,14 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         "price",
         "stock",
         "status",
+        "verdict_badge",
         "problem",
         "tenant",
     )
     list_display_links = ("retailer_id",)
     list_filter = (
         "meta_status",
+        VerdictFilter,
         ("catalog", TenantRelatedOnlyFilter),
         ("product__store", TenantRelatedOnlyFilter),
         InFlightFilter,
@@ -383,16 +440,39 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         "synced_hash",
         "payload_hash",
         "in_flight_batch",
+        "failure_source",
         "last_error",
+        "last_error_fix",
         "last_error_code",
         "previous_id",
-        "synced_at",
+        "accepted_by_meta",
+        "verdict_badge",
+        "review",
+        "why_not_visible",
+        "visibility",
+        "image_fetch_status",
+        "channel_review",
+        "verdict_checked_at",
         "meta_payload",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("tenant", "product", "catalog", "status", "last_error")}),
+        (None, {"fields": ("tenant", "product", "catalog", "status", "failure_source", "last_error",
+                           "last_error_fix")}),
+        (
+            "Meta's verdict (what Meta shows, read back from Meta)",
+            {
+                "fields": (
+                    "verdict_badge",
+                    "review",
+                    "why_not_visible",
+                    ("visibility", "image_fetch_status"),
+                    "channel_review",
+                    "verdict_checked_at",
+                ),
+            },
+        ),
         (
             "From Shopify",
             {
@@ -417,7 +497,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
                     "meta_item_id",
                     "previous_id",
                     "last_error_code",
-                    "synced_at",
+                    "accepted_by_meta",
                     "in_flight_batch",
                     "payload_hash",
                     "synced_hash",
@@ -445,9 +525,33 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
             readonly += ["product", "shopify_variant_id"]
         return readonly
 
-    @admin.display(description="Meta", ordering="meta_status")
+    @admin.display(description="Sent to Meta", ordering="meta_status")
     def status(self, obj: Variant) -> str:
         return status_badge(obj.meta_status, title=obj.last_error)
+
+    @admin.display(description="Meta's verdict")
+    def verdict_badge(self, obj: Variant) -> str:
+        return verdict_badge(obj)
+
+    @admin.display(description="Meta's review status")
+    def review(self, obj: Variant) -> str:
+        reasons = ", ".join(str(r) for r in obj.review_rejection_reasons or [])
+        label = item_state.review_label(obj.review_status)
+        return f"{label} ({reasons})" if reasons else label
+
+    @admin.display(description="Why not visible")
+    def why_not_visible(self, obj: Variant) -> str:
+        if obj.excluded or obj.meta_status != Variant.SyncStatus.SYNCED:
+            return "—"
+        return item_state.not_visible_reason(obj) or "—"
+
+    @admin.display(description="Last accepted by Meta")
+    def accepted_by_meta(self, obj: Variant) -> str:
+        """When Meta accepted the version it holds; none for a variant never sent (or deleted from Meta)."""
+        if not obj.synced_hash or obj.meta_deleted_at is not None or obj.synced_at is None:
+            return "— (Meta holds no version of it)" if obj.pk else "—"
+        when = date_format(timezone.localtime(obj.synced_at), "DATETIME_FORMAT")
+        return when if obj.meta_status == Variant.SyncStatus.SYNCED else f"{when} (an older version)"
 
     @admin.display(description="Product", ordering="product__title")
     def product_link(self, obj: Variant) -> str:
