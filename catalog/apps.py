@@ -8,10 +8,13 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from galantis import logcontext
+
         from . import permissions
         from .models import ShopifyStore
         from .shopify import signing_keys
 
+        logcontext.connect_task_signals()
         post_migrate.connect(permissions.remove_legacy_groups, sender=self, dispatch_uid="catalog_legacy_groups")
         # A rotated webhook secret takes effect at once in this process (see signing_keys).
         post_save.connect(signing_keys.forget_store, sender=ShopifyStore, dispatch_uid="catalog_store_key_saved")

@@ -28,6 +28,7 @@ from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, SyncBatch, Variant
+from galantis import logcontext
 
 from . import error_catalog as ec
 from .integration import clear_integration_errors, record_integration_error
@@ -143,6 +144,7 @@ def _pages(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield page
 
 
+@logcontext.for_catalog
 def poll_catalog(
     catalog: Catalog,
     *,

@@ -320,6 +320,10 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "plain" (a line of text per record) or "json" (one object per line, for log collectors).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 # Every handler carries the redaction filter (galantis/logredact.py): no token, secret or
 # query-string value reaches a log line. Django's own loggers are routed through these
 # handlers too: its default "django" console handler and runserver's "django.server"
@@ -328,9 +332,14 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "galantis.logredact.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "galantis.logredact.RedactSecretsFilter"},
+        # Tenant, catalog and task of the work in progress on every record (galantis/logcontext.py).
+        "context": {"()": "galantis.logcontext.ContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"},
+        "json": {"()": "galantis.logcontext.JsonFormatter"},
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
@@ -340,8 +349,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact_secrets"],
         },
         "django.server": {
             "class": "logging.StreamHandler",

@@ -21,6 +21,7 @@ from django.utils import timezone
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
 from catalog.models import Catalog, SyncBatch, Variant
+from galantis import logcontext
 
 from . import pause
 from .claim import SKIP, release
@@ -154,6 +155,7 @@ def poll_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     return poll_upload(catalog, batch, client)
 
 
+@logcontext.for_catalog
 def confirm_catalog(catalog: Catalog, *, force: bool = False, client: GraphClient | None = None) -> ConfirmReport:
     """Poll the catalog's sent batches that are due (all of them with ``force``)."""
     report = ConfirmReport(catalog.pk)

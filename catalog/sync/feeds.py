@@ -32,6 +32,7 @@ from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
 from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatch, Variant
+from galantis import logcontext
 
 from . import pause
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, shards
@@ -359,6 +360,7 @@ def _int(value: object) -> int:
         return 0
 
 
+@logcontext.for_catalog
 def push_feeds(
     catalog: Catalog, kind: str, *, force: bool = False, client: GraphClient | None = None
 ) -> FeedReport:

@@ -24,6 +24,7 @@ from catalog import item_state, items
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaConnection, Product, ShopifyStore, SyncBatch, Variant
+from galantis import logcontext
 
 from . import pause
 from .claim import DELETE, HIDE, SKIP, claim_items_batch, mark_due_deletions, release, shards
@@ -287,6 +288,7 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
     logger.info("Catalog %s batch %s sent: %s requests, handle received", catalog.pk, batch.pk, request_count)
 
 
+@logcontext.for_catalog
 def push_catalog(
     catalog: Catalog,
     *,

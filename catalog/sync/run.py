@@ -16,6 +16,7 @@ from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
+from galantis import logcontext
 
 from . import confirm, feeds, push
 from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
@@ -103,6 +104,7 @@ def in_flight(catalog: Catalog):
     return SyncBatch.objects.filter(catalog=catalog, state__in=SyncBatch.IN_FLIGHT_STATES)
 
 
+@logcontext.for_catalog
 def sync_now(catalog: Catalog, *, mode: str = "batch", wait: bool = False, timeout: float = 600) -> SyncRun:
     """Sync ``catalog`` now by ``mode``; with ``wait``, until Meta confirmed everything sent.
 
