@@ -42,13 +42,19 @@ def pause(catalog: Catalog, kind: str, reason: str, *, until=None) -> None:
     logger.warning("Catalog %s sync paused (%s) until %s: %s", catalog.pk, kind, until or "fixed", reason)
 
 
-def resume(catalog: Catalog) -> None:
-    """Clear any pause (staff action, or the cause is gone)."""
-    Catalog.objects.filter(pk=catalog.pk).update(
-        pause_kind=Kind.NONE, paused_reason="", paused_at=None, paused_until=None, failure_streak=0,
-        updated_at=timezone.now(),
-    )
-    catalog.pause_kind, catalog.paused_reason, catalog.paused_until, catalog.failure_streak = "", "", None, 0
+def resume(catalog: Catalog, *, keep_streak: bool = False) -> None:
+    """Clear any pause (staff action, or the cause is gone).
+
+    ``keep_streak``: a retry after an outage's back-off has not succeeded yet; the outage
+    streak is kept so a failing retry backs off longer (only a call that goes through,
+    :func:`note_success`, ends the streak).
+    """
+    fields = {"pause_kind": Kind.NONE, "paused_reason": "", "paused_at": None, "paused_until": None}
+    if not keep_streak:
+        fields["failure_streak"] = 0
+        catalog.failure_streak = 0
+    Catalog.objects.filter(pk=catalog.pk).update(**fields, updated_at=timezone.now())
+    catalog.pause_kind, catalog.paused_reason, catalog.paused_until = "", "", None
     logger.info("Catalog %s sync resumed", catalog.pk)
 
 
@@ -75,7 +81,7 @@ def resume_if_cause_gone(catalog: Catalog) -> bool:
             return False
     elif catalog.paused_until and catalog.paused_until > now:
         return False
-    resume(catalog)
+    resume(catalog, keep_streak=catalog.pause_kind == Kind.OUTAGE)
     return True
 
 

@@ -121,6 +121,23 @@ def test_outages_back_off_longer_each_time(catalog):
     assert waits[0] < waits[1] < waits[2]
 
 
+def test_outage_back_off_grows_across_retries_until_a_call_succeeds(catalog):
+    """Each retry after the back-off resumes the catalog; a failing one must back off longer."""
+    waits = []
+    for _ in range(3):
+        pause.pause_for_error(catalog, TransientError("down", http_status=503))
+        catalog.refresh_from_db()
+        waits.append((catalog.paused_until - timezone.now()).total_seconds())
+        Catalog.objects.filter(pk=catalog.pk).update(paused_until=timezone.now() - timedelta(seconds=1))
+        catalog.refresh_from_db()
+        assert pause.resume_if_cause_gone(catalog)  # the back-off passed: retry
+    assert waits[0] < waits[1] < waits[2]
+    pause.note_success(catalog)
+    pause.pause_for_error(catalog, TransientError("down again", http_status=503))
+    catalog.refresh_from_db()
+    assert (catalog.paused_until - timezone.now()).total_seconds() <= waits[0] + 1
+
+
 def test_manual_pause_waits_for_staff(catalog):
     pause.pause(catalog, Catalog.PauseKind.MANUAL, "staff")
     Catalog.objects.filter(pk=catalog.pk).update(paused_until=timezone.now() - timedelta(days=1))
