@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from catalog.models import Catalog, Product, Variant
@@ -144,9 +145,16 @@ def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | No
             cta = fix_link(et, catalog=catalog, tenant=tenant)
         if cta is None and not group.count:
             cta = help_link(et)
+        drill_url = f"{items_url}&error={et.code}" if group.count else ""
+        # Beside the fix: the variant's own page when it is one variant, else the list of them.
+        if variant is not None:
+            see_url = reverse("health:product", args=[variant.product_id])
+            see_label = f"Why this variant ({Truncator(variant.product.title).chars(40)})"
+        else:
+            see_url, see_label = drill_url, f"See {group.count:,} variant{'s' if group.count != 1 else ''}"
         rows.append({
-            "group": group, "drill_url": f"{items_url}&error={et.code}" if group.count else "", "cta": cta,
-            "variant": variant,
+            "group": group, "drill_url": drill_url, "cta": cta, "variant": variant,
+            "see_url": "" if cta is not None and cta.url == see_url else see_url, "see_label": see_label,
             "priority_label": Priority(group.priority).label if group.priority in Priority.values else "",
         })
     return rows

@@ -58,6 +58,9 @@ VERDICT_BADGES = {
 
 def verdict_badge(variant: Variant) -> str:
     """Meta's verdict on the item (live / not visible / rejected / in review), or why there is none."""
+    if variant.catalog_id is None:
+        return format_html('<span class="meta-badge meta-badge-nocatalog" title="{}">NO CATALOG</span>',
+                           "Its store has no Meta catalog: nothing sends it.")
     if variant.excluded:
         return format_html('<span class="meta-badge meta-badge-excluded" title="{}">NOT SENT</span>',
                            "Draft, archived, unpublished, excluded or deleted: not to be live in Meta.")
@@ -67,6 +70,10 @@ def verdict_badge(variant: Variant) -> str:
     why = item_state.not_visible_reason(variant)
     title = f"Meta's review: {item_state.review_label(variant.review_status)}" + (f". {why}" if why else "")
     return format_html('<span class="meta-badge meta-badge-{}" title="{}">{}</span>', css, title, text)
+
+
+# Who said a variant's last error: Meta (its rejections) or Galantis (our checks, the connection).
+META_SOURCES = (Variant.FailureSource.META_BATCH, Variant.FailureSource.META_FEED, Variant.FailureSource.META_REVIEW)
 
 
 class VerdictFilter(admin.SimpleListFilter):
@@ -403,15 +410,16 @@ class InFlightFilter(admin.SimpleListFilter):
 
 @admin.register(Variant)
 class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
+    # The two statuses right after the id: visible without scrolling the table sideways (phones, narrow windows).
     list_display = (
         "retailer_id",
+        "status",
+        "verdict_badge",
         "product_link",
         "title",
         "sku",
         "price",
         "stock",
-        "status",
-        "verdict_badge",
         "problem",
         "tenant",
     )
@@ -441,8 +449,8 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         "payload_hash",
         "in_flight_batch",
         "failure_source",
-        "last_error",
-        "last_error_fix",
+        "error_said",
+        "our_fix",
         "last_error_code",
         "previous_id",
         "accepted_by_meta",
@@ -458,8 +466,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("tenant", "product", "catalog", "status", "failure_source", "last_error",
-                           "last_error_fix")}),
+        (None, {"fields": ("tenant", "product", "catalog", "status", "failure_source", "error_said", "our_fix")}),
         (
             "Meta's verdict (what Meta shows, read back from Meta)",
             {
@@ -538,6 +545,18 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         reasons = ", ".join(str(r) for r in obj.review_rejection_reasons or [])
         label = item_state.review_label(obj.review_status)
         return f"{label} ({reasons})" if reasons else label
+
+    @admin.display(description="Error")
+    def error_said(self, obj: Variant) -> str:
+        """The last error, saying who said it: only Meta's rejections are quoted as Meta's."""
+        if not obj.last_error:
+            return "—"
+        metas = obj.failure_source in META_SOURCES and obj.last_error_code != "FEED_UNCONFIRMED"
+        return f"{'Meta says' if metas else 'Galantis found'}: {obj.last_error}"
+
+    @admin.display(description="Fix (our words)")
+    def our_fix(self, obj: Variant) -> str:
+        return obj.last_error_fix or "—"
 
     @admin.display(description="Why not visible")
     def why_not_visible(self, obj: Variant) -> str:

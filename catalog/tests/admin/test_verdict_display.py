@@ -72,6 +72,7 @@ def test_a_failed_variant_never_sent_shows_no_accepted_time(staff_client, mix):
     never = staff_client.get(reverse("admin:catalog_variant_change", args=[mix["never_sent"].pk])).content.decode()
     assert "Meta holds no version of it" in never
     assert "Synced at" not in never
+    assert "Galantis found: The product has no image." in never and "Meta says" not in never
     assert "Add an image in Shopify." in never  # our fix, beside our message
     live = staff_client.get(reverse("admin:catalog_variant_change", args=[mix["live"].pk])).content.decode()
     assert "Meta holds no version of it" not in live and "Last accepted by Meta" in live
