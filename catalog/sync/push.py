@@ -34,6 +34,8 @@ from .schedule import shards_waiting_for_feed
 logger = logging.getLogger(__name__)
 
 ITEM_TYPE = "PRODUCT_ITEM"
+# Opens an item's JSON so the UPDATE clears Meta's sale price (an empty value clears a field).
+CLEAR_SALE_PRICE = b'{"sale_price":"",'
 REHASH_CHUNK = 500
 
 
@@ -201,6 +203,10 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
         sent_hash = items.hash_of_canonical(canonical)
         if sent_hash != row.in_flight_hash:
             rehashed[row.pk] = sent_hash
+        if "sale_price" not in item:
+            # An UPDATE changes only the fields it names: without an empty sale_price, a
+            # sale that ended would stay on Meta's item (the hash stays that of the item).
+            canonical = CLEAR_SALE_PRICE + canonical[1:]
         parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
     record_sent_hashes(rehashed)
     gate.commit()

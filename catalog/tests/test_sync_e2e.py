@@ -102,7 +102,8 @@ def meta_items(catalog: Catalog) -> dict[str, dict]:
     """What the sandbox catalog holds, by retailer id."""
     client = GraphClient(catalog.connection.access_token)
     rows = client.paginate(
-        f"{catalog.meta_catalog_id}/products", fields="id,retailer_id,price,availability,visibility", limit=500
+        f"{catalog.meta_catalog_id}/products", fields="id,retailer_id,price,sale_price,availability,visibility",
+        limit=500,
     )
     return {row["retailer_id"]: row for row in rows}
 

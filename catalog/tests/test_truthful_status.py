@@ -73,6 +73,21 @@ def test_a_sale_repriced_to_zero_is_never_sent_and_metas_copy_is_hidden(catalog)
     assert meta_items(catalog)[on_sale.retailer_id]["visibility"] == "published"
 
 
+def test_a_sale_that_ended_leaves_metas_item_without_its_sale_price(catalog):  # noqa: F811
+    """Found by ``python -m bench chaos`` (webhook_burst): Meta's UPDATE keeps fields it is not sent."""
+    on_sale = _variant(catalog, price=Decimal("30.00"), compare_at_price=Decimal("41.99"))
+    push_and_confirm(catalog)
+    assert meta_items(catalog)[on_sale.retailer_id]["sale_price"] == "$30.00"
+
+    Variant.objects.filter(pk=on_sale.pk).update(compare_at_price=None)  # the sale ended in Shopify
+    item_state.refresh_variants(Variant.objects.filter(pk=on_sale.pk))
+    push_and_confirm(catalog)
+    on_sale.refresh_from_db()
+    held = meta_items(catalog)[on_sale.retailer_id]
+    assert on_sale.meta_status == Status.SYNCED
+    assert (held["price"], held.get("sale_price")) == ("$30.00", None)
+
+
 def test_an_invalid_item_that_slipped_past_refresh_is_stopped_at_send_time(catalog):  # noqa: F811
     # Data changed without a refresh (e.g. written by an older release): PENDING with a zero price.
     new = _variant(catalog, price=Decimal("12.00"))
