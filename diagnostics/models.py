@@ -197,6 +197,18 @@ class CatalogIssue(TenantOwned):
     def display_title(self) -> str:
         return self.title or self.error_type.display_title
 
+    @property
+    def message_is_metas(self) -> bool:
+        """True when ``message`` quotes Meta: its diagnostics, a feed upload, or a Graph error it answered.
+
+        A mirrored sync pause carries our reason, and a call that never reached Meta our
+        own words ("Could not reach the Graph API"): those are not Meta's.
+        """
+        if self.source in (IssueSource.DIAGNOSTICS_POLL, IssueSource.FEED):
+            return True
+        details = self.details if isinstance(self.details, dict) else {}
+        return "pause_kind" not in details and bool(details.get("code") or details.get("http_status"))
+
 
 class HealthSnapshot(TenantOwned):
     """Counts of one catalog at one moment (hourly, and after a sync) for the trend charts.

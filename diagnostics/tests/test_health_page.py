@@ -217,3 +217,24 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
     # update, release)
     with django_assert_num_queries(17):
         merchant_client.get(URL)
+
+
+def test_banner_quotes_meta_only_for_what_meta_said(merchant_client, catalog):
+    from catalog.meta.errors import AuthError, TransientError
+    from diagnostics.integration import clear_integration_errors, mirror_sync_pause, record_integration_error
+
+    record_integration_error(catalog, AuthError("Error validating access token", code=190), operation="sync")
+    assert "Meta said: Error validating access token" in merchant_client.get(URL).content.decode()
+
+    clear_integration_errors(catalog, operation="sync")
+    record_integration_error(catalog, TransientError("Could not reach the Graph API (ConnectionError)"),
+                             operation="sync")
+    body = merchant_client.get(URL).content.decode()
+    assert "Details: Could not reach the Graph API" in body and "Meta said: Could not reach" not in body
+
+    clear_integration_errors(catalog, operation="sync")
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.AUTH, paused_reason="Token expired")
+    catalog.refresh_from_db()
+    mirror_sync_pause(catalog)
+    body = merchant_client.get(URL).content.decode()
+    assert "Details: Token expired" in body and "Meta said: Token expired" not in body
