@@ -32,7 +32,9 @@ INTEGRATION = Variant.FailureSource.INTEGRATION
 # Failures we found ourselves (our message); the others quote Meta and become batch issues.
 OURS = (LOCAL, INTEGRATION)
 # The columns the issues are made of.
-FAILURE_FIELDS = ("pk", "failure_source", "last_error", "last_error_code", "last_error_fix", "in_flight_batch_id")
+# retailer_id: Variant.from_db reads it (a deferred field would cost a query per row).
+FAILURE_FIELDS = ("pk", "retailer_id", "failure_source", "last_error", "last_error_code", "last_error_fix",
+                  "in_flight_batch_id")
 
 
 def failed_here(catalog: Catalog, prefix: str = "") -> Q:

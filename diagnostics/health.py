@@ -177,7 +177,9 @@ def not_visible_reasons(catalog_ids: list[int], counts: StatusCounts) -> tuple[l
         return [], False
     rows = list(
         Variant.objects.filter(states.q(states.NOT_VISIBLE), catalog_id__in=catalog_ids)
-        .only("review_status", "review_rejection_reasons", "visibility", "image_fetch_status", "channel_review")
+        # retailer_id: Variant.from_db reads it (deferred, it would cost a query per row).
+        .only("retailer_id", "review_status", "review_rejection_reasons", "visibility", "image_fetch_status",
+              "channel_review")
         [:REASON_SAMPLE]
     )
     reasons: Counter[str] = Counter()

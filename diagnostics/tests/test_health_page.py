@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from catalog import tenants
 from catalog.models import Catalog, Membership, MetaConnection
-from catalog.tests.factories import CatalogFactory, ProductFactory, TenantFactory, UserFactory, VariantFactory
+from catalog.tests.factories import (
+    CatalogFactory,
+    ProductFactory,
+    ShopifyStoreFactory,
+    TenantFactory,
+    UserFactory,
+    VariantFactory,
+)
 from diagnostics import error_catalog as ec
 from diagnostics.models import Priority
 from diagnostics.taxonomy import ErrorTypeCache
@@ -217,6 +224,27 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
     # update, release)
     with django_assert_num_queries(17):
         merchant_client.get(URL)
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, catalog, make_variants, size,
+                                                   django_assert_num_queries):
+    """Not-visible variants (their reasons, a bounded read) and a store without a catalog (its count)."""
+    et = ErrorTypeFactory()
+    for v in make_variants(size, "FAILED"):
+        ItemIssueFactory(variant=v, catalog=catalog, error_type=et)
+    make_variants(size, "SYNCED", verdict="REJECTED", review_status="rejected", review_rejection_reasons=["X"])
+    make_variants(size, "SYNCED", verdict="NOT_VISIBLE", image_fetch_status="FETCH_FAILED")
+    outlet = ShopifyStoreFactory(tenant=tenant, shop_domain="outlet.myshopify.com")
+    VariantFactory.create_batch(size, product=ProductFactory(tenant=tenant, store=outlet), catalog=None)
+    HealthSnapshotFactory.create_batch(3, catalog=catalog)
+    merchant_client.get(URL)  # the session remembers the tenant
+    # as above (without the session save), + the not-visible reasons + the unsent variants' count
+    with django_assert_num_queries(16):
+        response = merchant_client.get(URL)
+    assert response.context["summary"].not_visible_why == [
+        ("rejected in Meta's review: X", size), ("Meta cannot fetch the image", size)]
+    assert response.context["summary"].unconnected.variants == size
 
 
 def test_banner_quotes_meta_only_for_what_meta_said(merchant_client, catalog):

@@ -178,3 +178,16 @@ def test_a_finished_sync_takes_a_snapshot_at_the_next_harvest(catalog, make_vari
     assert HealthSnapshot.objects.get().live == 2
     harvest_sync_results(catalog)  # no new sync: no new snapshot
     assert HealthSnapshot.objects.count() == 1
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_failure_issues_cost_does_not_grow_with_failures(catalog, make_variants, size, django_assert_num_queries):
+    make_variants(size, "FAILED", failure_source="LOCAL", last_error_code="EMPTY_IMAGE_URL",
+                  last_error="The product has no image.")
+    make_variants(size, "FAILED", failure_source="META_BATCH", last_error="Invalid availability.",
+                  last_error_code=META_REJECTED)
+    sync_failure_issues(catalog)  # opens them all
+    # resolve (two sources), error types, the FAILED chunk, the end of the walk, then per source
+    # the open issues of the chunk's variants: nothing to write the second time
+    with django_assert_num_queries(7):
+        sync_failure_issues(catalog)
