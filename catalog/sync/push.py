@@ -34,8 +34,15 @@ from .schedule import shards_waiting_for_feed
 logger = logging.getLogger(__name__)
 
 ITEM_TYPE = "PRODUCT_ITEM"
-# Opens an item's JSON so the UPDATE clears Meta's sale price (an empty value clears a field).
-CLEAR_SALE_PRICE = b'{"sale_price":"",'
+# Optional fields the mapping (catalog.items.meta_item) writes only when they have a value.
+# An UPDATE changes only the fields it names, so an item sent without one of them would
+# keep Meta's old value (a sale that ended, a colour or category removed): each absent one
+# is sent empty, which clears it. The payload hash stays that of the item itself.
+CLEARABLE_FIELDS = (
+    "sale_price", "quantity_to_sell_on_facebook", "additional_image_link", "product_type", "color", "size",
+    "gender", "age_group", "fb_product_category", "google_product_category",
+    *(f"custom_label_{n}" for n in range(5)), "internal_label", "previous_id",
+)
 REHASH_CHUNK = 500
 
 
@@ -203,10 +210,8 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
         sent_hash = items.hash_of_canonical(canonical)
         if sent_hash != row.in_flight_hash:
             rehashed[row.pk] = sent_hash
-        if "sale_price" not in item:
-            # An UPDATE changes only the fields it names: without an empty sale_price, a
-            # sale that ended would stay on Meta's item (the hash stays that of the item).
-            canonical = CLEAR_SALE_PRICE + canonical[1:]
+        if cleared := [field for field in CLEARABLE_FIELDS if field not in item]:
+            canonical = b'{"%s":"",' % b'":"","'.join(f.encode() for f in cleared) + canonical[1:]
         parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
     record_sent_hashes(rehashed)
     gate.commit()

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog import item_state
-from catalog.models import Catalog, SyncBatch, Variant
+from catalog.models import Catalog, Product, SyncBatch, Variant
 from catalog.sync import push
 from catalog.tests.factories import ProductFactory, VariantFactory
 from catalog.tests.test_sync_e2e import catalog, meta, meta_items, push_and_confirm  # noqa: F401 (fixtures)
@@ -86,6 +86,24 @@ def test_a_sale_that_ended_leaves_metas_item_without_its_sale_price(catalog):  #
     held = meta_items(catalog)[on_sale.retailer_id]
     assert on_sale.meta_status == Status.SYNCED
     assert (held["price"], held.get("sale_price")) == ("$30.00", None)
+
+
+def test_a_colour_and_category_removed_in_shopify_leave_metas_item_too(catalog):  # noqa: F811
+    from catalog.meta.client import GraphClient
+
+    variant = _variant(catalog, options={"Color": "Sage"})
+    Product.objects.filter(pk=variant.product_id).update(google_product_category="Apparel & Accessories")
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    push_and_confirm(catalog)
+    Variant.objects.filter(pk=variant.pk).update(options={})
+    Product.objects.filter(pk=variant.product_id).update(google_product_category="")
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    push_and_confirm(catalog)
+    held = next(GraphClient(catalog.connection.access_token).paginate(
+        f"{catalog.meta_catalog_id}/products", fields="retailer_id,color,category",
+        filter=json.dumps({"retailer_id": {"eq": variant.retailer_id}}),
+    ))
+    assert held.get("color") in (None, "") and held.get("category") in (None, "")
 
 
 def test_an_invalid_item_that_slipped_past_refresh_is_stopped_at_send_time(catalog):  # noqa: F811
