@@ -4,7 +4,8 @@ Django lists apps alphabetically; staff think in steps instead (who has access,
 which Shopify store, which Meta catalog, which products, how the sync went), so the
 index and the sidebar show one section per step. Other apps add their models by
 extending ``ADMIN_SECTIONS``; a model no section names keeps its app's own group,
-after the sections.
+after the sections. A section may also list custom admin pages (:class:`Page`), shown
+to whoever sees the model whose admin serves them, with a count badge on the index.
 """
 
 from django.contrib import admin
@@ -12,17 +13,35 @@ from django.contrib.admin.apps import AdminConfig
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.module_loading import import_string
+
+
+class Page:
+    """A custom admin page listed in a section, after the model whose admin serves it."""
+
+    def __init__(self, name: str, url_name: str, model: str, count: str | None = None) -> None:
+        self.name = name
+        # The URL name without "admin:" (e.g. "catalog_syncbatch_deadletters").
+        self.url_name = url_name
+        # "app_label.model_name": the page is listed where, and for whom, that model is.
+        self.model = model
+        # Dotted path of ``f(request) -> int``: the badge beside the link on the index
+        # (not in the sidebar, which every admin page draws).
+        self.count = count
 
 
 class Section:
     """One group on the admin index: a key (URL and CSS), a title, a hint, the models it lists."""
 
-    def __init__(self, key: str, name: str, description: str, models: list[str]) -> None:
+    def __init__(
+        self, key: str, name: str, description: str, models: list[str], pages: list[Page] | None = None
+    ) -> None:
         self.key = key
         self.name = name
         self.description = description
         # "app_label.model_name", or "app_label.*" for every model of an app.
         self.models = models
+        self.pages = pages or []
 
     def position_of(self, app_label: str, model_name: str) -> int | None:
         """Where the model sits in this section, or None when it does not belong here."""
@@ -57,8 +76,12 @@ ADMIN_SECTIONS: list[Section] = [
     Section(
         "sync",
         "Sync",
-        "Batches sent to Meta, and the task queue behind them.",
+        "Batches sent to Meta, the task queue behind them, and the work that failed for good.",
         ["catalog.syncbatch", "django_q.*"],
+        pages=[
+            Page("Dead letters", "catalog_syncbatch_deadletters", "catalog.syncbatch",
+                 count="catalog.admin.dead_letters.dead_letter_count"),
+        ],
     ),
     Section("diagnostics", "Diagnostics", "Meta's findings about items and catalogs.", ["diagnostics.*"]),
 ]
@@ -82,8 +105,16 @@ class GalantisAdminSite(admin.AdminSite):
         return super().index(
             request,
             {"tenant_overview": tenant_overview(request), "token_warnings": token_warnings(request),
-             **(extra_context or {})},
+             "app_list": self._with_page_counts(request, self.get_app_list(request)), **(extra_context or {})},
         )
+
+    def _with_page_counts(self, request, app_list: list[dict]) -> list[dict]:
+        """The index's sections with each custom page's count (its badge)."""
+        for app in app_list:
+            for entry in app["models"]:
+                if entry.get("count_of"):
+                    entry["badge"] = import_string(entry["count_of"])(request)
+        return app_list
 
     def get_app_list(self, request, app_label=None):
         """Sections in workflow order; an app's own page (``app_label``) keeps Django's list."""
@@ -111,6 +142,7 @@ class GalantisAdminSite(admin.AdminSite):
         sections = []
         for section in ADMIN_SECTIONS:
             models = [model for _, model in sorted(grouped[section.key], key=lambda pm: (pm[0], pm[1]["name"]))]
+            models = self._with_pages(section, models)
             if models:
                 sections.append(
                     {
@@ -123,6 +155,23 @@ class GalantisAdminSite(admin.AdminSite):
                     }
                 )
         return sections + leftover_apps
+
+    def _with_pages(self, section: Section, models: list[dict]) -> list[dict]:
+        """``models`` with the section's pages, each after the model whose admin serves it (if listed)."""
+        for page in section.pages:
+            for position, model in enumerate(models):
+                if "model" in model and model["model"]._meta.label_lower == page.model:
+                    models.insert(position + 1, {
+                        "name": page.name,
+                        "object_name": page.url_name,
+                        "admin_url": reverse(f"admin:{page.url_name}", current_app=self.name),
+                        "add_url": None,
+                        "view_only": True,
+                        "perms": {"view": True},
+                        "count_of": page.count,
+                    })
+                    break
+        return models
 
     def section_index(self, request, key: str):
         """One section on its own page (what a section title links to)."""

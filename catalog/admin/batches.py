@@ -1,4 +1,4 @@
-"""Read-only admin for sync batches: what was sent to Meta, when, and how it went."""
+"""Read-only admin for sync batches: what was sent to Meta, when, and how it went; and the dead letters page."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -7,11 +7,12 @@ from django.utils.html import format_html, format_html_join
 from catalog.models import SyncBatch
 
 from .base import TenantRelatedOnlyFilter, TenantScopedAdmin
+from .dead_letters import DeadLettersMixin
 
 
 @admin.register(SyncBatch)
-class SyncBatchAdmin(TenantScopedAdmin):
-    """Batches are written by the sync engine only; staff look, never edit."""
+class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
+    """Batches are written by the sync engine only; staff look, never edit (the dead letters page retries)."""
 
     list_display = (
         "__str__",
