@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RoutePattern
 
@@ -73,12 +73,7 @@ def _client_for(tenant: Tenant, role: str) -> Client:
 
 
 def _urls(name: str, params: list[str], ids: list[int], slug: str) -> list[str]:
-    from django.urls import reverse
-
-    if not params:
-        candidates = [{}]
-    else:
-        candidates = [dict.fromkeys(params, value) for value in [*ids, slug]]
+    candidates = [dict.fromkeys(params, value) for value in [*ids, slug]] if params else [{}]
     found = []
     for kwargs in candidates:
         try:
