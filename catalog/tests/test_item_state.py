@@ -154,3 +154,20 @@ def test_any_shopify_product_is_a_valid_item_or_failed_with_a_reason(
     else:
         # What we send live, Meta's own validation (the sandbox's) accepts.
         assert check_fields(item) == [] and check_required(item) == [], item
+
+
+@pytest.mark.django_db
+def test_a_variant_edited_while_its_verdict_was_read_gets_metas_fields_but_no_verdict(catalog):
+    from catalog.tests.factories import ProductFactory, VariantFactory
+
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+    synced, edited = (VariantFactory(product=product, catalog=catalog, meta_status=Variant.SyncStatus.SYNCED)
+                      for _ in range(2))
+    Variant.objects.filter(pk=edited.pk).update(meta_status=Variant.SyncStatus.PENDING)  # changed meanwhile
+    read = [item_state.ItemVerdict(retailer_id=v.retailer_id, review_status="approved", visibility="published",
+                                   image_fetch_status="FETCHED") for v in (synced, edited)]
+    assert item_state.record_verdicts(catalog.pk, read) == 2
+    synced.refresh_from_db()
+    edited.refresh_from_db()
+    assert synced.verdict == Variant.Verdict.LIVE
+    assert (edited.verdict, edited.review_status) == (Variant.Verdict.NONE, "approved")
