@@ -149,6 +149,8 @@ SANDBOX_FEED_SLICE_SECONDS = env.float("SANDBOX_FEED_SLICE_SECONDS", default=5.0
 # shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).
 SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_DELAY_SECONDS", default=1.0)
 SANDBOX_SHOPIFY_BULK_SLICE_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_SLICE_SECONDS", default=5.0)
+# How long a finished bulk operation's file can be downloaded (Shopify: 7 days); 0 expires it at once.
+SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS", default=7 * 86400.0)
 SANDBOX_SHOPIFY_BUCKET_SIZE = env.float("SANDBOX_SHOPIFY_BUCKET_SIZE", default=1000.0)
 SANDBOX_SHOPIFY_RESTORE_RATE = env.float("SANDBOX_SHOPIFY_RESTORE_RATE", default=50.0)
 # Seconds the sandbox waits for a webhook receiver (Shopify allows 5 in total).

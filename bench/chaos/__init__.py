@@ -50,12 +50,12 @@ def run_one(harness: Harness, scenario: Scenario) -> dict:
         return {**result, "outcome": "skipped (PostgreSQL only)", "lost": None, "notes": []}
     harness.restore()
     run = ChaosRun(harness, scenario.name, harness.worker_env(scenario.env))
-    server = Server({**harness.base_env(), **scenario.env}, harness.port)
+    run.server = Server({**harness.base_env(), **scenario.env}, harness.port)
     started = time.monotonic()
     recover = None
     outcome = None
     try:
-        server.start()
+        run.server.start()
         try:
             scenario.function(run)
         except NotObserved as error:
@@ -66,7 +66,7 @@ def run_one(harness: Harness, scenario: Scenario) -> dict:
             run.after_settle()
     finally:
         run.stop()
-        server.stop()
+        run.server.stop()
     from django.db import connections
 
     connections.close_all()
@@ -75,7 +75,9 @@ def run_one(harness: Harness, scenario: Scenario) -> dict:
         outcome = "passed" if recover is not None and verdict.lost == 0 else "failed"
     return {
         **result, "outcome": outcome, **verdict.as_dict(), "recover_seconds": recover,
-        "simulated_seconds": round(run.simulated_seconds), "wall_seconds": round(time.monotonic() - started, 1),
+        "simulated_seconds": round(run.simulated_seconds),
+        "recover_simulated_seconds": round(run.simulated_after_lift),
+        "wall_seconds": round(time.monotonic() - started, 1),
         "ticker_errors": run.ticker.errors if run.ticker else 0, "notes": run.notes,
         "logs": str(harness.log_dir),
     }
@@ -86,6 +88,8 @@ def line(result: dict) -> str:
     if result.get("lost") is None:
         return head
     recover = f"{result['recover_seconds']} s" if result.get("recover_seconds") is not None else "never"
+    if result.get("recover_simulated_seconds"):
+        recover += f" (+{result['recover_simulated_seconds']} s of Meta's waits skipped)"
     return (f"{head}  pending {result['pending']}  synced {result['synced']}  failed {result['failed']}  "
             f"excluded {result['excluded']}  lost {result['lost']}  recovered in {recover}")
 

@@ -53,7 +53,6 @@ CHAOS_ENV = {
     "SYNC_PERMISSION_RECHECK": "3",
     "META_RETRY_BASE_DELAY": "0.05",
     "META_RETRY_MAX_DELAY": "0.5",
-    "META_MAX_INLINE_WAIT": "2",
     "META_TIMEOUT": "20",
     "META_TOKEN_RECHECK_SECONDS": "2",
     "Q_WORKERS": "2",
@@ -156,7 +155,9 @@ class ChaosRun:
     lifted_at: float | None = None
     notes: list[str] = field(default_factory=list)
     simulated_seconds: float = 0.0
+    simulated_at_lift: float = 0.0
     warp_after_lift: bool = False
+    server: object | None = None  # the running bench.server.Server (a scenario may restart it)
     # A scenario's own condition for "settled" (e.g. every webhook processed), and a hook after it.
     extra_settled: Callable[[], bool] | None = None
     after_settle: Callable[[], None] | None = None
@@ -169,13 +170,21 @@ class ChaosRun:
         self.clusters.append(cluster)
         return cluster
 
+    def restart_server(self, **env: str) -> None:
+        """Serve the app and sandbox again with ``env`` on top (a sandbox setting changes)."""
+        from ..server import Server
+
+        self.server.stop()
+        self.server = Server({**self.server.env, **env}, self.harness.port)
+        self.server.start()
+
     def start_ticker(self) -> None:
         self.ticker = Ticker(extra=self._after_tick)
         self.ticker.start()
 
     def _after_tick(self) -> None:
         if self.warp_after_lift and self.lifted_at is not None:
-            self.fast_forward()
+            self.fast_forward(polls=False)
 
     def stop(self) -> None:
         if self.ticker is not None:
@@ -218,6 +227,12 @@ class ChaosRun:
     def lift(self) -> None:
         """The fault is gone from now: recovery is timed from here."""
         self.lifted_at = time.monotonic()
+        self.simulated_at_lift = self.simulated_seconds
+
+    @property
+    def simulated_after_lift(self) -> float:
+        """Waits skipped after the lift (part of the time to recover, though not slept)."""
+        return self.simulated_seconds - self.simulated_at_lift if self.lifted_at is not None else 0.0
 
     def wait_settled(self) -> float | None:
         """Seconds from the lift until no variant is PENDING, nothing in flight, nothing paused."""
@@ -233,12 +248,13 @@ class ChaosRun:
         self.notes.append(f"not settled {self.harness.deadline:.0f} s after the lift: {state}")
         return None
 
-    def fast_forward(self) -> float:
+    def fast_forward(self, *, polls: bool = True) -> float:
         """Let the time Meta or the engine asked to wait pass at once; return the seconds skipped.
 
         Every due time in the future (a catalog's pause, a batch's next poll, the Graph
         throttle's block, and the throttle's cool-down after a usage reading at its stop
-        line) is moved to now, as if the clock had jumped there.
+        line) is moved to now, as if the clock had jumped there. ``polls=False`` leaves the
+        batches' poll times alone (after a lift only Meta's waits are skipped).
         """
         from datetime import timedelta
 
@@ -257,7 +273,7 @@ class ChaosRun:
         ahead = [
             Catalog.objects.filter(paused_until__gt=now).aggregate(m=Max("paused_until"))["m"],
             SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__gt=now).aggregate(
-                m=Max("next_poll_at"))["m"],
+                m=Max("next_poll_at"))["m"] if polls else None,
             GraphThrottle.objects.filter(blocked_until__gt=now).aggregate(m=Max("blocked_until"))["m"],
             cooling + cooldown if cooling else None,
         ]
@@ -265,7 +281,8 @@ class ChaosRun:
         if skipped <= 0:
             return 0.0
         Catalog.objects.filter(paused_until__gt=now).update(paused_until=now)
-        SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__gt=now).update(next_poll_at=now)
+        if polls:
+            SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__gt=now).update(next_poll_at=now)
         GraphThrottle.objects.filter(blocked_until__gt=now).update(blocked_until=now)
         stopped.update(updated_at=now - cooldown)
         self.simulated_seconds += skipped

@@ -104,10 +104,7 @@ def meta_outage(run: ChaosRun) -> None:
     run.notes.append(f"{retries} retries in {run.simulated_seconds:.0f} simulated seconds of outage")
     faults.configure(outage=False)
     run.lift()
-    before = run.simulated_seconds
     run.warp_after_lift = True  # the back-off left after the outage passes at once (counted)
-    run.after_settle = lambda: run.notes.append(
-        f"back-off left after the outage (skipped): {run.simulated_seconds - before:.0f} s")
 
 
 # -- 3. rate limits, with usage headers ------------------------------------------------------
@@ -356,6 +353,80 @@ def handle_never_finishes(run: ChaosRun) -> None:
     run.lift()
 
 
+# -- 12. Shopify's bulk operation failing, then its file expiring ----------------------------
+
+
+def _reprice_shop(run: ChaosRun) -> int:
+    """Shopify's truth moves on without a webhook: every variant gets a new price."""
+    from decimal import Decimal
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from sandbox.shopify.models import Product as ShopProduct
+    from sandbox.shopify.models import Shop
+    from sandbox.shopify.models import Variant as ShopVariant
+
+    shop = Shop.objects.get(domain=run.catalog().store.shop_domain)
+    now = timezone.now()
+    ShopProduct.objects.filter(shop=shop).update(updated_at=now)
+    return ShopVariant.objects.filter(shop=shop).update(price=F("price") + Decimal("1.00"), updated_at=now)
+
+
+def bulk_import_fails(run: ChaosRun) -> None:
+    from django.db.models import Max
+    from django_q.tasks import async_task
+
+    from catalog.models import ImportRun
+    from sandbox.shopify.models import BulkOperation
+
+    store_id = run.catalog().store_id
+    runs = ImportRun.objects.filter(store_id=store_id, mode=ImportRun.Mode.BULK)
+    ops = BulkOperation.objects.filter(shop__domain=run.catalog().store.shop_domain)
+    _reprice_shop(run)
+    _start(run)
+
+    def import_once() -> ImportRun:
+        last = runs.aggregate(m=Max("pk"))["m"] or 0
+        async_task("catalog.tasks.shopify_import", store_id, True, group="chaos-import")
+        run.wait_until(lambda: runs.filter(pk__gt=last).exists(), OBSERVE_TIMEOUT, "the import to start")
+        return runs.filter(pk__gt=last).order_by("pk").first()
+
+    def finished(import_run: ImportRun) -> ImportRun:
+        run.wait_until(lambda: runs.filter(pk=import_run.pk, finished_at__isnull=False).exists(), OBSERVE_TIMEOUT,
+                       "the import to finish")
+        import_run.refresh_from_db()
+        return import_run
+
+    # 1. Shopify fails the bulk operation before it runs (the sandbox waits 3 s before starting it).
+    last_op = ops.aggregate(m=Max("pk"))["m"] or 0
+    first = import_once()
+    if not run.wait_until(lambda: ops.filter(pk__gt=last_op).exists(), OBSERVE_TIMEOUT, "a bulk operation"):
+        raise NotObserved("the import started no bulk operation")
+    ops.filter(pk__gt=last_op, status=BulkOperation.Status.CREATED).update(
+        status=BulkOperation.Status.FAILED, error_code=BulkOperation.ErrorCode.INTERNAL_SERVER_ERROR)
+    first = finished(first)
+    run.notes.append(f"import 1 (bulk operation failed): {first.state}: {first.error[:120]}")
+    # 2. The file expires before it is downloaded.
+    run.restart_server(SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS="0")
+    second = finished(import_once())
+    run.notes.append(f"import 2 (file expired): {second.state}: {second.error[:120]}")
+    if first.state != ImportRun.State.FAILED or second.state != ImportRun.State.FAILED:
+        raise NotObserved("an import did not report its failure")
+    # 3. Lifted: a retry imports everything.
+    run.restart_server(SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS=str(7 * 86400))
+    run.lift()
+    third = import_once()
+    run.extra_settled = lambda: runs.filter(pk=third.pk, state=ImportRun.State.SUCCEEDED).exists()
+
+    def report() -> None:
+        third.refresh_from_db()
+        run.notes.append(f"import 3: {third.state}, {third.variants_seen} variants seen, "
+                         f"{third.variants_changed} changed")
+
+    run.after_settle = report
+
+
 # -- the registry -----------------------------------------------------------------------------
 
 SCENARIOS = [
@@ -375,7 +446,8 @@ SCENARIOS = [
     Scenario(10, "handle_never_finishes", "a batch handle Meta never finishes", handle_never_finishes,
              {"SYNC_HANDLE_TIMEOUT": "6"}),
     Scenario(11, "feed_upload_fails", "a feed upload failing half way", None, {}),
-    Scenario(12, "bulk_import_fails", "Shopify's bulk operation failing, its file expiring", None, {}),
+    Scenario(12, "bulk_import_fails", "Shopify's bulk operation failing, its file expiring", bulk_import_fails,
+             {"SANDBOX_SHOPIFY_BULK_DELAY_SECONDS": "3"}),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 

@@ -70,6 +70,12 @@ def result_path(op: BulkOperation) -> Path:
     return Path(settings.MEDIA_ROOT) / "sandbox_shopify" / "bulk" / op.file_name
 
 
+def result_expired(op: BulkOperation) -> bool:
+    """Shopify's result URL works for 7 days (``SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS``)."""
+    ttl = settings.SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS
+    return op.completed_at is not None and (timezone.now() - op.completed_at).total_seconds() >= ttl
+
+
 def result_url(op: BulkOperation, base_url: str | None = None) -> str:
     """Download URL of the result file; no auth header needed (the token is in the path)."""
     return f"{(base_url or settings.SITE_URL).rstrip('/')}/sandbox/shopify/bulk/{op.download_token}.jsonl"

@@ -78,7 +78,7 @@ def bulk_result_view(request: HttpRequest, token: str) -> HttpResponse:
     if op is None or not op.file_name:
         raise Http404("No such bulk operation result")
     path = bulk.result_path(op)
-    if not path.exists():
+    if not path.exists() or bulk.result_expired(op):
         raise Http404("Result expired")
     response: StreamingHttpResponse = FileResponse(path.open("rb"), content_type="application/jsonl")
     response["Content-Disposition"] = f'attachment; filename="bulk-{op.legacy_id}.jsonl"'

@@ -42,6 +42,13 @@ def test_bulk_query_completes_with_downloadable_jsonl(live_shop):
     assert len(lines) == int(done["objectCount"])
 
 
+def test_the_result_file_expires(live_shop, settings):
+    _run(live_shop)
+    url = _poll_until_done(live_shop)["url"]
+    settings.SANDBOX_SHOPIFY_BULK_RESULT_TTL_SECONDS = 0  # as if 7 days had passed
+    assert requests.get(url, timeout=30).status_code == 404
+
+
 def test_children_point_at_parents_that_came_first(live_shop):
     _run(live_shop)
     lines = [
