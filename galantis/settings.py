@@ -144,6 +144,8 @@ SANDBOX_BATCH_DELAY_SECONDS = env.float("SANDBOX_BATCH_DELAY_SECONDS", default=2
 # Graph sandbox: seconds of work one call touching a catalog may spend ingesting a feed
 # upload; a big file is processed over several calls, so a status poll never waits long.
 SANDBOX_FEED_SLICE_SECONDS = env.float("SANDBOX_FEED_SLICE_SECONDS", default=5.0)
+# Fault: a feed upload session breaks off after this many rows (0: never; the fault suite's half-way failure).
+SANDBOX_FEED_FAIL_AFTER_ROWS = env.int("SANDBOX_FEED_FAIL_AFTER_ROWS", default=0)
 # Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
 # work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
 # shop (Shopify's documented Standard plan values were 1,000 points restored at 50/s).

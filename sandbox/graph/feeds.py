@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 ROW_CHUNK = 1000  # feed rows validated and written together
 SLICE_LEASE_GRACE = 30  # seconds past the slice budget before another call may take over a stuck slice
 SAMPLES_PER_ERROR = 20
+# What an upload session says when it broke off (the SANDBOX_FEED_FAIL_AFTER_ROWS fault).
+UPLOAD_BROKE_OFF = "The upload could not be completed: an internal error stopped processing. Upload the file again."
 FETCH_TIMEOUT = (5, 60)
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "BAR": "|", "TILDE": "~"}
 ENCODINGS = {"UTF8": "utf-8-sig", "LATIN1": "latin-1", "UTF16LE": "utf-16-le", "UTF16BE": "utf-16-be"}
@@ -352,9 +354,16 @@ def _ingest(upload: FeedUpload, report: _Report, now: datetime, deadline: float)
     review_delay = faults.batch_delay_for(catalog, None)
     try:
         with _open_text(Path(upload.file_path), feed.encoding) as text:
+            fail_after = settings.SANDBOX_FEED_FAIL_AFTER_ROWS
             for chunk in chunks(_rows(upload, text), ROW_CHUNK):
                 if upload.rows_read == 0 and "id" not in chunk[0][1]:
                     report.add("fatal", "A required field is missing: the feed has no id column.", "HIGH")
+                    return True
+                if fail_after and upload.rows_read + len(chunk) > fail_after:
+                    # The fault: the session breaks off mid-file; rows read so far stay, none is deleted.
+                    _ingest_chunk(upload, report, chunk[: max(fail_after - upload.rows_read, 0)], method, now,
+                                  review_delay)
+                    report.add("fatal", UPLOAD_BROKE_OFF, "HIGH")
                     return True
                 _ingest_chunk(upload, report, chunk, method, now, review_delay)
                 # A short chunk was the file's last: finish now rather than in one more slice.

@@ -66,6 +66,20 @@ def test_replace_upload_creates_items_and_counts_them(client, graph, account, fe
     assert ProductItem.objects.filter(feed__isnull=False).count() == 3
 
 
+def test_an_upload_that_breaks_off_keeps_what_it_read_and_deletes_nothing(client, graph, account, feed_id,
+                                                                          settings):
+    first = upload(client, account, feed_id, feed_csv([valid_item(f"sku-{n}") for n in range(4)]))["id"]
+    assert session(graph, first)["num_persisted_items"] == 4
+    settings.SANDBOX_FEED_FAIL_AFTER_ROWS = 2  # the fault
+    upload_id = upload(client, account, feed_id, feed_csv([valid_item(f"new-{n}") for n in range(4)]))["id"]
+    result = session(graph, upload_id)
+    assert "end_time" in result and result["error_count"] == 1
+    assert (result["num_detected_items"], result["num_persisted_items"], result["num_deleted_items"]) == (2, 2, 0)
+    assert ProductItem.objects.count() == 6  # the four earlier items stay: a broken replace deletes nothing
+    _, errors = graph.get(f"{upload_id}/errors", error_priority="HIGH")
+    assert errors["data"][0]["severity"] == "fatal"
+
+
 def test_replace_upload_deletes_items_missing_from_the_file(client, graph, account, feed_id, push):
     push([batch_request("CREATE", valid_item("from-batch"))])
     upload(client, account, feed_id, feed_csv([valid_item("a"), valid_item("b")]))
