@@ -353,6 +353,36 @@ def handle_never_finishes(run: ChaosRun) -> None:
     run.lift()
 
 
+# -- 11. a feed upload failing half way -------------------------------------------------------
+
+
+def feed_upload_fails(run: ChaosRun) -> None:
+    from django_q.tasks import async_task
+
+    from catalog.models import SyncBatch
+    from sandbox.models import FeedUpload
+
+    catalog_pk = run.catalog().pk
+    feeds = SyncBatch.objects.filter(catalog_id=catalog_pk, kind=SyncBatch.Kind.REPLACE_FEED)
+    # About half the file's rows (some 60% of the variants are valid and live).
+    run.restart_server(SANDBOX_FEED_FAIL_AFTER_ROWS=str(max(1, run.harness.variants * 3 // 10)))
+    _start(run)
+    # The whole catalog by the replace feed first (what a new catalog's first hour does).
+    async_task("catalog.tasks.push_feed", catalog_pk, SyncBatch.Kind.REPLACE_FEED, True, group="chaos-feed")
+    if not run.wait_until(lambda: feeds.filter(finished_at__isnull=False).exists(), OBSERVE_TIMEOUT,
+                          "the replace feed upload to end"):
+        raise NotObserved("the replace feed was never uploaded and confirmed")
+    broken = FeedUpload.objects.filter(error_count__gt=0).order_by("pk").first()
+    if broken is None:
+        raise NotObserved("no upload session broke off")
+    batch = feeds.order_by("pk").first()
+    run.notes.append(f"upload broke off after {broken.num_persisted_items} of {(batch.stats or {}).get('rows')} "
+                     f"rows; our batch ended {batch.state}")
+    run.restart_server(SANDBOX_FEED_FAIL_AFTER_ROWS="0")
+    run.lift()
+    async_task("catalog.tasks.push_feed", catalog_pk, SyncBatch.Kind.REPLACE_FEED, True, group="chaos-feed")
+
+
 # -- 12. Shopify's bulk operation failing, then its file expiring ----------------------------
 
 
@@ -445,7 +475,7 @@ SCENARIOS = [
     Scenario(9, "webhook_burst", "signed webhooks, 20% duplicates, shuffled, during a full sync", webhook_burst, {}),
     Scenario(10, "handle_never_finishes", "a batch handle Meta never finishes", handle_never_finishes,
              {"SYNC_HANDLE_TIMEOUT": "6"}),
-    Scenario(11, "feed_upload_fails", "a feed upload failing half way", None, {}),
+    Scenario(11, "feed_upload_fails", "a replace feed upload breaking off half way", feed_upload_fails, {}),
     Scenario(12, "bulk_import_fails", "Shopify's bulk operation failing, its file expiring", bulk_import_fails,
              {"SANDBOX_SHOPIFY_BULK_DELAY_SECONDS": "3"}),
 ]

@@ -280,6 +280,12 @@ def upload_errors(client: GraphClient, upload_id: str) -> tuple[dict[str, str], 
     return {rid: " | ".join(dict.fromkeys(msgs)) for rid, msgs in messages.items()}, errors
 
 
+UNREAD_MESSAGE = (
+    "Meta's feed upload {upload} stopped after reading {read} of {rows} rows; this item may not have been "
+    "read, so it is sent again through the Batch API."
+)
+
+
 def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     """Poll one feed upload session; record its counters, errors and the variants' verdicts."""
     if give_up_if_timed_out(batch):
@@ -295,7 +301,11 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         # named, "not named" is not "accepted". New items are read back (Meta stores no
         # rejected new row, so holding one proves it was accepted); the rest are re-sent.
         unnamed = _int(upload.get("num_invalid_items")) - len(rejected)
-        confirmed = read_back_new_items(catalog, batch, client, rejected) if unnamed > 0 else set()
+        # A session that ended before reading the whole file (it broke off half way) did
+        # not accept the rows it never read: they are doubtful in the same way.
+        sent, detected = _int((batch.stats or {}).get("rows")), _int(upload.get("num_detected_items"))
+        unread_rows = sent - detected if 0 < detected < sent else 0
+        confirmed = read_back_new_items(catalog, batch, client, rejected) if unnamed > 0 or unread_rows else set()
     except (AuthError, PermissionDenied) as error:
         pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
         reschedule(batch)
@@ -323,7 +333,10 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         warning_total=int(upload.get("warning_count") or 0),
         accept_rest=not unread,
         message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
-        unconfirmed=UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle) if unnamed > 0 and not unread else "",
+        unconfirmed=(
+            UNREAD_MESSAGE.format(read=detected, rows=sent, upload=batch.handle) if unread_rows
+            else UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle) if unnamed > 0 and not unread else ""
+        ),
         confirmed=confirmed,
     )
     if unread:

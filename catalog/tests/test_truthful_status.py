@@ -156,6 +156,25 @@ def test_an_expired_token_pauses_before_any_write(catalog, settings):  # noqa: F
     assert Variant.objects.filter(catalog=catalog, meta_status=Status.PENDING).count() == 1  # kept
 
 
+def test_rows_of_an_upload_that_broke_off_half_way_are_not_claimed_synced(catalog, settings):  # noqa: F811
+    """Found by ``python -m bench chaos`` (feed_upload_fails)."""
+    from catalog.sync import run
+
+    variants = [_variant(catalog) for _ in range(5)]
+    settings.SANDBOX_FEED_FAIL_AFTER_ROWS = 2  # Meta's session ends with an error after two rows
+    run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
+    held = meta_items(catalog)
+    states = {v.retailer_id: Variant.objects.get(pk=v.pk).meta_status for v in variants}
+    assert len(held) == 2
+    assert {rid for rid, state in states.items() if state == Status.SYNCED} == set(held)
+    assert sorted(states.values()).count(Status.PENDING) == 3  # the unread rows go again
+
+    settings.SANDBOX_FEED_FAIL_AFTER_ROWS = 0
+    push_and_confirm(catalog)
+    assert set(meta_items(catalog)) == set(states)
+    assert set(Variant.objects.filter(catalog=catalog).values_list("meta_status", flat=True)) == {Status.SYNCED}
+
+
 def test_feed_rows_meta_rejected_beyond_its_samples_are_not_claimed_synced(catalog, monkeypatch):  # noqa: F811
     from catalog.sync import feeds, run
 
