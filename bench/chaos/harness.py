@@ -98,21 +98,22 @@ class Cluster:
 class Ticker(threading.Thread):
     """Enqueue the schedules' tasks through the broker, each at its own interval."""
 
-    def __init__(self, extra: Callable[[], None] | None = None) -> None:
+    def __init__(self, extra: Callable[[], None] | None = None, feeds: bool = False) -> None:
         super().__init__(name="chaos-ticker", daemon=True)
         self.stopped = threading.Event()
         self.extra = extra
         self.errors = 0
+        self.ticks = (*TICKS, ("catalog.tasks.push_due_feeds", 5.0)) if feeds else TICKS
 
     def run(self) -> None:
         from django.db import connection
         from django_q.tasks import async_task
 
-        last = {func: 0.0 for func, _ in TICKS}
+        last = {func: 0.0 for func, _ in self.ticks}
         try:
             while not self.stopped.is_set():
                 now = time.monotonic()
-                for func, every in TICKS:
+                for func, every in self.ticks:
                     if now - last[func] >= every:
                         try:
                             async_task(func, group="chaos-tick")
@@ -179,7 +180,8 @@ class ChaosRun:
         self.server.start()
 
     def start_ticker(self) -> None:
-        self.ticker = Ticker(extra=self._after_tick)
+        # With shards, each shard's replace feed runs too (docs/reliability.md: what they do).
+        self.ticker = Ticker(extra=self._after_tick, feeds=self.harness.shards > 1)
         self.ticker.start()
 
     def _after_tick(self) -> None:
@@ -292,7 +294,7 @@ class ChaosRun:
 class Harness:
     """The chaos run's database, template, server and per-scenario environment."""
 
-    def __init__(self, *, db: str, variants: int, port: int, broker: str, deadline: float) -> None:
+    def __init__(self, *, db: str, variants: int, port: int, broker: str, deadline: float, shards: int = 1) -> None:
         from ..database import BenchDatabase
 
         self.engine = db
@@ -300,6 +302,7 @@ class Harness:
         self.port = port
         self.broker = broker
         self.deadline = deadline
+        self.shards = shards
         os.environ.setdefault("BENCH_PG_NAME", CHAOS_PG_NAME)
         self.db = BenchDatabase.create(db)
         if db == "postgres" and not self.db.name.startswith(CHAOS_PG_NAME):
@@ -354,7 +357,8 @@ class Harness:
         catalog = self.catalog()
         # ~20 Batch API calls whatever N: enough batches to kill or race mid-sync. One shard
         # (the default): see docs/reliability.md for what two shards' replace feeds do.
-        Catalog.objects.filter(pk=catalog.pk).update(max_batch_size=max(10, self.variants // 20))
+        Catalog.objects.filter(pk=catalog.pk).update(
+            max_batch_size=max(10, self.variants // 20), shard_count=self.shards)
         call_command("ensure_schedules", stdout=io.StringIO())
         # As if the hourly replace feed had just run: the clusters' scheduler leaves it alone.
         Schedule.objects.filter(name=FEED_SCHEDULE).update(next_run=timezone.now() + timedelta(days=1))
