@@ -249,7 +249,7 @@ def connection_dropped(run: ChaosRun) -> None:
     until = time.monotonic() + FAULT_SECONDS
     while time.monotonic() < until:
         killed += run.harness.terminate_worker_backends()
-        time.sleep(0.3)
+        time.sleep(0.05)
     run.notes.append(f"{killed} worker connection(s) terminated mid-statement or mid-transaction")
     if not killed:
         raise NotObserved("no worker connection was caught in a transaction")
