@@ -45,6 +45,7 @@ MAX_PRICE_MINOR_UNITS = 4_294_967_295
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -247,12 +248,12 @@ def _is_web_url(value: object) -> bool:
     """An absolute http(s) address without spaces (the query is not looked at twice per product)."""
     if not isinstance(value, str) or len(value) > 2000:
         return False
-    return _is_web_address(value.split("?", 1)[0]) and not any(c.isspace() for c in value)
+    return _is_web_address(value.split("?", 1)[0]) and _WHITESPACE.search(value) is None
 
 
 @lru_cache(maxsize=4096)
 def _is_web_address(value: str) -> bool:
-    if any(c.isspace() for c in value):
+    if _WHITESPACE.search(value) is not None:
         return False
     try:
         parts = urlsplit(value)
