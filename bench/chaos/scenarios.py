@@ -366,9 +366,13 @@ def feed_upload_fails(run: ChaosRun) -> None:
     feeds = SyncBatch.objects.filter(catalog_id=catalog_pk, kind=SyncBatch.Kind.REPLACE_FEED)
     # About half the file's rows (some 60% of the variants are valid and live).
     run.restart_server(SANDBOX_FEED_FAIL_AFTER_ROWS=str(max(1, run.harness.variants * 3 // 10)))
-    _start(run)
-    # The whole catalog by the replace feed first (what a new catalog's first hour does).
+    # The whole catalog by the replace feed first (what a new catalog's first hour does):
+    # queued before the ticker's pushes, which would otherwise take the shard first.
     async_task("catalog.tasks.push_feed", catalog_pk, SyncBatch.Kind.REPLACE_FEED, True, group="chaos-feed")
+    run.start_cluster()
+    if not run.wait_until(feeds.exists, OBSERVE_TIMEOUT, "the replace feed to be claimed"):
+        raise NotObserved("the replace feed was never claimed")
+    run.start_ticker()
     if not run.wait_until(lambda: feeds.filter(finished_at__isnull=False).exists(), OBSERVE_TIMEOUT,
                           "the replace feed upload to end"):
         raise NotObserved("the replace feed was never uploaded and confirmed")
