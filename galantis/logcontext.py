@@ -2,7 +2,7 @@
 
 A context variable holds ``{"tenant": .., "catalog": .., "task": ..}`` for the work in
 progress; :class:`ContextFilter` copies it onto each record (``%(context)s`` in the plain
-format, keys of their own in the JSON one). Django-Q2's ``pre_execute`` / ``post_execute``
+format, keys of their own in the JSON one). Django-Q2's ``pre_execute`` / ``post_execute_in_worker``
 signals open and close a scope per task (its name and group, e.g. ``push:12``); the
 service functions that work on one catalog add the tenant and catalog with
 :func:`for_catalog`. ``LOG_FORMAT=json`` writes one JSON object per line.
@@ -88,7 +88,9 @@ def _task_finished(sender=None, task=None, **kwargs) -> None:
 
 def connect_task_signals() -> None:
     """Open a log scope around every Django-Q2 task (called once, from an AppConfig.ready)."""
-    from django_q.signals import post_execute, pre_execute
+    # Both are sent in the worker process that runs the task (``post_execute`` is the
+    # monitor's, in another process: the scope would never close where it was opened).
+    from django_q.signals import post_execute_in_worker, pre_execute
 
     pre_execute.connect(_task_started, dispatch_uid="galantis.logcontext.pre")
-    post_execute.connect(_task_finished, dispatch_uid="galantis.logcontext.post")
+    post_execute_in_worker.connect(_task_finished, dispatch_uid="galantis.logcontext.post")

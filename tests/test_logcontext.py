@@ -4,7 +4,7 @@ import json
 import logging
 
 import pytest
-from django_q.signals import post_execute, pre_execute
+from django_q.signals import post_execute_in_worker, pre_execute
 
 from catalog.sync import push
 from galantis import logcontext
@@ -37,7 +37,7 @@ def test_a_django_q_task_opens_a_scope_that_closes_after_it():
     with logcontext.scope(tenant=3, catalog=7):
         record = _record()
     assert record.context == "task=alpha-beta group=push:7 tenant=3 catalog=7"
-    post_execute.send(sender="django_q", task={"name": "alpha-beta"})
+    post_execute_in_worker.send(sender="django_q", func="catalog.tasks.push_catalog", task=task)
     assert logcontext.current() == {}
 
 
