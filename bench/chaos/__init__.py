@@ -34,6 +34,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("CHAOS_PORT", DEFAULT_PORT)))
     parser.add_argument("--shards", type=int, default=1,
                         help="the catalog's shard_count; above 1 the replace feeds run too (see docs/reliability.md)")
+    parser.add_argument("--clusters", type=int, default=1,
+                        help="qcluster processes every scenario starts (at least; two_clusters starts two anyway)")
     parser.add_argument("--keep", action="store_true", help="keep the last scenario's database (debugging)")
     parser.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE,
                         help="seconds after a fault is lifted for every item to settle")
@@ -105,7 +107,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     scenarios = resolve(args.scenarios)
     harness = Harness(db=args.db, variants=args.variants, port=args.port, broker=args.broker,
-                      deadline=args.deadline, shards=args.shards)
+                      deadline=args.deadline, shards=args.shards, clusters=args.clusters)
     harness.db.hold()
     try:
         ensure_port_free(args.port)
@@ -137,6 +139,7 @@ def main(argv: list[str]) -> int:
     ok = all(r["outcome"] == "passed" or r["outcome"].startswith("skipped") for r in results)
     summary = {
         "scenario": "chaos", "db": args.db, "broker": args.broker, "variants": args.variants, "shards": args.shards,
+        "clusters": args.clusters,
         "passed": ok, "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in os.getloadavg()], "scenarios": results,
     }

@@ -294,7 +294,9 @@ class ChaosRun:
 class Harness:
     """The chaos run's database, template, server and per-scenario environment."""
 
-    def __init__(self, *, db: str, variants: int, port: int, broker: str, deadline: float, shards: int = 1) -> None:
+    def __init__(
+        self, *, db: str, variants: int, port: int, broker: str, deadline: float, shards: int = 1, clusters: int = 1
+    ) -> None:
         from ..database import BenchDatabase
 
         self.engine = db
@@ -303,6 +305,7 @@ class Harness:
         self.broker = broker
         self.deadline = deadline
         self.shards = shards
+        self.clusters = max(clusters, 1)
         os.environ.setdefault("BENCH_PG_NAME", CHAOS_PG_NAME)
         self.db = BenchDatabase.create(db)
         if db == "postgres" and not self.db.name.startswith(CHAOS_PG_NAME):

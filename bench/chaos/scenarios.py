@@ -49,7 +49,7 @@ def _token(run: ChaosRun):
 
 
 def _start(run: ChaosRun, clusters: int = 1) -> None:
-    for _ in range(clusters):
+    for _ in range(max(clusters, run.harness.clusters)):
         run.start_cluster()
     run.start_ticker()
 
