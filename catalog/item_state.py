@@ -231,12 +231,19 @@ def refresh_variant(
     return True
 
 
+def _failure_texts(problems: Sequence[items.Problem]) -> tuple[str, str, str]:
+    """(last_error, last_error_fix, last_error_code) for a locally failed variant."""
+    return (
+        " ".join(p.message for p in problems)[:5000],
+        " ".join(dict.fromkeys(p.fix for p in problems))[:5000],
+        ",".join(p.code for p in problems)[:100],
+    )
+
+
 def _set_failed(variant: Variant, problems: Sequence[items.Problem]) -> None:
     variant.meta_status = Status.FAILED
     variant.failure_source = Source.LOCAL
-    variant.last_error = " ".join(p.message for p in problems)[:5000]
-    variant.last_error_fix = " ".join(dict.fromkeys(p.fix for p in problems))[:5000]
-    variant.last_error_code = ",".join(p.code for p in problems)[:100]
+    variant.last_error, variant.last_error_fix, variant.last_error_code = _failure_texts(problems)
 
 
 REFRESH_FIELDS = [
@@ -324,9 +331,7 @@ def fail_at_send(batch: SyncBatch, failures: Mapping[int, tuple[Sequence[items.P
     now = timezone.now()
     by_values: dict[tuple, list[int]] = defaultdict(list)
     for pk, (problems, method) in failures.items():
-        probe = Variant()
-        _set_failed(probe, problems)
-        by_values[(probe.last_error, probe.last_error_fix, probe.last_error_code, method)].append(pk)
+        by_values[(*_failure_texts(problems), method)].append(pk)
     done = 0
     for (error, fix, code, method), pks in by_values.items():
         for start in range(0, len(pks), WRITE_BATCH):
@@ -518,9 +523,7 @@ def mark_imported(
     )
     by_values: dict[tuple, list[int]] = defaultdict(list)
     for pk, problems in failed.items():
-        probe = Variant()
-        _set_failed(probe, problems)
-        by_values[(probe.last_error, probe.last_error_fix, probe.last_error_code)].append(pk)
+        by_values[_failure_texts(problems)].append(pk)
     for (error, fix, code), pks in by_values.items():
         Variant.objects.filter(pk__in=pks).update(
             meta_status=Status.FAILED, failure_source=Source.LOCAL, synced_hash="", last_error=error,
