@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from catalog import state_counts
 from catalog.connection import reconcile, token_health
 from catalog.models import Catalog, ImportRun, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch
 from catalog.shopify import reconcile as shopify_reconcile
@@ -61,6 +62,11 @@ def push_due_feeds() -> int:
 def sweep_sync() -> dict:
     """Schedule: release dead claims, time out forgotten handles, queue due deletions."""
     return sweep.sweep()
+
+
+def reconcile_state_counts() -> int:
+    """Fold the maintained variant counts and prove them equal to a COUNT; differences corrected."""
+    return len(state_counts.reconcile())
 
 
 def build_reconciliation_report(report_id: int) -> int:

@@ -3,9 +3,10 @@
 One source of numbers: the cards are ``health_counts()`` (through ``states``), the
 problems and their priorities are ``problems``' distinct-variant counts, and the trend's
 last point is those same numbers now, after the snapshots (``snapshots``: hourly and after
-each sync) that make the rest of the line. Every number comes from a grouped COUNT over
-an indexed column or from snapshots, in a fixed number of queries whatever the catalog
-size (pinned in tests).
+each sync) that make the rest of the line. The cards read the counts the database keeps
+as states change (``VariantStateCount``); the other numbers come from a grouped COUNT
+over an indexed column or from snapshots, in a fixed number of queries whatever the
+catalog size (pinned in tests).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant
+from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant, VariantStateCount
 
 from . import error_catalog as ec
 from . import problems, states
@@ -160,10 +161,10 @@ def catalogs_for(tenant: Tenant) -> list[Catalog]:
 
 
 def status_counts(catalog_ids: list[int]) -> StatusCounts:
-    """Variants per state over the catalogs: ``health_counts()``, one grouped COUNT on its index."""
+    """Variants per state over the catalogs: ``health_counts()``, from the maintained counts."""
     if not catalog_ids:
         return StatusCounts()
-    counts = Variant.objects.filter(catalog_id__in=catalog_ids).health_counts()
+    counts = VariantStateCount.objects.health_counts(catalog_ids)
     return StatusCounts.from_health_counts(counts)
 
 

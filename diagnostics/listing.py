@@ -115,7 +115,7 @@ def count_items(tenant: Tenant, f: ItemFilter) -> int:
         return _issues(tenant, f).order_by().aggregate(n=Count("variant_id", distinct=True))["n"]
     if f.q:
         return _variants(tenant, f).count()
-    counts = states.counts_for(Variant.objects.for_tenant(tenant).filter(catalog_id__in=f.catalog_ids))
+    counts = states.counts_for_catalogs(f.catalog_ids, tenant_id=tenant.pk)
     return counts.of(f.state or states.ALL)
 
 

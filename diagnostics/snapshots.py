@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from catalog.models import Catalog, Variant
+from catalog.models import Catalog
 
 from . import problems, states
 from .models import CatalogIssue, DiagnosticsRun, HealthSnapshot, ItemIssue, Priority
@@ -28,7 +28,7 @@ AFTER_SYNC_MIN_GAP = timedelta(minutes=10)
 def take_snapshot(catalog: Catalog, *, taken_at: datetime | None = None) -> HealthSnapshot:
     """Record the catalog's variants per state and variants with open problems per priority (4 queries)."""
     taken_at = taken_at or timezone.now()
-    counts = states.counts_for(Variant.objects.filter(catalog_id=catalog.pk))
+    counts = states.counts_for_catalogs([catalog.pk])
     by_priority = problems.priority_totals(problems.open_issues(catalog.tenant_id, [catalog.pk]))
     return HealthSnapshot.objects.create(
         tenant_id=catalog.tenant_id,

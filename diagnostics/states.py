@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from catalog import item_state
-from catalog.models import Variant
+from catalog.models import Variant, VariantStateCount
 
 Status = Variant.SyncStatus
 Verdict = Variant.Verdict
@@ -143,40 +143,17 @@ class StateCounts:
         return round(100.0 * value / self.total, 1) if self.total else 0.0
 
 
-def counts_for(variants) -> StateCounts:
-    """Variants per state for a queryset (one grouped query, the ``variant_catalog_verdict`` index)."""
-    return StateCounts.from_health_counts(variants.health_counts())
+def counts_for_catalogs(catalog_ids: list[int], *, tenant_id: int | None = None) -> StateCounts:
+    """Variants per state over the catalogs, from the maintained counts (no variant is read).
+
+    ``tenant_id`` keeps another tenant's catalog id from counting when the ids come from a request.
+    """
+    return StateCounts.from_health_counts(VariantStateCount.objects.health_counts(catalog_ids, tenant_id=tenant_id))
 
 
 def counts_by_catalog(catalog_ids: list[int]) -> dict[int, dict]:
-    """``health_counts()`` for each catalog at once: one query grouped by catalog on the same index.
-
-    Each value has the contract's shape; a catalog without variants is absent.
-    """
-    rows = (
-        Variant.objects.filter(catalog_id__in=catalog_ids).order_by()
-        .values_list("catalog_id", "meta_status", "excluded", "verdict").annotate(n=Count("*"))
-    )
-    out: dict[int, dict] = {}
-    for catalog_id, status, excluded, verdict, n in rows:
-        counts = out.setdefault(catalog_id, {
-            "pending": 0, "synced": 0, "failed": 0, "excluded": 0,
-            "verdict": {"live": 0, "not_visible": 0, "in_review": 0, "rejected": 0},
-        })
-        if excluded:
-            counts["excluded"] += n
-            continue
-        counts[status.lower()] += n
-        if status != Status.SYNCED:
-            continue
-        if verdict == Verdict.LIVE:
-            counts["verdict"]["live"] += n
-        elif verdict in (Verdict.NOT_VISIBLE, Verdict.REJECTED):
-            counts["verdict"]["not_visible"] += n
-            counts["verdict"]["rejected"] += n if verdict == Verdict.REJECTED else 0
-        else:
-            counts["verdict"]["in_review"] += n
-    return out
+    """The counts contract for each catalog at once (maintained counts); a catalog without variants is absent."""
+    return VariantStateCount.objects.by_catalog(catalog_ids)
 
 
 # --- What Meta said, and what we said --------------------------------------------------------

@@ -1,5 +1,6 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
+from .counts import VariantStateCount
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .shopify import ImportRun, ProductTombstone, WebhookDrain, WebhookEvent
@@ -26,6 +27,7 @@ __all__ = [
     "TenantOwned",
     "TenantQuerySet",
     "Variant",
+    "VariantStateCount",
     "WebhookDrain",
     "WebhookEvent",
     "mask_secret",

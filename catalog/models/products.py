@@ -6,6 +6,7 @@ from typing import Self
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .counts import fold_state_rows
 from .tenancy import TenantOwned, TenantQuerySet
 
 # Shards are taken as shard_key % catalog.shard_count, so shard_key must be a
@@ -140,26 +141,12 @@ class VariantQuerySet(TenantQuerySet):
         removed), whatever their push status. ``verdict`` splits ``synced``: ``live`` +
         ``not_visible`` + ``in_review`` == ``synced``, and ``rejected`` is the part of
         ``not_visible`` that Meta's review rejected.
+
+        This counts; the pages read the same numbers maintained per catalog
+        (``VariantStateCount``), which ``state_counts.reconcile()`` proves equal to it.
         """
-        counts = {"pending": 0, "synced": 0, "failed": 0, "excluded": 0}
-        verdicts = {"live": 0, "not_visible": 0, "in_review": 0, "rejected": 0}
         rows = self.order_by().values_list("meta_status", "excluded", "verdict").annotate(n=models.Count("*"))
-        for status, excluded, verdict, n in rows:
-            if excluded:
-                counts["excluded"] += n
-                continue
-            counts[status.lower()] += n
-            if status != Variant.SyncStatus.SYNCED:
-                continue
-            if verdict == Variant.Verdict.LIVE:
-                verdicts["live"] += n
-            elif verdict in (Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED):
-                verdicts["not_visible"] += n
-                if verdict == Variant.Verdict.REJECTED:
-                    verdicts["rejected"] += n
-            else:  # IN_REVIEW, or not read yet
-                verdicts["in_review"] += n
-        return {**counts, "verdict": verdicts}
+        return fold_state_rows(rows)
 
     def status_counts(self) -> dict[str, int]:
         """PENDING / SYNCED / FAILED counts in one grouped query.

@@ -32,6 +32,8 @@ SCHEDULES = [
     ("catalog sync: poll batch and upload status", "catalog.tasks.confirm_due_batches", 1),
     ("catalog sync: replace and update feeds", "catalog.tasks.push_due_feeds", 5),
     ("catalog sync: sweep stale claims and deletions", "catalog.tasks.sweep_sync", 5),
+    # The health page reads counts the database maintains; this folds them and proves them.
+    ("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
 ]
 # A failed replace feed stops holding back Batch API pushes for this long.
 FEED_RETRY_WINDOW = timedelta(hours=1)

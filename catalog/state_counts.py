@@ -1,0 +1,210 @@
+"""The triggers that keep ``VariantStateCount`` current, and the schedule's fold and proof.
+
+PostgreSQL: one statement-level trigger per operation with transition tables, so a
+``bulk_update`` of 1,000 variants adds one grouped delta per state it touched, not 1,000
+row updates. Each backend adds to its own ``slot`` (its pid), so concurrent transactions
+never contend for a counter row; ``fold()`` moves those rows into slot 0, skipping rows a
+transaction in progress still holds. SQLite has one writer at a time and no transition
+tables: row triggers add to slot 0 directly, and only when a counted column changed.
+
+``reconcile()`` proves the counts: one statement (one snapshot) compares them with a
+``COUNT`` of the variants, and any difference — from a ``TRUNCATE``, triggers disabled
+by hand, a restore — is logged and corrected in slot 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import connection as default_connection
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+TABLE = "catalog_variantstatecount"
+KEY = "catalog_id, meta_status, excluded, verdict"
+_CONFLICT = f"ON CONFLICT (catalog_id, meta_status, excluded, verdict, slot) DO UPDATE SET n = {TABLE}.n + EXCLUDED.n"
+
+POSTGRESQL_INSTALL = [
+    f"""
+CREATE OR REPLACE FUNCTION catalog_variant_state_delta() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO {TABLE} ({KEY}, slot, n)
+        SELECT {KEY}, pg_backend_pid(), count(*) FROM variant_new_rows
+        WHERE catalog_id IS NOT NULL GROUP BY {KEY} ORDER BY {KEY}
+        {_CONFLICT};
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO {TABLE} ({KEY}, slot, n)
+        SELECT {KEY}, pg_backend_pid(), -count(*) FROM variant_old_rows
+        WHERE catalog_id IS NOT NULL GROUP BY {KEY} ORDER BY {KEY}
+        {_CONFLICT};
+    ELSE
+        INSERT INTO {TABLE} ({KEY}, slot, n)
+        SELECT {KEY}, pg_backend_pid(), sum(d) FROM (
+            SELECT {KEY}, 1 AS d FROM variant_new_rows WHERE catalog_id IS NOT NULL
+            UNION ALL
+            SELECT {KEY}, -1 AS d FROM variant_old_rows WHERE catalog_id IS NOT NULL
+        ) AS changes
+        GROUP BY {KEY} HAVING sum(d) <> 0 ORDER BY {KEY}
+        {_CONFLICT};
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE TRIGGER catalog_variant_state_insert AFTER INSERT ON catalog_variant
+       REFERENCING NEW TABLE AS variant_new_rows FOR EACH STATEMENT EXECUTE FUNCTION catalog_variant_state_delta()""",
+    """CREATE TRIGGER catalog_variant_state_update AFTER UPDATE ON catalog_variant
+       REFERENCING OLD TABLE AS variant_old_rows NEW TABLE AS variant_new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION catalog_variant_state_delta()""",
+    """CREATE TRIGGER catalog_variant_state_delete AFTER DELETE ON catalog_variant
+       REFERENCING OLD TABLE AS variant_old_rows FOR EACH STATEMENT EXECUTE FUNCTION catalog_variant_state_delta()""",
+]
+POSTGRESQL_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS catalog_variant_state_insert ON catalog_variant",
+    "DROP TRIGGER IF EXISTS catalog_variant_state_update ON catalog_variant",
+    "DROP TRIGGER IF EXISTS catalog_variant_state_delete ON catalog_variant",
+    "DROP FUNCTION IF EXISTS catalog_variant_state_delta()",
+]
+
+
+def _sqlite_add(row: str, sign: str) -> str:
+    # "WHERE" keeps SQLite from reading ON CONFLICT as a join constraint (its upsert docs).
+    return (
+        f"INSERT INTO {TABLE} ({KEY}, slot, n) "
+        f"SELECT {row}.catalog_id, {row}.meta_status, {row}.excluded, {row}.verdict, 0, {sign}1 "
+        f"WHERE {row}.catalog_id IS NOT NULL {_CONFLICT};"
+    )
+
+
+_CHANGED = (
+    "OLD.catalog_id IS NOT NEW.catalog_id OR OLD.meta_status IS NOT NEW.meta_status "
+    "OR OLD.excluded IS NOT NEW.excluded OR OLD.verdict IS NOT NEW.verdict"
+)
+SQLITE_INSTALL = [
+    f"""CREATE TRIGGER catalog_variant_state_insert AFTER INSERT ON catalog_variant
+        BEGIN {_sqlite_add("NEW", "")} END""",
+    f"""CREATE TRIGGER catalog_variant_state_update
+        AFTER UPDATE OF catalog_id, meta_status, excluded, verdict ON catalog_variant WHEN {_CHANGED}
+        BEGIN {_sqlite_add("OLD", "-")} {_sqlite_add("NEW", "")} END""",
+    f"""CREATE TRIGGER catalog_variant_state_delete AFTER DELETE ON catalog_variant
+        BEGIN {_sqlite_add("OLD", "-")} END""",
+]
+SQLITE_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS catalog_variant_state_insert",
+    "DROP TRIGGER IF EXISTS catalog_variant_state_update",
+    "DROP TRIGGER IF EXISTS catalog_variant_state_delete",
+]
+
+
+def _statements(vendor: str, *, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return POSTGRESQL_INSTALL if install else POSTGRESQL_UNINSTALL
+    if vendor == "sqlite":
+        return SQLITE_INSTALL if install else SQLITE_UNINSTALL
+    raise NotImplementedError(f"No state-count triggers for {vendor}: PostgreSQL and SQLite are supported.")
+
+
+def install_triggers(connection=default_connection) -> None:
+    """Create the triggers (after dropping any older version of them)."""
+    with connection.cursor() as cursor:
+        for sql in _statements(connection.vendor, install=False) + _statements(connection.vendor, install=True):
+            cursor.execute(sql)
+
+
+def uninstall_triggers(connection=default_connection) -> None:
+    """Drop the triggers (the migration's reverse)."""
+    with connection.cursor() as cursor:
+        for sql in _statements(connection.vendor, install=False):
+            cursor.execute(sql)
+
+
+def fold(connection=default_connection) -> int:
+    """Move every backend's rows into slot 0 and drop zero rows; the number of rows folded.
+
+    Rows locked by a transaction still in progress are left for the next fold: waiting
+    for them would hold the rows of every other state meanwhile.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TABLE} WHERE n = 0")
+        return 0
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH moved AS (
+                DELETE FROM {TABLE} WHERE id IN (
+                    SELECT id FROM {TABLE} WHERE slot <> 0 ORDER BY id FOR UPDATE SKIP LOCKED
+                ) RETURNING {KEY}, n
+            ), folded AS (
+                INSERT INTO {TABLE} ({KEY}, slot, n)
+                SELECT {KEY}, 0, sum(n) FROM moved GROUP BY {KEY} ORDER BY {KEY}
+                {_CONFLICT}
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM moved)
+            """
+        )
+        moved = cursor.fetchone()[0]
+        cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
+    return moved
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One state whose maintained count was not the variants' ``COUNT``."""
+
+    catalog_id: int
+    meta_status: str
+    excluded: bool
+    verdict: str
+    counted: int
+    maintained: int
+
+
+def differences(connection=default_connection) -> list[Difference]:
+    """States whose maintained count differs from a ``COUNT``, both read in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT COALESCE(v.catalog_id, c.catalog_id), COALESCE(v.meta_status, c.meta_status),
+                   COALESCE(v.excluded, c.excluded), COALESCE(v.verdict, c.verdict),
+                   COALESCE(v.n, 0), COALESCE(c.n, 0)
+            FROM (
+                SELECT {KEY}, count(*) AS n FROM catalog_variant WHERE catalog_id IS NOT NULL GROUP BY {KEY}
+            ) AS v
+            FULL OUTER JOIN (
+                SELECT {KEY}, sum(n) AS n FROM {TABLE} GROUP BY {KEY}
+            ) AS c
+            ON v.catalog_id = c.catalog_id AND v.meta_status = c.meta_status
+               AND v.excluded = c.excluded AND v.verdict = c.verdict
+            WHERE COALESCE(v.n, 0) <> COALESCE(c.n, 0)
+            """
+        )
+        return [Difference(row[0], row[1], bool(row[2]), row[3], int(row[4]), int(row[5])) for row in cursor.fetchall()]
+
+
+def reconcile(connection=default_connection) -> list[Difference]:
+    """Fold, then prove the counts equal to a ``COUNT``; correct and log any difference.
+
+    A correction measured in one snapshot stays right when applied later: every change
+    after it moved both sides by the same amount.
+    """
+    fold(connection)
+    found = differences(connection)
+    if not found:
+        return []
+    for d in found:
+        logger.warning(
+            "State counts corrected: catalog %s %s excluded=%s verdict=%r maintained %s, counted %s",
+            d.catalog_id, d.meta_status, d.excluded, d.verdict, d.maintained, d.counted,
+        )
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for d in sorted(found, key=lambda d: (d.catalog_id, d.meta_status, d.excluded, d.verdict)):
+            cursor.execute(
+                f"INSERT INTO {TABLE} ({KEY}, slot, n) VALUES (%s, %s, %s, %s, 0, %s) {_CONFLICT}",
+                [d.catalog_id, d.meta_status, d.excluded, d.verdict, d.counted - d.maintained],
+            )
+        cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
+    return found
