@@ -6,6 +6,7 @@ row updates. Each backend adds to its own ``slot`` (its pid), so concurrent tran
 never contend for a counter row; ``fold()`` moves those rows into slot 0, skipping rows a
 transaction in progress still holds. SQLite has one writer at a time and no transition
 tables: row triggers add to slot 0 directly, and only when a counted column changed.
+Variants in no catalog are counted under catalog 0 (the admin's totals need them).
 
 ``reconcile()`` proves the counts: one statement (one snapshot) compares them with a
 ``COUNT`` of the variants, and any difference — from a ``TRUNCATE``, triggers disabled
@@ -23,8 +24,13 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TABLE = "catalog_variantstatecount"
-KEY = "catalog_id, meta_status, excluded, verdict"
-_CONFLICT = f"ON CONFLICT (catalog_id, meta_status, excluded, verdict, slot) DO UPDATE SET n = {TABLE}.n + EXCLUDED.n"
+KEY = "tenant_id, catalog_id, meta_status, excluded, verdict"
+# A variant's key as the count rows hold it (0: in no catalog; a unique key treats NULLs as distinct).
+VARIANT_KEY = "tenant_id, COALESCE(catalog_id, 0) AS catalog_id, meta_status, excluded, verdict"
+_CONFLICT = (
+    "ON CONFLICT (tenant_id, catalog_id, meta_status, excluded, verdict, slot) "
+    f"DO UPDATE SET n = {TABLE}.n + EXCLUDED.n"
+)
 
 POSTGRESQL_INSTALL = [
     f"""
@@ -32,20 +38,20 @@ CREATE OR REPLACE FUNCTION catalog_variant_state_delta() RETURNS trigger LANGUAG
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO {TABLE} ({KEY}, slot, n)
-        SELECT {KEY}, pg_backend_pid(), count(*) FROM variant_new_rows
-        WHERE catalog_id IS NOT NULL GROUP BY {KEY} ORDER BY {KEY}
+        SELECT {KEY}, pg_backend_pid(), count(*) FROM (SELECT {VARIANT_KEY} FROM variant_new_rows) AS rows
+        GROUP BY {KEY} ORDER BY {KEY}
         {_CONFLICT};
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO {TABLE} ({KEY}, slot, n)
-        SELECT {KEY}, pg_backend_pid(), -count(*) FROM variant_old_rows
-        WHERE catalog_id IS NOT NULL GROUP BY {KEY} ORDER BY {KEY}
+        SELECT {KEY}, pg_backend_pid(), -count(*) FROM (SELECT {VARIANT_KEY} FROM variant_old_rows) AS rows
+        GROUP BY {KEY} ORDER BY {KEY}
         {_CONFLICT};
     ELSE
         INSERT INTO {TABLE} ({KEY}, slot, n)
         SELECT {KEY}, pg_backend_pid(), sum(d) FROM (
-            SELECT {KEY}, 1 AS d FROM variant_new_rows WHERE catalog_id IS NOT NULL
+            SELECT {VARIANT_KEY}, 1 AS d FROM variant_new_rows
             UNION ALL
-            SELECT {KEY}, -1 AS d FROM variant_old_rows WHERE catalog_id IS NOT NULL
+            SELECT {VARIANT_KEY}, -1 AS d FROM variant_old_rows
         ) AS changes
         GROUP BY {KEY} HAVING sum(d) <> 0 ORDER BY {KEY}
         {_CONFLICT};
@@ -73,20 +79,20 @@ def _sqlite_add(row: str, sign: str) -> str:
     # "WHERE" keeps SQLite from reading ON CONFLICT as a join constraint (its upsert docs).
     return (
         f"INSERT INTO {TABLE} ({KEY}, slot, n) "
-        f"SELECT {row}.catalog_id, {row}.meta_status, {row}.excluded, {row}.verdict, 0, {sign}1 "
-        f"WHERE {row}.catalog_id IS NOT NULL {_CONFLICT};"
+        f"SELECT {row}.tenant_id, COALESCE({row}.catalog_id, 0), {row}.meta_status, {row}.excluded, {row}.verdict, "
+        f"0, {sign}1 WHERE true {_CONFLICT};"
     )
 
 
 _CHANGED = (
-    "OLD.catalog_id IS NOT NEW.catalog_id OR OLD.meta_status IS NOT NEW.meta_status "
-    "OR OLD.excluded IS NOT NEW.excluded OR OLD.verdict IS NOT NEW.verdict"
+    "OLD.tenant_id IS NOT NEW.tenant_id OR OLD.catalog_id IS NOT NEW.catalog_id "
+    "OR OLD.meta_status IS NOT NEW.meta_status OR OLD.excluded IS NOT NEW.excluded OR OLD.verdict IS NOT NEW.verdict"
 )
 SQLITE_INSTALL = [
     f"""CREATE TRIGGER catalog_variant_state_insert AFTER INSERT ON catalog_variant
         BEGIN {_sqlite_add("NEW", "")} END""",
     f"""CREATE TRIGGER catalog_variant_state_update
-        AFTER UPDATE OF catalog_id, meta_status, excluded, verdict ON catalog_variant WHEN {_CHANGED}
+        AFTER UPDATE OF tenant_id, catalog_id, meta_status, excluded, verdict ON catalog_variant WHEN {_CHANGED}
         BEGIN {_sqlite_add("OLD", "-")} {_sqlite_add("NEW", "")} END""",
     f"""CREATE TRIGGER catalog_variant_state_delete AFTER DELETE ON catalog_variant
         BEGIN {_sqlite_add("OLD", "-")} END""",
@@ -155,6 +161,7 @@ def fold(connection=default_connection) -> int:
 class Difference:
     """One state whose maintained count was not the variants' ``COUNT``."""
 
+    tenant_id: int
     catalog_id: int
     meta_status: str
     excluded: bool
@@ -168,21 +175,24 @@ def differences(connection=default_connection) -> list[Difference]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT COALESCE(v.catalog_id, c.catalog_id), COALESCE(v.meta_status, c.meta_status),
-                   COALESCE(v.excluded, c.excluded), COALESCE(v.verdict, c.verdict),
-                   COALESCE(v.n, 0), COALESCE(c.n, 0)
+            SELECT COALESCE(v.tenant_id, c.tenant_id), COALESCE(v.catalog_id, c.catalog_id),
+                   COALESCE(v.meta_status, c.meta_status), COALESCE(v.excluded, c.excluded),
+                   COALESCE(v.verdict, c.verdict), COALESCE(v.n, 0), COALESCE(c.n, 0)
             FROM (
-                SELECT {KEY}, count(*) AS n FROM catalog_variant WHERE catalog_id IS NOT NULL GROUP BY {KEY}
+                SELECT {KEY}, count(*) AS n FROM (SELECT {VARIANT_KEY} FROM catalog_variant) AS rows GROUP BY {KEY}
             ) AS v
             FULL OUTER JOIN (
                 SELECT {KEY}, sum(n) AS n FROM {TABLE} GROUP BY {KEY}
             ) AS c
-            ON v.catalog_id = c.catalog_id AND v.meta_status = c.meta_status
+            ON v.tenant_id = c.tenant_id AND v.catalog_id = c.catalog_id AND v.meta_status = c.meta_status
                AND v.excluded = c.excluded AND v.verdict = c.verdict
             WHERE COALESCE(v.n, 0) <> COALESCE(c.n, 0)
             """
         )
-        return [Difference(row[0], row[1], bool(row[2]), row[3], int(row[4]), int(row[5])) for row in cursor.fetchall()]
+        return [
+            Difference(row[0], row[1], row[2], bool(row[3]), row[4], int(row[5]), int(row[6]))
+            for row in cursor.fetchall()
+        ]
 
 
 def reconcile(connection=default_connection) -> list[Difference]:
@@ -197,14 +207,14 @@ def reconcile(connection=default_connection) -> list[Difference]:
         return []
     for d in found:
         logger.warning(
-            "State counts corrected: catalog %s %s excluded=%s verdict=%r maintained %s, counted %s",
-            d.catalog_id, d.meta_status, d.excluded, d.verdict, d.maintained, d.counted,
+            "State counts corrected: tenant %s catalog %s %s excluded=%s verdict=%r maintained %s, counted %s",
+            d.tenant_id, d.catalog_id, d.meta_status, d.excluded, d.verdict, d.maintained, d.counted,
         )
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        for d in sorted(found, key=lambda d: (d.catalog_id, d.meta_status, d.excluded, d.verdict)):
+        for d in sorted(found, key=lambda d: (d.tenant_id, d.catalog_id, d.meta_status, d.excluded, d.verdict)):
             cursor.execute(
-                f"INSERT INTO {TABLE} ({KEY}, slot, n) VALUES (%s, %s, %s, %s, 0, %s) {_CONFLICT}",
-                [d.catalog_id, d.meta_status, d.excluded, d.verdict, d.counted - d.maintained],
+                f"INSERT INTO {TABLE} ({KEY}, slot, n) VALUES (%s, %s, %s, %s, %s, 0, %s) {_CONFLICT}",
+                [d.tenant_id, d.catalog_id, d.meta_status, d.excluded, d.verdict, d.counted - d.maintained],
             )
         cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
     return found

@@ -13,8 +13,8 @@ def install(apps, schema_editor):
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {state_counts.TABLE} ({state_counts.KEY}, slot, n) "
-            f"SELECT {state_counts.KEY}, 0, count(*) FROM catalog_variant "
-            f"WHERE catalog_id IS NOT NULL GROUP BY {state_counts.KEY}"
+            f"SELECT {state_counts.KEY}, 0, count(*) FROM (SELECT {state_counts.VARIANT_KEY} FROM catalog_variant) AS v "
+            f"GROUP BY {state_counts.KEY}"
         )
 
 
@@ -35,15 +35,17 @@ class Migration(migrations.Migration):
             name='VariantStateCount',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('catalog_id', models.BigIntegerField(help_text='The variants\' catalog; 0: in no catalog.')),
                 ('meta_status', models.CharField(max_length=8)),
                 ('excluded', models.BooleanField()),
                 ('verdict', models.CharField(blank=True, max_length=16)),
                 ('slot', models.IntegerField(default=0, help_text='0: folded; otherwise the PostgreSQL backend that added it.')),
                 ('n', models.BigIntegerField(default=0)),
-                ('catalog', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.catalog')),
+                ('tenant', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.tenant')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('catalog', 'meta_status', 'excluded', 'verdict', 'slot'), name='variantstatecount_unique')],
+                'indexes': [models.Index(fields=['tenant', 'meta_status'], name='variantstatecount_tenant')],
+                'constraints': [models.UniqueConstraint(fields=('catalog_id', 'meta_status', 'excluded', 'verdict', 'tenant', 'slot'), name='variantstatecount_unique')],
             },
         ),
         migrations.RunPython(install, uninstall),

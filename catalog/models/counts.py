@@ -1,4 +1,4 @@
-"""Variants per catalog and state, maintained by the database as the states change.
+"""Variants per tenant, catalog and state, maintained by the database as the states change.
 
 The health page, the dashboard and ``sync_status --json`` read these rows instead of
 counting a million variants per request. Triggers on ``catalog_variant`` (installed by
@@ -64,9 +64,9 @@ def fold_state_rows(rows: Iterable[tuple[str, bool, str, int]]) -> dict:
 
 class VariantStateCountQuerySet(models.QuerySet):
     def _rows(self, catalog_ids: Iterable[int], tenant_id: int | None = None):
-        rows = self.filter(catalog_id__in=list(catalog_ids))
+        rows = self.filter(catalog_id__in=[pk for pk in catalog_ids if pk])
         if tenant_id is not None:
-            rows = rows.filter(catalog__tenant_id=tenant_id)
+            rows = rows.filter(tenant_id=tenant_id)
         return (
             rows.order_by()
             .values_list("catalog_id", "meta_status", "excluded", "verdict").annotate(total=Sum("n"))
@@ -80,6 +80,16 @@ class VariantStateCountQuerySet(models.QuerySet):
         rows = self._rows(catalog_ids, tenant_id)
         return fold_state_rows((status, excluded, verdict, n) for _, status, excluded, verdict, n in rows)
 
+    def total(self, tenant_ids: Iterable[int] | None = None, **states) -> int:
+        """Variants of the tenants (every tenant: ``None``), in or out of a catalog, in the given states.
+
+        ``states`` filter on ``meta_status`` / ``excluded`` / ``verdict`` / ``catalog_id``.
+        """
+        rows = self.filter(**states)
+        if tenant_ids is not None:
+            rows = rows.filter(tenant_id__in=list(tenant_ids))
+        return rows.aggregate(total=Sum("n"))["total"] or 0
+
     def by_catalog(self, catalog_ids: Iterable[int]) -> dict[int, dict]:
         """The counts contract per catalog; a catalog without variants is absent."""
         out: dict[int, dict] = {}
@@ -90,18 +100,19 @@ class VariantStateCountQuerySet(models.QuerySet):
 
 
 class VariantStateCount(models.Model):
-    """How many of a catalog's variants are in one (meta_status, excluded, verdict) state.
+    """How many of a tenant's variants in one catalog are in one (meta_status, excluded, verdict) state.
 
     Written only by the database's triggers and by ``state_counts`` (fold, correction);
-    the sum of ``n`` over the slots is the count. Variants without a catalog are not counted.
+    the sum of ``n`` over the slots is the count.
     """
 
-    # No database constraint: a catalog's deletion sets its variants' catalog to NULL,
-    # which the triggers record here after Django collected what to delete.
-    catalog = models.ForeignKey(
-        "catalog.Catalog", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
-        related_name="+",
+    # No database constraint: the triggers write these rows while Django deletes a tenant
+    # or a catalog (after it collected what to delete); zero rows are folded away.
+    tenant = models.ForeignKey(
+        "catalog.Tenant", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
+    # Not a foreign key: 0 stands for "in no catalog" (a unique key treats NULLs as distinct).
+    catalog_id = models.BigIntegerField(help_text="The variants' catalog; 0: in no catalog.")
     meta_status = models.CharField(max_length=8)
     excluded = models.BooleanField()
     verdict = models.CharField(max_length=16, blank=True)
@@ -113,9 +124,11 @@ class VariantStateCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["catalog", "meta_status", "excluded", "verdict", "slot"], name="variantstatecount_unique"
+                fields=["catalog_id", "meta_status", "excluded", "verdict", "tenant", "slot"],
+                name="variantstatecount_unique",
             ),
         ]
+        indexes = [models.Index(fields=["tenant", "meta_status"], name="variantstatecount_tenant")]
 
     def __str__(self) -> str:
         excluded = " excluded" if self.excluded else ""

@@ -96,6 +96,15 @@ def test_a_deleted_catalog_leaves_nothing_counted(catalog, variants):
     assert not VariantStateCount.objects.filter(catalog_id=catalog.pk).exists()
 
 
+def test_variants_in_no_catalog_count_in_their_tenants_total(catalog, variants):
+    Variant.objects.filter(pk=variants[0].pk).update(catalog=None)
+
+    assert maintained(catalog)["pending"] == 3
+    assert VariantStateCount.objects.total([catalog.tenant_id]) == 4
+    assert VariantStateCount.objects.total([catalog.tenant_id], catalog_id=0) == 1
+    assert VariantStateCount.objects.total([CatalogFactory().tenant_id]) == 0
+
+
 def test_the_tenant_filter_counts_nothing_of_another_tenants_catalog(catalog, variants):
     other_tenants = CatalogFactory()
     assert VariantStateCount.objects.health_counts([catalog.pk], tenant_id=other_tenants.tenant_id)["pending"] == 0
@@ -103,7 +112,7 @@ def test_the_tenant_filter_counts_nothing_of_another_tenants_catalog(catalog, va
 
 
 def test_reconcile_corrects_a_drift_and_says_so(catalog, variants, caplog):
-    VariantStateCount.objects.filter(catalog=catalog).delete()  # as after a TRUNCATE or a restore
+    VariantStateCount.objects.filter(catalog_id=catalog.pk).delete()  # as after a TRUNCATE or a restore
     assert maintained(catalog)["pending"] == 0
 
     with caplog.at_level(logging.WARNING, logger="catalog.state_counts"):
