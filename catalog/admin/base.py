@@ -17,6 +17,7 @@ from functools import wraps
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
@@ -24,6 +25,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 
 from catalog import permissions
 from catalog.models import Tenant, TenantQuerySet, Variant, mask_secret
@@ -354,6 +356,14 @@ class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_for_user(super().get_queryset(request), request)
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, written directly: its widget template cost a third of a list page."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME, str(obj.pk), label,
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "queryset" not in kwargs and db_field.name == "tenant" and db_field.related_model is Tenant:

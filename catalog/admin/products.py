@@ -7,26 +7,36 @@ what Meta sees re-run ``refresh_variants`` so the variants become PENDING (or FA
 with a reason) right away.
 """
 
+import functools
 import json
 from collections import defaultdict
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import (
+    IS_FACETS_VAR,
+    IS_POPUP_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+    ChangeList,
+)
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
 from catalog import item_state, items
-from catalog.models import Product, ProductSet, Variant
+from catalog.models import Product, ProductSet, Variant, VariantStateCount
 
 from .base import (
     IdsFirstPaginator,
     TenantRelatedOnlyFilter,
     TenantScopedAdmin,
     TenantScopedInline,
+    member_tenant_ids,
     scope_for_user,
     status_badge,
     status_count_badges,
@@ -408,6 +418,40 @@ class InFlightFilter(admin.SimpleListFilter):
         return queryset
 
 
+@functools.lru_cache(maxsize=8)
+def _product_change_url(script_prefix: str) -> str:
+    """A product's change URL with ``{}`` for its id: one reverse(), not one per changelist row."""
+    return reverse("admin:catalog_product_change", args=[0]).replace("/0/", "/{}/")
+
+
+# Changelist parameters the maintained counts can answer; any other (a search, the store
+# or in-flight filter, ...) makes the list COUNT its rows.
+_COUNTED_FILTERS = {
+    "meta_status__exact": lambda value: Q(meta_status=value) if value in Variant.SyncStatus.values else None,
+    "catalog__id__exact": lambda value: Q(catalog_id=int(value)) if value.isdigit() and int(value) else None,
+    "verdict": lambda value: VerdictFilter.CHOICES[value][1] if value in VerdictFilter.CHOICES else Q(),
+}
+_PRESENTATION_PARAMS = {ORDER_VAR, PAGE_VAR, IS_POPUP_VAR, TO_FIELD_VAR, IS_FACETS_VAR}
+
+
+def maintained_list_count(request, tenant_ids: list[int] | None) -> int | None:
+    """The variant list's row count read from ``VariantStateCount``; None when it cannot say.
+
+    ``tenant_ids`` are the tenants the user sees (``None``: every tenant, a superuser).
+    """
+    condition = Q()
+    for key, values in request.GET.lists():
+        if key in _PRESENTATION_PARAMS or (key == SEARCH_VAR and not any(v.strip() for v in values)):
+            continue
+        if key not in _COUNTED_FILTERS or len(values) != 1:
+            return None
+        clause = _COUNTED_FILTERS[key](values[0])
+        if clause is None:
+            return None
+        condition &= clause
+    return VariantStateCount.objects.filter(condition).total(tenant_ids)
+
+
 @admin.register(Variant)
 class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
     # The two statuses right after the id: visible without scrolling the table sideways (phones, narrow windows).
@@ -441,6 +485,14 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
     paginator = IdsFirstPaginator
     autocomplete_fields = ("product",)
     actions = ("recheck_meta_rules", repush_variants)
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        """The list's count from the maintained counts when its filters are states (a COUNT otherwise)."""
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        counted = maintained_list_count(request, member_tenant_ids(request) if not request.user.is_superuser else None)
+        if counted is not None:
+            paginator.count = counted  # Paginator.count is a cached_property: no COUNT(*) then
+        return paginator
     readonly_fields = (
         "status",
         "retailer_id",
@@ -574,7 +626,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
 
     @admin.display(description="Product", ordering="product__title")
     def product_link(self, obj: Variant) -> str:
-        url = reverse("admin:catalog_product_change", args=[obj.product_id])
+        url = _product_change_url(get_script_prefix()).format(obj.product_id)
         return format_html('<a href="{}">{}</a>', url, Truncator(obj.product.title).chars(60))
 
     @admin.display(description="Problem")

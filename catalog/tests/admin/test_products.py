@@ -184,3 +184,56 @@ class TestSearchDetails:
             {"app_label": "catalog", "model_name": "variant", "field_name": "product", "term": "alpine"},
         )
         assert [row["id"] for row in response.json()["results"]] == [str(product.pk)]
+
+
+# --- The variant list counts from the maintained counts ------------------------------------
+
+
+@pytest.fixture
+def counted_rows(tenant, other_tenant):
+    from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+
+    mine, theirs = CatalogFactory(tenant=tenant), CatalogFactory(tenant=other_tenant)
+    product = ProductFactory(tenant=tenant, store=mine.store)
+    VariantFactory.create_batch(3, product=product, catalog=mine)
+    VariantFactory.create_batch(2, product=product, catalog=mine, meta_status="SYNCED", verdict="LIVE")
+    VariantFactory(product=product, catalog=None)  # in no catalog yet: listed, so counted
+    VariantFactory.create_batch(4, product=ProductFactory(tenant=other_tenant, store=theirs.store), catalog=theirs)
+    return mine
+
+
+@pytest.mark.parametrize("query", [
+    "", "?meta_status__exact=PENDING", "?meta_status__exact=SYNCED&verdict=live", "?verdict=in_review",
+    "?catalog__id__exact={catalog}", "?catalog__id__exact={catalog}&meta_status__exact=SYNCED&o=2&p=1",
+    "?verdict=nonsense", "?q=",
+])
+def test_the_variant_list_count_is_read_from_the_maintained_counts(staff_client, counted_rows, query):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = "/admin/catalog/variant/" + query.format(catalog=counted_rows.pk)
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url)
+
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "catalog_variant\"" in q["sql"]]
+    assert counts == [], "the list counted its variants"
+    cl = response.context["cl"]
+    assert cl.result_count == cl.queryset.count()
+
+
+@pytest.mark.parametrize("query", ["?q=SKU", "?inventory_policy__exact=deny", "?in_flight=yes",
+                                   "?meta_status__exact=PENDING&meta_status__exact=SYNCED"])
+def test_other_variant_list_filters_count_their_rows(staff_client, counted_rows, query):
+    response = staff_client.get("/admin/catalog/variant/" + query)
+
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert cl.result_count == cl.queryset.count()
+
+
+def test_a_superuser_variant_list_counts_every_tenant(admin_client, counted_rows):
+    from catalog.models import Variant
+
+    cl = admin_client.get("/admin/catalog/variant/").context["cl"]
+    assert cl.result_count == Variant.objects.count() == 10
