@@ -1,6 +1,6 @@
 """Dead letters: work that failed for good and waits for a person, and how each kind is retried.
 
-Three kinds, listed together on the admin's "Dead letters" page:
+Four kinds, listed together on the admin's "Dead letters" page:
 
 * **Failed tasks** — Django-Q2's ``Failure`` rows (a task that raised or timed out). The
   task queue belongs to no tenant: superusers only. Retried as Django-Q2's own
@@ -19,8 +19,10 @@ Retrying only queues work (``galantis.queue.enqueue``); Meta and Shopify are nev
 here. Nothing shown keeps a secret: task arguments are summarised (ids and short names
 only) and every error text goes through :func:`galantis.logredact.redact`.
 
-A Conversions API section waits for a model of outgoing Conversions API events; there is
-none yet (``orders/paid`` webhooks are only kept for it), so there is no such section.
+* **Dead Conversions API events** — ``conversions.ConversionEvent`` rows in DEAD (Meta
+  refused them, or they failed too often or waited too long). Listed and retried by
+  :mod:`conversions.send` (``dead_events``, ``retry_dead``: back in the queue with fresh
+  attempts).
 """
 
 from __future__ import annotations

@@ -78,6 +78,13 @@ ADMIN_PERMISSIONS: dict[str, dict[str, Action]] = {
     "catalog.product": {"view": Action.VIEW, "change": Action.EDIT},
     "catalog.variant": {"view": Action.VIEW, "change": Action.EDIT},
     "catalog.productset": {"view": Action.VIEW, "add": Action.EDIT, "change": Action.EDIT, "delete": Action.EDIT},
+    # The Conversions API: the event queue is written by the system (retry is ``operate``);
+    # turning it on or off and the test event code are part of the pixel set-up.
+    "conversions.conversionssettings": {
+        "view": Action.VIEW,
+        "add": Action.MANAGE_CONNECTION,
+        "change": Action.MANAGE_CONNECTION,
+    },
 }
 VIEW_ONLY: dict[str, Action] = {"view": Action.VIEW}
 DJANGO_PERMISSIONS = ("view", "add", "change", "delete")

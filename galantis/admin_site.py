@@ -84,6 +84,12 @@ ADMIN_SECTIONS: list[Section] = [
         ],
     ),
     Section("diagnostics", "Diagnostics", "Meta's findings about items and catalogs.", ["diagnostics.*"]),
+    Section(
+        "conversions",
+        "Conversions API",
+        "Paid orders sent to the catalog's pixel as Purchase events, and each tenant's settings.",
+        ["conversions.conversionevent", "conversions.conversionssettings"],
+    ),
 ]
 
 

@@ -171,6 +171,7 @@ INSTALLED_APPS = [
     "axes",
     "catalog",
     "diagnostics",
+    "conversions",
     # After catalog: catalog's ``qcluster`` (a bounded stop on SIGTERM) overrides Django-Q2's.
     "django_q",
 ]

@@ -5,7 +5,7 @@ Served by the sync batch admin at ``dead-letters/`` and listed in the index's Sy
 :mod:`catalog.dead_letters`; this module decides who sees and retries what:
 
 * failed Django-Q2 tasks: superusers only (the task queue belongs to no tenant);
-* poison webhooks and failed batches: the rows of the user's tenants (another tenant's
+* poison webhooks, failed batches and dead Conversions API events: the rows of the user's tenants (another tenant's
   row is never listed, and its id is a 404 here); retrying needs ``operate`` in each
   row's own tenant, checked row by row (one row not allowed refuses them all with 403
   and queues nothing).
@@ -25,6 +25,9 @@ from django.urls import path, reverse
 from catalog import dead_letters, permissions
 from catalog.models import SyncBatch, WebhookEvent
 from catalog.permissions import Action
+from conversions import send as conversions_send
+from conversions.models import ConversionEvent
+from galantis.logredact import redact
 
 from .base import any_tenant_view, scope_for_user
 
@@ -34,7 +37,7 @@ LISTED_ROWS = 100
 ERROR_HEAD_CHARS = 160
 ERROR_MAX_CHARS = 5000
 
-TASKS, WEBHOOKS, BATCHES = "task", "webhook", "batch"
+TASKS, WEBHOOKS, BATCHES, CONVERSIONS = "task", "webhook", "batch", "capi"
 
 
 def _webhooks(request) -> QuerySet[WebhookEvent]:
@@ -45,6 +48,10 @@ def _batches(request) -> QuerySet[SyncBatch]:
     return dead_letters.failed_batches(scope_for_user(SyncBatch.objects.all(), request))
 
 
+def _conversions(request) -> QuerySet[ConversionEvent]:
+    return conversions_send.dead_events(scope_for_user(ConversionEvent.objects.all(), request))
+
+
 def dead_letter_counts(request) -> dict[str, int]:
     """How many dead letters of each kind the user may see (tasks: superusers only)."""
     counts = {}
@@ -52,6 +59,7 @@ def dead_letter_counts(request) -> dict[str, int]:
         counts[TASKS] = dead_letters.failed_tasks().count()
     counts[WEBHOOKS] = _webhooks(request).count()
     counts[BATCHES] = _batches(request).count()
+    counts[CONVERSIONS] = _conversions(request).count()
     return counts
 
 
@@ -154,6 +162,26 @@ class DeadLettersMixin:
                          "help": "Batch API calls and feed uploads that failed or timed out, whose shard has not "
                                  "finished a batch since and still has variants waiting. Retry queues a push of "
                                  "the catalog."})
+        dead_events = _conversions(request).select_related("tenant").defer("payload")
+        rows = [
+            {
+                "id": event.pk,
+                "tenant": event.tenant,
+                "order": event.order_name or event.shopify_order_id,
+                "event": f"{event.event_name} {event.event_id}",
+                "attempts": event.attempts,
+                "updated_at": event.updated_at,
+                "error": _error(redact(event.last_error)),
+                "url": reverse("admin:conversions_conversionevent_change", args=[event.pk]),
+                "may_retry": permissions.can(user, Action.OPERATE, event),
+            }
+            for event in dead_events[:LISTED_ROWS]
+        ]
+        sections.append({"kind": CONVERSIONS, "title": "Dead Conversions API events", "count": counts[CONVERSIONS],
+                         "rows": rows,
+                         "help": "Purchase events Meta refused, or that failed too often or waited too long. Retry "
+                                 "puts them back in the queue with fresh attempts (Meta takes events up to 7 days "
+                                 "old)."})
         for section in sections:
             section["retry_ids"] = [row["id"] for row in section["rows"] if row["may_retry"]]
         context = {
@@ -169,7 +197,7 @@ class DeadLettersMixin:
     def _retry(self, request: HttpRequest) -> None:
         """Queue the retry of the posted rows (``kind``, one or more ``id``), each checked first."""
         kind, ids = request.POST.get("kind", ""), request.POST.getlist("id")
-        if kind not in (TASKS, WEBHOOKS, BATCHES) or not ids:
+        if kind not in (TASKS, WEBHOOKS, BATCHES, CONVERSIONS) or not ids:
             self.message_user(request, "Nothing to retry was chosen.", messages.ERROR)
             return
         if kind == TASKS:
@@ -177,6 +205,11 @@ class DeadLettersMixin:
                 raise PermissionDenied("The task queue is for superusers.")
             queued = sum(dead_letters.retry_task(task_id) for task_id in dict.fromkeys(ids))
             self._report(request, queued, len(set(ids)), "task(s) queued again")
+            return
+        if kind == CONVERSIONS:
+            rows = self._allowed_rows(request, ConversionEvent, ids)
+            queued = conversions_send.retry_dead(rows)
+            self._report(request, queued, rows.count(), "Conversions API event(s) queued to be sent again")
             return
         rows = self._allowed_rows(request, SyncBatch if kind == BATCHES else WebhookEvent, ids)
         if kind == WEBHOOKS:

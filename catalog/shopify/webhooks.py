@@ -54,8 +54,9 @@ EVENT_ID = "X-Shopify-Event-Id"
 TRIGGERED_AT = "X-Shopify-Triggered-At"
 KEPT_HEADERS = (TOPIC, SHOP, API_VERSION, WEBHOOK_ID, EVENT_ID, TRIGGERED_AT, "X-Shopify-Name", "X-Shopify-Sub-Topic")
 
-# Kept for another consumer (the Conversions API sends Purchase events from them).
-KEPT_TOPICS = {"orders/paid": "Kept for the Conversions API (Purchase events)."}
+# Topics stored for another consumer and not processed here (none today: ``orders/paid``
+# is handed to the Conversions API by its handler below).
+KEPT_TOPICS: dict[str, str] = {}
 # A processing failure that may pass (Shopify unreachable) is retried this many times.
 MAX_ATTEMPTS = 5
 # The sweeper leaves fresh events to their queued task for this long.
@@ -601,6 +602,16 @@ def _shop_update(ctx: _Context) -> str:
     return f"shop updated; {changed} variant(s) changed for Meta"
 
 
+def _order_paid(ctx: _Context) -> str:
+    """Hand a paid order to the Conversions API app (one Purchase event per order)."""
+    from conversions.orders import record_paid_order  # the app that owns the queue (imported late: no cycle)
+
+    outcome = record_paid_order(ctx.store, ctx.payload, webhook_event_id=ctx.event.pk)
+    if not outcome.queued:
+        raise Ignored(outcome.note)
+    return outcome.note
+
+
 HANDLERS: dict[str, Callable[[_Context], str]] = {
     "products/create": _products_upsert,
     "products/update": _products_upsert,
@@ -612,4 +623,5 @@ HANDLERS: dict[str, Callable[[_Context], str]] = {
     "collections/delete": _collection_delete,
     "app/uninstalled": _app_uninstalled,
     "shop/update": _shop_update,
+    "orders/paid": _order_paid,
 }

@@ -221,8 +221,8 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
     # issues, problems by type, their error types, variants per priority, health_counts,
     # connection, schedules, snapshots, stores without a catalog), the user's roles (what
     # they may see and do), then the session save remembering the tenant (savepoint,
-    # update, release)
-    with django_assert_num_queries(17):
+    # update, release), and the Conversions API panel's 3 (settings, counts, last error)
+    with django_assert_num_queries(20):
         merchant_client.get(URL)
 
 
@@ -240,7 +240,7 @@ def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, cata
     HealthSnapshotFactory.create_batch(3, catalog=catalog)
     merchant_client.get(URL)  # the session remembers the tenant
     # as above (without the session save), + the not-visible reasons + the unsent variants' count
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(19):
         response = merchant_client.get(URL)
     assert response.context["summary"].not_visible_why == [
         ("rejected in Meta's review: X", size), ("Meta cannot fetch the image", size)]

@@ -1,15 +1,28 @@
 """The Conversions API: ``POST /{pixel_id}/events`` records events and de-duplicates them
-by (event_name, event_id), as Meta does with pixel and server events (reference §8)."""
+by (event_name, event_id), as Meta does with pixel and server events (reference §8).
+
+``data`` is a JSON array (of objects or of JSON strings, as the SDK sends them) in a form
+field, the query string or a JSON body. Meta's validation: event_name, event_time (a Unix
+time, at most 7 days old, not in the future), a known action_source, a non-empty
+user_data whose contact fields (em, ph, fn, ln, ge, db, ct, st, zp, country) are SHA-256
+hex digests, and client_user_agent for website events; any bad event refuses the whole
+request with code 100 and names the event's index. Faults as on every call (outage,
+``fail_next``, ``error_rate``, latency); throttling from the fault profiles of the token
+or of every call: ``rate_limited``, or ``rate_limit_per_hour`` counted in events per pixel
+per hour, answers code 4.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 
+from ..faults import ActiveFaults
 from ..models import Pixel, ServerEvent
 from . import errors
 from .params import Params
@@ -27,6 +40,10 @@ ACTION_SOURCES = (
     "business_messaging",
     "other",
 )
+# user_data keys Meta takes only hashed (client_ip_address, client_user_agent, fbc, fbp and
+# external_id may come as they are).
+HASHED_KEYS = ("em", "ph", "fn", "ln", "ge", "db", "ct", "st", "zp", "country")
+_SHA256 = re.compile(r"^[a-f0-9]{64}$")
 
 
 def _event_error(index: int, message: str) -> errors.GraphError:
@@ -66,13 +83,32 @@ def _check(event: dict, index: int, now: datetime) -> None:
     user_data = event.get("user_data")
     if not isinstance(user_data, dict) or not user_data:
         raise _event_error(index, "user_data with at least one customer information parameter is required.")
+    for key in HASHED_KEYS:
+        if key not in user_data:
+            continue
+        values = user_data[key] if isinstance(user_data[key], list) else [user_data[key]]
+        if not values or not all(isinstance(v, str) and _SHA256.match(v) for v in values):
+            raise _event_error(index, f"user_data.{key} must be hashed: a SHA-256 digest of the normalized value.")
     if event["action_source"] == "website" and not user_data.get("client_user_agent"):
         raise _event_error(index, "client_user_agent is required for website events.")
     if "custom_data" in event and not isinstance(event["custom_data"], dict):
         raise _event_error(index, "custom_data must be an object.")
 
 
-def receive_events(pixel: Pixel, params: Params, now: datetime, trace: str) -> dict:
+def rate_limited() -> errors.GraphError:
+    return errors.GraphError("(#4) Application request limit reached", code=4, is_transient=True)
+
+
+def _check_rate(pixel: Pixel, active: ActiveFaults, incoming: int, now: datetime) -> None:
+    if active.rate_limited:
+        raise rate_limited()
+    if active.rate_limit_per_hour is not None:
+        recent = ServerEvent.objects.filter(pixel=pixel, received_at__gte=now - timedelta(hours=1)).count()
+        if recent + incoming > active.rate_limit_per_hour:
+            raise rate_limited()
+
+
+def receive_events(pixel: Pixel, params: Params, now: datetime, trace: str, active: ActiveFaults) -> dict:
     """Validate and record a Conversions API request; answer like Meta."""
     raw_events = params.json("data")
     if raw_events is None:
@@ -81,6 +117,7 @@ def receive_events(pixel: Pixel, params: Params, now: datetime, trace: str) -> d
         raise errors.invalid_param("Param data must be a non-empty array of events")
     if len(raw_events) > MAX_EVENTS:
         raise errors.invalid_param(f"Param data can hold at most {MAX_EVENTS} events")
+    _check_rate(pixel, active, len(raw_events), now)
     events = [_decode(raw, index) for index, raw in enumerate(raw_events)]
     for index, event in enumerate(events):
         _check(event, index, now)

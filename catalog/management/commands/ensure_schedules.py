@@ -1,14 +1,20 @@
-"""manage.py ensure_schedules: create or update the Django-Q2 schedules (sync engine, Shopify in)."""
+"""manage.py ensure_schedules: create or update the Django-Q2 schedules (sync engine, Shopify in, Conversions API)."""
 
 from django.core.management.base import BaseCommand
 
 from catalog.shopify import schedules as shopify_schedules
 from catalog.sync import schedule
+from conversions import schedules as conversions_schedules
 
 
 class Command(BaseCommand):
-    help = "Create/update the catalog sync and Shopify ingestion schedules. Idempotent."
+    help = "Create/update the catalog sync, Shopify ingestion and Conversions API schedules. Idempotent."
 
     def handle(self, *args, **options):
-        for name in [*schedule.ensure_schedules(), *shopify_schedules.ensure_schedules()]:
+        names = [
+            *schedule.ensure_schedules(),
+            *shopify_schedules.ensure_schedules(),
+            *conversions_schedules.ensure_schedules(),
+        ]
+        for name in names:
             self.stdout.write(self.style.SUCCESS(f"schedule ready: {name}"))

@@ -24,6 +24,7 @@ from catalog.tests.factories import (
     VariantFactory,
     WebhookEventFactory,
 )
+from conversions.tests.factories import ConversionEventFactory
 
 pytestmark = pytest.mark.django_db
 PAGE = reverse("admin:catalog_syncbatch_deadletters")
@@ -87,15 +88,15 @@ def test_superuser_sees_every_section_with_its_count(admin_client, store, catalo
     response = admin_client.get(PAGE)
     assert response.status_code == 200
     assert [(s["kind"], s["count"]) for s in response.context["sections"]] == [
-        ("task", 1), ("webhook", 2), ("batch", 1)]
+        ("task", 1), ("webhook", 2), ("batch", 1), ("capi", 0)]
     assert listed(response, "task") == [task.pk]
     assert set(listed(response, "webhook")) == {mine.pk, theirs.pk}
     assert listed(response, "batch") == [batch.pk]
     assert response.context["total"] == 4
     html = response.content.decode()
     assert "catalog.tasks.push_catalog" in html and "ValueError: boom" in html
-    # No Conversions API section: there is no model of such events yet.
-    assert "Conversions API" not in html
+    # Dead Conversions API events have their own section (conversions/tests/test_admin.py).
+    assert "Dead Conversions API events" in html
 
 
 def test_member_sees_only_their_tenants_rows_and_no_task_queue(staff_client, store, catalog, other_tenant):
@@ -120,7 +121,7 @@ def test_viewer_sees_rows_without_retry_buttons(viewer_client, store, catalog):
     failed_batch(catalog)
     response = viewer_client.get(PAGE)
     assert response.status_code == 200
-    assert [s["count"] for s in response.context["sections"]] == [1, 1]
+    assert [s["count"] for s in response.context["sections"]] == [1, 1, 0]
     assert all(not row["may_retry"] for s in response.context["sections"] for row in s["rows"])
     assert 'name="kind"' not in response.content.decode()
 
@@ -386,9 +387,9 @@ def test_no_link_for_a_user_without_tenants(client):
 
 # -- query counts --------------------------------------------------------------------------------
 
-# Pinned (session, user, three counts, three lists; a member adds their memberships): a new query on
+# Pinned (session, user, four counts, four lists; a member adds their memberships): a new query on
 # this page must be a deliberate choice.
-SUPERUSER_PAGE_QUERIES = 8
+SUPERUSER_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("rows", [1, 6])
@@ -397,7 +398,8 @@ def test_page_query_count_is_flat(admin_client, catalog, rows, django_assert_num
         tenant = TenantFactory()
         failure(args=(n,))
         poison(ShopifyStoreFactory(tenant=tenant))
-        failed_batch(CatalogFactory(tenant=tenant))
+        ConversionEventFactory(catalog=failed_batch(CatalogFactory(tenant=tenant)).catalog, state="dead",
+                               last_error="x")
     with django_assert_num_queries(SUPERUSER_PAGE_QUERIES):
         response = admin_client.get(PAGE)
-    assert [s["count"] for s in response.context["sections"]] == [rows, rows, rows]
+    assert [s["count"] for s in response.context["sections"]] == [rows, rows, rows, rows]

@@ -46,6 +46,7 @@ from catalog.tests.factories import (
     VariantFactory,
     WebhookEventFactory,
 )
+from conversions.tests.factories import ConversionEventFactory, ConversionsSettingsFactory
 from diagnostics.tests.factories import (
     CatalogIssueFactory,
     DiagnosticsRunFactory,
@@ -125,6 +126,8 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     DiagnosticsRunFactory(catalog=catalog)
     HealthSnapshotFactory(catalog=catalog)
     MembershipFactory(tenant=tenant, role=Role.VIEWER)
+    ConversionEventFactory(catalog=catalog, state="dead", last_error="refused")
+    ConversionsSettingsFactory(tenant=tenant)
 
 
 @pytest.fixture

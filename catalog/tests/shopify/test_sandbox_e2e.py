@@ -431,14 +431,19 @@ def test_app_uninstalled_marks_the_store_and_pauses_the_catalog(connected):
     assert not catalog.sync_enabled and "uninstalled" in catalog.paused_reason
 
 
-def test_orders_paid_is_kept_for_the_conversions_api(connected):
+def test_orders_paid_is_handed_to_the_conversions_api(connected):
+    from conversions.models import ConversionEvent
     from sandbox.shopify import changes
 
     c = connected(2)
     variant = c.shop.products.filter(status="ACTIVE").first().variants.first()
-    changes.create_order(c.shop, [(variant, 1)])  # paid: fires orders/create and orders/paid
+    order = changes.create_order(c.shop, [(variant, 1)])  # paid: fires orders/create and orders/paid
     event = WebhookEvent.objects.get(topic="orders/paid")
-    assert event.state == WebhookEvent.State.IGNORED and bytes(event.body)
+    assert event.state == WebhookEvent.State.RECEIVED and bytes(event.body)
+    process_received()
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PROCESSED
+    assert ConversionEvent.objects.get().event_id == str(order.legacy_id)  # conversions/tests: the rest
 
 
 def _post_signed(c, topic: str, body: bytes) -> requests.Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ... import faults
 from ..conversions import receive_events
 from ..router import Call, route
 from ..serializers import pixel_node
@@ -14,4 +15,5 @@ def pixel(call: Call) -> dict:
 
 @route("pixel", "events", "POST", scope=None)
 def events(call: Call) -> dict:
-    return receive_events(call.node, call.params, call.now, call.trace)
+    active = faults.active_faults(None, call.caller.token)
+    return receive_events(call.node, call.params, call.now, call.trace, active)
