@@ -179,3 +179,59 @@ def test_invalid_events_are_refused_with_code_100(graph, account, overrides):
 def test_events_need_data(graph, account):
     _, body = graph.post(f"{account['pixel_id']}/events", {})
     assert body["error"]["message"] == "(#100) The parameter data is required"
+
+
+def test_events_may_come_as_a_json_body(graph, account):
+    status, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event()]}, encoding="json")
+    assert status == 200 and body["events_received"] == 1
+
+
+@pytest.mark.parametrize(
+    "user_data",
+    [
+        {"em": ["buyer@example.com"], "client_user_agent": "Mozilla/5.0"},
+        {"em": "A" * 64, "client_user_agent": "Mozilla/5.0"},  # upper-case hex is not Meta's digest
+        {"ph": ["351912345678"], "client_user_agent": "Mozilla/5.0"},
+        {"fn": [], "client_user_agent": "Mozilla/5.0"},
+    ],
+)
+def test_unhashed_contact_fields_are_refused(graph, account, user_data):
+    status, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event(user_data=user_data)]})
+    assert status == 400 and body["error"]["code"] == 100 and "must be hashed" in body["error"]["error_user_msg"]
+    assert not ServerEvent.objects.exists()
+
+
+def test_one_bad_event_refuses_the_whole_request_and_names_it(graph, account):
+    _, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event(), _event(event_id="x", event_name="")]})
+    assert body["error"]["error_user_msg"].startswith("Event 1") and not ServerEvent.objects.exists()
+
+
+def test_events_in_the_future_are_refused(graph, account):
+    _, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event(event_time=int(time.time()) + 3600)]})
+    assert "future" in body["error"]["error_user_msg"]
+
+
+def test_throttled_pixel_answers_code_4(graph, account):
+    from sandbox import faults
+
+    faults.configure(rate_limited=True)
+    status, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event()]})
+    assert status == 400 and body["error"]["code"] == 4 and body["error"]["is_transient"] is True
+
+
+def test_a_pixels_hourly_event_quota_is_enforced(graph, account):
+    from sandbox import faults
+
+    faults.configure(token=account["access_token"], rate_limit_per_hour=2)
+    assert graph.post(f"{account['pixel_id']}/events", {"data": [_event(), _event(event_id="2")]})[0] == 200
+    _, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event(event_id="3")]})
+    assert body["error"]["code"] == 4
+
+
+def test_injected_failures_reach_the_events_edge(graph, account):
+    from sandbox import faults
+
+    faults.configure(fail_next=1)
+    status, body = graph.post(f"{account['pixel_id']}/events", {"data": [_event()]})
+    assert status == 500 and body["error"]["is_transient"] is True
+    assert graph.post(f"{account['pixel_id']}/events", {"data": [_event()]})[0] == 200
