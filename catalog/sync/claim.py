@@ -21,7 +21,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, router, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -200,6 +200,51 @@ def release(batch: SyncBatch, *, state: str, message: str = "") -> int:
     if released:
         logger.info("Batch %s %s: released %s variants (%s)", batch.pk, state, released, message)
     return released
+
+
+def reconnect_if_dead() -> bool:
+    """Close the default connection if a failure left it unusable; False inside a transaction.
+
+    After a dropped connection (``pg_terminate_backend``, a restart) every further query on
+    it fails; closed, the next query opens a fresh one. Inside ``atomic()`` nothing written
+    now would outlive the caller's rollback, so the caller must not try.
+    """
+    db = connections[router.db_for_write(SyncBatch)]
+    if db.in_atomic_block:
+        return False
+    db.close_if_unusable_or_obsolete()
+    return True
+
+
+def release_failed_claim(batch: SyncBatch, error: BaseException) -> bool:
+    """Release ``batch`` if it is still CLAIMED after its push failed; True when released.
+
+    For a push that failed before Meta was called (a dropped database connection between
+    the claim's commit and the send, a bug building the requests): its items go back at
+    once, so the next push of the shard proceeds instead of waiting ``SYNC_CLAIM_TIMEOUT``
+    for the sweeper (issue 15, ``connection_dropped``: the shard stalled 15 minutes). The
+    release runs on a fresh connection when the failure killed the old one. The sweeper
+    stays the last resort (a killed worker, a database still unreachable): this never raises.
+    """
+    try:
+        if not reconnect_if_dead():
+            return False
+        with transaction.atomic():
+            # Only a claim nobody ended meanwhile (the sweeper, a finish that did commit).
+            held = SyncBatch.objects.select_for_update().filter(pk=batch.pk, state=SyncBatch.State.CLAIMED)
+            if not held.exists():
+                return False
+            release(
+                batch, state=SyncBatch.State.FAILED,
+                message=f"The push failed before Meta was called ({error.__class__.__name__}: {error}); "
+                "its items were re-queued.",
+            )
+    except DatabaseError:
+        logger.warning("Batch %s: could not release the claim of a failed push; the sweeper will", batch.pk,
+                       exc_info=True)
+        return False
+    logger.info("Batch %s: released the claim of a push that failed before Meta was called", batch.pk)
+    return True
 
 
 def mark_due_deletions(catalog: Catalog) -> int:

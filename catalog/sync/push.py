@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
@@ -27,7 +27,17 @@ from catalog.models import Catalog, MetaConnection, Product, ShopifyStore, SyncB
 from galantis import logcontext
 
 from . import pause
-from .claim import DELETE, HIDE, SKIP, claim_items_batch, mark_due_deletions, release, shards
+from .claim import (
+    DELETE,
+    HIDE,
+    SKIP,
+    claim_items_batch,
+    mark_due_deletions,
+    reconnect_if_dead,
+    release,
+    release_failed_claim,
+    shards,
+)
 from .results import finish
 from .schedule import shards_waiting_for_feed
 
@@ -234,12 +244,23 @@ def record_sent_hashes(rehashed: dict[int, str]) -> None:
 
 
 def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> bool:
-    """Send one claimed batch; False when Meta refused the call (the catalog is then paused)."""
-    requests = encode_requests(batch)
-    if not requests.count:
-        # Only items kept out of Meta: settled without a call.
-        finish(batch, state=SyncBatch.State.FINISHED, meta_status="not sent")
-        return True
+    """Send one claimed batch; False when Meta refused the call (the catalog is then paused).
+
+    A failure that is not Meta's answer never leaves the shard locked until the sweeper's
+    ``SYNC_CLAIM_TIMEOUT`` when it can be helped: before the call (the database connection
+    dropped, a bug building the requests) the claim is released at once; after Meta
+    accepted the call, its handle is recorded again on a fresh connection (releasing it
+    would send the same products in two overlapping calls). A release raises the failure.
+    """
+    try:
+        requests = encode_requests(batch)
+        if not requests.count:
+            # Only items kept out of Meta: settled without a call.
+            finish(batch, state=SyncBatch.State.FINISHED, meta_status="not sent")
+            return True
+    except Exception as error:
+        release_failed_claim(batch, error)
+        raise
     try:
         response = client.post(
             f"{catalog.meta_catalog_id}/items_batch",
@@ -247,11 +268,21 @@ def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
             as_json=settings.META_POST_JSON,
         )
     except GraphAPIError as error:
-        release(batch, state=SyncBatch.State.FAILED, message=str(error))
-        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        try:
+            release(batch, state=SyncBatch.State.FAILED, message=str(error))
+            pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
+        except Exception as failure:
+            release_failed_claim(batch, failure)  # Meta refused the call: nothing was ingested
+            raise
         return False
-    pause.note_success(catalog)
-    record_sent(catalog, batch, response, requests.count)
+    try:
+        pause.note_success(catalog)
+        record_sent(catalog, batch, response, requests.count)
+    except DatabaseError:
+        if not reconnect_if_dead():
+            raise
+        logger.warning("Batch %s: recording Meta's answer failed; recording it again", batch.pk, exc_info=True)
+        record_sent(catalog, batch, response, requests.count)
     return True
 
 

@@ -208,3 +208,39 @@ def test_sweeper_times_out_a_handle_meta_never_finished(settings):
     assert sweep.time_out_handles() == 1
     assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.TIMED_OUT
     assert Variant.objects.pending().count() == 2
+
+
+# -- a push that fails releases its own claim ------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the release commits on its own, outside any test transaction
+def test_a_push_that_fails_before_calling_meta_releases_its_claim_at_once(monkeypatch):
+    from catalog.sync import push
+
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+
+    def broken(batch):
+        raise RuntimeError("building the requests failed")
+
+    monkeypatch.setattr(push, "encode_requests", broken)
+    with pytest.raises(RuntimeError):
+        push.send_items_batch(catalog, batch, client=None)  # never reaches Meta
+    released = SyncBatch.objects.get(pk=batch.pk)
+    assert released.state == SyncBatch.State.FAILED
+    assert "before Meta was called (RuntimeError: building the requests failed)" in released.error_message
+    assert Variant.objects.pending().filter(in_flight_batch__isnull=True).count() == 2
+    # The shard is free for the next push now, not after SYNC_CLAIM_TIMEOUT.
+    assert claim.claim_items_batch(catalog, 0).item_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_releasing_a_failed_push_leaves_a_claim_another_worker_already_ended_alone():
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+    SyncBatch.objects.filter(pk=batch.pk).update(state=SyncBatch.State.SENT, handle="h")
+    assert claim.release_failed_claim(batch, RuntimeError("late")) is False
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.SENT
+    assert Variant.objects.filter(in_flight_batch=batch).count() == 2

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import requests
 import time_machine
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.db import connection as db_connection
 from django.utils import timezone
 
@@ -433,6 +433,75 @@ def test_a_worker_killed_after_sending_has_its_items_re_pushed_once(catalog, set
     assert statuses(catalog)["SYNCED"] == 3
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
     assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+
+
+def drop_this_connection() -> None:
+    """Terminate the server process of this thread's connection, as a failover or an operator would."""
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # returns once it is gone
+    finally:
+        other.close()
+
+
+postgres_only = pytest.mark.skipif(db_connection.vendor != "postgresql", reason="pg_terminate_backend")
+
+
+@postgres_only
+def test_a_push_whose_connection_drops_after_its_claim_frees_the_shard_at_once(catalog, settings, monkeypatch):
+    settings.SYNC_CLAIM_TIMEOUT = 15 * 60  # the sweeper's last resort, far beyond this test
+    variants = add_variants(catalog, 3)
+    real_claim = push.claim_items_batch
+    dropped: list[int] = []
+
+    def claim_then_drop(*args, **kwargs):
+        batch = real_claim(*args, **kwargs)
+        if batch is not None and not dropped:
+            dropped.append(batch.pk)
+            drop_this_connection()  # the claim is committed; the send has not started
+        return batch
+
+    monkeypatch.setattr(push, "claim_items_batch", claim_then_drop)
+    with pytest.raises(OperationalError):
+        push.push_catalog(catalog)
+    batch = SyncBatch.objects.get(pk=dropped[0])
+    assert batch.state == SyncBatch.State.FAILED and "before Meta was called" in batch.error_message
+    assert not SyncBatch.objects.filter(catalog=catalog).in_flight().exists()
+    push_and_confirm(catalog)  # the next push, with nothing released by the sweeper
+    assert statuses(catalog)["SYNCED"] == 3
+    assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
+
+
+@postgres_only
+def test_a_push_whose_connection_drops_after_meta_accepted_records_the_handle_on_a_fresh_one(
+    catalog, monkeypatch
+):
+    add_variants(catalog, 2)
+    real_record = push.record_sent
+
+    def drop_then_record(*args, **kwargs):
+        if not getattr(drop_then_record, "done", False):
+            drop_then_record.done = True
+            drop_this_connection()
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(push, "record_sent", drop_then_record)
+    client = GraphClient.for_catalog(catalog)
+    try:
+        report = push.push_catalog(catalog, client=client)
+    finally:
+        # The logged failure keeps this frame (and the client's keep-alive socket, with the
+        # live server's database session behind it) alive past the test otherwise.
+        client.session.close()
+    batch = SyncBatch.objects.get(pk=report.batches[0])
+    assert batch.state == SyncBatch.State.SENT and batch.handle  # not released: Meta has it
+    push_and_confirm(catalog)
+    assert statuses(catalog)["SYNCED"] == 2
+    assert SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH).count() == 1
 
 
 def test_a_handle_meta_forgot_is_retried(catalog):
