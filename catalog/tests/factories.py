@@ -133,6 +133,21 @@ class VariantFactory(DjangoModelFactory):
     inventory_quantity = 5
 
 
+class LiveVariantFactory(VariantFactory):
+    """A variant Meta accepted as it is and approved everywhere: live, and ready for WhatsApp.
+
+    Pass ``catalog=`` to put several in one catalog (the product then joins its tenant).
+    """
+
+    product = factory.SubFactory(ProductFactory, tenant=factory.SelfAttribute("..catalog.tenant"))
+    catalog = factory.SubFactory(CatalogFactory)
+    meta_status = Variant.SyncStatus.SYNCED
+    verdict = Variant.Verdict.LIVE
+    review_status = "approved"
+    visibility = "published"
+    channel_review = factory.LazyFunction(lambda: {"whatsapp": "APPROVED"})
+
+
 class SyncBatchFactory(DjangoModelFactory):
     class Meta:
         model = SyncBatch
