@@ -23,7 +23,7 @@ from django_q.models import Schedule
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant, VariantStateCount
 
 from . import error_catalog as ec
-from . import problems, states
+from . import problem_memo, problems, states
 from .integration import INTEGRATION_TYPES, TOKEN_TYPES
 from .models import PRIORITY_RANK, CatalogIssue, DiagnosticsRun, HealthSnapshot, Priority
 from .problems import TopError
@@ -355,8 +355,11 @@ def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str =
         .order_by("priority", "-last_seen")
     ) if ids else []
     catalog_issues.sort(key=lambda i: (PRIORITY_RANK.get(i.priority, 9), -i.last_seen.timestamp()))
-    rows, folded = problems.problem_rows(tenant, ids, catalog_issues, priority=priority, source=source)
-    totals = problems.priority_totals(problems.open_issues(tenant, ids)) if ids else dict.fromkeys(Priority.values, 0)
+    # The problem counts are memoised on the issues' version: one query for the version, one for both memos.
+    keys = [problems.totals_key(tenant, ids), problems.groups_key(tenant, ids, priority, source)]
+    memo = problem_memo.Memo(ids, keys)
+    rows, folded = problems.problem_rows(tenant, ids, catalog_issues, priority=priority, source=source, memo=memo)
+    totals = problems.counted_priority_totals(tenant, ids, memo=memo) if ids else dict.fromkeys(Priority.values, 0)
     counts = status_counts(ids)
     history = trend(ids, now)
     why, sampled = not_visible_reasons(ids, counts)

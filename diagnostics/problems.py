@@ -12,6 +12,7 @@ numbers, Meta's count goes beside ours on the problem's one row, with why they d
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from catalog.models import Tenant
 
 from . import error_catalog as ec
+from . import problem_memo
 from .models import PRIORITY_RANK, CatalogIssue, ErrorType, IssueSource, ItemIssue, Priority
 
 
@@ -95,6 +97,52 @@ def priority_totals(issues: QuerySet[ItemIssue]) -> dict[str, int]:
     return {p: totals.get(p) or 0 for p in Priority.values}
 
 
+def _memo_key(kind: str, tenant: Tenant | int, catalog_ids: Iterable[int], *filters: str) -> str:
+    tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+    ids = hashlib.sha256(",".join(map(str, sorted(set(catalog_ids)))).encode()).hexdigest()[:32]
+    return ":".join([kind, str(tenant_id), ids, *filters])
+
+
+def totals_key(tenant: Tenant | int, catalog_ids: list[int]) -> str:
+    return _memo_key("totals", tenant, catalog_ids)
+
+
+def groups_key(tenant: Tenant | int, catalog_ids: list[int], priority: str = "", source: str = "") -> str:
+    return _memo_key("groups", tenant, catalog_ids, priority, source)
+
+
+def counted_priority_totals(tenant: Tenant | int, catalog_ids: list[int], *,
+                            memo: problem_memo.Memo | None = None) -> dict[str, int]:
+    """``priority_totals`` of the catalogs' open issues, computed again only when their issues changed."""
+    key = totals_key(tenant, catalog_ids)
+    memo = memo or problem_memo.Memo(catalog_ids, [key])
+    return memo.get(key, lambda: priority_totals(open_issues(tenant, catalog_ids)))
+
+
+def counted_groups(tenant: Tenant | int, catalog_ids: list[int], *, priority: str = "", source: str = "",
+                   memo: problem_memo.Memo | None = None) -> dict[int, TopError]:
+    """``groups`` of the catalogs' open issues (filtered), computed again only when their issues changed."""
+    def compute() -> dict:
+        issues = open_issues(tenant, catalog_ids)
+        if priority:
+            issues = issues.filter(priority=priority)
+        if source:
+            issues = issues.filter(source=source)
+        return {
+            str(pk): {"count": g.count, "by_priority": g.by_priority, "first": g.first_variant_id}
+            for pk, g in groups(issues).items()
+        }
+
+    key = groups_key(tenant, catalog_ids, priority, source)
+    memo = memo or problem_memo.Memo(catalog_ids, [key])
+    payload = memo.get(key, compute)
+    return {
+        int(pk): TopError(error_type=None, count=row["count"], by_priority=row["by_priority"],  # type: ignore[arg-type]
+                          first_variant_id=row["first"])
+        for pk, row in payload.items()
+    }
+
+
 def groups(issues: QuerySet[ItemIssue]) -> dict[int, TopError]:
     """Problems by error type id, each with its variants per priority (one grouped query).
 
@@ -148,18 +196,15 @@ def _add(meta: MetaCount, n: int, issue: CatalogIssue) -> None:
 
 
 def problem_rows(tenant: Tenant | int, catalog_ids: list[int], catalog_issues: list[CatalogIssue], *,
-                 priority: str = "", source: str = "") -> tuple[list[TopError], set[int]]:
+                 priority: str = "", source: str = "",
+                 memo: problem_memo.Memo | None = None) -> tuple[list[TopError], set[int]]:
     """One row per problem, most urgent first, Meta's count beside ours; and the catalog issues folded in.
 
-    Two queries: the grouped count, then the error types of the rows (ours and Meta's).
+    Two queries: the grouped count (memoised on the issues' version), then the error
+    types of the rows (ours and Meta's).
     With a priority or source filter only our rows are listed (Meta's counts have neither).
     """
-    issues = open_issues(tenant, catalog_ids)
-    if priority:
-        issues = issues.filter(priority=priority)
-    if source:
-        issues = issues.filter(source=source)
-    by_type = groups(issues) if catalog_ids else {}
+    by_type = counted_groups(tenant, catalog_ids, priority=priority, source=source, memo=memo) if catalog_ids else {}
     meta, folded = meta_counts(catalog_issues)
     filtered = bool(priority or source)
     wanted = Q(pk__in=list(by_type)) | (Q() if filtered else Q(code__in=list(meta)))

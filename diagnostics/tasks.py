@@ -47,11 +47,13 @@ def harvest_all_sync_results() -> int:
 
 
 def take_health_snapshots() -> int:
-    """Record a health snapshot per catalog and prune old history (hourly)."""
+    """Record a health snapshot per catalog, prune old history and fold the issue versions (hourly)."""
+    from . import problem_memo
     from .snapshots import prune_history, take_all_snapshots
 
     taken = take_all_snapshots()
     prune_history()
+    problem_memo.fold()
     return taken
 
 
