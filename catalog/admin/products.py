@@ -42,6 +42,7 @@ from .base import (
     status_count_badges,
 )
 from .sync_actions import repush_variants
+from .whatsapp import ChosenProductsMessageMixin, ProductSetMessageMixin
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
@@ -241,7 +242,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(IndexedSearchMixin, TenantScopedAdmin):
+class ProductAdmin(ChosenProductsMessageMixin, IndexedSearchMixin, TenantScopedAdmin):
     list_display = ("title", "vendor", "product_type", "status", "store_name", "meta_status", "updated_at")
     list_filter = (
         MetaStatusFilter,
@@ -657,7 +658,7 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
 
 
 @admin.register(ProductSet)
-class ProductSetAdmin(TenantScopedAdmin):
+class ProductSetAdmin(ProductSetMessageMixin, TenantScopedAdmin):
     list_display = (
         "name",
         "catalog",
@@ -666,6 +667,7 @@ class ProductSetAdmin(TenantScopedAdmin):
         "shopify_collection_id",
         "publish_to_shops",
         "synced_at",
+        "whatsapp_link",
     )
     list_filter = (("catalog", TenantRelatedOnlyFilter), "publish_to_shops")
     list_select_related = ("tenant", "catalog")

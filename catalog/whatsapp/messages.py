@@ -278,19 +278,20 @@ def default_texts(product_set: ProductSet) -> dict[str, str]:
 
 def message_for_product_set(product_set: ProductSet, *, to: str | None, kind: str = PRODUCT_LIST,
                             header: str | None = None, body: str | None = None, footer: str = "",
-                            section_title: str | None = None) -> Built:
+                            section_title: str | None = None, summary: rd.SetReadiness | None = None) -> Built:
     """A message showing a product set: its first ready items (at most 30), refusing the others.
 
     Texts left as None take :func:`default_texts` (shortened to the limits); texts staff
     typed are checked against the limits, never cut. The set's not-ready items are
     refused with their reasons (the first ``readiness.NOT_READY_SHOWN``); ready items
-    beyond the 30 a message holds are counted in ``left_out``.
+    beyond the 30 a message holds are counted in ``left_out``. ``summary``: the set's
+    readiness, when the caller has it already.
     """
     defaults = default_texts(product_set)
     header = defaults["header"] if header is None else header
     body = defaults["body"] if body is None else body
     section_title = defaults["section_title"] if section_title is None else section_title
-    summary = rd.set_readiness(product_set)
+    summary = summary or rd.set_readiness(product_set)
     refused = _refused(summary.not_ready)
     if summary.messages[kind]:
         return Built(kind, None, refused=refused, problems=(summary.messages[kind],))
