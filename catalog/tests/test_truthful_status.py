@@ -142,6 +142,46 @@ def test_an_item_rejected_in_review_is_synced_but_not_visible_with_its_reason(ca
     assert "counts" in state and "failed_by_meta" in state  # the earlier keys stay
 
 
+def test_a_live_item_meta_stops_showing_is_read_again_and_shown_as_not_visible(catalog):  # noqa: F811
+    from sandbox.models import ProductItem
+
+    fine = _variant(catalog)
+    push_and_confirm(catalog)
+    poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    fine.refresh_from_db()
+    assert fine.verdict == Variant.Verdict.LIVE
+    # Later Meta can no longer fetch its image: nothing tells us unless we ask.
+    ProductItem.objects.filter(retailer_id=fine.retailer_id).update(image_fetch_status="FETCH_FAILED")
+
+    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+
+    fine.refresh_from_db()
+    assert report.looked_up == 1
+    assert fine.verdict == Variant.Verdict.NOT_VISIBLE
+    assert "cannot fetch its image" in item_state.not_visible_reason(fine)
+
+
+def test_live_items_keep_a_share_of_the_lookups_while_many_others_change(catalog):  # noqa: F811
+    from diagnostics import verdicts
+
+    live = _variant(catalog)
+    push_and_confirm(catalog)
+    poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    assert Variant.objects.get(pk=live.pk).verdict == Variant.Verdict.LIVE
+    for _ in range(3):
+        _variant(catalog)
+    push_and_confirm(catalog)  # three new items in review
+    checked = Variant.objects.get(pk=live.pk).verdict_checked_at
+
+    # A budget of one call: the live share takes it (the changing items wait for the next run).
+    assert verdicts.LIVE_LOOKUPS_PER_RUN >= 1
+    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog), max_lookups=1)
+
+    assert report.looked_up == 1
+    assert Variant.objects.get(pk=live.pk).verdict_checked_at > checked
+    assert Variant.objects.filter(catalog=catalog, verdict=Variant.Verdict.IN_REVIEW).count() == 3
+
+
 def test_an_expired_token_pauses_before_any_write(catalog, settings):  # noqa: F811
     from sandbox import faults
 
