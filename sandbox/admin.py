@@ -235,7 +235,7 @@ class FaultProfileAdmin(SandboxAdmin):
     readonly_fields = ("scope",)
     fieldsets = (
         ("Applies to", {"fields": ("scope", "catalog", "token"), "description": "Leave both empty for every call."}),
-        ("Availability", {"fields": ("outage", "latency_ms", "error_rate", "fail_next")}),
+        ("Availability", {"fields": ("outage", "latency_ms", "error_rate", "fail_next", "lose_answer_next")}),
         ("Rate limiting", {"fields": ("rate_limited", "rate_limit_per_hour", "regain_access_minutes")}),
         ("Processing", {"fields": ("batch_delay_seconds",)}),
     )

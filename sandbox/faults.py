@@ -4,6 +4,7 @@
     faults.configure(catalog_id=catalog_id, rate_limited=True)          # 80014 / 80009 now
     faults.configure(catalog_id=catalog_id, latency_ms=300, error_rate=0.2)
     faults.configure(catalog_id=catalog_id, fail_next=2)                 # next two calls: 500, code 2
+    faults.configure(catalog_id=catalog_id, lose_answer_next=1)          # next write is done, then 500
     faults.configure(outage=True)                                        # every call: 503, code 2
     faults.configure(catalog_id=catalog_id, batch_delay=30)              # slow batch processing
     faults.configure(token=access_token, expires_at=timezone.now())      # 190 / 463 from now on
@@ -31,6 +32,7 @@ PROFILE_SETTINGS = {
     "latency_ms": "latency_ms",
     "error_rate": "error_rate",
     "fail_next": "fail_next",
+    "lose_answer_next": "lose_answer_next",
     "rate_limited": "rate_limited",
     "rate_limit_per_hour": "rate_limit_per_hour",
     "regain_access_minutes": "regain_access_minutes",
@@ -65,6 +67,7 @@ def configure(
     latency_ms: int = _UNSET,
     error_rate: float = _UNSET,
     fail_next: int = _UNSET,
+    lose_answer_next: int = _UNSET,
     rate_limited: bool = _UNSET,
     rate_limit_per_hour: int | None = _UNSET,
     regain_access_minutes: int = _UNSET,
@@ -80,6 +83,7 @@ def configure(
         "latency_ms": latency_ms,
         "error_rate": error_rate,
         "fail_next": fail_next,
+        "lose_answer_next": lose_answer_next,
         "rate_limited": rate_limited,
         "rate_limit_per_hour": rate_limit_per_hour,
         "regain_access_minutes": regain_access_minutes,
@@ -133,11 +137,21 @@ class ActiveFaults:
     outage: bool = False
     batch_delay: float | None = None
     failing_profiles: tuple[int, ...] = ()
+    losing_profiles: tuple[int, ...] = ()
 
     def take_forced_failure(self) -> bool:
         """Consume one of the ``fail_next`` failures (atomic, safe across threads and processes)."""
         for pk in self.failing_profiles:
             if FaultProfile.objects.filter(pk=pk, fail_next__gt=0).update(fail_next=F("fail_next") - 1):
+                return True
+        return False
+
+    def take_lost_answer(self) -> bool:
+        """Consume one of the ``lose_answer_next`` faults (atomic, like :meth:`take_forced_failure`)."""
+        for pk in self.losing_profiles:
+            if FaultProfile.objects.filter(pk=pk, lose_answer_next__gt=0).update(
+                lose_answer_next=F("lose_answer_next") - 1
+            ):
                 return True
         return False
 
@@ -167,6 +181,7 @@ def active_faults(catalog: ProductCatalog | None = None, token: AccessToken | No
             # The most specific profile wins (catalog over token over global).
             active.batch_delay = profile.batch_delay_seconds
     active.failing_profiles = tuple(p.pk for p in profiles if p.fail_next > 0)
+    active.losing_profiles = tuple(p.pk for p in profiles if p.lose_answer_next > 0)
     return active
 
 

@@ -110,13 +110,16 @@ def _handle(request: HttpRequest, segments: list[str], headers: dict[str, str], 
             call.node.refresh_from_db()  # e.g. the upload session or item that was just processed
         except ObjectDoesNotExist:
             raise errors.unknown_object(node_id, method) from None  # deleted by that work
-    _apply_faults(call)
+    active = _apply_faults(call)
     if "fields" in params:
         call.selection = parse_fields(params.str("fields"))
-    return found.handler(call)
+    answer = found.handler(call)
+    if method != "GET" and active.losing_profiles and active.take_lost_answer():
+        raise errors.transient()  # the work above is done and kept; only the answer is lost
+    return answer
 
 
-def _apply_faults(call: Call) -> None:
+def _apply_faults(call: Call) -> faults.ActiveFaults:
     """Outage, latency, transient errors and BUC rate limits configured for this call."""
     active = faults.active_faults(call.catalog, call.caller.token)
     if active.outage:
@@ -126,10 +129,11 @@ def _apply_faults(call: Call) -> None:
     if active.take_forced_failure() or (active.error_rate and random.random() < active.error_rate):
         raise errors.transient()
     if call.catalog is None:
-        return
+        return active
     use_case = usage.use_case_of(call.edge)
     calls = usage.record_call(call.catalog, use_case, call.now)
     header, limited = usage.check(call.catalog, use_case, calls, active)
     call.headers.update(header)
     if limited:
         raise usage.rate_limit_error(use_case)
+    return active

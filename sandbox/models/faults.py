@@ -33,6 +33,11 @@ class FaultProfile(models.Model):
         help_text="Share of calls answered with a transient 500 (code 2, is_transient).",
     )
     fail_next = models.PositiveIntegerField(default=0, help_text="The next N calls fail with a transient 500.")
+    lose_answer_next = models.PositiveIntegerField(
+        default=0,
+        help_text="The next N calls that change something do their work, then answer a transient 500 "
+        "(the answer is lost, the change is not: Meta's \"an error does not mean it was not created\").",
+    )
     rate_limited = models.BooleanField(default=False, help_text="Answer 80014 (batch) / 80009 (other) now.")
     rate_limit_per_hour = models.PositiveIntegerField(
         null=True, blank=True, help_text="Enforce this many calls per hour and use case (blank: not enforced)."
