@@ -16,7 +16,7 @@ from catalog.shopify import webhooks
 from catalog.shopify.connect import ConnectError, connect_store
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
-from catalog.sync import confirm, feeds, push, schedule, sweep
+from catalog.sync import confirm, feeds, product_sets, push, schedule, sweep
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,25 @@ def push_feed(catalog_id: int, kind: str = SyncBatch.Kind.REPLACE_FEED, force: b
     """Upload the catalog's due replace (or update) feeds; every shard with ``force``."""
     catalog = _catalog(catalog_id)
     return feeds.push_feeds(catalog, kind, force=force).as_dict() if catalog else {}
+
+
+def sync_product_sets(catalog_id: int) -> dict:
+    """Bring one catalog's product sets in Meta up to date (bounded writes)."""
+    catalog = _catalog(catalog_id)
+    return product_sets.sync_product_sets(catalog).as_dict() if catalog else {}
+
+
+def refresh_product_set_counts(catalog_id: int) -> int:
+    """Read Meta's product_count of one catalog's sets (admin action)."""
+    catalog = _catalog(catalog_id)
+    if catalog is None or not catalog.meta_catalog_id or catalog.connection_id is None:
+        return 0
+    return product_sets.refresh_meta_counts(catalog)
+
+
+def sync_due_product_sets() -> int:
+    """Schedule: queue a product-set run for catalogs with sets waiting for a write."""
+    return schedule.enqueue_due_product_sets()
 
 
 def push_due_catalogs() -> int:

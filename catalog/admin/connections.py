@@ -192,7 +192,7 @@ class CatalogAdmin(TenantScopedAdmin):
     )
     fieldsets = (
         (None, {"fields": ("tenant", "name", "store", "connection", "flow")}),
-        ("Meta", {"fields": ("meta_catalog_id", "commerce_cta", "pixel_id", "feed_id")}),
+        ("Meta", {"fields": ("meta_catalog_id", "commerce_cta", "pixel_id", "feed_id", "meta_shop_id")}),
         (
             "Sync",
             {

@@ -30,9 +30,12 @@ from django.utils.text import Truncator, smart_split, unescape_string_literal
 
 from catalog import item_state, items
 from catalog.models import Product, ProductSet, Variant, VariantStateCount
+from catalog.sync import product_sets
+from galantis.queue import enqueue
 
 from .base import (
     IdsFirstPaginator,
+    TenantConsistentForm,
     TenantRelatedOnlyFilter,
     TenantScopedAdmin,
     TenantScopedInline,
@@ -657,19 +660,137 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
         self.message_user(request, f"Rechecked; {changed} variant(s) changed status.", messages.SUCCESS)
 
 
+class ProductSetForm(TenantConsistentForm):
+    """Staff-defined sets: a filter in Meta's grammar; collection sets come from Shopify (read-only)."""
+
+    class Meta:
+        model = ProductSet
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if "filter" in self.fields and (problem := product_sets.filter_problem(cleaned.get("filter"))):
+            self.add_error("filter", problem)
+        return cleaned
+
+
 @admin.register(ProductSet)
 class ProductSetAdmin(ProductSetMessageMixin, TenantScopedAdmin):
+    """Product sets: Shopify collections (kept in step by the engine) and sets staff define by filter."""
+
+    form = ProductSetForm
     list_display = (
         "name",
         "catalog",
         "tenant",
-        "meta_product_set_id",
-        "shopify_collection_id",
+        "source",
+        "meta_state",
+        "item_counts",
         "publish_to_shops",
         "synced_at",
         "whatsapp_link",
     )
-    list_filter = (("catalog", TenantRelatedOnlyFilter), "publish_to_shops")
+    list_filter = (("catalog", TenantRelatedOnlyFilter), "publish_to_shops", "needs_sync")
     list_select_related = ("tenant", "catalog")
     search_fields = ("name", "=meta_product_set_id")
-    readonly_fields = ("meta_product_set_id", "synced_at", "created_at", "updated_at")
+    actions = ("sync_now", "refresh_meta_counts", "confirm_live_deletion")
+    # Written by the engine or mirrored from Shopify: never typed by staff.
+    status_fields = (
+        "meta_product_set_id", "meta_state", "item_counts", "sync_error", "published_shop_id", "removed_at",
+        "deletion_blocked_at", "live_deletion_confirmed_at", "synced_at", "created_at", "updated_at",
+    )
+    collection_fields = ("name", "catalog", "filter", "shopify_collection_id", "handle", "description", "image_url")
+    fieldsets = (
+        (None, {"fields": ("tenant", "catalog", "name", "filter", "publish_to_shops")}),
+        ("Metadata in Meta", {"fields": ("shopify_collection_id", "handle", "description", "image_url")}),
+        ("In Meta", {"fields": status_fields}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj), *self.status_fields, "shopify_collection_id"]
+        if obj is not None and obj.is_collection:
+            readonly += [f for f in self.collection_fields if f not in readonly]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A collection's set goes when the collection goes in Shopify (it would come back on import).
+        if obj is not None and obj.is_collection:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="source")
+    def source(self, obj: ProductSet) -> str:
+        return "Shopify collection" if obj.is_collection else "Staff filter"
+
+    @admin.display(description="in Meta")
+    def meta_state(self, obj: ProductSet) -> str:
+        if obj.removed_at and obj.deletion_blocked_at:
+            return format_html('<span class="meta-badge meta-badge-failed" title="{}">{}</span>',
+                               obj.sync_error, "KEPT: LIVE IN A SHOP")
+        if obj.removed_at:
+            return status_badge(Variant.SyncStatus.PENDING, text="DELETING", title=obj.sync_error)
+        if obj.needs_sync:
+            return status_badge(Variant.SyncStatus.PENDING, title=obj.sync_error or "Waiting for the next run")
+        if obj.sync_error and not obj.meta_product_set_id:
+            return status_badge(Variant.SyncStatus.FAILED, title=obj.sync_error)
+        if obj.sync_error:
+            return status_badge(Variant.SyncStatus.SYNCED, text="SYNCED (SEE NOTE)", title=obj.sync_error)
+        return status_badge(Variant.SyncStatus.SYNCED, title=f"Meta product set {obj.meta_product_set_id}")
+
+    @admin.display(description="items: ours / Meta's")
+    def item_counts(self, obj: ProductSet) -> str:
+        ours = "—" if obj.item_count is None else f"{obj.item_count:,}"
+        metas = "—" if obj.meta_product_count is None else f"{obj.meta_product_count:,}"
+        differs = obj.item_count is not None and obj.meta_product_count is not None and (
+            obj.item_count != obj.meta_product_count
+        )
+        title = "Meta counts what its filter matches now; items on their way or rejected differ." if differs else ""
+        return format_html('<span title="{}">{} / {}</span>', title, ours, metas)
+
+    def save_model(self, request, obj, form, change):
+        obj.needs_sync, obj.changed_at = True, timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, self.get_queryset(request).filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Staff sets Meta holds are deleted there first (by the engine), then here; the rest go now."""
+        staff_sets = queryset.filter(shopify_collection_id__isnull=True)
+        staff_sets.filter(meta_product_set_id="").delete()
+        now = timezone.now()
+        queued = staff_sets.exclude(meta_product_set_id="").update(removed_at=now, needs_sync=True, changed_at=now)
+        for catalog_id in set(staff_sets.values_list("catalog_id", flat=True)):
+            enqueue("catalog.tasks.sync_product_sets", catalog_id, group=f"product-sets:{catalog_id}")
+        if queued:
+            self.message_user(request, f"{queued} set(s) will be deleted from Meta, then here.", messages.INFO)
+
+    def _queue_runs(self, queryset) -> int:
+        catalog_ids = sorted(set(queryset.values_list("catalog_id", flat=True)))
+        for catalog_id in catalog_ids:
+            enqueue("catalog.tasks.sync_product_sets", catalog_id, group=f"product-sets:{catalog_id}")
+        return len(catalog_ids)
+
+    @admin.action(description="Send selected sets to Meta now", permissions=["operate"])
+    def sync_now(self, request, queryset):
+        marked = product_sets.mark_changed(queryset)
+        catalogs = self._queue_runs(queryset)
+        self.message_user(request, f"Queued {marked} set(s) in {catalogs} catalog(s).", messages.SUCCESS)
+
+    @admin.action(description="Read Meta's product counts again", permissions=["operate"])
+    def refresh_meta_counts(self, request, queryset):
+        catalog_ids = sorted(set(queryset.values_list("catalog_id", flat=True)))
+        for catalog_id in catalog_ids:
+            enqueue("catalog.tasks.refresh_product_set_counts", catalog_id, group=f"product-sets:{catalog_id}")
+        self.message_user(request, f"Queued a count of {len(catalog_ids)} catalog(s).", messages.SUCCESS)
+
+    @admin.action(description="Delete from Meta even if live in a shop (confirm)", permissions=["edit"])
+    def confirm_live_deletion(self, request, queryset):
+        confirmed = product_sets.confirm_live_deletion(queryset)
+        if not confirmed:
+            self.message_user(request, "None of the selected sets is removed: nothing to confirm.", messages.WARNING)
+            return
+        self._queue_runs(queryset.filter(removed_at__isnull=False))
+        self.message_user(
+            request, f"Confirmed: {confirmed} set(s) will be deleted from Meta, even from the shop.", messages.SUCCESS
+        )

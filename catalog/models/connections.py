@@ -158,6 +158,9 @@ class Catalog(TenantOwned):
     paused_reason = models.TextField(blank=True)
     # Pixel and commerce checks, refreshed when connected and by the daily token check.
     commerce_settings_id = models.CharField(max_length=64, blank=True)
+    # The Meta shop (Facebook / Instagram Shop) product sets are published to when staff
+    # turn on a set's publish_to_shops (Commerce Manager shows it).
+    meta_shop_id = models.CharField(max_length=64, blank=True, help_text="Meta shop id for publishing product sets.")
     event_sources = models.JSONField(default=list, blank=True, help_text='[{"id", "name", "source_type"}]')
     checks_at = models.DateTimeField(null=True, blank=True)
     checks_error = models.TextField(blank=True)

@@ -329,21 +329,54 @@ class Variant(TenantOwned):
 
 
 class ProductSet(TenantOwned):
-    """A Meta product set: mirrors a Shopify collection or a staff-defined filter."""
+    """A Meta product set: mirrors a Shopify collection or a staff-defined filter.
+
+    ``catalog.sync.product_sets`` keeps Meta in step: a set whose ``needs_sync`` is set is
+    written (created, updated or deleted) by the next run, once the items it names are in
+    Meta. ``retailer_id`` in Meta carries :attr:`meta_marker`, so a set created by a call
+    whose answer was lost is found again instead of created twice.
+    """
 
     catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="product_sets")
     name = models.CharField(max_length=255)
     meta_product_set_id = models.CharField(max_length=64, blank=True)
     shopify_collection_id = models.BigIntegerField(null=True, blank=True)
-    # Meta's filter syntax, e.g. {"retailer_id": {"is_any": ["1", "2"]}}.
+    # A collection set: the retailer ids of its members' live variants (what Meta's filter
+    # is built from). A staff-defined set: Meta's filter itself, sent as it is, e.g.
+    # {"and": [{"brand": {"eq": "Acme"}}, {"price": {"lt": 2000}}]}.
     filter = models.JSONField(default=dict, blank=True)
-    publish_to_shops = models.BooleanField(default=False)
+    publish_to_shops = models.BooleanField(
+        default=False, help_text="Publish this set to the catalog's Meta shop (a collection in the shop)."
+    )
     # Members of the mirrored Shopify collection; `filter` is derived from them.
     products = models.ManyToManyField(
         Product, through="ProductSetMembership", related_name="product_sets", blank=True
     )
-    # Collection removed in Shopify: the sync engine deletes the Meta set, then the row.
+    # From the Shopify collection: Meta's metadata (external_url, description, cover image).
+    handle = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True, help_text="Plain text (the collection's HTML without tags).")
+    image_url = models.URLField(max_length=1000, blank=True)
+    # Collection removed in Shopify (or the set deleted in the admin): the sync engine
+    # deletes the Meta set, then the row.
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Something Meta should hear about changed since the last write (the engine's queue).
+    needs_sync = models.BooleanField(default=True, editable=False)
+    changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Hash of the request Meta last accepted: an unchanged set costs no call.
+    synced_hash = models.CharField(max_length=64, blank=True, editable=False)
+    sync_error = models.TextField(blank=True, editable=False)
+    # Ours: the items the filter we sent names. Meta's: product_count as Meta last reported it.
+    item_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    meta_product_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    meta_count_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The Meta shop the set is published to, as last sent ("" = not published).
+    published_shop_id = models.CharField(max_length=64, blank=True, editable=False)
+    # Meta refused to delete the set because it is live in a shop: kept until staff confirm.
+    deletion_blocked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    live_deletion_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # One writer per set: a run claims the set by a conditional UPDATE of this (a second
+    # worker cannot match it), so two runs never both create the same set in Meta.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -357,9 +390,24 @@ class ProductSet(TenantOwned):
                 name="productset_unique_collection",
             ),
         ]
+        indexes = [
+            # The engine's queue: the few sets waiting for a write.
+            models.Index(fields=["catalog"], condition=models.Q(needs_sync=True), name="productset_needs_sync"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_collection(self) -> bool:
+        return self.shopify_collection_id is not None
+
+    @property
+    def meta_marker(self) -> str:
+        """The ``retailer_id`` of the Meta set: stable, ours, unique in the catalog."""
+        if self.is_collection:
+            return f"galantis-collection-{self.shopify_collection_id}"
+        return f"galantis-set-{self.pk}"
 
 
 class ProductSetMembership(TenantOwned):

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.items import plain_description
 from catalog.models import Product, ProductSet, ProductSetMembership, ShopifyStore, Variant
 
 from .records import CollectionRecord
@@ -43,13 +44,36 @@ def upsert_collection(
             product_set.name = name
             product_set.removed_at = None
             changed = True
+        changed |= _set_metadata(product_set, record)
         if member_product_ids is not None:
             changed |= _replace_members(store, product_set, member_product_ids)
         changed |= _refresh_filter(product_set)
         if changed:
-            product_set.updated_at = timezone.now()
-            product_set.save(update_fields=["name", "removed_at", "filter", "updated_at"])
+            now = timezone.now()
+            product_set.updated_at = product_set.changed_at = now
+            product_set.needs_sync = True
+            product_set.save(
+                update_fields=[
+                    "name", "removed_at", "filter", "handle", "description", "image_url",
+                    "needs_sync", "changed_at", "updated_at",
+                ]
+            )
     return product_set
+
+
+def _set_metadata(product_set: ProductSet, record: CollectionRecord) -> bool:
+    """Take the handle, plain-text description and image Meta's metadata is built from; True if changed."""
+    wanted = {"handle": record.handle or product_set.handle}
+    if record.description_html is not None:
+        wanted["description"] = plain_description(record.description_html, "")
+    if record.image_url is not None:
+        wanted["image_url"] = record.image_url
+    changed = False
+    for field, value in wanted.items():
+        if getattr(product_set, field) != value:
+            setattr(product_set, field, value)
+            changed = True
+    return changed
 
 
 def _replace_members(store: ShopifyStore, product_set: ProductSet, product_ids: Iterable[int]) -> bool:
@@ -97,11 +121,17 @@ def refresh_filters_for_products(product_pks: list[int]) -> int:
             ProductSetMembership.objects.filter(product_id__in=chunk).values_list("product_set_id", flat=True)
         )
     changed = 0
+    now = timezone.now()
     for product_set in ProductSet.objects.filter(pk__in=sorted(set_pks)):
         if _refresh_filter(product_set):
-            product_set.updated_at = timezone.now()
+            product_set.updated_at = now
             product_set.save(update_fields=["filter", "updated_at"])
             changed += 1
+    # Every set holding these products is looked at again by the product-set sync: a
+    # variant that becomes sendable (or stops being) changes what Meta's filter names even
+    # when the retailer ids stay the same. A look at an unchanged set costs no Meta call.
+    for chunk in chunked(sorted(set_pks)):
+        ProductSet.objects.filter(pk__in=chunk, needs_sync=False).update(needs_sync=True, changed_at=now)
     return changed
 
 
@@ -115,7 +145,8 @@ def mark_collections_removed(store: ShopifyStore, collection_ids: Iterable[int],
     for chunk in chunked(ids):
         count += ProductSet.objects.filter(
             catalog=catalog, shopify_collection_id__in=chunk, removed_at__isnull=True
-        ).update(removed_at=when or timezone.now(), updated_at=timezone.now())
+        ).update(removed_at=when or timezone.now(), needs_sync=True, changed_at=timezone.now(),
+                 updated_at=timezone.now())
     return count
 
 

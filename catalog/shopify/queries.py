@@ -37,7 +37,7 @@ VARIANT_FIELDS = (
     "id legacyResourceId title sku price compareAtPrice position inventoryQuantity inventoryPolicy "
     "inventoryItem { id legacyResourceId tracked } selectedOptions { name value } image { url altText } updatedAt"
 )
-COLLECTION_FIELDS = "id legacyResourceId title handle updatedAt"
+COLLECTION_FIELDS = "id legacyResourceId title handle updatedAt descriptionHtml image { url }"
 BULK_OPERATION_FIELDS = (
     "id status errorCode createdAt completedAt objectCount rootObjectCount fileSize url partialDataUrl"
 )

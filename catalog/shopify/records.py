@@ -29,6 +29,8 @@ HANDLE_MAX = 255
 PRODUCT_TITLE_MAX = 512
 LABEL_MAX = 255
 URL_MAX = 1000
+# A collection's description HTML as kept (Meta gets plain text, catalog.sync.product_sets).
+DESCRIPTION_MAX = 65_536
 MAX_PRICE = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_places=2)
 INT32_MAX = 2_147_483_647
 INT32_MIN = -2_147_483_648
@@ -79,6 +81,9 @@ class CollectionRecord:
     title: str = ""
     handle: str = ""
     shopify_updated_at: datetime | None = None
+    # None: the source did not say (a webhook body without them keeps what is stored).
+    description_html: str | None = None
+    image_url: str | None = None
 
 
 # -- scalar helpers -------------------------------------------------------------------
@@ -240,6 +245,8 @@ def collection_from_graphql(node: dict) -> CollectionRecord | None:
         title=text(node.get("title"), LABEL_MAX),
         handle=text(node.get("handle"), HANDLE_MAX),
         shopify_updated_at=timestamp(node.get("updatedAt")),
+        description_html=text(node["descriptionHtml"], DESCRIPTION_MAX) if "descriptionHtml" in node else None,
+        image_url=url((node.get("image") or {}).get("url")) if "image" in node else None,
     )
 
 
@@ -337,4 +344,6 @@ def collection_from_rest(payload: dict) -> CollectionRecord | None:
         title=text(payload.get("title"), LABEL_MAX),
         handle=text(payload.get("handle"), HANDLE_MAX),
         shopify_updated_at=timestamp(payload.get("updated_at")),
+        description_html=text(payload["body_html"], DESCRIPTION_MAX) if "body_html" in payload else None,
+        image_url=url((payload.get("image") or {}).get("src")) if "image" in payload else None,
     )

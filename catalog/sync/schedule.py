@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 
-from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
+from catalog.models import Catalog, CatalogFeed, ProductSet, SyncBatch, Variant
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ SCHEDULES = [
     ("catalog sync: poll batch and upload status", "catalog.tasks.confirm_due_batches", 1),
     ("catalog sync: replace and update feeds", "catalog.tasks.push_due_feeds", 5),
     ("catalog sync: sweep stale claims and deletions", "catalog.tasks.sweep_sync", 5),
+    # Collections as Meta product sets, within minutes of a change (catalog.sync.product_sets).
+    ("catalog sync: product sets", "catalog.tasks.sync_due_product_sets", 2),
     # The health page reads counts the database maintains; this folds them and proves them.
     ("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
 ]
@@ -146,3 +148,19 @@ def enqueue_due_feeds() -> int:
                 queued += 1
     return queued
 
+
+
+def enqueue_due_product_sets() -> int:
+    """Queue a product-set run for every catalog with a set waiting for a write (or due for a look)."""
+    from .product_sets import RECHECK_AFTER  # here, not at load: product_sets → push → this module
+
+    stale = timezone.now() - RECHECK_AFTER
+    queued = 0
+    for catalog in writable_catalogs().iterator():
+        if not may_run_now(catalog):
+            continue
+        sets = ProductSet.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog)
+        if sets.filter(needs_sync=True).exists() or sets.filter(synced_at__lt=stale).exists():
+            enqueue("catalog.tasks.sync_product_sets", catalog.pk, group=f"product-sets:{catalog.pk}")
+            queued += 1
+    return queued

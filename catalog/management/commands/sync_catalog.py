@@ -5,7 +5,8 @@ Modes (default: the Batch API, pending changes only):
                  catalog; Meta deletes items missing from it) — the way to fully resync
   --feed         upload the pending changes as an update-only feed instead of items_batch
   --dry-run      print what would be sent (counts per method, sample retailer ids); no call
-  --wait         keep going until Meta confirmed everything sent (or --timeout seconds)
+  --wait         keep going until Meta confirmed everything sent (or --timeout seconds),
+                 then bring the catalog's product sets up to date with what Meta holds
   --catalog ID   only this catalog of the tenant (default: all of them)
   --json         one JSON object per catalog on stdout
 """
@@ -15,7 +16,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import tenants
-from catalog.sync import run
+from catalog.sync import product_sets, run
 
 
 class Command(BaseCommand):
@@ -52,10 +53,13 @@ class Command(BaseCommand):
                 continue
             run.prepare(catalog)
             result = run.sync_now(catalog, mode=mode, wait=wait, timeout=timeout)
+            # After --wait the items are confirmed: the sets name what Meta holds now.
+            sets = product_sets.sync_product_sets(catalog, wait_for_items=not wait)
             if as_json:
-                self.stdout.write(json.dumps(result.as_dict()))
+                self.stdout.write(json.dumps({**result.as_dict(), "product_sets": sets.as_dict()}))
                 continue
             self._report(catalog, result)
+            self._report_sets(sets)
 
     def _report(self, catalog, result: run.SyncRun) -> None:
         counts = result.status["counts"]
@@ -71,3 +75,18 @@ class Command(BaseCommand):
         if result.status["paused"]:
             state = result.status
             self.stdout.write(self.style.WARNING(f"  paused ({state['paused']}): {state['paused_reason']}"))
+
+    def _report_sets(self, sets: product_sets.SetSyncReport) -> None:
+        if sets.skipped_reason and not sets.writes:
+            self.stdout.write(f"  product sets: not synced ({sets.skipped_reason})")
+            return
+        parts = [
+            f"{len(sets.created)} created", f"{len(sets.updated)} updated", f"{len(sets.deleted)} deleted",
+            f"{sets.unchanged} unchanged", f"{len(sets.waiting)} waiting for items",
+        ]
+        if sets.blocked:
+            parts.append(f"{len(sets.blocked)} kept (live in a shop, confirm deletion in the admin)")
+        if sets.failed:
+            parts.append(f"{len(sets.failed)} failed")
+        line = "  product sets: " + ", ".join(parts)
+        self.stdout.write(self.style.WARNING(line) if sets.failed or sets.blocked else line)
