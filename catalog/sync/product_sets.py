@@ -5,7 +5,7 @@ membership and product changes, admin edits, removals). A run takes those sets o
 one, each claimed by a conditional UPDATE so two workers never write the same set:
 
 * **What Meta gets.** ``name``; ``filter``: ``retailer_id is_any`` the retailer ids of
-  the collection's sendable variants *that Meta holds* (SYNCED), or
+  the collection's sendable variants *that Meta holds* (accepted once), or
   ``retailer_product_group_id is_any`` their products when that list is shorter;
   ``metadata``: ``cover_image_url`` (the collection's image, else its first product's),
   ``external_url`` (the collection on the shop's primary domain) and a plain-text
@@ -13,7 +13,7 @@ one, each claimed by a conditional UPDATE so two workers never write the same se
   ``publish_to_shops`` with the catalog's Meta shop when staff turned it on (``[]`` once
   to take a published set back). An unchanged request (same hash as the last one Meta
   accepted) costs no call.
-* **After the items.** A set whose sendable variants are still PENDING waits for them
+* **After the items.** A set whose new variants are still on their way to Meta waits for them
   (up to :data:`MAX_WAIT_FOR_ITEMS`), so it never names items Meta does not hold yet;
   after that it names those Meta holds and stays queued until the rest arrive.
 * **Empty.** A collection with no item in Meta gets a filter no item matches
@@ -133,18 +133,29 @@ def member_variants(product_set: ProductSet):
 
 
 def collection_filter(product_set: ProductSet) -> tuple[dict, int, int]:
-    """Meta's filter for a collection set, the items it names and how many wait for Meta."""
+    """Meta's filter for a collection set, the items it names and how many wait for Meta.
+
+    Named: the members Meta holds a version of (accepted once, not deleted since, as
+    ``push.held_by_meta``), a changed item still PENDING included; not those caught by our
+    own checks, which Meta holds hidden. Waiting: new items PENDING that Meta never had.
+    """
     retailer_ids: list[str] = []
     groups: set[int] = set()
     waiting = 0
-    rows = member_variants(product_set).values_list("retailer_id", "product__shopify_product_id", "meta_status")
-    for retailer_id, group, status in rows.order_by("retailer_id").iterator(chunk_size=5000):
-        if status == Variant.SyncStatus.SYNCED:
+    rows = member_variants(product_set).values_list(
+        "retailer_id", "product__shopify_product_id", "meta_status", "failure_source",
+        "synced_hash", "meta_item_id", "meta_deleted_at",
+    )
+    for retailer_id, group, status, source, synced_hash, item_id, deleted_at in rows.order_by(
+        "retailer_id"
+    ).iterator(chunk_size=5000):
+        held = bool(synced_hash or item_id) and deleted_at is None
+        if held and not (status == Variant.SyncStatus.FAILED and source == Variant.FailureSource.LOCAL):
             retailer_ids.append(retailer_id)
             groups.add(group)
-        elif status == Variant.SyncStatus.PENDING:
+        elif status == Variant.SyncStatus.PENDING and not held:
             waiting += 1
-        # FAILED: Meta does not hold this version; it joins the set once it is SYNCED.
+        # Otherwise Meta does not show it (rejected, hidden): it joins once Meta accepts it.
     if not retailer_ids:
         return EMPTY_FILTER, 0, waiting
     if len(groups) < len(retailer_ids):
