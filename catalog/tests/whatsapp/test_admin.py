@@ -123,6 +123,13 @@ def test_a_product_s_page_leads_to_its_message_built_at_once(staff_client, summe
     assert payload["interactive"]["action"]["product_retailer_id"] == a.retailer_id
 
 
+def test_the_product_page_keeps_the_item_health_panel_beside_the_link(staff_client, summer):
+    _, (a, _, _) = summer
+    change = staff_client.get(reverse("admin:catalog_product_change", args=[a.product_id]))
+    origins = [t.origin.name for t in change.templates if t.name == "admin/catalog/product/change_form.html"]
+    assert any("diagnostics" in origin for origin in origins) and len(origins) == 2
+
+
 def test_the_product_list_links_to_the_chosen_products_page(staff_client, summer):
     listing = staff_client.get(reverse("admin:catalog_product_changelist"))
     assert reverse("admin:catalog_product_whatsapp") in listing.content.decode()
