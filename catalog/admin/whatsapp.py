@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q
-from django.http import HttpRequest
+from django.db.models import Q, QuerySet
+from django.db.models.options import Options
+from django.http import HttpRequest, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -69,7 +70,7 @@ class ChosenProductsForm(MessageForm):
     )
     field_order = ["tenant", "items", "kind", "to", "header", "body", "footer", "section_title"]
 
-    def __init__(self, *args, tenants, **kwargs):
+    def __init__(self, *args, tenants: QuerySet[Tenant], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tenant"].queryset = tenants
         if len(tenants) <= 1:
@@ -80,7 +81,7 @@ def _link(url: str, text: str) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 
 
-def _context(admin_site, request, opts, **extra) -> dict:
+def _context(admin_site: admin.AdminSite, request: HttpRequest, opts: Options, **extra: object) -> dict:
     return {**admin_site.each_context(request), "opts": opts, "limits": {
         "sections": wa.MAX_SECTIONS, "items": wa.MAX_ITEMS, "section_title": wa.SECTION_TITLE_MAX,
         "header": wa.HEADER_MAX, "body": wa.BODY_MAX, "footer": wa.FOOTER_MAX}, **extra}
@@ -120,7 +121,7 @@ class ProductSetMessageMixin:
         return TemplateResponse(request, TEMPLATE, context)
 
 
-def resolve_lines(text: str, variants) -> tuple[list[wa.Section], list[str]]:
+def resolve_lines(text: str, variants: QuerySet[Variant]) -> tuple[list[wa.Section], list[str]]:
     """Sections of the variants the lines name, and the lines that named nothing (``variants`` is scoped)."""
     sections: list[tuple[str, list[str]]] = [("", [])]
     for raw in text.splitlines()[:MAX_LINES]:
@@ -175,7 +176,7 @@ class ChosenProductsMessageMixin:
         )
         return TemplateResponse(request, TEMPLATE, context)
 
-    def _product_page_data(self, request: HttpRequest, data):
+    def _product_page_data(self, request: HttpRequest, data: QueryDict) -> QueryDict:
         ids = [int(p) for p in data.getlist("product") if p.isdigit()]
         products = scope_for_user(Product.objects.filter(pk__in=ids), request).select_related("tenant")
         variants = Variant.objects.filter(product__in=products).order_by("product_id", "position", "pk")
@@ -190,7 +191,8 @@ class ChosenProductsMessageMixin:
         data["tenant"] = first.tenant.slug if first else ""
         return data
 
-    def _build(self, request: HttpRequest, form: ChosenProductsForm, tenants) -> tuple[wa.Built, list[str]]:
+    def _build(self, request: HttpRequest, form: ChosenProductsForm,
+               tenants: QuerySet[Tenant]) -> tuple[wa.Built, list[str]]:
         data = form.cleaned_data
         tenant = data["tenant"] or tenants.first()
         variants = scope_for_user(Variant.objects.filter(tenant=tenant), request)
