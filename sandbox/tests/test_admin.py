@@ -66,6 +66,7 @@ def test_fault_profile_added_in_the_admin_takes_its_scope_from_the_target(admin_
             "latency_ms": 0,
             "error_rate": 0.5,
             "fail_next": 0,
+            "lose_answer_next": 0,
             "regain_access_minutes": 1,
         },
     )
