@@ -194,7 +194,8 @@ class MetaItemDeletion(TenantOwned):
 
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting"
-        SENT = "sent", "Sent to Meta"
+        SENT = "sent", "Sent to Meta"  # its handle is polled until Meta finishes it
+        DELETED = "deleted", "Deleted in Meta (confirmed)"
         FAILED = "failed", "Failed"
 
     catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="item_deletions")
@@ -214,6 +215,7 @@ class MetaItemDeletion(TenantOwned):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True, help_text="When Meta's batch status said it was done.")
 
     objects = MetaItemDeletionQuerySet.as_manager()
 

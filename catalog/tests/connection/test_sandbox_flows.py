@@ -118,6 +118,62 @@ def test_orphans_are_deleted_only_when_chosen(meta, shop, connected):
     assert "OLD-GLOVES" not in meta_items(meta, meta["catalog_id"])
 
 
+def _sent_orphan_deletion(meta, shop, settings, *, meta_delay: float = 0) -> MetaItemDeletion:
+    _seed_existing_catalog(meta, shop)
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    report = reconcile.confirm_import(_read(catalog), user=shop["owner"], delete_unmatched=True)
+    tasks.apply_reconciliation_report(report.pk)
+    catalog.refresh_from_db()
+    if meta_delay:
+        faults.configure(catalog_id=meta["catalog_id"], batch_delay=meta_delay)
+    assert reconcile.send_deletions(catalog) == 1
+    deletion = MetaItemDeletion.objects.get(retailer_id="OLD-GLOVES")
+    assert deletion.state == MetaItemDeletion.State.SENT and deletion.handle
+    return deletion
+
+
+def test_a_sent_deletion_is_polled_until_meta_confirms_it(meta, shop, connected, settings):
+    deletion = _sent_orphan_deletion(meta, shop, settings)
+
+    tasks.send_due_item_deletions()
+
+    deletion.refresh_from_db()
+    assert deletion.state == MetaItemDeletion.State.DELETED and deletion.confirmed_at is not None
+    assert "OLD-GLOVES" not in meta_items(meta, meta["catalog_id"])
+
+
+def test_a_deletion_meta_has_not_finished_is_sent_again_after_the_timeout(meta, shop, connected, settings):
+    import time_machine
+
+    from catalog.connection import deletions
+
+    deletion = _sent_orphan_deletion(meta, shop, settings, meta_delay=6 * 3600)  # Meta is slow today
+    catalog = deletion.catalog
+
+    deletions.confirm_deletions(catalog)  # settles the coat's earlier deletion, not this one
+    deletion.refresh_from_db()
+    assert deletion.state == MetaItemDeletion.State.SENT  # still in Meta's hands: polled again later
+
+    with time_machine.travel(timezone.now() + deletions.HANDLE_TIMEOUT + timedelta(minutes=1)):
+        deletions.confirm_deletions(catalog)
+    deletion.refresh_from_db()
+    assert (deletion.state, deletion.handle) == (MetaItemDeletion.State.WAITING, "")
+    assert "had not finished" in deletion.error
+
+
+def test_a_deletion_whose_handle_meta_forgot_is_sent_again(meta, shop, connected, settings):
+    from catalog.connection import deletions
+
+    deletion = _sent_orphan_deletion(meta, shop, settings)
+    MetaItemDeletion.objects.filter(pk=deletion.pk).update(handle="4242424242")
+
+    deletions.confirm_deletions(deletion.catalog)
+
+    deletion.refresh_from_db()
+    assert deletion.state == MetaItemDeletion.State.WAITING and "could not report" in deletion.error
+    assert reconcile.send_deletions(deletion.catalog) == 1  # and it goes again
+
+
 def test_catalog_the_token_cannot_see_is_refused(meta, shop, connected):
 
     foreign = create_sandbox_business(name="Other business")
