@@ -140,7 +140,10 @@ class ReconciliationReportAdmin(TenantScopedAdmin):
 class MetaItemDeletionAdmin(TenantScopedAdmin):
     """Meta items Galantis deletes: replaced ids (previous_id) and unmatched items a merchant chose."""
 
-    list_display = ("retailer_id", "tenant", "catalog", "reason", "state", "chosen_by", "created_at", "sent_at")
+    list_display = (
+        "retailer_id", "tenant", "catalog", "reason", "state", "chosen_by", "created_at", "sent_at", "confirmed_at",
+        "error",
+    )
     list_filter = ("reason", "state")
     list_select_related = ("tenant", "catalog", "chosen_by")
     search_fields = ("=retailer_id",)
