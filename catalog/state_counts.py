@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as default_connection
-from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -218,3 +218,18 @@ def reconcile(connection=default_connection) -> list[Difference]:
             )
         cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
     return found
+
+
+def prove_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """``post_migrate`` receiver: (re)install the triggers, then reconcile the counts.
+
+    SQLite rebuilds a table to alter it (a new column on the variants, say), and the
+    rebuild drops its triggers; reinstalling after every migrate keeps them. The
+    reconcile then proves the counts after a deploy, a restore or a ``flush`` (SQLite's
+    deletes the count rows before the variants, whose triggers then write negative counts).
+    """
+    connection = connections[using]
+    if "catalog_variantstatecount" not in connection.introspection.table_names():
+        return  # migrated backwards past the counts
+    install_triggers(connection)
+    reconcile(connection)

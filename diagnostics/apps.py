@@ -17,4 +17,8 @@ class DiagnosticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from .problem_memo import install_after_migrate
+
         post_migrate.connect(_seed, sender=self, dispatch_uid="diagnostics-seed")
+        # SQLite drops a table's triggers when a migration rebuilds it: put the version triggers back.
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="diagnostics-issue-version")

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as default_connection
-from django.db import transaction
 from django.db.models import Sum
 
 from .models import ItemIssueVersion, ProblemMemo
@@ -159,3 +159,10 @@ def fold(connection=default_connection) -> int:
             """
         )
         return cursor.fetchone()[0]
+
+
+def install_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """``post_migrate`` receiver: (re)install the triggers (SQLite drops them when it rebuilds a table)."""
+    connection = connections[using]
+    if TABLE in connection.introspection.table_names():
+        install_triggers(connection)

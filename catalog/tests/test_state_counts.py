@@ -233,3 +233,22 @@ def test_two_transactions_changing_one_state_do_not_wait_for_each_other():
     state_counts.fold()
     assert not VariantStateCount.objects.exclude(slot=0).exists()
     assert maintained(catalog) == counted(catalog)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_triggers_survive_a_migration_that_rebuilds_the_variant_table():
+    # SQLite rebuilds a table to alter it, dropping its triggers: migrate puts them back.
+    from django.core.management import call_command
+
+    catalog = CatalogFactory()
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+    variants = VariantFactory.create_batch(2, product=product, catalog=catalog)
+
+    with connection.schema_editor() as editor:
+        field = Variant._meta.get_field("failed_hash")
+        editor.remove_field(Variant, field)
+        editor.add_field(Variant, field)
+    call_command("migrate", verbosity=0)
+
+    Variant.objects.filter(pk=variants[0].pk).update(meta_status=Status.SYNCED)
+    assert maintained(catalog) == counted(catalog)
