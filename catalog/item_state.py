@@ -43,6 +43,19 @@ HIDE = "HIDE"  # locally invalid but Meta holds an older version: hidden (visibi
 
 UNCHANGED = Q(payload_hash=F("in_flight_hash"))
 LOCALLY_FAILED = Q(meta_status=Status.FAILED, failure_source=Source.LOCAL)
+# Meta rejected exactly this version and holds no version of the item: sending it again
+# (in every hourly replace feed, say) would only be rejected again. Held until the data
+# changes (a new payload hash) or staff retry it (``retry_meta_failures``).
+HELD = Q(
+    meta_status=Status.FAILED, failure_source__in=(Source.META_BATCH, Source.META_FEED),
+    failed_hash=F("payload_hash"), synced_hash="", meta_item_id="",
+)
+HELD_CODE = "HELD_SAME_PAYLOAD"
+HELD_MESSAGE = (
+    "Meta rejected exactly this version of the item before, so Galantis holds it instead of sending it again."
+)
+HELD_FIX = "Change the product in Shopify (or on the Galantis product page); or retry it from the admin if Meta's " \
+    "rule has changed."
 META_FIX = "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); " \
     "the next sync sends it again."
 UNSAMPLED_MESSAGE = (
@@ -220,6 +233,10 @@ def refresh_variant(
     problems = [] if excluded else items.local_problems(item)
     if problems:
         _set_failed(variant, problems)
+    elif not excluded and new_hash == variant.failed_hash:
+        # Back to the very version Meta rejected: held, not sent to be rejected again.
+        variant.meta_status, variant.failure_source = Status.FAILED, Source.META_BATCH
+        variant.last_error, variant.last_error_code, variant.last_error_fix = HELD_MESSAGE, HELD_CODE, HELD_FIX
     else:
         if new_hash == variant.synced_hash and variant.in_flight_batch_id is None:
             variant.meta_status = Status.SYNCED
@@ -381,6 +398,7 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
             last_error=Case(When(UNCHANGED, then=messages), default=Value(""), output_field=TextField()),
             last_error_fix=Case(When(UNCHANGED, then=Value(META_FIX)), default=Value(""), output_field=TextField()),
             last_error_code=Case(When(UNCHANGED, then=Value("META_REJECTED")), default=Value("")),
+            failed_hash=Case(When(UNCHANGED, then=F("in_flight_hash")), default=F("failed_hash")),
             verdict=Value(Verdict.NONE),
             updated_at=now,
             **released(),
@@ -478,11 +496,11 @@ def mark_pending(variants: models.QuerySet[Variant], *, now=None) -> int:
 
 
 def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence[str] | None = None) -> int:
-    """Items Meta (or the connection) failed go back to PENDING, with their error cleared."""
+    """Items Meta (or the connection) failed go back to PENDING, with their error cleared and any hold lifted."""
     sources = sources or (Source.META_BATCH, Source.META_FEED, Source.INTEGRATION)
     return variants.filter(meta_status=Status.FAILED, failure_source__in=sources).update(
         meta_status=Status.PENDING, failure_source=Source.NONE, last_error="", last_error_code="",
-        last_error_fix="", updated_at=timezone.now(),
+        last_error_fix="", failed_hash="", updated_at=timezone.now(),
     )
 
 

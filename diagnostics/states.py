@@ -162,7 +162,7 @@ META_SOURCES = frozenset({
     Variant.FailureSource.META_BATCH, Variant.FailureSource.META_FEED, Variant.FailureSource.META_REVIEW,
 })
 # Codes the sync engine writes with a META_* source but with a message of its own.
-OUR_MESSAGE_CODES = frozenset({"FEED_UNCONFIRMED"})
+OUR_MESSAGE_CODES = frozenset({"FEED_UNCONFIRMED", item_state.HELD_CODE})
 
 
 def error_is_metas(variant: Variant) -> bool:

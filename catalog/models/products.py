@@ -241,6 +241,9 @@ class Variant(TenantOwned):
     # Hash of the payload sent in the in-flight batch: if payload_hash moved on, the
     # variant changed in flight and stays PENDING.
     in_flight_hash = models.CharField(max_length=64, blank=True)
+    # The payload hash Meta last rejected: that exact version is held, not sent again, until
+    # the data changes or staff retry it (item_state.HELD).
+    failed_hash = models.CharField(max_length=64, blank=True)
     last_error = models.TextField(blank=True)
     last_error_code = models.CharField(max_length=100, blank=True)
     failure_source = models.CharField(max_length=16, choices=FailureSource.choices, blank=True, default="")

@@ -168,7 +168,7 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
         variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED).exclude(
             # Locally invalid and already gone from Meta: nothing to list, nothing to delete.
             item_state.LOCALLY_FAILED & Q(meta_deleted_at__isnull=False)
-        )
+        ).exclude(item_state.HELD)  # rejected as it is, never in Meta: listing it again changes nothing
     else:
         variants = variants.filter(meta_status=Variant.SyncStatus.PENDING).exclude(
             _removed_before(catalog, delete_cutoff(catalog))

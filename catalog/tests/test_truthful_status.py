@@ -237,3 +237,53 @@ def test_feed_rows_meta_rejected_beyond_its_samples_are_not_claimed_synced(catal
     assert set(Variant.objects.filter(pk__in=[v.pk for v in bad]).values_list("meta_status", flat=True)) == {
         Status.FAILED
     }
+
+
+# --- Auto-hold: a version Meta rejected is not sent again until it changes --------------------
+
+
+def _rejected_by_meta(catalog) -> Variant:  # noqa: F811
+    # Passes our checks (an http address) but Meta's image host rule refuses a host without a dot.
+    bad = _variant(catalog, image="http://intranet/image.png")
+    push_and_confirm(catalog)
+    bad.refresh_from_db()
+    assert (bad.meta_status, bad.failure_source) == (Status.FAILED, Variant.FailureSource.META_BATCH)
+    assert bad.failed_hash == bad.payload_hash
+    return bad
+
+
+def test_a_version_meta_rejected_is_left_out_of_the_next_replace_feeds(catalog):  # noqa: F811
+    from catalog.sync import run
+
+    fine, bad = _variant(catalog), _rejected_by_meta(catalog)
+    run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
+
+    feed = SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.REPLACE_FEED).latest("pk")
+    assert feed.item_count == 1  # the fine item only: the held one would only be rejected again
+    bad.refresh_from_db()
+    assert (bad.meta_status, bad.last_error_code) == (Status.FAILED, "META_REJECTED")  # Meta's message kept
+    assert fine.retailer_id in meta_items(catalog) and bad.retailer_id not in meta_items(catalog)
+
+
+def test_a_change_releases_the_hold_and_going_back_holds_it_again(catalog):  # noqa: F811
+    bad = _rejected_by_meta(catalog)
+    rejected_price = str(bad.price)
+    fixed = _reprice(bad, "25.00")  # a new version (the image is still refused, but it is new data)
+    assert fixed.meta_status == Status.PENDING
+
+    back = _reprice(fixed, rejected_price)  # exactly the version Meta rejected
+    assert (back.meta_status, back.last_error_code) == (Status.FAILED, item_state.HELD_CODE)
+    assert "holds it" in back.last_error and back.last_error_fix
+    batches = SyncBatch.objects.filter(catalog=catalog).count()
+    push_and_confirm(catalog)
+    assert SyncBatch.objects.filter(catalog=catalog).count() == batches  # nothing sent
+
+
+def test_a_staff_retry_lifts_the_hold(catalog):  # noqa: F811
+    bad = _rejected_by_meta(catalog)
+    assert item_state.retry_meta_failures(Variant.objects.filter(pk=bad.pk)) == 1
+    bad.refresh_from_db()
+    assert (bad.meta_status, bad.failed_hash) == (Status.PENDING, "")
+    push_and_confirm(catalog)  # sent again, as staff asked
+    bad.refresh_from_db()
+    assert bad.meta_status == Status.FAILED and bad.last_error_code == "META_REJECTED"
