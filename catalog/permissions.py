@@ -85,6 +85,8 @@ ADMIN_PERMISSIONS: dict[str, dict[str, Action]] = {
         "add": Action.MANAGE_CONNECTION,
         "change": Action.MANAGE_CONNECTION,
     },
+    # Who of the tenant gets which alert e-mails: the owners decide, as for members.
+    "alerts.alertsettings": {"view": Action.VIEW, "add": Action.MANAGE_TENANT, "change": Action.MANAGE_TENANT},
 }
 VIEW_ONLY: dict[str, Action] = {"view": Action.VIEW}
 DJANGO_PERMISSIONS = ("view", "add", "change", "delete")

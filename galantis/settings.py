@@ -136,6 +136,23 @@ SHOPIFY_IMPORT_ANALYZE_ROWS = env.int("SHOPIFY_IMPORT_ANALYZE_ROWS", default=50_
 # treats diagnostics older than two intervals as stale ("last checked at ...").
 DIAGNOSTICS_POLL_MINUTES = env.int("DIAGNOSTICS_POLL_MINUTES", default=60)
 
+# E-mail (alert digests): a URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
+# development prints mails on the console. Tests use Django's locmem backend.
+EMAIL_URL = env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update({k: v for k, v in env.email_url_config(EMAIL_URL).items() if v is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Galantis <alerts@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Alerts (alerts/): minutes between digests (one per tenant per period), hours after which an
+# unchanged open alert is said again, a token expiring within this many days, the FAILED share
+# (percent of a catalog's variants to be live, and at least this many variants) that is a spike,
+# and how many runs try to send a digest before it is given up.
+ALERTS_DIGEST_MINUTES = env.int("ALERTS_DIGEST_MINUTES", default=60)
+ALERTS_REPEAT_HOURS = env.int("ALERTS_REPEAT_HOURS", default=24)
+ALERTS_TOKEN_DAYS = env.int("ALERTS_TOKEN_DAYS", default=META_TOKEN_WARNING_DAYS)
+ALERTS_FAILURE_SHARE_PCT = env.float("ALERTS_FAILURE_SHARE_PCT", default=5.0)
+ALERTS_FAILURE_MIN_VARIANTS = env.int("ALERTS_FAILURE_MIN_VARIANTS", default=5)
+ALERTS_MAX_SEND_ATTEMPTS = env.int("ALERTS_MAX_SEND_ATTEMPTS", default=48)
+
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
@@ -172,6 +189,7 @@ INSTALLED_APPS = [
     "catalog",
     "diagnostics",
     "conversions",
+    "alerts",
     # After catalog: catalog's ``qcluster`` (a bounded stop on SIGTERM) overrides Django-Q2's.
     "django_q",
 ]

@@ -222,8 +222,9 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
     # issues, the issues' version, the memoised problem counts, their error types,
     # health_counts, connection, schedules, snapshots, stores without a catalog), the
     # user's roles (what they may see and do), and the Conversions API panel's 3
-    # (settings, counts, last error)
-    with django_assert_num_queries(17):
+    # (settings, counts, last error), and the alerts banner's 1 (the tenant's open alerts;
+    # alerts/ added it: 17 before)
+    with django_assert_num_queries(18):
         merchant_client.get(URL)
 
 
@@ -241,7 +242,8 @@ def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, cata
     HealthSnapshotFactory.create_batch(3, catalog=catalog)
     merchant_client.get(URL)  # the session remembers the tenant
     # as above (without the session save), + the not-visible reasons + the unsent variants' count
-    with django_assert_num_queries(19):
+    # (+1 since alerts/: the alerts banner's open alerts)
+    with django_assert_num_queries(20):
         response = merchant_client.get(URL)
     assert response.context["summary"].not_visible_why == [
         ("rejected in Meta's review: X", size), ("Meta cannot fetch the image", size)]

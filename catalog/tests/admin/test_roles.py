@@ -21,6 +21,7 @@ from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
 
+from alerts.tests.factories import AlertFactory, AlertSettingsFactory, DigestFactory
 from catalog import tenants as tenant_services
 from catalog.admin.base import RoleCheckedAdmin
 from catalog.models import (
@@ -128,6 +129,9 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     MembershipFactory(tenant=tenant, role=Role.VIEWER)
     ConversionEventFactory(catalog=catalog, state="dead", last_error="refused")
     ConversionsSettingsFactory(tenant=tenant)
+    AlertSettingsFactory(tenant=tenant)
+    AlertFactory(tenant=tenant, catalog=catalog)
+    DigestFactory(tenant=tenant)
 
 
 @pytest.fixture

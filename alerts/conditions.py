@@ -1,0 +1,197 @@
+"""The conditions a tenant should hear about now, found cheaply (a handful of queries per tenant).
+
+Token, pause and Conversions API conditions read a few rows of their own tables; the failure
+share and the rejected count come from the maintained ``VariantStateCount`` rows (never a
+COUNT over variants). Rejected items are found by comparing the rejected count with what the
+previous run saw (``Alert.base_count``); only when it rose are a few of them read, for names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Catalog, MetaConnection, Tenant, Variant, VariantStateCount
+from conversions.models import ConversionEvent
+from diagnostics import states
+from diagnostics.fixes import settings_url
+
+from .models import Alert, Kind
+
+TokenStatus = MetaConnection.TokenStatus
+PauseKind = Catalog.PauseKind
+# Rejected items named in an alert (the rest are one click away on the fix page).
+REJECTED_SAMPLE = 5
+# A failure share is re-sent when it moves into another band of this many percentage points.
+FAILURE_BAND_PCT = 10
+
+
+@dataclass
+class Condition:
+    kind: str
+    key: str
+    title: str
+    message: str = ""
+    fix_url: str = ""
+    fix_label: str = ""
+    fingerprint: str = ""
+    catalog_id: int | None = None
+    # False: nothing to tell, but the counts must be remembered (rejected items' baseline).
+    open: bool = True
+    seen_count: int = 0
+    base_count: int = 0
+
+
+def absolute(path: str) -> str:
+    """``path`` on this instance (settings.SITE_URL), for links in e-mails."""
+    return f"{settings.SITE_URL}{path}"
+
+
+def find(tenant: Tenant, previous: dict[str, Alert], *, now: datetime | None = None) -> list[Condition]:
+    """Every condition of the tenant now; ``previous``: its alert rows by key (for counted conditions)."""
+    now = now or timezone.now()
+    catalogs = list(
+        Catalog.objects.for_tenant(tenant).only("pk", "name", "pause_kind", "paused_reason", "paused_until")
+    )
+    found = [*token_conditions(tenant, now), *paused_conditions(tenant, catalogs)]
+    counts = VariantStateCount.objects.by_catalog([c.pk for c in catalogs])
+    for catalog in catalogs:
+        c = counts.get(catalog.pk)
+        if c is None:
+            continue
+        spike = failure_spike(tenant, catalog, c)
+        if spike:
+            found.append(spike)
+        found.append(rejected_items(tenant, catalog, c["verdict"]["rejected"], previous.get(rejected_key(catalog))))
+    conversions = conversions_failing(tenant, now)
+    if conversions:
+        found.append(conversions)
+    return found
+
+
+def token_conditions(tenant: Tenant, now: datetime) -> list[Condition]:
+    """A token that is expired, revoked or missing a permission, or expires within the warning days."""
+    days = settings.ALERTS_TOKEN_DAYS
+    fix = absolute(settings_url(tenant))
+    out = []
+    for conn in MetaConnection.objects.for_tenant(tenant).only(
+        "pk", "token_status", "token_expires_at", "token_error", "business_id"
+    ):
+        key = f"token:{conn.pk}"
+        if conn.token_status in MetaConnection.BLOCKING_STATUSES:
+            label = TokenStatus(conn.token_status).label
+            out.append(Condition(
+                Kind.TOKEN, key, f"Meta token: {label.lower()}",
+                "Nothing reaches Meta until a working token is saved; your changes are kept and sent then.",
+                fix, "Open Settings → WhatsApp Connection", fingerprint=conn.token_status,
+            ))
+        elif conn.token_expires_at and conn.token_expires_at <= now + timedelta(days=days):
+            when = timezone.localtime(conn.token_expires_at)
+            out.append(Condition(
+                Kind.TOKEN, key, f"Meta token expires on {when:%d %b %Y}",
+                f"The token expires within {days} days; after that nothing reaches Meta. Paste a new one before then.",
+                fix, "Renew it in Settings → WhatsApp Connection", fingerprint=f"expiring:{when:%Y-%m-%d}",
+            ))
+    return out
+
+
+def paused_conditions(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
+    """A catalog whose sync is paused, by staff or by a cause (token, permission, rate limit, outage)."""
+    out = []
+    for catalog in catalogs:
+        if not catalog.pause_kind:
+            continue
+        if catalog.pause_kind in (PauseKind.AUTH, PauseKind.PERMISSION):
+            fix, label = absolute(settings_url(tenant)), "Open Settings → WhatsApp Connection"
+        else:
+            fix = absolute(reverse("admin:catalog_catalog_change", args=[catalog.pk]))
+            label = "Open the catalog"
+        until = f" Retried automatically after {timezone.localtime(catalog.paused_until):%d %b %Y %H:%M}." if (
+            catalog.paused_until) else ""
+        out.append(Condition(
+            Kind.SYNC_PAUSED, f"sync_paused:{catalog.pk}",
+            f"Sync of {catalog.name} is paused: {PauseKind(catalog.pause_kind).label.lower()}",
+            f"{catalog.paused_reason or 'No reason recorded.'}{until} Pending changes are kept.",
+            fix, label, fingerprint=catalog.pause_kind, catalog_id=catalog.pk,
+        ))
+    return out
+
+
+def _items_url(tenant: Tenant, catalog: Catalog, state: str) -> str:
+    return absolute(f"{reverse('health:items')}?tenant={tenant.slug}&catalog={catalog.pk}&state={state}")
+
+
+def failure_spike(tenant: Tenant, catalog: Catalog, counts: dict) -> Condition | None:
+    """FAILED share of the catalog's variants meant to be live above ALERTS_FAILURE_SHARE_PCT."""
+    failed = counts["failed"]
+    total = counts["pending"] + counts["synced"] + failed
+    if not total or failed < settings.ALERTS_FAILURE_MIN_VARIANTS:
+        return None
+    pct = 100.0 * failed / total
+    if pct <= settings.ALERTS_FAILURE_SHARE_PCT:
+        return None
+    return Condition(
+        Kind.FAILURE_SPIKE, f"failure_spike:{catalog.pk}",
+        f"{pct:.0f}% of {catalog.name}'s variants failed",
+        f"{failed:,} of {total:,} variants to be sold are FAILED (alert above {settings.ALERTS_FAILURE_SHARE_PCT:g}%).",
+        _items_url(tenant, catalog, states.FAILED), "See the failed variants and their fixes",
+        fingerprint=f"band:{int(pct) // FAILURE_BAND_PCT}", catalog_id=catalog.pk, seen_count=failed,
+    )
+
+
+def rejected_key(catalog: Catalog) -> str:
+    return f"rejected:{catalog.pk}"
+
+
+def rejected_items(tenant: Tenant, catalog: Catalog, rejected: int, previous: Alert | None) -> Condition:
+    """Items Meta's review rejected since the previous run: the rejected count rose above its baseline.
+
+    The first run of a catalog only records the count (what was rejected before alerts
+    existed is the health page's business). The alert stays open while the count is above
+    the baseline; once it falls back, the baseline follows it down.
+    """
+    key = rejected_key(catalog)
+    base = rejected if previous is None else min(previous.base_count, rejected)
+    if rejected <= base:
+        return Condition(Kind.REJECTED, key, "", open=False, catalog_id=catalog.pk, seen_count=rejected,
+                         base_count=rejected)
+    new = rejected - base
+    sample = list(
+        Variant.objects.filter(
+            catalog_id=catalog.pk, meta_status=Variant.SyncStatus.SYNCED, excluded=False,
+            verdict=Variant.Verdict.REJECTED,
+        ).order_by("-verdict_checked_at", "-pk").values_list("retailer_id", "title", "review_rejection_reasons")[
+            :REJECTED_SAMPLE
+        ]
+    )
+    lines = [f"- {rid} ({title}): {', '.join(map(str, reasons or [])) or 'no reason given'}"
+             for rid, title, reasons in sample]
+    return Condition(
+        Kind.REJECTED, key, f"{new:,} item{'s' if new != 1 else ''} of {catalog.name} rejected in Meta's review",
+        "\n".join([f"Meta's review rejected {new:,} more item(s) since we last looked ({rejected:,} in all); "
+                   "they are not shown to customers. Latest:", *lines]),
+        _items_url(tenant, catalog, states.REJECTED), "See the rejected items and why",
+        fingerprint=f"rejected:{rejected}", catalog_id=catalog.pk, seen_count=rejected, base_count=base,
+    )
+
+
+def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
+    """Conversions API events that died (gave up after their retries) in the last digest period."""
+    since = now - timedelta(minutes=settings.ALERTS_DIGEST_MINUTES)
+    dead = ConversionEvent.objects.for_tenant(tenant).filter(state=ConversionEvent.State.DEAD, updated_at__gte=since)
+    n = dead.count()
+    if not n:
+        return None
+    code = dead.order_by("-updated_at", "-pk").values_list("last_error_code", flat=True).first() or ""
+    changelist = reverse("admin:conversions_conversionevent_changelist")
+    return Condition(
+        Kind.CONVERSIONS, "conversions",
+        f"Conversions API: {n:,} purchase event{'s' if n != 1 else ''} could not be sent",
+        f"Meta refused them or could not be reached after every retry{f' (last error {code})' if code else ''}.",
+        absolute(f"{changelist}?tenant__id__exact={tenant.pk}&state__exact=dead"),
+        "See the events and send them again", fingerprint="dead",
+    )
