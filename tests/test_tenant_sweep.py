@@ -124,4 +124,6 @@ def test_pages_without_ids_show_nothing_of_tenant_b(world, role):
             response = client.get(_urls(name, [], [], "")[0], query)
             body = b"".join(response.streaming_content) if response.streaming else response.content
             assert MARKER.encode() not in body, (name, query, role)
-            assert response.status_code < 500, (name, query, role)
+            # /healthz answers 503 by design when no task cluster runs the schedules (none runs
+            # here: the test database's schedules fall overdue a few minutes into the suite).
+            assert response.status_code < 500 or name == "healthz", (name, query, role)
