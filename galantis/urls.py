@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from catalog.connection.webhook_views import onboarding_webhook
+
 from .healthz import healthz
 
 urlpatterns = [
@@ -14,6 +16,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("settings/", include("catalog.connection.urls")),
     path("shopify/", include("catalog.urls")),
+    path("meta/webhooks/onboarding/", onboarding_webhook, name="meta_onboarding_webhook"),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -15,4 +15,6 @@ urlpatterns = [
     path("whatsapp/catalogs/<int:pk>/pixel/", views.connect_pixel, name="connect_pixel"),
     path("whatsapp/catalogs/<int:pk>/reread/", views.reread_catalog, name="reread_catalog"),
     path("whatsapp/reports/<int:pk>/", views.report_detail, name="report"),
+    path("whatsapp/onboarding/<int:pk>/confirm/", views.confirm_onboarding, name="confirm_onboarding"),
+    path("whatsapp/onboarding/<int:pk>/dismiss/", views.dismiss_onboarding, name="dismiss_onboarding"),
 ]

@@ -16,6 +16,7 @@ from catalog.meta.errors import GraphAPIError
 from catalog.models import (
     Catalog,
     MetaConnection,
+    MetaOnboarding,
     ReconciliationReport,
     ReconciliationRow,
     ShopifyStore,
@@ -23,7 +24,7 @@ from catalog.models import (
 )
 from galantis.logredact import redact
 
-from . import access, catalogs, flows, reconcile, token_health
+from . import access, catalogs, flows, onboarding, reconcile, token_health
 from .catalogs import CatalogInfo
 from .forms import ApplyReportForm, ChooseCatalogForm, PixelForm, TokenForm
 
@@ -71,6 +72,7 @@ def _page_context(request: HttpRequest, who: access.Access, **extra) -> dict:
         "choose_form": extra.pop("choose_form", None) or ChooseCatalogForm(tenant=tenant, initial=choose_initial),
         "pixel_form": extra.pop("pixel_form", None) or PixelForm(),
         "flows": Catalog.Flow,
+        "onboardings": list(onboarding.pending_for(tenant)[:10]),
         **extra,
     }
 
@@ -264,3 +266,38 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "form": form,
     }, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def confirm_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
+    """Connect the catalog Meta's onboarding webhook announced, by the import or link flow."""
+    who = access.resolve(request, manage=True)
+    item = get_object_or_404(onboarding.pending_for(who.tenant), pk=pk)
+    flow = request.POST.get("flow") or Catalog.Flow.IMPORT
+    try:
+        catalog, notes = onboarding.confirm(
+            item, store=_store(request, who.tenant), flow=flow, user=request.user,
+            confirmed=request.POST.get("confirm") == "True",
+        )
+    except flows.ConfirmationRequired as exc:
+        return render(request, "connection/confirm_onboarding.html", {
+            "tenant": who.tenant, "plan": exc.plan, "item": item, "flow": flow, "store": _store(request, who.tenant),
+        })
+    except flows.FlowError as exc:
+        messages.error(request, str(exc))
+        return _redirect("connection:whatsapp", who.tenant)
+    messages.success(request, " ".join([f"“{catalog.name}” connected ({catalog.get_flow_display().lower()}).",
+                                        *notes]))
+    return _redirect("connection:whatsapp", who.tenant)
+
+
+@login_required
+@require_POST
+def dismiss_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set aside a catalog Meta's onboarding webhook announced; nothing is connected."""
+    who = access.resolve(request, manage=True)
+    item = get_object_or_404(MetaOnboarding.objects.for_tenant(who.tenant), pk=pk)
+    if onboarding.dismiss(item, user=request.user):
+        messages.success(request, f"Catalog {item.meta_catalog_id or '—'} dismissed; nothing was connected.")
+    return _redirect("connection:whatsapp", who.tenant)

@@ -1,6 +1,7 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .counts import VariantStateCount
+from .onboarding import MetaOnboarding
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .shopify import ImportRun, ProductTombstone, WebhookDrain, WebhookEvent
@@ -15,6 +16,7 @@ __all__ = [
     "Membership",
     "MetaConnection",
     "MetaItemDeletion",
+    "MetaOnboarding",
     "Product",
     "ProductSet",
     "ProductSetMembership",

@@ -15,6 +15,7 @@ from catalog.models import (
     ImportRun,
     Membership,
     MetaConnection,
+    MetaOnboarding,
     Product,
     ProductSet,
     ShopifyStore,
@@ -192,3 +193,18 @@ class WebhookEventFactory(DjangoModelFactory):
     body = b'{"id": 1, "title": "A \\u003cb\\u003ebold\\u003c/b\\u003e candle"}'
     headers = factory.LazyAttribute(lambda e: {"X-Shopify-Topic": e.topic})
     state = WebhookEvent.State.PROCESSED
+
+
+class MetaOnboardingFactory(DjangoModelFactory):
+    """A pending onboarding Meta's webhook announced (unmatched: ``tenant=None``)."""
+
+    class Meta:
+        model = MetaOnboarding
+
+    tenant = factory.SubFactory(TenantFactory)
+    business_id = factory.Sequence(lambda n: str(700000 + n))
+    meta_catalog_id = factory.Sequence(lambda n: str(800000 + n))
+    pixel_id = factory.Sequence(lambda n: str(600000 + n))
+    entry_time = 1_700_000_000
+    dedup_key = factory.Sequence(lambda n: f"{n:064d}")
+    body_sha256 = "0" * 64

@@ -1,0 +1,34 @@
+"""``/meta/webhooks/onboarding/``: Meta's onboarding webhook. Thin: handshake, size check, raw body."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import onboarding
+
+
+@csrf_exempt  # Meta signs the body (X-Hub-Signature-256); there is no session to forge.
+@require_http_methods(["GET", "POST"])
+def onboarding_webhook(request: HttpRequest) -> HttpResponse:
+    """GET: Meta's subscription handshake. POST: one signed delivery (no login)."""
+    if request.method == "GET":
+        status, text = onboarding.handshake(request.GET)
+        return HttpResponse(text, status=status, content_type="text/plain")
+    limit = settings.META_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return JsonResponse({"status": "Body too large."}, status=413)
+    # request.read(), not request.body: our own limit, and the signature covers these exact bytes.
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        return JsonResponse({"status": "Body too large."}, status=413)
+    reception = onboarding.receive(raw, request.headers)
+    return JsonResponse({"status": reception.message, "stored": reception.stored,
+                         "duplicates": reception.duplicates, "ignored": reception.ignored},
+                        status=reception.status)
