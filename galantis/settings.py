@@ -62,6 +62,11 @@ META_API_VERSION = env.str("META_API_VERSION", default="v26.0")
 # Optional app credentials: appsecret_proof on every call, and an app token for debug_token.
 META_APP_ID = env.str("META_APP_ID", default="")
 META_APP_SECRET = env.str("META_APP_SECRET", default="")
+# Meta's webhooks (the onboarding webhook, /meta/webhooks/onboarding/): deliveries are signed with
+# META_APP_SECRET (none set: every delivery is refused); the verify token is what we answer Meta's
+# subscription handshake with (none set: the handshake is refused); bodies above the limit get 413.
+META_WEBHOOK_VERIFY_TOKEN = env.str("META_WEBHOOK_VERIFY_TOKEN", default="")
+META_WEBHOOK_MAX_BYTES = env.int("META_WEBHOOK_MAX_BYTES", default=1_048_576)
 # Graph client: per-call timeout (s), retries for transient errors / short rate limits,
 # exponential back-off with full jitter between them (base and cap, seconds).
 META_TIMEOUT = env.float("META_TIMEOUT", default=60.0)

@@ -38,6 +38,7 @@ from catalog.tests.factories import (
     ImportRunFactory,
     MembershipFactory,
     MetaConnectionFactory,
+    MetaOnboardingFactory,
     ProductFactory,
     ProductSetFactory,
     ShopifyStoreFactory,
@@ -129,6 +130,7 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     MembershipFactory(tenant=tenant, role=Role.VIEWER)
     ConversionEventFactory(catalog=catalog, state="dead", last_error="refused")
     ConversionsSettingsFactory(tenant=tenant)
+    MetaOnboardingFactory(tenant=tenant, meta_catalog_id=catalog.meta_catalog_id)
     AlertSettingsFactory(tenant=tenant)
     AlertFactory(tenant=tenant, catalog=catalog)
     DigestFactory(tenant=tenant)
@@ -475,11 +477,12 @@ def test_every_merchant_url_has_a_rule():
 
 
 def merchant_url(world: World, name: str) -> str:
-    from catalog.models import Catalog, Product
+    from catalog.models import Catalog, MetaOnboarding, Product
 
     args = {
         "connection:rerun_checks": Catalog, "connection:connect_pixel": Catalog, "connection:reread_catalog": Catalog,
         "connection:report": ReconciliationReport, "health:product": Product,
+        "connection:confirm_onboarding": MetaOnboarding, "connection:dismiss_onboarding": MetaOnboarding,
     }
     model = args.get(name)
     path = reverse(name, args=[world.row_in_b(model).pk] if model else [])
