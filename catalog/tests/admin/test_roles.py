@@ -456,6 +456,8 @@ MERCHANT_URLS = {
     "connection:connect_pixel": (None, Action.MANAGE_CONNECTION),
     "connection:reread_catalog": (None, Action.MANAGE_CONNECTION),
     "connection:report": (Action.SEE_CONNECTION, Action.MANAGE_CONNECTION),
+    "connection:confirm_onboarding": (None, Action.MANAGE_CONNECTION),
+    "connection:dismiss_onboarding": (None, Action.MANAGE_CONNECTION),
     "health:index": (Action.VIEW, None),
     "health:items": (Action.VIEW, None),
     "health:export": (Action.VIEW, None),
