@@ -524,7 +524,9 @@ def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
         updates["inventory_tracked"] = bool(tracked)
     with transaction.atomic():
         newer = variants.filter(Q(inventory_updated_at__isnull=True) | Q(inventory_updated_at__lte=observed_at))
-        pks = list(newer.values_list("pk", flat=True))
+        # Locked, so a concurrent drain's older stock waits and then re-reads the newer time
+        # (PostgreSQL re-checks the filter on rows it waited for): never written last.
+        pks = list(newer.select_for_update(of=("self",)).values_list("pk", flat=True))
         Variant.objects.filter(pk__in=pks).update(**updates)
         changed = item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
     return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"

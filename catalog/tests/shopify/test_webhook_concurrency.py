@@ -103,3 +103,51 @@ def test_an_older_version_drained_while_the_newest_commits_does_not_overwrite_it
     assert variant.price == 30
     done = {WebhookEvent.State.PROCESSED, WebhookEvent.State.IGNORED}
     assert set(WebhookEvent.objects.filter(pk__in=[newest, older]).values_list("state", flat=True)) <= done
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_older_stock_level_applied_while_the_newest_commits_does_not_overwrite_it(client, store, catalog,
+                                                                                     monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from catalog import item_state
+
+    _post(client, store, 1, "10.00", "2025-03-04T15:00:01Z")
+    webhooks.drain(store.pk)
+    variants = Variant.objects.filter(shopify_variant_id=10)
+    t0 = datetime(2025, 3, 4, 15, 0, 5, tzinfo=UTC)
+    written, release, errors = threading.Event(), threading.Event(), []
+    real_refresh = item_state.refresh_variants
+
+    def refresh_then_hold(*args, **kwargs):
+        count = real_refresh(*args, **kwargs)
+        if threading.current_thread().name == "newest-stock":
+            written.set()
+            release.wait(10)
+        return count
+
+    monkeypatch.setattr(item_state, "refresh_variants", refresh_then_hold)
+
+    def apply(quantity: int, observed_at) -> None:
+        try:
+            webhooks._apply_stock(variants, {"variant": {"inventoryQuantity": quantity}, "tracked": True}, observed_at)
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=apply, args=(5, t0 + timedelta(seconds=2)), name="newest-stock")
+    second = threading.Thread(target=apply, args=(9, t0 + timedelta(seconds=1)), name="older-stock")
+    first.start()
+    try:
+        assert written.wait(10)
+        second.start()
+        assert _wait_for_a_lock_wait()  # the older level waits for the newest one's commit
+    finally:
+        release.set()
+        first.join(10)
+        if second.ident is not None:
+            second.join(10)
+    assert errors == []
+    assert variants.get().inventory_quantity == 5
