@@ -35,7 +35,7 @@ from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatc
 from galantis import logcontext
 
 from . import pause
-from .claim import DELETE, SKIP, UPSERT, claim_feed, release, shards
+from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
 from .confirm import give_up_if_timed_out, reschedule
 from .push import (
     PRODUCT_ITEM_FIELDS,
@@ -234,8 +234,10 @@ def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) ->
         release(batch, state=SyncBatch.State.FAILED, message=str(error))
         pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
         return batch
-    except BaseException:
-        release(batch, state=SyncBatch.State.FAILED, message="The feed file could not be written.")
+    except BaseException as error:
+        # Released at once (on a fresh connection if the failure killed ours): the shard is
+        # free for the next upload instead of waiting for the sweeper.
+        release_failed_claim(batch, error)
         raise
     finally:
         if path and os.path.exists(path):

@@ -235,6 +235,26 @@ def test_a_push_that_fails_before_calling_meta_releases_its_claim_at_once(monkey
     assert claim.claim_items_batch(catalog, 0).item_count == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the release commits on its own
+def test_a_feed_upload_that_fails_before_calling_meta_frees_its_shard_at_once(monkeypatch, settings, tmp_path):
+    from catalog.sync import feeds
+
+    settings.SYNC_FEED_DIR = str(tmp_path)
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+
+    def broken(catalog, shard, client):
+        raise RuntimeError("the feed could not be created")
+
+    monkeypatch.setattr(feeds, "ensure_feed", broken)
+    with pytest.raises(RuntimeError):
+        feeds.upload_feed(catalog, 0, SyncBatch.Kind.REPLACE_FEED, client=None)  # never reaches Meta
+    failed = SyncBatch.objects.get(catalog=catalog, kind=SyncBatch.Kind.REPLACE_FEED)
+    assert failed.state == SyncBatch.State.FAILED and "RuntimeError" in failed.error_message
+    assert not Variant.objects.filter(in_flight_batch__isnull=False).exists()
+    assert claim.claim_feed(catalog, 0, SyncBatch.Kind.REPLACE_FEED).item_count == 2  # the shard is free
+
+
 @pytest.mark.django_db(transaction=True)
 def test_releasing_a_failed_push_leaves_a_claim_another_worker_already_ended_alone():
     catalog = CatalogFactory()
