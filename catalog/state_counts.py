@@ -21,16 +21,15 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import connection as default_connection
 
+from galantis import slotted_counts
+
 logger = logging.getLogger(__name__)
 
 TABLE = "catalog_variantstatecount"
 KEY = "tenant_id, catalog_id, meta_status, excluded, verdict"
 # A variant's key as the count rows hold it (0: in no catalog; a unique key treats NULLs as distinct).
 VARIANT_KEY = "tenant_id, COALESCE(catalog_id, 0) AS catalog_id, meta_status, excluded, verdict"
-_CONFLICT = (
-    "ON CONFLICT (tenant_id, catalog_id, meta_status, excluded, verdict, slot) "
-    f"DO UPDATE SET n = {TABLE}.n + EXCLUDED.n"
-)
+_CONFLICT = slotted_counts.conflict_clause(TABLE, KEY)
 
 POSTGRESQL_INSTALL = [
     f"""
@@ -104,56 +103,27 @@ SQLITE_UNINSTALL = [
 ]
 
 
-def _statements(vendor: str, *, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_UNINSTALL
-    if vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_UNINSTALL
-    raise NotImplementedError(f"No state-count triggers for {vendor}: PostgreSQL and SQLite are supported.")
+TRIGGERS = slotted_counts.Triggers(
+    "state-count", POSTGRESQL_INSTALL, POSTGRESQL_UNINSTALL, SQLITE_INSTALL, SQLITE_UNINSTALL
+)
 
 
 def install_triggers(connection=default_connection) -> None:
     """Create the triggers (after dropping any older version of them)."""
-    with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False) + _statements(connection.vendor, install=True):
-            cursor.execute(sql)
+    TRIGGERS.install(connection)
 
 
 def uninstall_triggers(connection=default_connection) -> None:
     """Drop the triggers (the migration's reverse)."""
-    with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False):
-            cursor.execute(sql)
+    TRIGGERS.uninstall(connection)
 
 
 def fold(connection=default_connection) -> int:
-    """Move every backend's rows into slot 0 and drop zero rows; the number of rows folded.
-
-    Rows locked by a transaction still in progress are left for the next fold: waiting
-    for them would hold the rows of every other state meanwhile.
-    """
-    if connection.vendor != "postgresql":
+    """Move every backend's rows into slot 0 and drop zero rows; the number of rows folded."""
+    with transaction.atomic(using=connection.alias):
+        moved = slotted_counts.fold(connection, TABLE, KEY)
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {TABLE} WHERE n = 0")
-        return 0
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH moved AS (
-                DELETE FROM {TABLE} WHERE id IN (
-                    SELECT id FROM {TABLE} WHERE slot <> 0 ORDER BY id FOR UPDATE SKIP LOCKED
-                ) RETURNING {KEY}, n
-            ), folded AS (
-                INSERT INTO {TABLE} ({KEY}, slot, n)
-                SELECT {KEY}, 0, sum(n) FROM moved GROUP BY {KEY} ORDER BY {KEY}
-                {_CONFLICT}
-                RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM moved)
-            """
-        )
-        moved = cursor.fetchone()[0]
-        cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
+            cursor.execute(f"DELETE FROM {TABLE} WHERE slot = 0 AND n = 0")
     return moved
 
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import connection as default_connection
 from django.db.models import Sum
+
+from galantis import slotted_counts
 
 from .models import ItemIssueVersion, ProblemMemo
 
 TABLE = "diagnostics_itemissueversion"
-_CONFLICT = f"ON CONFLICT (catalog_id, slot) DO UPDATE SET n = {TABLE}.n + EXCLUDED.n"
+_CONFLICT = slotted_counts.conflict_clause(TABLE, "catalog_id")
 
 POSTGRESQL_INSTALL = [
     f"""
@@ -80,26 +82,19 @@ SQLITE_UNINSTALL = [
 ]
 
 
-def _statements(vendor: str, *, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_UNINSTALL
-    if vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_UNINSTALL
-    raise NotImplementedError(f"No item-issue version triggers for {vendor}: PostgreSQL and SQLite are supported.")
+TRIGGERS = slotted_counts.Triggers(
+    "item-issue version", POSTGRESQL_INSTALL, POSTGRESQL_UNINSTALL, SQLITE_INSTALL, SQLITE_UNINSTALL
+)
 
 
 def install_triggers(connection=default_connection) -> None:
     """Create the triggers (after dropping any older version of them)."""
-    with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False) + _statements(connection.vendor, install=True):
-            cursor.execute(sql)
+    TRIGGERS.install(connection)
 
 
 def uninstall_triggers(connection=default_connection) -> None:
     """Drop the triggers (the migration's reverse)."""
-    with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False):
-            cursor.execute(sql)
+    TRIGGERS.uninstall(connection)
 
 
 def versions(catalog_ids: Iterable[int]) -> str:
@@ -140,25 +135,7 @@ class Memo:
 
 def fold(connection=default_connection) -> int:
     """Move every connection's version rows into slot 0 (the sums stay); rows folded."""
-    if connection.vendor != "postgresql":
-        return 0
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH moved AS (
-                DELETE FROM {TABLE} WHERE id IN (
-                    SELECT id FROM {TABLE} WHERE slot <> 0 ORDER BY id FOR UPDATE SKIP LOCKED
-                ) RETURNING catalog_id, n
-            ), folded AS (
-                INSERT INTO {TABLE} (catalog_id, slot, n)
-                SELECT catalog_id, 0, sum(n) FROM moved GROUP BY catalog_id ORDER BY catalog_id
-                {_CONFLICT}
-                RETURNING 1
-            )
-            SELECT (SELECT count(*) FROM moved)
-            """
-        )
-        return cursor.fetchone()[0]
+    return slotted_counts.fold(connection, TABLE, "catalog_id")
 
 
 def install_after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
