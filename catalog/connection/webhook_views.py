@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from galantis.webhook_body import read_body
+
 from . import onboarding
 
 
@@ -17,16 +19,8 @@ def onboarding_webhook(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         status, text = onboarding.handshake(request.GET)
         return HttpResponse(text, status=status, content_type="text/plain")
-    limit = settings.META_WEBHOOK_MAX_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        return JsonResponse({"status": "Body too large."}, status=413)
-    # request.read(), not request.body: our own limit, and the signature covers these exact bytes.
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
+    raw = read_body(request, settings.META_WEBHOOK_MAX_BYTES)
+    if raw is None:
         return JsonResponse({"status": "Body too large."}, status=413)
     reception = onboarding.receive(raw, request.headers)
     return JsonResponse({"status": reception.message, "stored": reception.stored,
