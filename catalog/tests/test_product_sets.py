@@ -28,25 +28,13 @@ from catalog.tests.factories import (
     TenantFactory,
     VariantFactory,
 )
+from catalog.tests.test_sync_e2e import meta  # noqa: F401 (the sandbox business fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def meta(live_server, settings):
-    from sandbox.graph_accounts import create_sandbox_business
-
-    settings.META_GRAPH_URL = live_server.url + "/sandbox/graph"
-    settings.SANDBOX_BATCH_DELAY_SECONDS = 0
-    settings.META_RETRY_BASE_DELAY = 0
-    settings.META_THROTTLE_MAX_DELAY = 0
-    settings.META_MAX_INLINE_WAIT = 1
-    settings.SYNC_POLL_DELAYS = [0]
-    return create_sandbox_business(name="Product set tests")
-
-
-@pytest.fixture
-def catalog(meta) -> Catalog:
+def catalog(meta) -> Catalog:  # noqa: F811 (meta: the imported fixture)
     tenant = TenantFactory()
     store = ShopifyStoreFactory(tenant=tenant, primary_domain_url="https://shop.example.com")
     connection = MetaConnectionFactory(
