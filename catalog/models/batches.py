@@ -23,6 +23,10 @@ class CatalogFeed(TenantOwned):
     # When the last replace / update upload of this shard was sent (None: due now).
     last_replace_at = models.DateTimeField(null=True, blank=True)
     last_update_at = models.DateTimeField(null=True, blank=True)
+    # After a re-shard, items may have moved here from another shard's feed: this shard's
+    # next snapshot goes update-only (it adopts its items, deletes nothing), and no shard of the
+    # catalog deletes by omission until every shard has adopted (catalog.sync.sharding).
+    adopting = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +44,8 @@ class SyncBatch(TenantOwned):
         ITEMS_BATCH = "items_batch", "Batch API (items_batch)"
         REPLACE_FEED = "replace_feed", "Replace feed"
         UPDATE_FEED = "update_feed", "Update feed"
+        # Held only inside the transaction that changes a catalog's shard count (never committed).
+        RESHARD = "reshard", "Re-shard lock"
 
     class State(models.TextChoices):
         CLAIMED = "claimed", "Claimed (building request)"

@@ -167,6 +167,21 @@ class Catalog(TenantOwned):
     shard_count = models.PositiveSmallIntegerField(
         default=1, help_text="Items are split into this many shards (stable hash of the retailer id)."
     )
+    auto_shard = models.BooleanField(
+        default=True, help_text="Shard count follows the catalog's size (catalog.sync.sharding); off: as set."
+    )
+    # A new shard count waiting for every in-flight batch and upload to finish (drain, then re-shard).
+    reshard_to = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    batch_creation = models.BooleanField(
+        default=False,
+        help_text="Create new items through the Batch API instead of a feed upload. Meta recommends feeds "
+        "(seed 004, Case B); turn on only for a small catalog whose measured feed latency is too slow.",
+    )
+    new_item_latency = models.DurationField(
+        null=True, blank=True,
+        help_text="How soon a new product should reach Meta. Blank: 15 minutes. New items wait for the "
+        "shard's next replace feed when it is due sooner, else go by an update-feed upload.",
+    )
     # Why sync is paused (kind + human reason) and, for causes that pass, until when.
     pause_kind = models.CharField(max_length=16, choices=PauseKind.choices, default=PauseKind.NONE, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -206,6 +221,10 @@ class Catalog(TenantOwned):
             ),
             models.CheckConstraint(
                 condition=models.Q(shard_count__gte=1, shard_count__lte=256), name="catalog_shard_count_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reshard_to__isnull=True) | models.Q(reshard_to__gte=1, reshard_to__lte=256),
+                name="catalog_reshard_to_range",
             ),
             models.CheckConstraint(
                 condition=models.Q(flow__in=["import", "create", "link"]), name="catalog_flow_valid"
@@ -250,3 +269,7 @@ class Catalog(TenantOwned):
     @property
     def effective_update_feed_interval(self) -> timedelta:
         return self.update_feed_interval or timedelta(minutes=15)
+
+    @property
+    def effective_new_item_latency(self) -> timedelta:
+        return self.new_item_latency or timedelta(minutes=15)

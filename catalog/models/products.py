@@ -74,6 +74,11 @@ class Product(TenantOwned):
     custom_label_3 = models.CharField(max_length=100, blank=True)
     custom_label_4 = models.CharField(max_length=100, blank=True)
     excluded_from_meta = models.BooleanField(default=False, help_text="Never send this product to Meta.")
+    # The item_group_id its variants carry; blank means the Shopify product id. Set once, when
+    # the product id is already the id of an old product-level item in an imported catalog
+    # (scenario 3): Meta refuses a group id that an item holds (#10800), and the old item must
+    # stay until the variants that take over its history (previous_id) are confirmed.
+    meta_group_id = models.CharField(max_length=100, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -96,6 +101,11 @@ class Product(TenantOwned):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def item_group_id(self) -> str:
+        """The ``item_group_id`` of this product's items in Meta."""
+        return self.meta_group_id or str(self.shopify_product_id)
 
     @property
     def featured_image_url(self) -> str:
@@ -193,6 +203,14 @@ class Variant(TenantOwned):
         NOT_VISIBLE = "NOT_VISIBLE", "Synced but not visible"
         IN_REVIEW = "IN_REVIEW", "In Meta's review"
 
+    class CreatedVia(models.TextChoices):
+        """How the item Meta holds was created: it is deleted by the same method (seed 004)."""
+
+        NONE = "", "Not in Meta"
+        FEED = "FEED", "Our feed upload"
+        BATCH = "BATCH", "Our Batch API call"
+        OTHER = "OTHER", "Another tool (imported catalog)"
+
     class InventoryPolicy(models.TextChoices):
         DENY = "DENY", "Deny (stop selling at 0)"
         CONTINUE = "CONTINUE", "Continue selling"
@@ -270,6 +288,11 @@ class Variant(TenantOwned):
     # never created because its product is excluded. Cleared when Meta accepts it again.
     meta_deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # Who created the item Meta holds, and when a replace feed of ours last listed it since
+    # (Meta's feed then owns it). Seed 004: delete by the creating method, and only items a
+    # replace feed listed since they were created (catalog.sync.claim.method_case).
+    created_via = models.CharField(max_length=8, choices=CreatedVia.choices, blank=True, default="")
+    in_replace_feed_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
