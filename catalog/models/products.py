@@ -55,6 +55,16 @@ class Product(TenantOwned):
     tags = models.JSONField(default=list, blank=True)
     # [{"id": ..., "src": ..., "alt": ...}, ...] in Shopify's order; the first is featured.
     images = models.JSONField(default=list, blank=True)
+    # Shopify's product category (Standard Product Taxonomy): the TaxonomyCategory gid and
+    # its full name ("Apparel & Accessories > Clothing > ..."); google_product_category is
+    # derived from it when staff set none (catalog.google_taxonomy).
+    shopify_category_id = models.CharField(max_length=255, blank=True, editable=False)
+    shopify_category = models.CharField(max_length=1000, blank=True, editable=False)
+    # The product's video media, in Shopify's order: [{"id": gid, "url": ...}] (Meta: video).
+    videos = models.JSONField(default=list, blank=True, editable=False)
+    # The product metafields Galantis reads (catalog.shopify.queries.METAFIELD_KEYS):
+    # {"custom.material": "Wool", ...}. Meta: material, pattern, gender, age_group, sale dates.
+    metafields = models.JSONField(default=dict, blank=True, editable=False)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
     # When the stored Shopify state was read (webhook trigger time, import fetch time):
     # Shopify's updated_at has 1-second precision, this breaks ties between two versions
