@@ -36,6 +36,13 @@ class Product(models.Model):
     template_suffix = models.CharField(max_length=64, blank=True, null=True)
     # Null = not published to the Online Store sales channel (onlineStoreUrl is then null too).
     published_at = models.DateTimeField(null=True, blank=True)
+    # Standard Product Taxonomy category ("aa-1-13-8") and its full name; blank = none.
+    category_id = models.CharField(max_length=64, blank=True)
+    category_full_name = models.CharField(max_length=1000, blank=True)
+    # Video media after the images, in order: [{"id", "url", "preview_url"}] (Video, VideoSource).
+    videos = models.JSONField(default=list, blank=True)
+    # Product metafields: [{"id", "namespace", "key", "value", "type"}].
+    metafields = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
