@@ -105,6 +105,22 @@ PARAGRAPHS = [
     "<p>Dimensions: 10&quot; × 12&quot;. Caf&eacute; approved.</p>",
     "<h2>Why you'll love it</h2><p>Soft, sturdy &amp; <em>sustainable</em>.</p>",
 ]
+# Each product type's category in Shopify's Standard Product Taxonomy (id, full name).
+CATEGORIES = {
+    "T-Shirts": ("aa-1-13-8", "Apparel & Accessories > Clothing > Clothing Tops > T-Shirts"),
+    "Hoodies": ("aa-1-13-13", "Apparel & Accessories > Clothing > Clothing Tops > Hoodies"),
+    "Sneakers": ("aa-8-8", "Apparel & Accessories > Shoes > Sneakers"),
+    "Socks": ("aa-1-18-7", "Apparel & Accessories > Clothing > Underwear & Socks > Socks"),
+    "Mugs": ("hg-11-10-5-5", "Home & Garden > Kitchen & Dining > Tableware > Drinkware > Mugs"),
+    "Candles": ("hg-3-34-2", "Home & Garden > Decor > Home Fragrances > Candles"),
+    "Posters": ("hg-3-4-2", "Home & Garden > Decor > Artwork > Posters, Prints, & Visual Artwork"),
+    "Backpacks": ("lb-2", "Luggage & Bags > Backpacks"),
+    "Notebooks": ("os-4-7-4", "Office Supplies > General Office Supplies > Paper Products > Notebooks & Notepads"),
+    # A Shopify vertical Google's taxonomy has no equivalent for.
+    "Gift Cards": ("gc-1", "Gift Cards > Digital Gift Cards"),
+}
+GENDERS = ["unisex", "female", "male", "Women", "Men", "robot"]  # "robot": not a gender Meta knows
+PATTERNS = ["Solid", "Striped", "Checked", "Floral"]
 GARBAGE = ['<script>alert("x")</script>', "<style>p{color:red}</style>", "<div><p>Unclosed <b>bold", "<!-- note -->"]
 
 
@@ -157,6 +173,46 @@ def _price(rng: random.Random, low: int, high: int) -> Decimal:
         return Decimal("0.00")
     whole = rng.randint(low, high)
     return Decimal(whole) + rng.choice([Decimal("0.00"), Decimal("0.50"), Decimal("0.95"), Decimal("0.99")])
+
+
+def _extras(seed: int, index: int, id_base: int, product_serial: int, product_type: str, handle: str,
+            has_sale: bool) -> dict[str, Any]:
+    """Category, videos and metafields of one product.
+
+    Drawn from a random stream of their own, so adding them changed no other generated value.
+    """
+    rng = random.Random(f"{seed}:{index}:extras")
+    category_id, category = CATEGORIES[product_type] if rng.random() >= 0.1 else ("", "")
+    videos = []
+    if rng.random() < 0.2:
+        videos.append(
+            {
+                "id": ids.legacy_id("Video", id_base, product_serial),
+                "url": f"{CDN}/{handle}-video.mp4",
+                "preview_url": f"{CDN}/{handle}-video-poster.jpg",
+            }
+        )
+    values: dict[str, str] = {}
+    if rng.random() < 0.3:
+        values["custom.material"] = rng.choice(MATERIALS)
+        values["custom.pattern"] = rng.choice(PATTERNS)
+        values["mm-google-shopping.gender"] = rng.choice(GENDERS)
+        values["custom.age_group"] = rng.choice(["adult", "kids", "all ages"])
+    if has_sale and rng.random() < 0.5:
+        start = EPOCH + dt.timedelta(days=rng.randint(0, 30))
+        values["custom.sale_start_date"] = start.date().isoformat()
+        values["custom.sale_end_date"] = (start + dt.timedelta(days=rng.randint(7, 60))).date().isoformat()
+    metafields = [
+        {
+            "id": ids.legacy_id("Metafield", id_base, product_serial * 8 + n),
+            "namespace": key.split(".", 1)[0],
+            "key": key.split(".", 1)[1],
+            "value": value,
+            "type": "date" if key.endswith("_date") else "single_line_text_field",
+        }
+        for n, (key, value) in enumerate(values.items())
+    ]
+    return {"category_id": category_id, "category_full_name": category, "videos": videos, "metafields": metafields}
 
 
 def generate_products(
@@ -312,6 +368,7 @@ def generate_products(
             "images": images,
             "variants": variants,
             "next_serial": serial,
+            **_extras(seed, index, id_base, product_serial, product_type, handle, sale < 0.25),
         }
 
 

@@ -26,6 +26,8 @@ PREFIXES = {
     "LineItem": 15_000_000_000_000,
     "ProductOption": 10_000_000_000_000,
     "InventoryAdjustmentGroup": 28_000_000_000_000,
+    "Video": 34_000_000_000_000,
+    "Metafield": 26_000_000_000_000,
 }
 # Serial numbers a single shop may use (a million-variant shop needs ~1.2M of them).
 SHOP_ID_BLOCK = 1_000_000_000

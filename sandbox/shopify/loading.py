@@ -114,6 +114,10 @@ def _insert_batch(shop: Shop, location: Location, batch: list[dict[str, Any]], c
                 for o in p["options"]
             ],
             published_at=p["published_at"],
+            category_id=p.get("category_id", ""),
+            category_full_name=p.get("category_full_name", ""),
+            videos=p.get("videos", []),
+            metafields=p.get("metafields", []),
             created_at=p["created_at"],
             updated_at=p["updated_at"],
         )

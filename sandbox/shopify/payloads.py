@@ -131,12 +131,45 @@ def product(product: Product) -> dict[str, Any]:
                 "admin_graphql_api_id": image.media_gid,
             }
             for image in images
+        ]
+        + [
+            # REST media name a video and its preview image, never the video file itself.
+            {
+                "id": video["id"],
+                "product_id": product.legacy_id,
+                "position": len(images) + n,
+                "created_at": rest_time(product.created_at, shop),
+                "updated_at": rest_time(product.updated_at, shop),
+                "alt": video.get("alt"),
+                "status": "READY",
+                "media_content_type": "VIDEO",
+                "preview_image": {"width": 1920, "height": 1080, "src": video.get("preview_url"), "status": "READY"},
+                "variant_ids": [],
+                "admin_graphql_api_id": f"gid://shopify/Video/{video['id']}",
+            }
+            for n, video in enumerate(product.videos or [], start=1)
         ],
         "variant_gids": [
             {"admin_graphql_api_id": variant.gid, "updated_at": dt_utc(variant.updated_at)} for variant in variants
         ],
         "has_variants_that_requires_components": False,
-        "category": None,
+        "category": _category(product),
+    }
+
+
+# Product webhooks carry the product's taxonomy category from this API version on (older
+# versions have no such key; sandbox.shopify.webhooks drops it for them).
+CATEGORY_FROM_VERSION = "2024-07"
+
+
+def _category(product: Product) -> dict[str, Any] | None:
+    if not product.category_id:
+        return None
+    full_name = " > ".join(part.strip() for part in product.category_full_name.split(">"))
+    return {
+        "admin_graphql_api_id": f"gid://shopify/TaxonomyCategory/{product.category_id}",
+        "name": full_name.rsplit(" > ", 1)[-1],
+        "full_name": full_name,
     }
 
 

@@ -43,6 +43,13 @@ def _filtered(payload: dict[str, Any], include_fields: list[str]) -> dict[str, A
     return {key: value for key, value in payload.items() if key in include_fields}
 
 
+def _for_version(topic: str, payload: dict[str, Any], api_version: str) -> dict[str, Any]:
+    """The body as the subscription's API version shapes it (older versions lack newer keys)."""
+    if topic.startswith("products/") and "category" in payload and api_version < payloads.CATEGORY_FROM_VERSION:
+        return {key: value for key, value in payload.items() if key != "category"}
+    return payload
+
+
 def emit(
     shop: Shop,
     topic: str,
@@ -59,7 +66,8 @@ def emit(
     triggered_at = triggered_at or timezone.now()
     deliveries = []
     for subscription in subscriptions:
-        body = payloads.dumps(_filtered(payload, subscription.include_fields))
+        body = payloads.dumps(_filtered(_for_version(topic, payload, subscription.api_version),
+                                        subscription.include_fields))
         deliveries.append(
             WebhookDelivery(
                 shop=shop,

@@ -38,7 +38,60 @@ class InventoryItemRef:
 
 @dataclass(frozen=True)
 class MediaPreview:
-    image: ProductImage
+    image: "ProductImage | VideoPoster"
+
+
+@dataclass(frozen=True)
+class VideoPoster:
+    """The preview image of a video (an ``Image`` without a row of its own)."""
+
+    gid: str
+    url: str
+    alt_text: str | None = None
+    width: int | None = 1920
+    height: int | None = 1080
+
+
+@dataclass(frozen=True)
+class ProductVideo:
+    """One of a product's videos (``Product.videos``), served as ``Video`` media."""
+
+    product: Product
+    legacy_id: int
+    url: str
+    preview_url: str
+    alt: str | None = None
+
+    @property
+    def gid(self) -> str:
+        return ids.gid("Video", self.legacy_id)
+
+
+def videos_of(product: Product) -> list[ProductVideo]:
+    return [
+        ProductVideo(product, int(v["id"]), v["url"], v.get("preview_url") or "", v.get("alt"))
+        for v in product.videos or []
+        if isinstance(v, dict) and v.get("url")
+    ]
+
+
+def media_of(product: Product) -> list:
+    """A product's media as Shopify orders them here: its images, then its videos."""
+    return [*images_of(product), *videos_of(product)]
+
+
+def metafield_node(product: Product, metafield: dict) -> dict[str, Any]:
+    return {
+        "__typename": "Metafield",
+        "id": ids.gid("Metafield", metafield.get("id") or 0),
+        "namespace": metafield.get("namespace") or "",
+        "key": metafield.get("key") or "",
+        "value": str(metafield.get("value") if metafield.get("value") is not None else ""),
+        "type": metafield.get("type") or "single_line_text_field",
+        "jsonValue": metafield.get("value"),
+        "createdAt": product.created_at,
+        "updatedAt": product.updated_at,
+    }
 
 
 def money(value: Decimal | None) -> str | None:
@@ -290,12 +343,54 @@ def _product_images(p: Product, info: Info, **args: Any) -> dict[str, Any]:
 
 @resolves("Product", "media")
 def _product_media(p: Product, info: Info, query: str | None = None, **args: Any) -> dict[str, Any]:
-    return list_connection(images_of(p), bulk=info.context.bulk, **args)
+    return list_connection(media_of(p), bulk=info.context.bulk, **args)
 
 
 @resolves("Product", "mediaCount")
 def _media_count(p: Product, info: Info) -> dict[str, Any]:
-    return count_object(len(images_of(p)))
+    return count_object(len(media_of(p)))
+
+
+@resolves("Product", "category")
+def _category(p: Product, info: Info) -> dict[str, Any] | None:
+    if not p.category_id:
+        return None
+    names = [part.strip() for part in p.category_full_name.split(">")]
+    parts = p.category_id.split("-")
+    return {
+        "id": ids.gid("TaxonomyCategory", p.category_id),
+        "name": names[-1],
+        "fullName": " > ".join(names),
+        "isLeaf": True,
+        "isRoot": len(parts) == 1,
+        "level": len(parts),
+        "ancestorIds": [ids.gid("TaxonomyCategory", "-".join(parts[:n])) for n in range(len(parts) - 1, 0, -1)],
+    }
+
+
+def _metafields_matching(p: Product, namespace: str | None, keys: list[str] | None) -> list[dict]:
+    found = [m for m in p.metafields or [] if isinstance(m, dict)]
+    if namespace is not None:
+        found = [m for m in found if m.get("namespace") == namespace]
+    if keys is not None:
+        wanted = set(keys)
+        found = [m for m in found if f"{m.get('namespace')}.{m.get('key')}" in wanted]
+    return [metafield_node(p, m) for m in found]
+
+
+@resolves("Product", "metafields")
+def _product_metafields(
+    p: Product, info: Info, namespace: str | None = None, keys: list[str] | None = None, **args: Any
+) -> dict[str, Any]:
+    return list_connection(_metafields_matching(p, namespace, keys), bulk=info.context.bulk, **args)
+
+
+@resolves("Product", "metafield")
+def _product_metafield(p: Product, info: Info, key: str, namespace: str | None = None) -> dict[str, Any] | None:
+    if namespace is None and "." in key:
+        namespace, key = key.split(".", 1)
+    found = _metafields_matching(p, namespace, [f"{namespace}.{key}"])
+    return found[0] if found else None
 
 
 @resolves("Product", "options")
@@ -435,6 +530,56 @@ def _media_mime(image: ProductImage, info: Info) -> str:
 @resolves("MediaImage", "preview")
 def _media_preview(image: ProductImage, info: Info) -> MediaPreview:
     return MediaPreview(image)
+
+
+@resolves("Video", "id")
+def _video_id(video: ProductVideo, info: Info) -> str:
+    return video.gid
+
+
+@resolves("Video", "mediaContentType")
+def _video_type(video: ProductVideo, info: Info) -> str:
+    return "VIDEO"
+
+
+@resolves("Video", "status")
+def _video_status(video: ProductVideo, info: Info) -> str:
+    return "READY"
+
+
+@resolves("Video", "preview")
+def _video_preview(video: ProductVideo, info: Info) -> MediaPreview:
+    return MediaPreview(VideoPoster(ids.gid("ProductImage", video.legacy_id), video.preview_url or video.url))
+
+
+@resolves("Video", "filename")
+def _video_filename(video: ProductVideo, info: Info) -> str:
+    return video.url.split("?")[0].rsplit("/", 1)[-1]
+
+
+@resolves("Video", "sources")
+def _video_sources(video: ProductVideo, info: Info) -> list[dict[str, Any]]:
+    # Shopify lists an HLS stream beside the MP4 renditions.
+    base = video.url.split("?")[0].rsplit(".", 1)[0]
+    return [
+        {"url": f"{base}.m3u8", "mimeType": "application/x-mpegURL", "format": "m3u8", "height": 1080, "width": 1920},
+        {"url": video.url, "mimeType": "video/mp4", "format": "mp4", "height": 1080, "width": 1920},
+    ]
+
+
+@resolves("Video", "originalSource")
+def _video_original(video: ProductVideo, info: Info) -> dict[str, Any]:
+    return {"url": video.url, "mimeType": "video/mp4", "format": "mp4", "height": 1080, "width": 1920}
+
+
+@resolves("Video", "createdAt")
+def _video_created(video: ProductVideo, info: Info):
+    return video.product.created_at
+
+
+@resolves("Video", "updatedAt")
+def _video_updated(video: ProductVideo, info: Info):
+    return video.product.updated_at
 
 
 @resolves("MediaPreviewImage", "image")
@@ -796,6 +941,7 @@ def resolve_node_type(obj: Any, info: Info, abstract_type: Any) -> str | None:
         Collection: "Collection",
         Location: "Location",
         ProductImage: "MediaImage",
+        ProductVideo: "Video",
         InventoryLevel: "InventoryLevel",
         BulkOperation: "BulkOperation",
         WebhookSubscription: "WebhookSubscription",
