@@ -12,12 +12,14 @@ import html
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import orjson
 
+from . import google_taxonomy, rich_text
 from .models import Product, ShopifyStore, Variant
 
 TITLE_MAX = 150  # cut like WooCommerce does; Meta's own limits vary by spec (see reference §4)
@@ -32,11 +34,35 @@ VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_f
 FIELD_MAX = {
     "id": 100, "title": 200, "description": 9999, "brand": 100, "item_group_id": 100, "color": 100, "size": 100,
     "product_type": 750, "google_product_category": 250, "fb_product_category": 250, "previous_id": 100,
+    "rich_text_description": 9999, "material": 200, "pattern": 100,
     **{f"custom_label_{n}": 100 for n in range(5)},
 }
 AVAILABILITY = frozenset({"in stock", "out of stock", "available for order", "discontinued", "preorder"})
 VISIBILITY = frozenset({"published", "staging"})
 MAX_ADDITIONAL_IMAGES = 20
+# Videos sent per item (the feed has a video[n].url column for each).
+MAX_VIDEOS = 5
+# additional_variant_attribute: "Name:Value,Name:Value"; Meta documents no limit, ours keeps it sane.
+VARIANT_ATTRIBUTES_MAX = 500
+# Variant option names (lower case) that are Meta fields of their own; every other option
+# (except Shopify's placeholder "Title") becomes an additional variant attribute.
+OPTION_FIELDS = {
+    "color": "color", "colour": "color", "size": "size", "material": "material", "fabric": "material",
+    "pattern": "pattern", "gender": "gender", "age group": "age_group", "age_group": "age_group", "age": "age_group",
+}
+# Meta's gender and age_group enums, from the words stores use (unknown words: no value).
+GENDERS = {
+    "female": "female", "women": "female", "womens": "female", "women's": "female", "woman": "female",
+    "ladies": "female", "male": "male", "men": "male", "mens": "male", "men's": "male", "man": "male",
+    "unisex": "unisex", "gender neutral": "unisex", "all genders": "unisex",
+}
+AGE_GROUPS = {
+    "adult": "adult", "adults": "adult", "all ages": "all ages", "teen": "teen", "teens": "teen",
+    "kids": "kids", "kid": "kids", "children": "kids", "child": "kids", "toddler": "toddler",
+    "toddlers": "toddler", "infant": "infant", "infants": "infant", "baby": "infant", "newborn": "newborn",
+}
+# Sale dates outside these years are typing errors, not sales.
+SALE_YEARS = range(2000, 2101)
 # A feed line may not exceed 5 MB (Meta's feed spec); an item larger than that cannot travel in a feed.
 MAX_LINE_BYTES = 5 * 1024 * 1024
 # Above this Meta's price fields overflow (prices are stored as unsigned 32-bit minor units by the Graph API).
@@ -46,6 +72,7 @@ _SCRIPT_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _WHITESPACE = re.compile(r"\s")
+_ATTRIBUTE_UNSAFE = re.compile(r"[,:\s]+")
 
 
 @dataclass(frozen=True)
@@ -110,20 +137,100 @@ class ProductFields:
     excluded: bool
     currency: str
     # Fields after the variant's stock fields, and after its color/size (item key order is kept).
+    # ``middle`` holds the product's material/pattern/gender/age group from metafields,
+    # which the variant's own options replace; ``tail`` what staff set, which wins.
     middle: dict
     tail: dict
+    # Meta's sale_price_effective_date from the store's sale-date metafields ("" when none);
+    # sent only with a sale_price.
+    sale_dates: str = ""
+
+
+def normalised_gender(value: object) -> str:
+    """Meta's gender for a store's word ("Women" -> "female"); "" when it is not one."""
+    return GENDERS.get(str(value or "").strip().lower(), "")
+
+
+def normalised_age_group(value: object) -> str:
+    """Meta's age_group for a store's word ("Kids" -> "kids"); "" when it is not one."""
+    return AGE_GROUPS.get(str(value or "").strip().lower(), "")
+
+
+def _attribute_value(field: str, value: object) -> str:
+    """An option or metafield value as the Meta field takes it ("" when it cannot)."""
+    if field == "gender":
+        return normalised_gender(value)
+    if field == "age_group":
+        return normalised_age_group(value)
+    return _SPACE.sub(" ", str(value or "")).strip()[: FIELD_MAX.get(field, LABEL_MAX)]
+
+
+def _moment(value: str, end: bool) -> datetime | None:
+    """A metafield date (``2025-11-01``) or date-time (``2025-11-01T12:00:00Z``) as an aware datetime."""
+    text = (value or "").strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time(23, 59) if end else time(0, 0), tzinfo=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=1024)
+def sale_price_effective_date(start: str, end: str) -> str:
+    """Meta's ``start/end`` (ISO 8601, minutes and offset) from the store's two dates; "" if unusable.
+
+    Both ends are needed, in order and in plausible years: a half-open or reversed range
+    is left out (the item keeps its sale price without dates) rather than failing it.
+    """
+    first, last = _moment(start, end=False), _moment(end, end=True)
+    if first is None or last is None or first > last or first.year not in SALE_YEARS or last.year not in SALE_YEARS:
+        return ""
+    return f"{first:%Y-%m-%dT%H:%M%z}/{last:%Y-%m-%dT%H:%M%z}"
+
+
+def _metafield_attributes(metafields: dict) -> dict:
+    """material / pattern / gender / age_group from the product's metafields (custom first)."""
+    found: dict = {}
+    for field, keys in (
+        ("material", ("custom.material",)),
+        ("pattern", ("custom.pattern",)),
+        ("gender", ("custom.gender", "mm-google-shopping.gender")),
+        ("age_group", ("custom.age_group", "mm-google-shopping.age_group")),
+    ):
+        for key in keys:
+            if value := _attribute_value(field, metafields.get(key)):
+                found[field] = value
+                break
+    return found
 
 
 def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
     title = clean_title(product.title)
+    description = plain_description(product.description_html, title)
+    metafields = product.metafields or {}
     middle: dict = {}
-    extra_images = [img["src"] for img in product.images[1:] if img.get("src")][:20]
+    if rich := rich_text.rich_text_description(product.description_html, description):
+        middle["rich_text_description"] = rich
+    extra_images = [img["src"] for img in product.images[1:] if img.get("src")][:MAX_ADDITIONAL_IMAGES]
     if extra_images:
         middle["additional_image_link"] = extra_images
+    # Only addresses Meta can fetch: a bad video address drops the video, never the item.
+    videos = [{"url": video["url"]} for video in product.videos or [] if _is_web_url(video.get("url"))]
+    if videos:
+        middle["video"] = videos[:MAX_VIDEOS]
     if product.product_type:
         middle["product_type"] = product.product_type[:750]
+    middle.update(_metafield_attributes(metafields))
     tail: dict = {}
-    for field in ("fb_product_category", "google_product_category", "gender", "age_group"):
+    if product.fb_product_category:
+        tail["fb_product_category"] = product.fb_product_category
+    # Staff's category wins; otherwise Shopify's category mapped to Google's (none: no field).
+    if category := product.google_product_category or google_taxonomy.google_category(product.shopify_category):
+        tail["google_product_category"] = category
+    for field in ("gender", "age_group"):
         if value := getattr(product, field):
             tail[field] = value
     for n in range(5):
@@ -134,7 +241,7 @@ def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
     return ProductFields(
         group_id=str(product.shopify_product_id),
         title=title,
-        description=plain_description(product.description_html, title),
+        description=description,
         link_prefix=f"{store.storefront_url}/products/{product.handle}?variant=",
         image_link=product.featured_image_url,
         brand=(product.vendor or "").strip()[:LABEL_MAX] or store.name or store.shop_domain,
@@ -142,6 +249,9 @@ def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
         currency=store.currency,
         middle=middle,
         tail=tail,
+        sale_dates=sale_price_effective_date(
+            metafields.get("custom.sale_start_date", ""), metafields.get("custom.sale_end_date", "")
+        ),
     )
 
 
@@ -171,22 +281,45 @@ def meta_item(
     if variant.compare_at_price is not None and variant.compare_at_price > variant.price:
         item["price"] = format_price(variant.compare_at_price, currency)
         item["sale_price"] = format_price(variant.price, currency)
+        if fields.sale_dates:
+            item["sale_price_effective_date"] = fields.sale_dates
     else:
         item["price"] = format_price(variant.price, currency)
     if variant.inventory_tracked:
         item["quantity_to_sell_on_facebook"] = max(variant.inventory_quantity, 0)
     item.update(fields.middle)
-    for option, value in (variant.options or {}).items():
-        key = option.strip().lower()
-        if key in ("color", "colour") and value:
-            item["color"] = str(value)[:LABEL_MAX]
-        elif key == "size" and value:
-            item["size"] = str(value)[:LABEL_MAX]
+    if variant.options:
+        _add_options(item, variant.options)
     item.update(fields.tail)
     if variant.previous_id:
         # Variants scenario 3: the item replaces an earlier variant-less item; Meta keeps its history.
         item["previous_id"] = variant.previous_id
     return item
+
+
+def _add_options(item: dict, options: dict) -> None:
+    """The variant's options: Meta's own fields where one exists, the rest as additional attributes."""
+    extra: list[str] = []
+    for option, value in options.items():
+        if not value:
+            continue
+        name = str(option).strip()
+        field = OPTION_FIELDS.get(name.lower())
+        if field is not None:
+            if converted := _attribute_value(field, value):
+                item[field] = converted
+        elif name.lower() != "title":  # Shopify's placeholder option of a product without options
+            # "Name:Value" pairs joined by commas: neither may hold a comma or a colon.
+            pair = f"{_ATTRIBUTE_UNSAFE.sub(' ', name).strip()}:{_ATTRIBUTE_UNSAFE.sub(' ', str(value)).strip()}"
+            if not pair.startswith(":") and not pair.endswith(":"):
+                extra.append(pair)
+    if extra:
+        joined = ",".join(extra)
+        while len(joined) > VARIANT_ATTRIBUTES_MAX and extra:
+            extra.pop()
+            joined = ",".join(extra)
+        if joined:
+            item["additional_variant_attribute"] = joined
 
 
 def canonical_bytes(item: dict) -> bytes:
@@ -335,7 +468,16 @@ def local_problems(item: dict, canonical: bytes | None = None) -> list[Problem]:
                                  or quantity > MAX_PRICE_MINOR_UNITS):
         add("PROPERTY_VALUE_FORMAT", f"The quantity {quantity!r} is not a count Meta accepts.",
             "Check the variant's inventory in Shopify.")
-    if not problems and len(canonical if canonical is not None else canonical_bytes(item)) > MAX_LINE_BYTES:
-        add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH", "The item is larger than the 5 MB a feed line may hold.",
-            "Shorten the product's description or tags in Shopify.")
+    # The canonical JSON is never shorter than the item's CSV feed line (each value is
+    # quoted and escaped at least as much, and names its field), so an item under the
+    # limit here always fits a feed line; one over it is refused on every path, since
+    # the replace feed could not list it and would delete it from Meta.
+    if problems:
+        return problems
+    size = len(canonical if canonical is not None else canonical_bytes(item))
+    if size > MAX_LINE_BYTES:
+        add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
+            f"The item is {size / 1048576:.1f} MB; a line of Meta's product feed may hold at most "
+            f"{MAX_LINE_BYTES / 1048576:.0f} MB, so it is not uploaded.",
+            "Shorten the product's description, tags or variant options in Shopify.")
     return problems

@@ -43,9 +43,12 @@ class _OpenProduct:
     line: dict
     media: list[dict] = field(default_factory=list)
     variants: list[dict] = field(default_factory=list)
+    metafields: list[dict] = field(default_factory=list)
 
     def record(self) -> ProductRecord | None:
-        return product_from_graphql(self.line, media_nodes=self.media, variant_nodes=self.variants)
+        return product_from_graphql(
+            self.line, media_nodes=self.media, variant_nodes=self.variants, metafield_nodes=self.metafields
+        )
 
 
 @dataclass
@@ -57,7 +60,7 @@ class Grouped:
 
 
 def group_products(lines: Iterable[dict], *, window: int = OPEN_WINDOW) -> Iterator[Grouped]:
-    """Products (with media and variants attached) from the lines of the products bulk query."""
+    """Products (with media, variants and metafields attached) from the lines of the products bulk query."""
     open_products: OrderedDict[str, _OpenProduct] = OrderedDict()
     for line in lines:
         parent = line.get("__parentId")
@@ -78,12 +81,15 @@ def group_products(lines: Iterable[dict], *, window: int = OPEN_WINDOW) -> Itera
                 holder.variants.append(line)
             elif is_media:
                 holder.media.append(line)
+            elif kind == "Metafield" or "namespace" in line:
+                holder.metafields.append(line)
         elif kind == "ProductVariant" and (product_id := gid_number(parent)) is not None:
             variant = variant_from_graphql(line, product_id)
             if variant is not None:
                 yield Grouped(orphan_variant=variant)
-        # A media line whose product already left the window is dropped: the next import
-        # (or the product's next webhook) brings the image; it never corrupts stored data.
+        # A media or metafield line whose product already left the window is dropped: the
+        # next import brings it (the product was written without it); it never corrupts
+        # stored data.
     for holder in open_products.values():
         if (record := holder.record()) is not None:
             yield Grouped(product=record)

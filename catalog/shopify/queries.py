@@ -1,9 +1,25 @@
 """GraphQL documents sent to the Shopify Admin API (shared/reference/shopify.md §2-§5).
 
-Plain selections, no fragments, so the same field lists serve the paged queries and the
-bulk operation. Page sizes keep each query's requested cost well below Shopify's
-single-query limit (1,000 points): a connection costs about 2 + first x node cost.
+Plain selections, no named fragments (one inline ``... on Video``), so the same field
+lists serve the paged queries and the bulk operation. Page sizes keep each query's
+requested cost well below Shopify's single-query limit (1,000 points): a connection
+costs about 2 + first x node cost.
 """
+
+# The product metafields Galantis reads ("namespace.key"), what each becomes in Meta and
+# where it is documented: docs/field-mapping.md. ``custom`` is the namespace Shopify gives
+# merchant-defined metafields; ``mm-google-shopping`` is the one Shopify's Google & YouTube
+# channel writes gender and age group to.
+METAFIELD_KEYS = (
+    "custom.material",
+    "custom.pattern",
+    "custom.gender",
+    "custom.age_group",
+    "custom.sale_start_date",
+    "custom.sale_end_date",
+    "mm-google-shopping.gender",
+    "mm-google-shopping.age_group",
+)
 
 
 def fill(document: str, **parts: object) -> str:
@@ -13,16 +29,18 @@ def fill(document: str, **parts: object) -> str:
     return document
 
 
-# Products per page of the paged import (~118 points each with the nested connections
-# below: 8 x 118 + 2 = 946); the client halves it if Shopify still says the query is too
+# Products per page of the paged import (~128 points each with the nested connections
+# below: 7 x 128 + 2 = 898); the client halves it if Shopify still says the query is too
 # expensive (MAX_COST_EXCEEDED).
-PRODUCTS_PAGE = 8
+PRODUCTS_PAGE = 7
 # Variants fetched with each product; products with more page through product(id:).
 VARIANTS_PER_PRODUCT = 20
 # Single-product variant pages: a variant costs 4 points (itself, inventoryItem, image,
 # selectedOptions), so 200 a page = 802 points, under the 1,000-point single-query limit.
 VARIANTS_PAGE = 200
 MEDIA_PER_PRODUCT = 10
+# Only the metafields the mapping reads are asked for (records.METAFIELD_KEYS).
+METAFIELDS_PER_PRODUCT = 8
 COLLECTIONS_PAGE = 50
 COLLECTION_PRODUCTS_PAGE = 250
 
@@ -30,9 +48,13 @@ SHOP_FIELDS = "name myshopifyDomain currencyCode primaryDomain { url host }"
 PRODUCT_FIELDS = (
     "id legacyResourceId title handle descriptionHtml vendor productType status tags "
     "onlineStoreUrl publishedAt updatedAt "
-    "featuredMedia { preview { image { url altText } } }"
+    "featuredMedia { preview { image { url altText } } } "
+    "category { id name fullName }"
 )
-MEDIA_FIELDS = "id mediaContentType preview { image { url altText } }"
+# Videos carry their files in ``sources`` (Meta's video needs a downloadable file).
+MEDIA_FIELDS = "id mediaContentType preview { image { url altText } } ... on Video { sources { url mimeType } }"
+METAFIELD_FIELDS = "namespace key value type"
+METAFIELD_KEYS_ARG = "[" + ", ".join(f'"{key}"' for key in METAFIELD_KEYS) + "]"
 VARIANT_FIELDS = (
     "id legacyResourceId title sku price compareAtPrice position inventoryQuantity inventoryPolicy "
     "inventoryItem { id legacyResourceId tracked } selectedOptions { name value } image { url altText } updatedAt"
@@ -45,6 +67,9 @@ _PARTS = {
     "SHOP": SHOP_FIELDS,
     "PRODUCT": PRODUCT_FIELDS,
     "MEDIA": MEDIA_FIELDS,
+    "METAFIELD": METAFIELD_FIELDS,
+    "METAFIELD_KEYS": METAFIELD_KEYS_ARG,
+    "METAFIELDS_FIRST": METAFIELDS_PER_PRODUCT,
     "VARIANT": VARIANT_FIELDS,
     "COLLECTION": COLLECTION_FIELDS,
     "BULK": BULK_OPERATION_FIELDS,
@@ -64,6 +89,7 @@ query Products($first: Int!, $after: String, $query: String) {
     nodes {
       @PRODUCT@
       media(first: @MEDIA_FIRST@) { nodes { @MEDIA@ } }
+      metafields(first: @METAFIELDS_FIRST@, keys: @METAFIELD_KEYS@) { nodes { @METAFIELD@ } }
       variants(first: @VARIANTS_FIRST@) { pageInfo { hasNextPage endCursor } nodes { @VARIANT@ } }
     }
   }
@@ -78,6 +104,7 @@ query Product($id: ID!) {
   product(id: $id) {
     @PRODUCT@
     media(first: @MEDIA_FIRST@) { nodes { @MEDIA@ } }
+    metafields(first: @METAFIELDS_FIRST@, keys: @METAFIELD_KEYS@) { nodes { @METAFIELD@ } }
     variants(first: @VARIANTS_FIRST@) { pageInfo { hasNextPage endCursor } nodes { @VARIANT@ } }
   }
 }
@@ -128,7 +155,8 @@ query InventoryItem($id: ID!) {
 """
 
 # The bulk query has no first/after/pageInfo; nested connections become their own
-# JSONL lines carrying "__parentId" (reference §5). At most 5 connections, depth 2.
+# JSONL lines carrying "__parentId" (reference §5). At most 5 connections, depth 2
+# (so metafields are the product's only: a variant's would be depth 3).
 BULK_PRODUCTS = fill(
     """
 {
@@ -136,6 +164,7 @@ BULK_PRODUCTS = fill(
     edges { node {
       @PRODUCT@
       media { edges { node { @MEDIA@ } } }
+      metafields(keys: @METAFIELD_KEYS@) { edges { node { id @METAFIELD@ } } }
       variants { edges { node { @VARIANT@ } } }
     } }
   }

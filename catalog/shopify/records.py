@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.dateparse import parse_datetime
 
 from .client import gid_number
+from .queries import METAFIELD_KEYS
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ MAX_PRICE = Decimal("999999999999.99")  # DecimalField(max_digits=14, decimal_pl
 INT32_MAX = 2_147_483_647
 INT32_MIN = -2_147_483_648
 PRODUCT_STATUSES = ("ACTIVE", "DRAFT", "ARCHIVED", "UNLISTED")
+CATEGORY_MAX = 1000  # Product.shopify_category
+METAFIELD_VALUE_MAX = 255
+# Videos kept per product (Meta takes a few; Shopify allows many media).
+VIDEOS_MAX = 10
 
 
 @dataclass
@@ -69,6 +74,12 @@ class ProductRecord:
     tags: list = field(default_factory=list)
     images: list = field(default_factory=list)
     shopify_updated_at: datetime | None = None
+    # None below: the source did not say (a webhook of an API version without the field,
+    # a payload without metafields); the stored value is kept, never wiped.
+    shopify_category_id: str | None = None
+    shopify_category: str | None = None
+    videos: list | None = None
+    metafields: dict | None = None
     variants: list[VariantRecord] = field(default_factory=list)
     # When this record's state was read, if it differs from the rest of its upsert call
     # (a batch of webhooks, each triggered at its own time); None: the call's observed_at.
@@ -178,6 +189,51 @@ def graphql_images(node: dict, media_nodes: list[dict] | None) -> list[dict]:
     return images
 
 
+def _video_url(sources: object) -> str:
+    """The video file Meta can fetch: an MP4 source if there is one, else the first source."""
+    candidates = [s for s in sources if isinstance(s, dict) and s.get("url")] if isinstance(sources, list) else []
+    mp4 = [s for s in candidates if "mp4" in str(s.get("mimeType") or s.get("format") or "").lower()]
+    chosen = (mp4 or candidates or [{}])[0]
+    return url(chosen.get("url"))
+
+
+def graphql_videos(media_nodes: list[dict] | None) -> list[dict]:
+    """The product's video media (``... on Video { sources }``) as [{"id", "url"}], in order.
+
+    External videos (YouTube, Vimeo) are left out: Meta's ``video`` needs a file it can
+    download, not a player page.
+    """
+    videos: list[dict] = []
+    for media in media_nodes or []:
+        if media.get("mediaContentType") != "VIDEO":
+            continue
+        if (source := _video_url(media.get("sources"))) and source not in {v["url"] for v in videos}:
+            videos.append({"id": str(media.get("id") or ""), "url": source})
+    return videos[:VIDEOS_MAX]
+
+
+def metafield_values(nodes: object) -> dict[str, str]:
+    """The metafields Galantis reads, as {"namespace.key": value} (others ignored)."""
+    values: dict[str, str] = {}
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, dict):
+            continue
+        key = f"{node.get('namespace') or ''}.{node.get('key') or ''}"
+        value = node.get("value")
+        if key in METAFIELD_KEYS and value is not None and str(value).strip():
+            values[key] = str(value).strip()[:METAFIELD_VALUE_MAX]
+    return dict(sorted(values.items()))
+
+
+def category_parts(category: object) -> tuple[str, str]:
+    """(gid, full name) of a Shopify product category, GraphQL or REST shape; ("", "") when none."""
+    if not isinstance(category, dict):
+        return "", ""
+    gid = category.get("id") or category.get("admin_graphql_api_id") or ""
+    full_name = category.get("fullName") or category.get("full_name") or category.get("name") or ""
+    return text(gid, LABEL_MAX), text(full_name, CATEGORY_MAX)
+
+
 def variant_from_graphql(node: dict, shopify_product_id: int) -> VariantRecord | None:
     variant_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
     if variant_id is None:
@@ -207,9 +263,13 @@ def variant_from_graphql(node: dict, shopify_product_id: int) -> VariantRecord |
 
 
 def product_from_graphql(
-    node: dict, *, media_nodes: list[dict] | None = None, variant_nodes: list[dict] | None = None
+    node: dict,
+    *,
+    media_nodes: list[dict] | None = None,
+    variant_nodes: list[dict] | None = None,
+    metafield_nodes: list[dict] | None = None,
 ) -> ProductRecord | None:
-    """A product node of the paged query (media/variants inline) or a bulk JSONL line (passed apart)."""
+    """A product node of the paged query (connections inline) or a bulk JSONL line (children passed apart)."""
     product_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
     if product_id is None:
         return None
@@ -217,6 +277,9 @@ def product_from_graphql(
         media_nodes = _connection_nodes(node.get("media"))
     if variant_nodes is None:
         variant_nodes = _connection_nodes(node.get("variants"))
+    if metafield_nodes is None and "metafields" in node:
+        metafield_nodes = _connection_nodes(node.get("metafields"))
+    category_id, category = category_parts(node.get("category")) if "category" in node else (None, None)
     record = ProductRecord(
         shopify_product_id=product_id,
         handle=text(node.get("handle"), HANDLE_MAX),
@@ -231,6 +294,10 @@ def product_from_graphql(
         tags=tag_list(node.get("tags")),
         images=graphql_images(node, media_nodes),
         shopify_updated_at=timestamp(node.get("updatedAt")),
+        shopify_category_id=category_id,
+        shopify_category=category,
+        videos=graphql_videos(media_nodes),
+        metafields=None if metafield_nodes is None else metafield_values(metafield_nodes),
     )
     record.variants = [v for v in (variant_from_graphql(n, product_id) for n in variant_nodes) if v]
     return record
@@ -291,6 +358,9 @@ def product_from_rest(payload: dict) -> ProductRecord | None:
         for n, o in enumerate(payload.get("options") or [], start=1)
         if isinstance(o, dict)
     }
+    # Fields a payload may lack (older API versions, subscriptions without metafield
+    # namespaces, include_fields) stay None: what is stored is kept.
+    category_id, category = category_parts(payload.get("category")) if "category" in payload else (None, None)
     record = ProductRecord(
         shopify_product_id=product_id,
         handle=text(payload.get("handle"), HANDLE_MAX),
@@ -303,6 +373,10 @@ def product_from_rest(payload: dict) -> ProductRecord | None:
         tags=tag_list(payload.get("tags")),
         images=images,
         shopify_updated_at=timestamp(payload.get("updated_at")),
+        shopify_category_id=category_id,
+        shopify_category=category,
+        videos=_rest_videos(payload.get("media")) if "media" in payload else None,
+        metafields=metafield_values(payload["metafields"]) if "metafields" in payload else None,
     )
     for variant in payload.get("variants") or []:
         if not isinstance(variant, dict) or _rest_id(variant.get("id")) is None:
@@ -333,6 +407,20 @@ def product_from_rest(payload: dict) -> ProductRecord | None:
             )
         )
     return record
+
+
+def _rest_videos(media: object) -> list | None:
+    """Videos from a webhook's ``media``: [] when it lists none, None (keep) when it lists some.
+
+    REST media entries name a video (``media_content_type: VIDEO``) but carry only its
+    preview image, not the file: a product that has videos keeps the ones the import
+    read (the reconciliation import brings new ones); one whose media list no video
+    has none.
+    """
+    if not isinstance(media, list):
+        return None
+    has_video = any(isinstance(m, dict) and m.get("media_content_type") == "VIDEO" for m in media)
+    return None if has_video else []
 
 
 def collection_from_rest(payload: dict) -> CollectionRecord | None:

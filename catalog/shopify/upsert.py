@@ -30,6 +30,7 @@ from django.utils import timezone
 from catalog import item_state
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
 from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
+from catalog.sync.push_requests import request_pushes
 
 from .records import ProductRecord, VariantRecord
 
@@ -49,7 +50,14 @@ PRODUCT_FIELDS = (
     "tags",
     "images",
     "shopify_updated_at",
+    "shopify_category_id",
+    "shopify_category",
+    "videos",
+    "metafields",
 )
+# Product fields a source may not carry (records.ProductRecord: None): the stored value stays.
+KEPT_WHEN_ABSENT = ("shopify_category_id", "shopify_category", "videos", "metafields")
+_ABSENT_DEFAULTS = {"shopify_category_id": str, "shopify_category": str, "videos": list, "metafields": dict}
 VARIANT_FIELDS = (
     "title",
     "sku",
@@ -284,6 +292,9 @@ def _upsert_product_rows(
     for product_id, record in by_id.items():
         row = existing.get(product_id)
         values = {name: getattr(record, name) for name in PRODUCT_FIELDS}
+        for name in KEPT_WHEN_ABSENT:
+            if values[name] is None:
+                values[name] = row[name] if row is not None else _ABSENT_DEFAULTS[name]()
         seen_at = record.observed_at or observed_at
         if row is not None:
             if _is_older(record.shopify_updated_at, row["shopify_updated_at"], seen_at, row["shopify_observed_at"]):
@@ -487,6 +498,8 @@ def _upsert_variant_rows(
             unique_fields=["tenant", "shopify_variant_id"],
             update_fields=list(dict.fromkeys(data_fields + (item_state.REFRESH_FIELDS if prepared else []))),
         )
+        if prepared:  # refreshed in memory above, not by refresh_variants: ask for their push here
+            request_pushes(v.catalog_id for v in new_rows if v.meta_status == Variant.SyncStatus.PENDING)
         if not prepared:
             for ids in chunked([v.shopify_variant_id for v in new_rows]):
                 changed_pks.extend(

@@ -60,8 +60,12 @@ FEED_COLUMNS = [
     "additional_image_link", "brand", "item_group_id", "quantity_to_sell_on_facebook", "visibility",
     "product_type", "color", "size", "gender", "age_group", "fb_product_category", "google_product_category",
     "custom_label_0", "custom_label_1", "custom_label_2", "custom_label_3", "custom_label_4",
-    "internal_label", "previous_id",
+    "internal_label", "previous_id", "rich_text_description", "material", "pattern",
+    "additional_variant_attribute", "sale_price_effective_date",
+    *(f"video[{n}].url" for n in range(items.MAX_VIDEOS)),
 ]
+# Columns that flatten a list of objects (Meta's feed spec: video[0].url): column -> (field, index, key).
+FLATTENED_COLUMNS = {f"video[{n}].url": ("video", n, "url") for n in range(items.MAX_VIDEOS)}
 ROWS_PER_CHUNK = 2000
 HEARTBEAT_EVERY = 20000  # rows between heartbeats while a big file is written
 SAMPLES_PER_ERROR = 1000
@@ -100,7 +104,16 @@ def feed_value(column: str, value: object) -> str:
 
 
 def feed_row(item: dict) -> list[str]:
-    return [feed_value(column, item.get(column)) for column in FEED_COLUMNS]
+    return [
+        feed_value(column, item.get(column) if column not in FLATTENED_COLUMNS else _flattened(item, column))
+        for column in FEED_COLUMNS
+    ]
+
+
+def _flattened(item: dict, column: str) -> object:
+    field, index, key = FLATTENED_COLUMNS[column]
+    values = item.get(field) or []
+    return values[index].get(key) if index < len(values) else None
 
 
 def _product_fields(product_ids: set[int], stores: dict[int, ShopifyStore]) -> dict[int, items.ProductFields]:

@@ -50,7 +50,8 @@ ITEM_TYPE = "PRODUCT_ITEM"
 # is sent empty, which clears it. The payload hash stays that of the item itself.
 CLEARABLE_FIELDS = (
     "sale_price", "quantity_to_sell_on_facebook", "additional_image_link", "product_type", "color", "size",
-    "gender", "age_group", "fb_product_category", "google_product_category",
+    "gender", "age_group", "fb_product_category", "google_product_category", "rich_text_description", "video",
+    "material", "pattern", "additional_variant_attribute", "sale_price_effective_date",
     *(f"custom_label_{n}" for n in range(5)), "internal_label", "previous_id",
 )
 REHASH_CHUNK = 500
@@ -117,6 +118,7 @@ PRODUCT_ITEM_FIELDS = (
     "store_id", "shopify_product_id", "handle", "title", "description_html", "vendor", "product_type",
     "status", "published", "tags", "images", "removed_at", "excluded_from_meta", "fb_product_category",
     "google_product_category", "gender", "age_group", *(f"custom_label_{n}" for n in range(5)),
+    "shopify_category", "videos", "metafields",
 )
 # Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
 HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at")

@@ -7,6 +7,9 @@ import hashlib
 import hmac
 import json
 
+# A key left out of a payload (what older API versions and filtered webhooks do).
+OMIT = object()
+
 
 def gql_variant(
     variant_id: int,
@@ -53,7 +56,12 @@ def gql_product(
     published=True,
     images=("https://cdn.shopify.com/a.jpg",),
     tags=("candle", "cedar"),
+    description_html="<p>Smells of cedar &amp; smoke.</p>",
+    category=OMIT,
+    videos=(),
+    metafields=OMIT,
 ) -> dict:
+    """A Product node as the paged query returns it (``category``/``metafields``: OMIT leaves the key out)."""
     media = [
         {
             "id": f"gid://shopify/MediaImage/{product_id}{n}",
@@ -61,13 +69,38 @@ def gql_product(
             "preview": {"image": {"url": url, "altText": None}},
         }
         for n, url in enumerate(images)
+    ] + [
+        {
+            "id": f"gid://shopify/Video/{product_id}{n}",
+            "mediaContentType": "VIDEO",
+            "preview": {"image": {"url": f"{url}.jpg", "altText": None}},
+            "sources": [
+                {"url": f"{url}.m3u8", "mimeType": "application/x-mpegURL"},
+                {"url": url, "mimeType": "video/mp4"},
+            ],
+        }
+        for n, url in enumerate(videos)
     ]
+    extra: dict = {}
+    if category is not OMIT:
+        extra["category"] = (
+            None if category is None
+            else {"id": f"gid://shopify/TaxonomyCategory/{category[0]}", "name": category[1].split(" > ")[-1],
+                  "fullName": category[1]}
+        )
+    if metafields is not OMIT:
+        extra["metafields"] = {"nodes": [
+            {"namespace": key.split(".", 1)[0], "key": key.split(".", 1)[1], "value": value,
+             "type": "single_line_text_field"}
+            for key, value in metafields.items()
+        ]}
     return {
+        **extra,
         "id": f"gid://shopify/Product/{product_id}",
         "legacyResourceId": str(product_id),
         "title": title,
         "handle": title.lower().replace(" ", "-"),
-        "descriptionHtml": "<p>Smells of cedar &amp; smoke.</p>",
+        "descriptionHtml": description_html,
         "vendor": "Example Studio",
         "productType": "Candles",
         "status": status,
@@ -91,16 +124,47 @@ def rest_product(
     published=True,
     images=("https://cdn.shopify.com/a.jpg",),
     tags="cedar, candle",
+    description_html="<p>Smells of cedar &amp; smoke.</p>",
+    category=OMIT,
+    videos=(),
+    metafields=OMIT,
 ) -> dict:
+    """A ``products/update`` body (``category``/``metafields``: OMIT leaves the key out, as older versions do)."""
     rest_images = [
         {"id": 39000 + n, "product_id": product_id, "position": n + 1, "src": url, "alt": None, "variant_ids": []}
         for n, url in enumerate(images)
     ]
+    # REST media name videos but carry only their preview image, never the file.
+    media = [
+        {"id": 38000 + n, "product_id": product_id, "position": n + 1, "media_content_type": "IMAGE",
+         "status": "READY", "preview_image": {"src": url, "status": "READY"},
+         "admin_graphql_api_id": f"gid://shopify/MediaImage/{38000 + n}"}
+        for n, url in enumerate(images)
+    ] + [
+        {"id": 37000 + n, "product_id": product_id, "position": len(images) + n + 1, "media_content_type": "VIDEO",
+         "status": "READY", "preview_image": {"src": f"{url}.jpg", "status": "READY"},
+         "admin_graphql_api_id": f"gid://shopify/Video/{37000 + n}"}
+        for n, url in enumerate(videos)
+    ]
+    extra: dict = {}
+    if category is not OMIT:
+        extra["category"] = (
+            None if category is None
+            else {"admin_graphql_api_id": f"gid://shopify/TaxonomyCategory/{category[0]}",
+                  "name": category[1].split(" > ")[-1], "full_name": category[1]}
+        )
+    if metafields is not OMIT:
+        extra["metafields"] = [
+            {"id": 36000 + n, "namespace": key.split(".", 1)[0], "key": key.split(".", 1)[1], "value": value,
+             "type": "single_line_text_field", "owner_id": product_id, "owner_resource": "product"}
+            for n, (key, value) in enumerate(metafields.items())
+        ]
     return {
+        **extra,
         "id": product_id,
         "admin_graphql_api_id": f"gid://shopify/Product/{product_id}",
         "title": title,
-        "body_html": "<p>Smells of cedar &amp; smoke.</p>",
+        "body_html": description_html,
         "vendor": "Example Studio",
         "product_type": "Candles",
         "handle": title.lower().replace(" ", "-"),
@@ -112,6 +176,7 @@ def rest_product(
         "options": [{"id": 1, "product_id": product_id, "name": "Size", "position": 1, "values": ["M"]}],
         "images": rest_images,
         "image": rest_images[0] if rest_images else None,
+        "media": media,
         "variant_gids": [
             {"admin_graphql_api_id": f"gid://shopify/ProductVariant/{v['id']}", "updated_at": v.get("updated_at")}
             for v in variants
@@ -155,8 +220,6 @@ def rest_variant(
         "updated_at": updated_at,
     }
 
-
-OMIT = object()
 
 
 def sign(body: bytes, secret: str) -> str:
