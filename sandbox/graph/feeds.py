@@ -51,7 +51,7 @@ DELIMITERS = {"COMMA": ",", "TAB": "\t", "SEMICOLON": ";", "BAR": "|", "TILDE": 
 ENCODINGS = {"UTF8": "utf-8-sig", "LATIN1": "latin-1", "UTF16LE": "utf-16-le", "UTF16BE": "utf-16-be"}
 ENCODINGS.update({"UTF32LE": "utf-32-le", "UTF32BE": "utf-32-be"})
 SCHEDULE_INTERVALS = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY")
-_IMAGE_COLUMN = re.compile(r"^image\[(\d+)\]\.(url|tag\[(\d+)\])$")
+_IMAGE_COLUMN = re.compile(r"^(image|video)\[(\d+)\]\.(url|tag\[(\d+)\])$")
 _PRICE_WITHOUT_CURRENCY = re.compile(r"^\d+(\.\d{1,2})?$")
 
 
@@ -301,13 +301,13 @@ def _delimiter(header: str, feed: ProductFeed, filename: str) -> str:
 
 @lru_cache(maxsize=256)
 def _image_column(column: str) -> re.Match | None:
-    """``image[0].url`` / ``image[0].tag[1]`` columns (matched once per column name, not per cell)."""
+    """``image[0].url`` / ``image[0].tag[1]`` / ``video[0].url`` columns (matched once per column name)."""
     return _IMAGE_COLUMN.match(column)
 
 
 def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
     item: dict = {}
-    images: dict[int, dict] = {}
+    media: dict[str, dict[int, dict]] = {}
     for column, value in row.items():
         if column is None or value is None:
             continue
@@ -315,17 +315,17 @@ def _row_item(row: dict[str, str], feed: ProductFeed) -> dict:
         if not value:
             continue  # an empty cell sets nothing
         if match := _image_column(column):
-            image = images.setdefault(int(match.group(1)), {})
-            if match.group(2) == "url":
-                image["url"] = value
+            entry = media.setdefault(match.group(1), {}).setdefault(int(match.group(2)), {})
+            if match.group(3) == "url":
+                entry["url"] = value
             else:
-                image.setdefault("tag", []).append(value)
+                entry.setdefault("tag", []).append(value)
             continue
         if column in ("price", "sale_price") and feed.default_currency and _PRICE_WITHOUT_CURRENCY.match(value):
             value = f"{value} {feed.default_currency}"
         item[column] = value
-    if images:
-        item["image"] = [images[index] for index in sorted(images)]
+    for field, entries in media.items():
+        item[field] = [entries[index] for index in sorted(entries)]
     return item
 
 

@@ -117,6 +117,16 @@ KNOWN_FIELDS = frozenset(
 )
 MAX_IMAGES = 21
 MAX_ADDITIONAL_IMAGES = 50
+MAX_VIDEOS = 20
+# The HTML rich_text_description may hold: formatting and structure, no attributes.
+RICH_TEXT_TAGS = frozenset({
+    "p", "br", "div", "span", "h1", "h2", "h3", "h4", "h5", "h6", "b", "strong", "i", "em", "u", "s",
+    "strike", "del", "ins", "mark", "small", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd",
+    "blockquote", "pre", "code", "hr",
+})
+_HTML_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)([^>]*)>")
+# "Name:Value" pairs separated by commas, neither part empty.
+_VARIANT_ATTRIBUTE = re.compile(r"^[^,:]+:[^,:]+$")
 MAX_CUSTOM_NUMBER = 4294967295
 
 # scheme, host (name, IPv4 or [IPv6]), optional port, then anything without whitespace.
@@ -308,6 +318,17 @@ def check_fields(data: dict) -> list[Issue]:
                 issues.append(Issue(f"Too many additional images: at most {MAX_ADDITIONAL_IMAGES} are allowed."))
         elif name == "image":
             issues.extend(_check_images(value))
+        elif name == "video":
+            issues.extend(_check_videos(value))
+        elif name == "rich_text_description" and isinstance(value, str) and (problem := _check_rich_text(value)):
+            issues.append(problem)
+        elif name == "additional_variant_attribute" and not _valid_variant_attributes(value):
+            issues.append(
+                Issue(
+                    f'Invalid value for additional_variant_attribute: "{value}". Use name:value pairs separated '
+                    'by commas, for example "Scent:Fruity,Flavor:Apple".'
+                )
+            )
         elif name == "sale_price_effective_date" and not _valid_date_range(value):
             issues.append(
                 Issue(
@@ -328,6 +349,33 @@ def _check_images(value: Any) -> list[Issue]:
     if not all(is_valid_url(v.get("url")) for v in value):
         return [Issue(f"{URL_MESSAGE} (image)")]
     return []
+
+
+def _check_videos(value: Any) -> list[Issue]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return [Issue('Invalid value for video: expected a list of {"url": ..., "tag": [...]} objects.')]
+    if len(value) > MAX_VIDEOS:
+        return [Issue(f"Too many videos: at most {MAX_VIDEOS} are allowed.")]
+    if not all(is_valid_url(v.get("url")) for v in value):
+        return [Issue(f"{URL_MESSAGE} (video)")]
+    return []
+
+
+def _check_rich_text(value: str) -> Issue | None:
+    """Tags or attributes rich_text_description does not support (scripts, styles, links, images...)."""
+    for match in _HTML_TAG.finditer(value):
+        closing, tag, rest = match.group(1), match.group(2).lower(), match.group(3).strip().rstrip("/").strip()
+        if tag not in RICH_TEXT_TAGS:
+            return Issue(f"Invalid rich_text_description: the HTML tag <{tag}> is not supported.")
+        if rest and not closing:
+            return Issue(f"Invalid rich_text_description: HTML attributes are not supported (<{tag} {rest}>).")
+    return None
+
+
+def _valid_variant_attributes(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    return all(_VARIANT_ATTRIBUTE.match(part.strip()) for part in value.split(","))
 
 
 def _valid_date_range(value: Any) -> bool:
