@@ -38,6 +38,7 @@ from django_q.models import Failure
 
 from catalog.models import Catalog, SyncBatch, Variant, WebhookEvent
 from catalog.shopify import webhooks
+from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
@@ -166,5 +167,5 @@ def retry_batches(batches: QuerySet[SyncBatch]) -> Retried:
     catalogs = list(Catalog.objects.filter(pk__in=ids).order_by("pk"))
     writable = [c for c in catalogs if not c.is_read_only]
     for catalog in writable:
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     return Retried(catalogs=writable, skipped_read_only=len(catalogs) - len(writable))

@@ -322,6 +322,10 @@ def _write_refreshed(dirty: list[Variant]) -> None:
                     **shared, **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
                     updated_at=now,
                 )
+    # Push on change: the catalogs of the rows now PENDING ask for a push once this commits.
+    from catalog.sync.push_requests import request_pushes  # the sync engine imports this module
+
+    request_pushes(v.catalog_id for v in dirty if v.meta_status == Status.PENDING)
 
 
 def _chunks(iterable: Iterable, size: int) -> Iterator[list]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from catalog.models import Catalog
+from catalog.sync.push_requests import request_push
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -92,5 +93,5 @@ def retry_failed(catalog_id: int) -> int:
         return 0
     retried = run.retry_failed(catalog)
     if retried:
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     return retried

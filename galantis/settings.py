@@ -117,6 +117,23 @@ SYNC_CLAIM_TIMEOUT = env.int("SYNC_CLAIM_TIMEOUT", default=15 * 60)
 SYNC_OUTAGE_BACKOFF_MAX = env.int("SYNC_OUTAGE_BACKOFF_MAX", default=30 * 60)
 SYNC_ERROR_PAUSE = env.int("SYNC_ERROR_PAUSE", default=30 * 60)
 SYNC_PERMISSION_RECHECK = env.int("SYNC_PERMISSION_RECHECK", default=30 * 60)
+# Push on change (catalog/sync/push_requests.py): changes requested within this many seconds
+# of the first one go in the same items_batch call per shard (a burst is one call, not one per change).
+SYNC_PUSH_COALESCE_SECONDS = env.float("SYNC_PUSH_COALESCE_SECONDS", default=2.0)
+# A push task waits at most this long for its window; a longer wait (a tight budget) is left
+# to the minute schedule, so no worker sleeps for minutes.
+SYNC_PUSH_MAX_WAIT = env.float("SYNC_PUSH_MAX_WAIT", default=20.0)
+# Meta's items_batch calls per catalog and hour (200 for a business with one user; 200 +
+# 200 * log2(users) with more): pushes are spread so this hour's rest never runs dry.
+SYNC_BATCH_CALLS_PER_HOUR = env.int("SYNC_BATCH_CALLS_PER_HOUR", default=200)
+# The budget is tight when no more calls than this are left this hour, or calls must be
+# this many seconds apart: then only volatile fields (price, stock) go by the Batch API
+# and the rest by an update feed.
+SYNC_BATCH_RESERVE_CALLS = env.int("SYNC_BATCH_RESERVE_CALLS", default=10)
+SYNC_PUSH_TIGHT_SPACING = env.float("SYNC_PUSH_TIGHT_SPACING", default=120.0)
+# After a push, one task follows its handles to Meta's verdict for up to this many seconds
+# (the minute schedule polls the rest).
+SYNC_CONFIRM_FOLLOW_SECONDS = env.float("SYNC_CONFIRM_FOLLOW_SECONDS", default=60.0)
 # Where replace / update feed files are written while they upload (deleted afterwards).
 SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shopify Admin API version used by the client and served by the sandbox.

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 
 from catalog.models import Catalog, SyncBatch
 from catalog.sync import pause, run
+from catalog.sync.push_requests import request_push
 from galantis.queue import enqueue
 
 
@@ -27,7 +28,7 @@ def _writable(modeladmin, request, queryset: QuerySet[Catalog]) -> list[Catalog]
 def push_now(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     modeladmin.message_user(request, f"Queued a push for {len(catalogs)} catalog(s).", messages.SUCCESS)
 
 
@@ -47,7 +48,7 @@ def retry_failed(modeladmin, request, queryset):
     total = 0
     for catalog in catalogs:
         total += run.retry_failed(catalog)
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     modeladmin.message_user(request, f"{total} rejected item(s) queued to be sent again.", messages.SUCCESS)
 
 
@@ -66,7 +67,7 @@ def resume_sync(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
         pause.resume(catalog)
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     modeladmin.message_user(request, f"Resumed {len(catalogs)} catalog(s) and queued a push.", messages.SUCCESS)
 
 
@@ -75,5 +76,5 @@ def repush_variants(modeladmin, request, queryset):
     count = run.repush(queryset)
     catalog_ids = set(queryset.exclude(catalog=None).values_list("catalog_id", flat=True).distinct())
     for catalog_id in catalog_ids:
-        enqueue("catalog.tasks.push_catalog", catalog_id, group=f"push:{catalog_id}")
+        request_push(catalog_id, now=True)
     modeladmin.message_user(request, f"{count} variant(s) marked PENDING; a push is queued.", messages.SUCCESS)

@@ -19,8 +19,8 @@ from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
 from catalog.sync.claim import release
+from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
-from galantis.queue import enqueue
 
 from . import catalogs as catalog_service
 from . import reconcile, token_health
@@ -313,7 +313,7 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
     if catalog_changed or flow == Flow.CREATE:
         _reset_variants(tenant, store, target, now)
     if flow == Flow.CREATE:
-        enqueue("catalog.tasks.push_catalog", target.pk, group=f"push:{target.pk}")
+        request_push(target.pk, now=True)
     logger.info("tenant %s: store %s now uses catalog %s (%s)", tenant.pk, store.pk, target.pk, flow)
     return target
 

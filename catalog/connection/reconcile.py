@@ -37,6 +37,7 @@ from catalog import item_state, items
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, ReconciliationRow, Variant
+from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
@@ -220,7 +221,7 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
     send_deletions(catalog, first_only=True)
     with transaction.atomic():
         ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, finished_at=now)
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
     report.refresh_from_db()
     logger.info("report %s applied: catalog %s now synced by Galantis", report.pk, catalog.pk)
     return report

@@ -22,8 +22,8 @@ from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, Tenant, Variant
 from catalog.sync import pause
+from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
-from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ def resume_catalogs(connection: MetaConnection) -> list[int]:
     )
     for catalog in paused:
         if catalog.sync_enabled and not catalog.is_read_only:
-            enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+            request_push(catalog.pk, now=True)
     logger.info("tenant %s: token good again, resumed catalogs %s", connection.tenant_id, ids)
     return ids
 

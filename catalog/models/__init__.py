@@ -1,6 +1,7 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .counts import VariantStateCount
+from .freshness import PushRequest
 from .onboarding import MetaOnboarding
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
@@ -21,6 +22,7 @@ __all__ = [
     "ProductSet",
     "ProductSetMembership",
     "ProductTombstone",
+    "PushRequest",
     "ReconciliationReport",
     "ReconciliationRow",
     "ShopifyStore",

@@ -85,6 +85,14 @@ class SyncBatch(TenantOwned):
     sent_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Freshness: when the oldest change this Batch API call carries was requested (its
+    # push request's ``pending_since``); sent_at / finished_at minus it are the samples
+    # the health page's p95 reads (catalog.sync.freshness).
+    changed_at = models.DateTimeField(null=True, blank=True)
+    # A volatile-first call (the hourly budget is tight): only price, sale price,
+    # availability and quantity were sent, at this claim time; the items stay PENDING
+    # and the rest follows by feed (catalog.sync.volatile).
+    volatile_claimed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SyncBatchQuerySet.as_manager()
 
@@ -108,6 +116,8 @@ class SyncBatch(TenantOwned):
             models.Index(fields=["catalog", "state"], name="syncbatch_catalog_state"),
             models.Index(fields=["tenant", "-created_at"], name="syncbatch_tenant_created"),
             models.Index(fields=["state", "next_poll_at"], name="syncbatch_state_next_poll"),
+            # Calls this hour and the freshness of the last hour, per catalog (a few hundred rows).
+            models.Index(fields=["catalog", "sent_at"], name="syncbatch_catalog_sent"),
         ]
 
     def __str__(self) -> str:

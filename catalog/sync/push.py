@@ -40,6 +40,7 @@ from .claim import (
 )
 from .results import finish
 from .schedule import shards_waiting_for_feed
+from .volatile import claim_volatile_batch
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,10 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     the truth. An item that fails local validation is never sent as it is: Meta's older
     version is hidden (``visibility: staging`` alone), or nothing is sent.
     """
+    if batch.volatile_claimed_at:
+        from .volatile import encode  # volatile imports this module
+
+        return encode(batch)  # price and stock only: the budget is tight (catalog.sync.volatile)
     rows, fields = _item_sources(batch)
     parts: list[bytes] = []
     rehashed: dict[int, str] = {}
@@ -340,12 +345,14 @@ def push_catalog(
     prefer_feed: bool = True,
     client: GraphClient | None = None,
     only_shards: Collection[int] | None = None,
+    volatile: bool = False,
 ) -> PushReport:
     """Push PENDING variants of ``catalog`` in up to ``max_batches`` Batch API calls.
 
     With ``prefer_feed``, shards holding a big backlog whose replace feed is due are
     left to that feed (an operator asking for a Batch API push passes False).
     ``only_shards``: push these shards only (a worker that drives one shard).
+    ``volatile``: the hourly budget is tight: send only price and stock (catalog.sync.volatile).
     """
     report = PushReport(catalog.pk)
     if blocker := write_blocker(catalog):
@@ -366,7 +373,7 @@ def push_catalog(
         if shard in waiting:
             continue  # a big backlog: the replace feed due for this shard carries it
         while len(report.batches) < budget:
-            batch = claim_items_batch(catalog, shard)
+            batch = claim_volatile_batch(catalog, shard) if volatile else claim_items_batch(catalog, shard)
             if batch is None:
                 break
             report.batches.append(batch.pk)

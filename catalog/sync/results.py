@@ -21,6 +21,8 @@ from django.utils import timezone
 from catalog import item_state
 from catalog.models import Catalog, SyncBatch, Variant
 
+from . import push_requests, volatile
+
 META_REJECTED = "META_REJECTED"
 ERRORS_KEPT = 200  # error samples stored on the batch row
 
@@ -60,7 +62,9 @@ def finish(
         failed = item_state.apply_rejections(batch, rejected, source) if rejected else 0
         if unconfirmed:
             item_state.requeue_unconfirmed(batch, message=unconfirmed, confirmed=confirmed)
-        if accept_rest:
+        if accept_rest and batch.volatile_claimed_at:
+            synced, stale, deleted = volatile.accept(batch)  # price and stock only: still PENDING
+        elif accept_rest:
             synced, stale, deleted = item_state.apply_accepted(batch)
         else:
             synced = stale = deleted = 0
@@ -84,4 +88,5 @@ def finish(
     for name, value in fields.items():
         setattr(batch, name, value)
     batch.failed_count = failed
+    push_requests.after_batch(batch)  # a change that waited for this shard goes next
     return batch

@@ -23,6 +23,8 @@ from django_q.models import Schedule
 from catalog.models import Catalog, CatalogFeed, ProductSet, SyncBatch, Variant
 from galantis.queue import enqueue
 
+from .push_requests import request_push
+
 logger = logging.getLogger(__name__)
 
 Kind = SyncBatch.Kind
@@ -112,13 +114,14 @@ def shards_waiting_for_feed(catalog: Catalog, *, now=None) -> set[int]:
 
 
 def enqueue_due_pushes() -> int:
-    """Queue a push for every catalog with pending changes that may sync now."""
+    """Request a push for every catalog with pending changes that may sync now (once a minute)."""
     queued = 0
     for catalog in writable_catalogs().iterator():
         if not may_run_now(catalog) or catalog.effective_delta_method != Catalog.DeltaMethod.BATCH_API:
             continue
         if Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog).pending().exists():
-            enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+            # The safety net of push on change: a lost request or task is asked again here.
+            request_push(catalog.pk)
             queued += 1
     return queued
 

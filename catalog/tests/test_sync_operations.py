@@ -155,7 +155,7 @@ def test_planner_queues_one_push_per_catalog_with_pending_work(catalog, django_c
     add_variants(read_only, 1)
     with django_capture_on_commit_callbacks(execute=True):
         assert schedule.enqueue_due_pushes() == 1
-    assert queued_funcs() == ["catalog.tasks.push_catalog"]
+    assert queued_funcs() == ["catalog.tasks.push_requested"]  # coalesced (catalog.sync.push_requests)
     assert idle.pk != catalog.pk
 
 

@@ -17,6 +17,7 @@ from catalog.admin.base import TenantScopedAdmin, object_view
 from catalog.models import Catalog, SyncBatch
 from catalog.permissions import Action, can
 from catalog.sync import pause
+from catalog.sync.push_requests import request_push
 from diagnostics import charts, dashboard, health
 from diagnostics.integration import INTEGRATION_TYPES
 from diagnostics.models import CatalogHealth, DiagnosticsRun
@@ -120,7 +121,7 @@ def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, catalog: Cata
                                  messages.WARNING)
     elif action == "resume":
         pause.resume(catalog)
-        enqueue("catalog.tasks.push_catalog", catalog.pk, group=f"push:{catalog.pk}")
+        request_push(catalog.pk, now=True)
         model_admin.message_user(request, f"Sync of {catalog} resumed; a push is queued.", messages.SUCCESS)
     else:
         model_admin.message_user(request, "Unknown action.", messages.ERROR)

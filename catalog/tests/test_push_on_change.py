@@ -1,0 +1,210 @@
+"""Push on change (issue 22): coalesced, inside Meta's hourly budget, against the sandbox over real HTTP.
+
+The tasks are called as a Django-Q2 worker calls them (``catalog.tasks``); what they queue
+is read from the ORM broker's table; what Meta holds is read back from the sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from catalog import item_state, tasks
+from catalog.meta.client import GraphClient
+from catalog.models import Catalog, Product, PushRequest, SyncBatch, Variant
+from catalog.sync import budget, confirm, freshness, push_requests, run
+from catalog.tests.factories import (
+    CatalogFactory,
+    MetaConnectionFactory,
+    ProductFactory,
+    ShopifyStoreFactory,
+    TenantFactory,
+    VariantFactory,
+)
+from catalog.tests.test_sync_e2e import meta  # noqa: F401 (the sandbox business fixture)
+from sandbox.models import ItemsBatch
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Status = Variant.SyncStatus
+VOLATILE_KEYS = {"id", "availability", "price", "sale_price", "quantity_to_sell_on_facebook"}
+
+
+@pytest.fixture
+def catalog(meta, settings) -> Catalog:  # noqa: F811 (meta: the imported fixture)
+    settings.SYNC_PUSH_COALESCE_SECONDS = 0.2  # the window, short so the tests are quick
+    settings.SYNC_PUSH_MAX_WAIT = 5
+    settings.SYNC_BATCH_CALLS_PER_HOUR = 100_000  # plenty unless a test says otherwise
+    tenant = TenantFactory()
+    store = ShopifyStoreFactory(tenant=tenant)
+    connection = MetaConnectionFactory(
+        tenant=tenant, business_id=meta["business_id"], access_token=meta["access_token"],
+        token_last4=meta["access_token"][-4:],
+    )
+    return CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
+
+
+def synced_catalog(catalog: Catalog, *, products: int, per_product: int) -> list[Variant]:
+    """Variants Meta holds (pushed and confirmed), with no push request or task left behind."""
+    made = []
+    for _ in range(products):
+        product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+        made += [VariantFactory(product=product, catalog=catalog) for _ in range(per_product)]
+    item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)
+    assert Variant.objects.filter(catalog=catalog).status_counts()["SYNCED"] == len(made)
+    OrmQ.objects.all().delete()
+    PushRequest.objects.all().delete()
+    return made
+
+
+def queued(func: str) -> int:
+    return sum(1 for task in OrmQ.objects.all() if task.func() == func)
+
+
+def change_price(variants: list[Variant], price: Decimal) -> None:
+    """What a stock or price webhook's drain does: write the new value, refresh, commit."""
+    Variant.objects.filter(pk__in=[v.pk for v in variants]).update(price=price)
+    item_state.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in variants]))
+
+
+def meta_holds(catalog: Catalog) -> dict[str, dict]:
+    client = GraphClient(catalog.connection.access_token)
+    rows = client.paginate(f"{catalog.meta_catalog_id}/products", fields="retailer_id,price,name", limit=500)
+    return {row["retailer_id"]: row for row in rows}
+
+
+def confirm_all(catalog: Catalog) -> None:
+    for _ in range(20):
+        if not SyncBatch.objects.filter(catalog=catalog, state__in=SyncBatch.IN_FLIGHT_STATES).exists():
+            return
+        confirm.confirm_catalog(catalog)
+    raise AssertionError("batches still in flight")
+
+
+# -- coalescing ------------------------------------------------------------------------------------
+
+
+def test_a_burst_of_changes_inside_the_window_is_one_call_per_shard(catalog):
+    Catalog.objects.filter(pk=catalog.pk).update(shard_count=2)
+    catalog.refresh_from_db()
+    variants = synced_catalog(catalog, products=10, per_product=4)
+    calls_before = ItemsBatch.objects.count()
+    # Twenty drain transactions in a row, each changing two variants: twenty requests.
+    for n in range(20):
+        change_price(variants[2 * n : 2 * n + 2], Decimal("33.00"))
+    assert queued("catalog.tasks.push_requested") == 1  # one task for the whole burst
+    assert PushRequest.objects.get(catalog=catalog).pending_since is not None
+
+    result = tasks.push_requested(catalog.pk)
+
+    shards_used = set(Variant.objects.filter(catalog=catalog).values_list("shard_key", flat=True))
+    assert len({key % 2 for key in shards_used}) == 2  # the burst touched both shards
+    assert result["calls"] == 2
+    assert ItemsBatch.objects.count() - calls_before == 2  # one items_batch call per shard, not forty
+    batches = SyncBatch.objects.filter(catalog=catalog, changed_at__isnull=False)
+    assert sorted(batches.values_list("shard", flat=True)) == [0, 1]
+    assert sum(batches.values_list("item_count", flat=True)) == 40
+    confirm_all(catalog)
+    assert Variant.objects.filter(catalog=catalog).status_counts()["SYNCED"] == 40
+    assert {row["price"] for row in meta_holds(catalog).values()} == {"$33.00"}
+    # A second task for the same burst (a stale re-queue, another worker) sends nothing more.
+    assert tasks.push_requested(catalog.pk).get("batches", []) == []
+    assert ItemsBatch.objects.count() - calls_before == 2
+
+
+def test_a_change_during_an_in_flight_batch_goes_in_the_next_one_without_flapping(catalog):
+    first, *_ = synced_catalog(catalog, products=1, per_product=3)
+    change_price([first], Decimal("41.00"))
+    tasks.push_requested(catalog.pk)
+    in_flight = SyncBatch.objects.get(catalog=catalog, changed_at__isnull=False)
+    assert in_flight.state == SyncBatch.State.SENT  # Meta has it; not confirmed yet
+
+    change_price([first], Decimal("42.00"))  # changes while its batch is in flight
+    assert tasks.push_requested(catalog.pk)["batches"] == []  # the shard is busy: nothing sent
+    assert PushRequest.objects.get(catalog=catalog).pending_since is not None  # the request stands
+    OrmQ.objects.all().delete()
+
+    confirm.confirm_catalog(catalog)
+    in_flight.refresh_from_db()
+    first.refresh_from_db()
+    assert (in_flight.state, in_flight.stale_count) == (SyncBatch.State.FINISHED, 1)
+    assert first.meta_status == Status.PENDING  # never SYNCED with the older price in between
+    assert queued("catalog.tasks.push_requested") == 1  # the batch's end asked for the next push
+
+    tasks.push_requested(catalog.pk)
+    confirm_all(catalog)
+    first.refresh_from_db()
+    assert first.meta_status == Status.SYNCED
+    assert meta_holds(catalog)[first.retailer_id]["price"] == "$42.00"
+    carried = SyncBatch.objects.filter(catalog=catalog, changed_at__isnull=False).order_by("pk")
+    assert [b.item_count for b in carried] == [1, 1]
+
+
+# -- the budget --------------------------------------------------------------------------------------
+
+
+def test_with_the_budget_nearly_spent_volatile_fields_go_first_and_the_rest_by_feed(catalog, settings):
+    price_changed, title_changed = synced_catalog(catalog, products=2, per_product=1)
+    settings.SYNC_BATCH_CALLS_PER_HOUR = 4  # one call spent this hour by the first sync: 3 left, tight
+    assert budget.for_catalog(catalog).tight
+    change_price([price_changed], Decimal("55.00"))
+    Product.objects.filter(pk=title_changed.product_id).update(title="A new title")
+    item_state.refresh_variants(Variant.objects.filter(pk=title_changed.pk))
+    calls_before = ItemsBatch.objects.count()
+
+    result = tasks.push_requested(catalog.pk)
+
+    assert result["tight"] and result["calls"] == 1
+    sent = ItemsBatch.objects.order_by("-pk").first()
+    assert ItemsBatch.objects.count() == calls_before + 1
+    assert all(set(r["data"]) <= VOLATILE_KEYS for r in sent.requests)  # price and stock only
+    confirm_all(catalog)
+    held = meta_holds(catalog)
+    assert held[price_changed.retailer_id]["price"] == "$55.00"  # the price is live already
+    assert held[title_changed.retailer_id]["name"] != "A new title"  # the title waits for the feed
+    assert Variant.objects.filter(catalog=catalog).status_counts()["PENDING"] == 2
+    assert queued("catalog.tasks.push_feed") == 1  # the rest follows by an update feed
+
+    # No new change: a second tight push sends nothing again.
+    OrmQ.objects.all().delete()
+    assert tasks.push_requested(catalog.pk).get("calls", 0) == 0
+    assert ItemsBatch.objects.count() == calls_before + 1
+
+    tasks.push_feed(catalog.pk, SyncBatch.Kind.UPDATE_FEED, True)
+    confirm_all(catalog)
+    upload = SyncBatch.objects.get(catalog=catalog, kind=SyncBatch.Kind.UPDATE_FEED)
+    assert upload.state == SyncBatch.State.FINISHED
+    assert Variant.objects.filter(catalog=catalog).status_counts()["SYNCED"] == 2
+    held = meta_holds(catalog)
+    assert held[title_changed.retailer_id]["name"] == "A new title"
+    assert held[price_changed.retailer_id]["price"] == "$55.00"
+    assert ItemsBatch.objects.count() == calls_before + 1  # the feed spent no Batch API call
+
+
+def test_the_window_spreads_what_is_left_of_the_hour():
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    plenty = budget.Budget(quota=200, used=20, seconds_left=1800)
+    assert plenty.spacing == 10.0 and not plenty.tight
+    request = PushRequest(pending_since=now, last_push_at=now - timedelta(seconds=4), last_push_calls=2)
+    # Two calls last time, 10 s each: the next push waits until 16 s after the last one.
+    assert push_requests.not_before(request, plenty) == now + timedelta(seconds=16)
+    almost_spent = budget.Budget(quota=200, used=195, seconds_left=1800)
+    assert almost_spent.tight and almost_spent.spacing == 360.0
+    assert not almost_spent.carries(30_000, 5000) and almost_spent.carries(25_000, 5000)
+
+
+def test_freshness_reads_the_last_hour_of_calls(catalog):
+    synced_catalog(catalog, products=1, per_product=2)
+    now = timezone.now()
+    SyncBatch.objects.filter(catalog=catalog).update(changed_at=now - timedelta(seconds=30), sent_at=now - timedelta(
+        seconds=20), finished_at=now - timedelta(seconds=10))
+    summary = freshness.summarise(catalog)
+    assert summary.samples == 1
+    assert summary.sent_p95 == pytest.approx(10, abs=1)
+    assert summary.confirmed_p95 == pytest.approx(20, abs=1)
+    assert summary.calls_this_hour == 1
