@@ -21,6 +21,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant, VariantStateCount
+from catalog.sync import freshness as sync_freshness
+from catalog.sync.freshness import Freshness as PushFreshness
 
 from . import error_catalog as ec
 from . import problem_memo, problems, states
@@ -116,6 +118,9 @@ class HealthSummary:
     # Why the synced-but-not-visible variants are not shown: (reason, variants), and whether sampled.
     not_visible_why: list[tuple[str, int]] = field(default_factory=list)
     not_visible_sampled: bool = False
+    # Per catalog shown: change -> sent / confirmed p95 over the last hour and the Batch API
+    # calls spent this hour (catalog.sync.freshness: one query over per-call timings).
+    push_freshness: list[tuple[Catalog, PushFreshness]] = field(default_factory=list)
 
     @property
     def blocking_issues(self) -> list[CatalogIssue]:
@@ -378,7 +383,15 @@ def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str =
         unconnected=unconnected(tenant) if catalog is None else None,
         not_visible_why=why,
         not_visible_sampled=sampled,
+        push_freshness=push_freshness(selected, now),
     )
+
+
+def push_freshness(catalogs: list[Catalog], now: datetime) -> list[tuple[Catalog, PushFreshness]]:
+    """How fast changes reached Meta in the last hour, per writable catalog (one query)."""
+    shown = [c for c in catalogs if not c.is_read_only]
+    by_id = sync_freshness.for_catalogs([c.pk for c in shown], now=now)
+    return [(c, by_id[c.pk]) for c in shown]
 
 
 def token_blocks_sync(summary: HealthSummary) -> bool:

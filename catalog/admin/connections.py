@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Variant, mask_secret
+from catalog.sync import freshness
 from galantis.queue import enqueue
 
 from .base import (
@@ -179,6 +180,7 @@ class CatalogAdmin(TenantScopedAdmin):
     readonly_fields = (
         "sync_state",
         "status_summary",
+        "push_freshness",
         "batches_link",
         "pause_kind",
         "paused_at",
@@ -204,6 +206,7 @@ class CatalogAdmin(TenantScopedAdmin):
                     "paused_at",
                     "paused_until",
                     "status_summary",
+                    "push_freshness",
                     "batches_link",
                     "last_full_sync_at",
                     "last_replace_feed_at",
@@ -286,6 +289,22 @@ class CatalogAdmin(TenantScopedAdmin):
             return "—"
         counts = Variant.objects.filter(catalog=obj).status_counts()
         return status_count_badges(counts, f"catalog__id__exact={obj.pk}")
+
+    @admin.display(description="Freshness (last hour)")
+    def push_freshness(self, obj: Catalog) -> str:
+        """Change -> sent / confirmed p95 of the last hour and the Batch API calls spent (issue 22)."""
+        if obj.pk is None:
+            return "—"
+        fresh = freshness.summarise(obj)
+        if fresh.sent_p95 is None:
+            timing = "no change pushed in the last hour"
+        else:
+            confirmed = f"{fresh.confirmed_p95} s" if fresh.confirmed_p95 is not None else "not yet"
+            timing = f"change → sent {fresh.sent_p95} s, → confirmed {confirmed} (p95 of {fresh.samples} calls)"
+        return format_html(
+            "{}; Batch API calls this hour: {} of {} ({}%)",
+            timing, fresh.calls_this_hour, fresh.quota, fresh.budget_used_pct,
+        )
 
     @admin.display(description="Batches and uploads")
     def batches_link(self, obj: Catalog) -> str:

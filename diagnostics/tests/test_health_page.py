@@ -223,8 +223,9 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
     # health_counts, connection, schedules, snapshots, stores without a catalog), the
     # user's roles (what they may see and do), and the Conversions API panel's 3
     # (settings, counts, last error), and the alerts banner's 1 (the tenant's open alerts;
-    # alerts/ added it: 17 before)
-    with django_assert_num_queries(18):
+    # alerts/ added it: 17 before), and the push freshness's 1 (per-call timings of the
+    # last hour, issue 22)
+    with django_assert_num_queries(19):
         merchant_client.get(URL)
 
 
@@ -242,8 +243,8 @@ def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, cata
     HealthSnapshotFactory.create_batch(3, catalog=catalog)
     merchant_client.get(URL)  # the session remembers the tenant
     # as above (without the session save), + the not-visible reasons + the unsent variants' count
-    # (+1 since alerts/: the alerts banner's open alerts)
-    with django_assert_num_queries(20):
+    # (+1 since alerts/: the alerts banner's open alerts; +1 since issue 22: push freshness)
+    with django_assert_num_queries(21):
         response = merchant_client.get(URL)
     assert response.context["summary"].not_visible_why == [
         ("rejected in Meta's review: X", size), ("Meta cannot fetch the image", size)]
@@ -269,3 +270,38 @@ def test_banner_quotes_meta_only_for_what_meta_said(merchant_client, catalog):
     mirror_sync_pause(catalog)
     body = merchant_client.get(URL).content.decode()
     assert "Details: Token expired" in body and "Meta said: Token expired" not in body
+
+
+def test_push_freshness_shows_the_last_hours_p95_and_the_budget_used(merchant_client, catalog, settings):
+    """Issue 22: change -> sent / confirmed p95 of the last hour, and the calls spent against the budget."""
+    from catalog.models import SyncBatch
+
+    import time_machine
+
+    settings.SYNC_BATCH_CALLS_PER_HOUR = 200
+    now = timezone.now().replace(minute=30)  # mid-hour: every call below is this clock hour's
+    traveller = time_machine.travel(now, tick=False)
+    traveller.start()
+    for n in range(20):  # 19 calls took 2 s to send and 6 s to confirm; one took 30 s and 50 s
+        slow = n == 19
+        SyncBatch.objects.create(
+            tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
+            changed_at=now - timedelta(seconds=60), sent_at=now - timedelta(seconds=30 if slow else 58),
+            finished_at=now - timedelta(seconds=10 if slow else 54),
+        )
+    SyncBatch.objects.create(  # two hours ago: not in this hour's figures
+        tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
+        changed_at=now - timedelta(hours=2), sent_at=now - timedelta(hours=2), finished_at=now - timedelta(hours=1),
+    )
+    try:
+        response = merchant_client.get(URL)
+    finally:
+        traveller.stop()
+    (shown, fresh), = response.context["summary"].push_freshness
+    assert shown == catalog
+    assert (fresh.samples, fresh.sent_p95, fresh.confirmed_p95) == (20, 2.0, 6.0)
+    assert (fresh.calls_this_hour, fresh.budget_used_pct) == (20, 10)
+    html = response.content.decode()
+    assert 'data-testid="push-freshness"' in html
+    assert "2.0 s (p95" in html and "6.0 s (p95" in html
+    assert "20 of 200 (10%)" in html
