@@ -217,7 +217,7 @@ INSTALLED_APPS = [
 ]
 # The sandbox plays Meta and Shopify, so its models keep tokens in plain text: where it is
 # off (production) it is not installed at all: no tables, admin pages, URLs or commands.
-# Product code never imports it (catalog/demo.py does, lazily, behind SANDBOX_ENABLED).
+# Product code never imports it; the demo (sandbox/demo, ``manage.py demo``) is part of it.
 if SANDBOX_ENABLED:
     INSTALLED_APPS += ["sandbox", "sandbox.shopify"]
 

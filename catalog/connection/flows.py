@@ -260,6 +260,12 @@ def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, cat
     catalog = _attach(tenant, store, connection, info, flow)
     if flow in (Flow.IMPORT, Flow.LINK):
         reconcile.start_report(catalog, purpose=flow, user=user, queue=queue)
+    else:
+        # The list the page offers must show the catalog just created, not the one read before.
+        try:
+            refresh_catalog_list(connection)
+        except FlowError as exc:
+            logger.warning("tenant %s: catalog list not re-read after create: %s", tenant.pk, exc)
     catalog_service.refresh_checks(catalog)
     return catalog
 

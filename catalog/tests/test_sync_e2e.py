@@ -571,16 +571,23 @@ def test_nothing_pending_is_lost_under_a_flaky_meta(catalog, meta):
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
 
 
-def test_demo_store_ends_synced_with_every_failure_explained(meta):
-    from catalog.demo import META_REJECTED_DEMO, run_demo
+def test_demo_store_ends_synced_with_every_failure_explained(meta, live_server, settings, tmp_path):
+    from sandbox.demo import INTRANET_IMAGES, META_REJECTED_DEMO, run_demo
 
+    settings.SITE_URL = live_server.url  # the demo connects and imports its shop over HTTP
+    settings.SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = 0
+    settings.SHOPIFY_BULK_POLL_SECONDS = 0.02
+    settings.MEDIA_ROOT = tmp_path / "media"
     demo_catalog = run_demo(products=15).catalog
     run.sync_now(demo_catalog, mode="batch", wait=True, timeout=120)
     variants = Variant.objects.filter(catalog=demo_catalog)
     counts = variants.status_counts()
     assert counts["PENDING"] == 0 and counts["SYNCED"] > 0
     rejected = variants.filter(last_error_code="META_REJECTED")
-    assert rejected.count() == META_REJECTED_DEMO
+    broken = variants.filter(image_url__startswith=INTRANET_IMAGES)
+    assert broken.values("product").distinct().count() == META_REJECTED_DEMO
+    # Meta also gets the image as an additional image of the product's other variants.
+    assert set(rejected.values_list("product", flat=True)) == set(broken.values_list("product", flat=True))
     assert all("URL" in v.last_error or "image" in v.last_error for v in rejected)
     assert not variants.failed().filter(last_error="").exists()
 

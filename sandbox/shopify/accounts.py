@@ -15,10 +15,10 @@ from .models import Collection, CollectionProduct, Product, Shop
 DEFAULT_SEED = 1
 
 
-def _new_shop(name: str | None = None) -> Shop:
+def _new_shop(name: str | None = None, domain: str | None = None) -> Shop:
     suffix = secrets.token_hex(3)
     return Shop.objects.create(
-        domain=f"sandbox-{suffix}.myshopify.com",
+        domain=domain or f"sandbox-{suffix}.myshopify.com",
         name=name or f"Sandbox Store {suffix}",
         email=f"owner@sandbox-{suffix}.example",
         currency_code="USD",
@@ -75,20 +75,25 @@ def create_sandbox_shop(*, products: int = 20, jsonl_path: str | None = None, se
 
 
 def create_and_load_sandbox_shop(
-    *, products: int = 20, jsonl_path: str | None = None, seed: int = DEFAULT_SEED
+    *,
+    products: int = 20,
+    jsonl_path: str | None = None,
+    seed: int = DEFAULT_SEED,
+    domain: str | None = None,
+    name: str | None = None,
 ) -> tuple[dict, loading.LoadReport]:
-    """`create_sandbox_shop`, also returning what was loaded.
+    """`create_sandbox_shop`, also returning what was loaded (`domain` and `name`: the demo's fixed ones).
 
     A JSONL file loads in one transaction with the shop: a malformed line
     (`jsonl_loading.JsonlError`) leaves no shop behind.
     """
     if jsonl_path:
         with transaction.atomic():
-            shop = _new_shop()
+            shop = _new_shop(name, domain)
             report = load_jsonl(shop, jsonl_path)
     else:
         with transaction.atomic():
-            shop = _new_shop()
+            shop = _new_shop(name, domain)
         counts = loading.load_products(
             shop, generator.generate_products(products, seed=seed, id_base=shop.id_base, start_serial=shop.next_serial)
         )
