@@ -208,6 +208,7 @@ def _metafield_attributes(metafields: dict) -> dict:
 
 
 def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
+    """The product's part of its items: computed once per product, shared by its variants."""
     title = clean_title(product.title)
     description = plain_description(product.description_html, title)
     metafields = product.metafields or {}
@@ -305,10 +306,12 @@ def _add_options(item: dict, options: dict) -> None:
             continue
         name = str(option).strip()
         field = OPTION_FIELDS.get(name.lower())
-        if field is not None:
-            if converted := _attribute_value(field, value):
-                item[field] = converted
+        converted = _attribute_value(field, value) if field is not None else ""
+        if converted:
+            item[field] = converted
         elif name.lower() != "title":  # Shopify's placeholder option of a product without options
+            # An option Meta has no field for, or an "Age" of "2-3 years" that is no age group:
+            # it still tells the variants apart, so it travels as an additional attribute.
             # "Name:Value" pairs joined by commas: neither may hold a comma or a colon.
             pair = f"{_ATTRIBUTE_UNSAFE.sub(' ', name).strip()}:{_ATTRIBUTE_UNSAFE.sub(' ', str(value)).strip()}"
             if not pair.startswith(":") and not pair.endswith(":"):

@@ -131,9 +131,14 @@ def test_material_pattern_gender_age_group_from_metafields_options_override_and_
 
 
 def test_absurd_gender_and_age_words_are_left_out_not_failed():
-    item = item_of({"options": {"Age group": "ancient"}}, metafields={"custom.gender": "robot"})
+    item = item_of(metafields={"custom.gender": "robot", "custom.age_group": "ancient"})
     assert "gender" not in item and "age_group" not in item
     assert items.local_problems(item) == []
+
+
+def test_an_age_option_that_is_no_age_group_still_tells_the_variants_apart():
+    item = item_of({"options": {"Age": "2-3 years", "Color": "Red"}})
+    assert "age_group" not in item and item["additional_variant_attribute"] == "Age:2-3 years"
 
 
 def test_options_beyond_color_and_size_become_additional_variant_attributes():
