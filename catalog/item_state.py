@@ -202,6 +202,7 @@ def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=No
         ).update(
             meta_status=Status.PENDING, synced_hash="", meta_item_id="", verdict=Verdict.NONE,
             review_status="", visibility="", verdict_checked_at=now, updated_at=now,
+            created_via=Variant.CreatedVia.NONE, in_replace_feed_at=None,
         )
     return done
 
@@ -410,6 +411,19 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
     return done
 
 
+def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
+    """Variants of ``batch`` whose update Meta refused because it no longer holds them.
+
+    PENDING and new to Meta again (no hash, no creator), so a feed creates them: the
+    Batch API never recreates an item behind the feeds' back (catalog.sync.creation).
+    """
+    return Variant.objects.filter(in_flight_batch=batch, retailer_id__in=list(retailer_ids)).update(
+        meta_status=Status.PENDING, synced_hash="", meta_item_id="", created_via=Variant.CreatedVia.NONE,
+        in_replace_feed_at=None, failure_source=Source.NONE, last_error="", last_error_code="", last_error_fix="",
+        verdict=Verdict.NONE, review_status="", visibility="", updated_at=timezone.now(), **released(),
+    )
+
+
 def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection[str] = ()) -> int:
     """Variants of ``batch`` whose verdict Meta did not give (rows beyond its error samples).
 
@@ -442,7 +456,24 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
     )
     stale = counts["stale"]
     upserted = Q(in_flight_method=UPSERT)
+    # Read before the UPDATE changes it (SQL evaluates every CASE on the old row).
+    listed = Q(in_flight_method__in=[UPSERT, HIDE]) & ~LOCALLY_FAILED
+    was_new = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
+    gone = Q(in_flight_method__in=[DELETE, SKIP])
+    creator = Variant.CreatedVia.BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH else Variant.CreatedVia.FEED
     total = in_batch.update(
+        # Who created the item Meta now holds, and whether a replace feed listed it since:
+        # deletions follow both (catalog.sync.claim.method_case).
+        created_via=Case(
+            When(gone, then=Value(Variant.CreatedVia.NONE)),
+            When(listed & was_new, then=Value(creator)),
+            default=F("created_via"),
+        ),
+        in_replace_feed_at=(
+            Case(When(gone, then=Value(None)), When(listed, then=Value(now)), default=F("in_replace_feed_at"))
+            if batch.kind == SyncBatch.Kind.REPLACE_FEED
+            else Case(When(gone | (listed & was_new), then=Value(None)), default=F("in_replace_feed_at"))
+        ),
         # A row Meta never got (locally invalid: hidden or left out) is not what Meta holds.
         # Meta holds what was sent, even when the variant moved on meanwhile (then it stays PENDING).
         synced_hash=Case(When(LOCALLY_FAILED, then=F("synced_hash")), default=F("in_flight_hash")),
@@ -518,7 +549,8 @@ def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, no
     """Variants start over in a catalog new to them: PENDING, except the locally invalid (FAILED)."""
     return variants.update(
         catalog_id=catalog_id, in_flight_batch=None, in_flight_hash="", in_flight_method="", meta_deleted_at=None,
-        synced_hash="", meta_item_id="", meta_retailer_id="", previous_id="",
+        synced_hash="", meta_item_id="", meta_retailer_id="", previous_id="", created_via=Variant.CreatedVia.NONE,
+        in_replace_feed_at=None,
         meta_status=Case(When(LOCALLY_FAILED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
         failure_source=Case(When(LOCALLY_FAILED, then=F("failure_source")), default=Value(Source.NONE)),
         last_error=Case(When(LOCALLY_FAILED, then=F("last_error")), default=Value(""), output_field=TextField()),
@@ -534,7 +566,10 @@ def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, no
 def mark_imported(
     synced: Sequence[int], pending: Sequence[int], failed: Mapping[int, Sequence[items.Problem]], *, now
 ) -> None:
-    """An imported catalog's matched variants: identical ones SYNCED, others PENDING, invalid ones FAILED."""
+    """An imported catalog's matched variants: identical ones SYNCED, others PENDING, invalid ones FAILED.
+
+    ``created_via`` is set by the caller: a matched item was created by another tool.
+    """
     Variant.objects.filter(pk__in=synced).update(
         meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
         last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
@@ -556,6 +591,7 @@ def mark_imported(
 def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: str, fix: str, code: str) -> None:
     """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
     Variant.objects.filter(pk__in=list(found)).update(
+        created_via=Variant.CreatedVia.OTHER,
         meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
         last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
     )

@@ -240,7 +240,7 @@ def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
     if product.tags:
         tail["internal_label"] = [str(tag)[:110] for tag in product.tags][:5000]
     return ProductFields(
-        group_id=str(product.shopify_product_id),
+        group_id=product.item_group_id,
         title=title,
         description=description,
         link_prefix=f"{store.storefront_url}/products/{product.handle}?variant=",

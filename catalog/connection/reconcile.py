@@ -36,7 +36,7 @@ from django.utils import timezone
 from catalog import item_state, items
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
-from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, ReconciliationRow, Variant
+from catalog.models import Catalog, MetaItemDeletion, Product, ReconciliationReport, ReconciliationRow, Variant
 from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
 from galantis.queue import enqueue
@@ -217,8 +217,6 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
                              MetaItemDeletion.Reason.UNMATCHED, report.delete_unmatched_chosen_by)
     Catalog.objects.filter(pk=catalog.pk).update(sync_enabled=True, updated_at=now)
     catalog.refresh_from_db()
-    # Old product-level items whose id is our item group id must leave before our variants arrive.
-    send_deletions(catalog, first_only=True)
     with transaction.atomic():
         ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, finished_at=now)
         request_push(catalog.pk, now=True)
@@ -230,21 +228,32 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
 def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> None:
     """Apply one chunk of rows: per-row values in a narrow ``bulk_update``, the rest grouped."""
     variants: dict[int, Variant] = {}
-    synced, pending, replaced, first = [], [], [], set()
+    synced, pending, replaced, others = [], [], [], []
+    regrouped: list[Product] = []
+    products: dict[int, Product] = {}
     failed: dict[int, list[items.Problem]] = {}
     for row in rows:
         if row.variant_id in variants:
             continue
         variant = variants[row.variant_id] = row.variant
+        # One instance per product, so a group id changed for one variant holds for its siblings.
+        variant.product = products.setdefault(variant.product_id, variant.product)
         variant.meta_item_id = ""
         if row.kind == Kind.ID_CHANGE:
-            # Ours will be a new item that takes over the old one's history.
+            # Ours will be a new item that takes over the old one's history; the old item goes
+            # only once ours is confirmed (deletions_ready), so its learnings carry over.
             variant.previous_id = row.meta_retailer_id[:100]
             replaced.append(row.meta_retailer_id)
-            if row.meta_retailer_id == str(variant.product.shopify_product_id):
-                first.add(row.meta_retailer_id)
+            product = variant.product
+            if row.meta_retailer_id == product.item_group_id and not product.meta_group_id:
+                # Scenario 3 with the old product-level item's id as our group id: Meta refuses a
+                # group id an item holds (#10800), so our variants group under another id instead
+                # of deleting the old item first.
+                product.meta_group_id = regrouped_id(product)
+                regrouped.append(product)
         elif row.kind in (Kind.MATCHED, Kind.DIFFERENT):
             variant.meta_item_id = row.meta_item_id
+            others.append(variant.pk)
         # The payload as it is now (previous_id included), so the push and its confirmation agree.
         fields = items.product_fields(variant.product, catalog.store)
         item = items.meta_item(variant, variant.product, catalog.store, fields)
@@ -263,8 +272,17 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
         update_by_pk(Variant, ["payload_hash", "meta_item_id", "previous_id"],
                      [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()])
         item_state.mark_imported(synced, pending, failed, now=now)
+        # Matched items were created by another tool: only a replace feed of ours may delete them.
+        Variant.objects.filter(pk__in=others).update(created_via=Variant.CreatedVia.OTHER, in_replace_feed_at=None)
+        if regrouped:
+            Product.objects.bulk_update(regrouped, ["meta_group_id"], batch_size=500)
     if replaced:
-        queue_deletions(report, catalog, replaced, MetaItemDeletion.Reason.REPLACED, None, goes_first=first)
+        queue_deletions(report, catalog, replaced, MetaItemDeletion.Reason.REPLACED, None)
+
+
+def regrouped_id(product: Product) -> str:
+    """An item group id for ``product`` that no old product-level item can hold."""
+    return f"{product.shopify_product_id}-variants"
 
 
 def apply_link(report: ReconciliationReport) -> ReconciliationReport:

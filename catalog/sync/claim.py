@@ -81,28 +81,80 @@ def _in_meta() -> Q:
     return (~Q(synced_hash="") | ~Q(meta_item_id="")) & Q(meta_deleted_at__isnull=True)
 
 
-def method_case(catalog: Catalog) -> Case:
-    """How a claimed variant is sent, decided in the claiming UPDATE itself (no per-row query)."""
+def _deletable_by(kind: str) -> Q:
+    """Items Meta holds that a job of ``kind`` may delete (seed 004, requirement 1).
+
+    Only items a replace feed of ours listed since they were created (so that feed owns
+    them and a lost DELETE cannot leave a ghost: Case B), and by the method that created
+    them: a replace feed deletes by leaving the item out, the Batch API only what it created.
+    """
+    listed = Q(in_replace_feed_at__isnull=False)
+    if kind == SyncBatch.Kind.REPLACE_FEED:
+        return listed
+    return listed & Q(created_via=Variant.CreatedVia.BATCH)
+
+
+def method_case(catalog: Catalog, kind: str = SyncBatch.Kind.ITEMS_BATCH) -> Case:
+    """How a claimed variant travels in a job of ``kind``, decided in the claiming UPDATE itself.
+
+    A removed item Meta holds that ``kind`` may not delete yet is listed (hidden) instead:
+    in a replace feed that is what lets the feed adopt it before it goes; the Batch API never
+    claims one (:func:`waits_for_feed`).
+    """
     removed = _removed_before(catalog, delete_cutoff(catalog))
     return Case(
-        When(removed & _in_meta(), then=Value(DELETE)),
+        When(removed & _in_meta() & _deletable_by(kind), then=Value(DELETE)),
+        When(removed & _in_meta(), then=Value(UPSERT)),
         When(removed, then=Value(SKIP)),
         When(_excluded(catalog) & ~_in_meta(), then=Value(SKIP)),
         default=Value(UPSERT),
     )
 
 
+def new_to_meta(catalog: Catalog) -> Q:
+    """Items to be created in Meta: not held there, and meant to be live."""
+    return ~_in_meta() & ~_excluded(catalog)
+
+
+def waits_for_feed(catalog: Catalog) -> Q:
+    """PENDING items the Batch API leaves to a feed upload (seed 004, requirement 1).
+
+    New items are created by a feed (unless the catalog keeps ``batch_creation``), so a
+    network outage cannot leave a batch-created item outside every replace feed (Case B);
+    removed items go by the method that created them, once a replace feed has listed them.
+    """
+    removed = _removed_before(catalog, delete_cutoff(catalog))
+    waiting = removed & _in_meta() & ~_deletable_by(SyncBatch.Kind.ITEMS_BATCH)
+    if not catalog.batch_creation:
+        waiting |= new_to_meta(catalog)
+    return waiting
+
+
 def lock_shard(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
-    """Create the CLAIMED batch that locks ``shard``; None when something is in flight there."""
+    """Create the CLAIMED batch that locks ``shard``; None when something is in flight there.
+
+    None too while the catalog drains for a new shard count, or when the count changed
+    since ``catalog`` was read: the lock is taken first, then the count is read again in
+    the same transaction, and a re-shard holds every shard's lock while it changes the count
+    (:mod:`catalog.sync.sharding`), so no job ever runs on a stale partition.
+    """
     now = timezone.now()
     try:
         with transaction.atomic():
-            return SyncBatch.objects.create(
+            batch = SyncBatch.objects.create(
                 tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, kind=kind,
                 state=SyncBatch.State.CLAIMED, heartbeat_at=now,
             )
-    except IntegrityError:
+            current = Catalog.objects.filter(pk=catalog.pk, shard_count=catalog.shard_count, reshard_to__isnull=True)
+            if not current.exists():
+                raise _StalePartition
+            return batch
+    except (IntegrityError, _StalePartition):
         return None
+
+
+class _StalePartition(Exception):
+    """The catalog's shard count changed (or is changing) under a claim: roll it back."""
 
 
 def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None) -> int:
@@ -123,7 +175,7 @@ def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], li
         .update(
             in_flight_batch=batch,
             in_flight_hash=F("payload_hash"),
-            in_flight_method=method_case(catalog),
+            in_flight_method=method_case(catalog, batch.kind),
             updated_at=timezone.now(),
         )
     )
@@ -133,7 +185,8 @@ def pending_in_shard(catalog: Catalog, shard: int) -> QuerySet[Variant]:
     """What the next Batch API call of ``shard`` carries: PENDING variants, and the locally
     invalid ones Meta still shows an older version of (they are hidden, nothing else is sent)."""
     variants = catalog_variants(catalog).filter(in_flight_batch__isnull=True).in_shard(shard, catalog.shard_count)
-    return variants.filter(Q(meta_status=Variant.SyncStatus.PENDING) | item_state.needs_hiding())
+    pending = Q(meta_status=Variant.SyncStatus.PENDING) & ~waits_for_feed(catalog)
+    return variants.filter(pending | item_state.needs_hiding())
 
 
 def claim_items_batch(catalog: Catalog, shard: int, *, limit: int | None = None) -> SyncBatch | None:

@@ -170,12 +170,15 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
     rehashed: dict[int, str] = {}
     gate = SendGate(batch)
     # A locally invalid item is left out of the file. In a replace feed that deletes Meta's
-    # copy (a replace file can only list complete, valid rows, and a row Meta rejects would
-    # leave the older version live); in an update feed Meta's copy stays as it was, and the
-    # next Batch API push hides it (``item_state.needs_hiding``).
-    left_out = SKIP if batch.kind == Kind.REPLACE_FEED else UPSERT
+    # copy when our feed owns it (it listed the item before: a replace file can only list
+    # complete, valid rows, and a row Meta rejects would leave the older version live).
+    # Otherwise (an update feed, or an item another tool or the Batch API created that no
+    # replace feed of ours listed yet) Meta's copy stays as it was, and the next Batch API
+    # push hides it (``item_state.needs_hiding``).
+    replace = batch.kind == Kind.REPLACE_FEED
     for variant, item in feed_items(batch):
         canonical = items.canonical_bytes(item)
+        left_out = SKIP if replace and variant.in_replace_feed_at else UPSERT
         if not gate.check(variant, item, canonical, held_method=left_out):
             continue
         sent_hash = items.hash_of_canonical(canonical)

@@ -26,7 +26,7 @@ from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaConnection, Product, ShopifyStore, SyncBatch, Variant
 from galantis import logcontext
 
-from . import pause
+from . import creation, pause
 from .claim import (
     DELETE,
     HIDE,
@@ -119,10 +119,10 @@ PRODUCT_ITEM_FIELDS = (
     "store_id", "shopify_product_id", "handle", "title", "description_html", "vendor", "product_type",
     "status", "published", "tags", "images", "removed_at", "excluded_from_meta", "fb_product_category",
     "google_product_category", "gender", "age_group", *(f"custom_label_{n}" for n in range(5)),
-    "shopify_category", "videos", "metafields",
+    "shopify_category", "videos", "metafields", "meta_group_id",
 )
 # Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
-HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at")
+HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at", "in_replace_feed_at")
 ROW_FIELDS = ("pk", "product_id", "in_flight_method", "in_flight_hash", *HELD_FIELDS, *VARIANT_ITEM_FIELDS)
 VariantRow = namedtuple("VariantRow", ROW_FIELDS)
 
@@ -271,7 +271,9 @@ def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
     try:
         response = client.post(
             f"{catalog.meta_catalog_id}/items_batch",
-            {"item_type": ITEM_TYPE, "allow_upsert": True, "requests": RawJSON(requests.json)},
+            # Off unless the catalog creates by the Batch API: every item sent exists in Meta, and
+            # one Meta lost is refused rather than silently recreated outside the feeds.
+            {"item_type": ITEM_TYPE, "allow_upsert": catalog.batch_creation, "requests": RawJSON(requests.json)},
             as_json=settings.META_POST_JSON,
         )
     except GraphAPIError as error:
@@ -372,6 +374,15 @@ def push_catalog(
             continue
         if shard in waiting:
             continue  # a big backlog: the replace feed due for this shard carries it
+        if len(report.batches) < budget and (
+            upload := creation.create_by_feed(catalog, shard, client, wait_for_replace=prefer_feed)
+        ):
+            report.batches.append(upload.pk)
+            report.items += upload.item_count
+            if upload.state == SyncBatch.State.FAILED:
+                report.skipped_reason = f"paused: {catalog.paused_reason}"
+                return report
+            continue  # the upload holds the shard until Meta has read it
         while len(report.batches) < budget:
             batch = claim_volatile_batch(catalog, shard) if volatile else claim_items_batch(catalog, shard)
             if batch is None:

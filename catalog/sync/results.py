@@ -27,6 +27,15 @@ META_REJECTED = "META_REJECTED"
 ERRORS_KEPT = 200  # error samples stored on the batch row
 
 
+# Meta's answer to an UPDATE of an item it does not hold when allow_upsert is false.
+MISSING_ITEM_MARKERS = ("does not exist", "allow_upsert")
+
+
+def missing_in_meta(rejected: Mapping[str, str]) -> set[str]:
+    """Retailer ids Meta rejected only because it does not hold the item."""
+    return {rid for rid, message in rejected.items() if all(m in message for m in MISSING_ITEM_MARKERS)}
+
+
 def finish(
     batch: SyncBatch,
     *,
@@ -59,6 +68,11 @@ def finish(
             Variant.FailureSource.META_BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH
             else Variant.FailureSource.META_FEED
         )
+        if batch.kind == SyncBatch.Kind.ITEMS_BATCH and (missing := missing_in_meta(rejected)):
+            # An update Meta refused because it no longer holds the item (allow_upsert off):
+            # not a data problem; the item is new again and a feed creates it.
+            item_state.forget_missing(batch, missing)
+            rejected = {rid: msg for rid, msg in rejected.items() if rid not in missing}
         failed = item_state.apply_rejections(batch, rejected, source) if rejected else 0
         if unconfirmed:
             item_state.requeue_unconfirmed(batch, message=unconfirmed, confirmed=confirmed)

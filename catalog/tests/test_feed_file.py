@@ -54,9 +54,20 @@ def test_each_row_is_the_variants_meta_item():
 def test_removed_items_are_left_out_of_a_replace_file():
     catalog = make_catalog(products=2, per_product=2)
     gone = Variant.objects.filter(catalog=catalog).order_by("pk").first()
-    Variant.objects.filter(pk=gone.pk).update(removed_at="2020-01-01T00:00:00Z", synced_hash="x")
+    Variant.objects.filter(pk=gone.pk).update(
+        removed_at="2020-01-01T00:00:00Z", synced_hash="x", in_replace_feed_at="2020-01-02T00:00:00Z"
+    )
     rows, _ = write(catalog)
     assert gone.retailer_id not in {row[0] for row in rows[1:]} and len(rows) == 1 + 3
+
+
+def test_a_removed_item_no_replace_feed_listed_yet_is_listed_hidden_first():
+    catalog = make_catalog(products=2, per_product=2)
+    gone = Variant.objects.filter(catalog=catalog).order_by("pk").first()
+    Variant.objects.filter(pk=gone.pk).update(removed_at="2020-01-01T00:00:00Z", synced_hash="x")
+    rows, _ = write(catalog)
+    listed = {row[0]: row for row in rows[1:]}
+    assert len(listed) == 4 and listed[gone.retailer_id][feeds.FEED_COLUMNS.index("visibility")] == "staging"
 
 
 @pytest.mark.parametrize("products, per_product", [(1, 2), (6, 5)])

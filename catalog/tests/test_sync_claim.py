@@ -75,9 +75,19 @@ def test_claim_decides_the_method_per_item():
     gone_never_sent = make_variants(catalog, 1, removed_at=long_ago)[0]
     draft_never_sent = make_variants(catalog, 1, status=Product.Status.DRAFT)[0]
     draft_synced = make_variants(catalog, 1, status=Product.Status.DRAFT)[0]
-    Variant.objects.filter(pk__in=[gone_synced.pk, draft_synced.pk]).update(synced_hash="old")
+    gone_unlisted = make_variants(catalog, 1, removed_at=long_ago)[0]
+    gone_feed_created = make_variants(catalog, 1, removed_at=long_ago)[0]
+    Variant.objects.filter(pk__in=[gone_synced.pk, draft_synced.pk]).update(
+        synced_hash="old", created_via=Variant.CreatedVia.BATCH, in_replace_feed_at=timezone.now()
+    )
+    Variant.objects.filter(pk=gone_unlisted.pk).update(synced_hash="old", created_via=Variant.CreatedVia.BATCH)
+    Variant.objects.filter(pk=gone_feed_created.pk).update(
+        synced_hash="old", created_via=Variant.CreatedVia.FEED, in_replace_feed_at=timezone.now()
+    )
     batch = claim.claim_items_batch(catalog, 0)
     methods = dict(Variant.objects.filter(in_flight_batch=batch).values_list("pk", "in_flight_method"))
+    # Deleted by the method that created them, and only once a replace feed listed them: the
+    # Batch API leaves a feed-created item and a never-listed one to the replace feed.
     assert methods == {
         live.pk: claim.UPSERT,
         gone_synced.pk: claim.DELETE,
@@ -85,6 +95,32 @@ def test_claim_decides_the_method_per_item():
         draft_never_sent.pk: claim.SKIP,
         draft_synced.pk: claim.UPSERT,  # sent as visibility=staging, never deleted early
     }
+
+
+def test_a_replace_feed_deletes_what_it_listed_and_lists_what_it_never_did():
+    catalog = CatalogFactory(delete_grace_days=90)
+    long_ago = timezone.now() - timedelta(days=91)
+    listed, unlisted = make_variants(catalog, 2, removed_at=long_ago)
+    Variant.objects.filter(pk=listed.pk).update(
+        synced_hash="old", created_via=Variant.CreatedVia.FEED, in_replace_feed_at=timezone.now()
+    )
+    Variant.objects.filter(pk=unlisted.pk).update(synced_hash="old", created_via=Variant.CreatedVia.BATCH)
+    batch = claim.claim_feed(catalog, 0, SyncBatch.Kind.REPLACE_FEED)
+    methods = dict(Variant.objects.filter(in_flight_batch=batch).values_list("pk", "in_flight_method"))
+    # Listed (hidden) first, so the feed owns it and a lost delete cannot leave a ghost (Case B).
+    assert methods == {listed.pk: claim.DELETE, unlisted.pk: claim.UPSERT}
+
+
+def test_without_batch_creation_new_items_are_left_to_a_feed():
+    catalog = CatalogFactory(batch_creation=False)
+    new, held = make_variants(catalog, 2)
+    Variant.objects.filter(pk=held.pk).update(synced_hash="old", created_via=Variant.CreatedVia.FEED)
+    batch = claim.claim_items_batch(catalog, 0)
+    assert list(Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True)) == [held.pk]
+    assert claim.claim_items_batch(catalog, 0) is None  # the shard is locked; and `new` is not claimable
+    claim.release(batch, state=SyncBatch.State.FAILED)
+    feed = claim.claim_feed(catalog, 0, SyncBatch.Kind.UPDATE_FEED)
+    assert set(Variant.objects.filter(in_flight_batch=feed).values_list("pk", flat=True)) == {new.pk, held.pk}
 
 
 def test_out_of_stock_is_an_update_not_a_delete():

@@ -218,15 +218,27 @@ def test_read_only_catalog_is_never_written(catalog):
 
 
 def test_removed_product_is_deleted_from_meta_after_the_grace_period(catalog):
+    """A batch-created item is deleted by the Batch API, once a replace feed has listed it (seed 004)."""
     variant = add_variants(catalog, 1)[0]
     push_and_confirm(catalog)
+    variant.refresh_from_db()
+    assert (variant.created_via, variant.in_replace_feed_at) == (Variant.CreatedVia.BATCH, None)
     variant.product.removed_at = timezone.now() - timedelta(days=catalog.delete_grace_days + 1)
     variant.product.save()
     item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
     variant.refresh_from_db()
+    assert variant.meta_deleted_at is None and variant.retailer_id in meta_items(catalog)  # no replace feed yet
+
+    _replace_and_confirm(catalog)  # lists it (hidden): the feed now owns it
+    variant.refresh_from_db()
+    assert variant.in_replace_feed_at is not None and variant.retailer_id in meta_items(catalog)
+    calls = SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH).count()
+    push_and_confirm(catalog)
+    variant.refresh_from_db()
     assert variant.meta_deleted_at is not None and variant.meta_status == Status.SYNCED
     assert variant.retailer_id not in meta_items(catalog)
+    assert SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH).count() == calls + 1
 
 
 def test_variants_scenario_3_sends_previous_id(catalog):
@@ -628,16 +640,22 @@ class RecordingSession(requests.Session):
         return super().send(request, **kwargs)
 
 
+def _replace_and_confirm(catalog: Catalog, client: GraphClient | None = None) -> feeds.FeedReport:
+    report = feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True, client=client)
+    deadline = time.monotonic() + 60
+    while SyncBatch.objects.filter(pk__in=report.uploads, state=SyncBatch.State.SENT).exists():
+        assert time.monotonic() < deadline, "the upload never finished"
+        confirm.confirm_catalog(catalog, force=True)
+    return report
+
+
 def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(catalog):
-    variants = add_variants(catalog, 25)
-    # Meta holds an item the catalog no longer has: a replace feed must delete it.
-    client = GraphClient(catalog.connection.access_token)
-    client.post(
-        f"{catalog.meta_catalog_id}/items_batch",
-        {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
-            **items.meta_item(variants[0], variants[0].product, catalog.store), "id": "gone-from-shopify"}}]},
-    )
-    assert "gone-from-shopify" in meta_items(catalog)
+    variants = add_variants(catalog, 26)
+    # Our feed listed an item the catalog no longer has at all: the next replace feed deletes it.
+    _replace_and_confirm(catalog)
+    ghost = variants.pop()
+    Variant.objects.filter(pk=ghost.pk).delete()
+    assert ghost.retailer_id in meta_items(catalog)
     session = RecordingSession()
     feed_client = GraphClient.for_catalog(catalog, session=session)
     report = feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True, client=feed_client)
@@ -654,6 +672,23 @@ def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(
     assert SyncBatch.objects.get(pk=report.uploads[0]).state == SyncBatch.State.FINISHED
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
     assert statuses(catalog) == {"PENDING": 0, "SYNCED": 25, "FAILED": 0}
+
+
+def test_a_replace_feed_never_deletes_an_item_no_feed_listed(catalog):
+    """Meta's rule the sandbox keeps (seed 004, Case B): a replace upload deletes only its feed's items.
+
+    So an item created by the Batch API and never listed by a replace feed survives every
+    replace upload: that is why new items are created by a feed, and why a Batch API delete
+    waits until a replace feed has listed the item.
+    """
+    variants = add_variants(catalog, 3)
+    GraphClient(catalog.connection.access_token).post(
+        f"{catalog.meta_catalog_id}/items_batch",
+        {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
+            **items.meta_item(variants[0], variants[0].product, catalog.store), "id": "made-by-batch"}}]},
+    )
+    _replace_and_confirm(catalog)
+    assert set(meta_items(catalog)) == {v.retailer_id for v in variants} | {"made-by-batch"}
 
 
 def test_a_replace_feed_keeps_locally_invalid_variants_failed(catalog, monkeypatch):
@@ -692,7 +727,8 @@ def test_update_feed_carries_only_pending_changes(catalog):
 # Building the requests reads variants, their products and their stores (three plain reads);
 # due deletions are marked by two index-driven UPDATEs (removed variants, removed products).
 # Confirm: +1 since push on change (issue 22): the batch's end looks for a change that waited.
-QUERIES_PER_BATCH = {"sqlite": (21, 10), "postgresql": (19, 8)}
+# Push: +1 since a push re-reads the catalog's shard count after locking a shard (claim.lock_shard).
+QUERIES_PER_BATCH = {"sqlite": (22, 10), "postgresql": (20, 8)}
 
 
 @contextmanager

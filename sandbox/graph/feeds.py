@@ -6,8 +6,9 @@ so a feed of any size needs constant memory. Like Meta, the sandbox answers the 
 and every status poll at once: each call that touches the catalog spends at most
 ``SANDBOX_FEED_SLICE_SECONDS`` ingesting (one transaction per slice, resumed from the
 file position it stopped at), so a million-row file is processed over several polls and
-no poll waits for all of it. A replace upload deletes the feed's items (and items no
-feed owns) that the file no longer lists; ``update_only`` never deletes.
+no poll waits for all of it. A replace upload deletes the feed's own items (those it, or
+an update upload of it, listed last) that the file no longer lists; ``update_only`` never
+deletes. Items the Batch API created belong to no feed until one lists them.
 """
 
 from __future__ import annotations
@@ -408,10 +409,14 @@ def _ingest_chunk(
 
 
 def _delete_missing(catalog: ProductCatalog, feed: ProductFeed, upload: FeedUpload) -> int:
-    """A replace upload: delete the feed's items (and unowned ones) this file did not list."""
+    """A replace upload: delete the feed's own items this file did not list.
+
+    An item belongs to the feed that last listed it. One the Batch API created and no feed
+    has listed since belongs to none, and no replace upload deletes it: that is seed 004's
+    Case B (a lost Batch API DELETE leaves it in the catalog for good).
+    """
     missing = (
-        ProductItem.objects.filter(catalog=catalog)
-        .filter(Q(feed=feed) | Q(feed__isnull=True))
+        ProductItem.objects.filter(catalog=catalog, feed=feed)
         .exclude(seen_in_upload=upload.pk)
         .order_by("pk")
     )

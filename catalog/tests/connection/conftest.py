@@ -80,13 +80,12 @@ def seed_catalog(meta: dict, catalog_id: str, records: list[dict]) -> None:
     assert status["status"] == "finished" and not status["errors"], status
 
 
-def meta_items(meta: dict, catalog_id: str, token: str = "") -> dict[str, dict]:
+def meta_items(
+    meta: dict, catalog_id: str, token: str = "", fields: str = "id,retailer_id,name,price,availability"
+) -> dict[str, dict]:
     """What the sandbox catalog holds now, by retailer id."""
     client = GraphClient(token or meta["access_token"])
-    return {
-        node["retailer_id"]: node
-        for node in client.paginate(f"{catalog_id}/products", fields="id,retailer_id,name,price,availability")
-    }
+    return {node["retailer_id"]: node for node in client.paginate(f"{catalog_id}/products", fields=fields)}
 
 
 def legacy_item(retailer_id: str, title: str, **overrides) -> dict:

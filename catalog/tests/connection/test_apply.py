@@ -2,7 +2,9 @@
 
 import pytest
 
+from catalog import items
 from catalog.connection import reconcile
+from catalog.connection.deletions import deletions_ready
 from catalog.models import Catalog, MetaItemDeletion, ReconciliationReport, Variant
 from catalog.tests.factories import CatalogFactory, ProductFactory, UserFactory, VariantFactory
 
@@ -90,7 +92,16 @@ def test_id_change_sets_previous_id_and_queues_the_old_id_for_deletion(imported,
     }
     deletion = MetaItemDeletion.objects.get()
     assert (deletion.retailer_id, deletion.reason) == (str(product.shopify_product_id), "replaced")
-    assert deletion.goes_first  # its id is our item group id: Meta refuses the variants while it exists
+    # Scenario 3: the old item's id was our item group id (Meta refuses a group id an item holds,
+    # #10800), so the variants group under another id and the old item waits for them.
+    assert not deletion.goes_first
+    product.refresh_from_db()
+    assert product.item_group_id == f"{product.shopify_product_id}-variants"
+    imported.refresh_from_db()
+    assert not deletions_ready(imported).exists()
+    for v in Variant.objects.filter(product=product).select_related("product", "product__store"):
+        assert items.meta_item(v, v.product, v.product.store)["item_group_id"] == product.item_group_id
+        assert v.payload_hash == items.payload_hash(items.meta_item(v, v.product, v.product.store))
 
 
 @pytest.mark.django_db

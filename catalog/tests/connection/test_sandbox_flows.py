@@ -53,6 +53,8 @@ def _read(catalog: Catalog) -> ReconciliationReport:
 
 
 def _push_and_confirm(catalog: Catalog) -> None:
+    """What the schedules do: the due replace feeds (they create new items), the push, the polls."""
+    tasks.push_feed(catalog.pk)
     tasks.push_catalog(catalog.pk)
     tasks.confirm_catalog(catalog.pk)
 
@@ -93,13 +95,20 @@ def test_enabling_sync_makes_galantis_the_source_of_truth(meta, shop, connected)
         str(coat.shopify_product_id)
     }
     queued = set(MetaItemDeletion.objects.filter(catalog=catalog).values_list("retailer_id", "reason", "state"))
-    # The product-level item's id is also our item group id (Meta #10800): it leaves first.
-    assert queued == {(str(coat.shopify_product_id), "replaced", "sent"), ("HAT", "replaced", "waiting")}
-    assert str(coat.shopify_product_id) not in meta_items(meta, meta["catalog_id"])
+    # Scenario 3: the old product-level item stays (with its learnings) until the variants that
+    # take over its history are confirmed. Its id was our item group id, which Meta refuses while
+    # an item holds it (#10800): the coat's variants group under another id instead.
+    assert queued == {(str(coat.shopify_product_id), "replaced", "waiting"), ("HAT", "replaced", "waiting")}
+    assert str(coat.shopify_product_id) in meta_items(meta, meta["catalog_id"])
+    coat.refresh_from_db()
+    assert coat.item_group_id == f"{coat.shopify_product_id}-variants"
 
     _push_and_confirm(catalog)
     assert not Variant.objects.filter(catalog=catalog).exclude(meta_status=Status.SYNCED).exists()
-    assert tasks.send_due_item_deletions() == 1  # HAT, now that its successor is in
+    in_meta = meta_items(meta, meta["catalog_id"])
+    coat_items = [in_meta[rid] for rid in Variant.objects.filter(product=coat).values_list("retailer_id", flat=True)]
+    assert len(coat_items) == 3 and str(coat.shopify_product_id) in in_meta  # both, for a moment
+    assert tasks.send_due_item_deletions() == 2  # the coat's old item and HAT, now that their successors are in
     in_meta = meta_items(meta, meta["catalog_id"])
     ours = set(Variant.objects.filter(catalog=catalog).values_list("retailer_id", flat=True))
     assert set(in_meta) == ours | {"OLD-GLOVES"}  # old ids gone, the orphan kept (nobody chose to delete it)
@@ -251,7 +260,7 @@ def test_link_maps_another_tools_items_and_never_writes(meta, shop, connected):
 
 def test_switching_catalogs_asks_first_and_keeps_pending_work(meta, shop, connected):
     first = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="create", create_name="First")
-    tasks.push_catalog(first.pk)  # a batch is now in flight to the first catalog
+    tasks.push_feed(first.pk)  # an upload (it creates the new items) is now in flight to the first catalog
     assert SyncBatch.objects.filter(catalog=first, state__in=SyncBatch.IN_FLIGHT_STATES).exists()
     with pytest.raises(flows.ConfirmationRequired) as asked:
         flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])

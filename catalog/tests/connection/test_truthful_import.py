@@ -42,11 +42,14 @@ def test_a_zero_price_in_an_imported_catalog_is_failed_with_the_fix_and_not_left
     catalog.refresh_from_db()  # sync is on now
     result = run.sync_now(catalog, mode="replace_feed", wait=True, timeout=60)
     assert not result.timed_out
-    in_meta = meta_items(meta, meta["catalog_id"])
-    # Left out of the replace feed: Meta no longer shows the old live item, and the zero price never went.
-    assert red.retailer_id not in in_meta and blue.retailer_id not in in_meta
+    # Left out of the replace feed, which does not own another tool's items (it never listed them):
+    # Meta's copy stays, so the next Batch API push hides it. The zero price never goes.
     others = Variant.objects.filter(catalog=catalog).exclude(pk__in=[red.pk, blue.pk])
     assert set(others.values_list("meta_status", flat=True)) == {Status.SYNCED}
+    assert not run.sync_now(catalog, mode="batch", wait=True, timeout=60).timed_out
+    in_meta = meta_items(meta, meta["catalog_id"], fields="id,retailer_id,price,visibility")
     for v in (red, blue):
         v.refresh_from_db()
-        assert v.meta_status == Status.FAILED and v.meta_deleted_at is not None
+        assert v.meta_status == Status.FAILED and v.visibility == "staging"
+        assert in_meta[v.retailer_id]["visibility"] == "staging"
+        assert in_meta[v.retailer_id]["price"] != "$0.00"

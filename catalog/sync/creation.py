@@ -1,0 +1,84 @@
+"""New items reach Meta through a feed, not the Batch API (seed 004, requirement 1, Case B).
+
+A batch-created item that a network outage kept out of the replace feed is invisible to
+that feed: the feed never deletes it, and the catalog drifts. So an item new to Meta is
+created by a feed upload, and the Batch API carries only updates (``allow_upsert`` off):
+
+* when the shard's next replace feed is due within the catalog's new-item latency
+  (``Catalog.effective_new_item_latency``, 15 minutes by default), the new items wait for it;
+* otherwise an update-only upload of the shard (a one-time direct upload: Meta lets update
+  feeds create items, never delete) carries them now, with whatever else of the shard is
+  pending, so the shard needs one call rather than two.
+
+A catalog that keeps ``batch_creation`` (small catalogs whose measured feed latency is too
+slow) creates by the Batch API as before; :func:`catalog.sync.claim.waits_for_feed` decides
+which items the Batch API leaves to feeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.meta.client import GraphClient
+from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
+
+from .claim import catalog_variants, new_to_meta
+
+logger = logging.getLogger(__name__)
+
+# Creation uploads of one shard are at least this far apart (Meta counts feed uploads too).
+MIN_UPLOAD_INTERVAL = timedelta(minutes=1)
+
+
+def new_items_waiting(catalog: Catalog, shard: int) -> bool:
+    """True when ``shard`` holds PENDING items new to Meta that no job has claimed."""
+    return (
+        catalog_variants(catalog)
+        .filter(in_flight_batch__isnull=True, meta_status=Variant.SyncStatus.PENDING)
+        .in_shard(shard, catalog.shard_count)
+        .filter(new_to_meta(catalog))
+        .exists()
+    )
+
+
+def next_replace_at(catalog: Catalog, feed: CatalogFeed | None, now: datetime) -> datetime:
+    """When the shard's next replace feed is due (now, if it never ran)."""
+    if feed is None or feed.last_replace_at is None:
+        return now
+    return feed.last_replace_at + catalog.effective_replace_feed_interval
+
+
+def create_by_feed(
+    catalog: Catalog, shard: int, client: GraphClient, *, wait_for_replace: bool = True
+) -> SyncBatch | None:
+    """Upload an update feed for ``shard`` if it holds new items that should not wait; the upload or None.
+
+    ``wait_for_replace=False`` (an operator's "sync now") never waits for the replace feed.
+    """
+    if catalog.batch_creation or not new_items_waiting(catalog, shard):
+        return None
+    now = timezone.now()
+    feed = CatalogFeed.objects.filter(catalog=catalog, shard=shard).first()
+    if wait_for_replace:
+        if next_replace_at(catalog, feed, now) <= now + catalog.effective_new_item_latency:
+            return None  # the shard's replace feed lists them soon enough
+        if feed is not None and feed.last_update_at and feed.last_update_at + MIN_UPLOAD_INTERVAL > now:
+            return None
+    # feeds imports push (whose push_catalog calls this): imported here, not at load.
+    from .feeds import upload_feed
+
+    batch = upload_feed(catalog, shard, SyncBatch.Kind.UPDATE_FEED, client)
+    if batch is not None:
+        logger.info("Catalog %s shard %s: new items sent by update feed %s", catalog.pk, shard, batch.pk)
+    return batch
+
+
+def waiting_for_creation(catalog: Catalog) -> int:
+    """How many PENDING items wait for a feed to create them (for status pages)."""
+    if catalog.batch_creation:
+        return 0
+    return catalog_variants(catalog).filter(Q(meta_status=Variant.SyncStatus.PENDING) & new_to_meta(catalog)).count()
