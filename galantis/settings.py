@@ -136,6 +136,9 @@ SYNC_PUSH_TIGHT_SPACING = env.float("SYNC_PUSH_TIGHT_SPACING", default=120.0)
 SYNC_CONFIRM_FOLLOW_SECONDS = env.float("SYNC_CONFIRM_FOLLOW_SECONDS", default=60.0)
 # Where replace / update feed files are written while they upload (deleted afterwards).
 SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
+# Shard sizes (catalog.sync.sharding): half of Meta's >1M items / >1 GB guidance per shard.
+SYNC_ITEMS_PER_SHARD = env.int("SYNC_ITEMS_PER_SHARD", default=500_000)
+SYNC_FEED_BYTES_PER_SHARD = env.int("SYNC_FEED_BYTES_PER_SHARD", default=512 * 1024 * 1024)
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 # First back-off step (seconds) of the Shopify client's retries of transient errors; doubles each time.

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Variant, mask_secret
-from catalog.sync import freshness
+from catalog.sync import freshness, sharding
 from galantis.queue import enqueue
 
 from .base import (
@@ -189,6 +189,7 @@ class CatalogAdmin(TenantScopedAdmin):
         "last_replace_feed_at",
         "last_update_feed_at",
         "last_sync_at",
+        "reshard_to",
         "created_at",
         "updated_at",
     )
@@ -224,13 +225,19 @@ class CatalogAdmin(TenantScopedAdmin):
                     "replace_feed_interval",
                     "update_feed_interval",
                     "max_batch_size",
+                    "auto_shard",
                     "shard_count",
+                    "reshard_to",
+                    "batch_creation",
+                    "new_item_latency",
                     "delete_grace_days",
                 ),
                 "description": "Meta's table: a primary replace feed per shard every hour (daily for shops "
                 "updated daily); faster-than-hourly shops also send changes by the Batch API (or update "
-                "feeds every 15 minutes). Changing the shard count moves items between feeds: follow it "
-                "with a full resync.",
+                "feeds every 15 minutes). New items are created by a feed. The shard count follows the "
+                "catalog's size unless automatic sharding is off; a new count applies once the jobs in "
+                "flight have finished, and each shard's feed then lists its items once before any "
+                "replace feed deletes again.",
             },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
@@ -238,6 +245,19 @@ class CatalogAdmin(TenantScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("connection")
+
+    def save_model(self, request, obj, form, change):
+        """A new shard count is requested, never written: the catalog drains first (catalog.sync.sharding)."""
+        wanted = obj.shard_count
+        if change and "shard_count" in form.changed_data:
+            obj.shard_count = form.initial["shard_count"]
+            obj.auto_shard = False  # a count chosen by staff stays (the sweeper would follow the size)
+        super().save_model(request, obj, form, change)
+        if change and "shard_count" in form.changed_data and sharding.request(obj, wanted):
+            self.message_user(
+                request, f"{wanted} shards requested: the change applies once the jobs in flight finish.",
+                messages.INFO,
+            )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

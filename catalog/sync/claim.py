@@ -28,6 +28,8 @@ from django.utils import timezone
 from catalog import item_state
 from catalog.models import Catalog, Product, SyncBatch, Variant
 
+from .sharding import adoption_pending
+
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_BATCH = 5000  # Meta items_batch limit
@@ -94,16 +96,18 @@ def _deletable_by(kind: str) -> Q:
     return listed & Q(created_via=Variant.CreatedVia.BATCH)
 
 
-def method_case(catalog: Catalog, kind: str = SyncBatch.Kind.ITEMS_BATCH) -> Case:
+def method_case(catalog: Catalog, kind: str = SyncBatch.Kind.ITEMS_BATCH, *, deletes: bool = True) -> Case:
     """How a claimed variant travels in a job of ``kind``, decided in the claiming UPDATE itself.
 
     A removed item Meta holds that ``kind`` may not delete yet is listed (hidden) instead:
     in a replace feed that is what lets the feed adopt it before it goes; the Batch API never
-    claims one (:func:`waits_for_feed`).
+    claims one (:func:`waits_for_feed`). ``deletes=False``: an update-only snapshot that
+    deletes nothing (after a re-shard, :mod:`catalog.sync.sharding`).
     """
     removed = _removed_before(catalog, delete_cutoff(catalog))
+    deleting = [When(removed & _in_meta() & _deletable_by(kind), then=Value(DELETE))] if deletes else []
     return Case(
-        When(removed & _in_meta() & _deletable_by(kind), then=Value(DELETE)),
+        *deleting,
         When(removed & _in_meta(), then=Value(UPSERT)),
         When(removed, then=Value(SKIP)),
         When(_excluded(catalog) & ~_in_meta(), then=Value(SKIP)),
@@ -157,7 +161,9 @@ class _StalePartition(Exception):
     """The catalog's shard count changed (or is changing) under a claim: roll it back."""
 
 
-def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None) -> int:
+def _claim(
+    catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None, *, deletes: bool = True
+) -> int:
     """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many."""
     candidates = candidates.filter(in_flight_batch__isnull=True).order_by("pk")
     ids = candidates.values("pk")
@@ -175,7 +181,7 @@ def _claim(catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], li
         .update(
             in_flight_batch=batch,
             in_flight_hash=F("payload_hash"),
-            in_flight_method=method_case(catalog, batch.kind),
+            in_flight_method=method_case(catalog, batch.kind, deletes=deletes),
             updated_at=timezone.now(),
         )
     )
@@ -213,9 +219,12 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
 
     A replace feed takes every item of the shard that Meta has or should have (its
     file is the shard's full snapshot); an update feed only the PENDING ones, minus
-    deletions, which update feeds cannot express.
+    deletions, which update feeds cannot express. While the catalog's feeds adopt their
+    items after a re-shard, a replace snapshot goes update-only and deletes nothing
+    (``stats["adopting"]``, :func:`catalog.sync.sharding.adoption_pending`).
     """
     variants = catalog_variants(catalog).in_shard(shard, catalog.shard_count)
+    adopting = kind == SyncBatch.Kind.REPLACE_FEED and adoption_pending(catalog)
     if kind == SyncBatch.Kind.REPLACE_FEED:
         # Items already settled outside Meta have nothing to say in the snapshot.
         variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED).exclude(
@@ -230,12 +239,13 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
         batch = lock_shard(catalog, shard, kind)
         if batch is None:
             return None
-        claimed = _claim(catalog, batch, variants, None)
+        claimed = _claim(catalog, batch, variants, None, deletes=not adopting)
         if not claimed:
             # Never upload an empty replace file: Meta would delete the whole shard.
             batch.delete()
             return None
-        SyncBatch.objects.filter(pk=batch.pk).update(item_count=claimed)
+        batch.stats = {"adopting": True} if adopting else {}
+        SyncBatch.objects.filter(pk=batch.pk).update(item_count=claimed, stats=batch.stats)
         batch.item_count = claimed
     logger.info("Catalog %s shard %s: claimed %s variants for %s %s", catalog.pk, shard, claimed, kind, batch.pk)
     return batch

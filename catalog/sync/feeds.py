@@ -34,7 +34,7 @@ from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, Permis
 from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatch, Variant
 from galantis import logcontext
 
-from . import pause
+from . import pause, sharding
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
 from .confirm import give_up_if_timed_out, reschedule
 from .push import (
@@ -175,10 +175,11 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
     # Otherwise (an update feed, or an item another tool or the Batch API created that no
     # replace feed of ours listed yet) Meta's copy stays as it was, and the next Batch API
     # push hides it (``item_state.needs_hiding``).
-    replace = batch.kind == Kind.REPLACE_FEED
+    # An update-only snapshot (adopting after a re-shard) deletes nothing, so nothing is left out to go.
+    deletes = batch.kind == Kind.REPLACE_FEED and not (batch.stats or {}).get("adopting")
     for variant, item in feed_items(batch):
         canonical = items.canonical_bytes(item)
-        left_out = SKIP if replace and variant.in_replace_feed_at else UPSERT
+        left_out = SKIP if deletes and variant.in_replace_feed_at else UPSERT
         if not gate.check(variant, item, canonical, held_method=left_out):
             continue
         sent_hash = items.hash_of_canonical(canonical)
@@ -216,8 +217,11 @@ def ensure_feed(catalog: Catalog, shard: int, client: GraphClient) -> CatalogFee
     if feed_id is None:
         feed_id = str(client.post(f"{catalog.meta_catalog_id}/product_feeds", {"name": name})["id"])
     try:
+        # A new feed owns nothing yet: no replace upload of the catalog deletes by omission
+        # until its first snapshot was read (catalog.sync.sharding.adoption_pending).
         feed = CatalogFeed.objects.create(
-            tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, meta_feed_id=feed_id, name=name
+            tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, meta_feed_id=feed_id, name=name,
+            adopting=True,
         )
     except IntegrityError:
         feed = CatalogFeed.objects.get(catalog=catalog, shard=shard)
@@ -240,7 +244,9 @@ def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) ->
         ) as handle:
             path = handle.name
             rows = write_feed_file(batch, handle)
-        data = {"update_only": True} if kind == Kind.UPDATE_FEED else {}
+        adopting = bool((batch.stats or {}).get("adopting"))
+        data = {"update_only": True} if kind == Kind.UPDATE_FEED or adopting else {}
+        size = os.path.getsize(path)
         with open(path, "rb") as upload:
             answer = client.post(
                 f"{feed.meta_feed_id}/uploads", data,
@@ -262,7 +268,8 @@ def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) ->
     now = timezone.now()
     SyncBatch.objects.filter(pk=batch.pk).update(
         state=SyncBatch.State.SENT, handle=str(answer.get("id", ""))[:255], feed=feed, sent_at=now,
-        heartbeat_at=now, next_poll_at=now + poll_delay(0), stats={"rows": rows}, attempts=1,
+        heartbeat_at=now, next_poll_at=now + poll_delay(0), attempts=1,
+        stats={"rows": rows, "bytes": size, **({"adopting": True} if adopting else {})},
     )
     stamp = "last_replace_at" if kind == Kind.REPLACE_FEED else "last_update_at"
     CatalogFeed.objects.filter(pk=feed.pk).update(**{stamp: now})
@@ -361,6 +368,8 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         _feed_due_again(batch)
     elif batch.kind == Kind.REPLACE_FEED:
         Catalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
+        if (batch.stats or {}).get("adopting") and not unread_rows:
+            sharding.adopted(batch.feed_id)
     return batch.state
 
 

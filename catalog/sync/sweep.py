@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from catalog.models import SyncBatch, Variant
 
+from . import sharding
 from .claim import mark_due_deletions, release
 from .confirm import give_up_if_timed_out
 from .schedule import writable_catalogs
@@ -66,6 +67,7 @@ def sweep() -> dict[str, int]:
         "timed_out": time_out_handles(),
         "orphans": release_orphans(),
         "deletions_due": sum(mark_due_deletions(c) for c in writable_catalogs().iterator()),
+        "reshards": sum(sharding.maintain(c) for c in writable_catalogs().iterator()),
     }
     if any(result.values()):
         logger.warning("Sync sweeper: %s", result)

@@ -12,6 +12,7 @@ from factory.django import DjangoModelFactory
 
 from catalog.models import (
     Catalog,
+    CatalogFeed,
     ImportRun,
     Membership,
     MetaConnection,
@@ -104,6 +105,20 @@ class CatalogFactory(DjangoModelFactory):
     # Most sync tests are about the Batch API's own rules and start from items new to Meta;
     # the default (new items created by a feed) has its own tests (test_creation_by_feed.py).
     batch_creation = True
+
+
+class CatalogFeedFactory(DjangoModelFactory):
+    """A shard's primary feed whose items are its own (not adopting after a re-shard)."""
+
+    class Meta:
+        model = CatalogFeed
+
+    catalog = factory.SubFactory(CatalogFactory)
+    tenant = factory.SelfAttribute("catalog.tenant")
+    shard = 0
+    meta_feed_id = factory.Sequence(lambda n: str(960000 + n))
+    name = factory.LazyAttribute(lambda o: f"Galantis primary feed {o.shard}")
+    adopting = False
 
 
 class ProductFactory(DjangoModelFactory):

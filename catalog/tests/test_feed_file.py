@@ -12,13 +12,14 @@ from catalog import item_state, items
 from catalog.models import SyncBatch, Variant
 from catalog.sync import feeds
 from catalog.sync.claim import claim_feed
-from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+from catalog.tests.factories import CatalogFactory, CatalogFeedFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_catalog(products: int, per_product: int):
     catalog = CatalogFactory()
+    CatalogFeedFactory(catalog=catalog)  # its items are its own: a replace snapshot deletes by omission
     for n in range(products):
         product = ProductFactory(
             tenant=catalog.tenant, store=catalog.store, tags=["summer", f"t{n}"], gender="female",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from catalog import item_state
 from catalog.models import Catalog, Product, SyncBatch, Variant
 from catalog.sync import claim, results, sweep
-from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+from catalog.tests.factories import CatalogFactory, CatalogFeedFactory, ProductFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +99,7 @@ def test_claim_decides_the_method_per_item():
 
 def test_a_replace_feed_deletes_what_it_listed_and_lists_what_it_never_did():
     catalog = CatalogFactory(delete_grace_days=90)
+    CatalogFeedFactory(catalog=catalog)
     long_ago = timezone.now() - timedelta(days=91)
     listed, unlisted = make_variants(catalog, 2, removed_at=long_ago)
     Variant.objects.filter(pk=listed.pk).update(
