@@ -101,7 +101,7 @@ def send_deletions(catalog: Catalog, *, first_only: bool = False) -> int:
     if not batch:
         return 0
     requests = [{"method": "DELETE", "data": {"id": d.retailer_id}} for d in batch]
-    client = GraphClient.for_connection(catalog.connection)
+    client = GraphClient.for_catalog(catalog)
     try:
         response = client.post(
             f"{catalog.meta_catalog_id}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": requests}
@@ -155,7 +155,7 @@ def confirm_deletions(catalog: Catalog, client: GraphClient | None = None) -> in
     handles = list(sent.order_by("sent_at").values_list("handle", flat=True).distinct()[:MAX_HANDLES_PER_RUN])
     if not handles or catalog.connection is None:
         return 0
-    client = client or GraphClient.for_connection(catalog.connection)
+    client = client or GraphClient.for_catalog(catalog)
     settled = 0
     now = timezone.now()
     for handle in handles:

@@ -105,6 +105,7 @@ class GraphClient:
 
     ``throttle_key`` names the quota bucket usage is recorded under (e.g.
     ``catalog:<id>``); by default a digest of the token, so two tenants never share one.
+    ``throttle_shared``: wider budgets the calls spend too (a catalog's business).
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class GraphClient:
         base_url: str | None = None,
         api_version: str | None = None,
         throttle_key: str = "",
+        throttle_shared: tuple[str, ...] = (),
         timeout: float | None = None,
         max_retries: int | None = None,
         session: requests.Session | None = None,
@@ -122,7 +124,7 @@ class GraphClient:
         self.base_url = (base_url or settings.META_GRAPH_URL).rstrip("/")
         self.api_version = api_version or settings.META_API_VERSION
         token_digest = hashlib.sha256(self._access_token.encode()).hexdigest()[:16]
-        self.throttle = Throttle(throttle_key or f"token:{token_digest}")
+        self.throttle = Throttle(throttle_key or f"token:{token_digest}", throttle_shared)
         self.timeout = float(timeout if timeout is not None else _setting("META_TIMEOUT", 60))
         self.max_retries = int(max_retries if max_retries is not None else _setting("META_MAX_RETRIES", 3))
         self.session = session or requests.Session()
@@ -143,7 +145,10 @@ class GraphClient:
         if catalog.connection is None:
             raise InvalidRequest(f"Catalog {catalog.pk} has no Meta connection.")
         kwargs.setdefault("throttle_key", f"catalog:{catalog.meta_catalog_id or catalog.pk}")
-        return cls.for_connection(catalog.connection, **kwargs)
+        # The catalog's calls spend its business's quota too (catalog.meta.throttle: one budget).
+        connection = catalog.connection
+        kwargs.setdefault("throttle_shared", (f"business:{connection.business_id or connection.pk}",))
+        return cls.for_connection(connection, **kwargs)
 
     # -- public verbs ------------------------------------------------------------------
 

@@ -17,6 +17,12 @@ call is not made: it waits briefly or raises :class:`RateLimited` with ``retry_a
 Buckets: the catalog batch quota (``items_batch`` and friends, error 80014) and the
 catalog management quota (everything else, 80009) are separate, so polling batch
 status keeps working while pushes wait.
+
+One budget per catalog and business: every call for a catalog (items, feeds, product
+sets, Conversions API events, deletions) goes through a client keyed on the catalog that
+also shares its business's key. Usage it reads is recorded under both, and a call waits
+when either is near its limit, so work on one catalog and the business's own calls (flows,
+catalog lists) never spend the same quota twice as if it were two.
 """
 
 from __future__ import annotations
@@ -120,20 +126,28 @@ def default_wait(code: int | None) -> float:
 
 
 class Throttle:
-    """The shared usage / back-off state of one client (one catalog or business)."""
+    """The shared usage / back-off state of one client (one catalog or business).
 
-    def __init__(self, key: str) -> None:
+    ``shared``: keys of the wider budgets this one spends too (a catalog's business).
+    """
+
+    def __init__(self, key: str, shared: tuple[str, ...] = ()) -> None:
         self.key = key
+        self.shared = tuple(k for k in shared if k and k != key)
 
-    def bucket_key(self, bucket: str) -> str:
-        return f"{self.key}:{bucket}"
+    def bucket_key(self, bucket: str, key: str | None = None) -> str:
+        return f"{key or self.key}:{bucket}"
+
+    def bucket_keys(self, bucket: str) -> list[str]:
+        """This client's row for ``bucket`` and the shared budgets' rows."""
+        return [self.bucket_key(bucket, key) for key in (self.key, *self.shared)]
 
     # -- before a call --------------------------------------------------------------
 
     def delay_for(self, bucket: str) -> tuple[float, GraphThrottle | None]:
         """Seconds to wait before a call in ``bucket`` and the row that blocks it (if any)."""
         now = timezone.now()
-        rows = GraphThrottle.objects.filter(key__in=[self.bucket_key(bucket), APP_KEY])
+        rows = GraphThrottle.objects.filter(key__in=[*self.bucket_keys(bucket), APP_KEY])
         slow, stop = _setting("META_THROTTLE_SLOW_PCT", 75), _setting("META_THROTTLE_STOP_PCT", 95)
         max_delay = _setting("META_THROTTLE_MAX_DELAY", 10)
         delay, blocker = 0.0, None
@@ -179,17 +193,19 @@ class Throttle:
         if usage.app_pct is not None:
             rows.append(GraphThrottle(key=APP_KEY, usage_pct=usage.app_pct, updated_at=now))
         for bucket, pct in (usage.buc_pct or {}).items():
-            rows.append(GraphThrottle(key=self.bucket_key(bucket), usage_pct=pct, updated_at=now))
+            rows += [GraphThrottle(key=key, usage_pct=pct, updated_at=now) for key in self.bucket_keys(bucket)]
         GraphThrottle.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["key"], update_fields=["usage_pct", "updated_at"]
         )
         for bucket, seconds in (usage.regain_seconds or {}).items():
             self.block(bucket, seconds, code=None, reason="Meta announced a wait before more calls")
 
-    def block(self, bucket: str, seconds: float, *, code: int | None, reason: str) -> None:
-        """Stop every worker from calling ``bucket`` for ``seconds``."""
+    def block(
+        self, bucket: str, seconds: float, *, code: int | None, reason: str, shared: bool = False
+    ) -> None:
+        """Stop every worker from calling ``bucket`` for ``seconds`` (with ``shared``, the wider budgets too)."""
         now = timezone.now()
-        key = APP_KEY if bucket == APP_KEY else self.bucket_key(bucket)
+        keys = [APP_KEY] if bucket == APP_KEY else self.bucket_keys(bucket) if shared else [self.bucket_key(bucket)]
         GraphThrottle.objects.bulk_create(
             [
                 GraphThrottle(
@@ -199,6 +215,7 @@ class Throttle:
                     block_reason=reason[:500],
                     updated_at=now,
                 )
+                for key in keys
             ],
             update_conflicts=True,
             unique_fields=["key"],
@@ -217,9 +234,10 @@ class Throttle:
         elif error.code == CATALOG_MANAGEMENT_RATE_LIMIT:
             self.block(MANAGEMENT, error.retry_after, code=error.code, reason=reason)
         else:
-            # User / page / custom limits (17, 32, 613, 80004, HTTP 429): everything this token does.
-            self.block(BATCH, error.retry_after, code=error.code, reason=reason)
-            self.block(MANAGEMENT, error.retry_after, code=error.code, reason=reason)
+            # User / page / custom limits (17, 32, 613, 80004, HTTP 429): everything this token
+            # does, for this catalog and its business alike.
+            self.block(BATCH, error.retry_after, code=error.code, reason=reason, shared=True)
+            self.block(MANAGEMENT, error.retry_after, code=error.code, reason=reason, shared=True)
 
     def clear(self) -> None:
         """Forget this key's state (e.g. after the operator replaced the token)."""

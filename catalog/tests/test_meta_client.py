@@ -18,6 +18,7 @@ from catalog.meta import errors
 from catalog.meta.client import GraphClient, RawJSON, encode_params
 from catalog.meta.throttle import BATCH, MANAGEMENT, Throttle, category_for, parse_usage
 from catalog.models import GraphThrottle
+from catalog.tests.factories import CatalogFactory
 
 TOKEN = "EAAsecretTOKENvalue1234567890abcd"
 
@@ -350,6 +351,36 @@ def test_high_usage_slows_down_before_the_limit(graph, client, settings):
     delay, _ = Throttle("catalog:1").delay_for(MANAGEMENT)
     assert delay == pytest.approx(4, abs=0.01)
     assert Throttle("catalog:1").delay_for(BATCH)[0] == 0
+
+
+@pytest.mark.django_db
+def test_items_feeds_sets_and_events_of_a_catalog_spend_one_budget_with_its_business(graph, settings):
+    """Any call for the catalog (here an event upload) slows every other call of the catalog and the business."""
+    settings.META_THROTTLE_MAX_DELAY = 8
+    tenant_catalog = CatalogFactory(meta_catalog_id="555", connection__business_id="77")
+    other_catalog = CatalogFactory(tenant=tenant_catalog.tenant, connection=tenant_catalog.connection,
+                                   meta_catalog_id="556")
+    events = GraphClient.for_catalog(tenant_catalog, base_url=graph.url, api_version="v26.0")
+    graph.add(200, {"events_received": 1}, {"X-Business-Use-Case-Usage": json.dumps(
+        {"77": [{"type": "catalog_batch", "call_count": 85, "total_time": 1, "total_cputime": 1}]})})
+    events.post("pixel/events", {"data": "[]"})
+    items = GraphClient.for_catalog(tenant_catalog).throttle
+    business = GraphClient.for_connection(tenant_catalog.connection).throttle
+    sibling = GraphClient.for_catalog(other_catalog).throttle
+    for throttle in (items, business, sibling):
+        assert throttle.delay_for(BATCH)[0] == pytest.approx(4, abs=0.01)
+
+
+@pytest.mark.django_db
+def test_a_catalog_batch_block_stops_that_catalog_only(graph, settings):
+    shop = CatalogFactory(meta_catalog_id="555", connection__business_id="77")
+    other = CatalogFactory(tenant=shop.tenant, connection=shop.connection, meta_catalog_id="556")
+    GraphClient.for_catalog(shop).throttle.record_rate_limit(
+        errors.RateLimited("(#80014) too many calls", code=errors.CATALOG_BATCH_RATE_LIMIT, retry_after=600),
+        BATCH,
+    )
+    assert GraphClient.for_catalog(shop).throttle.delay_for(BATCH)[0] > 500
+    assert GraphClient.for_catalog(other).throttle.delay_for(BATCH)[0] == 0
 
 
 @pytest.mark.django_db
