@@ -4,8 +4,9 @@ A batch-created item that a network outage kept out of the replace feed is invis
 that feed: the feed never deletes it, and the catalog drifts. So an item new to Meta is
 created by a feed upload, and the Batch API carries only updates (``allow_upsert`` off):
 
-* when the shard's next replace feed is due within the catalog's new-item latency
-  (``Catalog.effective_new_item_latency``, 15 minutes by default), the new items wait for it;
+* when the shard's replace feed is due now, it goes now and carries them;
+* when it is due within the catalog's new-item latency (``Catalog.effective_new_item_latency``,
+  15 minutes by default), the new items wait for it;
 * otherwise an update-only upload of the shard (a one-time direct upload: Meta lets update
   feeds create items, never delete) carries them now, with whatever else of the shard is
   pending, so the shard needs one call rather than two.
@@ -63,17 +64,21 @@ def create_by_feed(
         return None
     now = timezone.now()
     feed = CatalogFeed.objects.filter(catalog=catalog, shard=shard).first()
+    kind = SyncBatch.Kind.UPDATE_FEED
     if wait_for_replace:
-        if next_replace_at(catalog, feed, now) <= now + catalog.effective_new_item_latency:
+        due = next_replace_at(catalog, feed, now)
+        if due <= now:
+            kind = SyncBatch.Kind.REPLACE_FEED  # due anyway: it goes now rather than at the feed schedule's next look
+        elif due <= now + catalog.effective_new_item_latency:
             return None  # the shard's replace feed lists them soon enough
-        if feed is not None and feed.last_update_at and feed.last_update_at + MIN_UPLOAD_INTERVAL > now:
+        elif feed is not None and feed.last_update_at and feed.last_update_at + MIN_UPLOAD_INTERVAL > now:
             return None
     # feeds imports push (whose push_catalog calls this): imported here, not at load.
     from .feeds import upload_feed
 
-    batch = upload_feed(catalog, shard, SyncBatch.Kind.UPDATE_FEED, client)
+    batch = upload_feed(catalog, shard, kind, client)
     if batch is not None:
-        logger.info("Catalog %s shard %s: new items sent by update feed %s", catalog.pk, shard, batch.pk)
+        logger.info("Catalog %s shard %s: new items sent by %s %s", catalog.pk, shard, kind, batch.pk)
     return batch
 
 

@@ -65,9 +65,9 @@ def remove(variant: Variant, target: Catalog) -> None:
 
 def test_a_new_product_reaches_meta_by_a_feed_and_never_by_items_batch(by_feed):
     first = add_variants(by_feed, 2)
-    push_now(by_feed)  # the shard's replace feed never ran: it is due now and will carry them
-    assert not SyncBatch.objects.filter(catalog=by_feed).exists()
-    replace_feed(by_feed)
+    report = push_now(by_feed)  # the shard's replace feed never ran: it is due, and goes now with them
+    [upload] = SyncBatch.objects.filter(catalog=by_feed)
+    assert (upload.pk, upload.kind, upload.state) == (report.batches[0], Kind.REPLACE_FEED, SyncBatch.State.FINISHED)
     assert set(meta_items(by_feed)) == {v.retailer_id for v in first}
 
     later = add_variants(by_feed, 3)  # the next replace feed is an hour away: an update feed goes now

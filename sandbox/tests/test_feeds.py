@@ -80,9 +80,19 @@ def test_an_upload_that_breaks_off_keeps_what_it_read_and_deletes_nothing(client
     assert errors["data"][0]["severity"] == "fatal"
 
 
-def test_replace_upload_deletes_items_missing_from_the_file(client, graph, account, feed_id, push):
+def test_replace_upload_deletes_its_own_items_missing_from_the_file(client, graph, account, feed_id, push):
     push([batch_request("CREATE", valid_item("from-batch"))])
     upload(client, account, feed_id, feed_csv([valid_item("a"), valid_item("b")]))
+    upload_id = upload(client, account, feed_id, feed_csv([valid_item("a")]))["id"]
+    assert session(graph, upload_id)["num_deleted_items"] == 1
+    # "b" was the feed's; the Batch API's item belongs to no feed, so no replace upload deletes it
+    # (seed 004's Case B: why items are created by a feed).
+    assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == {"a", "from-batch"}
+
+
+def test_an_item_belongs_to_the_feed_that_listed_it_last(client, graph, account, feed_id, push):
+    push([batch_request("CREATE", valid_item("from-batch"))])
+    upload(client, account, feed_id, feed_csv([valid_item("a"), valid_item("from-batch")]))  # the feed adopts it
     upload_id = upload(client, account, feed_id, feed_csv([valid_item("a")]))["id"]
     assert session(graph, upload_id)["num_deleted_items"] == 1
     assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == {"a"}
