@@ -1,6 +1,7 @@
 from .batches import CatalogFeed, SyncBatch
 from .connections import Catalog, MetaConnection, ShopifyStore, mask_secret
 from .counts import VariantStateCount
+from .drift import DriftFinding, DriftScan
 from .freshness import PushRequest
 from .onboarding import MetaOnboarding
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
@@ -12,6 +13,8 @@ from .throttle import GraphThrottle
 __all__ = [
     "Catalog",
     "CatalogFeed",
+    "DriftFinding",
+    "DriftScan",
     "GraphThrottle",
     "ImportRun",
     "Membership",

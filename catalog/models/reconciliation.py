@@ -191,6 +191,7 @@ class MetaItemDeletion(TenantOwned):
     class Reason(models.TextChoices):
         REPLACED = "replaced", "Replaced by our retailer id (previous_id)"
         UNMATCHED = "unmatched", "No Shopify variant; merchant chose to delete"
+        GHOST = "ghost", "Ghost found by the drift scan; staff chose to delete"
 
     class State(models.TextChoices):
         WAITING = "waiting", "Waiting"
