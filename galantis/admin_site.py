@@ -59,7 +59,12 @@ ADMIN_SECTIONS: list[Section] = [
         "Merchants, and who may work on them.",
         ["catalog.tenant", "catalog.membership", "auth.user", "auth.group"],
     ),
-    Section("shopify", "Shopify", "The stores products come from.", ["catalog.shopifystore"]),
+    Section(
+        "shopify",
+        "Shopify",
+        "The stores products come from, their imports and the webhooks they send.",
+        ["catalog.shopifystore", "catalog.importrun", "catalog.webhookevent"],
+    ),
     Section(
         "meta",
         "Meta catalog",
@@ -93,11 +98,21 @@ ADMIN_SECTIONS: list[Section] = [
 ]
 
 
+def section_of(app_label: str, model_name: str) -> Section | None:
+    """The index section that lists the model (what its pages' breadcrumbs name), if any."""
+    for section in ADMIN_SECTIONS:
+        if section.position_of(app_label, model_name) is not None:
+            return section
+    return None
+
+
 class GalantisAdminSite(admin.AdminSite):
     site_header = "Galantis catalog sync"
     site_title = "Galantis"
     index_title = "Shopify → Meta catalog operations"
     index_template = "admin/galantis_index.html"
+    # "View site" opens what the merchant sees, not the admin again (the root redirects there).
+    site_url = "/health/"
 
     def get_urls(self):
         return [

@@ -46,6 +46,7 @@ from .base import (
 )
 from .sync_actions import repush_variants
 from .whatsapp import ChosenProductsMessageMixin, ProductSetMessageMixin
+from .widgets import JsonColumnsMixin
 
 # Rows per UPDATE in bulk actions: far below SQLite's limit on query parameters.
 ACTION_CHUNK = 500
@@ -166,6 +167,22 @@ def as_id(term: str) -> int | None:
     return int(term) if term.isdigit() and int(term) < 2**63 else None
 
 
+class SentToMetaFilter(admin.ChoicesFieldListFilter):
+    """The push status, titled as the column is ("Sent to Meta"), not "By meta status"."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "sent to Meta"
+
+
+class ProblemTypeFilter(admin.ChoicesFieldListFilter):
+    """Who found the problem: our checks before sending, Meta's answer, Meta's review, the connection."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "problem type"
+
+
 class MetaStatusFilter(admin.SimpleListFilter):
     """Products with at least one variant in the chosen Meta status."""
 
@@ -245,8 +262,10 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(ChosenProductsMessageMixin, IndexedSearchMixin, TenantScopedAdmin):
-    list_display = ("title", "vendor", "product_type", "status", "store_name", "meta_status", "updated_at")
+class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMixin, TenantScopedAdmin):
+    # Fits a 1366 px screen beside the filters: the variants' Meta status right after the title;
+    # vendor, type and store are filters here and fields on the product's page.
+    list_display = ("title", "meta_status", "status", "updated_at", "tenant")
     list_filter = (
         MetaStatusFilter,
         "status",
@@ -457,24 +476,16 @@ def maintained_list_count(request, tenant_ids: list[int] | None) -> int | None:
 
 
 @admin.register(Variant)
-class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
-    # The two statuses right after the id: visible without scrolling the table sideways (phones, narrow windows).
-    list_display = (
-        "retailer_id",
-        "status",
-        "verdict_badge",
-        "product_link",
-        "title",
-        "sku",
-        "price",
-        "stock",
-        "problem",
-        "tenant",
-    )
-    list_display_links = ("retailer_id",)
+class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
+    # What staff open the list for comes first and fits a 1366 px screen beside the filters:
+    # the two statuses and the problem, then which variant it is (its link). Ids, SKU, price
+    # and stock are on the variant's page.
+    list_display = ("status", "verdict_badge", "problem", "variant", "tenant")
+    list_display_links = ("variant",)
     list_filter = (
-        "meta_status",
+        ("meta_status", SentToMetaFilter),
         VerdictFilter,
+        ("failure_source", ProblemTypeFilter),
         ("catalog", TenantRelatedOnlyFilter),
         ("product__store", TenantRelatedOnlyFilter),
         InFlightFilter,
@@ -636,6 +647,26 @@ class VariantAdmin(IndexedSearchMixin, TenantScopedAdmin):
     @admin.display(description="Problem")
     def problem(self, obj: Variant) -> str:
         return problem_preview(obj)
+
+    @admin.display(description="Variant", ordering="product__title")
+    def variant(self, obj: Variant) -> str:
+        """The product's title and the variant's, with its SKU under them (the link to its page)."""
+        return format_html(
+            '{}<span class="variant-of"> — {}</span>{}',
+            Truncator(obj.product.title).chars(60),
+            obj.title,
+            format_html('<br><small class="quiet">SKU {}</small>', obj.sku) if obj.sku else "",
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "catalog" and formfield is not None:
+            # Choosing the catalog is all this page does; editing or deleting one belongs on its own page
+            # (the wrapper's delete icon beside the dropdown read as "delete this variant's catalog").
+            widget = formfield.widget
+            widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+            widget.can_view_related = False
+        return formfield
 
     @admin.display(description="Stock", ordering="inventory_quantity")
     def stock(self, obj: Variant) -> int:

@@ -27,6 +27,8 @@ from catalog.shopify.importer import ImportAlreadyRunning, start_import
 from galantis.queue import enqueue
 
 from .base import TenantRelatedOnlyFilter, TenantScopedAdmin, any_tenant_view
+from .display import humanize_duration
+from .progress import Progress, ProgressAdminMixin, import_progress, progress_html
 
 # Longest raw body shown on an event's page (the row keeps all of it).
 BODY_PREVIEW_CHARS = 100_000
@@ -161,24 +163,15 @@ class ShopifyIngestionMixin:
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(TenantScopedAdmin):
-    """One row per import: live progress while it runs, counts when it ends."""
+class ImportRunAdmin(ProgressAdminMixin, TenantScopedAdmin):
+    """One row per import: live progress while it runs (polled, no reload), counts when it ends."""
 
-    list_display = (
-        "__str__",
-        "store",
-        "tenant",
-        "mode",
-        "trigger",
-        "state",
-        "progress",
-        "variants_seen",
-        "variants_changed",
-        "removed",
-        "started_at",
-        "duration",
-    )
-    list_filter = ("state", "mode", ("store", TenantRelatedOnlyFilter))
+    class Media:
+        js = (ProgressAdminMixin.progress_js,)
+
+    # State and progress first; mode, trigger and the per-kind counts are on the run's page.
+    list_display = ("run", "state", "progress", "store", "started_at", "duration", "tenant")
+    list_filter = ("state", "mode", "trigger", ("store", TenantRelatedOnlyFilter))
     list_select_related = ("tenant", "store")
     ordering = ("-pk",)
     fieldsets = (
@@ -216,17 +209,14 @@ class ImportRunAdmin(TenantScopedAdmin):
 
     @admin.display(description="Progress")
     def progress(self, obj: ImportRun) -> str:
-        percent = obj.progress_percent
-        total = obj.products_total if obj.products_total is not None else "?"
-        if percent is None:
-            return f"{obj.products_seen} / {total} products"
-        return format_html(
-            '<progress max="100" value="{}"></progress> {}% ({} / {} products)',
-            percent,
-            percent,
-            obj.products_seen,
-            total,
-        )
+        return progress_html(import_progress(obj), self.progress_url(obj))
+
+    def progress_of(self, obj: ImportRun) -> Progress:
+        return import_progress(obj)
+
+    @admin.display(description="Import", ordering="pk")
+    def run(self, obj: ImportRun) -> str:
+        return f"#{obj.pk} {obj.get_mode_display().split(' (')[0]}"
 
     @admin.display(description="Removed")
     def removed(self, obj: ImportRun) -> str:
@@ -234,13 +224,7 @@ class ImportRunAdmin(TenantScopedAdmin):
 
     @admin.display(description="Duration")
     def duration(self, obj: ImportRun) -> str:
-        return str(obj.duration).split(".")[0] if obj.duration else "—"
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        run = self.get_object(request, object_id)
-        # A running import's page refreshes itself to show progress.
-        refresh = run is not None and run.state in ImportRun.ACTIVE_STATES
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "auto_refresh": refresh})
+        return humanize_duration(obj.duration)
 
 
 @admin.action(description="Reprocess the selected events", permissions=["operate"])
@@ -253,7 +237,8 @@ def reprocess_events(modeladmin, request, queryset):
 class WebhookEventAdmin(TenantScopedAdmin):
     """Every delivery as received (raw body kept); failed ones can be re-queued."""
 
-    list_display = ("received_at", "topic", "store", "tenant", "state", "attempts", "short_error", "event_id")
+    # State and topic first; ids and attempts are on the event's page.
+    list_display = ("received_at", "state", "topic", "short_error", "store", "tenant")
     list_filter = ("state", ("store", TenantRelatedOnlyFilter))
     list_select_related = ("tenant", "store")
     search_fields = ("=event_id", "=webhook_id", "=topic")

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog.admin.base import TenantScopedAdmin
+from catalog.admin.base import TenantRelatedOnlyFilter, TenantScopedAdmin
 from diagnostics.models import CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue
 
 
@@ -43,8 +43,31 @@ class ErrorTypeAdmin(admin.ModelAdmin):
         return False  # issues reference types (PROTECT); a type is retired by editing it
 
 
+class ReportedByFilter(admin.ChoicesFieldListFilter):
+    """The issue's own source: which check or Meta answer reported it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "reported by"
+
+
+class ProblemKindFilter(admin.ChoicesFieldListFilter):
+    """The error type's source: a problem Meta finds, one our checks find, or the connection."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "problem type"
+
+
 class _IssueAdmin(TenantScopedAdmin):
-    list_filter = (OpenFilter, "priority", "source", "error_type__source")
+    # Two "source" fields, titled apart: Django would call both "By source".
+    list_filter = (
+        OpenFilter,
+        "priority",
+        ("error_type__source", ProblemKindFilter),
+        ("source", ReportedByFilter),
+        ("catalog", TenantRelatedOnlyFilter),
+    )
     list_select_related = ("tenant", "catalog", "error_type")
     date_hierarchy = None
 
@@ -57,8 +80,8 @@ class _IssueAdmin(TenantScopedAdmin):
 
 @admin.register(ItemIssue)
 class ItemIssueAdmin(_IssueAdmin):
-    list_display = ("error_type", "variant_link", "priority", "source", "first_seen", "last_seen", "resolved_at",
-                    "tenant")
+    # The problem and the item first; where it came from and when are on the issue's page and in the filters.
+    list_display = ("error_type", "variant_link", "priority", "last_seen", "resolved_at", "tenant")
     list_select_related = ("tenant", "catalog", "error_type", "variant")
     search_fields = ("=variant__sku", "=variant__retailer_id", "=error_type__code")
     raw_id_fields = ("variant",)
@@ -71,14 +94,13 @@ class ItemIssueAdmin(_IssueAdmin):
 
     @admin.display(description="variant", ordering="variant_id")
     def variant_link(self, obj: ItemIssue):
-        return format_html('<a href="{}">{}</a>', reverse("health:product", args=[obj.variant.product_id]),
+        return format_html('<a href="{}">{}</a>', reverse("admin:catalog_variant_change", args=[obj.variant_id]),
                            obj.variant.retailer_id)
 
 
 @admin.register(CatalogIssue)
 class CatalogIssueAdmin(_IssueAdmin):
-    list_display = ("display_title", "error_type", "catalog", "priority", "source", "affected_items", "first_seen",
-                    "last_seen", "resolved_at")
+    list_display = ("display_title", "priority", "affected_items", "catalog", "last_seen", "resolved_at")
     search_fields = ("=error_type__code", "title")
 
 

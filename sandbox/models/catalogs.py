@@ -41,6 +41,7 @@ class ProductCatalog(GraphNode):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "Meta catalog"
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -137,6 +138,7 @@ class ProductSet(GraphNode):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "Meta product set"
         ordering = ["pk"]
 
     def __str__(self) -> str:

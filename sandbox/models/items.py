@@ -85,6 +85,7 @@ class ProductItem(GraphNode):
     objects = ProductItemQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "Meta item"
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["catalog", "retailer_id"], name="sandbox_item_unique_retailer_id")

@@ -49,6 +49,7 @@ class Product(models.Model):
     objects = ShopOwnedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "shop product"
         ordering = ["shop", "legacy_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "legacy_id"], name="sbx_product_shop_legacy"),
@@ -143,6 +144,7 @@ class Variant(models.Model):
     objects = ShopOwnedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "shop variant"
         ordering = ["product", "position", "legacy_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "legacy_id"], name="sbx_variant_shop_legacy"),
@@ -218,6 +220,7 @@ class Collection(models.Model):
     objects = ShopOwnedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "shop collection"
         ordering = ["shop", "legacy_id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "legacy_id"], name="sbx_collection_shop_legacy"),

@@ -81,6 +81,7 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["shop", "status", "next_attempt_at"], name="sbx_delivery_due")]
 
