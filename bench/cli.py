@@ -50,6 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR")
     parser.add_argument("--fresh", action="store_true", help="seed again instead of using the cached template")
+    parser.add_argument("--broker", choices=("orm", "redis"), default="orm",
+                        help="Django-Q2 broker of the task cluster (freshness; redis: REDIS_URL or 127.0.0.1:6379/5)")
+    parser.add_argument("--batch-delay", type=float, default=None, metavar="SECONDS",
+                        help="how long the sandbox Meta takes to process an items_batch call (default 0)")
     args = parser.parse_args(argv)
     if args.variants < 1:
         parser.error("--variants must be at least 1")
@@ -184,10 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:
         raise SystemExit(f"bench: {error}") from None
     env = bench_env(db.url, args.port)
-    apply(env)
     from .scenarios import SCENARIOS
 
     scenario = SCENARIOS[args.scenario]
+    env.update(getattr(scenario, "ENV", {}))  # the scenario's own settings, for every process
+    if args.broker == "redis":
+        env["REDIS_URL"] = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
+    if args.batch_delay is not None:
+        env["SANDBOX_BATCH_DELAY_SECONDS"] = str(args.batch_delay)
+    apply(env)
     load_before = os.getloadavg()
     try:
         setup_django()

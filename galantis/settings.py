@@ -183,6 +183,9 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload
 # (done lazily when a status is read after that); the test suite sets 0.
 SANDBOX_BATCH_DELAY_SECONDS = env.float("SANDBOX_BATCH_DELAY_SECONDS", default=2.0)
+# Request lines a processed sandbox batch keeps (for the admin); the freshness bench keeps
+# every line to see which call carried each change.
+SANDBOX_BATCH_REQUESTS_KEPT = env.int("SANDBOX_BATCH_REQUESTS_KEPT", default=20)
 # Graph sandbox: seconds of work one call touching a catalog may spend ingesting a feed
 # upload; a big file is processed over several calls, so a status poll never waits long.
 SANDBOX_FEED_SLICE_SECONDS = env.float("SANDBOX_FEED_SLICE_SECONDS", default=5.0)

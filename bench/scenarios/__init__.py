@@ -2,9 +2,10 @@
 run(ctx) and baseline(ctx) (both return a dict with at least ``items``), sql_per_5000(run)
 and speedup(run, base)."""
 
-from . import full_sync, health, import_, incremental, replace_feed, webhooks
+from . import freshness, full_sync, health, import_, incremental, replace_feed, webhooks
 
 SCENARIOS = {
+    "freshness": freshness,
     "import": import_,
     "full_sync": full_sync,
     "incremental": incremental,

@@ -24,6 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # The module each scenario needs (other helpers' work lands over time).
 NEEDS = {
+    "freshness": "catalog.sync.push_requests",
     "full_sync": "sandbox.graph_accounts",
     "incremental": "sandbox.graph_accounts",
     "replace_feed": "sandbox.graph_accounts",

@@ -14,6 +14,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -43,7 +44,6 @@ ITEM_TYPES = (
 )
 # check_batch_request_status shows samples of errors and warnings, not every one.
 MAX_SAMPLES = 1000
-REQUESTS_KEPT = 20  # request lines kept once a batch is processed
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 
 
@@ -96,7 +96,7 @@ def submit(catalog: ProductCatalog, params: Params, token: AccessToken | None, n
         handle=new_handle(),
         item_type=item_type,
         allow_upsert=allow_upsert,
-        requests=raw_requests[:REQUESTS_KEPT] if due_now else raw_requests,
+        requests=raw_requests[: settings.SANDBOX_BATCH_REQUESTS_KEPT] if due_now else raw_requests,
         request_count=len(raw_requests),
         process_after=now + timedelta(seconds=delay),
         # Claimed at creation when processed here, so no concurrent reader picks it up.
@@ -169,7 +169,7 @@ def _apply(batch: ItemsBatch, requests: list[ItemRequest], now: datetime) -> Non
     batch.num_deleted = outcome.deleted
     # Keep only the first lines for the admin: a million-item sync must not keep
     # every payload it ever sent (request_count still says how many there were).
-    batch.requests = batch.requests[:REQUESTS_KEPT]
+    batch.requests = batch.requests[: settings.SANDBOX_BATCH_REQUESTS_KEPT]
     batch.status = ItemsBatch.Status.FINISHED
     batch.finished_at = now
     batch.save()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -195,12 +196,12 @@ def test_batch_waits_for_its_delay_and_reports_dispatched_then_started(graph, ac
 
 
 def test_a_batch_without_delay_is_processed_in_the_call_keeping_a_sample_of_its_lines(graph, account):
-    lines = [batch_request("UPDATE", valid_item(f"sku-{n}")) for n in range(batches.REQUESTS_KEPT + 5)]
+    lines = [batch_request("UPDATE", valid_item(f"sku-{n}")) for n in range(settings.SANDBOX_BATCH_REQUESTS_KEPT + 5)]
     _, answer = graph.post(f"{account['catalog_id']}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": lines})
     # No other call yet: the batch was due on arrival and is already applied.
     batch = ItemsBatch.objects.get(handle=answer["handles"][0])
     assert (batch.status, batch.num_upserted, batch.request_count) == ("finished", len(lines), len(lines))
-    assert batch.requests == lines[: batches.REQUESTS_KEPT]
+    assert batch.requests == lines[: settings.SANDBOX_BATCH_REQUESTS_KEPT]
     assert ProductItem.objects.count() == len(lines)
 
 
