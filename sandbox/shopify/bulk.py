@@ -317,6 +317,10 @@ class _JsonlWriter:
         for selection_set in selections:
             line.update(self._project(obj, object_type, selection_set, children))
         gid = self._resolve(obj, object_type, "id", None)
+        if parent_gid is not None and not line and not children:
+            # A child no selected field applies to (a Video under ``... on MediaImage``) is
+            # written as no line at all rather than a bare ``__parentId`` (unverified either way).
+            return
         if parent_gid is not None:
             line["__parentId"] = parent_gid
         yield json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -462,9 +462,6 @@ def product_jsonl_objects(product: dict[str, Any], storefront_url: str) -> Itera
             },
             "__parentId": gid,
         }
-    for _video in product.get("videos", []):
-        # A Video matches no fragment of BULK_PRODUCTS_QUERY: its line holds the parent only.
-        yield {"__parentId": gid}
     for variant in product["variants"]:
         image = images[variant["image_index"]] if variant["image_index"] is not None else None
         quantity = variant["inventory_quantity"]

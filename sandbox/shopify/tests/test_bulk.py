@@ -62,7 +62,7 @@ def test_children_point_at_parents_that_came_first(live_shop):
             assert line["id"].startswith("gid://shopify/Product/")
             assert "variants" not in line and "media" not in line  # nested connections become lines
             seen.add(line["id"])
-    variants = [line for line in lines if line.get("id", "").startswith("gid://shopify/ProductVariant/")]
+    variants = [line for line in lines if line["id"].startswith("gid://shopify/ProductVariant/")]
     assert len(variants) == live_shop.shop.products.values("variants").count()
 
 
