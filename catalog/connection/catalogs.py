@@ -165,15 +165,23 @@ class Check:
     ok: bool | None  # None: not checked yet / could not check
     detail: str
     fix: str
+    # The fix for someone who may only look (no buttons they do not have); empty: same as ``fix``.
+    viewer_fix: str = ""
+
+    @property
+    def fix_for_viewers(self) -> str:
+        return self.viewer_fix or self.fix
 
 
 def checks_for(catalog: Catalog) -> list[Check]:
     """The pixel (event source) and commerce checkout checks of a catalog, from stored results."""
     if catalog.checks_at is None or catalog.checks_error:
         reason = catalog.checks_error or "Not checked yet."
+        later = "Galantis checks again daily; an owner can re-check now on this page."
         return [
-            Check("event_source", "Pixel connected as event source", None, reason, "Press “Re-check”."),
-            Check("commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", None, reason, "Press “Re-check”."),
+            Check("event_source", "Pixel connected as event source", None, reason, "Press “Re-check”.", later),
+            Check("commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", None, reason, "Press “Re-check”.",
+                  later),
         ]
     sources = catalog.event_sources or []
     if sources:
@@ -193,6 +201,8 @@ def checks_for(catalog: Catalog) -> list[Check]:
             False,
             "No pixel or app sends events for this catalog: ads and product ranking can't use your site's signals.",
             fix,
+            "" if catalog.is_read_only else "An owner of the shop can connect the store's Meta Pixel on this page "
+            "(or in Commerce Manager → Catalog → Event sources → Connect tracking).",
         )
     if catalog.has_onsite_checkout:
         commerce = Check(
@@ -212,5 +222,8 @@ def checks_for(catalog: Catalog) -> list[Check]:
             f"{detail}: buyers can't check out on Facebook or Instagram.",
             "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
             "(Commerce Manager → Settings → Checkout method → Onsite checkout), then press “Re-check”.",
+            "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
+            "(Commerce Manager → Settings → Checkout method → Onsite checkout); Galantis sees it at the next "
+            "daily check.",
         )
     return [pixel, commerce]

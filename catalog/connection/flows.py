@@ -151,6 +151,9 @@ def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaC
         connection.save()
         token_health.resume_catalogs(connection)
     logger.info("tenant %s saved a Meta token (%s, %s catalogs)", tenant.pk, check.status, len(found))
+    # The page shows the connected catalogs' pixel and checkout checks at once, not "not checked yet".
+    for catalog in current.select_related("connection"):
+        catalog_service.refresh_checks(catalog)
     return connection
 
 

@@ -186,7 +186,7 @@ def check_token_before_sync(connection: MetaConnection) -> str:
 
 
 def check_all_tokens() -> int:
-    """Check every stored token, then its catalogs' pixel and commerce checks (the daily schedule).
+    """Check every stored token, then its catalog list and catalogs' pixel and commerce checks (daily).
 
     Returns how many tokens were checked. The pixel (event source) and ONSITE_CHECKOUT
     checks can change in Commerce Manager at any time, so they are re-read with the token
@@ -201,11 +201,22 @@ def check_all_tokens() -> int:
         checked += 1
         if status in MetaConnection.BLOCKING_STATUSES:
             continue
+        refresh_catalog_list_quietly(connection)
         for catalog in Catalog.objects.filter(connection=connection).exclude(meta_catalog_id="").select_related(
             "connection"
         ):
             refresh_checks(catalog)
     return checked
+
+
+def refresh_catalog_list_quietly(connection: MetaConnection) -> None:
+    """Re-list the business's catalogs (what WhatsApp Connection offers); a failure is logged, not raised."""
+    from .flows import FlowError, refresh_catalog_list  # flows imports this module
+
+    try:
+        refresh_catalog_list(connection)
+    except FlowError as exc:
+        logger.warning("connection %s: catalog list not refreshed: %s", connection.pk, exc)
 
 
 def apply_check_fields(connection: MetaConnection, check: TokenCheck) -> None:

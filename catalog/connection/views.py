@@ -49,6 +49,12 @@ def _page_context(request: HttpRequest, who: access.Access, **extra) -> dict:
     store = _store(request, tenant)
     catalog = flows.current_catalog(store, tenant) if store else None
     available = [CatalogInfo.from_dict(c) for c in (connection.available_catalogs if connection else [])]
+    if catalog and catalog.meta_catalog_id and all(info.id != catalog.meta_catalog_id for info in available):
+        # The list is a snapshot (re-read daily and on "Refresh the list"); the connected catalog is
+        # always offered, never "this token reaches no catalog" beside it.
+        available.insert(0, CatalogInfo(id=catalog.meta_catalog_id, name=catalog.name, product_count=None,
+                                        cta=catalog.commerce_cta, commerce_settings_id=catalog.commerce_settings_id,
+                                        vertical="commerce"))
     report = ReconciliationReport.objects.for_tenant(tenant).latest_for(catalog) if catalog else None
     counts = (
         Variant.objects.for_tenant(tenant).filter(catalog=catalog).status_counts() if catalog else {}
