@@ -34,7 +34,8 @@ def test_variant_list_filters_by_problem_type(staff_client, catalog):
                                                failure_source=Variant.FailureSource.LOCAL)
     Variant.objects.filter(pk=meta.pk).update(meta_status=Variant.SyncStatus.FAILED,
                                               failure_source=Variant.FailureSource.META_BATCH)
-    response = staff_client.get(reverse("admin:catalog_variant_changelist"), {"failure_source__exact": Variant.FailureSource.LOCAL})
+    response = staff_client.get(reverse("admin:catalog_variant_changelist"),
+                                {"failure_source__exact": Variant.FailureSource.LOCAL})
     assert [v.pk for v in response.context["cl"].result_list] == [local.pk]
     titles = [spec.title for spec in response.context["cl"].filter_specs]
     assert "problem type" in titles and "sent to Meta" in titles
@@ -56,7 +57,8 @@ def test_import_runs_and_webhook_events_sit_under_shopify(admin_client):
 def test_breadcrumbs_name_the_section_not_the_app(staff_client, store):
     run = ImportRunFactory(store=store)
     shopify = reverse("admin:section", kwargs={"key": "shopify"})
-    for url in (reverse("admin:catalog_importrun_changelist"), reverse("admin:catalog_importrun_change", args=[run.pk])):
+    for url in (reverse("admin:catalog_importrun_changelist"),
+                reverse("admin:catalog_importrun_change", args=[run.pk])):
         crumbs = staff_client.get(url).content.decode().split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
         assert f'<a href="{shopify}">Shopify</a>' in crumbs and "Catalog sync" not in crumbs
 
@@ -143,7 +145,8 @@ def test_catalog_sync_progress_counts_sent_of_all(staff_client, catalog):
     VariantFactory(product=product, catalog=catalog, meta_status=Variant.SyncStatus.PENDING)
     data = staff_client.get(reverse("admin:catalog_catalog_progress", args=[catalog.pk])).json()
     assert data["running"] and (data["done"], data["total"]) == (3, 4)
-    assert 'data-progress-url' in staff_client.get(reverse("admin:catalog_catalog_change", args=[catalog.pk])).content.decode()
+    page = staff_client.get(reverse("admin:catalog_catalog_change", args=[catalog.pk])).content.decode()
+    assert "data-progress-url" in page
 
 
 def test_every_list_fits_without_the_tenant_column_for_single_tenant_staff(staff_client, catalog):
