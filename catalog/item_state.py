@@ -424,6 +424,22 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
     )
 
 
+def forget_deletion(variants: models.QuerySet[Variant], meta_item_ids: Mapping[int, str]) -> int:
+    """Variants we deleted (or never created) that Meta still holds: in Meta again, PENDING.
+
+    The drift scan found them (a lost delete); the push then deletes them by the method the
+    rules allow: listed by a replace feed first, then left out of it (catalog.sync.claim).
+    """
+    done = 0
+    for pk, meta_item_id in meta_item_ids.items():
+        done += variants.filter(pk=pk, in_flight_batch__isnull=True).update(
+            meta_deleted_at=None, meta_item_id=(meta_item_id or "ghost")[:64], meta_status=Status.PENDING,
+            created_via=Variant.CreatedVia.NONE, in_replace_feed_at=None, verdict=Verdict.NONE,
+            updated_at=timezone.now(),
+        )
+    return done
+
+
 def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection[str] = ()) -> int:
     """Variants of ``batch`` whose verdict Meta did not give (rows beyond its error samples).
 

@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import get_user_model
+
 from catalog import state_counts
 from catalog.connection import reconcile, token_health
-from catalog.models import Catalog, ImportRun, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch
+from catalog.models import (
+    Catalog,
+    DriftFinding,
+    ImportRun,
+    MetaConnection,
+    ReconciliationReport,
+    ShopifyStore,
+    SyncBatch,
+)
 from catalog.shopify import reconcile as shopify_reconcile
 from catalog.shopify import webhooks
 from catalog.shopify.connect import ConnectError, connect_store
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
-from catalog.sync import confirm, feeds, product_sets, push_requests, schedule, sweep
+from catalog.sync import confirm, drift, feeds, product_sets, push_requests, schedule, sweep
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -88,6 +98,26 @@ def confirm_due_batches() -> int:
 def push_due_feeds() -> int:
     """Schedule: queue the replace / update feeds that are due."""
     return schedule.enqueue_due_feeds()
+
+
+def scan_due_drift() -> int:
+    """Schedule: queue one drift-scan run per catalog the engine writes."""
+    return schedule.enqueue_due_drift_scans()
+
+
+def scan_drift(catalog_id: int) -> dict:
+    """Read the next pages of one catalog back from Meta: ghosts, drift, duplicate catalogs."""
+    catalog = _catalog(catalog_id)
+    return drift.scan(catalog).as_dict() if catalog else {}
+
+
+def hide_drift_ghosts(catalog_id: int, finding_ids: list[int], user_id: int | None = None) -> int:
+    """Hide ghost items staff chose in the drift report (visibility staging in Meta)."""
+    catalog = _catalog(catalog_id)
+    if catalog is None:
+        return 0
+    findings = list(DriftFinding.objects.filter(catalog=catalog, pk__in=finding_ids))
+    return drift.hide_ghosts(catalog, findings, user=get_user_model().objects.filter(pk=user_id).first())
 
 
 def sweep_sync() -> dict:

@@ -139,6 +139,11 @@ SYNC_FEED_DIR = env.str("SYNC_FEED_DIR", default="") or None
 # Shard sizes (catalog.sync.sharding): half of Meta's >1M items / >1 GB guidance per shard.
 SYNC_ITEMS_PER_SHARD = env.int("SYNC_ITEMS_PER_SHARD", default=500_000)
 SYNC_FEED_BYTES_PER_SHARD = env.int("SYNC_FEED_BYTES_PER_SHARD", default=512 * 1024 * 1024)
+# Drift and ghost detection (catalog.sync.drift): a run every N minutes reads a few pages of
+# each catalog back from Meta, so a full pass takes about a day; drifted items are re-pushed.
+DRIFT_SCAN_EVERY_MINUTES = env.int("DRIFT_SCAN_EVERY_MINUTES", default=15)
+DRIFT_MIN_PAGES_PER_RUN = env.int("DRIFT_MIN_PAGES_PER_RUN", default=1)
+DRIFT_AUTO_REPUSH = env.bool("DRIFT_AUTO_REPUSH", default=True)
 # Shopify Admin API version used by the client and served by the sandbox.
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 # First back-off step (seconds) of the Shopify client's retries of transient errors; doubles each time.

@@ -78,7 +78,7 @@ def deletions_ready(catalog: Catalog) -> QuerySet[MetaItemDeletion]:
         .waiting()
         .filter(~Exists(ours))
         .filter(
-            Q(reason=MetaItemDeletion.Reason.UNMATCHED)
+            Q(reason__in=(MetaItemDeletion.Reason.UNMATCHED, MetaItemDeletion.Reason.GHOST))
             | Q(goes_first=True)
             | (Q(reason=MetaItemDeletion.Reason.REPLACED) & Exists(successor_exists) & ~Exists(successor_not_synced))
         )

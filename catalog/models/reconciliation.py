@@ -225,7 +225,7 @@ class MetaItemDeletion(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["catalog", "retailer_id"], name="itemdeletion_unique_per_catalog"),
             models.CheckConstraint(
-                condition=models.Q(reason__in=["replaced", "unmatched"]), name="itemdeletion_reason_valid"
+                condition=models.Q(reason__in=["replaced", "unmatched", "ghost"]), name="itemdeletion_reason_valid"
             ),
         ]
         indexes = [models.Index(fields=["catalog", "state"], name="itemdeletion_catalog_state")]

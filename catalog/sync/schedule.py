@@ -38,6 +38,8 @@ SCHEDULES = [
     ("catalog sync: product sets", "catalog.tasks.sync_due_product_sets", 2),
     # The health page reads counts the database maintains; this folds them and proves them.
     ("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
+    # Meta read back for ghosts, drift and duplicate catalogs (catalog.sync.drift).
+    ("catalog drift: read Meta back for ghosts and drift", "catalog.tasks.scan_due_drift", 15),
 ]
 # A failed replace feed stops holding back Batch API pushes for this long.
 FEED_RETRY_WINDOW = timedelta(hours=1)
@@ -166,4 +168,13 @@ def enqueue_due_product_sets() -> int:
         if sets.filter(needs_sync=True).exists() or sets.filter(synced_at__lt=stale).exists():
             enqueue("catalog.tasks.sync_product_sets", catalog.pk, group=f"product-sets:{catalog.pk}")
             queued += 1
+    return queued
+
+
+def enqueue_due_drift_scans() -> int:
+    """Queue a drift-scan run for every catalog the engine writes (one bounded run each)."""
+    queued = 0
+    for catalog in writable_catalogs().iterator():
+        enqueue("catalog.tasks.scan_drift", catalog.pk, group=f"drift:{catalog.pk}")
+        queued += 1
     return queued

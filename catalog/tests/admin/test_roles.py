@@ -20,11 +20,13 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
 
 from alerts.tests.factories import AlertFactory, AlertSettingsFactory, DigestFactory
 from catalog import tenants as tenant_services
 from catalog.admin.base import RoleCheckedAdmin
 from catalog.models import (
+    DriftFinding,
     Membership,
     MetaItemDeletion,
     ReconciliationReport,
@@ -134,6 +136,10 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     AlertSettingsFactory(tenant=tenant)
     AlertFactory(tenant=tenant, catalog=catalog)
     DigestFactory(tenant=tenant)
+    DriftFinding.objects.create(
+        tenant=tenant, catalog=catalog, kind=DriftFinding.Kind.GHOST, retailer_id="ghost-1",
+        first_found_at=timezone.now(), last_found_at=timezone.now(),
+    )
 
 
 @pytest.fixture

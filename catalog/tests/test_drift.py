@@ -1,0 +1,187 @@
+"""Drift and ghost detection against the sandbox over HTTP (catalog.sync.drift, issue 19 part 2).
+
+Drift and ghosts are planted the way they happen: another client edits or creates items
+through the Graph API (Commerce Manager, another tool), or a delete is lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.utils import timezone
+
+from catalog import tasks
+from catalog.meta.client import GraphClient
+from catalog.models import DriftFinding, DriftScan, MetaItemDeletion, SyncBatch, Variant
+from catalog.sync import confirm, drift, feeds, run
+from catalog.tests.test_sync_e2e import add_variants, catalog, meta, meta_items  # noqa: F401  (fixtures)
+from sandbox.models import ProductItem
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Kind = DriftFinding.Kind
+State = DriftFinding.State
+
+
+def synced(target, n: int = 3) -> list[Variant]:
+    variants = add_variants(target, n)
+    assert not run.sync_now(target, mode="batch", wait=True, timeout=60).timed_out
+    return variants
+
+
+def another_tool(target, requests: list[dict]) -> None:
+    """Someone else writes to the catalog (Commerce Manager, a second tool)."""
+    GraphClient(target.connection.access_token).post(
+        f"{target.meta_catalog_id}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": requests}
+    )
+
+
+def full_pass(target) -> drift.ScanReport:
+    target.refresh_from_db()
+    report = drift.scan(target, pages=50)
+    assert report.pass_finished and not report.error
+    return report
+
+
+def settle(target) -> None:
+    deadline = time.monotonic() + 60
+    while SyncBatch.objects.filter(catalog=target, state__in=SyncBatch.IN_FLIGHT_STATES).exists():
+        assert time.monotonic() < deadline
+        confirm.confirm_catalog(target, force=True)
+
+
+def test_an_edit_made_in_meta_is_found_and_overwritten_with_our_payload(catalog):  # noqa: F811
+    edited, *_ = synced(catalog)
+    another_tool(catalog, [{"method": "UPDATE", "data": {"id": edited.retailer_id, "price": "1.00 USD"}}])
+    report = full_pass(catalog)
+    assert (report.drifted, report.ghosts, report.repushed) == (1, 0, 1)
+    finding = DriftFinding.objects.get(catalog=catalog, kind=Kind.DRIFT)
+    assert finding.variant_id == edited.pk and [d["field"] for d in finding.differences] == ["price"]
+    assert finding.state == State.FIXED and "Re-pushed" in finding.resolution
+    edited.refresh_from_db()
+    assert edited.meta_status == Variant.SyncStatus.PENDING
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)
+    assert str(edited.price) in meta_items(catalog)[edited.retailer_id]["price"]  # ours again, not 1.00
+    assert full_pass(catalog).drifted == 0
+
+
+def test_ghosts_are_reported_not_touched_and_gone_ones_close(catalog):  # noqa: F811
+    ours = synced(catalog)
+    another_tool(catalog, [{"method": "CREATE", "data": {
+        "id": "OTHER-TOOL-1", "title": "Someone else's", "description": "x", "availability": "in stock",
+        "condition": "new", "price": "5.00 USD", "link": "https://shop.example.com/x",
+        "image_link": "https://cdn.example.com/x.jpg", "brand": "Other",
+    }}])
+    assert ours
+    report = full_pass(catalog)
+    assert (report.ghosts, report.drifted) == (1, 0)
+    ghost = DriftFinding.objects.get(catalog=catalog, kind=Kind.GHOST)
+    assert (ghost.retailer_id, ghost.variant_id, ghost.state) == ("OTHER-TOOL-1", None, State.OPEN)
+    assert "OTHER-TOOL-1" in meta_items(catalog)  # reported, never deleted on our own initiative
+    assert full_pass(catalog).ghosts == 1
+    ghost.refresh_from_db()
+    assert ghost.times_found == 2
+
+    drift.delete_ghosts(catalog, [ghost])
+    assert MetaItemDeletion.objects.get(retailer_id="OTHER-TOOL-1").reason == MetaItemDeletion.Reason.GHOST
+    tasks.send_due_item_deletions()
+    assert "OTHER-TOOL-1" not in meta_items(catalog)
+    full_pass(catalog)
+    ghost.refresh_from_db()
+    assert ghost.state == State.FIXED
+
+
+def test_a_ghost_can_be_hidden_or_dismissed(catalog):  # noqa: F811
+    synced(catalog, 1)
+    item = {"title": "T", "description": "x", "availability": "in stock", "condition": "new",
+            "price": "5.00 USD", "link": "https://shop.example.com/x", "image_link": "https://cdn.example.com/x.jpg",
+            "brand": "Other"}
+    another_tool(catalog, [{"method": "CREATE", "data": {**item, "id": "G1"}},
+                           {"method": "CREATE", "data": {**item, "id": "G2"}}])
+    full_pass(catalog)
+    g1, g2 = DriftFinding.objects.filter(kind=Kind.GHOST).order_by("retailer_id")
+    assert drift.hide_ghosts(catalog, [g1]) == 1
+    assert ProductItem.objects.get(retailer_id="G1").visibility == "staging"
+    drift.dismiss([g2])
+    full_pass(catalog)
+    g2.refresh_from_db()
+    assert g2.state == State.DISMISSED and g2.times_found == 2  # seen again, stays dismissed
+
+
+def test_a_lost_delete_is_found_and_deleted_by_the_rules(catalog):  # noqa: F811
+    gone, *_ = synced(catalog)
+    # We recorded the deletion, Meta never did it (a lost DELETE: seed 004's Case B).
+    Variant.objects.filter(pk=gone.pk).update(
+        meta_deleted_at=timezone.now(), synced_hash="", meta_item_id="", removed_at=timezone.now()
+    )
+    report = full_pass(catalog)
+    assert report.ghosts == 1
+    ghost = DriftFinding.objects.get(kind=Kind.GHOST)
+    assert ghost.variant_id == gone.pk
+    drift.delete_ghosts(catalog, [ghost])
+    catalog.delete_grace_days = 0
+    catalog.save(update_fields=["delete_grace_days"])
+    # Listed (hidden) by a replace feed, so its feed owns it, then left out of the next one.
+    for _ in range(2):
+        feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True)
+        settle(catalog)
+        run.prepare(catalog)
+    assert gone.retailer_id not in meta_items(catalog)
+
+
+def test_a_pass_is_spread_over_runs_and_resumes_where_it_stopped(catalog, monkeypatch):  # noqa: F811
+    synced(catalog, 5)
+    monkeypatch.setattr(drift, "PAGE_SIZE", 2)
+    first = drift.scan(catalog, pages=1)
+    state = DriftScan.objects.get(catalog=catalog)
+    assert (first.items, first.pass_finished, bool(state.cursor)) == (2, False, True)
+    second = drift.scan(catalog, pages=1)
+    third = drift.scan(catalog, pages=5)
+    state.refresh_from_db()
+    assert (second.items, third.items, third.pass_finished) == (2, 1, True)
+    assert state.cursor == "" and state.last_pass_items == 5 and state.last_pass_calls >= 3
+
+
+def test_a_duplicate_catalog_holding_our_items_is_reported(catalog, meta):  # noqa: F811
+    ours = synced(catalog, 2)
+    client = GraphClient(catalog.connection.access_token)
+    copy = client.post(f"{meta['business_id']}/owned_product_catalogs", {"name": "Old copy", "vertical": "commerce"})
+    item = meta_items(catalog)[ours[0].retailer_id]
+    assert item
+    client.post(f"{copy['id']}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
+        "id": ours[0].retailer_id, "title": "Copy", "description": "x", "availability": "in stock",
+        "condition": "new", "price": "5.00 USD", "link": "https://shop.example.com/x",
+        "image_link": "https://cdn.example.com/x.jpg", "brand": "Acme",
+    }}]})
+    report = full_pass(catalog)
+    assert report.duplicates == 1
+    finding = DriftFinding.objects.get(kind=Kind.DUPLICATE_CATALOG)
+    assert finding.retailer_id == str(copy["id"]) and finding.meta_values["name"] == "Old copy"
+
+
+def test_deleting_ghosts_from_the_admin_asks_first_and_is_the_owners(catalog, client):  # noqa: F811
+    from catalog.models import Membership
+    from catalog.tests.factories import MembershipFactory, UserFactory
+
+    ghost = DriftFinding.objects.create(
+        tenant=catalog.tenant, catalog=catalog, kind=Kind.GHOST, retailer_id="G9",
+        first_found_at=timezone.now(), last_found_at=timezone.now(),
+    )
+    url = "/admin/catalog/driftfinding/"
+    form = {"action": "delete_from_meta", "_selected_action": [ghost.pk]}
+    staff = UserFactory(is_staff=True)
+    MembershipFactory(user=staff, tenant=catalog.tenant, role=Membership.Role.STAFF)
+    client.force_login(staff)
+    # Deleting from Meta is the owner's call: staff are not offered the action, and posting it does nothing.
+    assert "delete_from_meta" not in client.get(url).content.decode()
+    assert client.post(url, form).status_code == 302 and not MetaItemDeletion.objects.exists()
+    owner = UserFactory(is_staff=True)
+    MembershipFactory(user=owner, tenant=catalog.tenant, role=Membership.Role.OWNER)
+    client.force_login(owner)
+    page = client.post(url, form)
+    assert page.status_code == 200 and "Delete these items from Meta?" in page.content.decode()
+    assert not MetaItemDeletion.objects.exists()  # nothing happens before the confirmation
+    client.post(url, {**form, "confirmed": "yes"})
+    assert MetaItemDeletion.objects.get().retailer_id == "G9"
+    ghost.refresh_from_db()
+    assert ghost.state == State.FIXED and ghost.resolved_by == owner
