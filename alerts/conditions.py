@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Catalog, MetaConnection, Tenant, Variant, VariantStateCount
+from catalog.models import Catalog, DriftFinding, MetaConnection, Tenant, Variant, VariantStateCount
 from conversions.models import ConversionEvent
 from diagnostics import states
 from diagnostics.fixes import settings_url
@@ -70,6 +71,7 @@ def find(tenant: Tenant, previous: dict[str, Alert], *, now: datetime | None = N
     conversions = conversions_failing(tenant, now)
     if conversions:
         found.append(conversions)
+    found += drift_found(tenant, catalogs)
     return found
 
 
@@ -195,3 +197,31 @@ def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
         absolute(f"{changelist}?tenant__id__exact={tenant.pk}&state__exact=dead"),
         "See the events and send them again", fingerprint="dead",
     )
+
+
+def drift_found(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
+    """Open findings of the drift scan (catalog.sync.drift), per catalog: one grouped query."""
+    names = {c.pk: c.name for c in catalogs}
+    rows = (
+        DriftFinding.objects.for_tenant(tenant).filter(state=DriftFinding.State.OPEN)
+        .values_list("catalog_id", "kind").annotate(n=Count("pk")).order_by()
+    )
+    by_catalog: dict[int, dict[str, int]] = {}
+    for catalog_id, kind, n in rows:
+        by_catalog.setdefault(catalog_id, {})[kind] = n
+    out = []
+    changelist = reverse("admin:catalog_driftfinding_changelist")
+    for catalog_id, counts in sorted(by_catalog.items()):
+        parts = [f"{n:,} {label}" for kind, label in (
+            (DriftFinding.Kind.GHOST, "ghost item(s): in Meta, not sent by Galantis"),
+            (DriftFinding.Kind.DRIFT, "item(s) whose values were changed in Meta"),
+            (DriftFinding.Kind.DUPLICATE_CATALOG, "other catalog(s) holding this store's items"),
+        ) if (n := counts.get(kind))]
+        out.append(Condition(
+            Kind.DRIFT, f"drift:{catalog_id}", f"{names.get(catalog_id, 'A catalog')}: Meta differs from your store",
+            "; ".join(parts) + ". Drifted items are sent again automatically; ghosts wait for your choice.",
+            absolute(f"{changelist}?catalog__id__exact={catalog_id}&state__exact=open"), "See the drift report",
+            # Re-sent when a kind appears or its count gains a digit, not on every new item (no storms).
+            fingerprint=",".join(f"{k}:{len(str(counts[k]))}" for k in sorted(counts)), catalog_id=catalog_id,
+        ))
+    return out

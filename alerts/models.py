@@ -14,6 +14,7 @@ class Kind(models.TextChoices):
     FAILURE_SPIKE = "failure_spike", "Failure spike"
     REJECTED = "rejected", "Items rejected in Meta's review"
     CONVERSIONS = "conversions", "Conversions API failing"
+    DRIFT = "drift", "Drift, ghosts or a duplicate catalog found in Meta"
 
 
 def all_kinds() -> list[str]:

@@ -16,7 +16,7 @@ from alerts import digest, schedules, tasks
 from alerts.models import Alert, Digest, Kind
 from alerts.tests.factories import AlertFactory, AlertSettingsFactory
 from catalog import tenants as tenant_services
-from catalog.models import Catalog, Membership, MetaConnection, Variant
+from catalog.models import Catalog, DriftFinding, Membership, MetaConnection, Variant
 from catalog.tests.factories import CatalogFactory, LiveVariantFactory, UserFactory, VariantFactory
 from conversions.tests.factories import ConversionEventFactory
 
@@ -122,6 +122,23 @@ def test_dead_conversions_events_open_an_alert(tenant, catalog):
     digest.build_for_tenant(tenant)
     [alert] = open_alerts(tenant, Kind.CONVERSIONS)
     assert "1 purchase event" in alert.title and "state__exact=dead" in alert.fix_url
+
+
+def test_ghosts_and_drift_found_in_meta_open_one_alert_per_catalog(tenant, catalog):
+    now = timezone.now()
+    ghost, drifted = DriftFinding.Kind.GHOST, DriftFinding.Kind.DRIFT
+    for kind, rid in ((ghost, "G1"), (ghost, "G2"), (drifted, "D1")):
+        DriftFinding.objects.create(tenant=tenant, catalog=catalog, kind=kind, retailer_id=rid, first_found_at=now,
+                                    last_found_at=now)
+    DriftFinding.objects.create(tenant=tenant, catalog=catalog, kind=DriftFinding.Kind.GHOST, retailer_id="KEPT",
+                                state=DriftFinding.State.DISMISSED, first_found_at=now, last_found_at=now)
+    digest.build_for_tenant(tenant)
+    [alert] = open_alerts(tenant, Kind.DRIFT)
+    assert "2 ghost item(s)" in alert.message and "1 item(s) whose values were changed" in alert.message
+    assert f"catalog__id__exact={catalog.pk}" in alert.fix_url
+    DriftFinding.objects.filter(state=DriftFinding.State.OPEN).update(state=DriftFinding.State.FIXED)
+    digest.build_for_tenant(tenant)
+    assert open_alerts(tenant, Kind.DRIFT) == []
 
 
 # -- digests --------------------------------------------------------------------------------------
