@@ -167,14 +167,6 @@ def send_due_item_deletions() -> int:
     return reconcile.send_due_deletions()
 
 
-def send_item_deletions(catalog_id: int) -> int:
-    """Delete Meta items whose ids Galantis replaced (or the merchant chose to remove)."""
-    catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id, sync_enabled=True).first()
-    if catalog is None or catalog.is_read_only:
-        return 0
-    return reconcile.send_deletions(catalog)
-
-
 # -- Shopify in: import, reconciliation, webhooks ---------------------------------------
 
 
@@ -223,11 +215,6 @@ def reconcile_shopify_store(store_id: int) -> str:
         logger.warning("Reconciliation of store %s failed: %s", store_id, exc)
         return ImportRun.State.FAILED
     return run.state if run else "skipped"
-
-
-def process_shopify_webhook(event_id: int) -> str | None:
-    """Apply one stored Shopify webhook event (tasks queued before drains existed)."""
-    return webhooks.process_event(event_id)
 
 
 def drain_shopify_webhooks(store_id: int) -> int:

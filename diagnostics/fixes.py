@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from catalog.models import Catalog, Product, ShopifyStore, Tenant, Variant
@@ -27,8 +26,8 @@ class FixLink:
 
 def settings_url(tenant: Tenant | None = None) -> str:
     """URL of Settings → WhatsApp Connection for ``tenant`` (reversed from the connection app)."""
-    url = getattr(settings, "DIAGNOSTICS_SETTINGS_URL", "")
-    for name in () if url else SETTINGS_URL_NAMES:
+    url = ""
+    for name in SETTINGS_URL_NAMES:
         try:
             url = reverse(name)
             break

@@ -23,6 +23,7 @@ from .access import pick_catalog, pick_tenant
 from .fixes import fix_link, help_link, settings_url
 from .item_view import product_health
 from .models import ErrorType, IssueSource, Priority
+from .polling import refresh_item_errors
 
 LOGIN_URL = reverse_lazy("health:login")
 # A merchant can ask for a fresh check at most this often per tenant (seconds).
@@ -225,10 +226,6 @@ def live_item_check(product: Product, *, force: bool = False) -> tuple[dict[str,
     """Ask Meta for the product's items (cached); returns review statuses, when, and any error."""
     catalog = getattr(product.store, "catalog", None) if product.store_id else None
     if catalog is None or not catalog.meta_catalog_id:
-        return {}, None, ""
-    try:
-        from .polling import refresh_item_errors
-    except ImportError:  # the Graph client is not installed (sync engine not deployed)
         return {}, None, ""
     variants = list(Variant.objects.filter(product=product, catalog=catalog).only("pk", "retailer_id"))
     if not variants:

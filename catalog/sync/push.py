@@ -235,11 +235,6 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")
 
 
-def build_requests(batch: SyncBatch) -> list[dict]:
-    """The items_batch ``requests`` for ``batch`` as objects (see :func:`encode_requests`)."""
-    return json.loads(encode_requests(batch).json)
-
-
 def record_sent_hashes(rehashed: dict[int, str]) -> None:
     """Store the hash of the payload really sent (rare: data changed after the last refresh)."""
     rows = list(rehashed.items())

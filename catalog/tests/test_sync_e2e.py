@@ -6,6 +6,7 @@ Graph API, so "SYNCED" means Meta (the sandbox) really holds that version.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from contextlib import contextmanager
@@ -445,7 +446,7 @@ def test_a_worker_killed_after_sending_has_its_items_re_pushed_once(catalog, set
     # The worker sends, then dies before recording the handle.
     GraphClient.for_catalog(catalog).post(
         f"{catalog.meta_catalog_id}/items_batch",
-        {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": push.build_requests(batch)},
+        {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": json.loads(push.encode_requests(batch).json)},
     )
     assert push.push_catalog(catalog).batches == []  # the shard is still locked by the dead claim
     settings.SYNC_CLAIM_TIMEOUT = 0

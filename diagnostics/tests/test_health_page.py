@@ -274,9 +274,9 @@ def test_banner_quotes_meta_only_for_what_meta_said(merchant_client, catalog):
 
 def test_push_freshness_shows_the_last_hours_p95_and_the_budget_used(merchant_client, catalog, settings):
     """Issue 22: change -> sent / confirmed p95 of the last hour, and the calls spent against the budget."""
-    from catalog.models import SyncBatch
-
     import time_machine
+
+    from catalog.models import SyncBatch
 
     settings.SYNC_BATCH_CALLS_PER_HOUR = 200
     now = timezone.now().replace(minute=30)  # mid-hour: every call below is this clock hour's
