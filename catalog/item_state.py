@@ -24,12 +24,13 @@ from django.db import models, transaction
 from django.db.models import Case, CharField, Count, F, Q, TextField, Value, When
 from django.utils import timezone
 
-from . import items
-from .models import Product, ShopifyStore, SyncBatch, Variant
+from . import items, timeline
+from .models import Product, ShopifyStore, SyncBatch, Variant, VariantEvent
 
 Status = Variant.SyncStatus
 Source = Variant.FailureSource
 Verdict = Variant.Verdict
+Event = VariantEvent.Kind
 
 # The batch that refresh writes back; bounded so memory stays flat on a million variants.
 REFRESH_BATCH = 2000
@@ -174,9 +175,10 @@ def record_verdicts(catalog_id: int, verdicts: Iterable[ItemVerdict], *, now=Non
     written = 0
     for verdict, retailer_ids in groups.items():
         for start in range(0, len(retailer_ids), WRITE_BATCH):
-            written += Variant.objects.filter(
-                catalog_id=catalog_id, retailer_id__in=retailer_ids[start : start + WRITE_BATCH]
-            ).update(
+            chunk = retailer_ids[start : start + WRITE_BATCH]
+            rows = Variant.objects.filter(catalog_id=catalog_id, retailer_id__in=chunk)
+            _record_verdict_changes(rows, verdict, now)
+            written += rows.update(
                 review_status=verdict.review_status,
                 review_rejection_reasons=list(verdict.rejection_reasons),
                 visibility=verdict.visibility,
@@ -189,6 +191,31 @@ def record_verdicts(catalog_id: int, verdicts: Iterable[ItemVerdict], *, now=Non
                 verdict_checked_at=now,
             )
     return written
+
+
+def _record_verdict_changes(rows: models.QuerySet[Variant], verdict: ItemVerdict, now) -> None:
+    """Timeline: one event per variant whose verdict or review fields this reading changes.
+
+    Only changes are written (a poll that reads the same verdict again writes nothing),
+    in one INSERT ... SELECT before the UPDATE, while the old values can still be compared.
+    """
+    synced = Q(meta_status=Status.SYNCED, excluded=False)
+    new_verdict = Case(When(synced, then=Value(verdict.verdict)), default=Value(Verdict.NONE), output_field=CharField())
+    changed = rows.alias(_new_verdict=new_verdict).exclude(
+        _new_verdict=F("verdict"), review_status=verdict.review_status, visibility=verdict.visibility,
+        image_fetch_status=verdict.image_fetch_status,
+    )
+    reasons = ", ".join(verdict.rejection_reasons)
+    timeline.record_from(
+        changed,
+        Case(When(synced, then=Value(timeline.kinds_for_verdict(verdict.verdict))), default=Value(Event.REVIEW),
+             output_field=CharField()),
+        at=now, message=reasons,
+        detail={
+            "review_status": verdict.review_status, "visibility": verdict.visibility,
+            "image": verdict.image_fetch_status, "whatsapp": dict(verdict.channel_review).get(WHATSAPP, ""),
+        },
+    )
 
 
 def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=None) -> int:
@@ -323,10 +350,26 @@ def _write_refreshed(dirty: list[Variant]) -> None:
                     **shared, **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
                     updated_at=now,
                 )
+        timeline.record_rows((_refresh_event(v) for v in dirty), at=now)
     # Push on change: the catalogs of the rows now PENDING ask for a push once this commits.
     from catalog.sync.push_requests import request_pushes  # the sync engine imports this module
 
     request_pushes(v.catalog_id for v in dirty if v.meta_status == Status.PENDING)
+
+
+def _refresh_event(variant: Variant) -> timeline.Row:
+    """The timeline event of a refreshed variant: what its new payload means for Meta."""
+    if variant.meta_status == Status.FAILED and variant.last_error_code == HELD_CODE:
+        kind = Event.HELD
+    elif variant.meta_status == Status.FAILED:
+        kind = Event.INVALID
+    else:
+        kind = Event.CHANGED
+    detail = {"status": "excluded" if variant.excluded else variant.meta_status}
+    return timeline.Row(
+        tenant_id=variant.tenant_id, variant_id=variant.pk, product_id=variant.product_id,
+        catalog_id=variant.catalog_id, kind=kind, detail=detail, message=variant.last_error,
+    )
 
 
 def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
@@ -357,7 +400,10 @@ def fail_at_send(batch: SyncBatch, failures: Mapping[int, tuple[Sequence[items.P
     done = 0
     for (error, fix, code, method), pks in by_values.items():
         for start in range(0, len(pks), WRITE_BATCH):
-            done += Variant.objects.filter(in_flight_batch=batch, pk__in=pks[start : start + WRITE_BATCH]).update(
+            rows = Variant.objects.filter(in_flight_batch=batch, pk__in=pks[start : start + WRITE_BATCH])
+            timeline.record_from(rows, Event.INVALID, at=now, batch_id=batch.pk, message=error,
+                                 detail=timeline.batch_detail(batch.kind))
+            done += rows.update(
                 meta_status=Status.FAILED, failure_source=Source.LOCAL, last_error=error, last_error_fix=fix,
                 last_error_code=code, in_flight_method=method, verdict=Verdict.NONE, updated_at=now,
             )
@@ -374,7 +420,10 @@ def released() -> dict:
 
 def release_batch(batch: SyncBatch, *, now=None) -> int:
     """Take every variant out of ``batch`` unchanged (PENDING stays PENDING, goes in a later batch)."""
-    return Variant.objects.filter(in_flight_batch=batch).update(updated_at=now or timezone.now(), **released())
+    now = now or timezone.now()
+    rows = Variant.objects.filter(in_flight_batch=batch)
+    timeline.record_from(rows, Event.RETURNED, at=now, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind))
+    return rows.update(updated_at=now, **released())
 
 
 REJECT_CHUNK = 500  # rows per CASE statement when many items are rejected at once
@@ -395,9 +444,12 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
             *(When(retailer_id=rid, then=Value(msg[:5000])) for rid, msg in chunk),
             default=Value(""), output_field=TextField(),
         )
-        done += Variant.objects.filter(
+        rows = Variant.objects.filter(
             in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]
-        ).exclude(LOCALLY_FAILED).update(
+        ).exclude(LOCALLY_FAILED)
+        timeline.record_from(rows, Event.REJECTED, at=now, batch_id=batch.pk, message=messages,
+                             detail=timeline.batch_detail(batch.kind))
+        done += rows.update(
             meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
             failure_source=Case(When(UNCHANGED, then=Value(source)), default=Value(Source.NONE)),
             last_error=Case(When(UNCHANGED, then=messages), default=Value(""), output_field=TextField()),
@@ -454,6 +506,8 @@ def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection
     ).exclude(synced_hash=F("in_flight_hash"))
     if confirmed:
         doubtful = doubtful.exclude(retailer_id__in=list(confirmed))
+    timeline.record_from(doubtful, Event.RETURNED, at=now, batch_id=batch.pk, message=message,
+                         detail=timeline.batch_detail(batch.kind))
     return doubtful.update(
         meta_status=Status.PENDING, failure_source=Source.META_FEED, last_error=message[:5000],
         last_error_fix="Nothing to do: Galantis re-checks it.", last_error_code="FEED_UNCONFIRMED",
@@ -477,6 +531,20 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
     was_new = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
     gone = Q(in_flight_method__in=[DELETE, SKIP])
     creator = Variant.CreatedVia.BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH else Variant.CreatedVia.FEED
+    # Timeline: one INSERT ... SELECT for the whole batch, before the UPDATE releases it. The
+    # locally failed rows were recorded when they failed (fail_at_send), except those hidden.
+    timeline.record_from(
+        in_batch,
+        Case(
+            When(in_flight_method__in=[DELETE, SKIP], then=Value(Event.REMOVED)),
+            When(in_flight_method=HIDE, then=Value(Event.HIDDEN)),
+            When(LOCALLY_FAILED, then=Value("")),
+            When(UNCHANGED, then=Value(Event.ACCEPTED)),
+            default=Value(Event.ACCEPTED_STALE),
+            output_field=CharField(),
+        ),
+        at=now, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind),
+    )
     total = in_batch.update(
         # Who created the item Meta now holds, and whether a replace feed listed it since:
         # deletions follow both (catalog.sync.claim.method_case).
@@ -549,7 +617,9 @@ def mark_pending(variants: models.QuerySet[Variant], *, now=None) -> int:
 def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence[str] | None = None) -> int:
     """Items Meta (or the connection) failed go back to PENDING, with their error cleared and any hold lifted."""
     sources = sources or (Source.META_BATCH, Source.META_FEED, Source.INTEGRATION)
-    return variants.filter(meta_status=Status.FAILED, failure_source__in=sources).update(
+    rows = variants.filter(meta_status=Status.FAILED, failure_source__in=sources)
+    timeline.record_from(rows, Event.QUEUED, detail={"why": "retry"})
+    return rows.update(
         meta_status=Status.PENDING, failure_source=Source.NONE, last_error="", last_error_code="",
         last_error_fix="", failed_hash="", updated_at=timezone.now(),
     )

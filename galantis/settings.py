@@ -183,6 +183,13 @@ ALERTS_FAILURE_SHARE_PCT = env.float("ALERTS_FAILURE_SHARE_PCT", default=5.0)
 ALERTS_FAILURE_MIN_VARIANTS = env.int("ALERTS_FAILURE_MIN_VARIANTS", default=5)
 ALERTS_MAX_SEND_ATTEMPTS = env.int("ALERTS_MAX_SEND_ATTEMPTS", default=48)
 
+# Per-item timeline (issue 19): events older than this many days are purged by a schedule.
+TIMELINE_RETENTION_DAYS = env.int("TIMELINE_RETENTION_DAYS", default=90)
+# Re-review queue: Meta's additional_reviews edge takes 100 items a call and 10 calls a day per
+# catalog; lower them to keep a share of that budget for requests made in Commerce Manager.
+REREVIEW_CALLS_PER_DAY = env.int("REREVIEW_CALLS_PER_DAY", default=10)
+REREVIEW_ITEMS_PER_CALL = env.int("REREVIEW_ITEMS_PER_CALL", default=100)
+
 # The sandbox stand-ins for Meta and Shopify: on in development, demo and tests only.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 # Seconds the Graph API sandbox waits before it processes a Batch API call or feed upload

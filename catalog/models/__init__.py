@@ -9,6 +9,7 @@ from .reconciliation import MetaItemDeletion, ReconciliationReport, Reconciliati
 from .shopify import ImportRun, ProductTombstone, WebhookDrain, WebhookEvent
 from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
 from .throttle import GraphThrottle
+from .timeline import ReReviewRequest, VariantEvent
 
 __all__ = [
     "Catalog",
@@ -26,6 +27,7 @@ __all__ = [
     "ProductSetMembership",
     "ProductTombstone",
     "PushRequest",
+    "ReReviewRequest",
     "ReconciliationReport",
     "ReconciliationRow",
     "ShopifyStore",
@@ -34,6 +36,7 @@ __all__ = [
     "TenantOwned",
     "TenantQuerySet",
     "Variant",
+    "VariantEvent",
     "VariantStateCount",
     "WebhookDrain",
     "WebhookEvent",

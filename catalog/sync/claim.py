@@ -23,10 +23,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, router, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from catalog import item_state
-from catalog.models import Catalog, Product, SyncBatch, Variant
+from catalog import item_state, timeline
+from catalog.models import Catalog, Product, SyncBatch, Variant, VariantEvent
 
 from .sharding import adoption_pending
 
@@ -176,15 +177,22 @@ def _claim(
         ids = list(ids.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
     # The conditional UPDATE is the real claim: a row another worker took meanwhile no
     # longer matches ``in_flight_batch IS NULL`` and is left alone.
-    return (
+    now = timezone.now()
+    claimed = (
         Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True)
         .update(
             in_flight_batch=batch,
             in_flight_hash=F("payload_hash"),
             in_flight_method=method_case(catalog, batch.kind, deletes=deletes),
-            updated_at=timezone.now(),
+            updated_at=now,
         )
     )
+    if claimed:  # the per-item timeline: one INSERT ... SELECT for the whole claim
+        timeline.record_from(
+            Variant.objects.filter(in_flight_batch=batch), VariantEvent.Kind.SENT, at=now, batch_id=batch.pk,
+            detail=timeline.batch_detail(batch.kind), message=Lower("in_flight_method"),
+        )
+    return claimed
 
 
 def pending_in_shard(catalog: Catalog, shard: int) -> QuerySet[Variant]:

@@ -1,0 +1,127 @@
+"""Per-item timeline (issue 19 part 1) and the re-review queue (part 3).
+
+``VariantEvent`` is one row per thing that happened to one variant, written in bulk by the
+code paths that already write in bulk (``catalog.timeline``): a batch of 5,000 items adds
+its 5,000 events with one ``INSERT ... SELECT``, never one INSERT per item.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from django.db import models
+
+from .tenancy import TenantOwned, TenantQuerySet
+
+
+class VariantEventQuerySet(TenantQuerySet):
+    def for_variant(self, variant_id: int) -> Self:
+        return self.filter(variant_id=variant_id)
+
+    def for_product(self, product_id: int) -> Self:
+        return self.filter(product_id=product_id)
+
+    def newest_first(self) -> Self:
+        return self.order_by("-at", "-id")
+
+    def before(self, at, pk: int) -> Self:
+        """Keyset: the rows after (``at``, ``pk``) in newest-first order."""
+        return self.filter(models.Q(at__lt=at) | models.Q(at=at, id__lt=pk))
+
+
+class VariantEvent(TenantOwned):
+    """One event in one variant's life: Shopify change, send, Meta's answer, review, staff edit."""
+
+    class Kind(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify change received"
+        CHANGED = "changed", "Payload changed"
+        INVALID = "invalid", "Caught before sending"
+        HELD = "held", "Held (Meta rejected this exact version)"
+        QUEUED = "queued", "Queued to be sent again"
+        SENT = "sent", "Sent to Meta"
+        RETURNED = "returned", "Batch gave up; goes in a later one"
+        ACCEPTED = "accepted", "Accepted by Meta"
+        ACCEPTED_STALE = "accepted_stale", "Accepted; changed meanwhile, goes again"
+        REJECTED = "rejected", "Rejected by Meta"
+        HIDDEN = "hidden", "Hidden in Meta"
+        REMOVED = "removed", "Removed from Meta"
+        LIVE = "live", "Meta's verdict: live"
+        REVIEW_REJECTED = "review_rejected", "Meta's verdict: rejected in review"
+        NOT_VISIBLE = "not_visible", "Meta's verdict: not visible"
+        IN_REVIEW = "in_review", "Meta's verdict: in review"
+        REVIEW = "review", "Meta's review status changed"
+        ISSUE_OPENED = "issue_opened", "Diagnostics issue opened"
+        ISSUE_RESOLVED = "issue_resolved", "Diagnostics issue resolved"
+        STAFF_EDIT = "staff_edit", "Edited by staff"
+        DRIFT_FOUND = "drift_found", "Drift found in Meta"
+        DRIFT_FIXED = "drift_fixed", "Drift fixed"
+        REREVIEW_QUEUED = "rereview_queued", "Another review requested (queued)"
+        REREVIEW_SENT = "rereview_sent", "Another review requested from Meta"
+        REREVIEW_REFUSED = "rereview_refused", "Meta refused another review"
+
+    # No FK constraint to Variant: a variant deleted with 100,000 events would otherwise be
+    # held up by a cascade through Python; the retention purge removes them by age.
+    # No tenant index of its own: every read leads with variant or product.
+    tenant = models.ForeignKey("catalog.Tenant", on_delete=models.CASCADE, related_name="+", db_index=False)
+    variant_id = models.BigIntegerField()
+    product_id = models.BigIntegerField(null=True, blank=True)
+    catalog_id = models.BigIntegerField(null=True, blank=True)
+    batch_id = models.BigIntegerField(null=True, blank=True, help_text="The SyncBatch (Batch API call or feed).")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField()
+    # Small: the batch kind, a status, the fields that changed, who edited; never a payload.
+    detail = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    objects = VariantEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The timeline of one variant / one product, newest first, paged by keyset (at, id).
+            models.Index(fields=["variant_id", "at", "id"], name="variantevent_variant_at"),
+            models.Index(fields=["product_id", "at", "id"], name="variantevent_product_at"),
+            # Retention purge and "what happened since the last digest".
+            models.Index(fields=["at"], name="variantevent_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.variant_id})"
+
+
+class ReReviewRequest(TenantOwned):
+    """A rejected item waiting for (or given) another review through Meta's additional_reviews edge.
+
+    Meta allows one additional review per item, only after a rejection, 100 items a call and
+    10 calls a day per catalog (``catalog.rereview``).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent to Meta"
+        REFUSED = "refused", "Refused by Meta"
+        CANCELLED = "cancelled", "Cancelled (no longer rejected)"
+
+    class Reason(models.TextChoices):
+        FIXED = "fixed", "Fixed and accepted again, still rejected"
+        STAFF = "staff", "Staff asked"
+
+    catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="rereview_requests")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="rereview_requests")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    reason = models.CharField(max_length=8, choices=Reason.choices)
+    requested_by = models.CharField(max_length=150, blank=True)
+    message = models.CharField(max_length=500, blank=True, help_text="Rationale sent to Meta with the request.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # Meta grants one additional review per item: one request per variant, ever.
+            models.UniqueConstraint(fields=["variant"], name="rereview_one_per_variant"),
+        ]
+        indexes = [models.Index(fields=["catalog", "state", "created_at"], name="rereview_queue")]
+
+    def __str__(self) -> str:
+        return f"Re-review of variant {self.variant_id} ({self.state})"
