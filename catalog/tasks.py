@@ -10,7 +10,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 
-from catalog import state_counts
+from catalog import rereview, state_counts, timeline
 from catalog.connection import reconcile, token_health
 from catalog.models import (
     Catalog,
@@ -247,3 +247,18 @@ def recheck_shopify_store(store_id: int) -> str:
     created, failed = len(result.subscriptions_created), len(result.subscriptions_failed)
     return f"ok: {created} webhook(s) re-registered, {failed} failed"
 
+
+def rereview_due_catalogs() -> int:
+    """Schedule: queue one re-review run per catalog that has rejected items (catalog.rereview)."""
+    return rereview.enqueue_due()
+
+
+def rereview_catalog(catalog_id: int) -> dict:
+    """Queue the catalog's fixed rejected items and send its re-review queue within Meta's limits."""
+    catalog = _catalog(catalog_id)
+    return rereview.run(catalog).__dict__ if catalog else {}
+
+
+def purge_timeline() -> int:
+    """Schedule: delete timeline events older than TIMELINE_RETENTION_DAYS."""
+    return timeline.purge_expired()

@@ -80,8 +80,13 @@ class VariantEvent(TenantOwned):
             # The timeline of one variant / one product, newest first, paged by keyset (at, id).
             models.Index(fields=["variant_id", "at", "id"], name="variantevent_variant_at"),
             models.Index(fields=["product_id", "at", "id"], name="variantevent_product_at"),
-            # Retention purge and "what happened since the last digest".
+            # Retention purge.
             models.Index(fields=["at"], name="variantevent_at"),
+            # The alert "rejected after having been live" reads a catalog's recent review
+            # rejections: a partial index holds only those (few) rows.
+            models.Index(
+                fields=["catalog_id", "at"], condition=models.Q(kind="review_rejected"), name="variantevent_rejected"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,6 +40,10 @@ SCHEDULES = [
     ("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
     # Meta read back for ghosts, drift and duplicate catalogs (catalog.sync.drift).
     ("catalog drift: read Meta back for ghosts and drift", "catalog.tasks.scan_due_drift", 15),
+    # Rejected items whose cause was fixed: another review, within Meta's 10 calls a day (catalog.rereview).
+    ("catalog review: send the re-review queue", "catalog.tasks.rereview_due_catalogs", 60),
+    # The per-item timeline keeps TIMELINE_RETENTION_DAYS of events (catalog.timeline.purge_expired).
+    ("catalog timeline: purge expired events", "catalog.tasks.purge_timeline", 60),
 ]
 # A failed replace feed stops holding back Batch API pushes for this long.
 FEED_RETRY_WINDOW = timedelta(hours=1)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from catalog.models import (
@@ -23,6 +24,7 @@ from catalog.models import (
     SyncBatch,
     Tenant,
     Variant,
+    VariantEvent,
     WebhookEvent,
 )
 
@@ -226,3 +228,20 @@ class MetaOnboardingFactory(DjangoModelFactory):
     entry_time = 1_700_000_000
     dedup_key = factory.Sequence(lambda n: f"{n:064d}")
     body_sha256 = "0" * 64
+
+
+class VariantEventFactory(DjangoModelFactory):
+    """One timeline event of a variant (the tenant, product and catalog follow the variant)."""
+
+    class Meta:
+        model = VariantEvent
+
+    class Params:
+        variant = None  # pass variant=...; only its ids are stored
+
+    tenant_id = factory.LazyAttribute(lambda o: o.variant.tenant_id)
+    variant_id = factory.LazyAttribute(lambda o: o.variant.pk)
+    product_id = factory.LazyAttribute(lambda o: o.variant.product_id)
+    catalog_id = factory.LazyAttribute(lambda o: o.variant.catalog_id)
+    kind = VariantEvent.Kind.CHANGED
+    at = factory.LazyFunction(timezone.now)

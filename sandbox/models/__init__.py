@@ -4,11 +4,12 @@ from .accounts import DEFAULT_SCOPES, AccessToken, Business, SandboxApp, SystemU
 from .catalogs import CommerceMerchantSettings, Pixel, ProductCatalog, ProductSet, ServerEvent, UsageWindow
 from .faults import FaultProfile
 from .feeds import FeedUpload, FeedUploadError, ProductFeed
-from .items import ItemsBatch, ProductGroup, ProductItem
+from .items import AdditionalReviewCall, ItemsBatch, ProductGroup, ProductItem
 from .nodes import GraphNode, Kind, parse_fbid, to_fbid
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "AdditionalReviewCall",
     "AccessToken",
     "Business",
     "CommerceMerchantSettings",

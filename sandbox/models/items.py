@@ -79,6 +79,8 @@ class ProductItem(GraphNode):
     )
     # The last feed upload that listed this item (a replace upload deletes the others).
     seen_in_upload = models.BigIntegerField(null=True, blank=True)
+    # When an additional review was requested (POST /{catalog}/additional_reviews): once per item.
+    additional_review_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -141,3 +143,18 @@ class ItemsBatch(models.Model):
 
     def __str__(self) -> str:
         return f"Batch {self.pk} ({self.request_count} requests, {self.status})"
+
+
+class AdditionalReviewCall(models.Model):
+    """One call to ``POST /{catalog}/additional_reviews``: Meta allows 10 a day per catalog."""
+
+    catalog = models.ForeignKey(ProductCatalog, on_delete=models.CASCADE, related_name="additional_review_calls")
+    item_ids = models.JSONField(default=list)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["catalog", "created_at"], name="sandbox_addreview_day")]
+
+    def __str__(self) -> str:
+        return f"{len(self.item_ids)} item(s) of catalog {self.catalog_id}"

@@ -1,3 +1,3 @@
 """Graph API handlers, one module per area; importing them registers their routes."""
 
-from . import accounts, catalogs, events, feeds, items, product_sets  # noqa: F401
+from . import accounts, catalogs, events, feeds, items, product_sets, reviews  # noqa: F401

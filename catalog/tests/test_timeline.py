@@ -1,0 +1,153 @@
+"""The per-item timeline (issue 19 part 1): written in bulk, paged by keyset, retained for a period."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from catalog import item_state, timeline
+from catalog.models import SyncBatch, Variant, VariantEvent, shard_key_for
+from catalog.sync import claim, results
+from catalog.tests.factories import CatalogFactory, ProductFactory, VariantEventFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+Kind = VariantEvent.Kind
+
+
+def bulk_variants(catalog, n: int) -> None:
+    """``n`` valid PENDING variants of one product, inserted in bulk (factories are too slow for 5,000)."""
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+    rows = []
+    for k in range(n):
+        rid = str(70_000_000_000 + catalog.pk * 100_000 + k)
+        variant = Variant(
+            tenant=catalog.tenant, product=product, catalog=catalog, shopify_variant_id=int(rid), retailer_id=rid,
+            shard_key=shard_key_for(rid), title=f"Size {k}", options={"Size": str(k)}, price=Decimal("10.00"),
+            inventory_quantity=3,
+        )
+        item_state.refresh_variant(variant, product, catalog.store)
+        rows.append(variant)
+    Variant.objects.bulk_create(rows, batch_size=500)
+
+
+# -- written in bulk ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [50, 5000])
+def test_a_5000_item_batch_writes_its_events_in_a_constant_number_of_statements(size, django_assert_num_queries):
+    catalog = CatalogFactory(max_batch_size=5000)
+    bulk_variants(catalog, size)
+    # The same count at 50 and 5,000 items: the claim (claim.claim_items_batch, whose shard lock
+    # and batch rows cost the same whatever the size) plus one INSERT ... SELECT of the events.
+    with django_assert_num_queries(CLAIM_QUERIES[connection.vendor]) as claimed:
+        batch = claim.claim_items_batch(catalog, 0)
+    assert batch.item_count == size
+    # savepoint, aggregate, INSERT ... SELECT of the events, accepted UPDATE, batch row, catalog
+    # row, release, and the look for a change that waited for the shard.
+    with django_assert_num_queries(8) as confirmed:
+        results.finish(batch, state=SyncBatch.State.FINISHED)
+    inserts = [q["sql"] for q in [*claimed.captured_queries, *confirmed.captured_queries]
+               if "INSERT INTO" in q["sql"] and "variantevent" in q["sql"]]
+    assert len(inserts) == 2  # one for the claim, one for Meta's answer: never one per item
+    events = VariantEvent.objects.filter(catalog_id=catalog.pk, batch_id=batch.pk)
+    assert events.filter(kind=Kind.SENT).count() == size
+    assert events.filter(kind=Kind.ACCEPTED).count() == size
+
+
+# PostgreSQL adds the claim's SELECT ... FOR UPDATE SKIP LOCKED.
+CLAIM_QUERIES = {"sqlite": 10, "postgresql": 11}
+
+
+def test_a_rejection_and_a_change_in_flight_are_on_the_items_timeline():
+    catalog = CatalogFactory()
+    bulk_variants(catalog, 3)
+    bad, changed, fine = Variant.objects.filter(catalog=catalog).order_by("pk")
+    batch = claim.claim_items_batch(catalog, 0)
+    Variant.objects.filter(pk=changed.pk).update(price=Decimal("12.00"))
+    item_state.refresh_variants(Variant.objects.filter(pk=changed.pk))
+    results.finish(batch, state=SyncBatch.State.FINISHED, rejected={bad.retailer_id: "Invalid GTIN"})
+
+    def kinds(v):
+        return list(VariantEvent.objects.for_variant(v.pk).order_by("at", "id").values_list("kind", flat=True))
+
+    assert kinds(bad) == [Kind.SENT, Kind.REJECTED]
+    assert VariantEvent.objects.get(variant_id=bad.pk, kind=Kind.REJECTED).message == "Invalid GTIN"
+    assert kinds(changed) == [Kind.SENT, Kind.CHANGED, Kind.ACCEPTED_STALE]
+    assert kinds(fine) == [Kind.SENT, Kind.ACCEPTED]
+
+
+def test_a_verdict_read_again_unchanged_writes_no_event():
+    catalog = CatalogFactory()
+    variant = VariantFactory(catalog=catalog, product__tenant=catalog.tenant, meta_status=Variant.SyncStatus.SYNCED)
+    live = item_state.ItemVerdict(retailer_id=variant.retailer_id, review_status="approved", visibility="published",
+                                  image_fetch_status="FETCHED", channel_review=(("whatsapp", "APPROVED"),))
+    item_state.record_verdicts(catalog.pk, [live])
+    item_state.record_verdicts(catalog.pk, [live])  # the next poll reads the same
+    rejected = item_state.ItemVerdict(retailer_id=variant.retailer_id, review_status="rejected",
+                                      rejection_reasons=("COUNTERFEIT",), visibility="published")
+    item_state.record_verdicts(catalog.pk, [rejected])
+    events = list(VariantEvent.objects.for_variant(variant.pk).order_by("at", "id"))
+    assert [e.kind for e in events] == [Kind.LIVE, Kind.REVIEW_REJECTED]
+    assert events[0].detail["whatsapp"] == "APPROVED" and events[1].message == "COUNTERFEIT"
+
+
+# -- paged by keyset ------------------------------------------------------------------------------
+
+
+def test_the_timeline_of_a_variant_with_100000_events_pages_by_keyset(django_assert_num_queries):
+    variant = VariantFactory()
+    other = VariantFactory(tenant=variant.tenant, product=variant.product)
+    start = timezone.now() - timedelta(days=10)
+    rows = [
+        VariantEvent(tenant_id=variant.tenant_id, variant_id=variant.pk, product_id=variant.product_id,
+                     kind=Kind.SENT, at=start + timedelta(seconds=n // 2), batch_id=n)  # two events a second
+        for n in range(100_000)
+    ] + [VariantEvent(tenant_id=other.tenant_id, variant_id=other.pk, kind=Kind.SENT, at=start) for _ in range(500)]
+    VariantEvent.objects.bulk_create(rows, batch_size=5000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE catalog_variantevent")
+
+    with django_assert_num_queries(1):  # one query of 51 rows, no COUNT, no OFFSET
+        first = timeline.variant_page(variant)
+    assert [e.batch_id for e in first.events] == list(range(99_999, 99_949, -1))
+    with django_assert_num_queries(1):
+        second = timeline.variant_page(variant, first.next_cursor)
+    # Keyset on (at, id): ties of the same second are neither skipped nor repeated.
+    assert [e.batch_id for e in second.events] == list(range(99_949, 99_899, -1))
+
+    plan = (
+        VariantEvent.objects.for_tenant(variant.tenant_id).for_variant(variant.pk).newest_first()
+        .before(first.events[-1].at, first.events[-1].pk)[:51].explain()
+    )
+    assert "variantevent_variant_at" in plan  # an index range scan, never a sort of 100,000 rows
+
+
+def test_the_last_page_has_no_cursor_and_a_bad_cursor_shows_the_first_page():
+    variant = VariantFactory()
+    VariantEventFactory.create_batch(3, variant=variant)
+    page = timeline.variant_page(variant, "not-a-cursor")
+    assert len(page.events) == 3 and page.next_cursor == ""
+
+
+# -- retained for a period ------------------------------------------------------------------------
+
+
+def test_events_older_than_the_retention_period_are_purged(settings):
+    settings.TIMELINE_RETENTION_DAYS = 30
+    variant = VariantFactory()
+    old = VariantEventFactory(variant=variant, at=timezone.now() - timedelta(days=31))
+    kept = VariantEventFactory(variant=variant, at=timezone.now() - timedelta(days=29))
+    assert timeline.purge_expired() == 1
+    assert list(VariantEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not VariantEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_the_purge_is_scheduled():
+    from catalog.sync.schedule import SCHEDULES
+
+    assert ("catalog.tasks.purge_timeline", 60) in [(func, minutes) for _, func, minutes in SCHEDULES]
