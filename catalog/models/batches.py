@@ -12,6 +12,16 @@ class SyncBatchQuerySet(TenantQuerySet):
     def in_flight(self) -> Self:
         return self.filter(state__in=SyncBatch.IN_FLIGHT_STATES)
 
+    def move(self, batch_pk: int, *, expected: tuple[str, ...] | None = None, **fields) -> bool:
+        """Write ``fields`` to one batch only if it is still in one of the ``expected`` states.
+
+        Every transition out of an in-flight state goes through here: a late worker (its
+        claim timed out, the sweeper released it) finds the row moved on and changes
+        nothing, instead of flipping a batch someone else already ended. False then.
+        """
+        expected = expected or SyncBatch.IN_FLIGHT_STATES
+        return bool(self.filter(pk=batch_pk, state__in=expected).update(**fields))
+
 
 class CatalogFeed(TenantOwned):
     """A Meta product feed (one per shard) that replace and update uploads go to."""

@@ -263,10 +263,12 @@ def release(batch: SyncBatch, *, state: str, message: str = "") -> int:
     """End ``batch`` without a result: its variants go back to what they were (PENDING stays PENDING)."""
     now = timezone.now()
     with transaction.atomic():
+        if not SyncBatch.objects.move(
+            batch.pk, state=state, error_message=message[:5000], finished_at=now, next_poll_at=None
+        ):
+            logger.info("Batch %s was already ended by another worker; not released again", batch.pk)
+            return 0
         released = item_state.release_batch(batch, now=now)
-        SyncBatch.objects.filter(pk=batch.pk).update(
-            state=state, error_message=message[:5000], finished_at=now, next_poll_at=None
-        )
     batch.state, batch.error_message = state, message
     if released:
         logger.info("Batch %s %s: released %s variants (%s)", batch.pk, state, released, message)

@@ -71,7 +71,7 @@ def reschedule(batch: SyncBatch, *, meta_status: str = "", wait: float | None = 
     fields = {"poll_count": F("poll_count") + 1, "next_poll_at": timezone.now() + delay}
     if meta_status:
         fields["meta_status"] = meta_status[:32]
-    SyncBatch.objects.filter(pk=batch.pk).update(**fields)
+    SyncBatch.objects.filter(pk=batch.pk, state=SyncBatch.State.SENT).update(**fields)
 
 
 def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list[dict]]:

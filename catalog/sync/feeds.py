@@ -266,7 +266,8 @@ def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) ->
             os.unlink(path)
     pause.note_success(catalog)
     now = timezone.now()
-    SyncBatch.objects.filter(pk=batch.pk).update(
+    SyncBatch.objects.move(
+        batch.pk, expected=(SyncBatch.State.CLAIMED,),
         state=SyncBatch.State.SENT, handle=str(answer.get("id", ""))[:255], feed=feed, sent_at=now,
         heartbeat_at=now, next_poll_at=now + poll_delay(0), attempts=1,
         stats={"rows": rows, "bytes": size, **({"adopting": True} if adopting else {})},

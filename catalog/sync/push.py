@@ -322,14 +322,20 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
             )
         return
     with transaction.atomic():
-        if rejected:
-            item_state.apply_rejections(batch, rejected, Variant.FailureSource.META_BATCH)
-        SyncBatch.objects.filter(pk=batch.pk).update(
+        if not SyncBatch.objects.move(
+            batch.pk, expected=(SyncBatch.State.CLAIMED,),
             state=SyncBatch.State.SENT, handle=str(handles[0])[:255], sent_at=now, heartbeat_at=now,
             next_poll_at=now + poll_delay(0), error_count=len(rejected), errors=errors,
             stats={"requests": request_count, **({"warnings": warnings[:200]} if warnings else {})},
             attempts=1,
-        )
+        ):
+            # The sweeper released the claim meanwhile (its items are PENDING again and go in a
+            # later call); Meta applies this one too, which is harmless: the same data.
+            logger.warning("Batch %s was released before Meta's answer was recorded; handle %s not followed",
+                           batch.pk, handles[0])
+            return
+        if rejected:
+            item_state.apply_rejections(batch, rejected, Variant.FailureSource.META_BATCH)
     batch.state, batch.handle = SyncBatch.State.SENT, str(handles[0])
     logger.info("Catalog %s batch %s sent: %s requests, handle received", catalog.pk, batch.pk, request_count)
 

@@ -13,6 +13,7 @@ the rest, one for the batch row. Rules (ARCHITECTURE "Confirm"):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 
 from django.db import transaction
@@ -22,6 +23,8 @@ from catalog import item_state
 from catalog.models import Catalog, SyncBatch, Variant
 
 from . import push_requests, volatile
+
+logger = logging.getLogger(__name__)
 
 META_REJECTED = "META_REJECTED"
 ERRORS_KEPT = 200  # error samples stored on the batch row
@@ -64,6 +67,12 @@ def finish(
     rejected = rejected or {}
     errors, warnings = list(errors)[:ERRORS_KEPT], list(warnings)[:ERRORS_KEPT]
     with transaction.atomic():
+        # Take the exit first: a batch another worker already ended (the sweeper released it,
+        # a timeout re-queued its items) is left as it is, and its items are not touched.
+        if not SyncBatch.objects.move(batch.pk, state=state, finished_at=now, next_poll_at=None):
+            logger.warning("Batch %s was already ended (%s); Meta's late verdict is not applied", batch.pk,
+                           SyncBatch.objects.filter(pk=batch.pk).values_list("state", flat=True).first())
+            return batch
         source = (
             Variant.FailureSource.META_BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH
             else Variant.FailureSource.META_FEED

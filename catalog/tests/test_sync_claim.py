@@ -215,10 +215,10 @@ def test_recording_a_verdict_takes_a_constant_number_of_queries(django_assert_nu
     variants = make_variants(catalog, size)
     batch = claim.claim_items_batch(catalog, 0)
     rejected = {variants[0].retailer_id: "bad", variants[1].retailer_id: "worse"}
-    # savepoint, rejections, aggregate, accepted, batch row, catalog row, release savepoint, and the
-    # look for a change that waited for the shard (push_requests.after_batch); +2 for the per-item
-    # timeline: one INSERT ... SELECT of the rejections' events, one of the accepted ones (issue 19)
-    with django_assert_num_queries(10):
+    # savepoint, the batch's conditional exit, rejections, aggregate, accepted, batch row, catalog row,
+    # release savepoint, and the look for a change that waited for the shard (push_requests.after_batch);
+    # +2 for the per-item timeline: one INSERT ... SELECT of the rejections' events, one of the accepted ones
+    with django_assert_num_queries(11):
         results.finish(batch, state=SyncBatch.State.FINISHED, rejected=rejected)
 
 
@@ -303,3 +303,19 @@ def test_releasing_a_failed_push_leaves_a_claim_another_worker_already_ended_alo
     assert claim.release_failed_claim(batch, RuntimeError("late")) is False
     assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.SENT
     assert Variant.objects.filter(in_flight_batch=batch).count() == 2
+
+
+def test_a_late_verdict_never_flips_a_batch_the_sweeper_already_released(settings):
+    settings.SYNC_CLAIM_TIMEOUT = 60
+    catalog = CatalogFactory()
+    make_variants(catalog, 2)
+    batch = claim.claim_items_batch(catalog, 0)
+    SyncBatch.objects.filter(pk=batch.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+    assert sweep.release_dead_claims() == 1
+    again = claim.claim_items_batch(catalog, 0)  # the items went on in a new batch
+    results.finish(batch, state=SyncBatch.State.FINISHED)  # the slow worker comes back with Meta's answer
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+    assert set(Variant.objects.values_list("in_flight_batch", "meta_status")) == {(again.pk, "PENDING")}
+    assert claim.release(batch, state=SyncBatch.State.TIMED_OUT) == 0  # nor released twice
+    assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+
