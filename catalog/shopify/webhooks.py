@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -200,16 +200,8 @@ class Ignored(Exception):
 
 
 def claim(event_id: int) -> bool:
-    """Take the event for processing unless done or held by a live worker (works on SQLite too)."""
-    now = timezone.now()
-    return bool(
-        WebhookEvent.objects.filter(pk=event_id)
-        .filter(
-            Q(state=WebhookEvent.State.RECEIVED)
-            | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lte=now - timedelta(minutes=10))
-        )
-        .update(state=WebhookEvent.State.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
-    )
+    """Take the event for processing unless done or held by a live worker (``WebhookEvent.objects.claim``)."""
+    return bool(WebhookEvent.objects.claim([event_id]))
 
 
 def process_event(event_id: int, *, client: ShopifyClient | None = None) -> str | None:
