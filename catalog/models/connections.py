@@ -141,6 +141,7 @@ class Catalog(TenantOwned):
         RATE_LIMIT = "rate_limit", "Rate limited by Meta"
         OUTAGE = "outage", "Meta unavailable"
         ERROR = "error", "Meta rejected our request"
+        UNINSTALLED = "uninstalled", "Shopify app uninstalled"
 
     store = models.OneToOneField(
         ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog"

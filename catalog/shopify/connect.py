@@ -32,7 +32,7 @@ WEBHOOK_TOPICS = (
     "SHOP_UPDATE",
     "ORDERS_PAID",
 )
-# Prefix of Catalog.paused_reason set by app/uninstalled; a reconnect lifts only that pause.
+# How Catalog.paused_reason starts after app/uninstalled (pause kind UNINSTALLED).
 UNINSTALLED_REASON = "The Shopify app was uninstalled"
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 
@@ -105,8 +105,10 @@ def connect_store(
         store.connected_at = timezone.now()
         store.uninstalled_at = None
         store.save()
-        Catalog.objects.filter(store=store, paused_reason__startswith=UNINSTALLED_REASON).update(
-            sync_enabled=True, paused_reason="", updated_at=timezone.now()
+        # Reinstalled: lift the uninstall's pause, and only that one.
+        Catalog.objects.filter(store=store, pause_kind=Catalog.PauseKind.UNINSTALLED).update(
+            pause_kind=Catalog.PauseKind.NONE, paused_reason="", paused_at=None, paused_until=None,
+            updated_at=timezone.now(),
         )
 
     result = ConnectResult(store=store, created=created)

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 
 from catalog import item_state
 from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookDrain, WebhookEvent
+from catalog.sync import pause
 from galantis.queue import enqueue
 
 from . import collections as collection_sets
@@ -574,9 +575,11 @@ def _app_uninstalled(ctx: _Context) -> str:
         f"{UNINSTALLED_REASON} from {ctx.store.shop_domain} on {when:%Y-%m-%d %H:%M} UTC. "
         "Reinstall it and reconnect the store (connect_shopify) to resume syncing."
     )
-    paused = Catalog.objects.filter(store=ctx.store).update(
-        sync_enabled=False, paused_reason=reason, updated_at=timezone.now()
-    )
+    paused = 0
+    for catalog in Catalog.objects.filter(store=ctx.store):
+        # A pause of its own kind: the catalog stays switched on, and only a reconnect lifts it.
+        pause.pause(catalog, Catalog.PauseKind.UNINSTALLED, reason)
+        paused += 1
     return f"store marked uninstalled; {paused} catalog(s) paused"
 
 

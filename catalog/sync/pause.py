@@ -62,8 +62,8 @@ def resume_if_cause_gone(catalog: Catalog) -> bool:
     """Resume a paused catalog whose cause has passed; True when it may sync now."""
     if not catalog.pause_kind:
         return True
-    if catalog.pause_kind == Kind.MANUAL:
-        return False
+    if catalog.pause_kind in (Kind.MANUAL, Kind.UNINSTALLED):
+        return False  # staff resume it; a reconnect of the store lifts an uninstall (shopify.connect)
     now = timezone.now()
     if catalog.pause_kind in (Kind.AUTH, Kind.PERMISSION):
         connection = MetaConnection.objects.filter(pk=catalog.connection_id).first()

@@ -75,7 +75,7 @@ def may_run_now(catalog: Catalog, now=None) -> bool:
         return True
     if catalog.pause_kind in (Catalog.PauseKind.AUTH, Catalog.PauseKind.PERMISSION):
         return True  # cheap to re-check whether a new token was saved
-    if catalog.pause_kind == Catalog.PauseKind.MANUAL:
+    if catalog.pause_kind in (Catalog.PauseKind.MANUAL, Catalog.PauseKind.UNINSTALLED):
         return False
     return catalog.paused_until is None or catalog.paused_until <= now
 

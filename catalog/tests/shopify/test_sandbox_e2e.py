@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from catalog.items import meta_item
-from catalog.models import ImportRun, Product, ProductSet, ShopifyStore, Variant, WebhookEvent
+from catalog.models import Catalog, ImportRun, Product, ProductSet, ShopifyStore, Variant, WebhookEvent
 from catalog.shopify.client import ShopifyClient
 from catalog.shopify.connect import WEBHOOK_TOPICS
 from catalog.shopify.errors import ShopifyAuthError, ShopifyTransientError, ShopNotFound
@@ -428,7 +428,7 @@ def test_app_uninstalled_marks_the_store_and_pauses_the_catalog(connected):
     catalog = c.store.catalog
     catalog.refresh_from_db()
     assert c.store.uninstalled_at is not None
-    assert not catalog.sync_enabled and "uninstalled" in catalog.paused_reason
+    assert catalog.pause_kind == Catalog.PauseKind.UNINSTALLED and "uninstalled" in catalog.paused_reason
 
 
 def test_orders_paid_is_handed_to_the_conversions_api(connected):

@@ -218,7 +218,8 @@ def test_app_uninstalled_marks_the_store_and_pauses_its_catalog(client, store, c
     store.refresh_from_db()
     catalog = Catalog.objects.get(pk=catalog.pk)
     assert store.uninstalled_at is not None
-    assert catalog.sync_enabled is False and "uninstalled" in catalog.paused_reason
+    assert catalog.pause_kind == Catalog.PauseKind.UNINSTALLED and "uninstalled" in catalog.paused_reason
+    assert catalog.sync_enabled  # switched on still: it resumes when the store is reconnected
 
 
 def test_shop_update_changes_currency_and_repends_variants(client, store, catalog):
