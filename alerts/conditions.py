@@ -1,9 +1,10 @@
 """The conditions a tenant should hear about now, found cheaply (a handful of queries per tenant).
 
 Token, pause and Conversions API conditions read a few rows of their own tables; the failure
-share and the rejected count come from the maintained ``VariantStateCount`` rows (never a
-COUNT over variants). Rejected items are found by comparing the rejected count with what the
-previous run saw (``Alert.base_count``); only when it rose are a few of them read, for names.
+share comes from the maintained ``VariantStateCount`` rows (never a COUNT over variants).
+Items rejected after having been live are read exactly from the per-item timeline: the
+"rejected in review" events of the last day that follow a "live" event of the same variant
+(a partial index holds only the rejected events).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import Catalog, DriftFinding, MetaConnection, Tenant, Variant, VariantStateCount
+from catalog.models import Catalog, DriftFinding, MetaConnection, Tenant, Variant, VariantEvent, VariantStateCount
 from conversions.models import ConversionEvent
 from diagnostics import states
 from diagnostics.fixes import settings_url
@@ -67,7 +68,7 @@ def find(tenant: Tenant, previous: dict[str, Alert], *, now: datetime | None = N
         spike = failure_spike(tenant, catalog, c)
         if spike:
             found.append(spike)
-        found.append(rejected_items(tenant, catalog, c["verdict"]["rejected"], previous.get(rejected_key(catalog))))
+        found.append(rejected_items(tenant, catalog, now))
     conversions = conversions_failing(tenant, now)
     if conversions:
         found.append(conversions)
@@ -149,35 +150,39 @@ def rejected_key(catalog: Catalog) -> str:
     return f"rejected:{catalog.pk}"
 
 
-def rejected_items(tenant: Tenant, catalog: Catalog, rejected: int, previous: Alert | None) -> Condition:
-    """Items Meta's review rejected since the previous run: the rejected count rose above its baseline.
+def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition:
+    """Items Meta's review rejected after they had been live, read exactly from the per-item timeline.
 
-    The first run of a catalog only records the count (what was rejected before alerts
-    existed is the health page's business). The alert stays open while the count is above
-    the baseline; once it falls back, the baseline follows it down.
+    A "rejected in review" event within the last ALERTS_REPEAT_HOURS, on a variant whose
+    timeline has a "live" event before it, and that is still rejected now. Items rejected at
+    their first review never were live (the health page counts them); an item fixed since
+    closes the alert. Each new rejection changes the fingerprint, so it is sent at once.
     """
     key = rejected_key(catalog)
-    base = rejected if previous is None else min(previous.base_count, rejected)
-    if rejected <= base:
-        return Condition(Kind.REJECTED, key, "", open=False, catalog_id=catalog.pk, seen_count=rejected,
-                         base_count=rejected)
-    new = rejected - base
-    sample = list(
-        Variant.objects.filter(
-            catalog_id=catalog.pk, meta_status=Variant.SyncStatus.SYNCED, excluded=False,
-            verdict=Variant.Verdict.REJECTED,
-        ).order_by("-verdict_checked_at", "-pk").values_list("retailer_id", "title", "review_rejection_reasons")[
-            :REJECTED_SAMPLE
-        ]
+    Event = VariantEvent.Kind
+    since = now - timedelta(hours=settings.ALERTS_REPEAT_HOURS)
+    live_before = VariantEvent.objects.filter(variant_id=OuterRef("variant_id"), kind=Event.LIVE, at__lt=OuterRef("at"))
+    still_rejected = Variant.objects.filter(catalog_id=catalog.pk, verdict=Variant.Verdict.REJECTED).values("pk")
+    events = (
+        VariantEvent.objects.for_tenant(tenant)
+        .filter(catalog_id=catalog.pk, kind=Event.REVIEW_REJECTED, at__gte=since, at__lte=now)
+        .filter(Exists(live_before), variant_id__in=still_rejected)
     )
-    lines = [f"- {rid} ({title}): {', '.join(map(str, reasons or [])) or 'no reason given'}"
-             for rid, title, reasons in sample]
+    latest = list(events.order_by("-at", "-id").values_list("variant_id", "id", "message")[: REJECTED_SAMPLE * 4])
+    if not latest:
+        return Condition(Kind.REJECTED, key, "", open=False, catalog_id=catalog.pk)
+    n = events.values("variant_id").distinct().count()
+    sample_ids = list(dict.fromkeys(vid for vid, _, _ in latest))[:REJECTED_SAMPLE]
+    names = dict(Variant.objects.filter(pk__in=sample_ids).values_list("pk", "retailer_id"))
+    reasons = {vid: msg for vid, _, msg in reversed(latest)}
+    lines = [f"- {names.get(vid, vid)}: {reasons.get(vid) or 'no reason given'}" for vid in sample_ids]
     return Condition(
-        Kind.REJECTED, key, f"{new:,} item{'s' if new != 1 else ''} of {catalog.name} rejected in Meta's review",
-        "\n".join([f"Meta's review rejected {new:,} more item(s) since we last looked ({rejected:,} in all); "
-                   "they are not shown to customers. Latest:", *lines]),
+        Kind.REJECTED, key,
+        f"{n:,} item{'s' if n != 1 else ''} of {catalog.name} rejected in Meta's review after being live",
+        "\n".join([f"Meta's review rejected {n:,} item(s) that customers could see until then; they are no "
+                   "longer shown. Each item's timeline says when and why. Latest:", *lines]),
         _items_url(tenant, catalog, states.REJECTED), "See the rejected items and why",
-        fingerprint=f"rejected:{rejected}", catalog_id=catalog.pk, seen_count=rejected, base_count=base,
+        fingerprint=f"rejected_live:{n}:{latest[0][1]}", catalog_id=catalog.pk, seen_count=n,
     )
 
 

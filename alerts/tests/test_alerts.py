@@ -15,6 +15,7 @@ from django_q.models import Schedule
 from alerts import digest, schedules, tasks
 from alerts.models import Alert, Digest, Kind
 from alerts.tests.factories import AlertFactory, AlertSettingsFactory
+from catalog import item_state
 from catalog import tenants as tenant_services
 from catalog.models import Catalog, DriftFinding, Membership, MetaConnection, Variant
 from catalog.tests.factories import CatalogFactory, LiveVariantFactory, UserFactory, VariantFactory
@@ -91,29 +92,39 @@ def test_failure_share_under_the_threshold_is_no_alert(tenant, catalog, settings
     assert open_alerts(tenant, Kind.FAILURE_SPIKE) == []
 
 
+def _review(variant, status: str, *reasons: str) -> None:
+    """Meta's review as the verdict poll records it (item_state.record_verdicts writes the timeline)."""
+    item_state.record_verdicts(variant.catalog_id, [item_state.ItemVerdict(
+        retailer_id=variant.retailer_id, review_status=status, rejection_reasons=reasons, visibility="published",
+        channel_review=(("whatsapp", "APPROVED"),),
+    )])
+
+
 def test_item_rejected_after_being_live_opens_an_alert_on_the_next_run(tenant, catalog):
-    live = LiveVariantFactory.create_batch(2, catalog=catalog)
+    live = LiveVariantFactory.create_batch(2, catalog=catalog, verdict=Variant.Verdict.IN_REVIEW)
+    for variant in live:
+        _review(variant, "approved")  # live: on the timeline
+    never_live = LiveVariantFactory(catalog=catalog, verdict=Variant.Verdict.IN_REVIEW)
+    _review(never_live, "rejected", "Prohibited item")  # rejected at its first review
     now = timezone.now()
-    digest.build_for_tenant(tenant, now=now)  # sees both live: nothing to say
+    digest.build_for_tenant(tenant, now=now)  # nothing was live and then rejected: nothing to say
     assert open_alerts(tenant, Kind.REJECTED) == []
-    Variant.objects.filter(pk=live[0].pk).update(
-        verdict=Variant.Verdict.REJECTED, review_status="rejected", review_rejection_reasons=["Misleading claims"],
-        verdict_checked_at=now,
-    )
-    digest.build_for_tenant(tenant, now=now + HOUR)
+    _review(live[0], "rejected", "Misleading claims")
+    digest.build_for_tenant(tenant, now=timezone.now() + HOUR)
     [alert] = open_alerts(tenant, Kind.REJECTED)
-    assert alert.title.startswith("1 item")
+    assert alert.title.startswith("1 item") and "after being live" in alert.title
     assert live[0].retailer_id in alert.message and "Misleading claims" in alert.message
+    assert never_live.retailer_id not in alert.message
 
 
 def test_rejected_alert_resolves_when_the_item_is_fixed(tenant, catalog):
-    variant = LiveVariantFactory(catalog=catalog)
-    now = timezone.now()
-    digest.build_for_tenant(tenant, now=now)
-    Variant.objects.filter(pk=variant.pk).update(verdict=Variant.Verdict.REJECTED)
-    digest.build_for_tenant(tenant, now=now + HOUR)
-    Variant.objects.filter(pk=variant.pk).update(verdict=Variant.Verdict.LIVE)
-    digest.build_for_tenant(tenant, now=now + 2 * HOUR)
+    variant = LiveVariantFactory(catalog=catalog, verdict=Variant.Verdict.IN_REVIEW)
+    _review(variant, "approved")
+    _review(variant, "rejected")
+    digest.build_for_tenant(tenant, now=timezone.now() + HOUR)
+    assert len(open_alerts(tenant, Kind.REJECTED)) == 1
+    _review(variant, "approved")
+    digest.build_for_tenant(tenant, now=timezone.now() + 2 * HOUR)
     assert open_alerts(tenant, Kind.REJECTED) == []
 
 
