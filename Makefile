@@ -28,6 +28,7 @@ demo: export SITE_URL ?= http://$(HOST):$(PORT)
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py ensure_schedules
 	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C stops the web server and the task cluster)"
 	@$(BIN)/python manage.py qcluster & QPID=$$!; \
 	trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \

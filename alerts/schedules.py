@@ -1,9 +1,10 @@
-"""Django-Q2 schedule of the alert digests, created in code (idempotent, after migrate and by ensure_schedules)."""
+"""Django-Q2 schedule of the alert digests (applied by ``manage.py ensure_schedules``, galantis.schedules)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django_q.models import Schedule
+
+from galantis.schedules import Every
 
 DIGEST_SCHEDULE = "alerts: find conditions, build and send the digests"
 
@@ -13,11 +14,4 @@ def digest_minutes() -> int:
     return max(int(getattr(settings, "ALERTS_DIGEST_MINUTES", 60)), 1)
 
 
-def ensure_schedules() -> list[str]:
-    """Create or update the schedule by name; return its name."""
-    Schedule.objects.update_or_create(
-        name=DIGEST_SCHEDULE,
-        defaults={"func": "alerts.tasks.run_digests", "schedule_type": Schedule.MINUTES,
-                  "minutes": digest_minutes(), "repeats": -1},
-    )
-    return [DIGEST_SCHEDULE]
+SCHEDULES = [Every(DIGEST_SCHEDULE, "alerts.tasks.run_digests", digest_minutes)]

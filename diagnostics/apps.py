@@ -3,12 +3,10 @@ from django.db.models.signals import post_migrate
 
 
 def _seed(sender, using: str = "default", **kwargs) -> None:
-    """After migrate (and test flushes): load the error taxonomy and create the schedules."""
-    from .schedules import ensure_schedules
+    """After migrate (and test flushes): load the error taxonomy (schedules: ``manage.py ensure_schedules``)."""
     from .taxonomy import load_error_taxonomy
 
     load_error_taxonomy()
-    ensure_schedules()
 
 
 class DiagnosticsConfig(AppConfig):

@@ -125,7 +125,7 @@ def start_cluster(log_dir: str):
     from django_q.models import OrmQ, Schedule
 
     from catalog.models import PushRequest
-    from catalog.sync.schedule import ensure_schedules
+    from galantis.schedules import ensure_schedules
 
     from ..chaos.harness import Cluster
 

@@ -1,22 +1,12 @@
 """The daily Meta token check as a Django-Q2 schedule (schedules are code, not admin clicks)."""
 
 from django.db import migrations
-from django.utils import timezone
 
 SCHEDULE_NAME = "Check Meta catalog tokens (daily)"
 
 
 def create_schedule(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": "catalog.tasks.check_meta_tokens",
-            "schedule_type": "D",  # Schedule.DAILY
-            "repeats": -1,
-            "next_run": timezone.now(),
-        },
-    )
+    """Nothing: schedules live in one registry that ``manage.py ensure_schedules`` applies (galantis.schedules)."""
 
 
 def delete_schedule(apps, schema_editor):

@@ -1,23 +1,12 @@
 """Send queued Meta item deletions (ids replaced on import, orphans a merchant chose) every 10 minutes."""
 
 from django.db import migrations
-from django.utils import timezone
 
 SCHEDULE_NAME = "Send queued Meta item deletions (every 10 minutes)"
 
 
 def create_schedule(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.update_or_create(
-        name=SCHEDULE_NAME,
-        defaults={
-            "func": "catalog.tasks.send_due_item_deletions",
-            "schedule_type": "I",  # Schedule.MINUTES
-            "minutes": 10,
-            "repeats": -1,
-            "next_run": timezone.now(),
-        },
-    )
+    """Nothing: schedules live in one registry that ``manage.py ensure_schedules`` applies (galantis.schedules)."""
 
 
 def delete_schedule(apps, schema_editor):

@@ -4,9 +4,7 @@ from django.db import migrations
 
 
 def create_schedules(apps, schema_editor):
-    from catalog.shopify.schedules import ensure_schedules
-
-    ensure_schedules(apps.get_model("django_q", "Schedule"))
+    """Nothing: schedules live in one registry that ``manage.py ensure_schedules`` applies (galantis.schedules)."""
 
 
 class Migration(migrations.Migration):

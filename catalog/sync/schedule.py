@@ -22,41 +22,35 @@ from django_q.models import Schedule
 
 from catalog.models import Catalog, CatalogFeed, ProductSet, SyncBatch, Variant
 from galantis.queue import enqueue
+from galantis.schedules import Every
 
 from .push_requests import request_push
 
 logger = logging.getLogger(__name__)
 
 Kind = SyncBatch.Kind
-# (name, task, every N minutes). Names are stable: ensure_schedules updates in place.
+# Names are stable: ensure_schedules (galantis.schedules) updates them in place.
 SCHEDULES = [
-    ("catalog sync: push pending changes", "catalog.tasks.push_due_catalogs", 1),
-    ("catalog sync: poll batch and upload status", "catalog.tasks.confirm_due_batches", 1),
-    ("catalog sync: replace and update feeds", "catalog.tasks.push_due_feeds", 5),
-    ("catalog sync: sweep stale claims and deletions", "catalog.tasks.sweep_sync", 5),
+    Every("catalog sync: push pending changes", "catalog.tasks.push_due_catalogs", 1),
+    Every("catalog sync: poll batch and upload status", "catalog.tasks.confirm_due_batches", 1),
+    Every("catalog sync: replace and update feeds", "catalog.tasks.push_due_feeds", 5),
+    Every("catalog sync: sweep stale claims and deletions", "catalog.tasks.sweep_sync", 5),
     # Collections as Meta product sets, within minutes of a change (catalog.sync.product_sets).
-    ("catalog sync: product sets", "catalog.tasks.sync_due_product_sets", 2),
+    Every("catalog sync: product sets", "catalog.tasks.sync_due_product_sets", 2),
     # The health page reads counts the database maintains; this folds them and proves them.
-    ("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
+    Every("catalog counts: fold and prove the variant state counts", "catalog.tasks.reconcile_state_counts", 10),
     # Meta read back for ghosts, drift and duplicate catalogs (catalog.sync.drift).
-    ("catalog drift: read Meta back for ghosts and drift", "catalog.tasks.scan_due_drift", 15),
+    Every("catalog drift: read Meta back for ghosts and drift", "catalog.tasks.scan_due_drift", 15),
     # Rejected items whose cause was fixed: another review, within Meta's 10 calls a day (catalog.rereview).
-    ("catalog review: send the re-review queue", "catalog.tasks.rereview_due_catalogs", 60),
+    Every("catalog review: send the re-review queue", "catalog.tasks.rereview_due_catalogs", 60),
     # The per-item timeline keeps TIMELINE_RETENTION_DAYS of events (catalog.timeline.purge_expired).
-    ("catalog timeline: purge expired events", "catalog.tasks.purge_timeline", 60),
+    Every("catalog timeline: purge expired events", "catalog.tasks.purge_timeline", 60),
+    # Once created by migrations 0005 and 0007 (names kept, so existing installs update in place).
+    Every("Check Meta catalog tokens (daily)", "catalog.tasks.check_meta_tokens", schedule_type=Schedule.DAILY),
+    Every("Send queued Meta item deletions (every 10 minutes)", "catalog.tasks.send_due_item_deletions", 10),
 ]
 # A failed replace feed stops holding back Batch API pushes for this long.
 FEED_RETRY_WINDOW = timedelta(hours=1)
-
-
-def ensure_schedules() -> list[str]:
-    """Create or update the sync schedules (idempotent); return their names."""
-    for name, func, minutes in SCHEDULES:
-        Schedule.objects.update_or_create(
-            name=name,
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
-        )
-    return [name for name, _, _ in SCHEDULES]
 
 
 def writable_catalogs() -> QuerySet[Catalog]:

@@ -15,6 +15,7 @@ from catalog.meta.errors import AuthError, PermissionDenied, RateLimited, Transi
 from catalog.models import Catalog, MetaConnection, SyncBatch, Variant
 from catalog.sync import pause, schedule
 from catalog.tests.factories import CatalogFactory, ProductFactory, VariantFactory
+from galantis.schedules import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +68,21 @@ def test_ensure_schedules_is_idempotent_and_never_catches_up(settings):
     call_command("ensure_schedules", stdout=StringIO())
     call_command("ensure_schedules", stdout=StringIO())
     names = set(Schedule.objects.values_list("name", flat=True))
-    assert {name for name, _, _ in schedule.SCHEDULES} <= names
+    assert {every.name for every in schedule.SCHEDULES} <= names
     assert Schedule.objects.filter(func="catalog.tasks.push_due_catalogs").count() == 1
     assert settings.Q_CLUSTER["catch_up"] is False
     push_schedule = Schedule.objects.get(func="catalog.tasks.push_due_catalogs")
     assert (push_schedule.schedule_type, push_schedule.minutes) == (Schedule.MINUTES, 1)
+
+
+def test_schedules_come_only_from_the_registry():
+    """Nothing creates a schedule but ensure_schedules, and it removes our own ones no longer listed."""
+    assert not Schedule.objects.exists()  # migrations and post-migrate hooks create none
+    Schedule.objects.create(name="an old name", func="catalog.tasks.push_due_catalogs", schedule_type="I", minutes=1)
+    Schedule.objects.create(name="someone else's", func="othertool.tasks.run", schedule_type="I", minutes=1)
+    call_command("ensure_schedules", stdout=StringIO())
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert names == {every.name for every in registry()} | {"someone else's"}
 
 
 # -- pauses --------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
@@ -102,9 +104,10 @@ def test_only_an_owner_may_set_the_test_event_code(owner_client, staff_client, t
     assert settings.test_event_code == "TEST9"
 
 
-def test_the_schedules_exist_after_migrate():
-    assert set(Schedule.objects.filter(name__in=SCHEDULES).values_list("func", flat=True)) == {
-        func for func, _ in SCHEDULES.values()}
+def test_ensure_schedules_creates_the_conversions_schedules():
+    call_command("ensure_schedules", stdout=StringIO())
+    assert set(Schedule.objects.filter(name__in=[e.name for e in SCHEDULES]).values_list("func", flat=True)) == {
+        e.func for e in SCHEDULES}
 
 
 def test_the_schedule_queues_one_send_per_catalog_with_due_events(catalog, django_capture_on_commit_callbacks):

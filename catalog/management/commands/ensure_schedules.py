@@ -1,22 +1,14 @@
-"""manage.py ensure_schedules: create or update the Django-Q2 schedules (sync, Shopify in, Conversions API, alerts)."""
+"""manage.py ensure_schedules: apply the one schedule registry (galantis.schedules) to Django-Q2."""
 
 from django.core.management.base import BaseCommand
 
-from alerts import schedules as alerts_schedules
-from catalog.shopify import schedules as shopify_schedules
-from catalog.sync import schedule
-from conversions import schedules as conversions_schedules
+from galantis.schedules import ensure_schedules
 
 
 class Command(BaseCommand):
-    help = "Create/update the catalog sync, Shopify ingestion, Conversions API and alert schedules. Idempotent."
+    help = "Create or update every Django-Q2 schedule of the project (sync, Shopify in, diagnostics, Conversions " \
+        "API, alerts) and delete our own ones no longer listed. Idempotent: run it at every deploy."
 
     def handle(self, *args, **options):
-        names = [
-            *schedule.ensure_schedules(),
-            *shopify_schedules.ensure_schedules(),
-            *conversions_schedules.ensure_schedules(),
-            *alerts_schedules.ensure_schedules(),
-        ]
-        for name in names:
+        for name in ensure_schedules():
             self.stdout.write(self.style.SUCCESS(f"schedule ready: {name}"))

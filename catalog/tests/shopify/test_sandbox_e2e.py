@@ -556,7 +556,7 @@ def test_ensure_schedules_creates_the_shopify_schedules():
     call_command("ensure_schedules", stdout=StringIO())
     funcs = set(Schedule.objects.values_list("func", flat=True))
     assert {"catalog.tasks.reconcile_shopify_stores", "catalog.tasks.sweep_shopify_webhooks"} <= funcs
-    assert Schedule.objects.filter(name__in=list(schedules.SCHEDULES)).count() == len(schedules.SCHEDULES)
+    assert Schedule.objects.filter(name__in=[e.name for e in schedules.SCHEDULES]).count() == len(schedules.SCHEDULES)
 
 
 @pytest.mark.timeout(900)  # ~30 s on an idle machine; generous for loaded CI runners
