@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
+from catalog import current_tenant
 from catalog.models import Tenant
 from catalog.permissions import Action, can
-
-SESSION_KEY = "connection_tenant"
 
 
 @dataclass(frozen=True)
@@ -31,19 +30,10 @@ def resolve(request: HttpRequest, *, manage: bool = False) -> Access:
     Raises 404 for a tenant the user doesn't belong to, 403 when the role is too weak.
     """
     user = request.user
-    slug = request.GET.get("tenant") or request.POST.get("tenant") or request.session.get(SESSION_KEY)
-    tenants = Tenant.objects.for_user(user).order_by("slug")
-    tenant = tenants.filter(slug=slug).first() if slug else None
-    if tenant is None:
-        if slug and (request.GET.get("tenant") or request.POST.get("tenant")):
-            raise Http404("No such tenant.")
-        tenant = tenants.first()
-    if tenant is None:
-        raise Http404("You don't belong to any tenant.")
+    tenant, _ = current_tenant.resolve(request)  # the same tenant as every other merchant page
     if not can(user, Action.SEE_CONNECTION, tenant):
         raise PermissionDenied("Only the tenant's owners and staff see the WhatsApp Connection settings.")
     access = Access(tenant=tenant, can_manage=can(user, Action.MANAGE_CONNECTION, tenant))
     if manage and not access.can_manage:
         raise PermissionDenied("Only an owner of this tenant can change the WhatsApp Connection.")
-    request.session[SESSION_KEY] = tenant.slug
     return access
