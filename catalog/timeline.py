@@ -161,25 +161,8 @@ def product_page(product_id: int, tenant_id: int, cursor: str = "", size: int = 
 
 
 def describe(event: VariantEvent) -> str:
-    """The event in the merchant's words: its label, the batch, and what it carries."""
-    parts = [event.get_kind_display()]
-    d = event.detail or {}
-    if event.batch_id:
-        parts.append(f"in {str(d.get('via') or 'batch').replace('_', ' ').lower()} #{event.batch_id}")
-    if d.get("fields"):
-        parts.append("fields: " + ", ".join(map(str, d["fields"])))
-    if d.get("source"):
-        parts.append(f"from {d['source']}")
-    if d.get("status"):
-        parts.append(f"now {str(d['status']).lower()}")
-    if d.get("by"):
-        parts.append(f"by {d['by']}")
-    if d.get("review_status"):
-        parts.append(f"review {d['review_status']}")
-    if d.get("whatsapp"):
-        parts.append(f"WhatsApp {d['whatsapp']}")
-    text = " · ".join(parts)
-    return f"{text}: {event.message}" if event.message else text
+    """The event in the merchant's words (:attr:`VariantEvent.summary`)."""
+    return event.summary
 
 
 # --- Retention -----------------------------------------------------------------------------------

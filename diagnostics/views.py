@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
+from catalog import timeline
 from catalog.models import Catalog, Product, Variant
 from catalog.permissions import Action, can
 from galantis.queue import enqueue
@@ -213,11 +214,15 @@ def product_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Every variant's status and open problems with their fixes; Meta is asked live (cached)."""
     product = get_object_or_404(Product.objects.for_user(request.user).select_related("store", "tenant"), pk=pk)
     review, checked_at, check_error = live_item_check(product, force=request.GET.get("refresh") == "1")
+    history = timeline.product_page(product.pk, product.tenant_id, request.GET.get("cursor", ""))
     context = {
         "tenant": product.tenant,
         "tenants": [],
         "health": product_health(product, review=review, checked_at=checked_at, check_error=check_error),
         "product": product,
+        # Since when, and why: every event of its variants, newest first (keyset-paged by ?cursor=).
+        "history": history,
+        "history_labels": dict(Variant.objects.filter(product=product).values_list("pk", "title")),
     }
     return TemplateResponse(request, "diagnostics/product.html", context)
 

@@ -4,7 +4,7 @@
 in this app and in others.
 """
 
-from . import batches, connection, connections, drift, onboarding, products, shopify, tenancy  # noqa: F401  (registers the admins)
+from . import batches, connection, connections, drift, onboarding, products, shopify, tenancy, timeline  # noqa: F401  (registers the admins)
 from .base import (
     SecretFieldsForm,
     TenantConsistentForm,

@@ -28,8 +28,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
-from catalog import item_state, items
-from catalog.models import Product, ProductSet, Variant, VariantStateCount
+from catalog import item_state, items, timeline
+from catalog.models import Product, ProductSet, Variant, VariantEvent, VariantStateCount
 from catalog.sync import product_sets
 from galantis.queue import enqueue
 
@@ -45,6 +45,7 @@ from .base import (
     status_count_badges,
 )
 from .sync_actions import repush_variants
+from .timeline import TimelineMixin, request_another_review
 from .whatsapp import ChosenProductsMessageMixin, ProductSetMessageMixin
 from .widgets import JsonColumnsMixin
 
@@ -262,7 +263,7 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMixin, TenantScopedAdmin):
+class ProductAdmin(TimelineMixin, JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMixin, TenantScopedAdmin):
     # Fits a 1366 px screen beside the filters: the variants' Meta status right after the title;
     # vendor, type and store are filters here and fields on the product's page.
     list_display = ("title", "meta_status", "status", "updated_at", "tenant")
@@ -280,7 +281,7 @@ class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMi
     ordering = ("-pk",)
     paginator = IdsFirstPaginator
     inlines = (VariantInline,)
-    actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules")
+    actions = ("exclude_from_meta", "include_in_meta", "recheck_meta_rules", request_another_review)
     readonly_fields = (
         "meta_status_summary",
         "shopify_link",
@@ -288,6 +289,7 @@ class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMi
         "image_links",
         "created_at",
         "updated_at",
+        "timeline",
     )
     fieldsets = (
         (None, {"fields": ("tenant", "store", "title", "status", "published", "meta_status_summary")}),
@@ -320,6 +322,7 @@ class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMi
                 "description": "Sent to Meta only; Shopify does not have these fields.",
             },
         ),
+        ("Timeline of its variants", {"fields": ("timeline",)}),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -389,6 +392,11 @@ class ProductAdmin(JsonColumnsMixin, ChosenProductsMessageMixin, IndexedSearchMi
     def save_related(self, request, form, formsets, change):
         # After the inline variants are saved too: one refresh sees product and variant edits.
         super().save_related(request, form, formsets, change)
+        edited = list(form.changed_data) + [f"variant {name}" for fs in formsets for f in fs.forms
+                                            for name in f.changed_data]
+        if change and edited:  # the timeline of each variant: who changed what (one INSERT ... SELECT)
+            timeline.record_from(Variant.objects.filter(product=form.instance), VariantEvent.Kind.STAFF_EDIT,
+                                 detail={"by": request.user.get_username(), "fields": sorted(set(edited))})
         changed = item_state.refresh_variants(Variant.objects.filter(product=form.instance))
         if changed and change:
             self.message_user(
@@ -476,7 +484,7 @@ def maintained_list_count(request, tenant_ids: list[int] | None) -> int | None:
 
 
 @admin.register(Variant)
-class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
+class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
     # What staff open the list for comes first and fits a 1366 px screen beside the filters:
     # the two statuses and the problem, then which variant it is (its link). Ids, SKU, price
     # and stock are on the variant's page.
@@ -499,7 +507,7 @@ class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
     ordering = ("-pk",)
     paginator = IdsFirstPaginator
     autocomplete_fields = ("product",)
-    actions = ("recheck_meta_rules", repush_variants)
+    actions = ("recheck_meta_rules", repush_variants, request_another_review)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         """The list's count from the maintained counts when its filters are states (a COUNT otherwise)."""
@@ -531,6 +539,7 @@ class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
         "meta_payload",
         "created_at",
         "updated_at",
+        "timeline",
     )
     fieldsets = (
         (None, {"fields": ("tenant", "product", "catalog", "status", "failure_source", "error_said", "our_fix")}),
@@ -579,6 +588,7 @@ class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
                 ),
             },
         ),
+        ("Timeline", {"fields": ("timeline",)}),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -681,6 +691,9 @@ class VariantAdmin(JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and form.changed_data:  # the timeline: who changed what
+            timeline.record_one(obj, VariantEvent.Kind.STAFF_EDIT,
+                                detail={"by": request.user.get_username(), "fields": list(form.changed_data)})
         if item_state.refresh_variants(Variant.objects.filter(pk=obj.pk)) and change:
             obj.refresh_from_db(fields=["meta_status"])
             self.message_user(request, f"What Meta sees changed: the variant is now {obj.meta_status}.", messages.INFO)

@@ -92,6 +92,22 @@ class VariantEvent(TenantOwned):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.variant_id})"
 
+    @property
+    def summary(self) -> str:
+        """The event in the merchant's words: its label, the batch, and what it carries."""
+        parts = [self.get_kind_display()]
+        d = self.detail or {}
+        if self.batch_id:
+            parts.append(f"in {str(d.get('via') or 'batch').replace('_', ' ').lower()} #{self.batch_id}")
+        for key, label in (("fields", "fields: {}"), ("source", "from {}"), ("status", "now {}"), ("by", "by {}"),
+                           ("review_status", "review {}"), ("whatsapp", "WhatsApp {}")):
+            value = d.get(key)
+            if value:
+                value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                parts.append(label.format(value.lower() if key == "status" else value))
+        text = " · ".join(parts)
+        return f"{text}: {self.message}" if self.message else text
+
 
 class ReReviewRequest(TenantOwned):
     """A rejected item waiting for (or given) another review through Meta's additional_reviews edge.

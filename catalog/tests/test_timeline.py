@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog import item_state, timeline
-from catalog.models import SyncBatch, Variant, VariantEvent, shard_key_for
+from catalog.models import ReReviewRequest, SyncBatch, Variant, VariantEvent, shard_key_for
 from catalog.sync import claim, results
 from catalog.tests.factories import CatalogFactory, ProductFactory, VariantEventFactory, VariantFactory
 
@@ -151,3 +152,72 @@ def test_the_purge_is_scheduled():
     from catalog.sync.schedule import SCHEDULES
 
     assert ("catalog.tasks.purge_timeline", 60) in [(func, minutes) for _, func, minutes in SCHEDULES]
+
+
+# -- shown to staff and merchants -----------------------------------------------------------------
+
+
+def _variant_with_history(tenant, n: int = 3) -> Variant:
+    variant = VariantFactory(tenant=tenant, product__tenant=tenant, title="Blue / M")
+    start = timezone.now() - timedelta(hours=1)
+    for k in range(n):
+        VariantEventFactory(variant=variant, kind=Kind.SENT, batch_id=900 + k, detail={"via": "ITEMS_BATCH"},
+                            at=start + timedelta(minutes=k))
+    VariantEventFactory(variant=variant, kind=Kind.REVIEW_REJECTED, message="COUNTERFEIT",
+                        at=start + timedelta(minutes=n))
+    return variant
+
+
+def test_the_variant_and_product_admin_pages_show_the_timeline(staff_client, tenant):
+    variant = _variant_with_history(tenant, n=12)
+    page = staff_client.get(reverse("admin:catalog_variant_change", args=[variant.pk])).content.decode()
+    assert "Meta&#x27;s verdict: rejected in review" in page and "COUNTERFEIT" in page
+    assert "in items batch #911" in page and "in items batch #901" not in page  # the newest ten only
+    full = reverse("admin:catalog_variant_timeline", args=[variant.pk])
+    assert full in page
+    first = staff_client.get(full)
+    assert first.status_code == 200 and "in items batch #900" in first.content.decode()
+    product_page = staff_client.get(reverse("admin:catalog_product_change", args=[variant.product_id]))
+    assert "Blue / M" in product_page.content.decode() and "COUNTERFEIT" in product_page.content.decode()
+
+
+def test_the_timeline_view_is_tenant_scoped(staff_client, other_tenant):
+    theirs = _variant_with_history(other_tenant)
+    assert staff_client.get(reverse("admin:catalog_variant_timeline", args=[theirs.pk])).status_code == 404
+
+
+def test_the_merchant_product_page_shows_its_history_newest_first(owner_client, tenant, other_tenant):
+    variant = _variant_with_history(tenant)
+    page = owner_client.get(reverse("health:product", args=[variant.product_id])).content.decode()
+    history = page.split('data-testid="timeline"', 1)[1]
+    assert history.index("COUNTERFEIT") < history.index("#902") < history.index("#900")
+    theirs = _variant_with_history(other_tenant)
+    assert owner_client.get(reverse("health:product", args=[theirs.product_id])).status_code == 404
+
+
+def test_staff_edits_are_on_the_timeline_with_who_and_what(staff_client, staff_user, tenant):
+    from catalog.tests.admin.formdata import changeform_data
+
+    variant = VariantFactory(tenant=tenant, product__tenant=tenant, sku="OLD-1")
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+    data = changeform_data(staff_client.get(url), sku="NEW-1")
+    assert staff_client.post(url, data).status_code == 302
+    edit = VariantEvent.objects.get(variant_id=variant.pk, kind=Kind.STAFF_EDIT)
+    assert edit.detail == {"by": staff_user.get_username(), "fields": ["sku"]}
+
+
+def test_request_another_review_queues_only_rejected_items(staff_client, tenant, django_capture_on_commit_callbacks):
+    catalog = CatalogFactory(tenant=tenant)
+    rejected = VariantFactory(catalog=catalog, product__tenant=tenant, meta_status=Variant.SyncStatus.SYNCED,
+                              verdict=Variant.Verdict.REJECTED, review_status="rejected")
+    live = VariantFactory(catalog=catalog, product__tenant=tenant, meta_status=Variant.SyncStatus.SYNCED,
+                          verdict=Variant.Verdict.LIVE)
+    with django_capture_on_commit_callbacks() as queued_tasks:
+        response = staff_client.post(reverse("admin:catalog_variant_changelist"), {
+            "action": "request_another_review", "_selected_action": [rejected.pk, live.pk],
+        })
+    assert response.status_code == 302
+    assert list(ReReviewRequest.objects.values_list("variant_id", "reason")) == [
+        (rejected.pk, ReReviewRequest.Reason.STAFF)]
+    assert VariantEvent.objects.filter(variant_id=rejected.pk, kind=Kind.REREVIEW_QUEUED).exists()
+    assert len(queued_tasks) == 1  # one re-review task for the catalog; Meta is not called inline

@@ -155,6 +155,7 @@ def test_product_page_query_count_is_flat(merchant_client, store, catalog, varia
     for v in VariantFactory.create_batch(variants, product=product, catalog=catalog, meta_status="FAILED"):
         ItemIssueFactory(variant=v, catalog=catalog)
     # session, user, product; the live check: catalog, its variants, connection, throttle state;
-    # then the item view: variants, their issues, blocking catalog issues
-    with django_assert_num_queries(10):
+    # then the item view: variants, their issues, blocking catalog issues; the history (issue 19):
+    # one keyset page of the product's timeline and its variants' titles
+    with django_assert_num_queries(12):
         merchant_client.get(url(product))

@@ -16,8 +16,9 @@ from catalog.tests.factories import ProductFactory, VariantFactory
 PRODUCT_CHANGELIST_QUERIES = 13
 VARIANT_CHANGELIST_QUERIES = 11
 PER_PAGE = 4
-# +3 for the diagnostics item panel (variants, their issues, the catalog's blocking issues).
-PRODUCT_CHANGE_QUERIES = 13
+# +3 for the diagnostics item panel (variants, their issues, the catalog's blocking issues);
+# +2 for the per-item timeline (one page of the product's events by keyset, its variants' titles).
+PRODUCT_CHANGE_QUERIES = 15
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ from catalog.models import (
     Membership,
     MetaItemDeletion,
     ReconciliationReport,
+    ReReviewRequest,
     Tenant,
 )
 from catalog.permissions import MATRIX, Action, admin_action
@@ -47,6 +48,7 @@ from catalog.tests.factories import (
     SyncBatchFactory,
     TenantFactory,
     UserFactory,
+    VariantEventFactory,
     VariantFactory,
     WebhookEventFactory,
 )
@@ -140,6 +142,9 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
         tenant=tenant, catalog=catalog, kind=DriftFinding.Kind.GHOST, retailer_id="ghost-1",
         first_found_at=timezone.now(), last_found_at=timezone.now(),
     )
+    ReReviewRequest.objects.create(tenant=tenant, catalog=catalog, variant=variant,
+                                   reason=ReReviewRequest.Reason.STAFF)
+    VariantEventFactory(variant=variant)
 
 
 @pytest.fixture
