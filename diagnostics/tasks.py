@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from catalog.models import Catalog
-from catalog.sync.push_requests import request_push
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -89,9 +88,4 @@ def retry_failed(catalog_id: int) -> int:
     from catalog.sync import run
 
     catalog = Catalog.objects.filter(pk=catalog_id).first()
-    if catalog is None or catalog.is_read_only:
-        return 0
-    retried = run.retry_failed(catalog)
-    if retried:
-        request_push(catalog.pk, now=True)
-    return retried
+    return run.retry_rejected(catalog) if catalog is not None else 0

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 
 from catalog.models import Catalog, SyncBatch
-from catalog.sync import pause, run
+from catalog.sync import run
 from catalog.sync.push_requests import request_push
 from galantis.queue import enqueue
 
@@ -44,11 +44,7 @@ def full_resync(modeladmin, request, queryset):
 
 @admin.action(description="Retry items Meta rejected", permissions=["operate"])
 def retry_failed(modeladmin, request, queryset):
-    catalogs = _writable(modeladmin, request, queryset)
-    total = 0
-    for catalog in catalogs:
-        total += run.retry_failed(catalog)
-        request_push(catalog.pk, now=True)
+    total = sum(run.retry_rejected(catalog) for catalog in _writable(modeladmin, request, queryset))
     modeladmin.message_user(request, f"{total} rejected item(s) queued to be sent again.", messages.SUCCESS)
 
 
@@ -56,7 +52,7 @@ def retry_failed(modeladmin, request, queryset):
 def pause_sync(modeladmin, request, queryset):
     catalogs = list(queryset)
     for catalog in catalogs:
-        pause.pause(catalog, Catalog.PauseKind.MANUAL, f"Paused by {request.user.get_username()} in the admin.")
+        run.pause_by_staff(catalog, request.user, "Paused in the admin")
     modeladmin.message_user(
         request, f"Paused {len(catalogs)} catalog(s); changes keep collecting as PENDING.", messages.SUCCESS
     )
@@ -66,8 +62,7 @@ def pause_sync(modeladmin, request, queryset):
 def resume_sync(modeladmin, request, queryset):
     catalogs = _writable(modeladmin, request, queryset)
     for catalog in catalogs:
-        pause.resume(catalog)
-        request_push(catalog.pk, now=True)
+        run.resume_by_staff(catalog)
     modeladmin.message_user(request, f"Resumed {len(catalogs)} catalog(s) and queued a push.", messages.SUCCESS)
 
 

@@ -18,8 +18,9 @@ from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
 from galantis import logcontext
 
-from . import confirm, feeds, push
+from . import confirm, feeds, pause, push
 from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
+from .push_requests import request_push
 
 Kind = SyncBatch.Kind
 MODES = ("batch", "replace_feed", "update_feed")
@@ -243,6 +244,32 @@ def retry_failed(catalog: Catalog) -> int:
     return item_state.retry_meta_failures(
         catalog_variants(catalog), sources=(Variant.FailureSource.META_BATCH, Variant.FailureSource.META_FEED)
     )
+
+
+# -- what staff do from any admin page (catalog admin actions, the diagnostics dashboard) ------------
+
+
+def retry_rejected(catalog: Catalog) -> int:
+    """Staff's "retry": the items Meta rejected go again, with a push requested now; how many."""
+    if catalog.is_read_only:
+        return 0
+    retried = retry_failed(catalog)
+    if retried:
+        request_push(catalog.pk, now=True)
+    return retried
+
+
+def pause_by_staff(catalog: Catalog, user, reason: str = "") -> None:
+    """Staff's "pause": nothing goes to Meta until someone resumes it; changes keep collecting as PENDING."""
+    who = user.get_username() if user is not None else "staff"
+    pause.pause(catalog, Catalog.PauseKind.MANUAL, f"{reason.strip() or 'Paused by staff'} ({who}).")
+
+
+def resume_by_staff(catalog: Catalog) -> None:
+    """Staff's "resume": any pause lifted and a push requested now (a read-only catalog is never pushed)."""
+    pause.resume(catalog)
+    if not catalog.is_read_only:
+        request_push(catalog.pk, now=True)
 
 
 def repush(variants) -> int:

@@ -16,8 +16,7 @@ from django.utils import timezone
 from catalog.admin.base import TenantScopedAdmin, object_view
 from catalog.models import Catalog, SyncBatch
 from catalog.permissions import Action, can
-from catalog.sync import pause
-from catalog.sync.push_requests import request_push
+from catalog.sync import run
 from diagnostics import charts, dashboard, health
 from diagnostics.integration import INTEGRATION_TYPES
 from diagnostics.models import CatalogHealth, DiagnosticsRun
@@ -115,13 +114,11 @@ def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, catalog: Cata
         enqueue("diagnostics.tasks.poll_catalog_diagnostics", catalog.pk, group=f"diagnostics:{catalog.pk}")
         model_admin.message_user(request, f"Queued a diagnostics poll of {catalog}.", messages.SUCCESS)
     elif action == "pause":
-        reason = request.POST.get("reason", "").strip() or "Paused by staff"
-        pause.pause(catalog, Catalog.PauseKind.MANUAL, f"{reason} ({request.user.get_username()}).")
+        run.pause_by_staff(catalog, request.user, request.POST.get("reason", ""))
         model_admin.message_user(request, f"Sync of {catalog} is paused; changes keep collecting as PENDING.",
                                  messages.WARNING)
     elif action == "resume":
-        pause.resume(catalog)
-        request_push(catalog.pk, now=True)
+        run.resume_by_staff(catalog)
         model_admin.message_user(request, f"Sync of {catalog} resumed; a push is queued.", messages.SUCCESS)
     else:
         model_admin.message_user(request, "Unknown action.", messages.ERROR)
