@@ -12,18 +12,21 @@ line (it would land in shell history and ``ps``).
 from __future__ import annotations
 
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import tenants
 from catalog.connection import flows, reconcile
+from catalog.management.secret_files import SecretReader
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore
 
 VIA = "manage.py connect_catalog"
 
 
 class Command(BaseCommand):
+    # Tests and scripts may pass stdin=... to call_command for a "-" token file.
+    stealth_options = ("stdin",)
+    _stdin = None
     help = "Verify and store a Meta catalog token, then import, create or link the tenant's catalog."
 
     def add_arguments(self, parser):
@@ -53,6 +56,7 @@ class Command(BaseCommand):
         if flow in (Catalog.Flow.IMPORT, Catalog.Flow.LINK) and not catalog_id:
             raise CommandError(f"--flow {flow} needs --catalog ID (run without --flow to list the catalogs).")
         if token_file:
+            self._stdin = options.get("stdin")
             connection = self._connect(owner, self._read_token(token_file), business_id)
         else:
             connection = MetaConnection.objects.for_tenant(owner).first()
@@ -77,18 +81,7 @@ class Command(BaseCommand):
     # -- steps ----------------------------------------------------------------------------------
 
     def _read_token(self, path: str) -> str:
-        try:
-            if path == "-":
-                token = sys.stdin.read()
-            else:
-                with open(path, encoding="utf-8") as handle:
-                    token = handle.read()
-        except OSError as exc:
-            raise CommandError(f"Cannot read the token file {path!r}: {exc.strerror}.") from exc
-        token = token.strip()
-        if not token:
-            raise CommandError("The token file is empty.")
-        return token
+        return SecretReader(self._stdin).read(path, "token")
 
     def _connect(self, owner, token: str, business_id: str) -> MetaConnection:
         try:
