@@ -73,6 +73,7 @@ class Change:
     receipt: datetime | None = None
     sent: datetime | None = None
     confirmed: datetime | None = None
+    by_feed: bool = False
 
 
 def prepare(ctx) -> dict:
@@ -283,10 +284,14 @@ def attribute(changes: list[Change], since: datetime, catalog) -> dict:
     from sandbox.models import ItemsBatch
 
     received: dict[str, datetime] = {}
+    applied: dict[str, datetime] = {}
     ids = sorted({i for c in changes for i in c.webhook_ids})
     for start in range(0, len(ids), 900):
         events = WebhookEvent.objects.filter(webhook_id__in=ids[start : start + 900])
-        received.update(events.values_list("webhook_id", "received_at"))
+        for webhook_id, received_at, processed_at in events.values_list("webhook_id", "received_at", "processed_at"):
+            received[webhook_id] = received_at
+            if processed_at is not None:
+                applied[webhook_id] = processed_at
     finished = dict(
         SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH, sent_at__gte=since)
         .values_list("handle", "finished_at")
@@ -322,7 +327,41 @@ def attribute(changes: list[Change], since: datetime, catalog) -> dict:
                 change.sent = created_at
                 change.confirmed = finished.get(handle)
                 break
-    return {"calls": calls}
+    by_feed = attribute_to_feeds([c for c in changes if c.sent is None and c.receipt], applied, since, catalog)
+    return {"calls": calls, "by_feed": by_feed}
+
+
+def attribute_to_feeds(changes: list[Change], applied: dict[str, datetime], since: datetime, catalog) -> int:
+    """Changes no call carried, when a feed upload did: new items are created by feed (catalog.sync.creation),
+    and a shard holding one goes whole by that upload. The first upload of the variant's shard claimed after
+    the change was applied (its webhook processed) carries it: an upload takes every PENDING item of the shard.
+    """
+    from catalog.models import SyncBatch, Variant
+
+    uploads = list(
+        SyncBatch.objects.filter(catalog=catalog, created_at__gte=since, sent_at__isnull=False)
+        .exclude(kind=SyncBatch.Kind.ITEMS_BATCH).order_by("created_at")
+        .values_list("shard", "created_at", "sent_at", "finished_at")
+    )
+    if not uploads or not changes:
+        return 0
+    shard_count = max(catalog.shard_count, 1)
+    rids = sorted({c.retailer_id for c in changes})
+    shard_of = {}
+    for start in range(0, len(rids), 900):
+        rows = Variant.objects.filter(catalog=catalog, retailer_id__in=rids[start : start + 900])
+        shard_of.update({rid: key % shard_count for rid, key in rows.values_list("retailer_id", "shard_key")})
+    done = 0
+    for change in changes:
+        times = [applied[i] for i in change.webhook_ids if i in applied]
+        if not times or change.retailer_id not in shard_of:
+            continue
+        for shard, created_at, sent_at, finished_at in uploads:
+            if shard == shard_of[change.retailer_id] and created_at >= min(times):
+                change.sent, change.confirmed, change.by_feed = sent_at, finished_at, True
+                done += 1
+                break
+    return done
 
 
 def kept_out_of_meta(changes: list[Change], catalog) -> set[tuple[str, str]]:
@@ -467,6 +506,7 @@ def run(ctx) -> dict:
         "lost_examples": lost_examples[:10],
         "unattributed_examples": [[c.retailer_id, c.kind, c.value] for c in measured if c.sent is None][:10],
         "kept_out_of_meta": len(driver.changes) - len(measured),
+        "carried_by_feed": figures["by_feed"],  # new items go by feed, and their shard's pending with them
         "items_batch_calls": run_calls,
         "variant_changes_per_call": round(len(driver.changes) / run_calls, 1) if run_calls else None,
         "calls_per_hour_rate": round(run_calls * 3600 / wall, 1) if wall else None,

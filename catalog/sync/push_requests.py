@@ -176,8 +176,8 @@ def push_taken(catalog: Catalog, *, budget: budgets.Budget | None) -> dict:
         request_feed(catalog.pk)
     elif since is not None and still_waiting(catalog):
         keep_standing(request, since, again=len(report.batches) >= settings.SYNC_MAX_BATCHES_PER_RUN)
-    if sent:
-        request_confirmations(catalog.pk)
+    if sent or SyncBatch.objects.filter(pk__in=report.batches, sent_at__isnull=False).exists():
+        request_confirmations(catalog.pk)  # a call or an upload (new items go by feed) awaits Meta
     result = report.as_dict()
     result.update(calls=sent, tight=tight, feed_shards=sorted(feed_shards),
                   budget=budget.as_dict() if budget else None)

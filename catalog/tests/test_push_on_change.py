@@ -208,3 +208,18 @@ def test_freshness_reads_the_last_hour_of_calls(catalog):
     assert summary.sent_p95 == pytest.approx(10, abs=1)
     assert summary.confirmed_p95 == pytest.approx(20, abs=1)
     assert summary.calls_this_hour == 1
+
+
+def test_requests_queue_one_task_until_it_is_lost(catalog, settings):
+    """Any number of requests (from any worker) queue one task; a task lost for too long is queued again."""
+    for _ in range(5):
+        push_requests.request_push(catalog.pk)  # outside a transaction: at once
+    assert queued("catalog.tasks.push_requested") == 1
+    request = PushRequest.objects.get(catalog=catalog)
+    assert request.pending_since is not None and request.queued_at is not None
+    stale = timezone.now() - push_requests.queued_stale_after() - timedelta(seconds=1)
+    PushRequest.objects.filter(pk=request.pk).update(queued_at=stale)  # its worker died
+    push_requests.request_push(catalog.pk)
+    assert queued("catalog.tasks.push_requested") == 2
+    # The oldest change is kept through later requests: freshness counts from it.
+    assert PushRequest.objects.get(pk=request.pk).pending_since == request.pending_since
