@@ -6,18 +6,26 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.management.base import CommandError
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 
+from .domain_errors import DomainError
 from .models import Membership, Tenant
 
 # Long enough to resist guessing, short enough to type once before changing it.
 GENERATED_PASSWORD_BYTES = 12
 
 
-class TenantNotFound(CommandError):
-    """No tenant with that slug or id (a CommandError, so commands exit with one line)."""
+class TenantError(DomainError):
+    """A tenant service refused (commands show it as one line)."""
+
+
+class TenantNotFound(TenantError):
+    """No tenant with that slug or id."""
+
+
+class InvalidTenantInput(TenantError):
+    """A slug or an e-mail address that cannot be used."""
 
 
 def get_by_slug_or_id(value: str | int) -> Tenant:
@@ -46,7 +54,7 @@ def ensure_tenant(slug: str, name: str | None = None) -> EnsuredTenant:
     try:
         validate_slug(slug)
     except ValidationError as exc:
-        raise CommandError(f"Invalid tenant slug {slug!r}: use letters, numbers, '-' and '_' only.") from exc
+        raise InvalidTenantInput(f"Invalid tenant slug {slug!r}: use letters, numbers, '-' and '_' only.") from exc
     tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name or slug})
     renamed = False
     if not created and name and tenant.name != name:
@@ -78,12 +86,12 @@ class EnsuredOwner:
 
 
 def normalise_email(email: str) -> str:
-    """``email`` lower-cased and checked; CommandError when it is not an address."""
+    """``email`` lower-cased and checked; :class:`InvalidTenantInput` when it is not an address."""
     email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise CommandError(f"Invalid email address {email!r}.") from exc
+        raise InvalidTenantInput(f"Invalid email address {email!r}.") from exc
     return email
 
 

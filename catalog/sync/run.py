@@ -7,12 +7,12 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
 from catalog import item_state
+from catalog.domain_errors import DomainError
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
@@ -29,16 +29,20 @@ SHARD_THREAD_PREFIX = "sync-shards"
 DRY_RUN_SAMPLE = 10
 
 
+class NoCatalog(DomainError):
+    """The tenant has no catalog (or not the one asked for)."""
+
+
 def catalogs_for(tenant: Tenant, catalog_id: int | None = None) -> list[Catalog]:
-    """The tenant's catalogs (or the one asked for); CommandError when there is none."""
+    """The tenant's catalogs (or the one asked for); :class:`NoCatalog` when there is none."""
     catalogs = Catalog.objects.for_tenant(tenant).select_related("connection")
     if catalog_id is not None:
         catalogs = catalogs.filter(pk=catalog_id)
         if not catalogs.exists():
-            raise CommandError(f"Tenant {tenant.slug!r} has no catalog with id {catalog_id}.")
+            raise NoCatalog(f"Tenant {tenant.slug!r} has no catalog with id {catalog_id}.")
     found = list(catalogs)
     if not found:
-        raise CommandError(f"Tenant {tenant.slug!r} has no catalog yet (connect one with connect_catalog).")
+        raise NoCatalog(f"Tenant {tenant.slug!r} has no catalog yet (connect one with connect_catalog).")
     return found
 
 

@@ -28,12 +28,12 @@ class TestGetBySlugOrId:
         tenant = TenantFactory(slug="acme")
         assert tenants.get_by_slug_or_id(str(tenant.pk)) == tenant
 
-    def test_unknown_is_a_command_error(self):
-        with pytest.raises(CommandError, match="Unknown tenant 'nope'"):
+    def test_unknown_is_a_tenant_error(self):
+        with pytest.raises(tenants.TenantNotFound, match="Unknown tenant 'nope'"):
             tenants.get_by_slug_or_id("nope")
 
-    def test_blank_is_a_command_error(self):
-        with pytest.raises(CommandError, match="--tenant"):
+    def test_blank_is_a_tenant_error(self):
+        with pytest.raises(tenants.TenantNotFound, match="--tenant"):
             tenants.get_by_slug_or_id(" ")
 
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from catalog import tenants
 from catalog.connection import flows, reconcile
+from catalog.management.base import ServiceCommand
 from catalog.management.secret_files import SecretReader
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore
 
 VIA = "manage.py connect_catalog"
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     # Tests and scripts may pass stdin=... to call_command for a "-" token file.
     stealth_options = ("stdin",)
     _stdin = None

@@ -1,13 +1,14 @@
 """Connect a Shopify store to a tenant: check the token, store secrets, register webhooks."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from catalog.management.base import ServiceCommand
 from catalog.management.secret_files import SecretReader
 from catalog.shopify.connect import ConnectError, connect_store, webhook_callback_url
 from catalog.tenants import get_by_slug_or_id
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = (
         "Connect a Shopify store: checks the Admin API token with a shop query, stores the token and "
         "webhook secret encrypted, and registers the webhook subscriptions the app needs."

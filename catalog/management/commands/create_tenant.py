@@ -1,12 +1,12 @@
 """``manage.py create_tenant SLUG [--name NAME] [--owner-email EMAIL]``: idempotent."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
 from catalog import tenants
+from catalog.management.base import ServiceCommand
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Create a tenant (or confirm it exists) and optionally give an owner access to it."
 
     def add_arguments(self, parser):

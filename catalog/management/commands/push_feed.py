@@ -2,13 +2,14 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from catalog import tenants
+from catalog.management.base import ServiceCommand
 from catalog.sync import run
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Upload a primary replace feed (or --update: an update-only feed) of every shard now."
 
     def add_arguments(self, parser):

@@ -2,16 +2,17 @@
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
+from catalog.management.base import ServiceCommand
 from catalog.models import ImportRun, ShopifyStore
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, import_store
 from catalog.tenants import get_by_slug_or_id
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Import products, variants, images, collections and inventory from the tenant's Shopify store."
 
     def add_arguments(self, parser):

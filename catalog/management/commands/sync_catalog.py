@@ -13,13 +13,14 @@ Modes (default: the Batch API, pending changes only):
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from catalog import tenants
+from catalog.management.base import ServiceCommand
 from catalog.sync import product_sets, run
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Sync a tenant's Meta catalog now (Batch API by default; --full for a replace feed)."
 
     def add_arguments(self, parser):

@@ -2,13 +2,12 @@
 
 import json
 
-from django.core.management.base import BaseCommand
-
 from catalog import tenants
+from catalog.management.base import ServiceCommand
 from catalog.sync import run
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Show the Meta sync state of a tenant's catalogs."
 
     def add_arguments(self, parser):

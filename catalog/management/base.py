@@ -1,0 +1,15 @@
+"""The base of commands that call services: a service's refusal ends the command with one line."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from catalog.domain_errors import DomainError
+
+
+class ServiceCommand(BaseCommand):
+    """A command whose services' :class:`DomainError` becomes a ``CommandError`` (exit 1, one line)."""
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        except DomainError as error:
+            raise CommandError(str(error)) from error
