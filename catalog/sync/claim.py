@@ -162,7 +162,7 @@ class _StalePartition(Exception):
     """The catalog's shard count changed (or is changing) under a claim: roll it back."""
 
 
-def _claim(
+def claim_rows(
     catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None, *, deletes: bool = True
 ) -> int:
     """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many."""
@@ -212,7 +212,7 @@ def claim_items_batch(catalog: Catalog, shard: int, *, limit: int | None = None)
         batch = lock_shard(catalog, shard, SyncBatch.Kind.ITEMS_BATCH)
         if batch is None:
             return None
-        claimed = _claim(catalog, batch, pending_in_shard(catalog, shard), limit)
+        claimed = claim_rows(catalog, batch, pending_in_shard(catalog, shard), limit)
         if not claimed:
             batch.delete()
             return None
@@ -247,7 +247,7 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
         batch = lock_shard(catalog, shard, kind)
         if batch is None:
             return None
-        claimed = _claim(catalog, batch, variants, None, deletes=not adopting)
+        claimed = claim_rows(catalog, batch, variants, None, deletes=not adopting)
         if not claimed:
             # Never upload an empty replace file: Meta would delete the whole shard.
             batch.delete()

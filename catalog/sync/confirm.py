@@ -12,20 +12,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from catalog.meta.client import GraphClient
-from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
+from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Variant
 from galantis import logcontext
 
 from . import pause
-from .claim import SKIP, release
-from .push import client_token_last4, poll_delay
+from .claim import SKIP
+from .feeds import poll_upload
+from .lifecycle import give_up_if_timed_out, poll_failed, reschedule
+from .push import client_token_last4
 from .results import finish
 
 logger = logging.getLogger(__name__)
@@ -45,33 +44,6 @@ class ConfirmReport:
     def as_dict(self) -> dict:
         return {"catalog": self.catalog_id, "polled": self.polled, "finished": self.finished,
                 "retried": self.retried}
-
-
-def timeout_for(batch: SyncBatch) -> timedelta:
-    seconds = settings.SYNC_HANDLE_TIMEOUT if batch.kind == SyncBatch.Kind.ITEMS_BATCH else settings.SYNC_FEED_TIMEOUT
-    return timedelta(seconds=seconds)
-
-
-def give_up_if_timed_out(batch: SyncBatch) -> bool:
-    """Time a handle out into a retry once it has been pending too long."""
-    sent = batch.sent_at or batch.created_at
-    if timezone.now() - sent <= timeout_for(batch):
-        return False
-    release(
-        batch, state=SyncBatch.State.TIMED_OUT,
-        message=f"Meta did not finish this {batch.get_kind_display()} within {timeout_for(batch)}; "
-        "its items were re-queued.",
-    )
-    return True
-
-
-def reschedule(batch: SyncBatch, *, meta_status: str = "", wait: float | None = None) -> None:
-    """Poll again later: the configured back-off, or what Meta asked us to wait."""
-    delay = timedelta(seconds=wait) if wait else poll_delay(batch.poll_count + 1)
-    fields = {"poll_count": F("poll_count") + 1, "next_poll_at": timezone.now() + delay}
-    if meta_status:
-        fields["meta_status"] = meta_status[:32]
-    SyncBatch.objects.filter(pk=batch.pk, state=SyncBatch.State.SENT).update(**fields)
 
 
 def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list[dict]]:
@@ -109,22 +81,8 @@ def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
             f"{catalog.meta_catalog_id}/check_batch_request_status",
             handle=batch.handle, load_ids_of_invalid_requests=True,
         )
-    except (AuthError, PermissionDenied) as error:
-        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
-        reschedule(batch)
-        raise
-    except RateLimited as error:
-        reschedule(batch, wait=error.retry_after)
-        return batch.state
-    except InvalidRequest as error:
-        # Typically "the handle does not exist": Meta forgot it. Push the items again.
-        release(batch, state=SyncBatch.State.TIMED_OUT,
-                message=f"Meta could not report on this batch ({error}); its items were re-queued.")
-        return batch.state
     except GraphAPIError as error:
-        logger.warning("Polling batch %s failed: %s", batch.pk, error)
-        reschedule(batch)
-        return batch.state
+        return poll_failed(catalog, batch, error, client_token_last4)
     rows = answer.get("data")
     status = rows[0] if isinstance(rows, list) and rows else answer
     meta_status = str(status.get("status") or "").lower()
@@ -150,8 +108,6 @@ def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
 def poll_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     if batch.kind == SyncBatch.Kind.ITEMS_BATCH:
         return poll_items_batch(catalog, batch, client)
-    from .feeds import poll_upload  # feeds import push/confirm helpers; avoid the cycle
-
     return poll_upload(catalog, batch, client)
 
 

@@ -51,7 +51,7 @@ from catalog.models import (
     VariantStateCount,
 )
 
-from .push import PRODUCT_ITEM_FIELDS, ROW_FIELDS
+from .item_rows import PRODUCT_ITEM_FIELDS, ROW_FIELDS
 
 logger = logging.getLogger(__name__)
 

@@ -30,24 +30,15 @@ from django.utils import timezone
 from catalog import item_state, items
 from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
-from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
+from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatch, Variant
 from galantis import logcontext
 
 from . import pause, sharding
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
-from .confirm import give_up_if_timed_out, reschedule
-from .push import (
-    PRODUCT_ITEM_FIELDS,
-    ROW_FIELDS,
-    SendGate,
-    VariantRow,
-    client_token_last4,
-    poll_delay,
-    record_sent_hashes,
-    token_allows_writes,
-    write_blocker,
-)
+from .item_rows import PRODUCT_ITEM_FIELDS, ROW_FIELDS, VariantRow
+from .lifecycle import feed_due_again, give_up_if_timed_out, poll_delay, poll_failed, reschedule
+from .push import SendGate, client_token_last4, record_sent_hashes, token_allows_writes, write_blocker
 from .results import finish
 from .schedule import due_shards
 
@@ -282,13 +273,6 @@ def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) ->
     return batch
 
 
-def _feed_due_again(batch: SyncBatch) -> None:
-    """A failed upload leaves its shard due, so the next planner run retries it."""
-    stamp = "last_replace_at" if batch.kind == Kind.REPLACE_FEED else "last_update_at"
-    if batch.feed_id:
-        CatalogFeed.objects.filter(pk=batch.feed_id).update(**{stamp: None})
-
-
 def upload_errors(client: GraphClient, upload_id: str) -> tuple[dict[str, str], list[dict]]:
     """Fatal errors of an upload and the retailer ids in their samples."""
     messages: dict[str, list[str]] = defaultdict(list)
@@ -315,7 +299,6 @@ UNREAD_MESSAGE = (
 def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     """Poll one feed upload session; record its counters, errors and the variants' verdicts."""
     if give_up_if_timed_out(batch):
-        _feed_due_again(batch)
         return batch.state
     try:
         upload = client.get(batch.handle, fields=UPLOAD_FIELDS)
@@ -332,22 +315,8 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         sent, detected = _int((batch.stats or {}).get("rows")), _int(upload.get("num_detected_items"))
         unread_rows = sent - detected if 0 < detected < sent else 0
         confirmed = read_back_new_items(catalog, batch, client, rejected) if unnamed > 0 or unread_rows else set()
-    except (AuthError, PermissionDenied) as error:
-        pause.pause_for_error(catalog, error, token_last4=client_token_last4(catalog))
-        reschedule(batch)
-        raise
-    except RateLimited as error:
-        reschedule(batch, wait=error.retry_after)
-        return batch.state
-    except InvalidRequest as error:
-        release(batch, state=SyncBatch.State.TIMED_OUT,
-                message=f"Meta could not report on this upload ({error}); its items were re-queued.")
-        _feed_due_again(batch)
-        return batch.state
     except GraphAPIError as error:
-        logger.warning("Polling upload %s failed: %s", batch.pk, error)
-        reschedule(batch)
-        return batch.state
+        return poll_failed(catalog, batch, error, client_token_last4)
     stats = {name: upload.get(name) for name in STAT_FIELDS if upload.get(name) is not None}
     rows = (batch.stats or {}).get("rows", 0)
     unread = rows > 0 and not upload.get("num_detected_items") and not upload.get("num_persisted_items")
@@ -366,7 +335,7 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         confirmed=confirmed,
     )
     if unread:
-        _feed_due_again(batch)
+        feed_due_again(batch)
     elif batch.kind == Kind.REPLACE_FEED:
         Catalog.objects.filter(pk=catalog.pk).update(last_full_sync_at=timezone.now())
         if (batch.stats or {}).get("adopting") and not unread_rows:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import namedtuple
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +22,7 @@ from django.utils import timezone
 from catalog import item_state, items
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
-from catalog.models import Catalog, MetaConnection, Product, ShopifyStore, SyncBatch, Variant
+from catalog.models import Catalog, MetaConnection, SyncBatch, Variant
 from galantis import logcontext
 
 from . import creation, pause
@@ -38,6 +37,13 @@ from .claim import (
     release_failed_claim,
     shards,
 )
+from .item_rows import (
+    EncodedRequests,
+    VariantRow,
+    held_by_meta,
+    item_sources,
+)
+from .lifecycle import poll_delay
 from .results import finish
 from .schedule import shards_waiting_for_feed
 from .volatile import claim_volatile_batch
@@ -104,34 +110,6 @@ def token_allows_writes(catalog: Catalog) -> bool:
     return False
 
 
-def poll_delay(poll_count: int) -> timedelta:
-    delays = settings.SYNC_POLL_DELAYS or [5.0]
-    return timedelta(seconds=delays[min(poll_count, len(delays) - 1)])
-
-
-# What ``items.meta_item`` reads of a variant, and of its product (the rest is never loaded:
-# building model instances with every timestamp and JSON column was half of a push's CPU).
-VARIANT_ITEM_FIELDS = (
-    "retailer_id", "shopify_variant_id", "inventory_tracked", "inventory_quantity", "inventory_policy",
-    "image_url", "removed_at", "compare_at_price", "price", "options", "previous_id",
-)
-PRODUCT_ITEM_FIELDS = (
-    "store_id", "shopify_product_id", "handle", "title", "description_html", "vendor", "product_type",
-    "status", "published", "tags", "images", "removed_at", "excluded_from_meta", "fb_product_category",
-    "google_product_category", "gender", "age_group", *(f"custom_label_{n}" for n in range(5)),
-    "shopify_category", "videos", "metafields", "meta_group_id",
-)
-# Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
-HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at", "in_replace_feed_at")
-ROW_FIELDS = ("pk", "product_id", "in_flight_method", "in_flight_hash", *HELD_FIELDS, *VARIANT_ITEM_FIELDS)
-VariantRow = namedtuple("VariantRow", ROW_FIELDS)
-
-
-def held_by_meta(row: VariantRow) -> bool:
-    """Meta has (or may have) a version of this item: it was accepted once and not deleted since."""
-    return bool(row.synced_hash or row.meta_item_id) and row.meta_deleted_at is None
-
-
 def hide_request(retailer_id: str) -> bytes:
     """An UPDATE that only hides the item: Meta keeps it (and its learnings) out of sight."""
     return b'{"data":{"id":%s,"visibility":"staging"},"method":"UPDATE"}' % json.dumps(retailer_id).encode()
@@ -166,34 +144,6 @@ class SendGate:
         return done
 
 
-@dataclass
-class EncodedRequests:
-    """The items_batch ``requests`` of one batch, already JSON-encoded (a JSON array, UTF-8)."""
-
-    count: int
-    json: bytes
-
-
-def _item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.ProductFields]]:
-    """The batch's variants (plain rows, pk order) and the item fields of each of their products.
-
-    Three statements whatever the batch size: variants, their products, their stores.
-    """
-    in_batch = Variant.objects.filter(in_flight_batch=batch)
-    rows = [VariantRow._make(row) for row in in_batch.order_by("pk").values_list(*ROW_FIELDS)]
-    products = list(
-        Product.objects.filter(pk__in=in_batch.exclude(in_flight_method__in=(SKIP, DELETE)).values("product_id"))
-        .only(*PRODUCT_ITEM_FIELDS).order_by()
-    )
-    stores = {
-        store.pk: store
-        for store in ShopifyStore.objects.filter(pk__in={p.store_id for p in products}).defer(
-            "access_token", "webhook_secret"
-        )
-    }
-    return rows, {product.pk: items.product_fields(product, stores[product.store_id]) for product in products}
-
-
 def encode_requests(batch: SyncBatch) -> EncodedRequests:
     """The items_batch ``requests`` for ``batch``: one request per item, in pk order.
 
@@ -208,7 +158,7 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
         from .volatile import encode  # volatile imports this module
 
         return encode(batch)  # price and stock only: the budget is tight (catalog.sync.volatile)
-    rows, fields = _item_sources(batch)
+    rows, fields = item_sources(batch)
     parts: list[bytes] = []
     rehashed: dict[int, str] = {}
     gate = SendGate(batch)

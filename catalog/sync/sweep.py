@@ -13,7 +13,7 @@ from catalog.models import SyncBatch, Variant
 
 from . import sharding
 from .claim import mark_due_deletions, release
-from .confirm import give_up_if_timed_out
+from .lifecycle import give_up_if_timed_out
 from .schedule import writable_catalogs
 
 logger = logging.getLogger(__name__)
@@ -42,11 +42,7 @@ def time_out_handles() -> int:
     """Give up on handles / uploads Meta has not finished in time (their items go back to PENDING)."""
     count = 0
     for batch in SyncBatch.objects.filter(state=SyncBatch.State.SENT).iterator():
-        if give_up_if_timed_out(batch):
-            if batch.kind != SyncBatch.Kind.ITEMS_BATCH and batch.feed_id:
-                from .feeds import _feed_due_again
-
-                _feed_due_again(batch)
+        if give_up_if_timed_out(batch):  # a feed's shard is due again too
             count += 1
     return count
 

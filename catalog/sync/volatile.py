@@ -28,6 +28,7 @@ from catalog.models import Catalog, SyncBatch, Variant
 from galantis.queue import enqueue
 
 from . import claim
+from .item_rows import EncodedRequests, item_sources
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def claim_volatile_batch(catalog: Catalog, shard: int) -> SyncBatch | None:
         if batch is None:
             return None
         # The claim helper is the lead's one conditional UPDATE (safe with many workers).
-        claimed = claim._claim(catalog, batch, pending, claim.batch_size_for(catalog))
+        claimed = claim.claim_rows(catalog, batch, pending, claim.batch_size_for(catalog))
         if not claimed:
             batch.delete()
             return None
@@ -97,9 +98,7 @@ def encode(batch: SyncBatch):
 
     An item that fails local validation is left out: the full path hides it.
     """
-    from .push import EncodedRequests, _item_sources  # push imports this module lazily too
-
-    rows, fields = _item_sources(batch)
+    rows, fields = item_sources(batch)
     parts: list[bytes] = []
     for row in rows:
         if row.in_flight_method != claim.UPSERT:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from catalog import item_state, items
 from catalog.models import Product, ShopifyStore, Variant
-from catalog.sync.push import SendGate, VariantRow
+from catalog.sync.item_rows import VariantRow
+from catalog.sync.push import SendGate
 
 ROOT = Path(__file__).resolve().parents[2]
 # Product code: everything but tests, migrations, benchmarks and the sandbox (which imitates Meta).

@@ -62,8 +62,8 @@ def test_conditional_claim_never_takes_a_variant_claimed_meanwhile():
     stale_view = Variant.objects.filter(catalog=catalog)  # what a slower worker selected earlier
     winner = claim.lock_shard(catalog, 0, SyncBatch.Kind.ITEMS_BATCH)
     loser = claim.lock_shard(catalog, 1, SyncBatch.Kind.ITEMS_BATCH)
-    assert claim._claim(catalog, winner, stale_view, None) == 6
-    assert claim._claim(catalog, loser, stale_view, None) == 0
+    assert claim.claim_rows(catalog, winner, stale_view, None) == 6
+    assert claim.claim_rows(catalog, loser, stale_view, None) == 0
     assert Variant.objects.filter(in_flight_batch=winner).count() == 6
 
 
