@@ -301,7 +301,7 @@ class _Importer:
             self._flush_orphans(orphans, batch_time)
 
     def _flush(self, batch: list[ProductRecord], observed_at: datetime | None) -> None:
-        result = upsert_products(self.store, batch, observed_at=observed_at)
+        result = upsert_products(self.store, batch, observed_at=observed_at, source="import")
         self.statistics.created_rows(result.products_created + result.variants_created)
         if result.variants_created or result.variants_updated:
             collection_sets.refresh_filters_for_products(result.product_pks)

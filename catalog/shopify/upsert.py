@@ -20,6 +20,7 @@ Both the importer and the webhook processor go through :func:`upsert_products`:
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,9 +28,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import item_state
+from catalog import item_state, timeline
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
-from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, shard_key_for
+from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, VariantEvent, shard_key_for
 from catalog.sync.push_requests import request_pushes
 
 from .records import ProductRecord, VariantRecord
@@ -85,6 +86,8 @@ class UpsertResult:
     product_pks: list[int] = field(default_factory=list)
     # Shopify ids of the products whose record was not applied (older than stored, deleted).
     stale_product_ids: list[int] = field(default_factory=list)
+    # The per-item timeline's "Shopify change received" of stored variants (catalog.timeline).
+    variant_events: list = field(default_factory=list, repr=False)
 
     def add(self, other: UpsertResult) -> None:
         for name in (
@@ -144,6 +147,7 @@ def upsert_products(
     observed_at: datetime | None = None,
     remove_missing_variants: bool = False,
     refresh: bool = True,
+    source: str = "shopify",
 ) -> UpsertResult:
     """Create or update the products and variants of ``records`` for ``store``.
 
@@ -151,6 +155,7 @@ def upsert_products(
     it orders stock levels. A record's own ``observed_at``, when set, replaces it for that
     record (a batch of webhooks). ``remove_missing_variants``: each record lists all of its
     product's variants, so stored variants missing from it were deleted in Shopify.
+    ``source`` ("webhook", "import") is what the variants' timelines say the change came from.
     """
     observed_at = observed_at or timezone.now()
     by_id = newest_records(records, observed_at)
@@ -191,6 +196,7 @@ def upsert_products(
             known = [pk for pid, pk in pk_by_product_id.items() if pid not in created]
             for pks in chunked(known):
                 Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
+        _record_shopify_changes(applied, pk_by_product_id, created, result, source, now)
         if refresh:
             # New products have only new variants, already computed at insert.
             changed_products = [
@@ -198,6 +204,31 @@ def upsert_products(
             ]
             result.variants_changed += refresh_changed(changed_products, changed_variant_pks)
     return result
+
+
+def _record_shopify_changes(
+    applied: dict[int, list[str]], pk_by_product_id: dict[int, int], created: dict[int, Product],
+    result: UpsertResult, source: str, now: datetime,
+) -> None:
+    """Timeline: "Shopify change received" with the fields that changed, for each stored variant.
+
+    Product-level changes reach every variant of the product: one INSERT ... SELECT per
+    distinct set of changed fields (a webhook batch has a handful); variant-level changes
+    were collected while comparing rows and are written in bulk.
+    """
+    by_fields: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for product_id, fields in applied.items():
+        said = tuple(f for f in fields if f != "product shopify_updated_at")  # a bare timestamp says nothing
+        if said and product_id not in created:
+            by_fields[said].append(pk_by_product_id[product_id])
+    for fields, pks in by_fields.items():
+        for chunk in chunked(pks):
+            timeline.record_from(Variant.objects.filter(product_id__in=chunk, removed_at__isnull=True),
+                                 VariantEvent.Kind.SHOPIFY, at=now, detail={"source": source, "fields": list(fields)})
+    for event in result.variant_events:
+        event.detail["source"] = source
+    timeline.record_rows(result.variant_events, at=now)
+    result.variant_events = []
 
 
 def _products_by_pk(pk_by_product_id: dict[int, int], created: dict[int, Product]) -> dict[int, Product]:
@@ -267,8 +298,8 @@ def _upsert_product_rows(
 ) -> tuple[dict[int, bool], dict[int, Product]]:
     """Write new/changed products.
 
-    Return ``{shopify_product_id: product row changed?}`` of the applied records, and the
-    products created (unsaved instances with the values written, by Shopify id).
+    Return ``{shopify_product_id: the fields that changed ([] when none)}`` of the applied
+    records, and the products created (unsaved instances with the values written, by Shopify id).
     """
     existing: dict[int, dict] = {}
     for ids in chunked(list(by_id)):
@@ -285,7 +316,7 @@ def _upsert_product_rows(
                 "shopify_product_id", "deleted_at"
             )
         )
-    applied: dict[int, bool] = {}
+    applied: dict[int, list[str]] = {}
     created: dict[int, Product] = {}
     to_write: list[Product] = []
     new_product = InstanceBuilder.for_model(Product)
@@ -311,13 +342,12 @@ def _upsert_product_rows(
                 result.products_stale += 1
                 result.stale_product_ids.append(product_id)
                 continue
-            same = (
-                row["store_id"] == store.pk
-                and removed_at is None
-                and all(row[name] == values[name] for name in PRODUCT_FIELDS)
-            )
-            applied[product_id] = not same
-            if same:
+            # The product fields that changed (truthy: the row changed), for the variants' timelines.
+            changed = [f"product {name}" for name in PRODUCT_FIELDS if row[name] != values[name]]
+            if row["store_id"] != store.pk or removed_at is not None:
+                changed.append("product back in Shopify" if removed_at is not None else "product store")
+            applied[product_id] = changed
+            if not changed:
                 continue
             result.products_updated += 1
         else:
@@ -329,7 +359,7 @@ def _upsert_product_rows(
                 result.products_stale += 1
                 result.stale_product_ids.append(product_id)
                 continue
-            applied[product_id] = True
+            applied[product_id] = ["created"]
             result.products_created += 1
         product = new_product(
             tenant_id=store.tenant_id,
@@ -452,6 +482,17 @@ def _upsert_variant_rows(
             continue
         result.variants_updated += 1
         changed_pks.append(row["pk"])
+        fields = [name for name in VARIANT_FIELDS if row[name] != values[name] and name != "shopify_updated_at"]
+        fields += [name for name, old, new in (("inventory_quantity", row["inventory_quantity"], quantity),
+                                              ("inventory_tracked", row["inventory_tracked"], tracked),
+                                              ("product", row["product_id"], product_pk)) if old != new]
+        if row["removed_at"] is not None:
+            fields.append("back in Shopify")
+        if fields:  # not a bare updated_at
+            result.variant_events.append(timeline.Row(
+                tenant_id=store.tenant_id, variant_id=row["pk"], product_id=product_pk, catalog_id=catalog_id,
+                kind=VariantEvent.Kind.SHOPIFY, detail={"fields": fields},
+            ))
         to_write.append(
             new_variant(
                 tenant_id=store.tenant_id,

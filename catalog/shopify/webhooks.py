@@ -24,8 +24,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from catalog import item_state
-from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, WebhookDrain, WebhookEvent
+from catalog import item_state, timeline
+from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, VariantEvent, WebhookDrain, WebhookEvent
 from catalog.sync import pause
 from galantis.queue import enqueue
 
@@ -318,7 +318,8 @@ def _apply_batch(
         return {}
     try:
         with transaction.atomic():
-            result = upsert_products(store, [record for _, record in batch], remove_missing_variants=True)
+            result = upsert_products(store, [record for _, record in batch], remove_missing_variants=True,
+                                     source="webhook")
             if result.variants_created or result.variants_removed:
                 collection_sets.refresh_filters_for_products(result.product_pks)
     except Exception:  # noqa: BLE001 - rolled back: find the event at fault one by one
@@ -457,7 +458,8 @@ def _products_upsert(ctx: _Context) -> str:
             raise Ignored("The product no longer exists in Shopify.")
         record = product_from_graphql(node)
         observed_at = timezone.now()
-    result = upsert_products(ctx.store, [record], observed_at=observed_at, remove_missing_variants=True)
+    result = upsert_products(ctx.store, [record], observed_at=observed_at, remove_missing_variants=True,
+                             source="webhook")
     if result.products_stale:
         raise Ignored("Older than the stored product (updated_at); not applied.")
     if result.variants_created or result.variants_removed:
@@ -520,6 +522,9 @@ def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
         # Locked, so a concurrent drain's older stock waits and then re-reads the newer time
         # (PostgreSQL re-checks the filter on rows it waited for): never written last.
         pks = list(newer.select_for_update(of=("self",)).values_list("pk", flat=True))
+        changed_stock = Variant.objects.filter(pk__in=pks).exclude(inventory_quantity=total)
+        timeline.record_from(changed_stock, VariantEvent.Kind.SHOPIFY,
+                             detail={"source": "webhook", "fields": ["inventory_quantity"]})
         Variant.objects.filter(pk__in=pks).update(**updates)
         changed = item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
     return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"
@@ -536,6 +541,8 @@ def _inventory_item(ctx: _Context) -> str:
     if not pks:
         raise Ignored(f"Inventory item {item_id}: nothing to change.")
     with transaction.atomic():
+        timeline.record_from(Variant.objects.filter(pk__in=pks), VariantEvent.Kind.SHOPIFY,
+                             detail={"source": "webhook", "fields": ["inventory_tracked"]})
         Variant.objects.filter(pk__in=pks).update(
             inventory_tracked=bool(ctx.payload["tracked"]), updated_at=timezone.now()
         )
