@@ -15,6 +15,11 @@ class CatalogConfig(AppConfig):
         from .shopify import signing_keys
 
         logcontext.connect_task_signals()
+        # Every Graph client's throttle state lives in the database, shared by all workers.
+        from .graph_clients import DatabaseThrottleStore
+        from .meta import throttle
+
+        throttle.use_store(DatabaseThrottleStore())
         post_migrate.connect(permissions.remove_legacy_groups, sender=self, dispatch_uid="catalog_legacy_groups")
         # After every migrate (and flush): the count triggers in place, the counts proved.
         post_migrate.connect(state_counts.prove_after_migrate, sender=self, dispatch_uid="catalog_state_counts")

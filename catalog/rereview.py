@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from catalog.graph_clients import client_for
 from galantis.queue import enqueue
 
 from . import timeline
@@ -160,7 +161,7 @@ def run(catalog: Catalog) -> SendReport:
     queue_fixed(catalog)
     if not ReReviewRequest.objects.filter(catalog=catalog, state=State.QUEUED).exists():
         return SendReport()
-    return send_due(catalog, GraphClient.for_catalog(catalog))
+    return send_due(catalog, client_for(catalog))
 
 
 def enqueue_due() -> int:

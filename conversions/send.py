@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from catalog.meta.client import GraphClient
+from catalog.graph_clients import client_for
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited
 from catalog.models import Catalog
 from galantis.logredact import redact
@@ -151,7 +151,7 @@ def _blocked_reason(catalog: Catalog) -> str:
 
 
 def _post(catalog: Catalog, rows: list[ConversionEvent], test_event_code: str, result: SendResult) -> None:
-    client = GraphClient.for_catalog(catalog, max_retries=0)  # the queue retries, a worker never sleeps
+    client = client_for(catalog, max_retries=0)  # the queue retries, a worker never sleeps
     params: dict = {"data": [row.payload for row in rows]}
     if test_event_code:
         params["test_event_code"] = test_event_code

@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import item_state
+from catalog import graph_clients, item_state
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, SyncBatch, Variant
@@ -67,7 +67,7 @@ def client_for(catalog: Catalog, **kwargs) -> GraphClient:
     connection = catalog.connection
     if not catalog.meta_catalog_id or connection is None or not connection.access_token:
         raise NotConnected(f"catalog {catalog.pk} is not connected to Meta")
-    return GraphClient.for_catalog(catalog, **kwargs)
+    return graph_clients.client_for(catalog, **kwargs)
 
 
 @dataclass

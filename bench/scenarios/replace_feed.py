@@ -14,6 +14,8 @@ import os
 import tempfile
 import time
 
+from catalog.graph_clients import client_for
+
 from ..measure import ProgressSampler
 from ..report import Target
 from ..seed import connect_meta
@@ -60,12 +62,11 @@ def baseline(ctx) -> dict:
     that feed's items, not the measured catalog's.
     """
     from catalog import items
-    from catalog.meta.client import GraphClient
     from catalog.models import Variant
     from catalog.sync.feeds import FEED_COLUMNS, feed_row
 
     catalog = bench_catalog()
-    client = GraphClient.for_catalog(catalog)
+    client = client_for(catalog)
     ids = list(
         Variant.objects.filter(catalog=catalog).order_by("pk").values_list("pk", flat=True)[: ctx.baseline_items]
     )

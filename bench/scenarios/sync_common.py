@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from catalog.graph_clients import client_for
+
 from .common import bench_catalog
 
 
@@ -37,11 +39,10 @@ def mark_all_synced(catalog) -> int:
 def naive_push(variant_ids: list[int]) -> dict:
     """The per-item loop a plugin writes: read one variant, send it alone, save its status."""
     from catalog import items
-    from catalog.meta.client import GraphClient
     from catalog.models import Variant
 
     catalog = bench_catalog()
-    client = GraphClient.for_catalog(catalog)
+    client = client_for(catalog)
     started = time.perf_counter()
     for pk in variant_ids:
         variant = Variant.objects.select_related("product", "product__store").get(pk=pk)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from django.utils import timezone
 
+from catalog.graph_clients import client_for_connection
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog
@@ -107,7 +108,7 @@ def refresh_checks(catalog: Catalog) -> Catalog:
     """
     if catalog.connection is None or not catalog.meta_catalog_id:
         return catalog
-    client = GraphClient.for_connection(catalog.connection)
+    client = client_for_connection(catalog.connection)
     try:
         info = fetch_catalog(client, catalog.meta_catalog_id)
         sources = list_event_sources(client, catalog.meta_catalog_id)
@@ -149,7 +150,7 @@ def connect_pixel(catalog: Catalog, pixel_id: str) -> Catalog:
     pixel_id = pixel_id.strip()
     if not pixel_id.isdigit():
         raise ValueError("A pixel id is a number (Events Manager → Data sources).")
-    client = GraphClient.for_connection(catalog.connection)
+    client = client_for_connection(catalog.connection)
     client.post(f"{catalog.meta_catalog_id}/external_event_sources", {"external_event_sources": [pixel_id]})
     Catalog.objects.filter(pk=catalog.pk).update(pixel_id=pixel_id, updated_at=timezone.now())
     catalog.pixel_id = pixel_id

@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from catalog import item_state
+from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited
 from catalog.models import Catalog, MetaItemDeletion, Variant
@@ -101,7 +102,7 @@ def send_deletions(catalog: Catalog, *, first_only: bool = False) -> int:
     if not batch:
         return 0
     requests = [{"method": "DELETE", "data": {"id": d.retailer_id}} for d in batch]
-    client = GraphClient.for_catalog(catalog)
+    client = client_for(catalog)
     try:
         response = client.post(
             f"{catalog.meta_catalog_id}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": requests}
@@ -155,7 +156,7 @@ def confirm_deletions(catalog: Catalog, client: GraphClient | None = None) -> in
     handles = list(sent.order_by("sent_at").values_list("handle", flat=True).distinct()[:MAX_HANDLES_PER_RUN])
     if not handles or catalog.connection is None:
         return 0
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     settled = 0
     now = timezone.now()
     for handle in handles:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import item_state
+from catalog.graph_clients import client_for_connection
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
@@ -159,7 +160,7 @@ def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaC
 
 def refresh_catalog_list(connection: MetaConnection) -> list[CatalogInfo]:
     """Re-list the business's catalogs with the stored token and keep the snapshot."""
-    client = GraphClient.for_connection(connection)
+    client = client_for_connection(connection)
     try:
         found = catalog_service.list_catalogs(client, connection.business_id)
     except GraphAPIError as exc:
@@ -233,7 +234,7 @@ def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, cat
         raise FlowError("Connect a Shopify store first: a catalog is filled from the store's products.")
     if store.tenant_id != tenant.pk:
         raise FlowError("That store belongs to another tenant.")
-    client = GraphClient.for_connection(connection)
+    client = client_for_connection(connection)
     if flow == Flow.CREATE:
         create_name = (create_name or "").strip()[:MAX_CATALOG_NAME] or _default_name(tenant, store)
         plan = plan_switch(tenant, store=store, flow=flow, target_name=create_name)

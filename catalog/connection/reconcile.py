@@ -34,7 +34,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import item_state, items
-from catalog.meta.client import GraphClient
+from catalog.graph_clients import client_for_connection
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, Product, ReconciliationReport, ReconciliationRow, Variant
 from catalog.sync.push_requests import request_push
@@ -106,7 +106,7 @@ def build_report(report: ReconciliationReport) -> ReconciliationReport:
         return _fail(report, "No Meta token is connected.")
     ReconciliationRow.objects.filter(report=report).delete()  # a retried task starts clean
     ReconciliationReport.objects.filter(pk=report.pk).update(meta_items_read=0)
-    client = GraphClient.for_connection(catalog.connection)
+    client = client_for_connection(catalog.connection)
     pages = client.paginate(f"{report.meta_catalog_id}/products", fields=READ_FIELDS, limit=READ_PAGE_SIZE)
     try:
         for chunk in _chunks(pages, ROW_CHUNK):

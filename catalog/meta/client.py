@@ -27,7 +27,7 @@ import logging
 import random
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -36,9 +36,6 @@ from django.conf import settings
 from .errors import GraphAPIError, InvalidRequest, RateLimited, TransientError, error_from_envelope, error_from_http
 from .multipart import MultipartBody
 from .throttle import Throttle, category_for, parse_usage
-
-if TYPE_CHECKING:
-    from catalog.models import Catalog, MetaConnection
 
 logger = logging.getLogger(__name__)
 
@@ -132,23 +129,6 @@ class GraphClient:
 
     def __repr__(self) -> str:  # never show the token
         return f"<GraphClient {self.base_url}/{self.api_version} throttle={self.throttle.key}>"
-
-    @classmethod
-    def for_connection(cls, connection: MetaConnection, **kwargs: Any) -> GraphClient:
-        """A client using the tenant's stored (encrypted) Meta token."""
-        kwargs.setdefault("throttle_key", f"business:{connection.business_id or connection.pk}")
-        return cls(connection.access_token, **kwargs)
-
-    @classmethod
-    def for_catalog(cls, catalog: Catalog, **kwargs: Any) -> GraphClient:
-        """A client for one catalog: its connection's token, its own quota bucket."""
-        if catalog.connection is None:
-            raise InvalidRequest(f"Catalog {catalog.pk} has no Meta connection.")
-        kwargs.setdefault("throttle_key", f"catalog:{catalog.meta_catalog_id or catalog.pk}")
-        # The catalog's calls spend its business's quota too (catalog.meta.throttle: one budget).
-        connection = catalog.connection
-        kwargs.setdefault("throttle_shared", (f"business:{connection.business_id or connection.pk}",))
-        return cls.for_connection(connection, **kwargs)
 
     # -- public verbs ------------------------------------------------------------------
 

@@ -7,8 +7,10 @@ Meta reports how much of each quota we used in response headers:
   "total_cputime":20,"total_time":20,"estimated_time_to_regain_access":0}]}``
   (percent per business/catalog and use case; the regain time is in **minutes**).
 
-The highest percentage per bucket is persisted in ``GraphThrottle`` rows so every
-worker on every machine sees the same picture. Before a call the client asks
+The highest percentage per bucket is kept in a :class:`ThrottleStore` so every worker on
+every machine sees the same picture: the project passes in one backed by its database
+(``catalog.graph_clients``, ``GraphThrottle`` rows) at start-up; this package knows no
+models, and without one the state is kept in memory. Before a call the client asks
 :meth:`Throttle.before_request`: below ``META_THROTTLE_SLOW_PCT`` it goes at once,
 between that and ``META_THROTTLE_STOP_PCT`` it sleeps proportionally longer, and at
 the stop line or while a bucket is blocked (a rate-limit error or a regain time) the
@@ -32,12 +34,11 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.utils import timezone
-
-from catalog.models import GraphThrottle
 
 from .errors import (
     APP_RATE_LIMIT_CODES,
@@ -125,15 +126,78 @@ def default_wait(code: int | None) -> float:
     return _setting("META_RATE_LIMIT_BUC_WAIT", 300)
 
 
+@dataclass
+class ThrottleRow:
+    """One bucket's state: its usage, and until when Meta blocks it (if it does)."""
+
+    key: str
+    updated_at: datetime
+    usage_pct: float = 0.0
+    blocked_until: datetime | None = None
+    block_code: int | None = None
+    block_reason: str = ""
+
+
+class ThrottleStore(Protocol):
+    """Where bucket states live; every worker must see the same ones (the project's is its database)."""
+
+    def read(self, keys: list[str]) -> list[ThrottleRow]: ...
+
+    def save_usage(self, rows: list[ThrottleRow]) -> None: ...
+
+    def save_blocks(self, rows: list[ThrottleRow]) -> None: ...
+
+    def clear(self, prefix: str) -> None: ...
+
+
+class MemoryThrottleStore:
+    """This process's buckets only: for scripts and tests that pass no store."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, ThrottleRow] = {}
+
+    def read(self, keys: list[str]) -> list[ThrottleRow]:
+        return [self.rows[k] for k in keys if k in self.rows]
+
+    def save_usage(self, rows: list[ThrottleRow]) -> None:
+        for row in rows:
+            kept = self.rows.setdefault(row.key, ThrottleRow(row.key, row.updated_at))
+            kept.usage_pct, kept.updated_at = row.usage_pct, row.updated_at
+
+    def save_blocks(self, rows: list[ThrottleRow]) -> None:
+        for row in rows:
+            kept = self.rows.setdefault(row.key, ThrottleRow(row.key, row.updated_at))
+            kept.blocked_until, kept.block_code, kept.block_reason = row.blocked_until, row.block_code, row.block_reason
+            kept.updated_at = row.updated_at
+
+    def clear(self, prefix: str) -> None:
+        for key in [k for k in self.rows if k.startswith(prefix)]:
+            del self.rows[key]
+
+
+_default_store: ThrottleStore = MemoryThrottleStore()
+
+
+def use_store(store: ThrottleStore) -> None:
+    """Keep every throttle's state in ``store`` from now on (the project passes its database's in)."""
+    global _default_store
+    _default_store = store
+
+
+def default_store() -> ThrottleStore:
+    return _default_store
+
+
 class Throttle:
     """The shared usage / back-off state of one client (one catalog or business).
 
     ``shared``: keys of the wider budgets this one spends too (a catalog's business).
     """
 
-    def __init__(self, key: str, shared: tuple[str, ...] = ()) -> None:
+    def __init__(self, key: str, shared: tuple[str, ...] = (), store: ThrottleStore | None = None) -> None:
         self.key = key
         self.shared = tuple(k for k in shared if k and k != key)
+        self.store = store or default_store()
 
     def bucket_key(self, bucket: str, key: str | None = None) -> str:
         return f"{key or self.key}:{bucket}"
@@ -144,10 +208,10 @@ class Throttle:
 
     # -- before a call --------------------------------------------------------------
 
-    def delay_for(self, bucket: str) -> tuple[float, GraphThrottle | None]:
+    def delay_for(self, bucket: str) -> tuple[float, ThrottleRow | None]:
         """Seconds to wait before a call in ``bucket`` and the row that blocks it (if any)."""
         now = timezone.now()
-        rows = GraphThrottle.objects.filter(key__in=[*self.bucket_keys(bucket), APP_KEY])
+        rows = self.store.read([*self.bucket_keys(bucket), APP_KEY])
         slow, stop = _setting("META_THROTTLE_SLOW_PCT", 75), _setting("META_THROTTLE_STOP_PCT", 95)
         max_delay = _setting("META_THROTTLE_MAX_DELAY", 10)
         delay, blocker = 0.0, None
@@ -191,12 +255,10 @@ class Throttle:
         now = timezone.now()
         rows = []
         if usage.app_pct is not None:
-            rows.append(GraphThrottle(key=APP_KEY, usage_pct=usage.app_pct, updated_at=now))
+            rows.append(ThrottleRow(key=APP_KEY, usage_pct=usage.app_pct, updated_at=now))
         for bucket, pct in (usage.buc_pct or {}).items():
-            rows += [GraphThrottle(key=key, usage_pct=pct, updated_at=now) for key in self.bucket_keys(bucket)]
-        GraphThrottle.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["key"], update_fields=["usage_pct", "updated_at"]
-        )
+            rows += [ThrottleRow(key=key, usage_pct=pct, updated_at=now) for key in self.bucket_keys(bucket)]
+        self.store.save_usage(rows)
         for bucket, seconds in (usage.regain_seconds or {}).items():
             self.block(bucket, seconds, code=None, reason="Meta announced a wait before more calls")
 
@@ -206,21 +268,11 @@ class Throttle:
         """Stop every worker from calling ``bucket`` for ``seconds`` (with ``shared``, the wider budgets too)."""
         now = timezone.now()
         keys = [APP_KEY] if bucket == APP_KEY else self.bucket_keys(bucket) if shared else [self.bucket_key(bucket)]
-        GraphThrottle.objects.bulk_create(
-            [
-                GraphThrottle(
-                    key=key,
-                    blocked_until=now + timedelta(seconds=seconds),
-                    block_code=code,
-                    block_reason=reason[:500],
-                    updated_at=now,
-                )
-                for key in keys
-            ],
-            update_conflicts=True,
-            unique_fields=["key"],
-            update_fields=["blocked_until", "block_code", "block_reason", "updated_at"],
-        )
+        self.store.save_blocks([
+            ThrottleRow(key=key, blocked_until=now + timedelta(seconds=seconds), block_code=code,
+                        block_reason=reason[:500], updated_at=now)
+            for key in keys
+        ])
 
     def record_rate_limit(self, error: RateLimited, bucket: str) -> None:
         """Persist the block a rate-limit error implies, in the bucket Meta counts it against."""
@@ -241,4 +293,4 @@ class Throttle:
 
     def clear(self) -> None:
         """Forget this key's state (e.g. after the operator replaced the token)."""
-        GraphThrottle.objects.filter(key__startswith=f"{self.key}:").delete()
+        self.store.clear(f"{self.key}:")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Variant
@@ -122,7 +123,7 @@ def confirm_catalog(catalog: Catalog, *, force: bool = False, client: GraphClien
     batches = SyncBatch.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog, state=SyncBatch.State.SENT)
     if not force:
         batches = batches.filter(next_poll_at__lte=timezone.now())
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     for batch in batches.order_by("next_poll_at", "pk"):
         report.polled += 1
         try:

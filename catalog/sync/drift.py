@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from catalog import item_state, items
 from catalog.connection.matching import READ_FIELDS, compare
+from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError, InvalidRequest
 from catalog.models import (
@@ -106,7 +107,7 @@ def scan(catalog: Catalog, *, client: GraphClient | None = None, pages: int | No
     if not scannable(catalog):
         report.error = "not scanned: no Meta catalog, no connection, or linked read-only"
         return report
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     state, _ = DriftScan.objects.get_or_create(catalog=catalog, defaults={"tenant_id": catalog.tenant_id})
     now = timezone.now()
     if not state.cursor:
@@ -308,7 +309,7 @@ def hide_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=None
     ghosts = [f for f in findings if f.kind == Kind.GHOST and f.catalog_id == catalog.pk]
     if not ghosts or not scannable(catalog):
         return 0
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     requests = [{"method": "UPDATE", "data": {"id": f.retailer_id, "visibility": "staging"}} for f in ghosts]
     client.post(f"{catalog.meta_catalog_id}/items_batch",
                 {"item_type": "PRODUCT_ITEM", "allow_upsert": False, "requests": requests})

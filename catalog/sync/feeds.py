@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog import item_state, items
+from catalog.graph_clients import client_for
 from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
@@ -382,7 +383,7 @@ def push_feeds(
     if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
         report.skipped_reason = f"paused: {catalog.paused_reason}"
         return report
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     for shard in shards(catalog) if force else due_shards(catalog, kind):
         batch = upload_feed(catalog, shard, kind, client)
         if batch is None:

@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.graph_clients import client_for
 from catalog.items import DESCRIPTION_MAX
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, InvalidRequest, PermissionDenied, RateLimited, TransientError
@@ -290,7 +291,7 @@ def sync_product_sets(
     if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
         report.skipped_reason = f"paused: {catalog.paused_reason}"
         return report
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     queue_rechecks(catalog)
     for product_set in due_sets(catalog).select_related("catalog").iterator(chunk_size=200):
         if report.writes >= limit:
@@ -380,7 +381,7 @@ def _create(catalog: Catalog, product_set: ProductSet, params: dict, client: Gra
     if found:
         client.post(found, params, as_json=settings.META_POST_JSON)
         return found
-    once = GraphClient.for_catalog(catalog, max_retries=0)  # a retried POST could create a second set
+    once = client_for(catalog, max_retries=0)  # a retried POST could create a second set
     try:
         body = once.post(f"{catalog.meta_catalog_id}/product_sets", params, as_json=settings.META_POST_JSON)
     except GraphAPIError as error:
@@ -470,7 +471,7 @@ def confirm_live_deletion(queryset) -> int:
 
 def refresh_meta_counts(catalog: Catalog, client: GraphClient | None = None) -> int:
     """Read Meta's ``product_count`` of the catalog's sets (one paged call); return how many were ours."""
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     counts = {
         str(row["id"]): row.get("product_count")
         for row in client.paginate(f"{catalog.meta_catalog_id}/product_sets", fields="id,product_count", limit=100)

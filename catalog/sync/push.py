@@ -20,6 +20,7 @@ from django.db.models import Case, Value, When
 from django.utils import timezone
 
 from catalog import item_state, items
+from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaConnection, SyncBatch, Variant
@@ -315,7 +316,7 @@ def push_catalog(
         report.skipped_reason = f"paused: {catalog.paused_reason}"
         return report
     mark_due_deletions(catalog)
-    client = client or GraphClient.for_catalog(catalog)
+    client = client or client_for(catalog)
     budget = max_batches if max_batches is not None else settings.SYNC_MAX_BATCHES_PER_RUN
     # Start at a different shard each minute so every shard gets its turn.
     start = int(timezone.now().timestamp() // 60)

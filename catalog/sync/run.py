@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog import item_state
 from catalog.domain_errors import DomainError
-from catalog.meta.client import GraphClient
+from catalog.graph_clients import client_for
 from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
 from galantis import logcontext
@@ -188,7 +188,7 @@ def drive_shards_in_parallel(catalog: Catalog, groups: list[list[int]], deadline
 def drive_shards(catalog_id: int, group: list[int], deadline: float, run: SyncRun, lock: threading.Lock) -> None:
     """Push a batch for the group's shards, wait for Meta's verdict, repeat until none is pending."""
     catalog = Catalog.objects.select_related("connection").get(pk=catalog_id)
-    client = GraphClient.for_catalog(catalog)
+    client = client_for(catalog)
     mine = in_flight(catalog).filter(shard__in=group)
     while time.monotonic() < deadline:
         report = push.push_catalog(

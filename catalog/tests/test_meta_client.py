@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from catalog.graph_clients import client_for, client_for_connection
 from catalog.meta import errors
 from catalog.meta.client import GraphClient, RawJSON, encode_params
 from catalog.meta.throttle import BATCH, MANAGEMENT, Throttle, category_for, parse_usage
@@ -360,13 +361,13 @@ def test_items_feeds_sets_and_events_of_a_catalog_spend_one_budget_with_its_busi
     tenant_catalog = CatalogFactory(meta_catalog_id="555", connection__business_id="77")
     other_catalog = CatalogFactory(tenant=tenant_catalog.tenant, connection=tenant_catalog.connection,
                                    meta_catalog_id="556")
-    events = GraphClient.for_catalog(tenant_catalog, base_url=graph.url, api_version="v26.0")
+    events = client_for(tenant_catalog, base_url=graph.url, api_version="v26.0")
     graph.add(200, {"events_received": 1}, {"X-Business-Use-Case-Usage": json.dumps(
         {"77": [{"type": "catalog_batch", "call_count": 85, "total_time": 1, "total_cputime": 1}]})})
     events.post("pixel/events", {"data": "[]"})
-    items = GraphClient.for_catalog(tenant_catalog).throttle
-    business = GraphClient.for_connection(tenant_catalog.connection).throttle
-    sibling = GraphClient.for_catalog(other_catalog).throttle
+    items = client_for(tenant_catalog).throttle
+    business = client_for_connection(tenant_catalog.connection).throttle
+    sibling = client_for(other_catalog).throttle
     for throttle in (items, business, sibling):
         assert throttle.delay_for(BATCH)[0] == pytest.approx(4, abs=0.01)
 
@@ -375,12 +376,12 @@ def test_items_feeds_sets_and_events_of_a_catalog_spend_one_budget_with_its_busi
 def test_a_catalog_batch_block_stops_that_catalog_only(graph, settings):
     shop = CatalogFactory(meta_catalog_id="555", connection__business_id="77")
     other = CatalogFactory(tenant=shop.tenant, connection=shop.connection, meta_catalog_id="556")
-    GraphClient.for_catalog(shop).throttle.record_rate_limit(
+    client_for(shop).throttle.record_rate_limit(
         errors.RateLimited("(#80014) too many calls", code=errors.CATALOG_BATCH_RATE_LIMIT, retry_after=600),
         BATCH,
     )
-    assert GraphClient.for_catalog(shop).throttle.delay_for(BATCH)[0] > 500
-    assert GraphClient.for_catalog(other).throttle.delay_for(BATCH)[0] == 0
+    assert client_for(shop).throttle.delay_for(BATCH)[0] > 500
+    assert client_for(other).throttle.delay_for(BATCH)[0] == 0
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts import digest
 from alerts.models import Alert, Digest, Kind
 from catalog import item_state, rereview, tenants
-from catalog.meta.client import GraphClient
+from catalog.graph_clients import client_for
 from catalog.models import Membership, ReReviewRequest, Variant, VariantEvent
 from catalog.tests.factories import ProductFactory, UserFactory, VariantFactory
 from catalog.tests.test_sync_e2e import catalog, meta, push_and_confirm  # noqa: F401 (fixtures)
@@ -34,7 +34,7 @@ def _variant(catalog, title: str = "Linen Shirt") -> Variant:  # noqa: F811
 
 
 def _poll(catalog) -> None:  # noqa: F811
-    poll_verdicts(catalog, GraphClient.for_catalog(catalog))
+    poll_verdicts(catalog, client_for(catalog))
 
 
 def _meta_rejects(variant: Variant, outcome: str = "rejected") -> None:
@@ -118,17 +118,17 @@ def test_the_re_review_queue_respects_its_limits(catalog, settings):  # noqa: F8
     queued, skipped = rereview.request_review(Variant.objects.filter(catalog=catalog), by="staff@example.com")
     assert (queued, skipped) == (8, 0)
 
-    report = rereview.send_due(catalog, GraphClient.for_catalog(catalog))
+    report = rereview.send_due(catalog, client_for(catalog))
 
     assert (report.calls, report.sent, report.left) == (2, 6, 2)
     calls = list(AdditionalReviewCall.objects.all())
     assert len(calls) == 2 and all(len(c.item_ids) <= 3 for c in calls)  # what Meta received
-    assert rereview.send_due(catalog, GraphClient.for_catalog(catalog)).calls == 0  # the day's calls are spent
+    assert rereview.send_due(catalog, client_for(catalog)).calls == 0  # the day's calls are spent
     # A day later the rest goes.
     ReReviewRequest.objects.filter(state=ReReviewRequest.State.SENT).update(
         sent_at=timezone.now() - timedelta(days=1, minutes=1)
     )
-    assert rereview.send_due(catalog, GraphClient.for_catalog(catalog)).sent == 2
+    assert rereview.send_due(catalog, client_for(catalog)).sent == 2
 
 
 def test_meta_refusing_past_its_daily_limit_keeps_the_requests_queued(catalog, settings):  # noqa: F811
@@ -144,7 +144,7 @@ def test_meta_refusing_past_its_daily_limit_keeps_the_requests_queued(catalog, s
         [AdditionalReviewCall(catalog=sandbox_catalog, item_ids=["1"], created_at=timezone.now()) for _ in range(10)]
     )
 
-    report = rereview.send_due(catalog, GraphClient.for_catalog(catalog))
+    report = rereview.send_due(catalog, client_for(catalog))
 
     assert (report.sent, report.refused, report.left) == (0, 0, 1)
     assert "10 calls per day" in report.errors[0]

@@ -21,6 +21,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from catalog import item_state, items
+from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
 from catalog.models import (
     Catalog,
@@ -444,7 +445,7 @@ def test_a_worker_killed_after_sending_has_its_items_re_pushed_once(catalog, set
     variants = add_variants(catalog, 3)
     batch = claim.claim_items_batch(catalog, 0)
     # The worker sends, then dies before recording the handle.
-    GraphClient.for_catalog(catalog).post(
+    client_for(catalog).post(
         f"{catalog.meta_catalog_id}/items_batch",
         {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": json.loads(push.encode_requests(batch).json)},
     )
@@ -512,7 +513,7 @@ def test_a_push_whose_connection_drops_after_meta_accepted_records_the_handle_on
         return real_record(*args, **kwargs)
 
     monkeypatch.setattr(push, "record_sent", drop_then_record)
-    client = GraphClient.for_catalog(catalog)
+    client = client_for(catalog)
     try:
         report = push.push_catalog(catalog, client=client)
     finally:
@@ -658,7 +659,7 @@ def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(
     Variant.objects.filter(pk=ghost.pk).delete()
     assert ghost.retailer_id in meta_items(catalog)
     session = RecordingSession()
-    feed_client = GraphClient.for_catalog(catalog, session=session)
+    feed_client = client_for(catalog, session=session)
     report = feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True, client=feed_client)
     [upload_call] = [r for r in session.sent if r.method == "POST" and r.path_url.split("?")[0].endswith("/uploads")]
     # Streamed: requests got a readable body of known length, never the bytes of the file.

@@ -124,7 +124,7 @@ def test_an_item_rejected_in_review_is_synced_but_not_visible_with_its_reason(ca
     push_and_confirm(catalog)
     assert _sync_status(catalog)["verdict"]["in_review"] == 3  # accepted, review not read yet
 
-    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    report = poll_verdicts(catalog, push.client_for(catalog))
     assert report.calls <= 2
     replica.refresh_from_db()
     assert replica.meta_status == Status.SYNCED and replica.verdict == Variant.Verdict.REJECTED
@@ -147,13 +147,13 @@ def test_a_live_item_meta_stops_showing_is_read_again_and_shown_as_not_visible(c
 
     fine = _variant(catalog)
     push_and_confirm(catalog)
-    poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    poll_verdicts(catalog, push.client_for(catalog))
     fine.refresh_from_db()
     assert fine.verdict == Variant.Verdict.LIVE
     # Later Meta can no longer fetch its image: nothing tells us unless we ask.
     ProductItem.objects.filter(retailer_id=fine.retailer_id).update(image_fetch_status="FETCH_FAILED")
 
-    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    report = poll_verdicts(catalog, push.client_for(catalog))
 
     fine.refresh_from_db()
     assert report.looked_up == 1
@@ -166,7 +166,7 @@ def test_live_items_keep_a_share_of_the_lookups_while_many_others_change(catalog
 
     live = _variant(catalog)
     push_and_confirm(catalog)
-    poll_verdicts(catalog, push.GraphClient.for_catalog(catalog))
+    poll_verdicts(catalog, push.client_for(catalog))
     assert Variant.objects.get(pk=live.pk).verdict == Variant.Verdict.LIVE
     for _ in range(3):
         _variant(catalog)
@@ -175,7 +175,7 @@ def test_live_items_keep_a_share_of_the_lookups_while_many_others_change(catalog
 
     # A budget of one call: the live share takes it (the changing items wait for the next run).
     assert verdicts.LIVE_LOOKUPS_PER_RUN >= 1
-    report = poll_verdicts(catalog, push.GraphClient.for_catalog(catalog), max_lookups=1)
+    report = poll_verdicts(catalog, push.client_for(catalog), max_lookups=1)
 
     assert report.looked_up == 1
     assert Variant.objects.get(pk=live.pk).verdict_checked_at > checked

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import item_state
+from catalog.graph_clients import client_for
 from catalog.models import Product, SyncBatch, Variant
 from catalog.tests.factories import ProductFactory, ShopifyStoreFactory, VariantFactory
 from diagnostics import listing
@@ -295,7 +296,6 @@ def test_the_catalog_wide_findings_no_longer_repeat_item_problems(shop, catalog,
 @pytest.mark.django_db(transaction=True)
 def test_an_item_rejected_in_review_after_a_sync_is_synced_but_not_visible_with_its_reason(meta, client):  # noqa: F811
     """The sandbox's review rejects a "replica"; the verdict poll reads it; the page says why."""
-    from catalog.meta.client import GraphClient
     from catalog.models import Membership
     from catalog.tests.factories import CatalogFactory, MetaConnectionFactory, TenantFactory, UserFactory
     from diagnostics.tests.test_polling import LONG_DESCRIPTION, sync
@@ -321,7 +321,7 @@ def test_an_item_rejected_in_review_after_a_sync_is_synced_but_not_visible_with_
     cards = attr_counts(client.get(URL).content.decode(), "data-testid")
     assert (cards["count-in_review"], cards["count-not_visible"], cards["count-live"]) == (2, 0, 0)
 
-    poll_verdicts(catalog, GraphClient.for_catalog(catalog))
+    poll_verdicts(catalog, client_for(catalog))
     body = client.get(URL).content.decode()
     cards = attr_counts(body, "data-testid")
     assert (cards["count-live"], cards["count-not_visible"], cards["count-rejected"], cards["count-in_review"]) == (

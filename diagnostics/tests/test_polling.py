@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import item_state
-from catalog.meta.client import GraphClient
+from catalog.graph_clients import client_for
 from catalog.models import Catalog, Membership, SyncBatch, Variant
 from catalog.sync import run
 from catalog.tests.factories import (
@@ -195,7 +195,7 @@ def test_catalog_diagnostics_groups_resolve_when_gone(shop):
 
 
 def test_catalog_all_errors_refreshes_metas_texts(shop):
-    assert refresh_all_errors(GraphClient.for_catalog(shop)) > 100
+    assert refresh_all_errors(client_for(shop)) > 100
     assert ErrorType.objects.get(code="QUALITY_ITEM_LINK_BROKEN").meta_title
 
 
@@ -238,7 +238,7 @@ def test_rejected_item_becomes_a_batch_issue_right_after_the_sync(shop):
 
 def test_feed_upload_errors_become_issues(shop, meta):
     (variant,) = add_variants(shop, 1)
-    client = GraphClient.for_catalog(shop)
+    client = client_for(shop)
     feed = client.post(f"{meta['catalog_id']}/product_feeds", {"name": "Test feed"})
     header = "id,title,description,availability,condition,price,link,image_link,brand\n"
     row = (f"{variant.retailer_id},Shirt,A long enough description of a fine shirt,in stock,new,"
