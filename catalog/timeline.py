@@ -30,22 +30,27 @@ PAGE_SIZE = 50
 PURGE_BATCH = 10_000
 
 _COLUMNS = ("tenant_id", "variant_id", "product_id", "catalog_id", "batch_id", "kind", "at", "detail", "message")
+# Where a variant queryset finds the event's tenant, variant, product and catalog.
+VARIANT_SOURCE = ("tenant_id", "pk", "product_id", "catalog_id")
 
 
 def record_from(
-    variants: models.QuerySet[Variant],
+    variants: models.QuerySet,
     kind: str | Expression,
     *,
     at: datetime | None = None,
     detail: dict | None = None,
     batch_id: int | None = None,
     message: str | Expression = "",
+    source: tuple[str, str, str, str] = VARIANT_SOURCE,
 ) -> int:
     """One event per variant of ``variants``, in one ``INSERT ... SELECT``; return the rows written.
 
     ``kind`` (and ``message``) may be an expression over the variant row (a ``Case``), so
     one statement records different outcomes; a ``kind`` that evaluates to "" writes no row.
     Call it *before* the UPDATE that moves the variants out of the queryset's filter.
+    ``source``: the (tenant, variant, product, catalog) lookups when ``variants`` is a queryset
+    of another model that names a variant (an item issue: ``variant_id``, ``variant__product_id``).
     """
     at = at or timezone.now()
     kind_expr = kind if isinstance(kind, Expression) else Value(kind)
@@ -60,7 +65,7 @@ def record_from(
             _message=models.functions.Substr(models.functions.Cast(message_expr, models.TextField()), 1, 500),
         )
         .exclude(_kind="")
-        .values_list("tenant_id", "pk", "product_id", "catalog_id", "_batch", "_kind", "_at", "_detail", "_message")
+        .values_list(*source, "_batch", "_kind", "_at", "_detail", "_message")
     )
     select_sql, params = rows.query.get_compiler(using=rows.db).as_sql()
     table = connection.ops.quote_name(VariantEvent._meta.db_table)

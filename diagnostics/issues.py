@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, TextField, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
-from catalog.models import Catalog
+from catalog import timeline
+from catalog.models import Catalog, VariantEvent
 
 from .models import PRIORITY_RANK, CatalogIssue, ErrorType, ItemIssue, Priority
 
@@ -168,9 +170,7 @@ class IssueWriter:
         for chunk in _chunks(to_touch, WRITE_CHUNK):
             ItemIssue.objects.filter(pk__in=chunk).update(last_seen=self.now)
         for chunk in _chunks(to_resolve, WRITE_CHUNK):
-            counts.resolved += ItemIssue.objects.filter(pk__in=chunk, resolved_at__isnull=True).update(
-                resolved_at=self.now, last_seen=self.now
-            )
+            counts.resolved += self._resolve(chunk)
         self.counts += counts
         return counts
 
@@ -178,6 +178,11 @@ class IssueWriter:
         try:
             with transaction.atomic():
                 ItemIssue.objects.bulk_create(rows, batch_size=500)
+                # The per-item timeline: the variants' new issues, in one INSERT ... SELECT per chunk.
+                # (bulk_create set the pks: PostgreSQL and SQLite both return them.)
+                for chunk in _chunks(rows, WRITE_CHUNK):
+                    _record_issues(ItemIssue.objects.filter(pk__in=[r.pk for r in chunk]),
+                                   VariantEvent.Kind.ISSUE_OPENED, self.now)
             return len(rows)
         except IntegrityError:
             # A concurrent writer (page view vs. scheduled poll) opened some of them first:
@@ -213,15 +218,32 @@ class IssueWriter:
         return resolved
 
     def resolve_where(self, q: Q) -> int:
-        """Resolve the open issues of this catalog and source matching ``q`` (one UPDATE)."""
+        """Resolve the open issues of this catalog and source matching ``q`` (one UPDATE, and its timeline)."""
         resolved = self._open().filter(q).update(resolved_at=self.now, last_seen=self.now)
+        if resolved:  # the timeline only when something was resolved: a no-op costs no statement
+            _record_issues(
+                ItemIssue.objects.filter(catalog_id=self.catalog.pk, source=self.source, resolved_at=self.now).filter(q),
+                VariantEvent.Kind.ISSUE_RESOLVED, self.now,
+            )
         self.counts.resolved += resolved
         return resolved
 
     def _resolve(self, pks: list[int]) -> int:
+        _record_issues(ItemIssue.objects.filter(pk__in=pks, resolved_at__isnull=True),
+                       VariantEvent.Kind.ISSUE_RESOLVED, self.now)
         return ItemIssue.objects.filter(pk__in=pks, resolved_at__isnull=True).update(
             resolved_at=self.now, last_seen=self.now
         )
+
+
+ISSUE_SOURCE = ("tenant_id", "variant_id", "variant__product_id", "catalog_id")
+
+
+def _record_issues(issues, kind: str, now: datetime) -> None:
+    """Timeline: one event per item issue of ``issues`` (its type's title; Meta's message), one statement."""
+    timeline.record_from(issues, kind, at=now, source=ISSUE_SOURCE, message=Concat(
+        F("error_type__code"), Value(": "), F("message"), output_field=TextField(),
+    ))
 
 
 def _dedupe(observations: Iterable[Observation]) -> dict[int, Observation]:

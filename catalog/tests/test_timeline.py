@@ -47,9 +47,9 @@ def test_a_5000_item_batch_writes_its_events_in_a_constant_number_of_statements(
     with django_assert_num_queries(CLAIM_QUERIES[connection.vendor]) as claimed:
         batch = claim.claim_items_batch(catalog, 0)
     assert batch.item_count == size
-    # savepoint, aggregate, INSERT ... SELECT of the events, accepted UPDATE, batch row, catalog
-    # row, release, and the look for a change that waited for the shard.
-    with django_assert_num_queries(8) as confirmed:
+    # savepoint, the batch's conditional exit, aggregate, INSERT ... SELECT of the events, accepted
+    # UPDATE, batch row, catalog row, release, and the look for a change that waited for the shard.
+    with django_assert_num_queries(9) as confirmed:
         results.finish(batch, state=SyncBatch.State.FINISHED)
     inserts = [q["sql"] for q in [*claimed.captured_queries, *confirmed.captured_queries]
                if "INSERT INTO" in q["sql"] and "variantevent" in q["sql"]]
@@ -151,7 +151,7 @@ def test_events_older_than_the_retention_period_are_purged(settings):
 def test_the_purge_is_scheduled():
     from catalog.sync.schedule import SCHEDULES
 
-    assert ("catalog.tasks.purge_timeline", 60) in [(func, minutes) for _, func, minutes in SCHEDULES]
+    assert ("catalog.tasks.purge_timeline", 60) in [(every.func, every.minutes) for every in SCHEDULES]
 
 
 # -- shown to staff and merchants -----------------------------------------------------------------
