@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Expression, JSONField, Value
 from django.utils import timezone
@@ -67,7 +68,10 @@ def record_from(
         .exclude(_kind="")
         .values_list(*source, "_batch", "_kind", "_at", "_detail", "_message")
     )
-    select_sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    try:
+        select_sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # e.g. ``pk__in=[]``: nothing to record, no statement
+        return 0
     table = connection.ops.quote_name(VariantEvent._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
     with connection.cursor() as cursor:

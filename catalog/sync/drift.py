@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import item_state, items
+from catalog import item_state, items, timeline
 from catalog.connection.matching import READ_FIELDS, compare
 from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
@@ -49,6 +49,7 @@ from catalog.models import (
     Product,
     ShopifyStore,
     Variant,
+    VariantEvent,
     VariantStateCount,
 )
 
@@ -210,9 +211,11 @@ def _examine(catalog: Catalog, nodes: list[dict], report: ScanReport, *, now, re
         _record(catalog, Kind.GHOST, {rid: ([], _ghost_values(n)) for rid, n in ghosts.items()}, rows, by_rid, now)
         _record(catalog, Kind.DRIFT, {rid: (d, {}) for rid, d in drifted.items()}, rows, by_rid, now)
         # Meta agrees again (a re-push landed, or someone undid the edit).
-        DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, retailer_id__in=in_step, state=State.OPEN).update(
-            state=State.FIXED, resolved_at=now, resolution="Meta matches the last accepted payload again."
+        agreed = DriftFinding.objects.filter(
+            catalog=catalog, kind=Kind.DRIFT, retailer_id__in=in_step, state=State.OPEN
         )
+        _record_fixed(agreed, "Meta matches the last accepted payload again.", now)
+        agreed.update(state=State.FIXED, resolved_at=now, resolution="Meta matches the last accepted payload again.")
         if repush and drifted:
             report.repushed += _repush(catalog, [rows[rid].pk for rid in drifted], now)
     report.ghosts += len(ghosts)
@@ -231,10 +234,17 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
     existing = {
         f.retailer_id: f for f in DriftFinding.objects.filter(catalog=catalog, kind=kind, retailer_id__in=list(found))
     }
-    new, seen = [], []
+    new, seen, events = [], [], []
     for rid, (differences, values) in found.items():
         row = rows.get(rid)
-        if (finding := existing.get(rid)) is None:
+        finding = existing.get(rid)
+        if row is not None and (finding is None or finding.state == State.FIXED):  # news for its timeline
+            events.append(timeline.Row(
+                tenant_id=catalog.tenant_id, variant_id=row.pk, product_id=row.product_id, catalog_id=catalog.pk,
+                kind=VariantEvent.Kind.DRIFT_FOUND,
+                detail={"kind": kind, "fields": [str(d.get("field")) for d in differences if isinstance(d, dict)]},
+            ))
+        if finding is None:
             new.append(DriftFinding(
                 tenant_id=catalog.tenant_id, catalog=catalog, kind=kind, retailer_id=rid[:255],
                 meta_item_id=str(nodes[rid].get("id") or "")[:64], variant_id=row.pk if row else None,
@@ -247,6 +257,7 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
             finding.state, finding.resolved_at, finding.resolution = State.OPEN, None, ""
         seen.append(finding)
     DriftFinding.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    timeline.record_rows(events, at=now)
     DriftFinding.objects.bulk_update(
         seen, ["times_found", "last_found_at", "differences", "meta_values", "state", "resolved_at", "resolution"],
         batch_size=500,
@@ -256,10 +267,18 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
 def _repush(catalog: Catalog, variant_ids: list[int], now) -> int:
     """Galantis is the source of truth: send our payload again over Meta's drifted values."""
     count = item_state.mark_pending(Variant.objects.filter(pk__in=variant_ids), now=now)
-    DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, variant_id__in=variant_ids).update(
+    findings = DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, variant_id__in=variant_ids)
+    _record_fixed(findings.exclude(state=State.FIXED), "Re-pushed automatically.", now)
+    findings.update(
         state=State.FIXED, resolved_at=now, resolution="Re-pushed automatically (Galantis is the source of truth).",
     )
     return count
+
+
+def _record_fixed(findings, how: str, now) -> None:
+    """Timeline: "drift fixed" on the variants of ``findings`` (one INSERT ... SELECT)."""
+    timeline.record_from(findings.filter(variant__isnull=False), VariantEvent.Kind.DRIFT_FIXED, at=now, message=how,
+                         source=("tenant_id", "variant_id", "variant__product_id", "catalog_id"))
 
 
 def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: ScanReport) -> int:

@@ -156,3 +156,36 @@ def test_staff_cannot_queue_an_item_that_is_not_rejected(catalog):  # noqa: F811
     push_and_confirm(catalog)
     _poll(catalog)
     assert rereview.request_review(Variant.objects.filter(catalog=catalog), by="staff") == (0, 1)
+
+
+def test_drift_found_in_meta_and_its_re_push_are_on_the_items_timeline(catalog):  # noqa: F811
+    from catalog.sync import drift
+    from catalog.tests.test_drift import another_tool
+
+    item = _variant(catalog)
+    push_and_confirm(catalog)
+    another_tool(catalog, [{"method": "UPDATE", "data": {"id": item.retailer_id, "price": "1.00 USD"}}])
+    catalog.refresh_from_db()
+    assert drift.scan(catalog, pages=50).drifted == 1
+
+    found, fixed = (VariantEvent.objects.get(variant_id=item.pk, kind=kind)
+                    for kind in (Event.DRIFT_FOUND, Event.DRIFT_FIXED))
+    assert found.detail == {"kind": "drift", "fields": ["price"]}
+    assert fixed.message == "Re-pushed automatically." and found.at <= fixed.at
+
+
+def test_diagnostics_issues_opened_and_resolved_are_on_the_items_timeline(catalog):  # noqa: F811
+    from diagnostics.issues import IssueWriter, Observation
+    from diagnostics.tests.factories import ErrorTypeFactory
+
+    item = _variant(catalog)
+    error_type = ErrorTypeFactory(code="IMAGE_RESOLUTION_LOW")
+    seen = Observation(item.pk, error_type, "MEDIUM", "Too small")
+    IssueWriter(catalog, "diagnostics_poll").apply_page({item.pk: [seen]})
+    IssueWriter(catalog, "diagnostics_poll").apply_page({item.pk: []})  # Meta no longer reports it
+
+    events = [e for e in VariantEvent.objects.for_variant(item.pk).order_by("at", "id")
+              if e.kind in (Event.ISSUE_OPENED, Event.ISSUE_RESOLVED)]
+    said = "IMAGE_RESOLUTION_LOW: Too small"
+    assert [(e.kind, e.message) for e in events] == [(Event.ISSUE_OPENED, said), (Event.ISSUE_RESOLVED, said)]
+    assert all(e.product_id == item.product_id for e in events)  # on the product's page too
