@@ -608,10 +608,10 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
 
 def mark_pending(variants: models.QuerySet[Variant], *, now=None) -> int:
     """Send these variants again at the next push (not those in flight, not the locally invalid)."""
-    return (
-        variants.filter(in_flight_batch__isnull=True).exclude(LOCALLY_FAILED)
-        .update(meta_status=Status.PENDING, updated_at=now or timezone.now())
-    )
+    now = now or timezone.now()
+    rows = variants.filter(in_flight_batch__isnull=True).exclude(LOCALLY_FAILED)
+    timeline.record_from(rows, Event.QUEUED, at=now, detail={"why": "sent again"})
+    return rows.update(meta_status=Status.PENDING, updated_at=now)
 
 
 def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence[str] | None = None) -> int:

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog import item_state, items
-from catalog.models import Catalog, SyncBatch, Variant
+from catalog import item_state, items, timeline
+from catalog.models import Catalog, SyncBatch, Variant, VariantEvent
 from galantis.queue import enqueue
 
 from . import claim
@@ -116,7 +116,10 @@ def accept(batch: SyncBatch) -> tuple[int, int, int]:
     ``updated_at`` is left as the claim wrote it, so only later changes go in the next
     volatile call. Returns (synced, stale, deleted) like ``apply_accepted``: none synced.
     """
-    Variant.objects.filter(in_flight_batch=batch).update(**item_state.released())
+    in_batch = Variant.objects.filter(in_flight_batch=batch)
+    timeline.record_from(in_batch, VariantEvent.Kind.ACCEPTED, batch_id=batch.pk,
+                         detail={"via": batch.kind, "fields": list(SENT_FIELDS)}, message="price and stock only")
+    in_batch.update(**item_state.released())
     transaction.on_commit(partial(request_feed, batch.catalog_id), robust=True)
     return 0, 0, 0
 
