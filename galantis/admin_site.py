@@ -120,8 +120,8 @@ class GalantisAdminSite(admin.AdminSite):
         ] + super().get_urls()
 
     def index(self, request, extra_context=None):
-        from catalog.admin.connection import token_warnings  # the catalog app owns token health
         from catalog.admin.dashboard import tenant_overview  # the catalog app owns the numbers
+        from catalog.admin.meta_connections import token_warnings  # the catalog app owns token health
 
         return super().index(
             request,

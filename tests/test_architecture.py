@@ -1,4 +1,4 @@
-"""The design's forbidden dependencies hold (ARCHITECTURE, issue 20): checked on the source, so a new import fails here."""
+"""The design's forbidden dependencies hold (ARCHITECTURE, issue 20), checked on the source: a new import fails here."""
 
 import ast
 from pathlib import Path

@@ -4,7 +4,19 @@
 in this app and in others.
 """
 
-from . import batches, connection, connections, drift, onboarding, products, shopify, tenancy, timeline  # noqa: F401  (registers the admins)
+from . import (  # noqa: F401  (registers the admins)
+    batches,
+    catalogs,
+    drift,
+    meta_connections,
+    onboarding,
+    products,
+    reconciliation,
+    shopify_in,
+    stores,
+    tenancy,
+    timeline,
+)
 from .base import (
     SecretFieldsForm,
     TenantConsistentForm,

@@ -1,174 +1,23 @@
-"""Admin for the outside connections: Shopify stores, Meta tokens and Meta catalogs.
-
-Secrets (Shopify Admin API token, webhook secret, Meta catalog token) are write-only:
-owners get a password field that keeps the stored value when left blank; pages show
-``••••last4`` to owners and staff and only "stored" to viewers (``secret_hint``). They
-are never in ``list_display``, ``search_fields``, a filter or an ordering. Changing
-stores, tokens and catalogs is ``MANAGE_CONNECTION`` (owners); see ``catalog.permissions``.
+"""The Meta catalog admin: ingestion plan, sync state and progress, and the sync actions.
 """
+
+from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog.models import Catalog, MetaConnection, ShopifyStore, Variant, mask_secret
+from catalog.models import Catalog, Variant
 from catalog.sync import freshness, sharding
-from galantis.queue import enqueue
 
 from .base import (
-    SecretFieldsForm,
     TenantRelatedOnlyFilter,
     TenantScopedAdmin,
-    WriteOnlySecretField,
-    https_formfield,
-    secret_hint,
     status_count_badges,
 )
-from .connection import StoreCatalogFlowMixin, check_token_now, settings_link
+from .meta_connections import settings_link
 from .progress import Progress, ProgressAdminMixin, progress_html, sync_progress
-from .shopify import ShopifyIngestionMixin
 from .sync_actions import full_resync, pause_sync, push_now, resume_sync, retry_failed
-
-
-class ShopifyStoreForm(SecretFieldsForm):
-    secret_fields = ("access_token", "webhook_secret")
-    access_token = WriteOnlySecretField(label="Admin API access token")
-    webhook_secret = WriteOnlySecretField(label="Webhook secret (app client secret)")
-
-    class Meta:
-        model = ShopifyStore
-        fields = "__all__"
-        formfield_callback = https_formfield
-
-
-@admin.register(ShopifyStore)
-class ShopifyStoreAdmin(ShopifyIngestionMixin, StoreCatalogFlowMixin, TenantScopedAdmin):
-    form = ShopifyStoreForm
-    secret_fields = ("access_token", "webhook_secret")
-    list_display = (
-        "shop_domain",
-        "name",
-        "tenant",
-        "currency",
-        "token",
-        "connected_at",
-        "products_link",
-        "catalog_connection_link",
-    )
-    search_fields = ("shop_domain", "name")
-    readonly_fields = ("token", "webhook_secret_hint", "created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("tenant", "shop_domain", "name", "currency", "primary_domain_url")}),
-        (
-            "Admin API",
-            {
-                "fields": (
-                    "token",
-                    "access_token",
-                    "webhook_secret_hint",
-                    "webhook_secret",
-                    "admin_url",
-                    "api_version",
-                ),
-                "description": "Secrets are stored encrypted and never shown again; only their last 4 characters.",
-            },
-        ),
-        ("Lifecycle", {"fields": ("connected_at", "uninstalled_at", "created_at", "updated_at")}),
-    )
-
-    @admin.display(description="Access token")
-    def token(self, obj: ShopifyStore) -> str:
-        return secret_hint(obj, obj.token_hint)
-
-    @admin.display(description="Webhook secret")
-    def webhook_secret_hint(self, obj: ShopifyStore) -> str:
-        return secret_hint(obj, mask_secret(obj.webhook_secret))
-
-    @admin.display(description="Meta catalog")
-    def catalog_connection_link(self, obj: ShopifyStore) -> str:
-        url = reverse("admin:catalog_shopifystore_catalog_connection", args=[obj.pk])
-        return format_html('<a href="{}">Import / create / link</a>', url)
-
-    @admin.display(description="Products")
-    def products_link(self, obj: ShopifyStore) -> str:
-        url = reverse("admin:catalog_product_changelist") + f"?store__id__exact={obj.pk}"
-        return format_html('<a href="{}">Products</a>', url)
-
-
-class MetaConnectionForm(SecretFieldsForm):
-    secret_fields = ("access_token",)
-    access_token = WriteOnlySecretField(label="Catalog access token")
-
-    class Meta:
-        model = MetaConnection
-        fields = "__all__"
-        formfield_callback = https_formfield
-
-
-@admin.register(MetaConnection)
-class MetaConnectionAdmin(TenantScopedAdmin):
-    form = MetaConnectionForm
-    secret_fields = ("access_token",)
-    actions = [check_token_now]
-    list_display = ("__str__", "tenant", "business_id", "token", "token_status", "token_expires_at", "token_checked_at")
-    list_filter = ("token_status",)
-    search_fields = ("business_id",)
-    readonly_fields = (
-        "token",
-        "settings_page",
-        "token_status",
-        "token_type",
-        "token_scopes",
-        "token_expires_at",
-        "token_checked_at",
-        "token_error",
-        "created_at",
-        "updated_at",
-    )
-    fieldsets = (
-        (None, {"fields": ("tenant", "business_id")}),
-        (
-            "Token",
-            {
-                "fields": ("token", "access_token", "settings_page"),
-                "description": "Stored encrypted; only its last 4 characters are ever shown. A token saved here "
-                "is checked with Meta right after saving; the settings page checks it before saving.",
-            },
-        ),
-        (
-            "Token health",
-            {
-                "fields": (
-                    "token_status",
-                    "token_type",
-                    "token_scopes",
-                    "token_expires_at",
-                    "token_checked_at",
-                    "token_error",
-                )
-            },
-        ),
-        ("Record", {"fields": ("created_at", "updated_at")}),
-    )
-
-    # Not sortable: ordering by the last four characters would tell a viewer about them.
-    @admin.display(description="Token")
-    def token(self, obj: MetaConnection) -> str:
-        return secret_hint(obj, obj.token_hint)
-
-    @admin.display(description="Merchant page")
-    def settings_page(self, obj: MetaConnection) -> str:
-        return settings_link(obj.tenant) if obj.tenant_id else "—"
-
-    def save_model(self, request, obj, form, change):
-        # set_token keeps token_last4 in step and resets health until the token is checked.
-        token_changed = "access_token" in form.changed_data
-        if token_changed:
-            obj.set_token(form.cleaned_data["access_token"])
-        super().save_model(request, obj, form, change)
-        if token_changed:
-            # Checked with debug_token after the admin's transaction commits (never inside it).
-            enqueue("catalog.tasks.check_meta_token", obj.pk, group=f"token:{obj.pk}")
 
 
 @admin.register(Catalog)

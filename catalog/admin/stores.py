@@ -1,15 +1,14 @@
-"""Admin for Shopify ingestion: import runs, webhook events, and the store's connect/import tools.
+"""The Shopify store admin: connect a store, its secrets, imports, and its catalog flow.
 
-Import runs and webhook events are written by the importer and the webhook endpoint
-only: staff look at them (progress, counts, raw bodies) and may re-queue events. The
-store admin gets a "Connect a Shopify store" form (the admin twin of
-``connect_shopify``) and actions that queue imports.
+Secrets (Admin API token, webhook secret) are write-only: owners get a password field that
+keeps the stored value when left blank; pages show ``••••last4`` to owners and staff and only
+"stored" to viewers. The "Connect a Shopify store" form is the admin twin of
+``connect_shopify``; import actions queue work. Choosing or switching the store's catalog
+(import / create / link) calls the same services as the WhatsApp Connection page, never
+Meta inside the change form's transaction.
 """
 
 from __future__ import annotations
-
-import contextlib
-import json
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,19 +18,31 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import permissions
-from catalog.models import ImportRun, Tenant, WebhookEvent
-from catalog.permissions import Action
-from catalog.shopify import webhooks
+from catalog.connection import flows, token_health
+from catalog.connection.catalogs import CatalogInfo
+from catalog.connection.forms import ChooseCatalogForm
+from catalog.models import (
+    Catalog,
+    ImportRun,
+    MetaConnection,
+    ShopifyStore,
+    Tenant,
+    mask_secret,
+)
+from catalog.permissions import Action, can
 from catalog.shopify.connect import ConnectError, connect_store, webhook_callback_url
 from catalog.shopify.importer import ImportAlreadyRunning, start_import
 from galantis.queue import enqueue
 
-from .base import TenantRelatedOnlyFilter, TenantScopedAdmin, any_tenant_view
-from .display import humanize_duration
-from .progress import Progress, ProgressAdminMixin, import_progress, progress_html
-
-# Longest raw body shown on an event's page (the row keeps all of it).
-BODY_PREVIEW_CHARS = 100_000
+from .base import (
+    SecretFieldsForm,
+    TenantScopedAdmin,
+    WriteOnlySecretField,
+    any_tenant_view,
+    https_formfield,
+    object_view,
+    secret_hint,
+)
 
 
 class ConnectStoreForm(forms.Form):
@@ -162,137 +173,134 @@ class ShopifyIngestionMixin:
         return TemplateResponse(request, "admin/catalog/shopifystore/connect.html", context)
 
 
-@admin.register(ImportRun)
-class ImportRunAdmin(ProgressAdminMixin, TenantScopedAdmin):
-    """One row per import: live progress while it runs (polled, no reload), counts when it ends."""
+class StoreCatalogFlowMixin:
+    """Adds ``<store>/catalog-connection/``: pick import / create / link for the store's catalog."""
 
-    class Media:
-        js = (ProgressAdminMixin.progress_js,)
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<int:pk>/catalog-connection/",
+                self.admin_site.admin_view(self.catalog_connection_view),
+                name=f"{info[0]}_{info[1]}_catalog_connection",
+            ),
+        ] + super().get_urls()
 
-    # State and progress first; mode, trigger and the per-kind counts are on the run's page.
-    list_display = ("run", "state", "progress", "store", "started_at", "duration", "tenant")
-    list_filter = ("state", "mode", "trigger", ("store", TenantRelatedOnlyFilter))
-    list_select_related = ("tenant", "store")
-    ordering = ("-pk",)
-    fieldsets = (
-        (None, {"fields": ("tenant", "store", "mode", "trigger", "state", "progress", "error")}),
-        (
-            "Counts",
-            {
-                "fields": (
-                    ("products_seen", "products_total"),
-                    ("products_created", "products_updated", "products_removed"),
-                    ("variants_seen", "variants_created", "variants_updated", "variants_removed"),
-                    "variants_changed",
-                    "collections_seen",
-                )
+    @object_view(get=Action.SEE_CONNECTION, post=Action.MANAGE_CONNECTION)
+    def catalog_connection_view(self, request: HttpRequest, store: ShopifyStore):
+        owner = can(request.user, Action.MANAGE_CONNECTION, store)
+        connection = MetaConnection.objects.for_tenant(store.tenant_id).first()
+        current = flows.current_catalog(store, store.tenant)
+        plan = None
+        form = ChooseCatalogForm(
+            tenant=store.tenant,
+            initial={
+                "store": store.pk,
+                "flow": current.flow if current else Catalog.Flow.IMPORT,
+                "catalog_id": current.meta_catalog_id if current else "",
             },
-        ),
-        (
-            "Timing",
-            {"fields": ("created_at", "started_at", "heartbeat_at", "finished_at", "duration", "updated_since")},
-        ),
-        ("Bulk operation", {"fields": ("bulk_operation_id",)}),
+        )
+        if request.method == "POST":
+            form = ChooseCatalogForm(request.POST, tenant=store.tenant)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    catalog = flows.choose_catalog(
+                        store.tenant,
+                        store=store,
+                        flow=data["flow"],
+                        catalog_id=data.get("catalog_id") or "",
+                        create_name=data.get("create_name") or "",
+                        user=request.user,
+                        confirmed=data.get("confirm", False),
+                    )
+                except flows.ConfirmationRequired as exc:
+                    plan = exc.plan
+                except flows.FlowError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    self.message_user(
+                        request, f"{store} now uses “{catalog.name}” ({catalog.get_flow_display()}).", messages.SUCCESS
+                    )
+                    return HttpResponseRedirect(reverse("admin:catalog_catalog_change", args=[catalog.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": store,
+            "title": f"Catalog connection of {store}",
+            "store": store,
+            "connection": connection,
+            "health": token_health.summary(store.tenant),
+            "current": current,
+            "available": [CatalogInfo.from_dict(c) for c in (connection.available_catalogs if connection else [])],
+            "form": form,
+            "plan": plan,
+            "can_change": owner,
+            "settings_url": token_health.settings_url(store.tenant),
+        }
+        return TemplateResponse(request, "admin/catalog/shopifystore/catalog_connection.html", context)
+
+
+class ShopifyStoreForm(SecretFieldsForm):
+    secret_fields = ("access_token", "webhook_secret")
+    access_token = WriteOnlySecretField(label="Admin API access token")
+    webhook_secret = WriteOnlySecretField(label="Webhook secret (app client secret)")
+
+    class Meta:
+        model = ShopifyStore
+        fields = "__all__"
+        formfield_callback = https_formfield
+
+
+@admin.register(ShopifyStore)
+class ShopifyStoreAdmin(ShopifyIngestionMixin, StoreCatalogFlowMixin, TenantScopedAdmin):
+    form = ShopifyStoreForm
+    secret_fields = ("access_token", "webhook_secret")
+    list_display = (
+        "shop_domain",
+        "name",
+        "tenant",
+        "currency",
+        "token",
+        "connected_at",
+        "products_link",
+        "catalog_connection_link",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ImportRun._meta.fields] + ["progress", "duration"]
-
-    @admin.display(description="Progress")
-    def progress(self, obj: ImportRun) -> str:
-        return progress_html(import_progress(obj), self.progress_url(obj))
-
-    def progress_of(self, obj: ImportRun) -> Progress:
-        return import_progress(obj)
-
-    @admin.display(description="Import", ordering="pk")
-    def run(self, obj: ImportRun) -> str:
-        return f"#{obj.pk} {obj.get_mode_display().split(' (')[0]}"
-
-    @admin.display(description="Removed")
-    def removed(self, obj: ImportRun) -> str:
-        return f"{obj.products_removed} products, {obj.variants_removed} variants"
-
-    @admin.display(description="Duration")
-    def duration(self, obj: ImportRun) -> str:
-        return humanize_duration(obj.duration)
-
-
-@admin.action(description="Reprocess the selected events", permissions=["operate"])
-def reprocess_events(modeladmin, request, queryset):
-    count = webhooks.reprocess(queryset)
-    modeladmin.message_user(request, f"Queued {count} event(s) for processing.", messages.SUCCESS)
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(TenantScopedAdmin):
-    """Every delivery as received (raw body kept); failed ones can be re-queued."""
-
-    # State and topic first; ids and attempts are on the event's page.
-    list_display = ("received_at", "state", "topic", "short_error", "store", "tenant")
-    list_filter = ("state", ("store", TenantRelatedOnlyFilter))
-    list_select_related = ("tenant", "store")
-    search_fields = ("=event_id", "=webhook_id", "=topic")
-    ordering = ("-pk",)
-    actions = (reprocess_events,)
+    search_fields = ("shop_domain", "name")
+    readonly_fields = ("token", "webhook_secret_hint", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("tenant", "store", "topic", "state", "error", "attempts")}),
+        (None, {"fields": ("tenant", "shop_domain", "name", "currency", "primary_domain_url")}),
         (
-            "Delivery",
+            "Admin API",
             {
                 "fields": (
-                    "event_id",
-                    "webhook_id",
+                    "token",
+                    "access_token",
+                    "webhook_secret_hint",
+                    "webhook_secret",
+                    "admin_url",
                     "api_version",
-                    "triggered_at",
-                    "received_at",
-                    "claimed_at",
-                    "processed_at",
-                    "headers_table",
-                )
+                ),
+                "description": "Secrets are stored encrypted and never shown again; only their last 4 characters.",
             },
         ),
-        ("Body", {"fields": ("pretty_body",)}),
+        ("Lifecycle", {"fields": ("connected_at", "uninstalled_at", "created_at", "updated_at")}),
     )
 
-    def get_queryset(self, request):
-        # Bodies can be megabytes: the list never loads them.
-        queryset = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
-            queryset = queryset.defer("body")
-        return queryset
+    @admin.display(description="Access token")
+    def token(self, obj: ShopifyStore) -> str:
+        return secret_hint(obj, obj.token_hint)
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="Webhook secret")
+    def webhook_secret_hint(self, obj: ShopifyStore) -> str:
+        return secret_hint(obj, mask_secret(obj.webhook_secret))
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    @admin.display(description="Meta catalog")
+    def catalog_connection_link(self, obj: ShopifyStore) -> str:
+        url = reverse("admin:catalog_shopifystore_catalog_connection", args=[obj.pk])
+        return format_html('<a href="{}">Import / create / link</a>', url)
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in WebhookEvent._meta.fields] + ["headers_table", "pretty_body"]
-
-    @admin.display(description="Error / note")
-    def short_error(self, obj: WebhookEvent) -> str:
-        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
-
-    @admin.display(description="Headers")
-    def headers_table(self, obj: WebhookEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.headers or {}, indent=2, sort_keys=True))
-
-    @admin.display(description="Body")
-    def pretty_body(self, obj: WebhookEvent) -> str:
-        text = obj.body_text
-        with contextlib.suppress(ValueError):  # malformed bodies are shown as received
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        if len(text) > BODY_PREVIEW_CHARS:
-            text = text[:BODY_PREVIEW_CHARS] + f"\n… ({len(text) - BODY_PREVIEW_CHARS} more characters)"
-        return format_html('<pre style="max-height:40em;overflow:auto">{}</pre>', text)
+    @admin.display(description="Products")
+    def products_link(self, obj: ShopifyStore) -> str:
+        url = reverse("admin:catalog_product_changelist") + f"?store__id__exact={obj.pk}"
+        return format_html('<a href="{}">Products</a>', url)
