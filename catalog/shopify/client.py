@@ -113,7 +113,12 @@ class ShopifyClient:
         self.backoff_seconds = settings.SHOPIFY_BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds
         self.sleep = sleep
         self.throttle: ThrottleStatus | None = None
+        # When self.throttle was last known (monotonic): the bucket refills while we work.
+        self.throttle_seen_at = 0.0
         self.last_requested_cost = 0.0
+        # Requested cost Shopify reported per (document, page size): what the next call of the
+        # same query must find in the bucket (a cheap query does not wait for a page's cost).
+        self.requested_costs: dict[tuple[str, object], float] = {}
         # Observability for operators and tests: how often we waited, and for how long.
         self.throttle_waits = 0
         self.throttle_waited_seconds = 0.0
@@ -135,10 +140,12 @@ class ShopifyClient:
     def execute(self, query: str, variables: dict | None = None) -> dict:
         """Run one GraphQL document and return its ``data`` (throttle and retries handled)."""
         body = {"query": query, "variables": variables or {}}
+        cost_key = (query, (variables or {}).get("first"))
         transient_attempts = 0
         throttle_attempts = 0
         while True:
-            self._pace()
+            # A document not seen yet is sent as is: a THROTTLED answer names its cost.
+            self._pace(self.requested_costs.get(cost_key, 0.0))
             try:
                 response = self.session.post(self.endpoint, json=body, timeout=TIMEOUT)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -167,9 +174,13 @@ class ShopifyClient:
                 raise self._http_error(response)
 
             payload = self._parse_json(response)
-            self.throttle = ThrottleStatus.from_extensions(payload.get("extensions")) or self.throttle
+            status_now = ThrottleStatus.from_extensions(payload.get("extensions"))
+            if status_now is not None:
+                self.throttle, self.throttle_seen_at = status_now, time.monotonic()
             cost = (payload.get("extensions") or {}).get("cost") or {}
             self.last_requested_cost = float(cost.get("requestedQueryCost") or 0)
+            if self.last_requested_cost:
+                self.requested_costs[cost_key] = self.last_requested_cost
             errors = payload.get("errors") or []
             if errors:
                 codes = {((e or {}).get("extensions") or {}).get("code") for e in errors}
@@ -243,7 +254,7 @@ class ShopifyClient:
         status = ThrottleStatus.from_extensions((payload or {}).get("extensions"))
         requested = float(cost.get("requestedQueryCost") or 0)
         if status is not None:
-            self.throttle = status
+            self.throttle, self.throttle_seen_at = status, time.monotonic()
             wait = max(0.0, requested - status.currently_available) / status.restore_rate
         else:
             retry_after = response.headers.get("Retry-After", "")
@@ -258,18 +269,29 @@ class ShopifyClient:
         logger.info("Shopify %s throttled; waiting %.2fs", self.shop_domain, wait)
         self.sleep(wait)
 
-    def _pace(self) -> None:
-        """Sleep before a call the bucket cannot pay for (cheaper than a THROTTLED round trip)."""
-        if self.throttle is None or not self.last_requested_cost:
+    def _pace(self, requested: float) -> None:
+        """Sleep before a call the bucket cannot pay for (cheaper than a THROTTLED round trip).
+
+        Shopify reserves the requested cost up front, so the bucket must hold it; what it
+        held at the last answer has grown at the restore rate since (while we stored the
+        page), so only the rest is waited for.
+        """
+        if self.throttle is None or not requested:
             return
-        missing = self.last_requested_cost - self.throttle.currently_available
+        throttle = self.throttle
+        refilled = max(0.0, time.monotonic() - self.throttle_seen_at) * throttle.restore_rate
+        available = min(throttle.maximum_available, throttle.currently_available + refilled)
+        missing = min(requested, throttle.maximum_available) - available
         if missing > 0:
-            wait = min(MAX_WAIT_SECONDS, missing / self.throttle.restore_rate)
+            # The same small margin as a THROTTLED wait: the shop's clock is not ours.
+            wait = min(MAX_WAIT_SECONDS, missing / throttle.restore_rate + 0.05)
             self.throttle_waits += 1
             self.throttle_waited_seconds += wait
             self.sleep(wait)
             # Assume the bucket refilled what we waited for; the next answer tells the truth.
-            self.throttle.currently_available += wait * self.throttle.restore_rate
+            available += wait * throttle.restore_rate
+        throttle.currently_available = available
+        self.throttle_seen_at = time.monotonic()
 
     # -- shop ------------------------------------------------------------------------
 

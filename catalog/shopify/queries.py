@@ -29,9 +29,11 @@ def fill(document: str, **parts: object) -> str:
     return document
 
 
-# Products per page of the paged import (~128 points each with the nested connections
-# below: 7 x 128 + 2 = 898); the client halves it if Shopify still says the query is too
-# expensive (MAX_COST_EXCEEDED).
+# Products per page of the paged import (139 points each requested with the nested
+# connections below: 7 x 139 + 2 = 975); the client halves it if Shopify still says the
+# query is too expensive (MAX_COST_EXCEEDED). What a page is charged in the end (the actual
+# cost, ~42 points a generated product) is what paces a paged import: the bucket refills at
+# the restore rate (100 points/s on Standard), so ~2.4 products/s; larger stores go bulk.
 PRODUCTS_PAGE = 7
 # Variants fetched with each product; products with more page through product(id:).
 VARIANTS_PER_PRODUCT = 20

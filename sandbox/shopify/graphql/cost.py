@@ -2,7 +2,9 @@
 
 Scalars and enums cost 0, an object 1, a connection 2 plus the objects it may return (sized
 by `first`/`last` for the requested cost, by what came back for the actual cost), multiplied
-through nesting; every mutation field costs 10.
+through nesting; every mutation field costs 10. A list of objects (``selectedOptions``, a
+video's ``sources``) has no size argument and costs one object either way, so the actual
+cost of a query never exceeds its requested cost ("the maximum of possible fields selected").
 """
 
 from typing import Any
@@ -141,7 +143,11 @@ class CostCalculator:
                 total += 2
                 total += self._connection_items(node, named, value)
             elif isinstance(value, list):
-                total += sum(1 + self._actual(node.selection_set, named, item) for item in value if item is not None)
+                # A list of objects is not sized by an argument: Shopify prices it as one object
+                # (what `requested` charges), so what it returns never costs more than was reserved.
+                items = [item for item in value if item is not None]
+                if items:
+                    total += 1 + max(self._actual(node.selection_set, named, item) for item in items)
             else:
                 total += 1 + self._actual(node.selection_set, named, value)
         return total

@@ -50,3 +50,16 @@ def test_query_over_max_cost_is_refused(live_shop):
 def test_mutation_costs_ten(live_shop):
     body = live_shop.gql('mutation { productDelete(input: {id: "gid://shopify/Product/1"}) { deletedProductId } }')
     assert body["extensions"]["cost"]["requestedQueryCost"] == 10
+
+
+def test_a_list_of_objects_costs_one_object_so_actual_never_exceeds_requested(live_shop):
+    """`selectedOptions` has no size argument: one object requested, one object charged (not one per option)."""
+    body = live_shop.gql(
+        "{ products(first: 5) { nodes { variants(first: 10) { nodes { selectedOptions { name } } } } } }"
+    )
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 2 + 5 * (1 + 2 + 10 * (1 + 1))
+    products = body["data"]["products"]["nodes"]
+    assert any(len(v["selectedOptions"]) > 1 for p in products for v in p["variants"]["nodes"])
+    assert cost["actualQueryCost"] == 2 + sum(3 + 2 * len(p["variants"]["nodes"]) for p in products)
+    assert cost["actualQueryCost"] <= cost["requestedQueryCost"]
