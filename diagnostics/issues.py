@@ -221,10 +221,9 @@ class IssueWriter:
         """Resolve the open issues of this catalog and source matching ``q`` (one UPDATE, and its timeline)."""
         resolved = self._open().filter(q).update(resolved_at=self.now, last_seen=self.now)
         if resolved:  # the timeline only when something was resolved: a no-op costs no statement
-            _record_issues(
-                ItemIssue.objects.filter(catalog_id=self.catalog.pk, source=self.source, resolved_at=self.now).filter(q),
-                VariantEvent.Kind.ISSUE_RESOLVED, self.now,
-            )
+            just_resolved = ItemIssue.objects.filter(catalog_id=self.catalog.pk, source=self.source,
+                                                     resolved_at=self.now)
+            _record_issues(just_resolved.filter(q), VariantEvent.Kind.ISSUE_RESOLVED, self.now)
         self.counts.resolved += resolved
         return resolved
 
