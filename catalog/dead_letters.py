@@ -152,7 +152,7 @@ def failed_batches(batches: QuerySet[SyncBatch], *, now=None) -> QuerySet[SyncBa
 
 def batch_error(batch: SyncBatch) -> str:
     """Why the batch ended (our message or Meta's), secrets redacted."""
-    return redact(batch.error_message or batch.meta_status or "")
+    return redact(batch.error_message or batch.handle_status or "")
 
 
 @dataclass

@@ -85,7 +85,8 @@ class SyncBatch(TenantOwned):
         "catalog.CatalogFeed", on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads"
     )
     # Meta's own status of the handle / upload ("finished", ...), and upload counters.
-    meta_status = models.CharField(max_length=32, blank=True)
+    # Not a variant's push status (Variant.meta_status): what Meta calls the handle or upload now.
+    handle_status = models.CharField(max_length=32, blank=True)
     stats = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Refreshed while a worker builds the request: a stale heartbeat means the worker died.

@@ -86,23 +86,23 @@ def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
         return poll_failed(catalog, batch, error, client_token_last4)
     rows = answer.get("data")
     status = rows[0] if isinstance(rows, list) and rows else answer
-    meta_status = str(status.get("status") or "").lower()
-    if meta_status == FINISHED or meta_status in GAVE_UP:
+    handle_status = str(status.get("status") or "").lower()
+    if handle_status == FINISHED or handle_status in GAVE_UP:
         rejected, errors = rejected_items(batch, status)
         warnings = [w for w in status.get("warnings") or [] if isinstance(w, dict)]
-        gave_up = meta_status in GAVE_UP
+        gave_up = handle_status in GAVE_UP
         finish(
             batch,
             state=SyncBatch.State.FAILED if gave_up else SyncBatch.State.FINISHED,
-            rejected=rejected, errors=list(batch.errors or []) + errors, warnings=warnings, meta_status=meta_status,
+            rejected=rejected, errors=list(batch.errors or []) + errors, warnings=warnings, handle_status=handle_status,
             error_total=max(int(status.get("errors_total_count") or 0), len(rejected)) + batch.error_count,
             warning_total=int(status.get("warnings_total_count") or len(warnings)),
             accept_rest=not gave_up,
-            message=f"Meta stopped the batch ({meta_status}); items it did not reject were re-queued."
+            message=f"Meta stopped the batch ({handle_status}); items it did not reject were re-queued."
             if gave_up else "",
         )
         return batch.state
-    reschedule(batch, meta_status=meta_status)
+    reschedule(batch, handle_status=handle_status)
     return batch.state
 
 

@@ -304,7 +304,7 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     try:
         upload = client.get(batch.handle, fields=UPLOAD_FIELDS)
         if not upload.get("end_time"):
-            reschedule(batch, meta_status="processing")
+            reschedule(batch, handle_status="processing")
             return batch.state
         rejected, errors = upload_errors(client, batch.handle)
         # Meta names only a sample of each error's rows: when it rejected more rows than it
@@ -324,7 +324,7 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     finish(
         batch,
         state=SyncBatch.State.FAILED if unread else SyncBatch.State.FINISHED,
-        rejected=rejected, errors=errors, meta_status="finished", stats=stats,
+        rejected=rejected, errors=errors, handle_status="finished", stats=stats,
         error_total=int(upload.get("error_count") or len(errors)),
         warning_total=int(upload.get("warning_count") or 0),
         accept_rest=not unread,

@@ -51,12 +51,12 @@ def give_up_if_timed_out(batch: SyncBatch) -> bool:
     return True
 
 
-def reschedule(batch: SyncBatch, *, meta_status: str = "", wait: float | None = None) -> None:
+def reschedule(batch: SyncBatch, *, handle_status: str = "", wait: float | None = None) -> None:
     """Poll again later: the configured back-off, or what Meta asked us to wait."""
     delay = timedelta(seconds=wait) if wait else poll_delay(batch.poll_count + 1)
     fields = {"poll_count": F("poll_count") + 1, "next_poll_at": timezone.now() + delay}
-    if meta_status:
-        fields["meta_status"] = meta_status[:32]
+    if handle_status:
+        fields["handle_status"] = handle_status[:32]
     SyncBatch.objects.filter(pk=batch.pk, state=SyncBatch.State.SENT).update(**fields)
 
 

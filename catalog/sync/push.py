@@ -209,7 +209,7 @@ def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
         requests = encode_requests(batch)
         if not requests.count:
             # Only items kept out of Meta: settled without a call.
-            finish(batch, state=SyncBatch.State.FINISHED, meta_status="not sent")
+            finish(batch, state=SyncBatch.State.FINISHED, handle_status="not sent")
             return True
     except Exception as error:
         release_failed_claim(batch, error)
@@ -262,7 +262,7 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
         # "An empty handles array means nothing was ingested."
         finish(
             batch, state=SyncBatch.State.FAILED, rejected=rejected, errors=errors, warnings=warnings,
-            accept_rest=False, meta_status="no handle",
+            accept_rest=False, handle_status="no handle",
             message="Meta returned no batch handle: nothing was ingested; the other items are re-queued.",
         )
         if not rejected:

@@ -48,7 +48,7 @@ def finish(
     error_total: int | None = None,
     warnings: Iterable[dict] = (),
     warning_total: int | None = None,
-    meta_status: str = "",
+    handle_status: str = "",
     stats: dict | None = None,
     message: str = "",
     accept_rest: bool = True,
@@ -94,7 +94,7 @@ def finish(
             item_state.release_batch(batch, now=now)
         fields = {
             "state": state,
-            "meta_status": meta_status,
+            "handle_status": handle_status,
             "error_count": error_total if error_total is not None else max(len(rejected), len(errors)),
             "warning_count": warning_total if warning_total is not None else len(warnings),
             "synced_count": synced,

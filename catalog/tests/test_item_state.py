@@ -52,8 +52,6 @@ def _writes_of_state(path: Path) -> list[str]:
 
 
 def test_only_the_item_state_module_writes_a_variants_state():
-    # SyncBatch has a meta_status too (Meta's word for a handle); the batch modules write it through
-    # finish()/reschedule() keyword arguments, not through these calls.
     offenders = [hit for path in _product_modules() for hit in _writes_of_state(path)]
     assert offenders == []
 
