@@ -189,3 +189,22 @@ def test_diagnostics_issues_opened_and_resolved_are_on_the_items_timeline(catalo
     said = "IMAGE_RESOLUTION_LOW: Too small"
     assert [(e.kind, e.message) for e in events] == [(Event.ISSUE_OPENED, said), (Event.ISSUE_RESOLVED, said)]
     assert all(e.product_id == item.product_id for e in events)  # on the product's page too
+
+
+def test_the_sandbox_refuses_what_meta_refuses_on_additional_reviews(catalog):  # noqa: F811
+    from catalog.meta.errors import InvalidRequest
+
+    item, fine = _variant(catalog, title="Replica Bag"), _variant(catalog)
+    push_and_confirm(catalog)
+    _poll(catalog)
+    item.refresh_from_db()
+    fine.refresh_from_db()
+    client, edge = client_for(catalog), f"{catalog.meta_catalog_id}/additional_reviews"
+    with pytest.raises(InvalidRequest, match="At most 100 items"):
+        client.post(edge, {"product_ids": [item.meta_item_id or item.retailer_id] * 101})
+    with pytest.raises(InvalidRequest, match="Only rejected items"):
+        client.post(edge, {"product_ids": [fine.retailer_id]})
+    assert client.post(edge, {"product_ids": [item.retailer_id], "message": "Fixed."}) == {"success": True}
+    with pytest.raises(InvalidRequest, match="already requested"):
+        _meta_rejects(item)  # rejected again: still only one additional review per item
+        client.post(edge, {"product_ids": [item.retailer_id]})
