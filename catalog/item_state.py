@@ -223,10 +223,12 @@ def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=No
     now = now or timezone.now()
     done = 0
     for start in range(0, len(retailer_ids), WRITE_BATCH):
-        done += Variant.objects.filter(
+        rows = Variant.objects.filter(
             catalog_id=catalog_id, retailer_id__in=retailer_ids[start : start + WRITE_BATCH],
             meta_status=Status.SYNCED, excluded=False, in_flight_batch__isnull=True,
-        ).update(
+        )
+        timeline.record_from(rows, Event.QUEUED, at=now, message="Meta no longer holds the item: it is sent again.")
+        done += rows.update(
             meta_status=Status.PENDING, synced_hash="", meta_item_id="", verdict=Verdict.NONE,
             review_status="", visibility="", verdict_checked_at=now, updated_at=now,
             created_via=Variant.CreatedVia.NONE, in_replace_feed_at=None,
@@ -469,7 +471,10 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
     PENDING and new to Meta again (no hash, no creator), so a feed creates them: the
     Batch API never recreates an item behind the feeds' back (catalog.sync.creation).
     """
-    return Variant.objects.filter(in_flight_batch=batch, retailer_id__in=list(retailer_ids)).update(
+    rows = Variant.objects.filter(in_flight_batch=batch, retailer_id__in=list(retailer_ids))
+    timeline.record_from(rows, Event.RETURNED, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind),
+                         message="Meta no longer holds the item: a feed creates it again.")
+    return rows.update(
         meta_status=Status.PENDING, synced_hash="", meta_item_id="", created_via=Variant.CreatedVia.NONE,
         in_replace_feed_at=None, failure_source=Source.NONE, last_error="", last_error_code="", last_error_fix="",
         verdict=Verdict.NONE, review_status="", visibility="", updated_at=timezone.now(), **released(),
