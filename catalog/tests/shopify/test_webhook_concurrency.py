@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, connections
 
 from catalog.models import Variant, WebhookEvent
-from catalog.shopify import upsert, webhooks
+from catalog.shopify import upsert, webhook_handlers, webhooks
 
 from .payloads import dumps, rest_product, rest_variant, webhook_headers
 
@@ -131,7 +131,8 @@ def test_an_older_stock_level_applied_while_the_newest_commits_does_not_overwrit
 
     def apply(quantity: int, observed_at) -> None:
         try:
-            webhooks._apply_stock(variants, {"variant": {"inventoryQuantity": quantity}, "tracked": True}, observed_at)
+            level = {"variant": {"inventoryQuantity": quantity}, "tracked": True}
+            webhook_handlers._apply_stock(variants, level, observed_at)
         except Exception as exc:  # noqa: BLE001 - reported to the test below
             errors.append(exc)
         finally:
