@@ -186,7 +186,8 @@ def purge_expired(*, now: datetime | None = None, days: int | None = None) -> in
         ids = list(VariantEvent.objects.filter(at__lt=cutoff).order_by("at").values_list("pk", flat=True)[:PURGE_BATCH])
         if not ids:
             return deleted
-        deleted += VariantEvent.objects.filter(pk__in=ids)._raw_delete(VariantEvent.objects.db)
+        # No relation points at an event and no signal listens: Django deletes in one DELETE.
+        deleted += VariantEvent.objects.filter(pk__in=ids).delete()[0]
 
 
 def kinds_for_verdict(verdict: str) -> str:
