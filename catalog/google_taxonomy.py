@@ -1,6 +1,7 @@
 """Shopify's product category (Standard Product Taxonomy) -> Meta's ``google_product_category``.
 
-Meta uses ``google_product_category`` for discovery and for tax at checkout (seed 004).
+Meta uses ``google_product_category`` for discovery and for tax at checkout (docs/meta-ingestion-rules.md,
+"Fields that make the most impact").
 Shopify products carry a category of Shopify's own taxonomy (``Product.category``:
 ``fullName`` such as ``Apparel & Accessories > Clothing > Clothing Tops``), which grew
 out of Google's and mostly shares its names. The mapping is a data file
@@ -17,7 +18,7 @@ from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "shopify_to_google_categories.tsv"
 SEPARATOR = " > "
-# Meta's limit for google_product_category (reference §4).
+# Meta's limit for google_product_category (docs/graph-api.md §4).
 CATEGORY_MAX = 250
 
 

@@ -1,6 +1,6 @@
 """Shopify variant -> Meta item fields, the payload hash, and local validation.
 
-The mapping follows ``shared/reference/shopify.md`` §8 (normative for this project).
+The mapping follows ``docs/shopify-api.md`` §8 (field by field: ``docs/field-mapping.md``) (normative for this project).
 Field names are items_batch names. The payload of a variant is computed
 deterministically, so its hash tells whether Meta already has this exact version.
 """
@@ -22,7 +22,7 @@ import orjson
 from . import google_taxonomy, rich_text
 from .models import Product, ShopifyStore, Variant
 
-TITLE_MAX = 150  # cut like WooCommerce does; Meta's own limits vary by spec (see reference §4)
+TITLE_MAX = 150  # cut like WooCommerce does; Meta's own limits vary by spec (see docs/graph-api.md §4)
 DESCRIPTION_MAX = 5000
 LABEL_MAX = 100
 # Currencies without minor units (ISO 4217 exponent 0).
@@ -30,7 +30,7 @@ ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "
                                      "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"})
 # Fields Meta treats as volatile: carried by update feeds / the Batch API between snapshots.
 VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
-# Meta's limits on the fields we send (reference §4; items_batch names).
+# Meta's limits on the fields we send (docs/graph-api.md §4; items_batch names).
 FIELD_MAX = {
     "id": 100, "title": 200, "description": 9999, "brand": 100, "item_group_id": 100, "color": 100, "size": 100,
     "product_type": 750, "google_product_category": 250, "fb_product_category": 250, "previous_id": 100,
@@ -401,7 +401,7 @@ def _is_web_address(value: str) -> bool:
 
 
 def local_problems(item: dict, canonical: bytes | None = None) -> list[Problem]:
-    """Every rejection we can predict without asking Meta (reference §4 and §10; shopify.md §8).
+    """Every rejection we can predict without asking Meta (docs/graph-api.md §4 and §10; docs/shopify-api.md §8).
 
     Runs on every path that can send an item (refresh, reconciliation, Batch API, feeds):
     an item with a problem is never sent as a live item. Money (price and sale price

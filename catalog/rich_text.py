@@ -1,7 +1,8 @@
 """Shopify description HTML -> Meta's ``rich_text_description`` (an HTML subset).
 
 Meta shows ``rich_text_description`` instead of the plain ``description`` on the product
-page and recommends it when the description is longer than 200 characters (seed 004).
+page and recommends it when the description is longer than 200 characters
+(docs/meta-ingestion-rules.md, "Fields that make the most impact").
 It accepts a subset of HTML: formatting and structure only. Shopify's HTML carries what
 Meta does not take (``<script>``, ``<style>``, ``<iframe>``, images, tables, inline
 styles, classes, event handlers, links to other sites), so the HTML is sanitised to that
@@ -29,9 +30,10 @@ ALLOWED_TAGS = frozenset({
 })
 # Tags whose content is no description text at all: removed with what they hold.
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "noscript", "template", "svg", "math", "object"})
-# Meta's limit for rich_text_description (reference §4).
+# Meta's limit for rich_text_description (docs/graph-api.md §4).
 RICH_TEXT_MAX = 9999
-# Seed 004: send rich text when the description is over 200 characters.
+# Send rich text when the description is over 200 characters
+# (docs/meta-ingestion-rules.md, "Fields that make the most impact").
 RICH_TEXT_FROM_LENGTH = 200
 
 _CLEANER = nh3.Cleaner(

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 from . import user_data
 
 EVENT_NAME = "Purchase"
-# Meta refuses events older than this (reference §8; the sandbox does the same).
+# Meta refuses events older than this (docs/graph-api.md §8; the sandbox does the same).
 MAX_EVENT_AGE = timedelta(days=7)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 

@@ -19,7 +19,7 @@ from .models import CatalogIssue, DiagnosticsRun
 # Catalogs listed on one dashboard page (staff filter by tenant beyond that).
 DASHBOARD_LIMIT = 200
 # Meta's Catalog Batch quota is 200 + 200·log2(unique users) calls per hour per catalog;
-# 200 is the floor every catalog has (shared/reference/meta-graph-api.md §2).
+# 200 is the floor every catalog has (docs/graph-api.md §2).
 BATCH_CALLS_PER_HOUR = 200
 THROUGHPUT_HOURS = 24
 # A usage reading older than this says nothing about Meta's rolling one-hour window.

@@ -4,7 +4,7 @@ Meta's item errors carry a type, a priority, a title and a description, but no f
 written for a Shopify merchant and no link to where the fix happens. This module adds
 those: our own title, description, default priority, a concrete fix, where it is fixed
 and a help link. Types are grouped by topic (the grouping follows
-shared/reference/meta-graph-api.md §4); each topic has defaults and the common types
+docs/graph-api.md §4); each topic has defaults and the common types
 have their own wording. Types Meta sends that are not listed here are still stored
 (with Meta's own text) by ``taxonomy.error_type_for``.
 """

@@ -27,7 +27,7 @@ TOKEN_TYPES = (ec.TOKEN_EXPIRED, ec.TOKEN_REVOKED, ec.TOKEN_INVALID)
 CLEARED_BY_ANY_SUCCESS = (*TOKEN_TYPES, ec.META_OUTAGE)
 INTEGRATION_TYPES = (*TOKEN_TYPES, ec.PERMISSION_DENIED, ec.RATE_LIMITED, ec.META_OUTAGE, ec.META_REQUEST_REJECTED)
 
-# Graph error codes (shared/reference/meta-graph-api.md §2).
+# Graph error codes (docs/graph-api.md §2).
 AUTH_CODES = frozenset({102, 190})
 EXPIRED_SUBCODES = frozenset({463})
 REVOKED_SUBCODES = frozenset({452, 458, 459, 460, 464, 467, 492})

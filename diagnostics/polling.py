@@ -363,9 +363,10 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
 
 
 def refresh_all_errors(client: GraphClient) -> int:
-    """Meta's texts for every error type from ``GET /catalog_all_errors`` (seed 004); 0 if unavailable.
+    """Meta's texts for every error type from ``GET /catalog_all_errors`` (docs/meta-ingestion-rules.md,
+    "Upload status and diagnostics"); 0 if unavailable.
 
-    The SDK has no such edge (reference §5), so the diagnostics edge stays the main
+    The SDK has no such edge (docs/graph-api.md §5), so the diagnostics edge stays the main
     source; when the endpoint answers, its titles, descriptions and calls to action
     refresh the whole taxonomy at once.
     """

@@ -24,7 +24,7 @@ Method = ReconciliationRow.Method
 # Rows written / matched per round trip: bounded memory at a million items.
 ROW_CHUNK = 1000
 
-# Our items_batch field -> the Graph field Meta returns when reading an item (reference §4).
+# Our items_batch field -> the Graph field Meta returns when reading an item (docs/graph-api.md §4).
 COMPARED_FIELDS = {
     "title": "name",
     "description": "description",

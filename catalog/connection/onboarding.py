@@ -1,11 +1,12 @@
 """Meta's onboarding webhook (Facebook Business Extension): learn the catalog, never connect silently.
 
-Seed 004's first step is to "set up and listen to the onboarding webhook to fetch the ID for
-the connected catalog asset", then check whether we already know that catalog. This module
-receives that webhook, verifies it, matches it to a tenant and stores a *pending* onboarding
-(``MetaOnboarding``); the merchant confirms it on Settings → WhatsApp Connection, which runs
-the normal import or link flow (``flows.choose_catalog``). Pasting a token stays the way a
-token gets in: a token in the payload is never stored.
+Meta's first step (docs/meta-ingestion-rules.md, "Onboarding") is to "set up and listen to
+the onboarding webhook to fetch the ID for the connected catalog asset", then check whether
+we already know that catalog. This module receives that webhook, verifies it, matches it to
+a tenant and stores a *pending* onboarding (``MetaOnboarding``); the merchant confirms it on
+Settings → WhatsApp Connection, which runs the normal import or link flow
+(``flows.choose_catalog``). Pasting a token stays the way a token gets in: a token in the
+payload is never stored.
 
 What a delivery looks like, and where that comes from:
 

@@ -18,7 +18,7 @@ depend on the order Meta pages items in. Matching order (documented on the page)
 
 Matches 2-4 mean Meta knows the item under another id: the variant gets
 ``previous_id`` = that id and the old item is deleted once ours is synced
-(``MetaItemDeletion``), so nothing is duplicated (reference §10 pitfall 1).
+(``MetaItemDeletion``), so nothing is duplicated (docs/graph-api.md §10, pitfall 1).
 Meta items matching nothing are *in Meta only*; they are deleted only if the merchant
 explicitly ticks that choice (recorded with who chose it). Shopify variants nobody
 matched are *missing in Meta* and are created by the sync.

@@ -12,7 +12,7 @@ import contextlib
 import json
 from typing import Any
 
-# Error codes by what the caller must do (reference §2, "Error envelope, codes").
+# Error codes by what the caller must do (docs/graph-api.md §2, "Error envelope, codes").
 AUTH_CODES = frozenset({102, 190})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
 # App / user / page level limits, and the business use case (BUC) ones.

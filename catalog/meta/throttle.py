@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 BATCH = "batch"
 MANAGEMENT = "management"
 APP_KEY = "app"
-# Edges counted against the Catalog Batch quota (reference §2, "Catalog BUC formulas").
+# Edges counted against the Catalog Batch quota (docs/graph-api.md §2, "Catalog BUC formulas").
 BATCH_EDGES = ("items_batch", "batch", "localized_items_batch")
 # A usage reading older than this says nothing about the rolling one-hour window now.
 USAGE_TTL = timedelta(minutes=10)

@@ -214,7 +214,10 @@ class Variant(TenantOwned):
         IN_REVIEW = "IN_REVIEW", "In Meta's review"
 
     class CreatedVia(models.TextChoices):
-        """How the item Meta holds was created: it is deleted by the same method (seed 004)."""
+        """How the item Meta holds was created: it is deleted by the same method.
+
+        docs/meta-ingestion-rules.md, "Deletion by the creating method".
+        """
 
         NONE = "", "Not in Meta"
         FEED = "FEED", "Our feed upload"
@@ -299,8 +302,9 @@ class Variant(TenantOwned):
     meta_deleted_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     # Who created the item Meta holds, and when a replace feed of ours last listed it since
-    # (Meta's feed then owns it). Seed 004: delete by the creating method, and only items a
-    # replace feed listed since they were created (catalog.sync.claim.method_case).
+    # (Meta's feed then owns it). Delete by the creating method, and only items a
+    # replace feed listed since they were created (catalog.sync.claim.method_case;
+    # docs/meta-ingestion-rules.md, "Deletion by the creating method").
     created_via = models.CharField(max_length=8, choices=CreatedVia.choices, blank=True, default="")
     in_replace_feed_at = models.DateTimeField(null=True, blank=True)
 

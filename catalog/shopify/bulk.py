@@ -1,7 +1,7 @@
 """Group a bulk operation's JSONL lines back into products, in bounded memory.
 
 In a bulk result every object of a nested connection is its own line carrying
-``"__parentId"`` (reference §5). Parents come before their children, but children are
+``"__parentId"`` (docs/shopify-api.md §5). Parents come before their children, but children are
 not guaranteed to follow their parent directly. We keep a window of "open" products
 (the most recent ``window`` parents) and attach children to them; the oldest open
 product is emitted once the window is full. A child whose parent already left the

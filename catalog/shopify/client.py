@@ -1,4 +1,4 @@
-"""Shopify Admin API GraphQL client (``requests``), faithful to shared/reference/shopify.md.
+"""Shopify Admin API GraphQL client (``requests``), faithful to docs/shopify-api.md.
 
 - One endpoint: ``POST {admin_url}/{version}/graphql.json`` with ``X-Shopify-Access-Token``.
 - Cost-based throttle: every response carries ``extensions.cost.throttleStatus``; a

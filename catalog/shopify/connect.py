@@ -18,7 +18,7 @@ from .errors import ShopifyError
 
 logger = logging.getLogger(__name__)
 
-# Topics (GraphQL WebhookSubscriptionTopic) the app needs; header names in reference §6.
+# Topics (GraphQL WebhookSubscriptionTopic) the app needs; header names in docs/shopify-api.md §6.
 WEBHOOK_TOPICS = (
     "PRODUCTS_CREATE",
     "PRODUCTS_UPDATE",

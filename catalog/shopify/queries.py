@@ -1,4 +1,4 @@
-"""GraphQL documents sent to the Shopify Admin API (shared/reference/shopify.md §2-§5).
+"""GraphQL documents sent to the Shopify Admin API (docs/shopify-api.md §2-§5).
 
 Plain selections, no named fragments (one inline ``... on Video``), so the same field
 lists serve the paged queries and the bulk operation. Page sizes keep each query's
@@ -157,7 +157,7 @@ query InventoryItem($id: ID!) {
 """
 
 # The bulk query has no first/after/pageInfo; nested connections become their own
-# JSONL lines carrying "__parentId" (reference §5). At most 5 connections, depth 2
+# JSONL lines carrying "__parentId" (docs/shopify-api.md §5). At most 5 connections, depth 2
 # (so metafields are the product's only: a variant's would be depth 3).
 BULK_PRODUCTS = fill(
     """

@@ -2,7 +2,7 @@
 
 The import (GraphQL, string ids, ``selectedOptions``, upper-case enums) and the webhooks
 (REST, numeric ids, ``option1..3``, lower-case enums, comma-separated tags) describe the
-same product differently (reference §6). Both are parsed here into the same records, so
+same product differently (docs/shopify-api.md §6). Both are parsed here into the same records, so
 an import and a webhook carrying the same Shopify state store exactly the same values:
 re-applying it changes nothing and marks nothing PENDING.
 

@@ -1,7 +1,8 @@
 """Planning and claiming: which variants go in the next batch or feed, and locking them.
 
-Two locks keep Meta's ordering rules (seed 004: "ensure Batch API calls containing the
-same product do not overlap in time"; "a feed and a batch never touch the same shard"):
+Two locks keep Meta's ordering rules (docs/meta-ingestion-rules.md, "No overlapping calls
+for one product": "ensure Batch API calls containing the same product do not overlap in
+time"; "a feed and a batch never touch the same shard"):
 
 * **Shard lock** — a ``SyncBatch`` row in state CLAIMED/SENT; the partial unique
   constraint ``syncbatch_one_in_flight_per_shard`` lets only one exist per
@@ -85,7 +86,8 @@ def _in_meta() -> Q:
 
 
 def _deletable_by(kind: str) -> Q:
-    """Items Meta holds that a job of ``kind`` may delete (seed 004, requirement 1).
+    """Items Meta holds that a job of ``kind`` may delete (docs/meta-ingestion-rules.md, "Deletion by the
+    creating method").
 
     Only items a replace feed of ours listed since they were created (so that feed owns
     them and a lost DELETE cannot leave a ghost: Case B), and by the method that created
@@ -122,7 +124,7 @@ def new_to_meta(catalog: Catalog) -> Q:
 
 
 def waits_for_feed(catalog: Catalog) -> Q:
-    """PENDING items the Batch API leaves to a feed upload (seed 004, requirement 1).
+    """PENDING items the Batch API leaves to a feed upload (docs/meta-ingestion-rules.md, "Creation by feed").
 
     New items are created by a feed (unless the catalog keeps ``batch_creation``), so a
     network outage cannot leave a batch-created item outside every replace feed (Case B);

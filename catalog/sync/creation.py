@@ -1,4 +1,4 @@
-"""New items reach Meta through a feed, not the Batch API (seed 004, requirement 1, Case B).
+"""New items reach Meta through a feed, not the Batch API (docs/meta-ingestion-rules.md, "Creation by feed").
 
 A batch-created item that a network outage kept out of the replace feed is invisible to
 that feed: the feed never deletes it, and the catalog drifts. So an item new to Meta is

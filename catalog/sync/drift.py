@@ -17,10 +17,11 @@ leaves Meta behind, a second tool or a second catalog holds the same products. T
   for a sample of our items.
 
 Findings are kept (``DriftFinding``, one row per item and kind, counted when found again);
-where Galantis is the source of truth (every catalog but a linked one, seed 000: we overwrite
-edits made in Meta) drifted items are re-pushed at once. Ghosts are only reported: staff hide
-or delete them from the admin (``hide_ghosts``, ``delete_ghosts``), since a ghost may be
-another tool's item the merchant wants.
+where Galantis is the source of truth (every catalog but a linked one,
+docs/meta-ingestion-rules.md, "Source of truth": we overwrite edits made in Meta) drifted
+items are re-pushed at once. Ghosts are only reported: staff hide or delete them from the
+admin (``hide_ghosts``, ``delete_ghosts``), since a ghost may be another tool's item the
+merchant wants.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from .schedule import due_shards
 logger = logging.getLogger(__name__)
 
 Kind = SyncBatch.Kind
-# Feed columns are items_batch field names (reference §6); lists are flattened below.
+# Feed columns are items_batch field names (docs/graph-api.md §6); lists are flattened below.
 FEED_COLUMNS = [
     "id", "title", "description", "availability", "condition", "price", "sale_price", "link", "image_link",
     "additional_image_link", "brand", "item_group_id", "quantity_to_sell_on_facebook", "visibility",

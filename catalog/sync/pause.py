@@ -27,7 +27,7 @@ BAD_TOKEN_STATES = (
     MetaConnection.TokenStatus.EXPIRED,
     MetaConnection.TokenStatus.REVOKED,
 )
-# 190 subcodes meaning "expired" rather than "revoked / logged out" (reference §2).
+# 190 subcodes meaning "expired" rather than "revoked / logged out" (docs/graph-api.md §2).
 EXPIRED_SUBCODES = frozenset({463})
 
 

@@ -148,11 +148,12 @@ def sync_now(catalog: Catalog, *, mode: str = "batch", wait: bool = False, timeo
 def shard_groups(catalog: Catalog) -> list[list[int]]:
     """The shards each thread of a waiting batch sync drives ([]: no threads, one round at a time).
 
-    Meta lets calls on disjoint shards run at once (seed 004: "simultaneous replace feed
-    or updates (also applies to Batch API) can happen between even and odd chunks"), and
-    one batch in flight per shard stays the rule. While Meta ingests one shard's batch,
-    another thread claims, builds and records the next shard's, instead of waiting.
-    Not on SQLite: it has one writer at a time, the threads would only queue.
+    Meta lets calls on disjoint shards run at once (docs/meta-ingestion-rules.md, "Large
+    catalogs": "simultaneous replace feed or updates (also applies to Batch API) can happen
+    between even and odd chunks"), and one batch in flight per shard stays the rule. While
+    Meta ingests one shard's batch, another thread claims, builds and records the next
+    shard's, instead of waiting. Not on SQLite: it has one writer at a time, the threads
+    would only queue.
     """
     workers = min(settings.SYNC_PARALLEL_SHARDS, catalog.shard_count)
     if workers < 2 or connection.vendor == "sqlite":

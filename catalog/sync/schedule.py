@@ -1,6 +1,6 @@
 """When sync work is due, and the Django-Q2 schedules that look for it.
 
-Meta's ingestion table (seed 004, catalog size x update frequency) sets each
+Meta's ingestion table (docs/meta-ingestion-rules.md, "Ingestion methods": catalog size x update frequency) sets each
 catalog's plan: a primary replace feed per shard every hour (every day for shops
 updated daily), plus, for shops updated more often than hourly, deltas by the Batch
 API (or by update feeds every 15 minutes). ``Catalog.update_frequency``,

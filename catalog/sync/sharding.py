@@ -1,7 +1,8 @@
 """Automatic, stable sharding: a catalog's shard count follows its size, and changing it is safe.
 
-Seed 004 asks catalogs of more than 1M items or feeds of more than 1 GB to be broken into
-shards whose jobs never overlap, with every product always in the same shard. Here:
+Meta asks (docs/meta-ingestion-rules.md, "Large catalogs") catalogs of more than 1M items or
+feeds of more than 1 GB to be broken into shards whose jobs never overlap, with every
+product always in the same shard. Here:
 
 * **Thresholds.** A shard holds at most ``SYNC_ITEMS_PER_SHARD`` items (500,000: half of
   Meta's 1M, so a shard never reaches it between two checks) and ``SYNC_FEED_BYTES_PER_SHARD``

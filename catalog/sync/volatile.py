@@ -1,11 +1,12 @@
 """Volatile fields first: when the hourly budget is tight, price and stock go ahead.
 
-Seed 004: stale stock oversells and a stale price starts a dispute, while a new title
-can wait. With few ``items_batch`` calls left this hour (:mod:`catalog.sync.budget`), a
-push sends, for the items Meta already holds, an UPDATE carrying only
-``availability``, ``price``, ``sale_price`` and ``quantity_to_sell_on_facebook`` (Meta
-changes only the fields an UPDATE names). The items stay PENDING, since Meta does not
-hold their full payload yet, and an update feed (no Batch API call) carries the rest.
+Meta's rules (docs/meta-ingestion-rules.md, "Freshness"): stale stock oversells and a stale
+price starts a dispute, while a new title can wait. With few ``items_batch`` calls left this
+hour (:mod:`catalog.sync.budget`), a push sends, for the items Meta already holds, an UPDATE
+carrying only ``availability``, ``price``, ``sale_price`` and
+``quantity_to_sell_on_facebook`` (Meta changes only the fields an UPDATE names). The items
+stay PENDING, since Meta does not hold their full payload yet, and an update feed (no Batch
+API call) carries the rest.
 
 A variant is sent this way once per change: the batch records its claim time
 (``SyncBatch.volatile_claimed_at``) and the next volatile call of the shard takes only

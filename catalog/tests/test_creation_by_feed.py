@@ -1,4 +1,6 @@
-"""Meta's ingestion rules for creating and deleting items (seed 004, requirement 1), against the sandbox.
+"""Meta's ingestion rules for creating and deleting items, against the sandbox.
+
+docs/meta-ingestion-rules.md, "Creation by feed" and "Deletion by the creating method".
 
 New items are created by a feed, never by ``items_batch``; the Batch API carries updates
 with ``allow_upsert`` off; an item is deleted by the method that created it, and only

@@ -110,7 +110,7 @@ def test_a_ghost_can_be_hidden_or_dismissed(catalog):  # noqa: F811
 
 def test_a_lost_delete_is_found_and_deleted_by_the_rules(catalog):  # noqa: F811
     gone, *_ = synced(catalog)
-    # We recorded the deletion, Meta never did it (a lost DELETE: seed 004's Case B).
+    # We recorded the deletion, Meta never did it (a lost DELETE: Case B, docs/meta-ingestion-rules.md).
     Variant.objects.filter(pk=gone.pk).update(
         meta_deleted_at=timezone.now(), synced_hash="", meta_item_id="", removed_at=timezone.now()
     )

@@ -1,4 +1,4 @@
-"""Seed 004's impact fields: each mapped from Shopify-shaped data (docs/field-mapping.md).
+"""The impact fields (docs/meta-ingestion-rules.md): each mapped from Shopify-shaped data (docs/field-mapping.md).
 
 Pure tests (no database): parsing of GraphQL bulk lines and REST webhook bodies into
 records, and the mapping of stored products and variants to Meta item fields.

@@ -308,7 +308,7 @@ def test_a_set_deleted_in_commerce_manager_is_created_again(catalog):
     assert product_set.meta_product_set_id == only_set(catalog)["id"]
 
 
-# -- an error response does not mean the set was not created (seed 004) -------------------------
+# -- an error response does not mean the set was not created (docs/meta-ingestion-rules.md, "Product sets") --
 
 
 def test_no_duplicate_set_when_metas_answer_to_the_create_is_lost(catalog):

@@ -220,7 +220,10 @@ def test_read_only_catalog_is_never_written(catalog):
 
 
 def test_removed_product_is_deleted_from_meta_after_the_grace_period(catalog):
-    """A batch-created item is deleted by the Batch API, once a replace feed has listed it (seed 004)."""
+    """A batch-created item is deleted by the Batch API, once a replace feed has listed it.
+
+    docs/meta-ingestion-rules.md, "Deletion by the creating method".
+    """
     variant = add_variants(catalog, 1)[0]
     push_and_confirm(catalog)
     variant.refresh_from_db()
@@ -677,7 +680,9 @@ def test_replace_feed_upload_is_streamed_and_meta_ends_with_exactly_the_catalog(
 
 
 def test_a_replace_feed_never_deletes_an_item_no_feed_listed(catalog):
-    """Meta's rule the sandbox keeps (seed 004, Case B): a replace upload deletes only its feed's items.
+    """Meta's rule the sandbox keeps: a replace upload deletes only its feed's items.
+
+    docs/meta-ingestion-rules.md, "Creation by feed".
 
     So an item created by the Batch API and never listed by a replace feed survives every
     replace upload: that is why new items are created by a feed, and why a Batch API delete

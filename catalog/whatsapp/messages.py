@@ -10,7 +10,7 @@ Three kinds, each the whole body of ``POST /{phone_number_id}/messages``:
   parameters: {thumbnail_product_retailer_id}}`` (the catalog is the one linked to the
   WhatsApp account, so no ``catalog_id``).
 
-Limits, as ``shared/reference/meta-graph-api.md`` §9 and Meta's WhatsApp documentation
+Limits, as ``docs/graph-api.md`` §9 and Meta's WhatsApp documentation
 state them: 1 to 10 sections, at most 30 items in all and at least one per section, a
 section title of at most 24 characters, header text 60, body 1,024, footer 60. Items are
 named by ``product_retailer_id``: the item's id in the catalog, not Meta's FBID

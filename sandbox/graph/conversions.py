@@ -1,5 +1,5 @@
 """The Conversions API: ``POST /{pixel_id}/events`` records events and de-duplicates them
-by (event_name, event_id), as Meta does with pixel and server events (reference §8).
+by (event_name, event_id), as Meta does with pixel and server events (docs/graph-api.md §8).
 
 ``data`` is a JSON array (of objects or of JSON strings, as the SDK sends them) in a form
 field, the query string or a JSON body. Meta's validation: event_name, event_time (a Unix

@@ -1,4 +1,4 @@
-"""Meta's error envelope and the errors the sandbox answers with (reference §2).
+"""Meta's error envelope and the errors the sandbox answers with (docs/graph-api.md §2).
 
 Every failure the sandbox reports is a ``GraphError``; the dispatcher turns it into
 ``{"error": {...}}`` JSON with the HTTP status Meta uses, so the SDK parses it into a

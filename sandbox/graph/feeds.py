@@ -1,4 +1,4 @@
-"""Product feeds and upload sessions (reference §6).
+"""Product feeds and upload sessions (docs/graph-api.md §6).
 
 An upload's file (multipart ``file`` or fetched from ``url``) is streamed to disk
 when the call is answered and parsed later, lazily, row by row in bounded chunks,
@@ -412,8 +412,9 @@ def _delete_missing(catalog: ProductCatalog, feed: ProductFeed, upload: FeedUplo
     """A replace upload: delete the feed's own items this file did not list.
 
     An item belongs to the feed that last listed it. One the Batch API created and no feed
-    has listed since belongs to none, and no replace upload deletes it: that is seed 004's
-    Case B (a lost Batch API DELETE leaves it in the catalog for good).
+    has listed since belongs to none, and no replace upload deletes it: that is Case B
+    (docs/meta-ingestion-rules.md, "Creation by feed": a lost Batch API DELETE leaves it in
+    the catalog for good).
     """
     missing = (
         ProductItem.objects.filter(catalog=catalog, feed=feed)

@@ -1,4 +1,4 @@
-"""``GET /debug_token``: what Meta says about an access token (reference §1)."""
+"""``GET /debug_token``: what Meta says about an access token (docs/graph-api.md §1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Business use case (BUC) rate limiting of catalog calls and the ``X-Business-Use-Case-Usage``
-header that reports it on every catalog call (reference §2)."""
+header that reports it on every catalog call (docs/graph-api.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How Meta validates a ``PRODUCT_ITEM`` (items_batch field names, reference §4).
+"""How Meta validates a ``PRODUCT_ITEM`` (items_batch field names, docs/graph-api.md §4).
 
 ``check_request`` runs when the call is answered (request shape, unknown fields);
 ``check_fields`` and ``check_required`` run when the batch is processed, on the

@@ -6,7 +6,7 @@ bulk-inserted into a sandbox shop (`sandbox.shopify.loading`) or written straigh
 bulk-operation JSONL file (`write_bulk_jsonl`) exactly as the sandbox's own bulk operation would
 write it for `BULK_PRODUCTS_QUERY`.
 
-The mix is chosen to hit every pitfall of shopify.md §8: HTML with entities and garbage, empty
+The mix is chosen to hit every pitfall of docs/shopify-api.md §8: HTML with entities and garbage, empty
 vendor and description, unicode and emoji titles, titles over 150 characters, DRAFT / ARCHIVED
 and unpublished products, products without images, untracked inventory, CONTINUE with negative
 stock, zero prices, compare-at prices above and below the price, null and duplicate SKUs.

@@ -1,4 +1,4 @@
-"""REST-shaped webhook bodies (shopify.md §6): what Shopify POSTs for each topic.
+"""REST-shaped webhook bodies (docs/shopify-api.md §6): what Shopify POSTs for each topic.
 
 Ids are JSON numbers, prices strings, `status` and `inventory_policy` lowercase, `tags` one
 comma-separated string, times in the shop's offset. `dumps()` encodes like Rails does

@@ -86,7 +86,7 @@ def test_replace_upload_deletes_its_own_items_missing_from_the_file(client, grap
     upload_id = upload(client, account, feed_id, feed_csv([valid_item("a")]))["id"]
     assert session(graph, upload_id)["num_deleted_items"] == 1
     # "b" was the feed's; the Batch API's item belongs to no feed, so no replace upload deletes it
-    # (seed 004's Case B: why items are created by a feed).
+    # (docs/meta-ingestion-rules.md, "Creation by feed", Case B: why items are created by a feed).
     assert set(ProductItem.objects.values_list("retailer_id", flat=True)) == {"a", "from-batch"}
 
 

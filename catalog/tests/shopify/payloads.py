@@ -1,4 +1,4 @@
-"""Shopify-shaped test data: GraphQL product nodes and REST webhook bodies (reference §2, §6)."""
+"""Shopify-shaped test data: GraphQL product nodes and REST webhook bodies (docs/shopify-api.md §2, §6)."""
 
 from __future__ import annotations
 

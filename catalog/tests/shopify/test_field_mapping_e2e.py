@@ -1,4 +1,4 @@
-"""Seed 004's impact fields end to end over real HTTP: Shopify sandbox -> import / webhook ->
+"""The impact fields (docs/meta-ingestion-rules.md) end to end over real HTTP: Shopify sandbox -> import / webhook ->
 Product / Variant -> Batch API and replace feed -> Graph sandbox, read back from the Graph API.
 
 Mapping rules and their sources: docs/field-mapping.md.

@@ -1,6 +1,6 @@
 """A test-only webhook receiver mounted next to the real routes (see `urls` below).
 
-It verifies the HMAC exactly as shopify.md §6 prescribes and records every request, so tests
+It verifies the HMAC exactly as docs/shopify-api.md §6 prescribes and records every request, so tests
 can assert on what really crossed HTTP.
 """
 
