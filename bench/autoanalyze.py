@@ -5,9 +5,9 @@ analyses a table once ``n_mod_since_analyze`` passes ``autovacuum_analyze_thresh
 autovacuum_analyze_scale_factor × reltuples``, checked every ``autovacuum_naptime``. Without
 that, a table that grows during the measured run keeps the statistics it had when it was
 empty: the sandbox's items table, empty at the start of a replace feed and a million rows
-at its end, was read with plans made for a table of zero rows (each 1,000-row lookup
-scanned the whole catalog: 0.3 s at 300,000 items instead of 6 ms), a state a production
-database is in for at most a minute. This thread applies the same rule with the same
+at its end, is read with plans made for a table of zero rows (each 1,000-row lookup scans
+the whole catalog; figures in bench/README.md, "History"), a state a production database
+is in for at most a minute. This thread applies the same rule with the same
 settings, so the figures are those of a normally configured server. Its work is the
 database's, not counted in our CPU, as autovacuum's is not.
 """

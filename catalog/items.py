@@ -332,7 +332,7 @@ def canonical_bytes(item: dict) -> bytes:
     the item a second time. The canonical form is ``json.dumps(item, sort_keys=True,
     separators=(",", ":"), ensure_ascii=False)``, which every stored hash was taken of;
     orjson writes the same bytes for what items hold (strings, integers, booleans, null,
-    lists, objects: a property test keeps it so) about five times faster, and what it
+    lists, objects: a property test keeps it so) faster (bench/README.md, "History"), and what it
     refuses (an integer beyond 64 bits, a lone surrogate) goes through json as before.
     Items hold no floats (prices are strings), where the two would differ.
     """

@@ -173,7 +173,7 @@ class VariantQuerySet(TenantQuerySet):
 
         ``COUNT(*)``, not ``COUNT(id)``: the id is not in the (catalog, meta_status) and
         (tenant, meta_status) indexes, so counting it forces PostgreSQL to read every row of
-        the table (0.5 s at a million variants) instead of an index-only scan (70 ms).
+        the table instead of an index-only scan (figures in bench/README.md, "History").
         """
         counts = {status: 0 for status in Variant.SyncStatus.values}
         for row in self.order_by().values("meta_status").annotate(n=models.Count("*")):
@@ -335,7 +335,7 @@ class Variant(TenantOwned):
             # A tenant's newest first (the admin's changelist order) without sorting the tenant's rows.
             models.Index(fields=["tenant", "id"], name="variant_tenant_recent"),
             # Variants removed from Shopify (few): every push looks for deletions that are due,
-            # which scanned the whole catalog (about a second per push at 1M variants).
+            # which without it scans the whole catalog (bench/README.md, "History").
             models.Index(fields=["catalog"], condition=models.Q(removed_at__isnull=False), name="variant_removed"),
         ]
 

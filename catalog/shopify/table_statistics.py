@@ -1,16 +1,16 @@
 """Keep PostgreSQL's planner statistics in step with a large import.
 
 The importer looks up each batch's products and variants by ``(tenant, shopify id)``. The
-planner picks the plan from its statistics: for a tenant it has (almost) never seen rows
-of, it expects a handful and reads "all of the tenant's rows" through a tenant index
-instead of probing the unique index id by id. While a first import writes a million rows
-that guess turns each 900-id lookup into a scan of everything imported so far: 0.3 s at
-500,000 variants instead of ~2 ms, an import quadratic in the store's size. Autovacuum
-corrects the statistics only once 10% of the *whole* table has changed, which in a shared
-table of many tenants may be never for one store's import, and not at all where
-autovacuum is off. So the import itself runs ``ANALYZE`` on the two tables when it has
-created ``SHOPIFY_IMPORT_ANALYZE_ROWS`` rows, and again at four times as many (a handful
-of times per import; each samples a fixed 30,000 rows, well under a second).
+planner picks the plan from its statistics: for a tenant it has (almost) never seen rows of,
+it expects a handful and reads "all of the tenant's rows" through a tenant index instead of
+probing the unique index id by id. While a first import writes a million rows that guess
+turns each 900-id lookup into a scan of everything imported so far, an import quadratic in
+the store's size (figures in bench/README.md, "History"). Autovacuum corrects the statistics
+only once 10% of the *whole* table has changed, which in a shared table of many tenants may
+be never for one store's import, and not at all where autovacuum is off. So the import
+itself runs ``ANALYZE`` on the two tables when it has created
+``SHOPIFY_IMPORT_ANALYZE_ROWS`` rows, and again at four times as many (a handful of times
+per import; each samples a fixed 30,000 rows, well under a second).
 """
 
 from __future__ import annotations
