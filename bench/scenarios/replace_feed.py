@@ -14,8 +14,6 @@ import os
 import tempfile
 import time
 
-from catalog.graph_clients import client_for
-
 from ..measure import ProgressSampler
 from ..report import Target
 from ..seed import connect_meta
@@ -62,6 +60,7 @@ def baseline(ctx) -> dict:
     that feed's items, not the measured catalog's.
     """
     from catalog import items
+    from catalog.graph_clients import client_for
     from catalog.models import Variant
     from catalog.sync.feeds import FEED_COLUMNS, feed_row
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-from catalog.graph_clients import client_for
-
 from .common import bench_catalog
 
 
@@ -39,6 +37,7 @@ def mark_all_synced(catalog) -> int:
 def naive_push(variant_ids: list[int]) -> dict:
     """The per-item loop a plugin writes: read one variant, send it alone, save its status."""
     from catalog import items
+    from catalog.graph_clients import client_for
     from catalog.models import Variant
 
     catalog = bench_catalog()

@@ -294,7 +294,7 @@ def test_a_malformed_line_is_a_command_error_naming_it_and_leaves_no_shop(tmp_pa
 
 def test_a_repeated_product_id_is_an_error_naming_the_lines(tmp_path):
     path = bulk_files.write(tmp_path / "twice.jsonl", [_product(1), _product(2), _product(1)])
-    with pytest.raises(CommandError, match=r"lines 1-3: a product id \(or handle\) appears twice"):
+    with pytest.raises(CommandError, match=r"lines 1-3: a shop product id \(or handle\) appears twice"):
         _account(path)
 
 
