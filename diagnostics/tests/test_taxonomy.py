@@ -1,5 +1,8 @@
 """The error taxonomy: every SDK ErrorType, our own types, Meta's texts, unknown codes."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from diagnostics import error_catalog as ec
@@ -17,6 +20,23 @@ pytestmark = pytest.mark.django_db
 
 def test_sdk_enum_has_184_error_types():
     assert len(ec.sdk_error_types()) == 184
+
+
+def test_the_vendored_error_types_are_the_sdks():
+    """diagnostics/data/error_types.txt is the pinned SDK's ProductItem.ErrorType (the SDK is a test dependency)."""
+    from facebook_business.adobjects.productitem import ProductItem
+
+    sdk = sorted(value for name, value in vars(ProductItem.ErrorType).items() if not name.startswith("_"))
+    assert ec.sdk_error_types() == sdk
+
+
+def test_product_code_does_not_import_the_sdk():
+    root = Path(__file__).resolve().parents[2]
+    imports_sdk = re.compile(r"^\s*(from|import)\s+facebook_business", re.MULTILINE)
+    for package in ("catalog", "diagnostics", "conversions", "alerts", "galantis"):
+        for path in (root / package).rglob("*.py"):
+            if "tests" not in path.parts:
+                assert not imports_sdk.search(path.read_text()), path
 
 
 def test_every_sdk_error_type_is_loaded_with_our_wording():
