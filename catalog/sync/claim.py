@@ -224,7 +224,7 @@ def claim_items_batch(catalog: Catalog, shard: int, *, limit: int | None = None)
     return batch
 
 
-def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
+def claim_feed(catalog: Catalog, shard: int, kind: str, *, only_new: bool = False) -> SyncBatch | None:
     """Lock ``shard`` for a feed upload and claim what goes in it.
 
     A replace feed takes every item of the shard that Meta has or should have (its
@@ -245,6 +245,11 @@ def claim_feed(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
         variants = variants.filter(meta_status=Variant.SyncStatus.PENDING).exclude(
             _removed_before(catalog, delete_cutoff(catalog))
         )
+        if only_new:
+            # A creation upload carries only items new to Meta. An update of an item Meta holds
+            # goes by the Batch API, whose UPDATE clears a field that went away (a sale that
+            # ended); an update-only feed row with an empty cell leaves Meta's old value.
+            variants = variants.filter(new_to_meta(catalog))
     with transaction.atomic(durable=True):
         batch = lock_shard(catalog, shard, kind)
         if batch is None:

@@ -8,8 +8,9 @@ created by a feed upload, and the Batch API carries only updates (``allow_upsert
 * when it is due within the catalog's new-item latency (``Catalog.effective_new_item_latency``,
   15 minutes by default), the new items wait for it;
 * otherwise an update-only upload of the shard (a one-time direct upload: Meta lets update
-  feeds create items, never delete) carries them now, with whatever else of the shard is
-  pending, so the shard needs one call rather than two.
+  feeds create items, never delete) carries them now, and only them: an update of an item
+  Meta holds goes by the Batch API, whose UPDATE clears a field that went away, where an
+  empty cell of an update-only row would leave Meta's old value (a sale that ended).
 
 A catalog that keeps ``batch_creation`` (small catalogs whose measured feed latency is too
 slow) creates by the Batch API as before; :func:`catalog.sync.claim.waits_for_feed` decides
@@ -76,7 +77,8 @@ def create_by_feed(
     # feeds imports push (whose push_catalog calls this): imported here, not at load.
     from .feeds import upload_feed
 
-    batch = upload_feed(catalog, shard, kind, client)
+    # An update-only upload carries the new items alone; a due replace feed is the shard's snapshot.
+    batch = upload_feed(catalog, shard, kind, client, only_new=kind == SyncBatch.Kind.UPDATE_FEED)
     if batch is not None:
         logger.info("Catalog %s shard %s: new items sent by %s %s", catalog.pk, shard, kind, batch.pk)
     return batch

@@ -222,9 +222,11 @@ def ensure_feed(catalog: Catalog, shard: int, client: GraphClient) -> CatalogFee
     return feed
 
 
-def upload_feed(catalog: Catalog, shard: int, kind: str, client: GraphClient) -> SyncBatch | None:
+def upload_feed(
+    catalog: Catalog, shard: int, kind: str, client: GraphClient, *, only_new: bool = False
+) -> SyncBatch | None:
     """Claim ``shard``, stream its file, upload it; None when the shard is busy or empty."""
-    batch = claim_feed(catalog, shard, kind)
+    batch = claim_feed(catalog, shard, kind, only_new=only_new)
     if batch is None:
         return None
     path = ""

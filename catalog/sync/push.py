@@ -326,15 +326,6 @@ def push_catalog(
             continue
         if shard in waiting:
             continue  # a big backlog: the replace feed due for this shard carries it
-        if len(report.batches) < budget and (
-            upload := creation.create_by_feed(catalog, shard, client, wait_for_replace=prefer_feed)
-        ):
-            report.batches.append(upload.pk)
-            report.items += upload.item_count
-            if upload.state == SyncBatch.State.FAILED:
-                report.skipped_reason = f"paused: {catalog.paused_reason}"
-                return report
-            continue  # the upload holds the shard until Meta has read it
         while len(report.batches) < budget:
             batch = claim_volatile_batch(catalog, shard) if volatile else claim_items_batch(catalog, shard)
             if batch is None:
@@ -342,6 +333,16 @@ def push_catalog(
             report.batches.append(batch.pk)
             report.items += batch.item_count
             if not send_items_batch(catalog, batch, client):
+                report.skipped_reason = f"paused: {catalog.paused_reason}"
+                return report
+        # Updates first (price and stock are what goes stale); new items by a feed once the
+        # shard is free (catalog.sync.creation), within the catalog's new-item latency.
+        if len(report.batches) < budget and (
+            upload := creation.create_by_feed(catalog, shard, client, wait_for_replace=prefer_feed)
+        ):
+            report.batches.append(upload.pk)
+            report.items += upload.item_count
+            if upload.state == SyncBatch.State.FAILED:
                 report.skipped_reason = f"paused: {catalog.paused_reason}"
                 return report
     return report

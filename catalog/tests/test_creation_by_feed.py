@@ -153,3 +153,21 @@ def test_a_delete_due_while_the_creating_upload_is_in_flight_waits_for_it(by_fee
     variant.refresh_from_db()
     assert variant.meta_deleted_at is None and variant.retailer_id in meta_items(by_feed)
     assert not any(r.get("method") == "DELETE" for call in sandbox_batches(by_feed) for r in call.requests)
+
+
+def test_a_creation_upload_carries_only_new_items_so_an_ended_sale_is_cleared(by_feed):
+    """An update-only feed row's empty cell leaves Meta's old value: updates go by the Batch API."""
+    on_sale = add_variants(by_feed, 1)[0]
+    Variant.objects.filter(pk=on_sale.pk).update(price=Decimal("8.00"), compare_at_price=Decimal("10.00"))
+    item_state.refresh_variants(Variant.objects.filter(pk=on_sale.pk))
+    replace_feed(by_feed)
+    assert meta_items(by_feed)[on_sale.retailer_id].get("sale_price")  # Meta shows the sale
+    Variant.objects.filter(pk=on_sale.pk).update(compare_at_price=None)  # the sale ended
+    item_state.refresh_variants(Variant.objects.filter(pk=on_sale.pk))
+    new = add_variants(by_feed, 1)[0]
+    push_now(by_feed)  # the update first, by the Batch API
+    push_now(by_feed)  # then the new item, alone, by an update-only upload
+    [upload] = SyncBatch.objects.filter(catalog=by_feed, kind=Kind.UPDATE_FEED)
+    assert upload.item_count == 1
+    held = meta_items(by_feed)
+    assert new.retailer_id in held and not held[on_sale.retailer_id].get("sale_price")
