@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from catalog import timeline
@@ -251,7 +252,7 @@ def check_now(request: HttpRequest) -> HttpResponse:
         ids = list(Catalog.objects.for_tenant(tenant).exclude(meta_catalog_id="").values_list("pk", flat=True))
         for catalog_id in ids:
             enqueue("diagnostics.tasks.poll_catalog", catalog_id, group=f"diagnostics:{catalog_id}")
-        messages.success(request, "Checking with Meta now: refresh this page in a minute.")
+        messages.success(request, gettext("Checking with Meta now: refresh this page in a minute."))
     else:
-        messages.info(request, "A check is already running: refresh this page in a minute.")
+        messages.info(request, gettext("A check is already running: refresh this page in a minute."))
     return redirect(f"{reverse('health:index')}?tenant={tenant.slug}")

@@ -1,6 +1,7 @@
 """Forms of the WhatsApp Connection page. The token field never renders its value back."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog, ShopifyStore, Tenant
 
@@ -9,23 +10,23 @@ class TokenForm(forms.Form):
     business_id = forms.RegexField(
         regex=r"^\d{1,30}$",
         required=False,
-        label="Meta business id",
-        help_text="Business settings → Business info. Leave blank to keep the current one.",
-        error_messages={"invalid": "A Meta business id is a number."},
+        label=_("Meta business id"),
+        help_text=_("Business settings → Business info. Leave blank to keep the current one."),
+        error_messages={"invalid": _("A Meta business id is a number.")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     access_token = forms.CharField(
-        label="Catalog access token",
+        label=_("Catalog access token"),
         strip=True,
         max_length=1000,
-        help_text="A system-user token with the catalog_management permission (Business settings → System users "
-        "→ Generate token). It is checked with Meta, stored encrypted and never shown again.",
+        help_text=_("A system-user token with the catalog_management permission (Business settings → System users "
+        "→ Generate token). It is checked with Meta, stored encrypted and never shown again."),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 
 class StoreChoiceMixin(forms.Form):
-    store = forms.ModelChoiceField(queryset=ShopifyStore.objects.none(), empty_label=None, label="Shopify store")
+    store = forms.ModelChoiceField(queryset=ShopifyStore.objects.none(), empty_label=None, label=_("Shopify store"))
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,35 +40,35 @@ class ChooseCatalogForm(StoreChoiceMixin):
         widget=forms.RadioSelect,
         initial=Catalog.Flow.IMPORT,
     )
-    catalog_id = forms.RegexField(regex=r"^\d{1,30}$", required=False, label="Catalog",
-                                  error_messages={"invalid": "Choose a catalog from the list."})
-    create_name = forms.CharField(max_length=200, required=False, label="New catalog name")
+    catalog_id = forms.RegexField(regex=r"^\d{1,30}$", required=False, label=_("Catalog"),
+                                  error_messages={"invalid": _("Choose a catalog from the list.")})
+    create_name = forms.CharField(max_length=200, required=False, label=_("New catalog name"))
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
         if data.get("flow") in (Catalog.Flow.IMPORT, Catalog.Flow.LINK) and not data.get("catalog_id"):
-            self.add_error("catalog_id", "Choose the catalog to import or link.")
+            self.add_error("catalog_id", _("Choose the catalog to import or link."))
         return data
 
 
 class ApplyReportForm(forms.Form):
     confirm = forms.BooleanField(
         required=True,
-        label="I have reviewed this report. From now on Galantis is the source of truth for this catalog: "
-        "Shopify data overwrites the differences above.",
+        label=_("I have reviewed this report. From now on Galantis is the source of truth for this catalog: "
+        "Shopify data overwrites the differences above."),
     )
     delete_unmatched = forms.BooleanField(
         required=False,
-        label="Also delete the Meta items that have no Shopify variant (recorded with your name; "
-        "leave unticked to keep them).",
+        label=_("Also delete the Meta items that have no Shopify variant (recorded with your name; "
+        "leave unticked to keep them)."),
     )
 
 
 class PixelForm(forms.Form):
     pixel_id = forms.RegexField(
         regex=r"^\d{5,30}$",
-        label="Meta Pixel id",
-        help_text="Events Manager → Data sources → your pixel → Settings.",
-        error_messages={"invalid": "A pixel id is a number."},
+        label=_("Meta Pixel id"),
+        help_text=_("Events Manager → Data sources → your pixel → Settings."),
+        error_messages={"invalid": _("A pixel id is a number.")},
     )

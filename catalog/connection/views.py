@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.meta.errors import GraphAPIError
@@ -108,8 +110,16 @@ def save_token(request: HttpRequest) -> HttpResponse:
             found = len(connection.available_catalogs)
             messages.success(
                 request,
-                f"Token {connection.token_hint} saved: {connection.get_token_status_display().lower()}; "
-                f"{found} catalog{'s' if found != 1 else ''} reachable.",
+                ngettext(
+                    "Token %(hint)s saved: %(status)s; %(count)d catalog reachable.",
+                    "Token %(hint)s saved: %(status)s; %(count)d catalogs reachable.",
+                    found,
+                )
+                % {
+                    "hint": connection.token_hint,
+                    "status": connection.get_token_status_display().lower(),
+                    "count": found,
+                },
             )
             return _redirect("connection:whatsapp", who.tenant)
     # The bound form re-renders safely: its PasswordInput never renders the submitted token.
@@ -123,7 +133,7 @@ def check_token_now(request: HttpRequest) -> HttpResponse:
     who = access.resolve(request, manage=True)
     connection = MetaConnection.objects.for_tenant(who.tenant).first()
     if connection is None or not connection.token_last4:
-        messages.error(request, "No token is stored yet.")
+        messages.error(request, _("No token is stored yet."))
     else:
         status = token_health.check_token(connection)
         summary = token_health.summary(who.tenant)
@@ -145,7 +155,15 @@ def refresh_catalogs(request: HttpRequest) -> HttpResponse:
     except flows.FlowError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{len(found)} catalog{'s' if len(found) != 1 else ''} reachable with this token.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d catalog reachable with this token.",
+                "%(count)d catalogs reachable with this token.",
+                len(found),
+            )
+            % {"count": len(found)},
+        )
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -177,11 +195,14 @@ def choose_catalog(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return _redirect("connection:whatsapp", who.tenant)
     if catalog.flow == Catalog.Flow.IMPORT:
-        messages.success(request, f"Reading “{catalog.name}”: review the report below before enabling sync.")
+        messages.success(request, _("Reading “%(name)s”: review the report below before enabling sync.")
+                         % {"name": catalog.name})
     elif catalog.flow == Catalog.Flow.LINK:
-        messages.success(request, f"“{catalog.name}” linked read-only: Galantis maps its items and never writes.")
+        messages.success(request, _("“%(name)s” linked read-only: Galantis maps its items and never writes.")
+                         % {"name": catalog.name})
     else:
-        messages.success(request, f"Catalog “{catalog.name}” created; every eligible variant is queued for it.")
+        messages.success(request, _("Catalog “%(name)s” created; every eligible variant is queued for it.")
+                         % {"name": catalog.name})
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -198,7 +219,7 @@ def rerun_checks(request: HttpRequest, pk: int) -> HttpResponse:
     if catalog.checks_error:
         messages.error(request, catalog.checks_error)
     else:
-        messages.success(request, "Pixel and commerce checks updated.")
+        messages.success(request, _("Pixel and commerce checks updated."))
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -210,7 +231,7 @@ def connect_pixel(request: HttpRequest, pk: int) -> HttpResponse:
     catalog = _tenant_catalog(who, pk)
     form = PixelForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("pixel_id", ["Enter a pixel id."])))
+        messages.error(request, " ".join(form.errors.get("pixel_id", [_("Enter a pixel id.")])))
         return _redirect("connection:whatsapp", who.tenant)
     try:
         catalogs.connect_pixel(catalog, form.cleaned_data["pixel_id"])
@@ -219,7 +240,9 @@ def connect_pixel(request: HttpRequest, pk: int) -> HttpResponse:
     except GraphAPIError as exc:
         messages.error(request, flows._graph_failure(exc, "connect the pixel").args[0])
     else:
-        messages.success(request, f"Pixel {form.cleaned_data['pixel_id']} connected as an event source.")
+        messages.success(
+            request, _("Pixel %(pixel)s connected as an event source.") % {"pixel": form.cleaned_data["pixel_id"]}
+        )
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -230,10 +253,10 @@ def reread_catalog(request: HttpRequest, pk: int) -> HttpResponse:
     who = access.resolve(request, manage=True)
     catalog = _tenant_catalog(who, pk)
     if catalog.flow == Catalog.Flow.CREATE or catalog.store_id is None:
-        messages.error(request, "Only an imported or linked catalog is read back.")
+        messages.error(request, _("Only an imported or linked catalog is read back."))
     else:
         reconcile.start_report(catalog, purpose=catalog.flow, user=request.user)
-        messages.success(request, f"Reading “{catalog.name}” again.")
+        messages.success(request, _("Reading “%(name)s” again.") % {"name": catalog.name})
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -255,7 +278,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except reconcile.ReportNotApplicable as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Sync enabled: Galantis now keeps this catalog in line with Shopify.")
+            messages.success(request, _("Sync enabled: Galantis now keeps this catalog in line with Shopify."))
             return _redirect("connection:whatsapp", who.tenant)
     kind = request.GET.get("kind", "")
     rows = ReconciliationRow.objects.filter(report=report).select_related("variant", "variant__product")
@@ -293,7 +316,8 @@ def confirm_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
     except flows.FlowError as exc:
         messages.error(request, str(exc))
         return _redirect("connection:whatsapp", who.tenant)
-    messages.success(request, " ".join([f"“{catalog.name}” connected ({catalog.get_flow_display().lower()}).",
+    messages.success(request, " ".join([_("“%(name)s” connected (%(flow)s).")
+                                        % {"name": catalog.name, "flow": catalog.get_flow_display().lower()},
                                         *notes]))
     return _redirect("connection:whatsapp", who.tenant)
 
@@ -305,5 +329,7 @@ def dismiss_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
     who = access.resolve(request, manage=True)
     item = get_object_or_404(MetaOnboarding.objects.for_tenant(who.tenant), pk=pk)
     if onboarding.dismiss(item, user=request.user):
-        messages.success(request, f"Catalog {item.meta_catalog_id or '—'} dismissed; nothing was connected.")
+        messages.success(
+            request, _("Catalog %(id)s dismissed; nothing was connected.") % {"id": item.meta_catalog_id or "—"}
+        )
     return _redirect("connection:whatsapp", who.tenant)
