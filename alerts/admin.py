@@ -15,11 +15,15 @@ from .models import Alert, AlertSettings, Digest, Kind
 
 class AlertSettingsForm(TenantConsistentForm):
     kinds = forms.MultipleChoiceField(
-        choices=Kind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=Kind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="The kinds of alert that are e-mailed (the banners show every kind).",
     )
     roles = forms.MultipleChoiceField(
-        choices=Membership.Role.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=Membership.Role.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Members with these roles get the digest.",
     )
 
@@ -53,12 +57,34 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
-    list_display = ("title", "tenant", "kind", "is_open", "opened_at", "last_seen_at", "resolved_at", "last_sent_at",
-                    "fix")
+    list_display = (
+        "title",
+        "tenant",
+        "kind",
+        "is_open",
+        "opened_at",
+        "last_seen_at",
+        "resolved_at",
+        "last_sent_at",
+        "fix",
+    )
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
     ordering = ("-opened_at", "-pk")
-    fields = ("tenant", "kind", "key", "catalog", "title", "message", "fix", "fingerprint", "opened_at",
-              "last_seen_at", "resolved_at", "last_sent_at", "sent_fingerprint")
+    fields = (
+        "tenant",
+        "kind",
+        "key",
+        "catalog",
+        "title",
+        "message",
+        "fix",
+        "fingerprint",
+        "opened_at",
+        "last_seen_at",
+        "resolved_at",
+        "last_sent_at",
+        "sent_fingerprint",
+    )
     readonly_fields = fields
 
     @admin.display(boolean=True, description="Open")
@@ -75,8 +101,18 @@ class DigestAdmin(ReadOnlyAdmin):
     list_display = ("subject", "tenant", "state", "created_at", "attempts", "last_attempt_at", "sent_at", "error")
     list_filter = ("state",)
     ordering = ("-created_at", "-pk")
-    fields = ("tenant", "subject", "recipients", "state", "attempts", "last_attempt_at", "sent_at", "error",
-              "created_at", "body")
+    fields = (
+        "tenant",
+        "subject",
+        "recipients",
+        "state",
+        "attempts",
+        "last_attempt_at",
+        "sent_at",
+        "error",
+        "created_at",
+        "body",
+    )
     readonly_fields = fields
 
     @admin.display(description="Last error")

@@ -87,18 +87,31 @@ def token_conditions(tenant: Tenant, now: datetime) -> list[Condition]:
         key = f"token:{conn.pk}"
         if conn.token_status in MetaConnection.BLOCKING_STATUSES:
             label = TokenStatus(conn.token_status).label
-            out.append(Condition(
-                Kind.TOKEN, key, f"Meta token: {label.lower()}",
-                "Nothing reaches Meta until a working token is saved; your changes are kept and sent then.",
-                fix, "Open Settings → WhatsApp Connection", fingerprint=conn.token_status,
-            ))
+            out.append(
+                Condition(
+                    Kind.TOKEN,
+                    key,
+                    f"Meta token: {label.lower()}",
+                    "Nothing reaches Meta until a working token is saved; your changes are kept and sent then.",
+                    fix,
+                    "Open Settings → WhatsApp Connection",
+                    fingerprint=conn.token_status,
+                )
+            )
         elif conn.token_expires_at and conn.token_expires_at <= now + timedelta(days=days):
             when = timezone.localtime(conn.token_expires_at)
-            out.append(Condition(
-                Kind.TOKEN, key, f"Meta token expires on {when:%d %b %Y}",
-                f"The token expires within {days} days; after that nothing reaches Meta. Paste a new one before then.",
-                fix, "Renew it in Settings → WhatsApp Connection", fingerprint=f"expiring:{when:%Y-%m-%d}",
-            ))
+            out.append(
+                Condition(
+                    Kind.TOKEN,
+                    key,
+                    f"Meta token expires on {when:%d %b %Y}",
+                    f"The token expires within {days} days; after that nothing reaches Meta. "
+                    "Paste a new one before then.",
+                    fix,
+                    "Renew it in Settings → WhatsApp Connection",
+                    fingerprint=f"expiring:{when:%Y-%m-%d}",
+                )
+            )
     return out
 
 
@@ -113,14 +126,23 @@ def paused_conditions(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition
         else:
             fix = absolute(reverse("admin:catalog_catalog_change", args=[catalog.pk]))
             label = "Open the catalog"
-        until = f" Retried automatically after {timezone.localtime(catalog.paused_until):%d %b %Y %H:%M}." if (
-            catalog.paused_until) else ""
-        out.append(Condition(
-            Kind.SYNC_PAUSED, f"sync_paused:{catalog.pk}",
-            f"Sync of {catalog.name} is paused: {PauseKind(catalog.pause_kind).label.lower()}",
-            f"{catalog.paused_reason or 'No reason recorded.'}{until} Pending changes are kept.",
-            fix, label, fingerprint=catalog.pause_kind, catalog_id=catalog.pk,
-        ))
+        until = (
+            f" Retried automatically after {timezone.localtime(catalog.paused_until):%d %b %Y %H:%M}."
+            if (catalog.paused_until)
+            else ""
+        )
+        out.append(
+            Condition(
+                Kind.SYNC_PAUSED,
+                f"sync_paused:{catalog.pk}",
+                f"Sync of {catalog.name} is paused: {PauseKind(catalog.pause_kind).label.lower()}",
+                f"{catalog.paused_reason or 'No reason recorded.'}{until} Pending changes are kept.",
+                fix,
+                label,
+                fingerprint=catalog.pause_kind,
+                catalog_id=catalog.pk,
+            )
+        )
     return out
 
 
@@ -138,11 +160,15 @@ def failure_spike(tenant: Tenant, catalog: Catalog, counts: dict) -> Condition |
     if pct <= settings.ALERTS_FAILURE_SHARE_PCT:
         return None
     return Condition(
-        Kind.FAILURE_SPIKE, f"failure_spike:{catalog.pk}",
+        Kind.FAILURE_SPIKE,
+        f"failure_spike:{catalog.pk}",
         f"{pct:.0f}% of {catalog.name}'s variants failed",
         f"{failed:,} of {total:,} variants to be sold are FAILED (alert above {settings.ALERTS_FAILURE_SHARE_PCT:g}%).",
-        _items_url(tenant, catalog, states.FAILED), "See the failed variants and their fixes",
-        fingerprint=f"band:{int(pct) // FAILURE_BAND_PCT}", catalog_id=catalog.pk, seen_count=failed,
+        _items_url(tenant, catalog, states.FAILED),
+        "See the failed variants and their fixes",
+        fingerprint=f"band:{int(pct) // FAILURE_BAND_PCT}",
+        catalog_id=catalog.pk,
+        seen_count=failed,
     )
 
 
@@ -177,12 +203,21 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
     reasons = {vid: msg for vid, _, msg in reversed(latest)}
     lines = [f"- {names.get(vid, vid)}: {reasons.get(vid) or 'no reason given'}" for vid in sample_ids]
     return Condition(
-        Kind.REJECTED, key,
+        Kind.REJECTED,
+        key,
         f"{n:,} item{'s' if n != 1 else ''} of {catalog.name} rejected in Meta's review after being live",
-        "\n".join([f"Meta's review rejected {n:,} item(s) that customers could see until then; they are no "
-                   "longer shown. Each item's timeline says when and why. Latest:", *lines]),
-        _items_url(tenant, catalog, states.REJECTED), "See the rejected items and why",
-        fingerprint=f"rejected_live:{n}:{latest[0][1]}", catalog_id=catalog.pk, seen_count=n,
+        "\n".join(
+            [
+                f"Meta's review rejected {n:,} item(s) that customers could see until then; they are no "
+                "longer shown. Each item's timeline says when and why. Latest:",
+                *lines,
+            ]
+        ),
+        _items_url(tenant, catalog, states.REJECTED),
+        "See the rejected items and why",
+        fingerprint=f"rejected_live:{n}:{latest[0][1]}",
+        catalog_id=catalog.pk,
+        seen_count=n,
     )
 
 
@@ -196,11 +231,13 @@ def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
     code = dead.order_by("-updated_at", "-pk").values_list("last_error_code", flat=True).first() or ""
     changelist = reverse("admin:conversions_conversionevent_changelist")
     return Condition(
-        Kind.CONVERSIONS, "conversions",
+        Kind.CONVERSIONS,
+        "conversions",
         f"Conversions API: {n:,} purchase event{'s' if n != 1 else ''} could not be sent",
         f"Meta refused them or could not be reached after every retry{f' (last error {code})' if code else ''}.",
         absolute(f"{changelist}?tenant__id__exact={tenant.pk}&state__exact=dead"),
-        "See the events and send them again", fingerprint="dead",
+        "See the events and send them again",
+        fingerprint="dead",
     )
 
 
@@ -208,8 +245,11 @@ def drift_found(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
     """Open findings of the drift scan (catalog.sync.drift), per catalog: one grouped query."""
     names = {c.pk: c.name for c in catalogs}
     rows = (
-        DriftFinding.objects.for_tenant(tenant).filter(state=DriftFinding.State.OPEN)
-        .values_list("catalog_id", "kind").annotate(n=Count("pk")).order_by()
+        DriftFinding.objects.for_tenant(tenant)
+        .filter(state=DriftFinding.State.OPEN)
+        .values_list("catalog_id", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
     by_catalog: dict[int, dict[str, int]] = {}
     for catalog_id, kind, n in rows:
@@ -217,16 +257,26 @@ def drift_found(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
     out = []
     changelist = reverse("admin:catalog_driftfinding_changelist")
     for catalog_id, counts in sorted(by_catalog.items()):
-        parts = [f"{n:,} {label}" for kind, label in (
-            (DriftFinding.Kind.GHOST, "ghost item(s): in Meta, not sent by Galantis"),
-            (DriftFinding.Kind.DRIFT, "item(s) whose values were changed in Meta"),
-            (DriftFinding.Kind.DUPLICATE_CATALOG, "other catalog(s) holding this store's items"),
-        ) if (n := counts.get(kind))]
-        out.append(Condition(
-            Kind.DRIFT, f"drift:{catalog_id}", f"{names.get(catalog_id, 'A catalog')}: Meta differs from your store",
-            "; ".join(parts) + ". Drifted items are sent again automatically; ghosts wait for your choice.",
-            absolute(f"{changelist}?catalog__id__exact={catalog_id}&state__exact=open"), "See the drift report",
-            # Re-sent when a kind appears or its count gains a digit, not on every new item (no storms).
-            fingerprint=",".join(f"{k}:{len(str(counts[k]))}" for k in sorted(counts)), catalog_id=catalog_id,
-        ))
+        parts = [
+            f"{n:,} {label}"
+            for kind, label in (
+                (DriftFinding.Kind.GHOST, "ghost item(s): in Meta, not sent by Galantis"),
+                (DriftFinding.Kind.DRIFT, "item(s) whose values were changed in Meta"),
+                (DriftFinding.Kind.DUPLICATE_CATALOG, "other catalog(s) holding this store's items"),
+            )
+            if (n := counts.get(kind))
+        ]
+        out.append(
+            Condition(
+                Kind.DRIFT,
+                f"drift:{catalog_id}",
+                f"{names.get(catalog_id, 'A catalog')}: Meta differs from your store",
+                "; ".join(parts) + ". Drifted items are sent again automatically; ghosts wait for your choice.",
+                absolute(f"{changelist}?catalog__id__exact={catalog_id}&state__exact=open"),
+                "See the drift report",
+                # Re-sent when a kind appears or its count gains a digit, not on every new item (no storms).
+                fingerprint=",".join(f"{k}:{len(str(counts[k]))}" for k in sorted(counts)),
+                catalog_id=catalog_id,
+            )
+        )
     return out

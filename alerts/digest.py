@@ -58,13 +58,23 @@ def refresh_alerts(tenant: Tenant, *, now: datetime) -> list[Alert]:
     with transaction.atomic():
         for cond in found:
             row = previous.get(cond.key)
-            fields = {"kind": cond.kind, "catalog_id": cond.catalog_id, "seen_count": cond.seen_count,
-                      "base_count": cond.base_count}
+            fields = {
+                "kind": cond.kind,
+                "catalog_id": cond.catalog_id,
+                "seen_count": cond.seen_count,
+                "base_count": cond.base_count,
+            }
             if cond.open:
                 open_keys.add(cond.key)
-                fields |= {"title": cond.title[:200], "message": cond.message, "fix_url": cond.fix_url,
-                           "fix_label": cond.fix_label, "fingerprint": cond.fingerprint[:200], "last_seen_at": now,
-                           "resolved_at": None}
+                fields |= {
+                    "title": cond.title[:200],
+                    "message": cond.message,
+                    "fix_url": cond.fix_url,
+                    "fix_label": cond.fix_label,
+                    "fingerprint": cond.fingerprint[:200],
+                    "last_seen_at": now,
+                    "resolved_at": None,
+                }
                 if row is None or row.resolved_at is not None:
                     fields["opened_at"] = now
             elif row is None:
@@ -100,9 +110,11 @@ def _addresses(text: str) -> list[str]:
 def recipients(tenant: Tenant, prefs: AlertSettings) -> list[str]:
     """The e-mail addresses the tenant's digest goes to: members of the chosen roles, less opt-outs, plus extras."""
     roles = prefs.roles or [Membership.Role.OWNER]
-    members = get_user_model().objects.filter(
-        memberships__tenant=tenant, memberships__role__in=roles, is_active=True
-    ).exclude(Q(email="") | Q(email__isnull=True))
+    members = (
+        get_user_model()
+        .objects.filter(memberships__tenant=tenant, memberships__role__in=roles, is_active=True)
+        .exclude(Q(email="") | Q(email__isnull=True))
+    )
     opted_out = set(_addresses(prefs.opted_out))
     found = {e.lower() for e in members.values_list("email", flat=True)} - opted_out
     return sorted(found | set(_addresses(prefs.extra_recipients)))
@@ -117,8 +129,13 @@ def build_digest(tenant: Tenant, *, now: datetime) -> Digest | None:
     if Digest.objects.for_tenant(tenant).filter(created_at__gt=now - half_period).exists():
         return None  # one digest per period, even when the task runs more often
     kinds = set(prefs.kinds if prefs.kinds is not None else [])
-    due = [a for a in Alert.objects.for_tenant(tenant).filter(resolved_at__isnull=True, kind__in=kinds)
-           .order_by("opened_at", "pk") if is_due(a, now)]
+    due = [
+        a
+        for a in Alert.objects.for_tenant(tenant)
+        .filter(resolved_at__isnull=True, kind__in=kinds)
+        .order_by("opened_at", "pk")
+        if is_due(a, now)
+    ]
     if not due:
         return None
     to = recipients(tenant, prefs)
@@ -126,12 +143,22 @@ def build_digest(tenant: Tenant, *, now: datetime) -> Digest | None:
         log.info("alerts: tenant %s has %s alert(s) and nobody to tell", tenant.pk, len(due))
         return None
     subject = f"[Galantis] {tenant}: {len(due)} alert{'s' if len(due) != 1 else ''} — {due[0].title}"[:200]
-    body = render_to_string("alerts/digest.txt", {
-        "tenant": tenant, "alerts": due, "health_url": conditions.absolute(f"/health/?tenant={tenant.slug}"),
-    })
+    body = render_to_string(
+        "alerts/digest.txt",
+        {
+            "tenant": tenant,
+            "alerts": due,
+            "health_url": conditions.absolute(f"/health/?tenant={tenant.slug}"),
+        },
+    )
     with transaction.atomic():
         digest = Digest.objects.create(
-            tenant=tenant, subject=subject, body=body, recipients=to, alert_ids=[a.pk for a in due], created_at=now,
+            tenant=tenant,
+            subject=subject,
+            body=body,
+            recipients=to,
+            alert_ids=[a.pk for a in due],
+            created_at=now,
         )
         for alert in due:
             Alert.objects.filter(pk=alert.pk).update(last_sent_at=now, sent_fingerprint=alert.fingerprint)

@@ -46,7 +46,10 @@ def send_digest(digest: Digest, *, now: datetime) -> bool | None:
         return None
     try:
         EmailMessage(
-            subject=digest.subject, body=digest.body, from_email=settings.DEFAULT_FROM_EMAIL, to=digest.recipients,
+            subject=digest.subject,
+            body=digest.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=digest.recipients,
         ).send(fail_silently=False)
     except Exception as exc:  # any backend failure: record it, never break the run
         error = redact(f"{type(exc).__name__}: {exc}")[:2000]
@@ -54,8 +57,13 @@ def send_digest(digest: Digest, *, now: datetime) -> bool | None:
         Digest.objects.filter(pk=digest.pk).update(
             last_error=error, state=Digest.State.GAVE_UP if gave_up else Digest.State.PENDING
         )
-        log.warning("alerts: digest %s of tenant %s not sent (attempt %s): %s",
-                    digest.pk, digest.tenant_id, digest.attempts + 1, error)
+        log.warning(
+            "alerts: digest %s of tenant %s not sent (attempt %s): %s",
+            digest.pk,
+            digest.tenant_id,
+            digest.attempts + 1,
+            error,
+        )
         return False
     Digest.objects.filter(pk=digest.pk).update(state=Digest.State.SENT, sent_at=timezone.now(), last_error="")
     return True

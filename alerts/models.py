@@ -113,8 +113,9 @@ class Digest(TenantOwned):
             models.Index(fields=["tenant", "-created_at"], name="digest_tenant_created"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(state__in=["pending", "sent", "gave_up"]),
-                                   name="digest_state_valid"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "sent", "gave_up"]), name="digest_state_valid"
+            ),
         ]
 
     def __str__(self) -> str:

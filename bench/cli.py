@@ -40,20 +40,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--variants", type=int, default=10_000, help="catalog size (default 10,000)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", DEFAULT_PORT)))
-    parser.add_argument("--baseline-items", type=int, default=DEFAULT_BASELINE_ITEMS,
-                        help="items the naive baseline runs on (its rate is extrapolated to N)")
-    parser.add_argument("--samples", type=int, default=None,
-                        help="health: requests per page (default 50); webhooks: webhooks in the burst")
-    parser.add_argument("--shards", type=int, default=None,
-                        help="the catalog's shard_count (full_sync: 2 by default, the others 1)")
+    parser.add_argument(
+        "--baseline-items",
+        type=int,
+        default=DEFAULT_BASELINE_ITEMS,
+        help="items the naive baseline runs on (its rate is extrapolated to N)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="health: requests per page (default 50); webhooks: webhooks in the burst",
+    )
+    parser.add_argument(
+        "--shards", type=int, default=None, help="the catalog's shard_count (full_sync: 2 by default, the others 1)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
-    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record py-spy profiles (collapsed stacks) of the measured run and of the server in DIR",
+    )
     parser.add_argument("--fresh", action="store_true", help="seed again instead of using the cached template")
-    parser.add_argument("--broker", choices=("orm", "redis"), default="orm",
-                        help="Django-Q2 broker of the task cluster (freshness; redis: REDIS_URL or 127.0.0.1:6379/5)")
-    parser.add_argument("--batch-delay", type=float, default=None, metavar="SECONDS",
-                        help="how long the sandbox Meta takes to process an items_batch call (default 0)")
+    parser.add_argument(
+        "--broker",
+        choices=("orm", "redis"),
+        default="orm",
+        help="Django-Q2 broker of the task cluster (freshness; redis: REDIS_URL or 127.0.0.1:6379/5)",
+    )
+    parser.add_argument(
+        "--batch-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long the sandbox Meta takes to process an items_batch call (default 0)",
+    )
     args = parser.parse_args(argv)
     if args.variants < 1:
         parser.error("--variants must be at least 1")
@@ -67,11 +90,26 @@ def run_phase(phase: str, ctx: Context, env: dict[str, str], profile: Path | Non
     """
     command = [sys.executable, "-m", "bench.worker", phase, ctx.dumps()]
     if profile is not None:
-        command = [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking",
-                   "--output", str(profile), "--", *command]
+        command = [
+            py_spy(),
+            "record",
+            "--rate",
+            "50",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(profile),
+            "--",
+            *command,
+        ]
     done = subprocess.run(
         command,
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True, check=False,
+        cwd=REPO,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"bench: the {phase} phase of {ctx.scenario} failed (exit {done.returncode})")
@@ -202,8 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         setup_django()
         prepare_database(db, scenario.SEED_KIND, args.variants, args.fresh)
         ctx = Context(
-            scenario=args.scenario, db=args.db, variants=args.variants, site_url=f"http://127.0.0.1:{args.port}",
-            baseline_items=min(args.variants, args.baseline_items), samples=args.samples, shards=args.shards,
+            scenario=args.scenario,
+            db=args.db,
+            variants=args.variants,
+            site_url=f"http://127.0.0.1:{args.port}",
+            baseline_items=min(args.variants, args.baseline_items),
+            samples=args.samples,
+            shards=args.shards,
         )
         from django.db import connections
 

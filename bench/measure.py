@@ -77,8 +77,12 @@ class SqlCounter:
         counts = self.per_batch[:-1] if len(self.per_batch) > 2 else self.per_batch
         if not counts:
             return {"median": None, "min": None, "max": None, "batches": 0}
-        return {"median": statistics.median(counts), "min": min(counts), "max": max(counts),
-                "batches": len(self.per_batch)}
+        return {
+            "median": statistics.median(counts),
+            "min": min(counts),
+            "max": max(counts),
+            "batches": len(self.per_batch),
+        }
 
 
 class HttpCounter:

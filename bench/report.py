@@ -41,7 +41,9 @@ def baseline_figures(base: dict, items_total: int) -> dict:
         "extrapolated_wall_seconds": round(items_total / rate, 1) if rate else None,
         "extrapolated_http_requests": round(base["http_requests"] * scale) if scale else None,
         "note": f"naive per-item loop measured on {items:,} items; wall time and counts extrapolated linearly "
-        f"to {items_total:,} items" if scale and scale != 1 else "naive per-item loop, measured on every item",
+        f"to {items_total:,} items"
+        if scale and scale != 1
+        else "naive per-item loop, measured on every item",
     }
 
 
@@ -55,9 +57,7 @@ def build_report(scenario, ctx, run: dict, base: dict | None, *, load_before, lo
         "wall_seconds": run["wall_seconds"],
         "items_per_second": run["items_per_second"],
         "peak_rss_mb": run["peak_rss_mb"],
-        "sql_queries_per_5000_batch": (
-            sql.get("median") if sql.get("batches") else scenario.sql_per_5000(run)
-        ),
+        "sql_queries_per_5000_batch": (sql.get("median") if sql.get("batches") else scenario.sql_per_5000(run)),
         "http_requests": run["http_requests"],
         "items": items,
         "sql_queries": run["sql_queries"],
@@ -67,9 +67,7 @@ def build_report(scenario, ctx, run: dict, base: dict | None, *, load_before, lo
         report["batches"] = sql["batches"]
         # Constant: every full batch (the last, partial one aside) ran the same statements, give or
         # take the re-polls of a batch Meta had not finished yet (2 statements each).
-        report["sql_constant_per_batch"] = (
-            sql["max"] - sql["min"] <= REPOLL_SLACK if sql["batches"] > 2 else None
-        )
+        report["sql_constant_per_batch"] = sql["max"] - sql["min"] <= REPOLL_SLACK if sql["batches"] > 2 else None
     report.update({k: v for k, v in run.items() if k not in report and k not in ("sql_per_batch",)})
     if scenario.SCALES_WITH_CATALOG:
         report["wall_seconds_at_1m"] = round(run["wall_seconds"] * MILLION / ctx.variants, 1)
@@ -98,10 +96,14 @@ def build_report(scenario, ctx, run: dict, base: dict | None, *, load_before, lo
     report["targets"] = targets
     report["targets_official"] = official
     report["targets_note"] = (
-        "measured at the targets' conditions (PostgreSQL, 1,000,000 variants)" if official else
-        f"targets are set for PostgreSQL at 1,000,000 variants; this run is {ctx.db} at {ctx.variants:,} "
+        "measured at the targets' conditions (PostgreSQL, 1,000,000 variants)"
+        if official
+        else f"targets are set for PostgreSQL at 1,000,000 variants; this run is {ctx.db} at {ctx.variants:,} "
         "(time targets use wall_seconds_at_1m, a linear projection)"
     )
-    report["machine"] = {"cpus": os.cpu_count(), "load_before": [round(x, 2) for x in load_before],
-                         "load_after": [round(x, 2) for x in load_after]}
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in load_after],
+    }
     return report

@@ -42,8 +42,13 @@ def base_objects():
     tenant, _ = Tenant.objects.get_or_create(slug=TENANT_SLUG, defaults={"name": "Bench Outfitters"})
     store, _ = ShopifyStore.objects.get_or_create(
         shop_domain=SHOP_DOMAIN,
-        defaults={"tenant": tenant, "name": "Bench Outfitters", "currency": "USD",
-                  "primary_domain_url": "https://bench-outfitters.example", "webhook_secret": "bench-webhook-secret"},
+        defaults={
+            "tenant": tenant,
+            "name": "Bench Outfitters",
+            "currency": "USD",
+            "primary_domain_url": "https://bench-outfitters.example",
+            "webhook_secret": "bench-webhook-secret",
+        },
     )
     connection, _ = MetaConnection.objects.get_or_create(tenant=tenant, defaults={"business_id": ""})
     catalog, _ = Catalog.objects.get_or_create(
@@ -57,10 +62,18 @@ def product_row(data: dict[str, Any], tenant, store):
     from catalog.models import Product
 
     return Product(
-        tenant=tenant, store=store, shopify_product_id=data["legacy_id"], handle=data["handle"],
-        title=data["title"], description_html=data["description_html"] or "", vendor=data["vendor"] or "",
-        product_type=data["product_type"] or "", status=data["status"], published=data["published_at"] is not None,
-        tags=data["tags"], shopify_updated_at=data["updated_at"],
+        tenant=tenant,
+        store=store,
+        shopify_product_id=data["legacy_id"],
+        handle=data["handle"],
+        title=data["title"],
+        description_html=data["description_html"] or "",
+        vendor=data["vendor"] or "",
+        product_type=data["product_type"] or "",
+        status=data["status"],
+        published=data["published_at"] is not None,
+        tags=data["tags"],
+        shopify_updated_at=data["updated_at"],
         images=[{"id": img["legacy_id"], "src": img["url"], "alt": img["alt_text"] or ""} for img in data["images"]],
     )
 
@@ -72,14 +85,24 @@ def variant_row(data: dict[str, Any], product_data: dict[str, Any], product, cat
     names = [o["name"] for o in product_data["options"]]
     image_index = data["image_index"]
     return Variant(
-        tenant_id=product.tenant_id, product=product, catalog=catalog, shopify_variant_id=data["legacy_id"],
-        title=data["title"], sku=data["sku"] or "", options=dict(zip(names, data["option_values"], strict=False)),
-        position=data["position"], price=Decimal(data["price"]),
+        tenant_id=product.tenant_id,
+        product=product,
+        catalog=catalog,
+        shopify_variant_id=data["legacy_id"],
+        title=data["title"],
+        sku=data["sku"] or "",
+        options=dict(zip(names, data["option_values"], strict=False)),
+        position=data["position"],
+        price=Decimal(data["price"]),
         compare_at_price=Decimal(data["compare_at_price"]) if data["compare_at_price"] is not None else None,
-        inventory_quantity=data["inventory_quantity"], inventory_policy=data["inventory_policy"],
-        inventory_tracked=data["tracked"], inventory_item_id=data["inventory_item_legacy_id"],
+        inventory_quantity=data["inventory_quantity"],
+        inventory_policy=data["inventory_policy"],
+        inventory_tracked=data["tracked"],
+        inventory_item_id=data["inventory_item_legacy_id"],
         image_url=product_data["images"][image_index]["url"] if image_index is not None else "",
-        shopify_updated_at=data["updated_at"], retailer_id=retailer_id, shard_key=shard_key_for(retailer_id),
+        shopify_updated_at=data["updated_at"],
+        retailer_id=retailer_id,
+        shard_key=shard_key_for(retailer_id),
     )
 
 
@@ -153,7 +176,9 @@ def point_store_at_server(site_url: str) -> None:
     from catalog.models import ShopifyStore
 
     store = ShopifyStore.objects.get(tenant__slug=TENANT_SLUG)
-    ShopifyStore.objects.filter(pk=store.pk).update(admin_url=f"{site_url}/sandbox/shopify/{store.shop_domain}/admin/api")
+    ShopifyStore.objects.filter(pk=store.pk).update(
+        admin_url=f"{site_url}/sandbox/shopify/{store.shop_domain}/admin/api"
+    )
 
 
 def connect_meta() -> dict:

@@ -46,10 +46,24 @@ class Server:
     def start(self) -> None:
         ensure_port_free(self.port)
         command = [
-            sys.executable, "-m", "gunicorn", "galantis.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-            "--workers", str(WORKERS), "--threads", str(THREADS),
-            "--timeout", "600", "--graceful-timeout", "5", "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "galantis.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(WORKERS),
+            "--threads",
+            str(THREADS),
+            "--timeout",
+            "600",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
         ]
         self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + READY_TIMEOUT
@@ -85,9 +99,22 @@ class Server:
     def profile(self, output) -> subprocess.Popen:
         """py-spy on the server and its workers until SIGINT; collapsed stacks to ``output``."""
         return subprocess.Popen(
-            [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking", "--subprocesses",
-             "--pid", str(self.process.pid), "--output", str(output)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                py_spy(),
+                "record",
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--subprocesses",
+                "--pid",
+                str(self.process.pid),
+                "--output",
+                str(output),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def stop(self) -> None:

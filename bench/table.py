@@ -18,13 +18,17 @@ def key_figure(report: dict) -> str:
     """The scenario's headline figure besides the common ones."""
     name = report["scenario"]
     if name == "health":
-        return (f"health p50/p95 {report['health_p50_ms']}/{report['health_p95_ms']} ms; admin changelist "
-                f"p50/p95 {report['admin_variants_p50_ms']}/{report['admin_variants_p95_ms']} ms")
+        return (
+            f"health p50/p95 {report['health_p50_ms']}/{report['health_p95_ms']} ms; admin changelist "
+            f"p50/p95 {report['admin_variants_p50_ms']}/{report['admin_variants_p95_ms']} ms"
+        )
     if name == "webhooks":
         return f"{report['accepted_per_second']} accepted/s, lost {report['lost']}, burst {report['burst']}"
     if name == "import":
-        return (f"import {report.get('import_items_per_second')} variants/s after the file; "
-                f"bulk file wait {report.get('bulk_file_wait_seconds')} s")
+        return (
+            f"import {report.get('import_items_per_second')} variants/s after the file; "
+            f"bulk file wait {report.get('bulk_file_wait_seconds')} s"
+        )
     if name == "full_sync":
         per_batch = report.get("sql_queries_per_batch_range")
         return f"projected 1M: {report.get('wall_seconds_at_1m')} s; SQL per batch {per_batch}"

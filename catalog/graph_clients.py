@@ -21,25 +21,39 @@ class DatabaseThrottleStore:
 
     def read(self, keys: list[str]) -> list[ThrottleRow]:
         return [
-            ThrottleRow(key=r.key, usage_pct=r.usage_pct, blocked_until=r.blocked_until, block_code=r.block_code,
-                        block_reason=r.block_reason, updated_at=r.updated_at)
+            ThrottleRow(
+                key=r.key,
+                usage_pct=r.usage_pct,
+                blocked_until=r.blocked_until,
+                block_code=r.block_code,
+                block_reason=r.block_reason,
+                updated_at=r.updated_at,
+            )
             for r in GraphThrottle.objects.filter(key__in=keys)
         ]
 
     def save_usage(self, rows: list[ThrottleRow]) -> None:
         GraphThrottle.objects.bulk_create(
             [GraphThrottle(key=r.key, usage_pct=r.usage_pct, updated_at=r.updated_at) for r in rows],
-            update_conflicts=True, unique_fields=["key"], update_fields=["usage_pct", "updated_at"],
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=["usage_pct", "updated_at"],
         )
 
     def save_blocks(self, rows: list[ThrottleRow]) -> None:
         GraphThrottle.objects.bulk_create(
             [
-                GraphThrottle(key=r.key, blocked_until=r.blocked_until, block_code=r.block_code,
-                              block_reason=r.block_reason, updated_at=r.updated_at)
+                GraphThrottle(
+                    key=r.key,
+                    blocked_until=r.blocked_until,
+                    block_code=r.block_code,
+                    block_reason=r.block_reason,
+                    updated_at=r.updated_at,
+                )
                 for r in rows
             ],
-            update_conflicts=True, unique_fields=["key"],
+            update_conflicts=True,
+            unique_fields=["key"],
             update_fields=["blocked_until", "block_code", "block_reason", "updated_at"],
         )
 

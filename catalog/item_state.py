@@ -48,17 +48,24 @@ LOCALLY_FAILED = Q(meta_status=Status.FAILED, failure_source=Source.LOCAL)
 # (in every hourly replace feed, say) would only be rejected again. Held until the data
 # changes (a new payload hash) or staff retry it (``retry_meta_failures``).
 HELD = Q(
-    meta_status=Status.FAILED, failure_source__in=(Source.META_BATCH, Source.META_FEED),
-    failed_hash=F("payload_hash"), synced_hash="", meta_item_id="",
+    meta_status=Status.FAILED,
+    failure_source__in=(Source.META_BATCH, Source.META_FEED),
+    failed_hash=F("payload_hash"),
+    synced_hash="",
+    meta_item_id="",
 )
 HELD_CODE = "HELD_SAME_PAYLOAD"
 HELD_MESSAGE = (
     "Meta rejected exactly this version of the item before, so Galantis holds it instead of sending it again."
 )
-HELD_FIX = "Change the product in Shopify (or on the Galantis product page); or retry it from the admin if Meta's " \
+HELD_FIX = (
+    "Change the product in Shopify (or on the Galantis product page); or retry it from the admin if Meta's "
     "rule has changed."
-META_FIX = "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); " \
+)
+META_FIX = (
+    "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); "
     "the next sync sends it again."
+)
 UNSAMPLED_MESSAGE = (
     "Meta rejected {n} row(s) of feed upload {upload} without naming them; this item may be one of them, "
     "so it is sent again through the Batch API, which reports every rejected item by id."
@@ -202,18 +209,26 @@ def _record_verdict_changes(rows: models.QuerySet[Variant], verdict: ItemVerdict
     synced = Q(meta_status=Status.SYNCED, excluded=False)
     new_verdict = Case(When(synced, then=Value(verdict.verdict)), default=Value(Verdict.NONE), output_field=CharField())
     changed = rows.alias(_new_verdict=new_verdict).exclude(
-        _new_verdict=F("verdict"), review_status=verdict.review_status, visibility=verdict.visibility,
+        _new_verdict=F("verdict"),
+        review_status=verdict.review_status,
+        visibility=verdict.visibility,
         image_fetch_status=verdict.image_fetch_status,
     )
     reasons = ", ".join(verdict.rejection_reasons)
     timeline.record_from(
         changed,
-        Case(When(synced, then=Value(timeline.kinds_for_verdict(verdict.verdict))), default=Value(Event.REVIEW),
-             output_field=CharField()),
-        at=now, message=reasons,
+        Case(
+            When(synced, then=Value(timeline.kinds_for_verdict(verdict.verdict))),
+            default=Value(Event.REVIEW),
+            output_field=CharField(),
+        ),
+        at=now,
+        message=reasons,
         detail={
-            "review_status": verdict.review_status, "visibility": verdict.visibility,
-            "image": verdict.image_fetch_status, "whatsapp": dict(verdict.channel_review).get(WHATSAPP, ""),
+            "review_status": verdict.review_status,
+            "visibility": verdict.visibility,
+            "image": verdict.image_fetch_status,
+            "whatsapp": dict(verdict.channel_review).get(WHATSAPP, ""),
         },
     )
 
@@ -224,14 +239,24 @@ def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=No
     done = 0
     for start in range(0, len(retailer_ids), WRITE_BATCH):
         rows = Variant.objects.filter(
-            catalog_id=catalog_id, retailer_id__in=retailer_ids[start : start + WRITE_BATCH],
-            meta_status=Status.SYNCED, excluded=False, in_flight_batch__isnull=True,
+            catalog_id=catalog_id,
+            retailer_id__in=retailer_ids[start : start + WRITE_BATCH],
+            meta_status=Status.SYNCED,
+            excluded=False,
+            in_flight_batch__isnull=True,
         )
         timeline.record_from(rows, Event.QUEUED, at=now, message="Meta no longer holds the item: it is sent again.")
         done += rows.update(
-            meta_status=Status.PENDING, synced_hash="", meta_item_id="", verdict=Verdict.NONE,
-            review_status="", visibility="", verdict_checked_at=now, updated_at=now,
-            created_via=Variant.CreatedVia.NONE, in_replace_feed_at=None,
+            meta_status=Status.PENDING,
+            synced_hash="",
+            meta_item_id="",
+            verdict=Verdict.NONE,
+            review_status="",
+            visibility="",
+            verdict_checked_at=now,
+            updated_at=now,
+            created_via=Variant.CreatedVia.NONE,
+            in_replace_feed_at=None,
         )
     return done
 
@@ -294,7 +319,13 @@ def _set_failed(variant: Variant, problems: Sequence[items.Problem]) -> None:
 
 
 REFRESH_FIELDS = [
-    "payload_hash", "meta_status", "failure_source", "last_error", "last_error_code", "last_error_fix", "excluded",
+    "payload_hash",
+    "meta_status",
+    "failure_source",
+    "last_error",
+    "last_error_code",
+    "last_error_fix",
+    "excluded",
     "updated_at",
 ]
 _GROUPED = ("meta_status", "failure_source", "last_error", "last_error_code", "last_error_fix", "excluded")
@@ -349,7 +380,8 @@ def _write_refreshed(dirty: list[Variant]) -> None:
             shared = dict(zip(_GROUPED, values, strict=True))
             for start in range(0, len(pks), WRITE_BATCH):
                 Variant.objects.filter(pk__in=pks[start : start + WRITE_BATCH]).update(
-                    **shared, **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
+                    **shared,
+                    **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
                     updated_at=now,
                 )
         timeline.record_rows((_refresh_event(v) for v in dirty), at=now)
@@ -369,8 +401,13 @@ def _refresh_event(variant: Variant) -> timeline.Row:
         kind = Event.CHANGED
     detail = {"status": "excluded" if variant.excluded else variant.meta_status}
     return timeline.Row(
-        tenant_id=variant.tenant_id, variant_id=variant.pk, product_id=variant.product_id,
-        catalog_id=variant.catalog_id, kind=kind, detail=detail, message=variant.last_error,
+        tenant_id=variant.tenant_id,
+        variant_id=variant.pk,
+        product_id=variant.product_id,
+        catalog_id=variant.catalog_id,
+        kind=kind,
+        detail=detail,
+        message=variant.last_error,
     )
 
 
@@ -403,11 +440,18 @@ def fail_at_send(batch: SyncBatch, failures: Mapping[int, tuple[Sequence[items.P
     for (error, fix, code, method), pks in by_values.items():
         for start in range(0, len(pks), WRITE_BATCH):
             rows = Variant.objects.filter(in_flight_batch=batch, pk__in=pks[start : start + WRITE_BATCH])
-            timeline.record_from(rows, Event.INVALID, at=now, batch_id=batch.pk, message=error,
-                                 detail=timeline.batch_detail(batch.kind))
+            timeline.record_from(
+                rows, Event.INVALID, at=now, batch_id=batch.pk, message=error, detail=timeline.batch_detail(batch.kind)
+            )
             done += rows.update(
-                meta_status=Status.FAILED, failure_source=Source.LOCAL, last_error=error, last_error_fix=fix,
-                last_error_code=code, in_flight_method=method, verdict=Verdict.NONE, updated_at=now,
+                meta_status=Status.FAILED,
+                failure_source=Source.LOCAL,
+                last_error=error,
+                last_error_fix=fix,
+                last_error_code=code,
+                in_flight_method=method,
+                verdict=Verdict.NONE,
+                updated_at=now,
             )
     return done
 
@@ -444,13 +488,15 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
         chunk = rows[start : start + REJECT_CHUNK]
         messages = Case(
             *(When(retailer_id=rid, then=Value(msg[:5000])) for rid, msg in chunk),
-            default=Value(""), output_field=TextField(),
+            default=Value(""),
+            output_field=TextField(),
         )
-        rows = Variant.objects.filter(
-            in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]
-        ).exclude(LOCALLY_FAILED)
-        timeline.record_from(rows, Event.REJECTED, at=now, batch_id=batch.pk, message=messages,
-                             detail=timeline.batch_detail(batch.kind))
+        rows = Variant.objects.filter(in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]).exclude(
+            LOCALLY_FAILED
+        )
+        timeline.record_from(
+            rows, Event.REJECTED, at=now, batch_id=batch.pk, message=messages, detail=timeline.batch_detail(batch.kind)
+        )
         done += rows.update(
             meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
             failure_source=Case(When(UNCHANGED, then=Value(source)), default=Value(Source.NONE)),
@@ -472,12 +518,28 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
     Batch API never recreates an item behind the feeds' back (catalog.sync.creation).
     """
     rows = Variant.objects.filter(in_flight_batch=batch, retailer_id__in=list(retailer_ids))
-    timeline.record_from(rows, Event.RETURNED, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind),
-                         message="Meta no longer holds the item: a feed creates it again.")
+    timeline.record_from(
+        rows,
+        Event.RETURNED,
+        batch_id=batch.pk,
+        detail=timeline.batch_detail(batch.kind),
+        message="Meta no longer holds the item: a feed creates it again.",
+    )
     return rows.update(
-        meta_status=Status.PENDING, synced_hash="", meta_item_id="", created_via=Variant.CreatedVia.NONE,
-        in_replace_feed_at=None, failure_source=Source.NONE, last_error="", last_error_code="", last_error_fix="",
-        verdict=Verdict.NONE, review_status="", visibility="", updated_at=timezone.now(), **released(),
+        meta_status=Status.PENDING,
+        synced_hash="",
+        meta_item_id="",
+        created_via=Variant.CreatedVia.NONE,
+        in_replace_feed_at=None,
+        failure_source=Source.NONE,
+        last_error="",
+        last_error_code="",
+        last_error_fix="",
+        verdict=Verdict.NONE,
+        review_status="",
+        visibility="",
+        updated_at=timezone.now(),
+        **released(),
     )
 
 
@@ -490,8 +552,12 @@ def forget_deletion(variants: models.QuerySet[Variant], meta_item_ids: Mapping[i
     done = 0
     for pk, meta_item_id in meta_item_ids.items():
         done += variants.filter(pk=pk, in_flight_batch__isnull=True).update(
-            meta_deleted_at=None, meta_item_id=(meta_item_id or "ghost")[:64], meta_status=Status.PENDING,
-            created_via=Variant.CreatedVia.NONE, in_replace_feed_at=None, verdict=Verdict.NONE,
+            meta_deleted_at=None,
+            meta_item_id=(meta_item_id or "ghost")[:64],
+            meta_status=Status.PENDING,
+            created_via=Variant.CreatedVia.NONE,
+            in_replace_feed_at=None,
+            verdict=Verdict.NONE,
             updated_at=timezone.now(),
         )
     return done
@@ -506,17 +572,26 @@ def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection
     ``confirmed`` retailer ids (new items read back from Meta: it stores no rejected new row).
     """
     now = timezone.now()
-    doubtful = Variant.objects.filter(in_flight_batch=batch).exclude(LOCALLY_FAILED).exclude(
-        in_flight_method__in=(SKIP, DELETE)
-    ).exclude(synced_hash=F("in_flight_hash"))
+    doubtful = (
+        Variant.objects.filter(in_flight_batch=batch)
+        .exclude(LOCALLY_FAILED)
+        .exclude(in_flight_method__in=(SKIP, DELETE))
+        .exclude(synced_hash=F("in_flight_hash"))
+    )
     if confirmed:
         doubtful = doubtful.exclude(retailer_id__in=list(confirmed))
-    timeline.record_from(doubtful, Event.RETURNED, at=now, batch_id=batch.pk, message=message,
-                         detail=timeline.batch_detail(batch.kind))
+    timeline.record_from(
+        doubtful, Event.RETURNED, at=now, batch_id=batch.pk, message=message, detail=timeline.batch_detail(batch.kind)
+    )
     return doubtful.update(
-        meta_status=Status.PENDING, failure_source=Source.META_FEED, last_error=message[:5000],
-        last_error_fix="Nothing to do: Galantis re-checks it.", last_error_code="FEED_UNCONFIRMED",
-        verdict=Verdict.NONE, updated_at=now, **released(),
+        meta_status=Status.PENDING,
+        failure_source=Source.META_FEED,
+        last_error=message[:5000],
+        last_error_fix="Nothing to do: Galantis re-checks it.",
+        last_error_code="FEED_UNCONFIRMED",
+        verdict=Verdict.NONE,
+        updated_at=now,
+        **released(),
     )
 
 
@@ -548,7 +623,9 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
             default=Value(Event.ACCEPTED_STALE),
             output_field=CharField(),
         ),
-        at=now, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind),
+        at=now,
+        batch_id=batch.pk,
+        detail=timeline.batch_detail(batch.kind),
     )
     total = in_batch.update(
         # Who created the item Meta now holds, and whether a replace feed listed it since:
@@ -598,7 +675,8 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
             default=Value(Verdict.NONE),
         ),
         review_status=Case(
-            When(upserted & ~LOCALLY_FAILED & UNCHANGED, then=Value("")), default=F("review_status"),
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED, then=Value("")),
+            default=F("review_status"),
             output_field=CharField(),
         ),
         synced_at=Case(When(LOCALLY_FAILED, then=F("synced_at")), default=Value(now)),
@@ -625,8 +703,13 @@ def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence
     rows = variants.filter(meta_status=Status.FAILED, failure_source__in=sources)
     timeline.record_from(rows, Event.QUEUED, detail={"why": "retry"})
     return rows.update(
-        meta_status=Status.PENDING, failure_source=Source.NONE, last_error="", last_error_code="",
-        last_error_fix="", failed_hash="", updated_at=timezone.now(),
+        meta_status=Status.PENDING,
+        failure_source=Source.NONE,
+        last_error="",
+        last_error_code="",
+        last_error_fix="",
+        failed_hash="",
+        updated_at=timezone.now(),
     )
 
 
@@ -639,8 +722,16 @@ def needs_hiding() -> Q:
 def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, now) -> int:
     """Variants start over in a catalog new to them: PENDING, except the locally invalid (FAILED)."""
     return variants.update(
-        catalog_id=catalog_id, in_flight_batch=None, in_flight_hash="", in_flight_method="", meta_deleted_at=None,
-        synced_hash="", meta_item_id="", meta_retailer_id="", previous_id="", created_via=Variant.CreatedVia.NONE,
+        catalog_id=catalog_id,
+        in_flight_batch=None,
+        in_flight_hash="",
+        in_flight_method="",
+        meta_deleted_at=None,
+        synced_hash="",
+        meta_item_id="",
+        meta_retailer_id="",
+        previous_id="",
+        created_via=Variant.CreatedVia.NONE,
         in_replace_feed_at=None,
         meta_status=Case(When(LOCALLY_FAILED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
         failure_source=Case(When(LOCALLY_FAILED, then=F("failure_source")), default=Value(Source.NONE)),
@@ -649,8 +740,14 @@ def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, no
             When(LOCALLY_FAILED, then=F("last_error_fix")), default=Value(""), output_field=TextField()
         ),
         last_error_code=Case(When(LOCALLY_FAILED, then=F("last_error_code")), default=Value("")),
-        verdict=Verdict.NONE, review_status="", review_rejection_reasons=[], visibility="", image_fetch_status="",
-        channel_review={}, verdict_checked_at=None, updated_at=now,
+        verdict=Verdict.NONE,
+        review_status="",
+        review_rejection_reasons=[],
+        visibility="",
+        image_fetch_status="",
+        channel_review={},
+        verdict_checked_at=None,
+        updated_at=now,
     )
 
 
@@ -662,20 +759,37 @@ def mark_imported(
     ``created_via`` is set by the caller: a matched item was created by another tool.
     """
     Variant.objects.filter(pk__in=synced).update(
-        meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
-        last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
+        meta_status=Status.SYNCED,
+        synced_hash=F("payload_hash"),
+        synced_at=now,
+        failure_source=Source.NONE,
+        last_error="",
+        last_error_code="",
+        last_error_fix="",
+        verdict=Verdict.IN_REVIEW,
     )
     Variant.objects.filter(pk__in=pending).update(
-        meta_status=Status.PENDING, synced_hash="", failure_source=Source.NONE, last_error="",
-        last_error_code="", last_error_fix="", verdict=Verdict.NONE,
+        meta_status=Status.PENDING,
+        synced_hash="",
+        failure_source=Source.NONE,
+        last_error="",
+        last_error_code="",
+        last_error_fix="",
+        verdict=Verdict.NONE,
     )
     by_values: dict[tuple, list[int]] = defaultdict(list)
     for pk, problems in failed.items():
         by_values[_failure_texts(problems)].append(pk)
     for (error, fix, code), pks in by_values.items():
         Variant.objects.filter(pk__in=pks).update(
-            meta_status=Status.FAILED, failure_source=Source.LOCAL, synced_hash="", last_error=error,
-            last_error_fix=fix, last_error_code=code, verdict=Verdict.NONE, updated_at=now,
+            meta_status=Status.FAILED,
+            failure_source=Source.LOCAL,
+            synced_hash="",
+            last_error=error,
+            last_error_fix=fix,
+            last_error_code=code,
+            verdict=Verdict.NONE,
+            updated_at=now,
         )
 
 
@@ -683,12 +797,24 @@ def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: s
     """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
     Variant.objects.filter(pk__in=list(found)).update(
         created_via=Variant.CreatedVia.OTHER,
-        meta_status=Status.SYNCED, synced_hash=F("payload_hash"), synced_at=now, failure_source=Source.NONE,
-        last_error="", last_error_code="", last_error_fix="", verdict=Verdict.IN_REVIEW,
+        meta_status=Status.SYNCED,
+        synced_hash=F("payload_hash"),
+        synced_at=now,
+        failure_source=Source.NONE,
+        last_error="",
+        last_error_code="",
+        last_error_fix="",
+        verdict=Verdict.IN_REVIEW,
     )
     Variant.objects.filter(pk__in=list(missing)).update(
-        meta_status=Status.FAILED, failure_source=Source.INTEGRATION, meta_item_id="", meta_retailer_id="",
-        last_error_code=code, last_error=message, last_error_fix=fix, verdict=Verdict.NONE,
+        meta_status=Status.FAILED,
+        failure_source=Source.INTEGRATION,
+        meta_item_id="",
+        meta_retailer_id="",
+        last_error_code=code,
+        last_error=message,
+        last_error_fix=fix,
+        verdict=Verdict.NONE,
     )
 
 

@@ -26,15 +26,27 @@ TITLE_MAX = 150  # cut like WooCommerce does; Meta's own limits vary by spec (se
 DESCRIPTION_MAX = 5000
 LABEL_MAX = 100
 # Currencies without minor units (ISO 4217 exponent 0).
-ZERO_DECIMAL_CURRENCIES = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-                                     "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"})
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
 # Fields Meta treats as volatile: carried by update feeds / the Batch API between snapshots.
 VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
 # Meta's limits on the fields we send (docs/graph-api.md §4; items_batch names).
 FIELD_MAX = {
-    "id": 100, "title": 200, "description": 9999, "brand": 100, "item_group_id": 100, "color": 100, "size": 100,
-    "product_type": 750, "google_product_category": 250, "fb_product_category": 250, "previous_id": 100,
-    "rich_text_description": 9999, "material": 200, "pattern": 100,
+    "id": 100,
+    "title": 200,
+    "description": 9999,
+    "brand": 100,
+    "item_group_id": 100,
+    "color": 100,
+    "size": 100,
+    "product_type": 750,
+    "google_product_category": 250,
+    "fb_product_category": 250,
+    "previous_id": 100,
+    "rich_text_description": 9999,
+    "material": 200,
+    "pattern": 100,
     **{f"custom_label_{n}": 100 for n in range(5)},
 }
 AVAILABILITY = frozenset({"in stock", "out of stock", "available for order", "discontinued", "preorder"})
@@ -47,19 +59,50 @@ VARIANT_ATTRIBUTES_MAX = 500
 # Variant option names (lower case) that are Meta fields of their own; every other option
 # (except Shopify's placeholder "Title") becomes an additional variant attribute.
 OPTION_FIELDS = {
-    "color": "color", "colour": "color", "size": "size", "material": "material", "fabric": "material",
-    "pattern": "pattern", "gender": "gender", "age group": "age_group", "age_group": "age_group", "age": "age_group",
+    "color": "color",
+    "colour": "color",
+    "size": "size",
+    "material": "material",
+    "fabric": "material",
+    "pattern": "pattern",
+    "gender": "gender",
+    "age group": "age_group",
+    "age_group": "age_group",
+    "age": "age_group",
 }
 # Meta's gender and age_group enums, from the words stores use (unknown words: no value).
 GENDERS = {
-    "female": "female", "women": "female", "womens": "female", "women's": "female", "woman": "female",
-    "ladies": "female", "male": "male", "men": "male", "mens": "male", "men's": "male", "man": "male",
-    "unisex": "unisex", "gender neutral": "unisex", "all genders": "unisex",
+    "female": "female",
+    "women": "female",
+    "womens": "female",
+    "women's": "female",
+    "woman": "female",
+    "ladies": "female",
+    "male": "male",
+    "men": "male",
+    "mens": "male",
+    "men's": "male",
+    "man": "male",
+    "unisex": "unisex",
+    "gender neutral": "unisex",
+    "all genders": "unisex",
 }
 AGE_GROUPS = {
-    "adult": "adult", "adults": "adult", "all ages": "all ages", "teen": "teen", "teens": "teen",
-    "kids": "kids", "kid": "kids", "children": "kids", "child": "kids", "toddler": "toddler",
-    "toddlers": "toddler", "infant": "infant", "infants": "infant", "baby": "infant", "newborn": "newborn",
+    "adult": "adult",
+    "adults": "adult",
+    "all ages": "all ages",
+    "teen": "teen",
+    "teens": "teen",
+    "kids": "kids",
+    "kid": "kids",
+    "children": "kids",
+    "child": "kids",
+    "toddler": "toddler",
+    "toddlers": "toddler",
+    "infant": "infant",
+    "infants": "infant",
+    "baby": "infant",
+    "newborn": "newborn",
 }
 # Sale dates outside these years are typing errors, not sales.
 SALE_YEARS = range(2000, 2101)
@@ -256,9 +299,7 @@ def product_fields(product: Product, store: ShopifyStore) -> ProductFields:
     )
 
 
-def meta_item(
-    variant: Variant, product: Product, store: ShopifyStore, fields: ProductFields | None = None
-) -> dict:
+def meta_item(variant: Variant, product: Product, store: ShopifyStore, fields: ProductFields | None = None) -> dict:
     """The items_batch ``data`` object for one variant (``id`` is the retailer id).
 
     ``fields``: the product's part, when the caller computed it once for many variants.
@@ -422,55 +463,89 @@ def local_problems(item: dict, canonical: bytes | None = None) -> list[Problem]:
         add("EMPTY_BRAND", "The product has no brand.", "Set the product's vendor in Shopify.")
     price = _money(item.get("price"))
     if price is None:
-        add("EMPTY_PRICE", f"The price {item.get('price')!r} is not a price Meta can read.",
-            "Set a price on the variant in Shopify.")
+        add(
+            "EMPTY_PRICE",
+            f"The price {item.get('price')!r} is not a price Meta can read.",
+            "Set a price on the variant in Shopify.",
+        )
     elif price[0] <= 0:
-        add("ITEM_PRICE_NOT_POSITIVE", f"The price is {item['price']}; Meta only accepts positive prices.",
-            "Set a price above zero on the variant in Shopify.")
+        add(
+            "ITEM_PRICE_NOT_POSITIVE",
+            f"The price is {item['price']}; Meta only accepts positive prices.",
+            "Set a price above zero on the variant in Shopify.",
+        )
     elif _minor_units(*price) > MAX_PRICE_MINOR_UNITS:
-        add("PROPERTY_VALUE_FORMAT", f"The price {item['price']} is larger than Meta accepts.",
-            "Check the variant's price in Shopify.")
+        add(
+            "PROPERTY_VALUE_FORMAT",
+            f"The price {item['price']} is larger than Meta accepts.",
+            "Check the variant's price in Shopify.",
+        )
     if "sale_price" in item:
         sale = _money(item.get("sale_price"))
         if sale is None or sale[0] <= 0:
-            add("INVALID_SALE_PRICE",
+            add(
+                "INVALID_SALE_PRICE",
                 f"The sale price is {item.get('sale_price')}; Meta only accepts positive sale prices.",
                 "Set a price above zero on the variant in Shopify (the compare-at price is shown as the "
-                "regular price).")
+                "regular price).",
+            )
         elif price is not None and (sale[1] != price[1] or sale[0] >= price[0]):
-            add("INVALID_SALE_PRICE",
+            add(
+                "INVALID_SALE_PRICE",
                 f"The sale price {item['sale_price']} must be lower than the price {item['price']}, "
                 "in the same currency.",
-                "Make the variant's price lower than its compare-at price in Shopify.")
+                "Make the variant's price lower than its compare-at price in Shopify.",
+            )
     if not _is_web_url(item.get("link")):
-        add("EMPTY_PRODUCT_URL", "The product has no web address Meta can open.",
-            "Check the store's primary domain and the product's handle in Shopify.")
+        add(
+            "EMPTY_PRODUCT_URL",
+            "The product has no web address Meta can open.",
+            "Check the store's primary domain and the product's handle in Shopify.",
+        )
     if not item.get("image_link"):
         add("EMPTY_IMAGE_URL", "The product has no image.", "Add at least one image to the product in Shopify.")
     elif not _is_web_url(item.get("image_link")):
-        add("INVALID_IMAGES", "The product's image address is not an http(s) address Meta can fetch.",
-            "Replace the product's first image in Shopify.")
+        add(
+            "INVALID_IMAGES",
+            "The product's image address is not an http(s) address Meta can fetch.",
+            "Replace the product's first image in Shopify.",
+        )
     extra = item.get("additional_image_link") or []
     if not isinstance(extra, list) or len(extra) > MAX_ADDITIONAL_IMAGES or not all(map(_is_web_url, extra)):
-        add("INVALID_IMAGES", "One of the product's additional images has an address Meta cannot fetch.",
-            "Replace the product's images in Shopify.")
+        add(
+            "INVALID_IMAGES",
+            "One of the product's additional images has an address Meta cannot fetch.",
+            "Replace the product's images in Shopify.",
+        )
     if item.get("availability") not in AVAILABILITY:
-        add("EMPTY_AVAILABILITY", f"The availability {item.get('availability')!r} is not one Meta knows.",
-            "Check the variant's inventory settings in Shopify.")
+        add(
+            "EMPTY_AVAILABILITY",
+            f"The availability {item.get('availability')!r} is not one Meta knows.",
+            "Check the variant's inventory settings in Shopify.",
+        )
     if item.get("visibility", "published") not in VISIBILITY:
-        add("PROPERTY_VALUE_FORMAT", f"The visibility {item.get('visibility')!r} is not one Meta knows.",
-            "Contact Galantis support.")
+        add(
+            "PROPERTY_VALUE_FORMAT",
+            f"The visibility {item.get('visibility')!r} is not one Meta knows.",
+            "Contact Galantis support.",
+        )
     for field, limit in FIELD_MAX.items():
         value = item.get(field)
         if isinstance(value, str) and len(value) > limit:
-            add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
+            add(
+                "PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
                 f"The {field.replace('_', ' ')} is {len(value)} characters long; Meta accepts at most {limit}.",
-                "Shorten it in Shopify (or on the Galantis product page for Meta-only fields).")
+                "Shorten it in Shopify (or on the Galantis product page for Meta-only fields).",
+            )
     quantity = item.get("quantity_to_sell_on_facebook")
-    if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0
-                                 or quantity > MAX_PRICE_MINOR_UNITS):
-        add("PROPERTY_VALUE_FORMAT", f"The quantity {quantity!r} is not a count Meta accepts.",
-            "Check the variant's inventory in Shopify.")
+    if quantity is not None and (
+        not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0 or quantity > MAX_PRICE_MINOR_UNITS
+    ):
+        add(
+            "PROPERTY_VALUE_FORMAT",
+            f"The quantity {quantity!r} is not a count Meta accepts.",
+            "Check the variant's inventory in Shopify.",
+        )
     # The canonical JSON is never shorter than the item's CSV feed line (each value is
     # quoted and escaped at least as much, and names its field), so an item under the
     # limit here always fits a feed line; one over it is refused on every path, since
@@ -479,8 +554,10 @@ def local_problems(item: dict, canonical: bytes | None = None) -> list[Problem]:
         return problems
     size = len(canonical if canonical is not None else canonical_bytes(item))
     if size > MAX_LINE_BYTES:
-        add("PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
+        add(
+            "PROPERTY_VALUE_STRING_EXCEEDS_LENGTH",
             f"The item is {size / 1048576:.1f} MB; a line of Meta's product feed may hold at most "
             f"{MAX_LINE_BYTES / 1048576:.0f} MB, so it is not uploaded.",
-            "Shorten the product's description, tags or variant options in Shopify.")
+            "Shorten the product's description, tags or variant options in Shopify.",
+        )
     return problems

@@ -61,17 +61,24 @@ def fixed_since_rejection(variants: QuerySet[Variant]) -> QuerySet[Variant]:
 def _enqueue(variants: QuerySet[Variant], reason: str, by: str = "") -> int:
     """Queue a request for each of ``variants`` that never had one; return how many were queued."""
     ids = list(
-        variants.exclude(Exists(ReReviewRequest.objects.filter(variant_id=OuterRef("pk"))))
-        .values_list("pk", "tenant_id", "catalog_id")
+        variants.exclude(Exists(ReReviewRequest.objects.filter(variant_id=OuterRef("pk")))).values_list(
+            "pk", "tenant_id", "catalog_id"
+        )
     )
     if not ids:
         return 0
-    rows = [ReReviewRequest(tenant_id=t, catalog_id=c, variant_id=pk, reason=reason, requested_by=by[:150],
-                            message=RATIONALE) for pk, t, c in ids if c is not None]
+    rows = [
+        ReReviewRequest(
+            tenant_id=t, catalog_id=c, variant_id=pk, reason=reason, requested_by=by[:150], message=RATIONALE
+        )
+        for pk, t, c in ids
+        if c is not None
+    ]
     with transaction.atomic():
         ReReviewRequest.objects.bulk_create(rows, batch_size=timeline.WRITE_BATCH, ignore_conflicts=True)
         timeline.record_from(
-            Variant.objects.filter(pk__in=[r.variant_id for r in rows]), Event.REREVIEW_QUEUED,
+            Variant.objects.filter(pk__in=[r.variant_id for r in rows]),
+            Event.REREVIEW_QUEUED,
             detail={"reason": reason, **({"by": by} if by else {})},
         )
     return len(rows)
@@ -103,7 +110,9 @@ def calls_today(catalog: Catalog, now: datetime) -> int:
     """Calls made to additional_reviews for the catalog in the last 24 hours (one sent_at per call)."""
     return (
         ReReviewRequest.objects.filter(catalog=catalog, sent_at__gt=now - timedelta(days=1))
-        .values("sent_at").distinct().count()
+        .values("sent_at")
+        .distinct()
+        .count()
     )
 
 
@@ -126,8 +135,10 @@ def send_due(catalog: Catalog, client: GraphClient, *, now: datetime | None = No
         pks = [r.pk for r in chunk]
         report.calls += 1
         try:
-            client.post(f"{catalog.meta_catalog_id}/additional_reviews",
-                        {"product_ids": ids, "message": chunk[0].message or RATIONALE})
+            client.post(
+                f"{catalog.meta_catalog_id}/additional_reviews",
+                {"product_ids": ids, "message": chunk[0].message or RATIONALE},
+            )
         except InvalidRequest as exc:
             if "per day" in str(exc):  # Meta's own count says the day's calls are spent
                 report.errors.append(str(exc))
@@ -152,7 +163,9 @@ def _close(pks: list[int], state: str, sent_at: datetime, kind: str, error: str)
         )
         timeline.record_from(
             Variant.objects.filter(pk__in=ReReviewRequest.objects.filter(pk__in=pks).values("variant_id")),
-            kind, at=sent_at, message=error,
+            kind,
+            at=sent_at,
+            message=error,
         )
 
 

@@ -23,11 +23,43 @@ import nh3
 # Formatting and structure only. Links (<a>) are left out on purpose: Meta flags product
 # descriptions that send buyers off-platform (PROPERTY_VALUE_DESCRIPTION_CONTAINS_OFF_PLATFORM_LINK);
 # the link text is kept. No attributes at all: style, class, id and on* handlers are dropped.
-ALLOWED_TAGS = frozenset({
-    "p", "br", "div", "span", "h1", "h2", "h3", "h4", "h5", "h6",
-    "b", "strong", "i", "em", "u", "s", "strike", "del", "ins", "mark", "small", "sub", "sup",
-    "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "pre", "code", "hr",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "div",
+        "span",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "strike",
+        "del",
+        "ins",
+        "mark",
+        "small",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "code",
+        "hr",
+    }
+)
 # Tags whose content is no description text at all: removed with what they hold.
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "noscript", "template", "svg", "math", "object"})
 # Meta's limit for rich_text_description (docs/graph-api.md §4).

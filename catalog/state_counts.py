@@ -178,7 +178,13 @@ def reconcile(connection=default_connection) -> list[Difference]:
     for d in found:
         logger.warning(
             "State counts corrected: tenant %s catalog %s %s excluded=%s verdict=%r maintained %s, counted %s",
-            d.tenant_id, d.catalog_id, d.meta_status, d.excluded, d.verdict, d.maintained, d.counted,
+            d.tenant_id,
+            d.catalog_id,
+            d.meta_status,
+            d.excluded,
+            d.verdict,
+            d.maintained,
+            d.counted,
         )
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         for d in sorted(found, key=lambda d: (d.tenant_id, d.catalog_id, d.meta_status, d.excluded, d.verdict)):

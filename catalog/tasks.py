@@ -132,9 +132,11 @@ def reconcile_state_counts() -> int:
 
 def build_reconciliation_report(report_id: int) -> int:
     """Read the Meta catalog of a report and match it to Shopify variants; return items read."""
-    report = ReconciliationReport.objects.select_related("catalog", "catalog__connection").filter(
-        pk=report_id, state=ReconciliationReport.State.RUNNING
-    ).first()
+    report = (
+        ReconciliationReport.objects.select_related("catalog", "catalog__connection")
+        .filter(pk=report_id, state=ReconciliationReport.State.RUNNING)
+        .first()
+    )
     if report is None:
         return 0
     return reconcile.build_report(report).meta_items_read
@@ -142,9 +144,11 @@ def build_reconciliation_report(report_id: int) -> int:
 
 def apply_reconciliation_report(report_id: int) -> bool:
     """Apply a confirmed import report (Galantis becomes the source of truth)."""
-    report = ReconciliationReport.objects.select_related("catalog", "catalog__store").filter(
-        pk=report_id, state=ReconciliationReport.State.APPLYING
-    ).first()
+    report = (
+        ReconciliationReport.objects.select_related("catalog", "catalog__store")
+        .filter(pk=report_id, state=ReconciliationReport.State.APPLYING)
+        .first()
+    )
     if report is None:
         return False
     reconcile.apply_report(report)

@@ -99,11 +99,19 @@ def record_rows(rows: Iterable[Row], *, at: datetime | None = None) -> int:
     written = 0
     chunk: list[VariantEvent] = []
     for row in rows:
-        chunk.append(VariantEvent(
-            tenant_id=row.tenant_id, variant_id=row.variant_id, product_id=row.product_id,
-            catalog_id=row.catalog_id, batch_id=row.batch_id, kind=row.kind, at=at,
-            detail=row.detail or {}, message=row.message[:500],
-        ))
+        chunk.append(
+            VariantEvent(
+                tenant_id=row.tenant_id,
+                variant_id=row.variant_id,
+                product_id=row.product_id,
+                catalog_id=row.catalog_id,
+                batch_id=row.batch_id,
+                kind=row.kind,
+                at=at,
+                detail=row.detail or {},
+                message=row.message[:500],
+            )
+        )
         if len(chunk) >= WRITE_BATCH:
             VariantEvent.objects.bulk_create(chunk)
             written += len(chunk)
@@ -114,13 +122,20 @@ def record_rows(rows: Iterable[Row], *, at: datetime | None = None) -> int:
     return written
 
 
-def record_one(variant: Variant, kind: str, *, detail: dict | None = None, message: str = "",
-               batch_id: int | None = None) -> VariantEvent:
+def record_one(
+    variant: Variant, kind: str, *, detail: dict | None = None, message: str = "", batch_id: int | None = None
+) -> VariantEvent:
     """One event of one variant (a staff edit, a re-review request of one item)."""
     return VariantEvent.objects.create(
-        tenant_id=variant.tenant_id, variant_id=variant.pk, product_id=variant.product_id,
-        catalog_id=variant.catalog_id, batch_id=batch_id, kind=kind, at=timezone.now(),
-        detail=detail or {}, message=message[:500],
+        tenant_id=variant.tenant_id,
+        variant_id=variant.pk,
+        product_id=variant.product_id,
+        catalog_id=variant.catalog_id,
+        batch_id=batch_id,
+        kind=kind,
+        at=timezone.now(),
+        detail=detail or {},
+        message=message[:500],
     )
 
 
@@ -193,11 +208,12 @@ def purge_expired(*, now: datetime | None = None, days: int | None = None) -> in
 def kinds_for_verdict(verdict: str) -> str:
     """The event kind of a derived verdict (``Variant.Verdict``)."""
     return {
-        Variant.Verdict.LIVE: Kind.LIVE, Variant.Verdict.REJECTED: Kind.REVIEW_REJECTED,
-        Variant.Verdict.NOT_VISIBLE: Kind.NOT_VISIBLE, Variant.Verdict.IN_REVIEW: Kind.IN_REVIEW,
+        Variant.Verdict.LIVE: Kind.LIVE,
+        Variant.Verdict.REJECTED: Kind.REVIEW_REJECTED,
+        Variant.Verdict.NOT_VISIBLE: Kind.NOT_VISIBLE,
+        Variant.Verdict.IN_REVIEW: Kind.IN_REVIEW,
     }.get(verdict, Kind.REVIEW)
 
 
 def batch_detail(kind: str) -> dict:
     return {"via": kind}
-

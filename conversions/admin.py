@@ -23,23 +23,53 @@ def retry_events(modeladmin, request, queryset):
     dead = send.retry_dead(queryset)
     waiting = send.send_now(queryset)
     modeladmin.message_user(
-        request, f"Queued {dead} dead and {waiting} waiting event(s) to be sent.",
+        request,
+        f"Queued {dead} dead and {waiting} waiting event(s) to be sent.",
         messages.SUCCESS if dead or waiting else messages.WARNING,
     )
 
 
 @admin.register(ConversionEvent)
 class ConversionEventAdmin(TenantScopedAdmin):
-    list_display = ("order_name", "event_name", "event_id", "tenant", "state", "event_time", "money", "attempts",
-                    "next_attempt_at", "sent_at", "short_error")
+    list_display = (
+        "order_name",
+        "event_name",
+        "event_id",
+        "tenant",
+        "state",
+        "event_time",
+        "money",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    )
     list_filter = ("state", "event_name", ("catalog", TenantRelatedOnlyFilter))
     list_select_related = ("tenant",)
     search_fields = ("=event_id", "=order_name", "=shopify_order_id")
     ordering = ("-pk",)
     actions = (retry_events,)
     fieldsets = (
-        (None, {"fields": ("tenant", "store", "catalog", "event_name", "event_id", "order_name", "shopify_order_id",
-                           "event_time", "money", "state", "attempts", "next_attempt_at", "sent_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "tenant",
+                    "store",
+                    "catalog",
+                    "event_name",
+                    "event_id",
+                    "order_name",
+                    "shopify_order_id",
+                    "event_time",
+                    "money",
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "sent_at",
+                )
+            },
+        ),
         ("Meta", {"fields": ("pixel_id", "test_event_code", "fbtrace_id", "last_error_code", "error_text", "note")}),
         ("Event", {"fields": ("user_data_keys", "custom_data")}),
     )
@@ -79,4 +109,3 @@ class ConversionsSettingsAdmin(TenantScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-

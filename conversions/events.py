@@ -156,9 +156,7 @@ def build_purchase(
         notes.append(f"The order's currency {currency or '(none)'} is not an ISO 4217 code: value left out.")
         currency = ""
     elif catalog_currency and currency != catalog_currency:
-        notes.append(
-            f"Order in {currency}, catalog prices in {catalog_currency}: sent in {currency} (Meta converts)."
-        )
+        notes.append(f"Order in {currency}, catalog prices in {catalog_currency}: sent in {currency} (Meta converts).")
     contents: dict[str, dict] = {}
     num_items = 0
     for line in payload.get("line_items") or []:

@@ -75,8 +75,9 @@ def summarise(
     now = now or timezone.now()
     tenant_id = getattr(tenant, "pk", tenant)
     settings = ConversionsSettings.objects.filter(tenant_id=tenant_id).first()
-    panel = Panel(enabled=settings.enabled if settings else True,
-                  test_event_code=settings.test_event_code if settings else "")
+    panel = Panel(
+        enabled=settings.enabled if settings else True, test_event_code=settings.test_event_code if settings else ""
+    )
     rows = ConversionEvent.objects.for_tenant(tenant_id)
     if catalogs is None:
         catalogs = list(

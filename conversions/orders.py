@@ -32,9 +32,23 @@ logger = logging.getLogger(__name__)
 
 # What a handled orders/paid body keeps: nothing that names or locates the buyer.
 KEPT_ORDER_FIELDS = (
-    "id", "admin_graphql_api_id", "name", "order_number", "number", "currency", "presentment_currency",
-    "total_price", "subtotal_price", "current_total_price", "total_tax", "financial_status", "processed_at",
-    "created_at", "updated_at", "source_name", "test",
+    "id",
+    "admin_graphql_api_id",
+    "name",
+    "order_number",
+    "number",
+    "currency",
+    "presentment_currency",
+    "total_price",
+    "subtotal_price",
+    "current_total_price",
+    "total_tax",
+    "financial_status",
+    "processed_at",
+    "created_at",
+    "updated_at",
+    "source_name",
+    "test",
 )
 KEPT_LINE_FIELDS = ("id", "product_id", "variant_id", "sku", "title", "variant_title", "quantity", "price")
 
@@ -82,8 +96,11 @@ def redact_delivery(webhook_event_id: int | None, payload: dict) -> None:
 
 def _retailer_ids(tenant_id: int, payload: dict) -> dict[int, str]:
     ids = sorted(
-        {line["variant_id"] for line in payload.get("line_items") or []
-         if isinstance(line, dict) and isinstance(line.get("variant_id"), int) and 0 < line["variant_id"] < 2**63}
+        {
+            line["variant_id"]
+            for line in payload.get("line_items") or []
+            if isinstance(line, dict) and isinstance(line.get("variant_id"), int) and 0 < line["variant_id"] < 2**63
+        }
     )
     rows = (
         Variant.objects.for_tenant(tenant_id)
@@ -119,9 +136,11 @@ def _record(store: ShopifyStore, payload: dict, webhook_event_id: int | None) ->
         )
     except events.NotAnOrder as exc:
         return Outcome(False, f"Not a usable order: {exc}")
-    existing = ConversionEvent.objects.for_tenant(store.tenant_id).filter(
-        event_name=built.payload["event_name"], event_id=built.event_id
-    ).first()
+    existing = (
+        ConversionEvent.objects.for_tenant(store.tenant_id)
+        .filter(event_name=built.payload["event_name"], event_id=built.event_id)
+        .first()
+    )
     if existing is not None:
         return _repeat(existing, built)
     row = ConversionEvent(
@@ -173,9 +192,8 @@ def _unsendable(built: events.BuiltEvent, now) -> str:
 
 def _repeat(existing: ConversionEvent, built: events.BuiltEvent) -> Outcome:
     """A second delivery of an order already queued: newer data replaces what still waits; else nothing."""
-    newer = (
-        built.order_updated_at is not None
-        and (existing.order_updated_at is None or built.order_updated_at > existing.order_updated_at)
+    newer = built.order_updated_at is not None and (
+        existing.order_updated_at is None or built.order_updated_at > existing.order_updated_at
     )
     if newer and existing.state == ConversionEvent.State.QUEUED:
         # Conditional on the version read: of two racing deliveries only one replaces it.

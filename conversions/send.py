@@ -78,9 +78,10 @@ def claim(catalog_id: int, limit: int = EVENTS_PER_REQUEST, now=None) -> list[Co
     """Take up to ``limit`` due events of the catalog (oldest first); return those this worker got."""
     now = now or timezone.now()
     candidates = list(
-        ConversionEvent.objects.filter(catalog_id=catalog_id).due(now).order_by("pk").values_list("pk", flat=True)[
-            :limit
-        ]
+        ConversionEvent.objects.filter(catalog_id=catalog_id)
+        .due(now)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
     mine = [
         pk
@@ -167,8 +168,15 @@ def _post(catalog: Catalog, rows: list[ConversionEvent], test_event_code: str, r
     received = answer.get("events_received")
     now = timezone.now()
     sent_fields = dict(
-        state=State.SENT, sent_at=now, claimed_at=None, pixel_id=catalog.pixel_id, test_event_code=test_event_code,
-        fbtrace_id=str(answer.get("fbtrace_id") or "")[:64], last_error="", last_error_code="", updated_at=now,
+        state=State.SENT,
+        sent_at=now,
+        claimed_at=None,
+        pixel_id=catalog.pixel_id,
+        test_event_code=test_event_code,
+        fbtrace_id=str(answer.get("fbtrace_id") or "")[:64],
+        last_error="",
+        last_error_code="",
+        updated_at=now,
         attempts=F("attempts") + 1,
     )
     if received != len(rows):
@@ -189,8 +197,12 @@ def _failed(
     now = timezone.now()
     message = redact(f"Meta: {exc.user_message or exc.message}" + (f" ({exc.user_title})" if exc.user_title else ""))
     if isinstance(exc, AuthError | PermissionDenied):
-        _wait(rows, f"{message} Fix the Meta token or its permissions; the events are kept until then.", now,
-              code=exc.code_label)
+        _wait(
+            rows,
+            f"{message} Fix the Meta token or its permissions; the events are kept until then.",
+            now,
+            code=exc.code_label,
+        )
         result.waiting += len(rows)
         return
     if exc.retryable:
@@ -217,8 +229,13 @@ def _retry(
             result.dead += 1
             continue
         ConversionEvent.objects.filter(pk=row.pk, state=State.SENDING).update(
-            state=State.QUEUED, attempts=attempts, next_attempt_at=now + max(backoff(attempts), at_least),
-            claimed_at=None, last_error=message[:5000], last_error_code=code[:32], updated_at=now,
+            state=State.QUEUED,
+            attempts=attempts,
+            next_attempt_at=now + max(backoff(attempts), at_least),
+            claimed_at=None,
+            last_error=message[:5000],
+            last_error_code=code[:32],
+            updated_at=now,
         )
         result.retried += 1
     result.errors.append(message)
@@ -227,15 +244,20 @@ def _retry(
 def _wait(rows: list[ConversionEvent], message: str, now, *, code: str = "blocked") -> None:
     """Back to the queue without spending an attempt: a person must act first."""
     ConversionEvent.objects.filter(pk__in=[row.pk for row in rows], state=State.SENDING).update(
-        state=State.QUEUED, next_attempt_at=now + BLOCKED_RECHECK, claimed_at=None,
-        last_error=message[:5000], last_error_code=code[:32], updated_at=now,
+        state=State.QUEUED,
+        next_attempt_at=now + BLOCKED_RECHECK,
+        claimed_at=None,
+        last_error=message[:5000],
+        last_error_code=code[:32],
+        updated_at=now,
     )
 
 
 def _dead(rows: list[ConversionEvent], message: str, code: str, *, clear: bool = False, attempts=None) -> None:
     now = timezone.now()
-    values = dict(state=State.DEAD, claimed_at=None, last_error=message[:5000], last_error_code=code[:32],
-                  updated_at=now)
+    values = dict(
+        state=State.DEAD, claimed_at=None, last_error=message[:5000], last_error_code=code[:32], updated_at=now
+    )
     if attempts is not None:
         values["attempts"] = attempts
     for row in rows:
@@ -262,8 +284,11 @@ def queue_due_sends(now=None) -> int:
         enqueue("conversions.tasks.send_catalog_events", catalog_id, group=f"conversions:{catalog_id}")
     # Events whose catalog is gone can never go.
     ConversionEvent.objects.filter(state=State.QUEUED, catalog=None).update(
-        state=State.DEAD, last_error="The catalog was deleted before the event was sent.", last_error_code="local",
-        payload={}, updated_at=timezone.now(),
+        state=State.DEAD,
+        last_error="The catalog was deleted before the event was sent.",
+        last_error_code="local",
+        payload={},
+        updated_at=timezone.now(),
     )
     return len(ids)
 
@@ -277,8 +302,11 @@ def purge_expired(now=None) -> int:
     for row in stale.exclude(payload__user_data={}).only("pk", "payload", "state").iterator(chunk_size=500):
         values = {"payload": {**row.payload, "user_data": {}}, "updated_at": now}
         if row.state == State.QUEUED:
-            values.update(state=State.DEAD, last_error_code="expired",
-                          last_error="Not sent within 7 days of the order: Meta refuses events that old.")
+            values.update(
+                state=State.DEAD,
+                last_error_code="expired",
+                last_error="Not sent within 7 days of the order: Meta refuses events that old.",
+            )
         count += ConversionEvent.objects.filter(pk=row.pk, state=row.state).update(**values)
     return count
 

@@ -100,7 +100,7 @@ def normalize_phone(value: str, country: str = "") -> str | None:
             return None  # no country code to add: Meta could never match it
         code_text, trunk = str(code), trunk_prefix(region)
         if trunk and digits.startswith(trunk):
-            digits = code_text + digits[len(trunk):]
+            digits = code_text + digits[len(trunk) :]
         elif not (digits.startswith(code_text) and len(digits) >= len(code_text) + 8):
             # Already international without its "+" when it starts with the code and is long
             # enough to hold a national number after it; otherwise national.

@@ -64,8 +64,10 @@ def line_chart(
     """
     labels = labels or {}
     if not points:
-        return mark_safe(f'<p class="muted">No history yet for “{escape(title)}”: '
-                         "a snapshot is recorded every hour and after each sync.</p>")
+        return mark_safe(
+            f'<p class="muted">No history yet for “{escape(title)}”: '
+            "a snapshot is recorded every hour and after each sync.</p>"
+        )
     left, right, top, bottom = 48, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     y_max = max((int(p.get(s) or 0) for p in points for s in series), default=0) or 1
@@ -92,8 +94,10 @@ def line_chart(
     for name in series:
         colour = SERIES_COLOURS.get(name, "#0969da")
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(p, name) for p in points))
-        out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2" '
-                   f'stroke-linejoin="round"><title>{escape(name)}</title></polyline>')
+        out.append(
+            f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2" '
+            f'stroke-linejoin="round"><title>{escape(name)}</title></polyline>'
+        )
         if len(points) == 1:
             x, y = xy(points[0], name)
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
@@ -104,8 +108,10 @@ def line_chart(
         f"{escape(labels.get(n) or n.replace('_', ' ').capitalize())} {int(points[-1].get(n) or 0):,}</span>"
         for n in series
     )
-    return mark_safe(f'<figure class="chart-figure" data-chart="{escape(chart)}">{"".join(out)}'
-                     f"<figcaption>{legend}</figcaption></figure>")
+    return mark_safe(
+        f'<figure class="chart-figure" data-chart="{escape(chart)}">{"".join(out)}'
+        f"<figcaption>{legend}</figcaption></figure>"
+    )
 
 
 def _short(n: int) -> str:
@@ -120,8 +126,9 @@ def _when(value: datetime) -> str:
     return localtime(value).strftime("%d %b %H:%M")
 
 
-def bar_chart(points: Sequence[dict], value_key: str, *, title: str, x_key: str = "hour", width: int = 480,
-              height: int = 180) -> SafeString:
+def bar_chart(
+    points: Sequence[dict], value_key: str, *, title: str, x_key: str = "hour", width: int = 480, height: int = 180
+) -> SafeString:
     """Vertical bars of ``value_key`` per point (e.g. items synced per hour)."""
     if not points:
         return mark_safe(f'<p class="muted">No data yet for “{escape(title)}”.</p>')
@@ -144,7 +151,9 @@ def bar_chart(points: Sequence[dict], value_key: str, *, title: str, x_key: str 
         value = int(p.get(value_key) or 0)
         h = value / y_max * plot_h
         x = left + i * slot + (slot - bar_w) / 2
-        out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                   f'fill="#0969da"><title>{escape(_when(p[x_key]))}: {value:,}</title></rect>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+            f'fill="#0969da"><title>{escape(_when(p[x_key]))}: {value:,}</title></rect>'
+        )
     out.append("</svg>")
     return mark_safe("".join(out))

@@ -110,18 +110,26 @@ def sync_dashboard(catalogs: QuerySet[Catalog], *, now: datetime | None = None) 
     # The health page's numbers (health_counts(): excluded variants are "not sent", not pending).
     counts = states.counts_by_catalog(ids)
     calls = dict(
-        SyncBatch.objects.filter(catalog_id__in=ids, kind=SyncBatch.Kind.ITEMS_BATCH,
-                                 created_at__gte=now - timedelta(hours=1))
-        .order_by().values_list("catalog_id").annotate(n=Count("pk"))
+        SyncBatch.objects.filter(
+            catalog_id__in=ids, kind=SyncBatch.Kind.ITEMS_BATCH, created_at__gte=now - timedelta(hours=1)
+        )
+        .order_by()
+        .values_list("catalog_id")
+        .annotate(n=Count("pk"))
     )
     issues: dict[int, dict[str, str]] = {}
     for catalog_id, code, title, meta_title in (
-        CatalogIssue.objects.open().filter(catalog_id__in=ids).order_by()
-        .values_list("catalog_id", "error_type__code", "error_type__title", "error_type__meta_title").distinct()
+        CatalogIssue.objects.open()
+        .filter(catalog_id__in=ids)
+        .order_by()
+        .values_list("catalog_id", "error_type__code", "error_type__title", "error_type__meta_title")
+        .distinct()
     ):
         issues.setdefault(catalog_id, {})[code] = title or meta_title or code
     in_flight = list(
-        SyncBatch.objects.in_flight().filter(catalog_id__in=ids).select_related("catalog", "tenant")
+        SyncBatch.objects.in_flight()
+        .filter(catalog_id__in=ids)
+        .select_related("catalog", "tenant")
         .order_by("created_at")[:100]
     )
     throttle_keys = {c.pk: f"catalog:{c.meta_catalog_id or c.pk}" for c in listed}
@@ -153,8 +161,11 @@ def throughput(catalog_ids: list[int], now: datetime, hours: int = THROUGHPUT_HO
     if not catalog_ids:
         return []
     return list(
-        SyncBatch.objects.filter(catalog_id__in=catalog_ids, state=SyncBatch.State.FINISHED,
-                                 finished_at__gte=now - timedelta(hours=hours))
-        .annotate(hour=TruncHour("finished_at")).order_by("hour").values("hour")
+        SyncBatch.objects.filter(
+            catalog_id__in=catalog_ids, state=SyncBatch.State.FINISHED, finished_at__gte=now - timedelta(hours=hours)
+        )
+        .annotate(hour=TruncHour("finished_at"))
+        .order_by("hour")
+        .values("hour")
         .annotate(items=Sum("item_count"), batches=Count("pk"), errors=Sum("error_count"))
     )

@@ -33,18 +33,29 @@ INTEGRATION = Variant.FailureSource.INTEGRATION
 OURS = (LOCAL, INTEGRATION)
 # The columns the issues are made of.
 # retailer_id: Variant.from_db reads it (a deferred field would cost a query per row).
-FAILURE_FIELDS = ("pk", "retailer_id", "failure_source", "last_error", "last_error_code", "last_error_fix",
-                  "in_flight_batch_id")
+FAILURE_FIELDS = (
+    "pk",
+    "retailer_id",
+    "failure_source",
+    "last_error",
+    "last_error_code",
+    "last_error_fix",
+    "in_flight_batch_id",
+)
 
 
 def failed_here(catalog: Catalog, prefix: str = "") -> Q:
     """FAILED variants of ``catalog`` that are to be live (the ones that may have an issue from us)."""
-    return Q(**{f"{prefix}meta_status": Variant.SyncStatus.FAILED, f"{prefix}catalog_id": catalog.pk,
-                f"{prefix}excluded": False})
+    return Q(
+        **{
+            f"{prefix}meta_status": Variant.SyncStatus.FAILED,
+            f"{prefix}catalog_id": catalog.pk,
+            f"{prefix}excluded": False,
+        }
+    )
 
 
-def sync_failure_issues(catalog: Catalog, *, since: datetime | None = None,
-                        now: datetime | None = None) -> IssueCounts:
+def sync_failure_issues(catalog: Catalog, *, since: datetime | None = None, now: datetime | None = None) -> IssueCounts:
     """Bring local-validation and batch issues in line with the catalog's FAILED variants.
 
     With ``since``, only variants changed after it are re-read (the minute-by-minute
@@ -91,8 +102,10 @@ def sync_failure_issues(catalog: Catalog, *, since: datetime | None = None,
 def resolve_excluded(catalog: Catalog, *, now: datetime | None = None) -> int:
     """Resolve every open issue (any source) of the catalog's variants that are not to be live."""
     now = now or timezone.now()
-    return ItemIssue.objects.open().filter(catalog_id=catalog.pk, variant__excluded=True).update(
-        resolved_at=now, last_seen=now
+    return (
+        ItemIssue.objects.open()
+        .filter(catalog_id=catalog.pk, variant__excluded=True)
+        .update(resolved_at=now, last_seen=now)
     )
 
 
@@ -113,8 +126,11 @@ def _local_observations(variant: Variant, types: ErrorTypeCache) -> list[Observa
     for code in codes:
         # Only a type seen for the first time takes these texts; shipped types keep our wording.
         error_type = types.get(
-            prefix + code, title=message or f"{ec.humanize_code(code)} (not sent)",
-            description=variant.last_error_fix if message else "", priority=Priority.HIGH, source=source,
+            prefix + code,
+            title=message or f"{ec.humanize_code(code)} (not sent)",
+            description=variant.last_error_fix if message else "",
+            priority=Priority.HIGH,
+            source=source,
         )
         observations.append(Observation(variant.pk, error_type, Priority.HIGH, message))
     return observations

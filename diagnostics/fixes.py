@@ -55,8 +55,9 @@ def galantis_product_link(product: Product, *, in_admin: bool = False) -> FixLin
     return FixLink("Open the product in Galantis", reverse("health:product", args=[product.pk]), external=False)
 
 
-def shopify_product_link(product: Product, variant: Variant | None = None,
-                         store: ShopifyStore | None = None) -> FixLink | None:
+def shopify_product_link(
+    product: Product, variant: Variant | None = None, store: ShopifyStore | None = None
+) -> FixLink | None:
     """The product (or its variant) in Shopify's admin."""
     admin = shopify_admin_base(store or product.store)
     if not admin:
@@ -67,9 +68,16 @@ def shopify_product_link(product: Product, variant: Variant | None = None,
     return FixLink("Edit in Shopify", url)
 
 
-def fix_link(error_type: ErrorType, *, catalog: Catalog | None = None, product: Product | None = None,
-             variant: Variant | None = None, store: ShopifyStore | None = None,
-             tenant: Tenant | None = None, in_admin: bool = False) -> FixLink | None:
+def fix_link(
+    error_type: ErrorType,
+    *,
+    catalog: Catalog | None = None,
+    product: Product | None = None,
+    variant: Variant | None = None,
+    store: ShopifyStore | None = None,
+    tenant: Tenant | None = None,
+    in_admin: bool = False,
+) -> FixLink | None:
     """The link to the page where ``error_type`` is fixed, or None when nothing is to be done.
 
     A product-level fix leads to that product (Shopify, or Galantis for Meta-only

@@ -33,7 +33,8 @@ def harvest_sync_results(catalog: Catalog) -> DiagnosticsRun:
     now = timezone.now()
     last = (
         DiagnosticsRun.objects.filter(catalog=catalog, kind=DiagnosticsRun.Kind.SYNC_RESULTS)
-        .order_by("-started_at").first()
+        .order_by("-started_at")
+        .first()
     )
     since = last.watermark if last else None
     mirror_sync_pause(catalog, now=now)
@@ -71,7 +72,16 @@ def harvest_sync_results(catalog: Catalog) -> DiagnosticsRun:
     # After a failed feed read, keep the old watermark so the next harvest tries it again.
     watermark = now if status == DiagnosticsRun.Status.OK else since
     return DiagnosticsRun.objects.create(
-        tenant_id=catalog.tenant_id, catalog=catalog, kind=DiagnosticsRun.Kind.SYNC_RESULTS, status=status,
-        started_at=now, finished_at=timezone.now(), watermark=watermark, opened=opened, updated=counts.updated,
-        resolved=counts.resolved, error_code=error_code[:64], error_message=error_message[:2000],
+        tenant_id=catalog.tenant_id,
+        catalog=catalog,
+        kind=DiagnosticsRun.Kind.SYNC_RESULTS,
+        status=status,
+        started_at=now,
+        finished_at=timezone.now(),
+        watermark=watermark,
+        opened=opened,
+        updated=counts.updated,
+        resolved=counts.resolved,
+        error_code=error_code[:64],
+        error_message=error_message[:2000],
     )

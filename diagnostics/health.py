@@ -41,8 +41,19 @@ REASON_SAMPLE = 200  # not-visible variants read to say why (the card says when 
 REASONS_SHOWN = 4
 TREND_POINTS = 160  # at most this many points per chart (one per pixel or three is plenty)
 # The trend's series: the snapshot columns, summed over the catalogs shown.
-TREND_FIELDS = ("live", "not_visible", "rejected", "in_review", "pending", "synced", "failed", "excluded",
-                "open_high", "open_medium", "open_low")
+TREND_FIELDS = (
+    "live",
+    "not_visible",
+    "rejected",
+    "in_review",
+    "pending",
+    "synced",
+    "failed",
+    "excluded",
+    "open_high",
+    "open_medium",
+    "open_low",
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,8 @@ class HealthSummary:
     def catalog_wide_findings(self) -> list[CatalogIssue]:
         """Catalog issues neither blocking nor already a problem row (where Meta's count is shown)."""
         return [
-            i for i in self.catalog_issues
+            i
+            for i in self.catalog_issues
             if i.error_type.code not in INTEGRATION_TYPES and i.pk not in self.folded_issue_ids
         ]
 
@@ -184,9 +196,14 @@ def not_visible_reasons(catalog_ids: list[int], counts: StatusCounts) -> tuple[l
     rows = list(
         Variant.objects.filter(states.q(states.NOT_VISIBLE), catalog_id__in=catalog_ids)
         # retailer_id: Variant.from_db reads it (deferred, it would cost a query per row).
-        .only("retailer_id", "review_status", "review_rejection_reasons", "visibility", "image_fetch_status",
-              "channel_review")
-        [:REASON_SAMPLE]
+        .only(
+            "retailer_id",
+            "review_status",
+            "review_rejection_reasons",
+            "visibility",
+            "image_fetch_status",
+            "channel_review",
+        )[:REASON_SAMPLE]
     )
     reasons: Counter[str] = Counter()
     for variant in rows:
@@ -201,16 +218,19 @@ def unconnected(tenant: Tenant) -> Unconnected | None:
     ``catalog`` index answers ``catalog_id IS NULL``).
     """
     stores = list(
-        ShopifyStore.objects.for_tenant(tenant).filter(catalog__isnull=True)
-        .only("pk", "tenant_id", "name", "shop_domain").order_by("shop_domain")
+        ShopifyStore.objects.for_tenant(tenant)
+        .filter(catalog__isnull=True)
+        .only("pk", "tenant_id", "name", "shop_domain")
+        .order_by("shop_domain")
     )
     if not stores:
         return None
     return Unconnected(stores, Variant.objects.for_tenant(tenant).filter(catalog__isnull=True).count())
 
 
-def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: list[CatalogIssue],
-                     now: datetime) -> ConnectionState:
+def connection_state(
+    tenant: Tenant, catalogs: list[Catalog], catalog_issues: list[CatalogIssue], now: datetime
+) -> ConnectionState:
     """Token health, last sync, next runs and pause reason (two queries: connection, schedules)."""
     connection = MetaConnection.objects.for_tenant(tenant).first()
     open_codes = {issue.error_type.code for issue in catalog_issues}
@@ -235,8 +255,10 @@ def connection_state(tenant: Tenant, catalogs: list[Catalog], catalog_issues: li
     common = {"token_hint": hint, "days_left": days_left, "checked_at": connection.token_checked_at, **base}
     if status == MetaConnection.TokenStatus.REVOKED or ec.TOKEN_REVOKED in open_codes:
         return ConnectionState("revoked", "Token revoked: nothing reaches Meta", "bad", **common)
-    if status == MetaConnection.TokenStatus.EXPIRED or ec.TOKEN_EXPIRED in open_codes or (
-        connection.token_expires_at and connection.token_expires_at <= now
+    if (
+        status == MetaConnection.TokenStatus.EXPIRED
+        or ec.TOKEN_EXPIRED in open_codes
+        or (connection.token_expires_at and connection.token_expires_at <= now)
     ):
         return ConnectionState("expired", "Token expired: nothing reaches Meta", "bad", **common)
     if ec.TOKEN_INVALID in open_codes:
@@ -305,7 +327,8 @@ def trend(catalog_ids: list[int], now: datetime, days: int = TREND_DAYS) -> list
         return []
     rows = (
         HealthSnapshot.objects.filter(catalog_id__in=catalog_ids, taken_at__gte=now - timedelta(days=days))
-        .order_by("taken_at", "pk").values_list("catalog_id", "taken_at", *TREND_FIELDS)
+        .order_by("taken_at", "pk")
+        .values_list("catalog_id", "taken_at", *TREND_FIELDS)
     )
     latest: dict[int, tuple] = {}
     points: list[dict] = []
@@ -327,10 +350,22 @@ def _trend_point(taken_at: datetime, values: list[int]) -> dict:
 
 def now_point(counts: StatusCounts, totals: dict[str, int], now: datetime) -> dict:
     """The trend's last point: the cards' own numbers, so the chart ends where the page stands."""
-    return _trend_point(now, [
-        counts.live, counts.not_visible, counts.rejected, counts.in_review, counts.pending, counts.synced,
-        counts.failed, counts.excluded, totals[Priority.HIGH], totals[Priority.MEDIUM], totals[Priority.LOW],
-    ])
+    return _trend_point(
+        now,
+        [
+            counts.live,
+            counts.not_visible,
+            counts.rejected,
+            counts.in_review,
+            counts.pending,
+            counts.synced,
+            counts.failed,
+            counts.excluded,
+            totals[Priority.HIGH],
+            totals[Priority.MEDIUM],
+            totals[Priority.LOW],
+        ],
+    )
 
 
 def _thin(points: list[dict], limit: int) -> list[dict]:
@@ -344,8 +379,9 @@ def _thin(points: list[dict], limit: int) -> list[dict]:
     return list(kept.values())
 
 
-def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str = "", source: str = "",
-              now: datetime | None = None) -> HealthSummary:
+def summarise(
+    tenant: Tenant, *, catalog: Catalog | None = None, priority: str = "", source: str = "", now: datetime | None = None
+) -> HealthSummary:
     """Everything the health page shows for a tenant (or one of its catalogs), in a fixed number of queries.
 
     ``priority`` / ``source`` narrow the problem rows only; the cards, the priority totals
@@ -355,10 +391,16 @@ def summarise(tenant: Tenant, *, catalog: Catalog | None = None, priority: str =
     catalogs = catalogs_for(tenant)
     selected = [c for c in catalogs if catalog is None or c.pk == catalog.pk]
     ids = [c.pk for c in selected]
-    catalog_issues = list(
-        CatalogIssue.objects.open().filter(catalog_id__in=ids).select_related("error_type", "catalog", "catalog__store")
-        .order_by("priority", "-last_seen")
-    ) if ids else []
+    catalog_issues = (
+        list(
+            CatalogIssue.objects.open()
+            .filter(catalog_id__in=ids)
+            .select_related("error_type", "catalog", "catalog__store")
+            .order_by("priority", "-last_seen")
+        )
+        if ids
+        else []
+    )
     catalog_issues.sort(key=lambda i: (PRIORITY_RANK.get(i.priority, 9), -i.last_seen.timestamp()))
     # The problem counts are memoised on the issues' version: one query for the version, one for both memos.
     keys = [problems.totals_key(tenant, ids), problems.groups_key(tenant, ids, priority, source)]
@@ -399,4 +441,3 @@ def token_blocks_sync(summary: HealthSummary) -> bool:
     return summary.connection.status in ("revoked", "expired", "invalid", "missing_permission", "not_connected") or any(
         i.error_type.code in TOKEN_TYPES for i in summary.catalog_issues
     )
-

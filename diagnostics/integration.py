@@ -56,8 +56,9 @@ def classify_graph_error(exc: BaseException) -> str:
     return ec.META_REQUEST_REJECTED
 
 
-def record_integration_error(catalog: Catalog, exc: BaseException, *, operation: str = "",
-                             now: datetime | None = None) -> CatalogIssue:
+def record_integration_error(
+    catalog: Catalog, exc: BaseException, *, operation: str = "", now: datetime | None = None
+) -> CatalogIssue:
     """Open (or refresh) the catalog issue for a failed Graph call; never stores the token."""
     now = now or timezone.now()
     code = classify_graph_error(exc)
@@ -76,8 +77,13 @@ def record_integration_error(catalog: Catalog, exc: BaseException, *, operation:
     message = str(getattr(exc, "message", "") or exc)[:2000]
     logger.warning("catalog %s: %s during %s (code %s)", catalog.pk, code, operation or "call", details["code"])
     return open_catalog_issue(
-        catalog, error_type, source=IssueSource.INTEGRATION, key=operation, message=message,
-        details=details, now=now,
+        catalog,
+        error_type,
+        source=IssueSource.INTEGRATION,
+        key=operation,
+        message=message,
+        details=details,
+        now=now,
     )
 
 
@@ -120,10 +126,15 @@ def mirror_sync_pause(catalog: Catalog, *, now: datetime | None = None) -> Catal
     issue = None
     if code:
         issue = open_catalog_issue(
-            catalog, ErrorTypeCache().get(code, source=ErrorType.Source.INTEGRATION), source=IssueSource.INTEGRATION,
-            key=SYNC_PAUSE_KEY, message=catalog.paused_reason,
-            details={"pause_kind": catalog.pause_kind,
-                     "paused_until": catalog.paused_until.isoformat() if catalog.paused_until else None},
+            catalog,
+            ErrorTypeCache().get(code, source=ErrorType.Source.INTEGRATION),
+            source=IssueSource.INTEGRATION,
+            key=SYNC_PAUSE_KEY,
+            message=catalog.paused_reason,
+            details={
+                "pause_kind": catalog.pause_kind,
+                "paused_until": catalog.paused_until.isoformat() if catalog.paused_until else None,
+            },
             now=now,
         )
     stale = Q(source=IssueSource.INTEGRATION, key=SYNC_PAUSE_KEY)

@@ -145,14 +145,25 @@ class IssueWriter:
             for type_id, obs in current.items():
                 issue = existing.get((variant_id, type_id))
                 if issue is None:
-                    to_create.append(ItemIssue(
-                        tenant_id=self.catalog.tenant_id, catalog_id=self.catalog.pk, variant_id=variant_id,
-                        error_type_id=type_id, source=self.source, priority=obs.priority,
-                        message=obs.message, reference=obs.reference[:200],
-                        first_seen=self.now, last_seen=self.now,
-                    ))
-                elif (issue.priority, issue.message, issue.reference) != (obs.priority, obs.message,
-                                                                           obs.reference[:200]):
+                    to_create.append(
+                        ItemIssue(
+                            tenant_id=self.catalog.tenant_id,
+                            catalog_id=self.catalog.pk,
+                            variant_id=variant_id,
+                            error_type_id=type_id,
+                            source=self.source,
+                            priority=obs.priority,
+                            message=obs.message,
+                            reference=obs.reference[:200],
+                            first_seen=self.now,
+                            last_seen=self.now,
+                        )
+                    )
+                elif (issue.priority, issue.message, issue.reference) != (
+                    obs.priority,
+                    obs.message,
+                    obs.reference[:200],
+                ):
                     issue.priority, issue.message, issue.reference = obs.priority, obs.message, obs.reference[:200]
                     issue.last_seen = self.now
                     to_update.append(issue)
@@ -164,8 +175,7 @@ class IssueWriter:
         if to_create:
             counts.opened += self._create(to_create)
         if to_update:
-            ItemIssue.objects.bulk_update(to_update, ["priority", "message", "reference", "last_seen"],
-                                          batch_size=500)
+            ItemIssue.objects.bulk_update(to_update, ["priority", "message", "reference", "last_seen"], batch_size=500)
             counts.updated += len(to_update)
         for chunk in _chunks(to_touch, WRITE_CHUNK):
             ItemIssue.objects.filter(pk__in=chunk).update(last_seen=self.now)
@@ -181,8 +191,9 @@ class IssueWriter:
                 # The per-item timeline: the variants' new issues, in one INSERT ... SELECT per chunk.
                 # (bulk_create set the pks: PostgreSQL and SQLite both return them.)
                 for chunk in _chunks(rows, WRITE_CHUNK):
-                    _record_issues(ItemIssue.objects.filter(pk__in=[r.pk for r in chunk]),
-                                   VariantEvent.Kind.ISSUE_OPENED, self.now)
+                    _record_issues(
+                        ItemIssue.objects.filter(pk__in=[r.pk for r in chunk]), VariantEvent.Kind.ISSUE_OPENED, self.now
+                    )
             return len(rows)
         except IntegrityError:
             # A concurrent writer (page view vs. scheduled poll) opened some of them first:
@@ -203,7 +214,10 @@ class IssueWriter:
         stale: list[int] = []
         resolved = 0
         rows = (
-            self._open().filter(scope.q()).order_by("pk").values_list("pk", "variant_id")
+            self._open()
+            .filter(scope.q())
+            .order_by("pk")
+            .values_list("pk", "variant_id")
             .iterator(chunk_size=STREAM_CHUNK)
         )
         for pk, variant_id in rows:
@@ -221,15 +235,17 @@ class IssueWriter:
         """Resolve the open issues of this catalog and source matching ``q`` (one UPDATE, and its timeline)."""
         resolved = self._open().filter(q).update(resolved_at=self.now, last_seen=self.now)
         if resolved:  # the timeline only when something was resolved: a no-op costs no statement
-            just_resolved = ItemIssue.objects.filter(catalog_id=self.catalog.pk, source=self.source,
-                                                     resolved_at=self.now)
+            just_resolved = ItemIssue.objects.filter(
+                catalog_id=self.catalog.pk, source=self.source, resolved_at=self.now
+            )
             _record_issues(just_resolved.filter(q), VariantEvent.Kind.ISSUE_RESOLVED, self.now)
         self.counts.resolved += resolved
         return resolved
 
     def _resolve(self, pks: list[int]) -> int:
-        _record_issues(ItemIssue.objects.filter(pk__in=pks, resolved_at__isnull=True),
-                       VariantEvent.Kind.ISSUE_RESOLVED, self.now)
+        _record_issues(
+            ItemIssue.objects.filter(pk__in=pks, resolved_at__isnull=True), VariantEvent.Kind.ISSUE_RESOLVED, self.now
+        )
         return ItemIssue.objects.filter(pk__in=pks, resolved_at__isnull=True).update(
             resolved_at=self.now, last_seen=self.now
         )
@@ -240,9 +256,18 @@ ISSUE_SOURCE = ("tenant_id", "variant_id", "variant__product_id", "catalog_id")
 
 def _record_issues(issues, kind: str, now: datetime) -> None:
     """Timeline: one event per item issue of ``issues`` (its type's title; Meta's message), one statement."""
-    timeline.record_from(issues, kind, at=now, source=ISSUE_SOURCE, message=Concat(
-        F("error_type__code"), Value(": "), F("message"), output_field=TextField(),
-    ))
+    timeline.record_from(
+        issues,
+        kind,
+        at=now,
+        source=ISSUE_SOURCE,
+        message=Concat(
+            F("error_type__code"),
+            Value(": "),
+            F("message"),
+            output_field=TextField(),
+        ),
+    )
 
 
 def _dedupe(observations: Iterable[Observation]) -> dict[int, Observation]:
@@ -261,7 +286,7 @@ def _dedupe(observations: Iterable[Observation]) -> dict[int, Observation]:
 
 def _chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # --- Catalog-level issues -------------------------------------------------------------------
@@ -302,15 +327,20 @@ def open_catalog_issue(
     try:
         with transaction.atomic():
             return CatalogIssue.objects.create(
-                tenant_id=catalog.tenant_id, catalog=catalog, error_type=error_type, key=key[:200],
-                first_seen=now, **values,
+                tenant_id=catalog.tenant_id,
+                catalog=catalog,
+                error_type=error_type,
+                key=key[:200],
+                first_seen=now,
+                **values,
             )
     except IntegrityError:  # opened concurrently
         return CatalogIssue.objects.open().get(catalog_id=catalog.pk, error_type=error_type, key=key[:200])
 
 
-def resolve_catalog_issues(catalog: Catalog, q: Q | None = None, *, keep_keys: Iterable[tuple[int, str]] = (),
-                           now: datetime | None = None) -> int:
+def resolve_catalog_issues(
+    catalog: Catalog, q: Q | None = None, *, keep_keys: Iterable[tuple[int, str]] = (), now: datetime | None = None
+) -> int:
     """Resolve the catalog's open issues matching ``q``, except ``(error_type_id, key)`` pairs kept."""
     now = now or timezone.now()
     qs = CatalogIssue.objects.open().filter(catalog_id=catalog.pk).filter(q or Q())

@@ -68,8 +68,14 @@ class ProductHealth:
     check_error: str = ""
 
 
-def _issue_view(issue: ItemIssue | CatalogIssue, *, catalog: Catalog | None, product: Product,
-                variant: Variant | None, in_admin: bool = False) -> IssueView:
+def _issue_view(
+    issue: ItemIssue | CatalogIssue,
+    *,
+    catalog: Catalog | None,
+    product: Product,
+    variant: Variant | None,
+    in_admin: bool = False,
+) -> IssueView:
     et = issue.error_type
     title = issue.display_title if isinstance(issue, CatalogIssue) else et.display_title
     ours = isinstance(issue, ItemIssue) and issue.source == IssueSource.LOCAL_VALIDATION
@@ -81,8 +87,15 @@ def _issue_view(issue: ItemIssue | CatalogIssue, *, catalog: Catalog | None, pro
         fix=et.display_fix,
         priority=issue.priority,
         source=issue.get_source_display(),
-        fix_link=fix_link(et, catalog=catalog, product=product, variant=variant, store=product.store,
-                          tenant=product.tenant if Product.tenant.is_cached(product) else None, in_admin=in_admin),
+        fix_link=fix_link(
+            et,
+            catalog=catalog,
+            product=product,
+            variant=variant,
+            store=product.store,
+            tenant=product.tenant if Product.tenant.is_cached(product) else None,
+            in_admin=in_admin,
+        ),
         help_link=help_link(et),
         speaker="Galantis found" if ours else "Meta says",
     )
@@ -98,8 +111,9 @@ def _exclusion_reason(product: Product) -> str:
     return "the product is not published to the Online Store in Shopify"
 
 
-def explain(variant: Variant, product: Product, issues: list[IssueView], blocking: list[IssueView],
-            review_status: str = "") -> tuple[str, str]:
+def explain(
+    variant: Variant, product: Product, issues: list[IssueView], blocking: list[IssueView], review_status: str = ""
+) -> tuple[str, str]:
     """The one-line answer and its level (ok / warn / bad) for one variant.
 
     Follows the variant's state (``states.state_of``, the health page's cards): not sent
@@ -140,8 +154,15 @@ def explain(variant: Variant, product: Product, issues: list[IssueView], blockin
     return "Live in the catalog and available on WhatsApp.", "ok"
 
 
-def product_health(product: Product, *, review: dict[str, str] | None = None, checked_at: datetime | None = None,
-                   check_error: str = "", now: datetime | None = None, in_admin: bool = False) -> ProductHealth:
+def product_health(
+    product: Product,
+    *,
+    review: dict[str, str] | None = None,
+    checked_at: datetime | None = None,
+    check_error: str = "",
+    now: datetime | None = None,
+    in_admin: bool = False,
+) -> ProductHealth:
     """Every variant of ``product`` with its status, open issues from every source and their fixes.
 
     Three queries whatever the number of variants: variants, their open and recently
@@ -159,7 +180,8 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
     issues = (
         ItemIssue.objects.filter(variant_id__in=ids)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=now - RESOLVED_HISTORY))
-        .select_related("error_type").order_by(F("resolved_at").desc(nulls_last=True), "pk")
+        .select_related("error_type")
+        .order_by(F("resolved_at").desc(nulls_last=True), "pk")
     )
     for issue in issues:
         if issue.resolved_at is None:
@@ -167,12 +189,18 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
         elif len(resolved_by_variant.setdefault(issue.variant_id, [])) < RESOLVED_HISTORY_ROWS:
             resolved_by_variant[issue.variant_id].append(issue)
     catalog_ids = {v.catalog_id for v in variants if v.catalog_id}
-    blocking_issues = list(
-        CatalogIssue.objects.open().filter(catalog_id__in=catalog_ids, error_type__code__in=INTEGRATION_TYPES)
-        .select_related("error_type", "catalog", "catalog__store")
-    ) if catalog_ids else []
-    blocking = [_issue_view(i, catalog=i.catalog, product=product, variant=None, in_admin=in_admin)
-                for i in blocking_issues]
+    blocking_issues = (
+        list(
+            CatalogIssue.objects.open()
+            .filter(catalog_id__in=catalog_ids, error_type__code__in=INTEGRATION_TYPES)
+            .select_related("error_type", "catalog", "catalog__store")
+        )
+        if catalog_ids
+        else []
+    )
+    blocking = [
+        _issue_view(i, catalog=i.catalog, product=product, variant=None, in_admin=in_admin) for i in blocking_issues
+    ]
     views = []
     for variant in variants:
         variant.product = product  # the fix links read it; one product for all its variants
@@ -185,15 +213,22 @@ def product_health(product: Product, *, review: dict[str, str] | None = None, ch
         status = variant.review_status or review.get(variant.retailer_id, "")
         headline, level = explain(variant, product, issues, mine, status)
         state = states.state_of(variant) if variant.catalog_id else ""
-        views.append(VariantView(
-            variant, headline, level, issues, resolved_by_variant.get(variant.pk, []), status,
-            state=state,
-            state_label=states.LABELS.get(state, "Not in a catalog"),
-            review_label=states.review_label(variant),
-            why_not_visible=states.why_not_visible(variant),
-            error_speaker=states.error_speaker(variant) if variant.last_error else "",
-            accepted_at=states.accepted_at(variant),
-            action=None if any(i.fix_link for i in issues) else variant_fix_link(variant, in_admin=in_admin),
-            show_error=bool(variant.last_error) and all(i.message != variant.last_error for i in issues),
-        ))
+        views.append(
+            VariantView(
+                variant,
+                headline,
+                level,
+                issues,
+                resolved_by_variant.get(variant.pk, []),
+                status,
+                state=state,
+                state_label=states.LABELS.get(state, "Not in a catalog"),
+                review_label=states.review_label(variant),
+                why_not_visible=states.why_not_visible(variant),
+                error_speaker=states.error_speaker(variant) if variant.last_error else "",
+                accepted_at=states.accepted_at(variant),
+                action=None if any(i.fix_link for i in issues) else variant_fix_link(variant, in_admin=in_admin),
+                show_error=bool(variant.last_error) and all(i.message != variant.last_error for i in issues),
+            )
+        )
     return ProductHealth(product, views, blocking, checked_at, check_error)

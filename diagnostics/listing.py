@@ -24,7 +24,8 @@ PAGE_SIZE = 50
 EXPORT_CHUNK = 1000
 # ``?status=FAILED`` (the old drill-down links) means the failed card's state.
 STATUS_TO_STATE = {
-    Variant.SyncStatus.PENDING: states.PENDING, Variant.SyncStatus.SYNCED: states.SYNCED,
+    Variant.SyncStatus.PENDING: states.PENDING,
+    Variant.SyncStatus.SYNCED: states.SYNCED,
     Variant.SyncStatus.FAILED: states.FAILED,
 }
 
@@ -65,8 +66,13 @@ class ItemFilter:
         return states.LABELS.get(self.state, "")
 
     def as_query(self) -> dict[str, str]:
-        out = {"state": self.state, "priority": self.priority, "source": self.source, "q": self.q,
-               "error": self.error_type.code if self.error_type else ""}
+        out = {
+            "state": self.state,
+            "priority": self.priority,
+            "source": self.source,
+            "q": self.q,
+            "error": self.error_type.code if self.error_type else "",
+        }
         return {k: v for k, v in out.items() if v}
 
 
@@ -99,7 +105,10 @@ def _variant_ids_page(tenant: Tenant, f: ItemFilter, after: int, limit: int) -> 
     """The next ``limit`` variant ids after ``after`` (walks the open-issue index when filtering by issue)."""
     if f.uses_issues:
         return list(
-            _issues(tenant, f).filter(variant_id__gt=after).order_by("variant_id").values_list("variant_id", flat=True)
+            _issues(tenant, f)
+            .filter(variant_id__gt=after)
+            .order_by("variant_id")
+            .values_list("variant_id", flat=True)
             .distinct()[:limit]
         )
     return list(_variants(tenant, f).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:limit])
@@ -164,8 +173,13 @@ def row_view(variant: Variant, issues: list[ItemIssue]) -> RowView:
     state = states.state_of(variant)
     link = None
     if issues:
-        link = fix_link(issues[0].error_type, catalog=variant.catalog, product=variant.product, variant=variant,
-                        store=variant.product.store)
+        link = fix_link(
+            issues[0].error_type,
+            catalog=variant.catalog,
+            product=variant.product,
+            variant=variant,
+            store=variant.product.store,
+        )
     return RowView(
         state=state,
         state_label=states.LABELS[state],
@@ -194,9 +208,29 @@ def csv_cell(value: object) -> object:
     return value
 
 
-CSV_HEADER = ["retailer_id", "sku", "product", "variant", "state", "status", "verdict", "review_status",
-              "why_not_visible", "failure_source", "error", "error_from", "fix", "accepted_by_meta_at", "priority",
-              "error_codes", "problems", "fixes", "where_to_fix", "shopify_admin_url", "galantis_product_url"]
+CSV_HEADER = [
+    "retailer_id",
+    "sku",
+    "product",
+    "variant",
+    "state",
+    "status",
+    "verdict",
+    "review_status",
+    "why_not_visible",
+    "failure_source",
+    "error",
+    "error_from",
+    "fix",
+    "accepted_by_meta_at",
+    "priority",
+    "error_codes",
+    "problems",
+    "fixes",
+    "where_to_fix",
+    "shopify_admin_url",
+    "galantis_product_url",
+]
 
 
 def export_rows(tenant: Tenant, f: ItemFilter) -> Iterator[str]:
@@ -212,33 +246,44 @@ def export_rows(tenant: Tenant, f: ItemFilter) -> Iterator[str]:
         for variant in _load(ids):
             product = variant.product
             mine = issues.get(variant.pk, [])
-            link = fix_link(mine[0].error_type, catalog=variant.catalog, product=product, variant=variant,
-                            store=product.store) if mine else variant_fix_link(variant)
+            link = (
+                fix_link(
+                    mine[0].error_type, catalog=variant.catalog, product=product, variant=variant, store=product.store
+                )
+                if mine
+                else variant_fix_link(variant)
+            )
             accepted = states.accepted_at(variant)
-            yield writer.writerow([csv_cell(cell) for cell in (
-                variant.retailer_id,
-                variant.sku,
-                product.title,
-                variant.title,
-                states.state_of(variant),
-                variant.meta_status,
-                variant.verdict,
-                variant.review_status,
-                states.why_not_visible(variant),
-                variant.failure_source,
-                _one_line(variant.last_error),
-                ("meta" if states.error_is_metas(variant) else "galantis") if variant.last_error else "",
-                _one_line(variant.last_error_fix),
-                accepted.isoformat() if accepted else "",
-                mine[0].priority if mine else "",
-                " ".join(i.error_type.code for i in mine),
-                " | ".join(_one_line(i.message or i.error_type.display_title) for i in mine)
-                or _one_line(variant.last_error),
-                " | ".join(_one_line(i.error_type.display_fix) for i in mine) or _one_line(variant.last_error_fix),
-                link.url if link else "",
-                product.shopify_admin_url,
-                reverse("health:product", args=[product.pk]),
-            )])
+            yield writer.writerow(
+                [
+                    csv_cell(cell)
+                    for cell in (
+                        variant.retailer_id,
+                        variant.sku,
+                        product.title,
+                        variant.title,
+                        states.state_of(variant),
+                        variant.meta_status,
+                        variant.verdict,
+                        variant.review_status,
+                        states.why_not_visible(variant),
+                        variant.failure_source,
+                        _one_line(variant.last_error),
+                        ("meta" if states.error_is_metas(variant) else "galantis") if variant.last_error else "",
+                        _one_line(variant.last_error_fix),
+                        accepted.isoformat() if accepted else "",
+                        mine[0].priority if mine else "",
+                        " ".join(i.error_type.code for i in mine),
+                        " | ".join(_one_line(i.message or i.error_type.display_title) for i in mine)
+                        or _one_line(variant.last_error),
+                        " | ".join(_one_line(i.error_type.display_fix) for i in mine)
+                        or _one_line(variant.last_error_fix),
+                        link.url if link else "",
+                        product.shopify_admin_url,
+                        reverse("health:product", args=[product.pk]),
+                    )
+                ]
+            )
         if len(ids) < EXPORT_CHUNK:
             return
         after = ids[-1]

@@ -66,9 +66,7 @@ class ErrorType(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(priority__in=["HIGH", "MEDIUM", "LOW"]), name="errortype_priority"),
-            models.CheckConstraint(
-                condition=Q(source__in=["meta", "local", "integration"]), name="errortype_source"
-            ),
+            models.CheckConstraint(condition=Q(source__in=["meta", "local", "integration"]), name="errortype_source"),
         ]
 
     def __str__(self) -> str:

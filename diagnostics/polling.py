@@ -122,9 +122,11 @@ class _ItemMapper:
             if variant_id is None:
                 self.unmatched += 1
                 continue
-            reported[variant_id] = [] if variant_id in excluded else [
-                self._observation(variant_id, error) for error in item.get("errors") or ()
-            ]
+            reported[variant_id] = (
+                []
+                if variant_id in excluded
+                else [self._observation(variant_id, error) for error in item.get("errors") or ()]
+            )
         return reported
 
     def _observation(self, variant_id: int, error: dict) -> Observation:
@@ -132,8 +134,9 @@ class _ItemMapper:
         title = str(error.get("title") or "")
         description = str(error.get("description") or "")
         self.texts.add(code, error)
-        error_type = self.types.get(code, title=title, description=description,
-                                    priority=str(error.get("error_priority") or ""))
+        error_type = self.types.get(
+            code, title=title, description=description, priority=str(error.get("error_priority") or "")
+        )
         priority = normalise_priority(error.get("error_priority"), default=error_type.priority)
         message = description or title
         return Observation(variant_id, error_type, priority, message)
@@ -161,7 +164,10 @@ def poll_catalog(
     started = timezone.now()
     scope_label = f"error_type={error_type}" if error_type else "priority=" + ",".join(priorities)
     run = DiagnosticsRun.objects.create(
-        tenant_id=catalog.tenant_id, catalog=catalog, kind=DiagnosticsRun.Kind.POLL, started_at=started,
+        tenant_id=catalog.tenant_id,
+        catalog=catalog,
+        kind=DiagnosticsRun.Kind.POLL,
+        started_at=started,
         scope=scope_label[:200],
     )
     if include_failures:
@@ -191,8 +197,7 @@ def poll_catalog(
     failure: BaseException | None = None
     for scope, params in passes:
         try:
-            rows = client.paginate(f"{catalog.meta_catalog_id}/products", fields=ITEM_FIELDS, limit=PAGE_SIZE,
-                                   **params)
+            rows = client.paginate(f"{catalog.meta_catalog_id}/products", fields=ITEM_FIELDS, limit=PAGE_SIZE, **params)
             for page in _pages(rows, PAGE_SIZE):
                 writer.apply_page(mapper.observations(page), scope)
                 run.pages += 1
@@ -215,8 +220,12 @@ def poll_catalog(
     if failure is not None:
         record_integration_error(catalog, failure, operation="diagnostics")
         status = DiagnosticsRun.Status.PARTIAL if completed else DiagnosticsRun.Status.FAILED
-        return _finish(run, status, error_code=str(getattr(failure, "code", "") or "error"),
-                       error_message=str(getattr(failure, "message", "") or failure))
+        return _finish(
+            run,
+            status,
+            error_code=str(getattr(failure, "code", "") or "error"),
+            error_message=str(getattr(failure, "message", "") or failure),
+        )
     clear_integration_errors(catalog, operation="diagnostics")
     if not error_type:
         _record_unmatched(catalog, mapper.unmatched, types)
@@ -227,7 +236,10 @@ def _record_unmatched(catalog: Catalog, unmatched: int, types: ErrorTypeCache) -
     et = types.get(ec.ITEMS_NOT_IN_SHOPIFY, source=ErrorType.Source.LOCAL)
     if unmatched:
         open_catalog_issue(
-            catalog, et, source=IssueSource.DIAGNOSTICS_POLL, affected_items=unmatched,
+            catalog,
+            et,
+            source=IssueSource.DIAGNOSTICS_POLL,
+            affected_items=unmatched,
             message=f"{unmatched} item(s) with problems in the Meta catalog match no Shopify variant.",
         )
     else:
@@ -260,8 +272,14 @@ def item_check_cache_key(catalog_id: int, product_id: int) -> str:
     return f"diagnostics:item-check:{catalog_id}:{product_id}"
 
 
-def refresh_item_errors(catalog: Catalog, variants: Sequence[Variant], *, product_id: int,
-                        client: GraphClient | None = None, force: bool = False) -> ItemCheck:
+def refresh_item_errors(
+    catalog: Catalog,
+    variants: Sequence[Variant],
+    *,
+    product_id: int,
+    client: GraphClient | None = None,
+    force: bool = False,
+) -> ItemCheck:
     """Ask Meta for the current errors of ``variants`` (cached ``ITEM_CHECK_TTL`` s) and upsert them.
 
     Variants Meta does not return have no diagnostics issue left. A failure is returned,
@@ -283,11 +301,15 @@ def refresh_item_errors(catalog: Catalog, variants: Sequence[Variant], *, produc
     wanted = [v.retailer_id for v in variants]
     try:
         for start in range(0, len(wanted), ITEM_LOOKUP_BATCH):
-            batch = wanted[start:start + ITEM_LOOKUP_BATCH]
-            rows = list(client.paginate(
-                f"{catalog.meta_catalog_id}/products", fields=ITEM_CHECK_FIELDS,
-                filter=json.dumps({"retailer_id": {"is_any": batch}}, separators=(",", ":")), limit=len(batch),
-            ))
+            batch = wanted[start : start + ITEM_LOOKUP_BATCH]
+            rows = list(
+                client.paginate(
+                    f"{catalog.meta_catalog_id}/products",
+                    fields=ITEM_CHECK_FIELDS,
+                    filter=json.dumps({"retailer_id": {"is_any": batch}}, separators=(",", ":")),
+                    limit=len(batch),
+                )
+            )
             review.update({str(r.get("retailer_id")): str(r.get("review_status") or "") for r in rows})
             writer.apply_page(mapper.observations(rows, expect=batch))
             # Meta's verdict as read now: the page and the health page then say the same thing.
@@ -312,7 +334,10 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
     """Read ``GET /{catalog_id}/diagnostics``: one catalog issue per group, Meta's texts into the taxonomy."""
     now = timezone.now()
     run = DiagnosticsRun.objects.create(
-        tenant_id=catalog.tenant_id, catalog=catalog, kind=DiagnosticsRun.Kind.CATALOG_DIAGNOSTICS, started_at=now,
+        tenant_id=catalog.tenant_id,
+        catalog=catalog,
+        kind=DiagnosticsRun.Kind.CATALOG_DIAGNOSTICS,
+        started_at=now,
     )
     try:
         client = client or client_for(catalog)
@@ -321,15 +346,22 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
         return _finish(run, DiagnosticsRun.Status.FAILED, error_code="not_connected", error_message=str(exc))
     except GraphAPIError as exc:
         record_integration_error(catalog, exc, operation="diagnostics")
-        return _finish(run, DiagnosticsRun.Status.FAILED, error_code=str(getattr(exc, "code", "") or "error"),
-                       error_message=str(getattr(exc, "message", "") or exc))
+        return _finish(
+            run,
+            DiagnosticsRun.Status.FAILED,
+            error_code=str(getattr(exc, "code", "") or "error"),
+            error_message=str(getattr(exc, "message", "") or exc),
+        )
     types = ErrorTypeCache(preload=True)
     texts = _TextCollector()
     kept: set[tuple[int, str]] = set()
     for group in groups:
         kind = normalise_code(group.get("type")) or "OTHER"
-        et = types.get(ec.DIAGNOSTICS_GROUP_PREFIX + kind, title=str(group.get("title") or ""),
-                       priority=SEVERITY_PRIORITY.get(str(group.get("severity") or "").upper(), ""))
+        et = types.get(
+            ec.DIAGNOSTICS_GROUP_PREFIX + kind,
+            title=str(group.get("title") or ""),
+            priority=SEVERITY_PRIORITY.get(str(group.get("severity") or "").upper(), ""),
+        )
         key = str(group.get("error_code") or group.get("title") or kind)[:200]
         # Meta's item count per error type of the group: the health page shows each beside our own count.
         item_counts: dict[str, int] = {}
@@ -341,21 +373,30 @@ def poll_catalog_diagnostics(catalog: Catalog, *, client: GraphClient | None = N
                     item_counts[code] = item_counts.get(code, 0) + count
         affected = group.get("number_of_affected_items", group.get("number_of_affected_entities"))
         issue = open_catalog_issue(
-            catalog, et, source=IssueSource.DIAGNOSTICS_POLL, key=key,
+            catalog,
+            et,
+            source=IssueSource.DIAGNOSTICS_POLL,
+            key=key,
             priority=SEVERITY_PRIORITY.get(str(group.get("severity") or "").upper(), et.priority),
-            title=str(group.get("title") or et.display_title), message=str(group.get("subtitle") or ""),
-            affected_items=_int_or_none(affected), now=now,
+            title=str(group.get("title") or et.display_title),
+            message=str(group.get("subtitle") or ""),
+            affected_items=_int_or_none(affected),
+            now=now,
             details={
-                "severity": group.get("severity"), "affected_channels": group.get("affected_channels") or [],
-                "affected_entity": group.get("affected_entity"), "error_code": group.get("error_code"),
+                "severity": group.get("severity"),
+                "affected_channels": group.get("affected_channels") or [],
+                "affected_entity": group.get("affected_entity"),
+                "error_code": group.get("error_code"),
                 "types": item_counts if group.get("affected_entity", "product_item") == "product_item" else {},
             },
         )
         kept.add((issue.error_type_id, issue.key))
         run.items_seen += 1
     run.resolved = resolve_catalog_issues(
-        catalog, Q(source=IssueSource.DIAGNOSTICS_POLL, error_type__code__startswith=ec.DIAGNOSTICS_GROUP_PREFIX),
-        keep_keys=kept, now=now,
+        catalog,
+        Q(source=IssueSource.DIAGNOSTICS_POLL, error_type__code__startswith=ec.DIAGNOSTICS_GROUP_PREFIX),
+        keep_keys=kept,
+        now=now,
     )
     update_meta_texts(texts.texts)
     clear_integration_errors(catalog, operation="diagnostics")
@@ -379,8 +420,12 @@ def refresh_all_errors(client: GraphClient) -> int:
     types = ErrorTypeCache(preload=True)
     for row in answer.get("all") or answer.get("data") or ():
         if isinstance(row, dict) and (code := normalise_code(row.get("error_type"))):
-            types.get(code, title=str(row.get("title") or ""), description=str(row.get("description") or ""),
-                      priority=str(row.get("error_priority") or ""))
+            types.get(
+                code,
+                title=str(row.get("title") or ""),
+                description=str(row.get("description") or ""),
+                priority=str(row.get("error_priority") or ""),
+            )
             texts.add(code, row)
     return update_meta_texts(texts.texts)
 
@@ -404,8 +449,9 @@ def harvest_feed_errors(catalog: Catalog, batch: SyncBatch, *, client: GraphClie
     writer = IssueWriter(catalog, IssueSource.FEED, now=now)
     reported: dict[int, list[Observation]] = {}
     kept: set[tuple[int, str]] = set()
-    for error in client.paginate(f"{batch.handle}/errors", fields="id,summary,description,error_type,severity,"
-                                                                   "total_count,affected_surfaces"):
+    for error in client.paginate(
+        f"{batch.handle}/errors", fields="id,summary,description,error_type,severity,total_count,affected_surfaces"
+    ):
         code = normalise_code(error.get("error_type")) or ec.FEED_UPLOAD_ERROR
         summary = str(error.get("summary") or "")
         description = str(error.get("description") or "")
@@ -414,18 +460,26 @@ def harvest_feed_errors(catalog: Catalog, batch: SyncBatch, *, client: GraphClie
         priority = Priority.HIGH if str(error.get("severity") or "").lower() == "fatal" else Priority.LOW
         message = f"{summary} {description}".strip()
         issue = open_catalog_issue(
-            catalog, et, source=IssueSource.FEED, key=f"upload:{batch.handle}:{error.get('id')}", priority=priority,
-            title=summary or et.display_title, message=description,
+            catalog,
+            et,
+            source=IssueSource.FEED,
+            key=f"upload:{batch.handle}:{error.get('id')}",
+            priority=priority,
+            title=summary or et.display_title,
+            message=description,
             affected_items=_int_or_none(error.get("total_count")),
-            details={"upload_id": batch.handle, "batch_id": batch.pk, "severity": error.get("severity")}, now=now,
+            details={"upload_id": batch.handle, "batch_id": batch.pk, "severity": error.get("severity")},
+            now=now,
         )
         kept.add((issue.error_type_id, issue.key))
-        samples = islice(client.paginate(f"{error.get('id')}/samples", fields="id,retailer_id,row_number"),
-                         FEED_SAMPLES_PER_ERROR)
+        samples = islice(
+            client.paginate(f"{error.get('id')}/samples", fields="id,retailer_id,row_number"), FEED_SAMPLES_PER_ERROR
+        )
         by_retailer = {str(s.get("retailer_id") or ""): s for s in samples}
         variant_ids = dict(
-            Variant.objects.filter(catalog_id=catalog.pk, retailer_id__in=[r for r in by_retailer if r], excluded=False)
-            .values_list("retailer_id", "pk")
+            Variant.objects.filter(
+                catalog_id=catalog.pk, retailer_id__in=[r for r in by_retailer if r], excluded=False
+            ).values_list("retailer_id", "pk")
         )
         for retailer_id, sample in by_retailer.items():
             if (variant_id := variant_ids.get(retailer_id)) is not None:
@@ -434,7 +488,7 @@ def harvest_feed_errors(catalog: Catalog, batch: SyncBatch, *, client: GraphClie
     scope = Scope()
     items = list(reported.items())
     for start in range(0, len(items), PAGE_SIZE):
-        writer.apply_page(dict(items[start:start + PAGE_SIZE]), scope)
+        writer.apply_page(dict(items[start : start + PAGE_SIZE]), scope)
     if batch.kind == SyncBatch.Kind.REPLACE_FEED:
         # A replace feed carries the whole catalog: what it no longer reports is gone.
         writer.resolve_unseen(scope)
@@ -448,4 +502,3 @@ def _int_or_none(value: object) -> int | None:
         return max(int(value), 0)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-

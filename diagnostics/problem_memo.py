@@ -101,8 +101,10 @@ def versions(catalog_ids: Iterable[int]) -> str:
     """The catalogs' issue versions as one comparable text ("3:17,5:2"); one indexed query."""
     ids = sorted(set(catalog_ids))
     rows = dict(
-        ItemIssueVersion.objects.filter(catalog_id__in=ids).order_by()
-        .values_list("catalog_id").annotate(total=Sum("n"))
+        ItemIssueVersion.objects.filter(catalog_id__in=ids)
+        .order_by()
+        .values_list("catalog_id")
+        .annotate(total=Sum("n"))
     )
     return ",".join(f"{pk}:{rows.get(pk, 0)}" for pk in ids)
 
@@ -117,9 +119,11 @@ class Memo:
 
     def __init__(self, catalog_ids: Iterable[int], keys: Iterable[str] = ()) -> None:
         self.version = versions(catalog_ids)
-        self._found = dict(
-            ProblemMemo.objects.filter(key__in=list(keys), version=self.version).values_list("key", "payload")
-        ) if keys else {}
+        self._found = (
+            dict(ProblemMemo.objects.filter(key__in=list(keys), version=self.version).values_list("key", "payload"))
+            if keys
+            else {}
+        )
 
     def get(self, key: str, compute: Callable[[], object]) -> object:
         """``compute()``'s JSON-able result for ``key``, computed again only when the issues changed."""

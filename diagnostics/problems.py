@@ -67,17 +67,23 @@ class TopError:
         assert self.meta is not None
         reasons = []
         if IssueSource.FEED in self.meta.sources:
-            reasons.append("Meta counts every rejected row of a feed upload but names only a sample of them; "
-                           "Galantis lists the variants Meta named.")
+            reasons.append(
+                "Meta counts every rejected row of a feed upload but names only a sample of them; "
+                "Galantis lists the variants Meta named."
+            )
         if IssueSource.DIAGNOSTICS_POLL in self.meta.sources:
             if self.meta.count > self.count:
-                reasons.append("Meta's catalog check also counts items kept hidden in Meta (draft, archived, "
-                               "unpublished or excluded products, which Galantis does not count as problems) "
-                               "and items that match no Shopify variant.")
+                reasons.append(
+                    "Meta's catalog check also counts items kept hidden in Meta (draft, archived, "
+                    "unpublished or excluded products, which Galantis does not count as problems) "
+                    "and items that match no Shopify variant."
+                )
             else:
-                reasons.append("Meta's catalog check is refreshed about once a day; Galantis reads each item's "
-                               "problems every hour and after each sync, so it has seen changes Meta's "
-                               "summary has not.")
+                reasons.append(
+                    "Meta's catalog check is refreshed about once a day; Galantis reads each item's "
+                    "problems every hour and after each sync, so it has seen changes Meta's "
+                    "summary has not."
+                )
         return " ".join(reasons)
 
     @property
@@ -111,17 +117,25 @@ def groups_key(tenant: Tenant | int, catalog_ids: list[int], priority: str = "",
     return _memo_key("groups", tenant, catalog_ids, priority, source)
 
 
-def counted_priority_totals(tenant: Tenant | int, catalog_ids: list[int], *,
-                            memo: problem_memo.Memo | None = None) -> dict[str, int]:
+def counted_priority_totals(
+    tenant: Tenant | int, catalog_ids: list[int], *, memo: problem_memo.Memo | None = None
+) -> dict[str, int]:
     """``priority_totals`` of the catalogs' open issues, computed again only when their issues changed."""
     key = totals_key(tenant, catalog_ids)
     memo = memo or problem_memo.Memo(catalog_ids, [key])
     return memo.get(key, lambda: priority_totals(open_issues(tenant, catalog_ids)))
 
 
-def counted_groups(tenant: Tenant | int, catalog_ids: list[int], *, priority: str = "", source: str = "",
-                   memo: problem_memo.Memo | None = None) -> dict[int, TopError]:
+def counted_groups(
+    tenant: Tenant | int,
+    catalog_ids: list[int],
+    *,
+    priority: str = "",
+    source: str = "",
+    memo: problem_memo.Memo | None = None,
+) -> dict[int, TopError]:
     """``groups`` of the catalogs' open issues (filtered), computed again only when their issues changed."""
+
     def compute() -> dict:
         issues = open_issues(tenant, catalog_ids)
         if priority:
@@ -137,8 +151,12 @@ def counted_groups(tenant: Tenant | int, catalog_ids: list[int], *, priority: st
     memo = memo or problem_memo.Memo(catalog_ids, [key])
     payload = memo.get(key, compute)
     return {
-        int(pk): TopError(error_type=None, count=row["count"], by_priority=row["by_priority"],  # type: ignore[arg-type]
-                          first_variant_id=row["first"])
+        int(pk): TopError(
+            error_type=None,
+            count=row["count"],
+            by_priority=row["by_priority"],  # type: ignore[arg-type]
+            first_variant_id=row["first"],
+        )
         for pk, row in payload.items()
     }
 
@@ -150,7 +168,8 @@ def groups(issues: QuerySet[ItemIssue]) -> dict[int, TopError]:
     """
     per_priority = {p: Count("variant_id", distinct=True, filter=Q(priority=p)) for p in Priority.values}
     rows = (
-        issues.order_by().values("error_type_id")
+        issues.order_by()
+        .values("error_type_id")
         .annotate(n=Count("variant_id", distinct=True), first=Min("variant_id"), **per_priority)
     )
     out: dict[int, TopError] = {}
@@ -195,9 +214,15 @@ def _add(meta: MetaCount, n: int, issue: CatalogIssue) -> None:
     meta.seen_at = min(filter(None, (meta.seen_at, issue.last_seen)), default=None)
 
 
-def problem_rows(tenant: Tenant | int, catalog_ids: list[int], catalog_issues: list[CatalogIssue], *,
-                 priority: str = "", source: str = "",
-                 memo: problem_memo.Memo | None = None) -> tuple[list[TopError], set[int]]:
+def problem_rows(
+    tenant: Tenant | int,
+    catalog_ids: list[int],
+    catalog_issues: list[CatalogIssue],
+    *,
+    priority: str = "",
+    source: str = "",
+    memo: problem_memo.Memo | None = None,
+) -> tuple[list[TopError], set[int]]:
     """One row per problem, most urgent first, Meta's count beside ours; and the catalog issues folded in.
 
     Two queries: the grouped count (memoised on the issues' version), then the error

@@ -33,6 +33,8 @@ SCHEDULES = [
 def next_run(names: list[str] | tuple[str, ...]) -> datetime | None:
     """The soonest next run among the named schedules (one query)."""
     return (
-        Schedule.objects.filter(name__in=names, next_run__isnull=False).order_by("next_run")
-        .values_list("next_run", flat=True).first()
+        Schedule.objects.filter(name__in=names, next_run__isnull=False)
+        .order_by("next_run")
+        .values_list("next_run", flat=True)
+        .first()
     )

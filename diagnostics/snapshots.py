@@ -73,9 +73,7 @@ def prune_history(now: datetime | None = None) -> dict[str, int]:
     return {
         "snapshots": _delete_in_chunks(HealthSnapshot.objects.filter(taken_at__lt=now - SNAPSHOT_RETENTION)),
         "runs": _delete_in_chunks(DiagnosticsRun.objects.filter(started_at__lt=now - RUN_RETENTION)),
-        "item_issues": _delete_in_chunks(
-            ItemIssue.objects.filter(resolved_at__lt=now - RESOLVED_ISSUE_RETENTION)
-        ),
+        "item_issues": _delete_in_chunks(ItemIssue.objects.filter(resolved_at__lt=now - RESOLVED_ISSUE_RETENTION)),
         "catalog_issues": _delete_in_chunks(
             CatalogIssue.objects.filter(resolved_at__lt=now - RESOLVED_ISSUE_RETENTION)
         ),

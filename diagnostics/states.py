@@ -46,7 +46,11 @@ LABELS = {
 }
 # Short names for chart legends.
 SHORT_LABELS = {
-    LIVE: "Live", NOT_VISIBLE: "Not visible", IN_REVIEW: "In review", FAILED: "Failed", PENDING: "Pending",
+    LIVE: "Live",
+    NOT_VISIBLE: "Not visible",
+    IN_REVIEW: "In review",
+    FAILED: "Failed",
+    PENDING: "Pending",
     EXCLUDED: "Not sent",
 }
 # The states a variant ends up in (each variant is in exactly one), in card order.
@@ -116,8 +120,12 @@ class StateCounts:
     def from_health_counts(cls, counts: dict) -> StateCounts:
         verdict = counts["verdict"]
         return cls(
-            live=verdict["live"], not_visible=verdict["not_visible"], rejected=verdict["rejected"],
-            in_review=verdict["in_review"], failed=counts["failed"], pending=counts["pending"],
+            live=verdict["live"],
+            not_visible=verdict["not_visible"],
+            rejected=verdict["rejected"],
+            in_review=verdict["in_review"],
+            failed=counts["failed"],
+            pending=counts["pending"],
             excluded=counts["excluded"],
         )
 
@@ -158,9 +166,13 @@ def counts_by_catalog(catalog_ids: list[int]) -> dict[int, dict]:
 
 # --- What Meta said, and what we said --------------------------------------------------------
 
-META_SOURCES = frozenset({
-    Variant.FailureSource.META_BATCH, Variant.FailureSource.META_FEED, Variant.FailureSource.META_REVIEW,
-})
+META_SOURCES = frozenset(
+    {
+        Variant.FailureSource.META_BATCH,
+        Variant.FailureSource.META_FEED,
+        Variant.FailureSource.META_REVIEW,
+    }
+)
 # Codes the sync engine writes with a META_* source but with a message of its own.
 OUR_MESSAGE_CODES = frozenset({"FEED_UNCONFIRMED", item_state.HELD_CODE})
 

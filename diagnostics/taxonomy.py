@@ -15,8 +15,18 @@ from .models import ErrorType, Priority
 logger = logging.getLogger(__name__)
 
 # Fields of ours that a (re)load overwrites; Meta's texts (meta_*) are left alone.
-OWN_FIELDS = ["source", "category", "priority", "title", "description", "fix", "fix_location", "help_url",
-              "known", "updated_at"]
+OWN_FIELDS = [
+    "source",
+    "category",
+    "priority",
+    "title",
+    "description",
+    "fix",
+    "fix_location",
+    "help_url",
+    "known",
+    "updated_at",
+]
 _PRIORITIES = frozenset(Priority.values)
 
 
@@ -28,9 +38,18 @@ def load_error_taxonomy() -> int:
     now = timezone.now()
     rows = [
         ErrorType(
-            code=d.code, source=d.source, category=d.category, priority=d.priority, title=d.title,
-            description=d.description, fix=d.fix, fix_location=d.fix_location, help_url=d.help_url,
-            known=True, created_at=now, updated_at=now,
+            code=d.code,
+            source=d.source,
+            category=d.category,
+            priority=d.priority,
+            title=d.title,
+            description=d.description,
+            fix=d.fix,
+            fix_location=d.fix_location,
+            help_url=d.help_url,
+            known=True,
+            created_at=now,
+            updated_at=now,
         )
         for d in error_catalog.all_definitions()
     ]
@@ -63,8 +82,15 @@ class ErrorTypeCache:
         if preload:
             self._by_code = {et.code: et for et in ErrorType.objects.all()}
 
-    def get(self, code: str, *, title: str = "", description: str = "", priority: str = "",
-            source: str = ErrorType.Source.META) -> ErrorType:
+    def get(
+        self,
+        code: str,
+        *,
+        title: str = "",
+        description: str = "",
+        priority: str = "",
+        source: str = ErrorType.Source.META,
+    ) -> ErrorType:
         code = normalise_code(code) or error_catalog.UNKNOWN_META_ERROR
         cached = self._by_code.get(code)
         if cached is None:
@@ -80,8 +106,9 @@ class ErrorTypeCache:
             self._by_code.update({et.code: et for et in ErrorType.objects.filter(code__in=missing)})
 
 
-def error_type_for(code: str, *, title: str = "", description: str = "", priority: str = "",
-                   source: str = ErrorType.Source.META) -> ErrorType:
+def error_type_for(
+    code: str, *, title: str = "", description: str = "", priority: str = "", source: str = ErrorType.Source.META
+) -> ErrorType:
     """The error type ``code``, created from Meta's text when we have never seen it."""
     code = normalise_code(code) or error_catalog.UNKNOWN_META_ERROR
     existing = ErrorType.objects.filter(code=code).first()
@@ -127,7 +154,8 @@ def update_meta_texts(texts: Mapping[str, Mapping[str, str]]) -> int:
             changed.append(et)
     if changed:
         ErrorType.objects.bulk_update(
-            changed, ["meta_title", "meta_description", "meta_call_to_action", "meta_updated_at", "updated_at"],
+            changed,
+            ["meta_title", "meta_description", "meta_call_to_action", "meta_updated_at", "updated_at"],
             batch_size=500,
         )
     return len(changed)
@@ -150,8 +178,13 @@ _MESSAGE_PATTERNS: tuple[tuple[re.Pattern, str], ...] = tuple(
 _CODE_IN_TEXT = re.compile(r"\b[A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+\b")
 
 
-def classify_message(message: str, hint: str = "", *, known_codes: frozenset[str] | None = None,
-                     fallback: str = error_catalog.BATCH_ITEM_REJECTED) -> str:
+def classify_message(
+    message: str,
+    hint: str = "",
+    *,
+    known_codes: frozenset[str] | None = None,
+    fallback: str = error_catalog.BATCH_ITEM_REJECTED,
+) -> str:
     """The error type code for a batch / feed message without a type of its own.
 
     A known code in ``hint`` (e.g. ``Variant.last_error_code``) or in the message wins;

@@ -79,7 +79,9 @@ def poll_verdicts(catalog: Catalog, client: GraphClient, *, max_lookups: int = M
     ours = Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog)
     rejected_ids: set[str] = set()
     rows = client.paginate(
-        f"{catalog.meta_catalog_id}/products", fields=VERDICT_FIELDS, limit=PAGE_SIZE,
+        f"{catalog.meta_catalog_id}/products",
+        fields=VERDICT_FIELDS,
+        limit=PAGE_SIZE,
         filter=_filter({"review_status": {"eq": "rejected"}}),
     )
     while page := list(islice(rows, PAGE_SIZE)):
@@ -88,15 +90,18 @@ def poll_verdicts(catalog: Catalog, client: GraphClient, *, max_lookups: int = M
         rejected_ids.update(v.retailer_id for v in verdicts)
         report.rejected += len(verdicts)
         report.recorded += item_state.record_verdicts(catalog.pk, verdicts, now=now)
-    known = set(ours.filter(retailer_id__in=rejected_ids).values_list("retailer_id", flat=True)) if rejected_ids \
-        else set()
+    known = (
+        set(ours.filter(retailer_id__in=rejected_ids).values_list("retailer_id", flat=True)) if rejected_ids else set()
+    )
     report.unmatched += len(rejected_ids - known)
 
     # Synced items whose verdict may still change; those the first pass just read are skipped.
     changing = (
         ours.filter(meta_status=Variant.SyncStatus.SYNCED, excluded=False, in_flight_batch__isnull=True)
-        .filter(Q(verdict__in=(Verdict.IN_REVIEW, Verdict.NOT_VISIBLE, Verdict.NONE))
-                | (Q(verdict=Verdict.REJECTED) & (Q(verdict_checked_at__lt=now) | Q(verdict_checked_at__isnull=True))))
+        .filter(
+            Q(verdict__in=(Verdict.IN_REVIEW, Verdict.NOT_VISIBLE, Verdict.NONE))
+            | (Q(verdict=Verdict.REJECTED) & (Q(verdict_checked_at__lt=now) | Q(verdict_checked_at__isnull=True)))
+        )
         .order_by(F("verdict_checked_at").asc(nulls_first=True), "pk")
         .values_list("retailer_id", flat=True)
     )
@@ -105,8 +110,9 @@ def poll_verdicts(catalog: Catalog, client: GraphClient, *, max_lookups: int = M
     # What is left of the budget, in whole calls, re-reads live items (oldest check first).
     live_calls = max_lookups - -(-len(wanted) // LOOKUP_BATCH)
     live = (
-        ours.filter(meta_status=Variant.SyncStatus.SYNCED, excluded=False, in_flight_batch__isnull=True,
-                    verdict=Verdict.LIVE)
+        ours.filter(
+            meta_status=Variant.SyncStatus.SYNCED, excluded=False, in_flight_batch__isnull=True, verdict=Verdict.LIVE
+        )
         .order_by(F("verdict_checked_at").asc(nulls_first=True), "pk")
         .values_list("retailer_id", flat=True)
     )
@@ -114,10 +120,14 @@ def poll_verdicts(catalog: Catalog, client: GraphClient, *, max_lookups: int = M
         wanted += [rid for rid in live[: live_calls * LOOKUP_BATCH] if rid not in rejected_ids]
     for start in range(0, len(wanted), LOOKUP_BATCH):
         batch = wanted[start : start + LOOKUP_BATCH]
-        found = list(client.paginate(
-            f"{catalog.meta_catalog_id}/products", fields=VERDICT_FIELDS, limit=LOOKUP_BATCH,
-            filter=_filter({"retailer_id": {"is_any": batch}}),
-        ))
+        found = list(
+            client.paginate(
+                f"{catalog.meta_catalog_id}/products",
+                fields=VERDICT_FIELDS,
+                limit=LOOKUP_BATCH,
+                filter=_filter({"retailer_id": {"is_any": batch}}),
+            )
+        )
         report.calls += 1
         report.looked_up += len(batch)
         verdicts = [item_state.ItemVerdict.from_graph(row) for row in found if isinstance(row, dict)]

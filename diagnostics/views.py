@@ -68,7 +68,8 @@ def health_page(request: HttpRequest) -> HttpResponse:
     catalog = pick_catalog(request, tenant)
     ctx = _filters_context(request)
     summary = health.summarise(
-        tenant, catalog=catalog,
+        tenant,
+        catalog=catalog,
         priority=ctx["selected_priority"] if ctx["selected_priority"] in Priority.values else "",
         source=ctx["selected_source"] if ctx["selected_source"] in IssueSource.values else "",
     )
@@ -89,10 +90,12 @@ def health_page(request: HttpRequest) -> HttpResponse:
         "more_errors": max(len(summary.top_errors) - health.TOP_ERRORS, 0),
         "token_blocks_sync": health.token_blocks_sync(summary),
         "status_bar": charts.status_bar([(s, states.LABELS[s], c.of(s)) for s in CARDS]),
-        "status_chart": charts.line_chart(summary.trend, CARDS, title="Variants by state",
-                                          labels=states.SHORT_LABELS, chart="states"),
-        "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], chart="problems",
-                                          title="Variants with open problems, by priority"),
+        "status_chart": charts.line_chart(
+            summary.trend, CARDS, title="Variants by state", labels=states.SHORT_LABELS, chart="states"
+        ),
+        "issues_chart": charts.line_chart(
+            summary.trend, ["high", "medium", "low"], chart="problems", title="Variants with open problems, by priority"
+        ),
         "catalog_query": catalog_query,
         "items_url": items_url,
         "settings_url": settings_url(tenant),
@@ -103,7 +106,10 @@ def health_page(request: HttpRequest) -> HttpResponse:
         ],
     }
     context["top_error_rows"] = _top_error_rows(
-        context["top_errors"], tenant, catalog or (summary.catalogs[0] if summary.catalogs else None), items_url,
+        context["top_errors"],
+        tenant,
+        catalog or (summary.catalogs[0] if summary.catalogs else None),
+        items_url,
     )
     return TemplateResponse(request, "diagnostics/health.html", context)
 
@@ -118,10 +124,17 @@ def _cards(counts: health.StatusCounts, items_url: str) -> list[dict]:
                 {"state": s, "label": PART_LABELS[s], "count": counts.of(s), "url": f"{items_url}&state={s}"}
                 for s in (states.REJECTED, states.HIDDEN)
             ]
-        cards.append({
-            "state": state, "label": states.LABELS[state], "count": counts.of(state), "pct": counts.pct(state),
-            "help": CARD_HELP[state], "url": f"{items_url}&state={state}", "parts": parts,
-        })
+        cards.append(
+            {
+                "state": state,
+                "label": states.LABELS[state],
+                "count": counts.of(state),
+                "pct": counts.pct(state),
+                "help": CARD_HELP[state],
+                "url": f"{items_url}&state={state}",
+                "parts": parts,
+            }
+        )
     return cards
 
 
@@ -133,15 +146,17 @@ def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | No
     single = {g.first_variant_id for g in groups if g.count == 1 and g.first_variant_id}
     variants = (
         Variant.objects.filter(pk__in=single).select_related("product", "product__store", "catalog").in_bulk()
-        if single else {}
+        if single
+        else {}
     )
     rows = []
     for group in groups:
         et = group.error_type
         variant = variants.get(group.first_variant_id) if group.count == 1 else None
         if variant is not None:
-            cta = fix_link(et, catalog=variant.catalog or catalog, product=variant.product, variant=variant,
-                           tenant=tenant)
+            cta = fix_link(
+                et, catalog=variant.catalog or catalog, product=variant.product, variant=variant, tenant=tenant
+            )
         elif et.fix_location in (ErrorType.FixLocation.SHOPIFY_PRODUCT, ErrorType.FixLocation.GALANTIS_PRODUCT):
             cta = None  # fixed product by product: the drill-down lists each with its own link
         else:
@@ -155,11 +170,17 @@ def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | No
             see_label = f"Why this variant ({Truncator(variant.product.title).chars(40)})"
         else:
             see_url, see_label = drill_url, f"See {group.count:,} variant{'s' if group.count != 1 else ''}"
-        rows.append({
-            "group": group, "drill_url": drill_url, "cta": cta, "variant": variant,
-            "see_url": "" if cta is not None and cta.url == see_url else see_url, "see_label": see_label,
-            "priority_label": Priority(group.priority).label if group.priority in Priority.values else "",
-        })
+        rows.append(
+            {
+                "group": group,
+                "drill_url": drill_url,
+                "cta": cta,
+                "variant": variant,
+                "see_url": "" if cta is not None and cta.url == see_url else see_url,
+                "see_label": see_label,
+                "priority_label": Priority(group.priority).label if group.priority in Priority.values else "",
+            }
+        )
     return rows
 
 

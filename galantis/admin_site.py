@@ -69,8 +69,13 @@ ADMIN_SECTIONS: list[Section] = [
         "meta",
         "Meta catalog",
         "Meta tokens, the catalogs products go to, and product sets.",
-        ["catalog.metaconnection", "catalog.catalog", "catalog.productset", "catalog.reconciliationreport",
-         "catalog.metaitemdeletion"],
+        [
+            "catalog.metaconnection",
+            "catalog.catalog",
+            "catalog.productset",
+            "catalog.reconciliationreport",
+            "catalog.metaitemdeletion",
+        ],
     ),
     Section(
         "products",
@@ -84,8 +89,12 @@ ADMIN_SECTIONS: list[Section] = [
         "Batches sent to Meta, the task queue behind them, and the work that failed for good.",
         ["catalog.syncbatch", "django_q.*"],
         pages=[
-            Page("Dead letters", "catalog_syncbatch_deadletters", "catalog.syncbatch",
-                 count="catalog.admin.dead_letters.dead_letter_count"),
+            Page(
+                "Dead letters",
+                "catalog_syncbatch_deadletters",
+                "catalog.syncbatch",
+                count="catalog.admin.dead_letters.dead_letter_count",
+            ),
         ],
     ),
     Section("diagnostics", "Diagnostics", "Meta's findings about items and catalogs.", ["diagnostics.*"]),
@@ -125,8 +134,12 @@ class GalantisAdminSite(admin.AdminSite):
 
         return super().index(
             request,
-            {"tenant_overview": tenant_overview(request), "token_warnings": token_warnings(request),
-             "app_list": self._with_page_counts(request, self.get_app_list(request)), **(extra_context or {})},
+            {
+                "tenant_overview": tenant_overview(request),
+                "token_warnings": token_warnings(request),
+                "app_list": self._with_page_counts(request, self.get_app_list(request)),
+                **(extra_context or {}),
+            },
         )
 
     def _with_page_counts(self, request, app_list: list[dict]) -> list[dict]:
@@ -182,15 +195,18 @@ class GalantisAdminSite(admin.AdminSite):
         for page in section.pages:
             for position, model in enumerate(models):
                 if "model" in model and model["model"]._meta.label_lower == page.model:
-                    models.insert(position + 1, {
-                        "name": page.name,
-                        "object_name": page.url_name,
-                        "admin_url": reverse(f"admin:{page.url_name}", current_app=self.name),
-                        "add_url": None,
-                        "view_only": True,
-                        "perms": {"view": True},
-                        "count_of": page.count,
-                    })
+                    models.insert(
+                        position + 1,
+                        {
+                            "name": page.name,
+                            "object_name": page.url_name,
+                            "admin_url": reverse(f"admin:{page.url_name}", current_app=self.name),
+                            "add_url": None,
+                            "view_only": True,
+                            "perms": {"view": True},
+                            "count_of": page.count,
+                        },
+                    )
                     break
         return models
 

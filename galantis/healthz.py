@@ -41,8 +41,12 @@ def _queue(now) -> dict:
         return {"ok": True, "broker": "redis"}
     oldest = OrmQ.objects.order_by("lock").values_list("lock", flat=True).first()
     waiting = (now - oldest).total_seconds() if oldest and oldest < now else 0
-    return {"ok": waiting < QUEUE_GRACE.total_seconds(), "broker": "orm", "backlog": OrmQ.objects.count(),
-            "oldest_waiting_seconds": round(waiting)}
+    return {
+        "ok": waiting < QUEUE_GRACE.total_seconds(),
+        "broker": "orm",
+        "backlog": OrmQ.objects.count(),
+        "oldest_waiting_seconds": round(waiting),
+    }
 
 
 def _schedules(now) -> dict:
@@ -51,8 +55,12 @@ def _schedules(now) -> dict:
     active = Schedule.objects.exclude(repeats=0)
     late = active.filter(next_run__lt=now - SCHEDULE_GRACE)
     most_late = late.order_by("next_run").values_list("next_run", flat=True).first()
-    return {"ok": active.exists() and most_late is None, "count": active.count(), "overdue": late.count(),
-            "most_overdue_seconds": round((now - most_late).total_seconds()) if most_late else 0}
+    return {
+        "ok": active.exists() and most_late is None,
+        "count": active.count(),
+        "overdue": late.count(),
+        "most_overdue_seconds": round((now - most_late).total_seconds()) if most_late else 0,
+    }
 
 
 @never_cache

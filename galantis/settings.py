@@ -39,8 +39,7 @@ if not DEBUG:
     # Refuse to start rather than run production on a guessable key.
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured(
-            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters "
-            "(or DEBUG=True for development)."
+            "DEBUG is off: set SECRET_KEY to a random value of at least 50 characters (or DEBUG=True for development)."
         )
     if not CRYPTOGRAPHY_KEY or CRYPTOGRAPHY_KEY == _DEV_CRYPTOGRAPHY_KEY or len(CRYPTOGRAPHY_KEY) < 32:
         raise ImproperlyConfigured(

@@ -88,7 +88,7 @@ def test_merchant_and_admin_pages_have_no_inline_code(pages):
             assert "Content-Security-Policy" in response, url
             html = response.content.decode()
             found = INLINE_CODE.search(html)
-            assert found is None, f"{url}: inline code the policy blocks: {html[found.start():found.start() + 80]!r}"
+            assert found is None, f"{url}: inline code the policy blocks: {html[found.start() : found.start() + 80]!r}"
 
 
 # -- in a browser ------------------------------------------------------------------------------

@@ -131,8 +131,12 @@ def test_the_configured_loggers_write_no_query_values():
     """runserver's access log, Django's request log and urllib3 go through the project's handlers."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     result = subprocess.run(
-        [sys.executable, "-c", LOG_EVERYWHERE], cwd=Path(__file__).resolve().parent.parent, capture_output=True,
-        text=True, timeout=60, env={**env, "DJANGO_SETTINGS_MODULE": "galantis.settings", "DEBUG": "True"},
+        [sys.executable, "-c", LOG_EVERYWHERE],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DJANGO_SETTINGS_MODULE": "galantis.settings", "DEBUG": "True"},
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "debug_token" in line]

@@ -15,21 +15,40 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _manage(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 @pytest.mark.timeout(200)
 def test_a_sigtermed_cluster_with_a_busy_worker_stops_within_ten_seconds(tmp_path):
-    env = {**os.environ, "DEBUG": "True", "DATABASE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}",
-           "Q_WORKERS": "1", "Q_STOP_GRACE": "3"}
+    env = {
+        **os.environ,
+        "DEBUG": "True",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'q.sqlite3'}",
+        "Q_WORKERS": "1",
+        "Q_STOP_GRACE": "3",
+    }
     env.pop("REDIS_URL", None)
     _manage(env, "migrate", "--noinput", "-v0")
     # A task that would hold a worker for a minute (a push waiting on Meta looks the same).
     _manage(env, "shell", "-c", "from django_q.tasks import async_task; async_task('time.sleep', 60)")
     log = (tmp_path / "q.log").open("w")
-    cluster = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while "processing" not in (tmp_path / "q.log").read_text() and time.monotonic() < deadline:

@@ -190,9 +190,14 @@ def test_no_secret_leaks_anywhere_in_a_whole_flow(fast, tmp_path, capture_logs, 
     (tmp_path / "token").write_text(SHOPIFY_TOKEN + "\n")
     (tmp_path / "secret").write_text(WEBHOOK_SECRET + "\n")
     run_command(
-        "connect_shopify", tenant="canary", shop=shop_credentials["shop_domain"], token_file=str(tmp_path / "token"),
-        webhook_secret_file=str(tmp_path / "secret"), admin_url=shop_credentials["admin_url"],
-        outputs=outputs, errors=errors,
+        "connect_shopify",
+        tenant="canary",
+        shop=shop_credentials["shop_domain"],
+        token_file=str(tmp_path / "token"),
+        webhook_secret_file=str(tmp_path / "secret"),
+        admin_url=shop_credentials["admin_url"],
+        outputs=outputs,
+        errors=errors,
     )
     run_command("shopify_import", tenant="canary", outputs=outputs, errors=errors)
     store = ShopifyStore.objects.get(tenant=tenant)
@@ -200,15 +205,20 @@ def test_no_secret_leaks_anywhere_in_a_whole_flow(fast, tmp_path, capture_logs, 
 
     # -- Meta: a wrong token first (Meta refuses it), then the right one; create a catalog, sync
     settings_url = "/settings/whatsapp/?tenant=canary"
-    refused = merchant.post("/settings/whatsapp/token/?tenant=canary",
-                            {"business_id": meta["business_id"], "access_token": WRONG_META_TOKEN})
+    refused = merchant.post(
+        "/settings/whatsapp/token/?tenant=canary",
+        {"business_id": meta["business_id"], "access_token": WRONG_META_TOKEN},
+    )
     assert refused.status_code == 400
     outputs.append(refused.content.decode())
-    saved = merchant.post("/settings/whatsapp/token/?tenant=canary",
-                          {"business_id": meta["business_id"], "access_token": META_TOKEN})
+    saved = merchant.post(
+        "/settings/whatsapp/token/?tenant=canary", {"business_id": meta["business_id"], "access_token": META_TOKEN}
+    )
     assert saved.status_code == 302, saved.content.decode()[:2000]
-    created = merchant.post("/settings/whatsapp/catalog/?tenant=canary",
-                            {"store": store.pk, "flow": "create", "create_name": "Canary catalog"})
+    created = merchant.post(
+        "/settings/whatsapp/catalog/?tenant=canary",
+        {"store": store.pk, "flow": "create", "create_name": "Canary catalog"},
+    )
     assert created.status_code == 302
     catalog = Catalog.objects.get(tenant=tenant, store=store)
     assert catalog.meta_catalog_id and catalog.sync_enabled
@@ -233,14 +243,28 @@ def test_no_secret_leaks_anywhere_in_a_whole_flow(fast, tmp_path, capture_logs, 
 
     # -- what people see: merchant pages, admin pages, the CSV export
     pages = {
-        merchant: [settings_url, "/health/?tenant=canary", "/health/items/?tenant=canary&status=ALL",
-                   f"/health/products/{Variant.objects.filter(catalog=catalog).first().product_id}/?tenant=canary"],
-        admin: ["/admin/", f"/admin/catalog/shopifystore/{store.pk}/change/",
-                f"/admin/catalog/metaconnection/{connection.pk}/change/",
-                f"/admin/catalog/catalog/{catalog.pk}/change/", "/admin/catalog/variant/",
-                "/admin/catalog/syncbatch/", "/admin/catalog/webhookevent/", "/admin/catalog/importrun/",
-                "/admin/django_q/ormq/", "/admin/django_q/schedule/", "/admin/django_q/failure/",
-                "/admin/django_q/success/", "/admin/diagnostics/cataloghealth/", "/admin/admin/logentry/"],
+        merchant: [
+            settings_url,
+            "/health/?tenant=canary",
+            "/health/items/?tenant=canary&status=ALL",
+            f"/health/products/{Variant.objects.filter(catalog=catalog).first().product_id}/?tenant=canary",
+        ],
+        admin: [
+            "/admin/",
+            f"/admin/catalog/shopifystore/{store.pk}/change/",
+            f"/admin/catalog/metaconnection/{connection.pk}/change/",
+            f"/admin/catalog/catalog/{catalog.pk}/change/",
+            "/admin/catalog/variant/",
+            "/admin/catalog/syncbatch/",
+            "/admin/catalog/webhookevent/",
+            "/admin/catalog/importrun/",
+            "/admin/django_q/ormq/",
+            "/admin/django_q/schedule/",
+            "/admin/django_q/failure/",
+            "/admin/django_q/success/",
+            "/admin/diagnostics/cataloghealth/",
+            "/admin/admin/logentry/",
+        ],
     }
     for client, urls in pages.items():
         for url in urls:
@@ -267,7 +291,8 @@ def test_no_secret_leaks_anywhere_in_a_whole_flow(fast, tmp_path, capture_logs, 
     in_urls = [(method, url) for method, url, _ in record_urls if leaks(url)]
     # Meta takes the token to inspect only as debug_token's input_token (the pasted ones too).
     debug_token_only = [
-        (method, url) for method, url in in_urls
+        (method, url)
+        for method, url in in_urls
         if urlsplit(url).path.endswith("/debug_token")
         and dict(parse_qsl(urlsplit(url).query)).get("input_token") in (META_TOKEN, WRONG_META_TOKEN)
         and len(leaks(url)) == 1
@@ -290,7 +315,8 @@ def leaks_in_rows(models: list) -> list[tuple[str, str, list[str]]]:
     found = []
     for model in models:
         fields = [
-            f for f in model._meta.concrete_fields
+            f
+            for f in model._meta.concrete_fields
             if not isinstance(f, EncryptedMixin)
             and (model._meta.app_label, model._meta.model_name, f.name) not in SANDBOX_CREDENTIAL_FIELDS
         ]

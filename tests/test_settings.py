@@ -149,6 +149,13 @@ def test_with_the_sandbox_off_migrations_are_consistent():
     result = run_python("manage.py", "migrate", "--plan", **production(DATABASE_URL="sqlite://:memory:"))
     assert result.returncode == 0, result.stderr
     assert "catalog." in result.stdout and "sandbox" not in result.stdout
-    check = run_python("manage.py", "makemigrations", "--check", "--dry-run",
-                       DEBUG="True", SANDBOX_ENABLED="False", DATABASE_URL="sqlite://:memory:")
+    check = run_python(
+        "manage.py",
+        "makemigrations",
+        "--check",
+        "--dry-run",
+        DEBUG="True",
+        SANDBOX_ENABLED="False",
+        DATABASE_URL="sqlite://:memory:",
+    )
     assert check.returncode == 0, check.stdout + check.stderr

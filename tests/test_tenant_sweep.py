@@ -38,8 +38,10 @@ def _patterns(resolver: URLResolver | None = None, prefix: str = "", namespace: 
             ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             yield from _patterns(entry, route, ns)
         elif isinstance(entry, URLPattern) and entry.name:
-            params = list(entry.pattern.converters) if isinstance(entry.pattern, RoutePattern) else list(
-                entry.pattern.regex.groupindex
+            params = (
+                list(entry.pattern.converters)
+                if isinstance(entry.pattern, RoutePattern)
+                else list(entry.pattern.regex.groupindex)
             )
             yield f"{namespace}{entry.name}", route, params
 
@@ -91,8 +93,16 @@ def test_no_url_shows_tenant_b_to_a_member_of_tenant_a(world, role):
     ids_of_a = {row.pk for row in _tenant_rows(a)}
     only_b = sorted(ids_of_b - ids_of_a)
     # The control: A's own rows of the models most pages are about (pks differ per table on PostgreSQL).
-    control_ids = sorted({a.pk, *(model.objects.filter(tenant=a).values_list("pk", flat=True).first()
-                                  for model in (Catalog, Product, Variant, ShopifyStore))} - {None})
+    control_ids = sorted(
+        {
+            a.pk,
+            *(
+                model.objects.filter(tenant=a).values_list("pk", flat=True).first()
+                for model in (Catalog, Product, Variant, ShopifyStore)
+            ),
+        }
+        - {None}
+    )
     requested = reached = 0
     for name, route, params in _patterns():
         if route.startswith(NOT_OURS) or not params:

@@ -24,7 +24,9 @@ def alerts_banner(tenant) -> dict:
 def admin_alerts(user) -> dict:
     """Open alerts of every tenant the user belongs to (all tenants for a superuser), one query."""
     alerts = list(
-        Alert.objects.for_user(user).filter(resolved_at__isnull=True).select_related("tenant")
+        Alert.objects.for_user(user)
+        .filter(resolved_at__isnull=True)
+        .select_related("tenant")
         .order_by("-opened_at", "-pk")[:SHOWN]
     )
     return {"alerts": alerts, "show_tenant": True}

@@ -94,10 +94,18 @@ def test_failure_share_under_the_threshold_is_no_alert(tenant, catalog, settings
 
 def _review(variant, status: str, *reasons: str) -> None:
     """Meta's review as the verdict poll records it (item_state.record_verdicts writes the timeline)."""
-    item_state.record_verdicts(variant.catalog_id, [item_state.ItemVerdict(
-        retailer_id=variant.retailer_id, review_status=status, rejection_reasons=reasons, visibility="published",
-        channel_review=(("whatsapp", "APPROVED"),),
-    )])
+    item_state.record_verdicts(
+        variant.catalog_id,
+        [
+            item_state.ItemVerdict(
+                retailer_id=variant.retailer_id,
+                review_status=status,
+                rejection_reasons=reasons,
+                visibility="published",
+                channel_review=(("whatsapp", "APPROVED"),),
+            )
+        ],
+    )
 
 
 def test_item_rejected_after_being_live_opens_an_alert_on_the_next_run(tenant, catalog):
@@ -139,10 +147,18 @@ def test_ghosts_and_drift_found_in_meta_open_one_alert_per_catalog(tenant, catal
     now = timezone.now()
     ghost, drifted = DriftFinding.Kind.GHOST, DriftFinding.Kind.DRIFT
     for kind, rid in ((ghost, "G1"), (ghost, "G2"), (drifted, "D1")):
-        DriftFinding.objects.create(tenant=tenant, catalog=catalog, kind=kind, retailer_id=rid, first_found_at=now,
-                                    last_found_at=now)
-    DriftFinding.objects.create(tenant=tenant, catalog=catalog, kind=DriftFinding.Kind.GHOST, retailer_id="KEPT",
-                                state=DriftFinding.State.DISMISSED, first_found_at=now, last_found_at=now)
+        DriftFinding.objects.create(
+            tenant=tenant, catalog=catalog, kind=kind, retailer_id=rid, first_found_at=now, last_found_at=now
+        )
+    DriftFinding.objects.create(
+        tenant=tenant,
+        catalog=catalog,
+        kind=DriftFinding.Kind.GHOST,
+        retailer_id="KEPT",
+        state=DriftFinding.State.DISMISSED,
+        first_found_at=now,
+        last_found_at=now,
+    )
     digest.build_for_tenant(tenant)
     [alert] = open_alerts(tenant, Kind.DRIFT)
     assert "2 ghost item(s)" in alert.message and "1 item(s) whose values were changed" in alert.message
@@ -205,8 +221,13 @@ def test_failing_mail_backend_keeps_the_digest_for_the_next_run(tenant, catalog,
 def test_settings_choose_who_gets_which_kind(tenant, catalog, owner):
     staff = UserFactory(username="alert-staff", email="staff@tenant-a.example")
     tenant_services.add_member(tenant, staff, role=Membership.Role.STAFF)
-    AlertSettingsFactory(tenant=tenant, kinds=[Kind.SYNC_PAUSED], roles=["owner", "staff"],
-                         opted_out="owner@tenant-a.example", extra_recipients="ops@example.com")
+    AlertSettingsFactory(
+        tenant=tenant,
+        kinds=[Kind.SYNC_PAUSED],
+        roles=["owner", "staff"],
+        opted_out="owner@tenant-a.example",
+        extra_recipients="ops@example.com",
+    )
     Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL)
     ConversionEventFactory(catalog=catalog, state="dead")
     made = digest.build_for_tenant(tenant)

@@ -29,16 +29,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--variants", type=int, default=DEFAULT_VARIANTS)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--scenarios", default="", help="comma-separated names or numbers (default: all)")
-    parser.add_argument("--broker", choices=("orm", "redis"), default="orm",
-                        help="Django-Q2 broker of the clusters (redis: CHAOS_REDIS_URL, default db 3)")
+    parser.add_argument(
+        "--broker",
+        choices=("orm", "redis"),
+        default="orm",
+        help="Django-Q2 broker of the clusters (redis: CHAOS_REDIS_URL, default db 3)",
+    )
     parser.add_argument("--port", type=int, default=int(os.environ.get("CHAOS_PORT", DEFAULT_PORT)))
-    parser.add_argument("--shards", type=int, default=1,
-                        help="the catalog's shard_count; above 1 the replace feeds run too (see docs/reliability.md)")
-    parser.add_argument("--clusters", type=int, default=1,
-                        help="qcluster processes every scenario starts (at least; two_clusters starts two anyway)")
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="the catalog's shard_count; above 1 the replace feeds run too (see docs/reliability.md)",
+    )
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        default=1,
+        help="qcluster processes every scenario starts (at least; two_clusters starts two anyway)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the last scenario's database (debugging)")
-    parser.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE,
-                        help="seconds after a fault is lifted for every item to settle")
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=DEFAULT_DEADLINE,
+        help="seconds after a fault is lifted for every item to settle",
+    )
     args = parser.parse_args(argv)
     if args.variants < 20:
         parser.error("--variants must be at least 20")
@@ -78,11 +94,15 @@ def run_one(harness: Harness, scenario: Scenario) -> dict:
     if outcome is None:
         outcome = "passed" if recover is not None and verdict.lost == 0 else "failed"
     return {
-        **result, "outcome": outcome, **verdict.as_dict(), "recover_seconds": recover,
+        **result,
+        "outcome": outcome,
+        **verdict.as_dict(),
+        "recover_seconds": recover,
         "simulated_seconds": round(run.simulated_seconds),
         "recover_simulated_seconds": round(run.simulated_after_lift),
         "wall_seconds": round(time.monotonic() - started, 1),
-        "ticker_errors": run.ticker.errors if run.ticker else 0, "notes": run.notes,
+        "ticker_errors": run.ticker.errors if run.ticker else 0,
+        "notes": run.notes,
         "logs": str(harness.log_dir),
     }
 
@@ -94,8 +114,10 @@ def line(result: dict) -> str:
     recover = f"{result['recover_seconds']} s" if result.get("recover_seconds") is not None else "never"
     if result.get("recover_simulated_seconds"):
         recover += f" (+{result['recover_simulated_seconds']} s of Meta's waits skipped)"
-    return (f"{head}  pending {result['pending']}  synced {result['synced']}  failed {result['failed']}  "
-            f"excluded {result['excluded']}  lost {result['lost']}  recovered in {recover}")
+    return (
+        f"{head}  pending {result['pending']}  synced {result['synced']}  failed {result['failed']}  "
+        f"excluded {result['excluded']}  lost {result['lost']}  recovered in {recover}"
+    )
 
 
 def _terminate(signum, frame) -> None:
@@ -106,8 +128,15 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     scenarios = resolve(args.scenarios)
-    harness = Harness(db=args.db, variants=args.variants, port=args.port, broker=args.broker,
-                      deadline=args.deadline, shards=args.shards, clusters=args.clusters)
+    harness = Harness(
+        db=args.db,
+        variants=args.variants,
+        port=args.port,
+        broker=args.broker,
+        deadline=args.deadline,
+        shards=args.shards,
+        clusters=args.clusters,
+    )
     harness.db.hold()
     try:
         ensure_port_free(args.port)
@@ -138,10 +167,16 @@ def main(argv: list[str]) -> int:
         harness.db.release()
     ok = all(r["outcome"] == "passed" or r["outcome"].startswith("skipped") for r in results)
     summary = {
-        "scenario": "chaos", "db": args.db, "broker": args.broker, "variants": args.variants, "shards": args.shards,
+        "scenario": "chaos",
+        "db": args.db,
+        "broker": args.broker,
+        "variants": args.variants,
+        "shards": args.shards,
         "clusters": args.clusters,
-        "passed": ok, "load_before": [round(x, 2) for x in load_before],
-        "load_after": [round(x, 2) for x in os.getloadavg()], "scenarios": results,
+        "passed": ok,
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "scenarios": results,
     }
     print(json.dumps(summary, default=str), flush=True)
     return 0 if ok else 1

@@ -73,8 +73,12 @@ class Cluster:
         self.log_path = log_dir / f"{name}.log"
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"], cwd=REPO, env=env,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def kill(self) -> None:
@@ -274,8 +278,11 @@ class ChaosRun:
         cooling = stopped.aggregate(m=Max("updated_at"))["m"]
         ahead = [
             Catalog.objects.filter(paused_until__gt=now).aggregate(m=Max("paused_until"))["m"],
-            SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__gt=now).aggregate(
-                m=Max("next_poll_at"))["m"] if polls else None,
+            SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__gt=now).aggregate(m=Max("next_poll_at"))[
+                "m"
+            ]
+            if polls
+            else None,
             GraphThrottle.objects.filter(blocked_until__gt=now).aggregate(m=Max("blocked_until"))["m"],
             cooling + cooldown if cooling else None,
         ]
@@ -361,7 +368,8 @@ class Harness:
         # ~20 Batch API calls whatever N: enough batches to kill or race mid-sync. One shard
         # (the default): see docs/reliability.md for what two shards' replace feeds do.
         Catalog.objects.filter(pk=catalog.pk).update(
-            max_batch_size=max(10, self.variants // 20), shard_count=self.shards)
+            max_batch_size=max(10, self.variants // 20), shard_count=self.shards
+        )
         call_command("ensure_schedules", stdout=io.StringIO())
         # As if the hourly replace feed had just run: the clusters' scheduler leaves it alone.
         Schedule.objects.filter(name=FEED_SCHEDULE).update(next_run=timezone.now() + timedelta(days=1))

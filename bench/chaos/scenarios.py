@@ -126,9 +126,14 @@ def rate_limits(run: ChaosRun) -> None:
     # throttle's thresholds, then Meta answers 80014 with its time to regain access.
     window = timezone.now().replace(minute=0, second=0, microsecond=0)
     sandbox_catalog = ProductCatalog.objects.get(pk=ProductCatalog.pk_from_fbid(catalog_id))
-    used = UsageWindow.objects.filter(
-        catalog=sandbox_catalog, use_case=UsageWindow.UseCase.CATALOG_BATCH, window_start=window
-    ).values_list("calls", flat=True).first() or 0
+    used = (
+        UsageWindow.objects.filter(
+            catalog=sandbox_catalog, use_case=UsageWindow.UseCase.CATALOG_BATCH, window_start=window
+        )
+        .values_list("calls", flat=True)
+        .first()
+        or 0
+    )
     faults.configure(catalog_id=catalog_id, rate_limit_per_hour=used + 3, regain_access_minutes=2)
     _wait_pause(run, Catalog.PauseKind.RATE_LIMIT)
     time.sleep(3)
@@ -202,16 +207,21 @@ def worker_killed(run: ChaosRun) -> None:
     first = run.start_cluster()
     run.start_ticker()
     batches = SyncBatch.objects.filter(catalog=run.catalog())
-    if not run.wait_until(lambda: batches.filter(state=SyncBatch.State.CLAIMED).exists(), OBSERVE_TIMEOUT,
-                          "a claimed batch", step=0.05):
+    if not run.wait_until(
+        lambda: batches.filter(state=SyncBatch.State.CLAIMED).exists(), OBSERVE_TIMEOUT, "a claimed batch", step=0.05
+    ):
         raise NotObserved("no batch was ever claimed")
     first.kill()
     claimed = batches.filter(state=SyncBatch.State.CLAIMED).count()
     run.notes.append(f"killed mid-push ({claimed} batch(es) claimed)")
     second = run.start_cluster()
     due = batches.filter(state=SyncBatch.State.SENT)
-    if not run.wait_until(lambda: due.filter(next_poll_at__lte=timezone.now()).exists(), OBSERVE_TIMEOUT,
-                          "a batch due for its status poll", step=0.05):
+    if not run.wait_until(
+        lambda: due.filter(next_poll_at__lte=timezone.now()).exists(),
+        OBSERVE_TIMEOUT,
+        "a batch due for its status poll",
+        step=0.05,
+    ):
         raise NotObserved("no batch was ever sent")
     time.sleep(0.3)  # the confirm task is under way (its poll takes 400 ms)
     second.kill()
@@ -298,16 +308,21 @@ def build_deliveries(run: ChaosRun, total: int) -> list[tuple[bytes, dict]]:
         ShopProduct.objects.filter(pk=product.pk).update(updated_at=clock)
         product.refresh_from_db()
         body = payloads.dumps(payloads.product(product))
-        deliveries.append((body, {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "products/update",
-            "X-Shopify-Shop-Domain": store.shop_domain,
-            "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
-            "X-Shopify-API-Version": "2025-10",
-            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-            "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": clock.isoformat(),
-        }))
+        deliveries.append(
+            (
+                body,
+                {
+                    "Content-Type": "application/json",
+                    "X-Shopify-Topic": "products/update",
+                    "X-Shopify-Shop-Domain": store.shop_domain,
+                    "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
+                    "X-Shopify-API-Version": "2025-10",
+                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                    "X-Shopify-Event-Id": str(uuid.uuid4()),
+                    "X-Shopify-Triggered-At": clock.isoformat(),
+                },
+            )
+        )
     duplicates = [rng.choice(deliveries) for _ in range(total - unique)]  # Shopify's retries: same ids
     burst = deliveries + duplicates
     rng.shuffle(burst)
@@ -373,15 +388,18 @@ def feed_upload_fails(run: ChaosRun) -> None:
     if not run.wait_until(feeds.exists, OBSERVE_TIMEOUT, "the replace feed to be claimed"):
         raise NotObserved("the replace feed was never claimed")
     run.start_ticker()
-    if not run.wait_until(lambda: feeds.filter(finished_at__isnull=False).exists(), OBSERVE_TIMEOUT,
-                          "the replace feed upload to end"):
+    if not run.wait_until(
+        lambda: feeds.filter(finished_at__isnull=False).exists(), OBSERVE_TIMEOUT, "the replace feed upload to end"
+    ):
         raise NotObserved("the replace feed was never uploaded and confirmed")
     broken = FeedUpload.objects.filter(error_count__gt=0).order_by("pk").first()
     if broken is None:
         raise NotObserved("no upload session broke off")
     batch = feeds.order_by("pk").first()
-    run.notes.append(f"upload broke off after {broken.num_persisted_items} of {(batch.stats or {}).get('rows')} "
-                     f"rows; our batch ended {batch.state}")
+    run.notes.append(
+        f"upload broke off after {broken.num_persisted_items} of {(batch.stats or {}).get('rows')} "
+        f"rows; our batch ended {batch.state}"
+    )
     run.restart_server(SANDBOX_FEED_FAIL_AFTER_ROWS="0")
     run.lift()
     async_task("catalog.tasks.push_feed", catalog_pk, SyncBatch.Kind.REPLACE_FEED, True, group="chaos-feed")
@@ -427,8 +445,11 @@ def bulk_import_fails(run: ChaosRun) -> None:
         return runs.filter(pk__gt=last).order_by("pk").first()
 
     def finished(import_run: ImportRun) -> ImportRun:
-        run.wait_until(lambda: runs.filter(pk=import_run.pk, finished_at__isnull=False).exists(), OBSERVE_TIMEOUT,
-                       "the import to finish")
+        run.wait_until(
+            lambda: runs.filter(pk=import_run.pk, finished_at__isnull=False).exists(),
+            OBSERVE_TIMEOUT,
+            "the import to finish",
+        )
         import_run.refresh_from_db()
         return import_run
 
@@ -438,7 +459,8 @@ def bulk_import_fails(run: ChaosRun) -> None:
     if not run.wait_until(lambda: ops.filter(pk__gt=last_op).exists(), OBSERVE_TIMEOUT, "a bulk operation"):
         raise NotObserved("the import started no bulk operation")
     ops.filter(pk__gt=last_op, status=BulkOperation.Status.CREATED).update(
-        status=BulkOperation.Status.FAILED, error_code=BulkOperation.ErrorCode.INTERNAL_SERVER_ERROR)
+        status=BulkOperation.Status.FAILED, error_code=BulkOperation.ErrorCode.INTERNAL_SERVER_ERROR
+    )
     first = finished(first)
     run.notes.append(f"import 1 (bulk operation failed): {first.state}: {first.error[:120]}")
     # 2. The file expires before it is downloaded.
@@ -455,8 +477,9 @@ def bulk_import_fails(run: ChaosRun) -> None:
 
     def report() -> None:
         third.refresh_from_db()
-        run.notes.append(f"import 3: {third.state}, {third.variants_seen} variants seen, "
-                         f"{third.variants_changed} changed")
+        run.notes.append(
+            f"import 3: {third.state}, {third.variants_seen} variants seen, {third.variants_changed} changed"
+        )
 
     run.after_settle = report
 
@@ -465,25 +488,48 @@ def bulk_import_fails(run: ChaosRun) -> None:
 
 SCENARIOS = [
     Scenario(1, "meta_errors", "Meta answers 5xx on 30% of calls, slowly", meta_errors, {}),
-    Scenario(2, "meta_outage", "a 10-minute Meta outage (time simulated)", meta_outage,
-             {"SYNC_OUTAGE_BACKOFF_MAX": "1800"}),
+    Scenario(
+        2, "meta_outage", "a 10-minute Meta outage (time simulated)", meta_outage, {"SYNC_OUTAGE_BACKOFF_MAX": "1800"}
+    ),
     Scenario(3, "rate_limits", "rate limits with usage headers", rate_limits, {}),
     Scenario(4, "token_revoked", "token revoked mid-sync, a new one saved", token_revoked, {}),
-    Scenario(5, "permission_removed", "catalog_management, then the catalog assignment, removed and restored",
-             permission_removed, {}),
-    Scenario(6, "worker_killed", "a cluster SIGKILLed mid-push and mid-confirm", worker_killed,
-             {"SYNC_CLAIM_TIMEOUT": "10"}),
+    Scenario(
+        5,
+        "permission_removed",
+        "catalog_management, then the catalog assignment, removed and restored",
+        permission_removed,
+        {},
+    ),
+    Scenario(
+        6, "worker_killed", "a cluster SIGKILLed mid-push and mid-confirm", worker_killed, {"SYNC_CLAIM_TIMEOUT": "10"}
+    ),
     Scenario(7, "two_clusters", "two clusters racing on one catalog", two_clusters, {}),
     # The default SYNC_CLAIM_TIMEOUT (15 min, beyond the deadline): a push whose connection drops
     # after its claim committed releases the claim itself, on a fresh connection.
-    Scenario(8, "connection_dropped", "database connections dropped mid-transaction", connection_dropped,
-             {}, postgres_only=True),
+    Scenario(
+        8,
+        "connection_dropped",
+        "database connections dropped mid-transaction",
+        connection_dropped,
+        {},
+        postgres_only=True,
+    ),
     Scenario(9, "webhook_burst", "signed webhooks, 20% duplicates, shuffled, during a full sync", webhook_burst, {}),
-    Scenario(10, "handle_never_finishes", "a batch handle Meta never finishes", handle_never_finishes,
-             {"SYNC_HANDLE_TIMEOUT": "6"}),
+    Scenario(
+        10,
+        "handle_never_finishes",
+        "a batch handle Meta never finishes",
+        handle_never_finishes,
+        {"SYNC_HANDLE_TIMEOUT": "6"},
+    ),
     Scenario(11, "feed_upload_fails", "a replace feed upload breaking off half way", feed_upload_fails, {}),
-    Scenario(12, "bulk_import_fails", "Shopify's bulk operation failing, its file expiring", bulk_import_fails,
-             {"SANDBOX_SHOPIFY_BULK_DELAY_SECONDS": "3"}),
+    Scenario(
+        12,
+        "bulk_import_fails",
+        "Shopify's bulk operation failing, its file expiring",
+        bulk_import_fails,
+        {"SANDBOX_SHOPIFY_BULK_DELAY_SECONDS": "3"},
+    ),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -500,4 +546,3 @@ def resolve(names: str | None) -> list[Scenario]:
             raise SystemExit(f"chaos: unknown scenario {key!r} (known: {', '.join(BY_NAME)})")
         chosen.append(found)
     return chosen
-

@@ -43,9 +43,16 @@ class Verdict:
             self.examples.append(f"{retailer_id}: {reason}")
 
     def as_dict(self) -> dict:
-        return {"pending": self.pending, "synced": self.synced, "failed": self.failed, "excluded": self.excluded,
-                "lost": self.lost, "checked": self.checked, "lost_reasons": dict(self.reasons),
-                "lost_examples": self.examples}
+        return {
+            "pending": self.pending,
+            "synced": self.synced,
+            "failed": self.failed,
+            "excluded": self.excluded,
+            "lost": self.lost,
+            "checked": self.checked,
+            "lost_reasons": dict(self.reasons),
+            "lost_examples": self.examples,
+        }
 
 
 def _shopify_truth(store) -> dict[int, tuple]:
@@ -84,8 +91,8 @@ def compare(catalog) -> Verdict:
     truth = _shopify_truth(store)
     meta_catalog = ProductCatalog.objects.get(pk=ProductCatalog.pk_from_fbid(catalog.meta_catalog_id))
     meta_items = {
-        item.retailer_id: item for item in ProductItem.objects.filter(catalog=meta_catalog).only(
-            "retailer_id", "data", "visibility")
+        item.retailer_id: item
+        for item in ProductItem.objects.filter(catalog=meta_catalog).only("retailer_id", "data", "visibility")
     }
     ours = {
         v.shopify_variant_id: v

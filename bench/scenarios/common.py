@@ -26,8 +26,12 @@ def percentile(values: list[float], pct: float) -> float:
 
 def latency_figures(samples: list[float]) -> dict:
     ms = [s * 1000 for s in samples]
-    return {"p50_ms": round(statistics.median(ms), 1), "p95_ms": round(percentile(ms, 95), 1),
-            "max_ms": round(max(ms), 1), "requests": len(ms)}
+    return {
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "max_ms": round(max(ms), 1),
+        "requests": len(ms),
+    }
 
 
 def bench_catalog():

@@ -88,7 +88,9 @@ def prepare(ctx) -> dict:
     Shop.objects.filter(pk=shop.pk).update(webhook_mode=Shop.WebhookMode.HELD)
     for n, topic in enumerate(("products/update", "inventory_levels/update"), start=1):
         WebhookSubscription.objects.update_or_create(
-            shop=shop, topic=ENUM_FOR_HEADER[topic], callback_url=f"{ctx.site_url}/shopify/webhooks/",
+            shop=shop,
+            topic=ENUM_FOR_HEADER[topic],
+            callback_url=f"{ctx.site_url}/shopify/webhooks/",
             defaults={"legacy_id": 9_000_000 + n, "api_version": "2025-10"},
         )
     if ctx.shards:
@@ -201,8 +203,9 @@ class Driver:
             session.http = http
             for _attempt in range(3):  # Shopify retries; the receiver de-duplicates
                 try:
-                    response = http.post(self.url, data=bytes(delivery.body), headers=headers_for(delivery, self.shop),
-                                         timeout=30)
+                    response = http.post(
+                        self.url, data=bytes(delivery.body), headers=headers_for(delivery, self.shop), timeout=30
+                    )
                     if 200 <= response.status_code < 300:
                         return True
                 except requests.RequestException:
@@ -293,15 +296,18 @@ def attribute(changes: list[Change], since: datetime, catalog) -> dict:
             if processed_at is not None:
                 applied[webhook_id] = processed_at
     finished = dict(
-        SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH, sent_at__gte=since)
-        .values_list("handle", "finished_at")
+        SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH, sent_at__gte=since).values_list(
+            "handle", "finished_at"
+        )
     )
     # Per retailer id: (sandbox receipt of the call, handle, price values, quantity) in call order.
     carried: dict[str, list[tuple]] = defaultdict(list)
     calls = 0
     for created_at, handle, requests_ in (
-        ItemsBatch.objects.filter(created_at__gte=since).order_by("created_at", "pk")
-        .values_list("created_at", "handle", "requests").iterator(chunk_size=20)
+        ItemsBatch.objects.filter(created_at__gte=since)
+        .order_by("created_at", "pk")
+        .values_list("created_at", "handle", "requests")
+        .iterator(chunk_size=20)
     ):
         calls += 1
         for request in requests_:
@@ -340,7 +346,8 @@ def attribute_to_feeds(changes: list[Change], applied: dict[str, datetime], sinc
 
     uploads = list(
         SyncBatch.objects.filter(catalog=catalog, created_at__gte=since, sent_at__isnull=False)
-        .exclude(kind=SyncBatch.Kind.ITEMS_BATCH).order_by("created_at")
+        .exclude(kind=SyncBatch.Kind.ITEMS_BATCH)
+        .order_by("created_at")
         .values_list("shard", "created_at", "sent_at", "finished_at")
     )
     if not uploads or not changes:
@@ -404,8 +411,16 @@ def lost_changes(changes: list[Change], catalog, examples: list) -> int:
             for name in ("price", "sale_price", "availability", "quantity_to_sell_on_facebook"):
                 if str(held.get(name, "")) != str(expected.get(name, "")):
                     lost += 1
-                    examples.append([variant.retailer_id, name, held.get(name), expected.get(name),
-                                     variant.meta_status, variant.excluded])
+                    examples.append(
+                        [
+                            variant.retailer_id,
+                            name,
+                            held.get(name),
+                            expected.get(name),
+                            variant.meta_status,
+                            variant.excluded,
+                        ]
+                    )
                     break
     return lost
 
@@ -432,8 +447,11 @@ def truth_mismatches(changes: list[Change], catalog, examples: list) -> int:
 def seconds(values: list[float]) -> dict:
     if not values:
         return {"p50": None, "p95": None, "max": None}
-    return {"p50": round(percentile(values, 50), 2), "p95": round(percentile(values, 95), 2),
-            "max": round(max(values), 2)}
+    return {
+        "p50": round(percentile(values, 50), 2),
+        "p95": round(percentile(values, 95), 2),
+        "max": round(max(values), 2),
+    }
 
 
 def run(ctx) -> dict:
@@ -500,9 +518,8 @@ def run(ctx) -> dict:
         **{f"confirmed_{k}_seconds": v for k, v in seconds(confirmed).items()},
         "measured_changes": len(measured),
         "unattributed": unmatched,  # a change to be in Meta that no call carried
-        "lost": lost_changes(driver.changes, catalog, lost_examples) + truth_mismatches(
-            driver.changes, catalog, lost_examples
-        ),
+        "lost": lost_changes(driver.changes, catalog, lost_examples)
+        + truth_mismatches(driver.changes, catalog, lost_examples),
         "lost_examples": lost_examples[:10],
         "unattributed_examples": [[c.retailer_id, c.kind, c.value] for c in measured if c.sent is None][:10],
         "kept_out_of_meta": len(driver.changes) - len(measured),

@@ -56,15 +56,22 @@ def run(ctx) -> dict:
     after = result.status
     if result.timed_out or after["counts"][Variant.SyncStatus.PENDING]:
         raise RuntimeError(f"full sync did not finish: {result.as_dict()}")
-    return {"items": result.items, "status_before": before, "status_after": after["counts"],
-            "failed_by_meta": after["failed_by_meta"], "shard_count": catalog.shard_count}
+    return {
+        "items": result.items,
+        "status_before": before,
+        "status_after": after["counts"],
+        "failed_by_meta": after["failed_by_meta"],
+        "shard_count": catalog.shard_count,
+    }
 
 
 def baseline(ctx) -> dict:
     from catalog.models import Variant
 
     ids = list(
-        Variant.objects.filter(catalog=bench_catalog()).exclude(meta_status=Variant.SyncStatus.FAILED)
-        .order_by("pk").values_list("pk", flat=True)[: ctx.baseline_items]
+        Variant.objects.filter(catalog=bench_catalog())
+        .exclude(meta_status=Variant.SyncStatus.FAILED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: ctx.baseline_items]
     )
     return naive_push(ids)

@@ -44,7 +44,8 @@ def prepare(ctx) -> dict:
     pending = Variant.objects.filter(catalog=catalog, meta_status=Variant.SyncStatus.PENDING)
     # 2% rejected by Meta, 5% still pending, the rest synced.
     pending.alias(m=Mod("pk", 50)).filter(m=1).update(
-        meta_status=Variant.SyncStatus.FAILED, last_error_code=META_REJECTED,
+        meta_status=Variant.SyncStatus.FAILED,
+        last_error_code=META_REJECTED,
         last_error=Value("A required field is missing: Products need to have availability listed."),
     )
     pending.alias(m=Mod("pk", 20)).exclude(m=0).update(
@@ -101,8 +102,11 @@ def baseline(ctx) -> dict:
             errors[variant.last_error_code] += 1
     elapsed = time.perf_counter() - started
     page_ms = elapsed / len(ids) * ctx.variants * 1000
-    return {"items": len(ids), "page_ms_extrapolated": round(page_ms, 1),
-            "page_note": f"one page render extrapolated from {len(ids):,} to {ctx.variants:,} variants"}
+    return {
+        "items": len(ids),
+        "page_ms_extrapolated": round(page_ms, 1),
+        "page_note": f"one page render extrapolated from {len(ids):,} to {ctx.variants:,} variants",
+    }
 
 
 def baseline_total(ctx, run: dict) -> int:

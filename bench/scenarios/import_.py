@@ -20,8 +20,12 @@ from .common import bench_catalog, rate_speedup, sql_per_5000  # noqa: F401
 SCALES_WITH_CATALOG = True  # wall time grows with N: projected to 1,000,000
 SEED_KIND = "shop"
 TARGETS = [
-    Target("import_items_per_second", ">=", 5000,
-           note="variants per second once the bulk file is ready (Shopify writes it on its own servers)"),
+    Target(
+        "import_items_per_second",
+        ">=",
+        5000,
+        note="variants per second once the bulk file is ready (Shopify writes it on its own servers)",
+    ),
 ]
 speedup = rate_speedup
 

@@ -57,8 +57,12 @@ def run(ctx) -> dict:
         result = sync_run.sync_now(catalog, mode="batch", wait=True, timeout=TIMEOUT)
     if result.timed_out or result.status["counts"][Variant.SyncStatus.PENDING]:
         raise RuntimeError(f"incremental sync did not finish: {result.as_dict()}")
-    return {"items": ctx.extra["changed"], "detected": detected, "pushed": result.items,
-            "status_after": result.status["counts"]}
+    return {
+        "items": ctx.extra["changed"],
+        "detected": detected,
+        "pushed": result.items,
+        "status_after": result.status["counts"],
+    }
 
 
 def baseline(ctx) -> dict:

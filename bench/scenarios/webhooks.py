@@ -52,21 +52,35 @@ def product_payloads(limit: int) -> list[dict]:
         variants.setdefault(v.product_id, []).append(v)
     bodies = []
     for p in products:
-        bodies.append({
-            "id": p.shopify_product_id,
-            "admin_graphql_api_id": f"gid://shopify/Product/{p.shopify_product_id}",
-            "title": p.title, "body_html": p.description_html, "vendor": p.vendor, "product_type": p.product_type,
-            "handle": p.handle, "status": p.status.lower(), "tags": ", ".join(p.tags),
-            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-            "variants": [
-                {"id": v.shopify_variant_id, "product_id": p.shopify_product_id, "title": v.title, "sku": v.sku,
-                 "price": str(v.price + 1), "position": v.position, "inventory_quantity": v.inventory_quantity,
-                 "inventory_item_id": v.inventory_item_id,
-                 "admin_graphql_api_id": f"gid://shopify/ProductVariant/{v.shopify_variant_id}"}
-                for v in variants.get(p.pk, [])
-            ],
-            "images": [{"id": img.get("id"), "src": img.get("src")} for img in p.images],
-        })
+        bodies.append(
+            {
+                "id": p.shopify_product_id,
+                "admin_graphql_api_id": f"gid://shopify/Product/{p.shopify_product_id}",
+                "title": p.title,
+                "body_html": p.description_html,
+                "vendor": p.vendor,
+                "product_type": p.product_type,
+                "handle": p.handle,
+                "status": p.status.lower(),
+                "tags": ", ".join(p.tags),
+                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                "variants": [
+                    {
+                        "id": v.shopify_variant_id,
+                        "product_id": p.shopify_product_id,
+                        "title": v.title,
+                        "sku": v.sku,
+                        "price": str(v.price + 1),
+                        "position": v.position,
+                        "inventory_quantity": v.inventory_quantity,
+                        "inventory_item_id": v.inventory_item_id,
+                        "admin_graphql_api_id": f"gid://shopify/ProductVariant/{v.shopify_variant_id}",
+                    }
+                    for v in variants.get(p.pk, [])
+                ],
+                "images": [{"id": img.get("id"), "src": img.get("src")} for img in p.images],
+            }
+        )
     return bodies
 
 
@@ -78,16 +92,21 @@ def deliveries(count: int) -> tuple[list[tuple[bytes, dict]], str]:
     out = []
     for n in range(count):
         body = json.dumps(payloads[n % len(payloads)]).encode()
-        out.append((body, {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "products/update",
-            "X-Shopify-Shop-Domain": store.shop_domain,
-            "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
-            "X-Shopify-API-Version": "2025-10",
-            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-            "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }))
+        out.append(
+            (
+                body,
+                {
+                    "Content-Type": "application/json",
+                    "X-Shopify-Topic": "products/update",
+                    "X-Shopify-Shop-Domain": store.shop_domain,
+                    "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
+                    "X-Shopify-API-Version": "2025-10",
+                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                    "X-Shopify-Event-Id": str(uuid.uuid4()),
+                    "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                },
+            )
+        )
     return out, store.shop_domain
 
 

@@ -40,9 +40,27 @@ def test_chaos_scenarios_recover_and_lose_nothing():
     # finds whatever of this run would outlive it.
     mark = env["CHAOS_TEST_MARK"] = uuid.uuid4().hex
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench", "chaos", "--variants", "60", "--db", "sqlite",
-         "--scenarios", ",".join(SCENARIOS), "--port", str(free_port()), "--deadline", "90"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "chaos",
+            "--variants",
+            "60",
+            "--db",
+            "sqlite",
+            "--scenarios",
+            ",".join(SCENARIOS),
+            "--port",
+            str(free_port()),
+            "--deadline",
+            "90",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:

@@ -68,9 +68,27 @@ def run_bench(scenario: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["BENCH_SERVER_WORKERS"] = "1"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench", scenario, "--variants", "200", "--db", "sqlite",
-         "--port", str(free_port()), "--baseline-items", "10", "--samples", "3"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            scenario,
+            "--variants",
+            "200",
+            "--db",
+            "sqlite",
+            "--port",
+            str(free_port()),
+            "--baseline-items",
+            "10",
+            "--samples",
+            "3",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:

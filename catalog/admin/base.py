@@ -247,9 +247,7 @@ class RoleCheckedAdmin:
         if not self.secret_fields or obj is None or self.has_change_permission(request, obj):
             return fieldsets
         hidden = set(self.secret_fields)
-        return [
-            (name, {**options, "fields": _without(options["fields"], hidden)}) for name, options in fieldsets
-        ]
+        return [(name, {**options, "fields": _without(options["fields"], hidden)}) for name, options in fieldsets]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -259,9 +257,7 @@ class RoleCheckedAdmin:
         if permissions.is_superuser(request.user):
             may_see = models.Value(True)
         elif ids := sorted(permissions.tenant_ids_allowing(request.user, Action.SEE_CONNECTION)):
-            may_see = models.Case(
-                models.When(tenant_id__in=ids, then=models.Value(True)), default=models.Value(False)
-            )
+            may_see = models.Case(models.When(tenant_id__in=ids, then=models.Value(True)), default=models.Value(False))
         else:
             may_see = models.Value(False)
         return queryset.annotate(may_see_secrets=models.ExpressionWrapper(may_see, output_field=models.BooleanField()))
@@ -362,7 +358,9 @@ class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
         label = format_html(gettext("Select this object for an action - {}"), str(obj))
         return format_html(
             '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME, str(obj.pk), label,
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -64,8 +64,11 @@ class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
         for count, label, meaning in (
             (obj.synced_count, "synced", "Meta accepted exactly what was sent: now SYNCED"),
             (obj.error_count, "rejected", "Meta refused the item: FAILED with Meta's message (below)"),
-            (obj.stale_count, "changed meanwhile",
-             "changed in Shopify while in flight: stays PENDING and goes in a later batch"),
+            (
+                obj.stale_count,
+                "changed meanwhile",
+                "changed in Shopify while in flight: stays PENDING and goes in a later batch",
+            ),
             (obj.deleted_count, "deleted", "removed from Meta (a deletion request)"),
         ):
             rows.append((count, label, meaning))
@@ -82,10 +85,17 @@ class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
             rows.append((obj.warning_count, "warnings", "accepted with a warning (counted in synced, not an error)"))
         rows_in_file = (obj.stats or {}).get("rows")
         if rows_in_file is not None and rows_in_file != obj.item_count:
-            rows.append((rows_in_file, "feed rows", "lines in the uploaded file (a variant Meta must not keep is "
-                                                    "left out of a replace feed, so rows can be fewer than items)"))
+            rows.append(
+                (
+                    rows_in_file,
+                    "feed rows",
+                    "lines in the uploaded file (a variant Meta must not keep is "
+                    "left out of a replace feed, so rows can be fewer than items)",
+                )
+            )
         body = format_html_join(
-            "", '<tr><td class="num">{}</td><th scope="row">{}</th><td>{}</td></tr>',
+            "",
+            '<tr><td class="num">{}</td><th scope="row">{}</th><td>{}</td></tr>',
             ((f"{count:,}", label, meaning) for count, label, meaning in rows),
         )
         total = format_html(
@@ -103,7 +113,9 @@ class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
             Q(in_flight_batch=obj) | Q(catalog_id=obj.catalog_id, retailer_id__in=retailer_ids[:AFFECTED_LIMIT])
         )
         rows = list(
-            variants.order_by().values("product_id", "product__title").annotate(n=Count("pk"))
+            variants.order_by()
+            .values("product_id", "product__title")
+            .annotate(n=Count("pk"))
             .order_by("product__title")[:AFFECTED_LIMIT]
         )
         if not rows:
@@ -112,9 +124,12 @@ class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
         return format_html(
             '<ul class="affected-products">{}</ul>',
             format_html_join(
-                "", '<li><a href="{}">{}</a> <span class="quiet">({} variant{})</span></li>',
-                ((change.format(r["product_id"]), r["product__title"], r["n"], "" if r["n"] == 1 else "s")
-                 for r in rows),
+                "",
+                '<li><a href="{}">{}</a> <span class="quiet">({} variant{})</span></li>',
+                (
+                    (change.format(r["product_id"]), r["product__title"], r["n"], "" if r["n"] == 1 else "s")
+                    for r in rows
+                ),
             ),
         )
 

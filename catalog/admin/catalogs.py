@@ -1,5 +1,4 @@
-"""The Meta catalog admin: ingestion plan, sync state and progress, and the sync actions.
-"""
+"""The Meta catalog admin: ingestion plan, sync state and progress, and the sync actions."""
 
 from __future__ import annotations
 
@@ -111,7 +110,8 @@ class CatalogAdmin(ProgressAdminMixin, TenantScopedAdmin):
         super().save_model(request, obj, form, change)
         if change and "shard_count" in form.changed_data and sharding.request(obj, wanted):
             self.message_user(
-                request, f"{wanted} shards requested: the change applies once the jobs in flight finish.",
+                request,
+                f"{wanted} shards requested: the change applies once the jobs in flight finish.",
                 messages.INFO,
             )
 
@@ -189,7 +189,10 @@ class CatalogAdmin(ProgressAdminMixin, TenantScopedAdmin):
             timing = f"change → sent {fresh.sent_p95} s, → confirmed {confirmed} (p95 of {fresh.samples} calls)"
         return format_html(
             "{}; Batch API calls this hour: {} of {} ({}%)",
-            timing, fresh.calls_this_hour, fresh.quota, fresh.budget_used_pct,
+            timing,
+            fresh.calls_this_hour,
+            fresh.quota,
+            fresh.budget_used_pct,
         )
 
     @admin.display(description="Batches and uploads")

@@ -33,8 +33,10 @@ def tenant_overview(request) -> list[dict]:
         counts[tenant_id][status] += n
     no_catalog: dict[int, int] = defaultdict(int)
     for tenant_id, status, n in (
-        Variant.objects.filter(tenant__in=ids, catalog__isnull=True).order_by()
-        .values_list("tenant_id", "meta_status").annotate(n=Count("*"))
+        Variant.objects.filter(tenant__in=ids, catalog__isnull=True)
+        .order_by()
+        .values_list("tenant_id", "meta_status")
+        .annotate(n=Count("*"))
     ):
         counts[tenant_id][status] -= n
         no_catalog[tenant_id] += n
@@ -46,13 +48,18 @@ def tenant_overview(request) -> list[dict]:
             badges = format_html(
                 '{} <a href="{}?tenant__id__exact={}&catalog__isnull=True" title="{}">'
                 '<span class="meta-badge meta-badge-nocatalog">NO CATALOG {}</span></a>',
-                badges, changelist, tenant.pk, "Their store has no Meta catalog: not sent, not waiting either.",
+                badges,
+                changelist,
+                tenant.pk,
+                "Their store has no Meta catalog: not sent, not waiting either.",
                 no_catalog[tenant.pk],
             )
-        rows.append({
-            "tenant": tenant,
-            "total": sum(counts[tenant.pk].values()) + no_catalog[tenant.pk],
-            "no_catalog": no_catalog[tenant.pk],
-            "badges": badges,
-        })
+        rows.append(
+            {
+                "tenant": tenant,
+                "total": sum(counts[tenant.pk].values()) + no_catalog[tenant.pk],
+                "no_catalog": no_catalog[tenant.pk],
+                "badges": badges,
+            }
+        )
     return rows

@@ -115,12 +115,32 @@ class DeadLettersMixin:
                 }
                 for failure in dead_letters.failed_tasks()[:LISTED_ROWS]
             ]
-            sections.append({"kind": TASKS, "title": "Failed tasks", "count": counts[TASKS], "rows": rows,
-                             "help": "Django-Q2 tasks that raised or timed out. Retry queues the same function "
-                                     "with the same arguments again and removes the failure."})
-        events = _webhooks(request).select_related("tenant", "store").only(
-            "pk", "tenant_id", "store_id", "topic", "state", "attempts", "error", "received_at",
-            "tenant__name", "tenant__slug", "store__shop_domain",
+            sections.append(
+                {
+                    "kind": TASKS,
+                    "title": "Failed tasks",
+                    "count": counts[TASKS],
+                    "rows": rows,
+                    "help": "Django-Q2 tasks that raised or timed out. Retry queues the same function "
+                    "with the same arguments again and removes the failure.",
+                }
+            )
+        events = (
+            _webhooks(request)
+            .select_related("tenant", "store")
+            .only(
+                "pk",
+                "tenant_id",
+                "store_id",
+                "topic",
+                "state",
+                "attempts",
+                "error",
+                "received_at",
+                "tenant__name",
+                "tenant__slug",
+                "store__shop_domain",
+            )
         )
         rows = [
             {
@@ -136,9 +156,16 @@ class DeadLettersMixin:
             }
             for event in events[:LISTED_ROWS]
         ]
-        sections.append({"kind": WEBHOOKS, "title": "Poison webhooks", "count": counts[WEBHOOKS], "rows": rows,
-                         "help": "Shopify deliveries whose processing failed for good. Retry puts them back "
-                                 "in their store's queue."})
+        sections.append(
+            {
+                "kind": WEBHOOKS,
+                "title": "Poison webhooks",
+                "count": counts[WEBHOOKS],
+                "rows": rows,
+                "help": "Shopify deliveries whose processing failed for good. Retry puts them back "
+                "in their store's queue.",
+            }
+        )
         batches = _batches(request).select_related("tenant", "catalog").defer("errors", "stats")
         rows = [
             {
@@ -157,11 +184,17 @@ class DeadLettersMixin:
             }
             for batch in batches[:LISTED_ROWS]
         ]
-        sections.append({"kind": BATCHES, "title": f"Failed batches, last {dead_letters.FAILED_BATCH_DAYS} days",
-                         "count": counts[BATCHES], "rows": rows,
-                         "help": "Batch API calls and feed uploads that failed or timed out, whose shard has not "
-                                 "finished a batch since and still has variants waiting. Retry queues a push of "
-                                 "the catalog."})
+        sections.append(
+            {
+                "kind": BATCHES,
+                "title": f"Failed batches, last {dead_letters.FAILED_BATCH_DAYS} days",
+                "count": counts[BATCHES],
+                "rows": rows,
+                "help": "Batch API calls and feed uploads that failed or timed out, whose shard has not "
+                "finished a batch since and still has variants waiting. Retry queues a push of "
+                "the catalog.",
+            }
+        )
         dead_events = _conversions(request).select_related("tenant").defer("payload")
         rows = [
             {
@@ -177,11 +210,17 @@ class DeadLettersMixin:
             }
             for event in dead_events[:LISTED_ROWS]
         ]
-        sections.append({"kind": CONVERSIONS, "title": "Dead Conversions API events", "count": counts[CONVERSIONS],
-                         "rows": rows,
-                         "help": "Purchase events Meta refused, or that failed too often or waited too long. Retry "
-                                 "puts them back in the queue with fresh attempts (Meta takes events up to 7 days "
-                                 "old)."})
+        sections.append(
+            {
+                "kind": CONVERSIONS,
+                "title": "Dead Conversions API events",
+                "count": counts[CONVERSIONS],
+                "rows": rows,
+                "help": "Purchase events Meta refused, or that failed too often or waited too long. Retry "
+                "puts them back in the queue with fresh attempts (Meta takes events up to 7 days "
+                "old).",
+            }
+        )
         for section in sections:
             section["retry_ids"] = [row["id"] for row in section["rows"] if row["may_retry"]]
         context = {
@@ -223,8 +262,9 @@ class DeadLettersMixin:
         else:
             self.message_user(request, "Nothing queued: those batches are not waiting any more.", messages.WARNING)
         if retried.skipped_read_only:
-            self.message_user(request, f"Skipped {retried.skipped_read_only} read-only (linked) catalog(s).",
-                              messages.WARNING)
+            self.message_user(
+                request, f"Skipped {retried.skipped_read_only} read-only (linked) catalog(s).", messages.WARNING
+            )
 
     def _allowed_rows(self, request: HttpRequest, model, ids: list[str]) -> QuerySet:
         """The posted rows of ``model``: 404 unless all are the user's to see, 403 unless all allow ``operate``."""

@@ -75,11 +75,15 @@ VERDICT_BADGES = {
 def verdict_badge(variant: Variant) -> str:
     """Meta's verdict on the item (live / not visible / rejected / in review), or why there is none."""
     if variant.catalog_id is None:
-        return format_html('<span class="meta-badge meta-badge-nocatalog" title="{}">NO CATALOG</span>',
-                           "Its store has no Meta catalog: nothing sends it.")
+        return format_html(
+            '<span class="meta-badge meta-badge-nocatalog" title="{}">NO CATALOG</span>',
+            "Its store has no Meta catalog: nothing sends it.",
+        )
     if variant.excluded:
-        return format_html('<span class="meta-badge meta-badge-excluded" title="{}">NOT SENT</span>',
-                           "Draft, archived, unpublished, excluded or deleted: not to be live in Meta.")
+        return format_html(
+            '<span class="meta-badge meta-badge-excluded" title="{}">NOT SENT</span>',
+            "Draft, archived, unpublished, excluded or deleted: not to be live in Meta.",
+        )
     if variant.meta_status != Variant.SyncStatus.SYNCED:
         return "—"
     css, text = VERDICT_BADGES.get(variant.verdict, ("review", "IN REVIEW"))
@@ -100,12 +104,15 @@ class VerdictFilter(admin.SimpleListFilter):
     SHOWN = Q(meta_status=Variant.SyncStatus.SYNCED, excluded=False)
     CHOICES = {
         "live": ("Live", SHOWN & Q(verdict=Variant.Verdict.LIVE)),
-        "not_visible": ("Synced but not visible",
-                        SHOWN & Q(verdict__in=(Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED))),
+        "not_visible": (
+            "Synced but not visible",
+            SHOWN & Q(verdict__in=(Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED)),
+        ),
         "rejected": ("… rejected in Meta's review", SHOWN & Q(verdict=Variant.Verdict.REJECTED)),
-        "in_review": ("In Meta's review (or not read yet)",
-                      SHOWN & ~Q(verdict__in=(Variant.Verdict.LIVE, Variant.Verdict.NOT_VISIBLE,
-                                             Variant.Verdict.REJECTED))),
+        "in_review": (
+            "In Meta's review (or not read yet)",
+            SHOWN & ~Q(verdict__in=(Variant.Verdict.LIVE, Variant.Verdict.NOT_VISIBLE, Variant.Verdict.REJECTED)),
+        ),
         "not_sent": ("Not sent (excluded)", Q(excluded=True)),
     }
 
@@ -392,11 +399,15 @@ class ProductAdmin(TimelineMixin, JsonColumnsMixin, ChosenProductsMessageMixin, 
     def save_related(self, request, form, formsets, change):
         # After the inline variants are saved too: one refresh sees product and variant edits.
         super().save_related(request, form, formsets, change)
-        edited = list(form.changed_data) + [f"variant {name}" for fs in formsets for f in fs.forms
-                                            for name in f.changed_data]
+        edited = list(form.changed_data) + [
+            f"variant {name}" for fs in formsets for f in fs.forms for name in f.changed_data
+        ]
         if change and edited:  # the timeline of each variant: who changed what (one INSERT ... SELECT)
-            timeline.record_from(Variant.objects.filter(product=form.instance), VariantEvent.Kind.STAFF_EDIT,
-                                 detail={"by": request.user.get_username(), "fields": sorted(set(edited))})
+            timeline.record_from(
+                Variant.objects.filter(product=form.instance),
+                VariantEvent.Kind.STAFF_EDIT,
+                detail={"by": request.user.get_username(), "fields": sorted(set(edited))},
+            )
         changed = item_state.refresh_variants(Variant.objects.filter(product=form.instance))
         if changed and change:
             self.message_user(
@@ -516,6 +527,7 @@ class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantSc
         if counted is not None:
             paginator.count = counted  # Paginator.count is a cached_property: no COUNT(*) then
         return paginator
+
     readonly_fields = (
         "status",
         "retailer_id",
@@ -692,8 +704,11 @@ class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantSc
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and form.changed_data:  # the timeline: who changed what
-            timeline.record_one(obj, VariantEvent.Kind.STAFF_EDIT,
-                                detail={"by": request.user.get_username(), "fields": list(form.changed_data)})
+            timeline.record_one(
+                obj,
+                VariantEvent.Kind.STAFF_EDIT,
+                detail={"by": request.user.get_username(), "fields": list(form.changed_data)},
+            )
         if item_state.refresh_variants(Variant.objects.filter(pk=obj.pk)) and change:
             obj.refresh_from_db(fields=["meta_status"])
             self.message_user(request, f"What Meta sees changed: the variant is now {obj.meta_status}.", messages.INFO)
@@ -740,8 +755,17 @@ class ProductSetAdmin(ProductSetMessageMixin, TenantScopedAdmin):
     actions = ("sync_now", "refresh_meta_counts", "confirm_live_deletion")
     # Written by the engine or mirrored from Shopify: never typed by staff.
     status_fields = (
-        "meta_product_set_id", "meta_state", "item_counts", "sync_error", "published_shop_id", "removed_at",
-        "deletion_blocked_at", "live_deletion_confirmed_at", "synced_at", "created_at", "updated_at",
+        "meta_product_set_id",
+        "meta_state",
+        "item_counts",
+        "sync_error",
+        "published_shop_id",
+        "removed_at",
+        "deletion_blocked_at",
+        "live_deletion_confirmed_at",
+        "synced_at",
+        "created_at",
+        "updated_at",
     )
     collection_fields = ("name", "catalog", "filter", "shopify_collection_id", "handle", "description", "image_url")
     fieldsets = (
@@ -769,8 +793,11 @@ class ProductSetAdmin(ProductSetMessageMixin, TenantScopedAdmin):
     @admin.display(description="in Meta")
     def meta_state(self, obj: ProductSet) -> str:
         if obj.removed_at and obj.deletion_blocked_at:
-            return format_html('<span class="meta-badge meta-badge-failed" title="{}">{}</span>',
-                               obj.sync_error, "KEPT: LIVE IN A SHOP")
+            return format_html(
+                '<span class="meta-badge meta-badge-failed" title="{}">{}</span>',
+                obj.sync_error,
+                "KEPT: LIVE IN A SHOP",
+            )
         if obj.removed_at:
             return status_badge(Variant.SyncStatus.PENDING, text="DELETING", title=obj.sync_error)
         if obj.needs_sync:
@@ -785,8 +812,10 @@ class ProductSetAdmin(ProductSetMessageMixin, TenantScopedAdmin):
     def item_counts(self, obj: ProductSet) -> str:
         ours = "—" if obj.item_count is None else f"{obj.item_count:,}"
         metas = "—" if obj.meta_product_count is None else f"{obj.meta_product_count:,}"
-        differs = obj.item_count is not None and obj.meta_product_count is not None and (
-            obj.item_count != obj.meta_product_count
+        differs = (
+            obj.item_count is not None
+            and obj.meta_product_count is not None
+            and (obj.item_count != obj.meta_product_count)
         )
         title = "Meta counts what its filter matches now; items on their way or rejected differ." if differs else ""
         return format_html('<span title="{}">{} / {}</span>', title, ours, metas)

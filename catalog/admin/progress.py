@@ -70,8 +70,14 @@ def import_progress(run: ImportRun) -> Progress:
     running = run.state in ImportRun.ACTIVE_STATES
     elapsed = timezone.now() - run.started_at if run.started_at and running else None
     note = "" if running else run.get_state_display().lower()
-    return Progress(running, run.products_seen, run.products_total, "products",
-                    _eta(run.products_seen, run.products_total, elapsed), note)
+    return Progress(
+        running,
+        run.products_seen,
+        run.products_total,
+        "products",
+        _eta(run.products_seen, run.products_total, elapsed),
+        note,
+    )
 
 
 def sync_progress(catalog: Catalog) -> Progress:
@@ -89,9 +95,11 @@ def sync_progress(catalog: Catalog) -> Progress:
     eta = ""
     if pending and catalog.sync_enabled:
         recent = list(
-            SyncBatch.objects.filter(catalog=catalog, state=SyncBatch.State.FINISHED, finished_at__isnull=False,
-                                     sent_at__isnull=False)
-            .order_by("-pk").values_list("item_count", F("finished_at") - F("sent_at"))[:PACE_BATCHES]
+            SyncBatch.objects.filter(
+                catalog=catalog, state=SyncBatch.State.FINISHED, finished_at__isnull=False, sent_at__isnull=False
+            )
+            .order_by("-pk")
+            .values_list("item_count", F("finished_at") - F("sent_at"))[:PACE_BATCHES]
         )
         items = sum(n for n, _ in recent)
         seconds = sum((took or timedelta()).total_seconds() for _, took in recent)
@@ -105,15 +113,22 @@ def sync_progress(catalog: Catalog) -> Progress:
 
 def progress_html(progress: Progress, url: str) -> str:
     """A ``<progress>`` bar and its text, polled from ``url`` while the work runs."""
-    bar = format_html('<progress max="100" value="{}"></progress> ', progress.percent) \
-        if progress.percent is not None else ""
+    bar = (
+        format_html('<progress max="100" value="{}"></progress> ', progress.percent)
+        if progress.percent is not None
+        else ""
+    )
     if not progress.running:
-        return format_html('<span class="galantis-progress">{}<span class="text">{}</span></span>', bar,
-                           progress.text())
+        return format_html(
+            '<span class="galantis-progress">{}<span class="text">{}</span></span>', bar, progress.text()
+        )
     return format_html(
         '<span class="galantis-progress" data-progress-url="{}" data-poll-seconds="{}" aria-live="polite">'
         '{}<span class="text">{}</span></span>',
-        url, POLL_SECONDS, bar, progress.text(),
+        url,
+        POLL_SECONDS,
+        bar,
+        progress.text(),
     )
 
 
@@ -128,8 +143,11 @@ class ProgressAdminMixin:
     def get_urls(self):
         app_label, model_name = self.opts.app_label, self.opts.model_name
         return [
-            path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view),
-                 name=f"{app_label}_{model_name}_progress"),
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name=f"{app_label}_{model_name}_progress",
+            ),
         ] + super().get_urls()
 
     @object_view(get=Action.VIEW)
@@ -138,5 +156,8 @@ class ProgressAdminMixin:
         return JsonResponse(self.progress_of(obj).as_json())
 
     def progress_url(self, obj) -> str:
-        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_progress", args=[obj.pk],
-                       current_app=self.admin_site.name)
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_progress",
+            args=[obj.pk],
+            current_app=self.admin_site.name,
+        )

@@ -1,5 +1,4 @@
-"""Import reports of existing Meta catalogs and the Meta items Galantis deletes (replaced ids, chosen orphans).
-"""
+"""Import reports of existing Meta catalogs and the Meta items Galantis deletes (replaced ids, chosen orphans)."""
 
 from __future__ import annotations
 
@@ -56,7 +55,15 @@ class MetaItemDeletionAdmin(TenantScopedAdmin):
     """Meta items Galantis deletes: replaced ids (previous_id) and unmatched items a merchant chose."""
 
     list_display = (
-        "retailer_id", "tenant", "catalog", "reason", "state", "chosen_by", "created_at", "sent_at", "confirmed_at",
+        "retailer_id",
+        "tenant",
+        "catalog",
+        "reason",
+        "state",
+        "chosen_by",
+        "created_at",
+        "sent_at",
+        "confirmed_at",
         "error",
     )
     list_filter = ("reason", "state")

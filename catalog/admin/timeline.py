@@ -31,7 +31,8 @@ def events_table(page: timeline.Page, labels: dict[int, str] | None = None) -> s
     if not page.events:
         return format_html('<p class="quiet">{}</p>', "No events yet (kept for the retention period).")
     rows = format_html_join(
-        "", "<tr><td>{}</td>{}<td>{}</td></tr>",
+        "",
+        "<tr><td>{}</td>{}<td>{}</td></tr>",
         (
             (
                 date_format(timezone.localtime(e.at), "DATETIME_FORMAT"),
@@ -42,8 +43,12 @@ def events_table(page: timeline.Page, labels: dict[int, str] | None = None) -> s
         ),
     )
     head = format_html("<th>{}</th>", "Variant") if labels is not None else ""
-    return format_html('<table class="timeline"><thead><tr><th>When</th>{}<th>What happened</th></tr></thead>'
-                       "<tbody>{}</tbody></table>", head, rows)
+    return format_html(
+        '<table class="timeline"><thead><tr><th>When</th>{}<th>What happened</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        head,
+        rows,
+    )
 
 
 class TimelineMixin:
@@ -90,14 +95,20 @@ def request_another_review(modeladmin, request, queryset: QuerySet) -> None:
     variants = Variant.objects.filter(product__in=queryset.values("pk")) if queryset.model is Product else queryset
     variants = Variant.objects.filter(pk__in=variants.values("pk"))
     queued, skipped = rereview.request_review(variants, by=request.user.get_username())
-    for catalog_id in ReReviewRequest.objects.filter(
-        variant__in=variants, state=ReReviewRequest.State.QUEUED
-    ).values_list("catalog_id", flat=True).distinct():
+    for catalog_id in (
+        ReReviewRequest.objects.filter(variant__in=variants, state=ReReviewRequest.State.QUEUED)
+        .values_list("catalog_id", flat=True)
+        .distinct()
+    ):
         enqueue("catalog.tasks.rereview_catalog", catalog_id, group=f"rereview:{catalog_id}")
-    note = f"; {skipped} skipped (not rejected in Meta's review, or asked once already: Meta allows one)" \
-        if skipped else ""
-    modeladmin.message_user(request, f"Queued {queued} item(s) for another review{note}.",
-                            messages.SUCCESS if queued else messages.WARNING)
+    note = (
+        f"; {skipped} skipped (not rejected in Meta's review, or asked once already: Meta allows one)"
+        if skipped
+        else ""
+    )
+    modeladmin.message_user(
+        request, f"Queued {queued} item(s) for another review{note}.", messages.SUCCESS if queued else messages.WARNING
+    )
 
 
 @admin.register(ReReviewRequest)
@@ -107,7 +118,16 @@ class ReReviewRequestAdmin(TenantScopedAdmin):
     list_display = ("variant", "state", "reason", "requested_by", "created_at", "sent_at", "catalog", "tenant")
     list_filter = ("state", "reason", ("catalog", TenantRelatedOnlyFilter))
     list_select_related = ("tenant", "catalog", "variant", "variant__product")
-    readonly_fields = ("variant", "catalog", "state", "reason", "requested_by", "message", "created_at", "sent_at",
-                       "error")
+    readonly_fields = (
+        "variant",
+        "catalog",
+        "state",
+        "reason",
+        "requested_by",
+        "message",
+        "created_at",
+        "sent_at",
+        "error",
+    )
     fields = ("tenant", *readonly_fields)
     ordering = ("-created_at", "-pk")

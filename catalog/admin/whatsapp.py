@@ -45,28 +45,39 @@ class MessageForm(forms.Form):
     """The message's kind, recipient and texts (blank texts of a set's message take its defaults)."""
 
     kind = forms.ChoiceField(choices=KINDS, initial=wa.PRODUCT_LIST)
-    to = forms.CharField(required=False, max_length=32, label="Recipient",
-                         help_text="Phone number with country code; blank leaves a placeholder.")
+    to = forms.CharField(
+        required=False,
+        max_length=32,
+        label="Recipient",
+        help_text="Phone number with country code; blank leaves a placeholder.",
+    )
     header = forms.CharField(required=False, max_length=2000, help_text=f"Multi-product only, ≤ {wa.HEADER_MAX}.")
-    body = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=f"≤ {wa.BODY_MAX} characters.")
+    body = forms.CharField(
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"≤ {wa.BODY_MAX} characters.",
+    )
     footer = forms.CharField(required=False, max_length=2000, help_text=f"≤ {wa.FOOTER_MAX} characters.")
-    section_title = forms.CharField(required=False, max_length=2000,
-                                    help_text=f"Multi-product only, ≤ {wa.SECTION_TITLE_MAX}.")
+    section_title = forms.CharField(
+        required=False, max_length=2000, help_text=f"Multi-product only, ≤ {wa.SECTION_TITLE_MAX}."
+    )
 
     def texts(self) -> dict:
         """The typed texts; a blank header, body or section title is None (the set's default)."""
         data = self.cleaned_data
         return {name: data.get(name) or None for name in ("header", "body", "section_title")} | {
-            "footer": data.get("footer") or ""}
+            "footer": data.get("footer") or ""
+        }
 
 
 class ChosenProductsForm(MessageForm):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), to_field_name="slug", required=False)
     items = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 8, "cols": 60}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 60}),
         help_text="One per line: a SKU, Meta retailer id, or Shopify product or variant id (a product brings all "
-                  "its variants). A line “# Title” starts a new section.",
+        "its variants). A line “# Title” starts a new section.",
     )
     field_order = ["tenant", "items", "kind", "to", "header", "body", "footer", "section_title"]
 
@@ -82,9 +93,19 @@ def _link(url: str, text: str) -> str:
 
 
 def _context(admin_site: admin.AdminSite, request: HttpRequest, opts: Options, **extra: object) -> dict:
-    return {**admin_site.each_context(request), "opts": opts, "limits": {
-        "sections": wa.MAX_SECTIONS, "items": wa.MAX_ITEMS, "section_title": wa.SECTION_TITLE_MAX,
-        "header": wa.HEADER_MAX, "body": wa.BODY_MAX, "footer": wa.FOOTER_MAX}, **extra}
+    return {
+        **admin_site.each_context(request),
+        "opts": opts,
+        "limits": {
+            "sections": wa.MAX_SECTIONS,
+            "items": wa.MAX_ITEMS,
+            "section_title": wa.SECTION_TITLE_MAX,
+            "header": wa.HEADER_MAX,
+            "body": wa.BODY_MAX,
+            "footer": wa.FOOTER_MAX,
+        },
+        **extra,
+    }
 
 
 class ProductSetMessageMixin:
@@ -93,8 +114,11 @@ class ProductSetMessageMixin:
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<int:pk>/whatsapp/", self.admin_site.admin_view(self.whatsapp_message_view),
-                 name=f"{info[0]}_{info[1]}_whatsapp"),
+            path(
+                "<int:pk>/whatsapp/",
+                self.admin_site.admin_view(self.whatsapp_message_view),
+                name=f"{info[0]}_{info[1]}_whatsapp",
+            ),
         ] + super().get_urls()
 
     @admin.display(description="WhatsApp")
@@ -114,8 +138,15 @@ class ProductSetMessageMixin:
         if not form.is_bound:
             form = MessageForm(initial={**wa.default_texts(product_set), "kind": kind})
         context = _context(
-            self.admin_site, request, self.opts, title=f"WhatsApp message: {product_set}", original=product_set,
-            product_set=product_set, form=form, built=built, summary=summary,
+            self.admin_site,
+            request,
+            self.opts,
+            title=f"WhatsApp message: {product_set}",
+            original=product_set,
+            product_set=product_set,
+            form=form,
+            built=built,
+            summary=summary,
             back_url=reverse("admin:catalog_productset_change", args=[product_set.pk]),
         )
         return TemplateResponse(request, TEMPLATE, context)
@@ -132,16 +163,25 @@ def resolve_lines(text: str, variants: QuerySet[Variant]) -> tuple[list[wa.Secti
             sections[-1][1].extend(term.strip() for term in line.split(",") if term.strip())
     terms = [t for _, ts in sections for t in ts]
     numbers = [int(t) for t in terms if t.isdigit() and int(t) < 2**63]
-    found = list(readiness.with_relations(variants.filter(
-        Q(sku__in=terms) | Q(retailer_id__in=terms) | Q(shopify_variant_id__in=numbers)
-        | Q(product__shopify_product_id__in=numbers)
-    )).order_by("product_id", "position", "pk")[: MAX_LINES * 5])
+    found = list(
+        readiness.with_relations(
+            variants.filter(
+                Q(sku__in=terms)
+                | Q(retailer_id__in=terms)
+                | Q(shopify_variant_id__in=numbers)
+                | Q(product__shopify_product_id__in=numbers)
+            )
+        ).order_by("product_id", "position", "pk")[: MAX_LINES * 5]
+    )
     built, missing = [], []
     for title, section_terms in sections:
         chosen: list[Variant] = []
         for term in section_terms:
-            matches = [v for v in found if term in (v.sku, v.retailer_id, str(v.shopify_variant_id),
-                                                    str(v.product.shopify_product_id))]
+            matches = [
+                v
+                for v in found
+                if term in (v.sku, v.retailer_id, str(v.shopify_variant_id), str(v.product.shopify_product_id))
+            ]
             if not matches:
                 missing.append(term)
             chosen += [v for v in matches if v not in chosen]
@@ -156,8 +196,11 @@ class ChosenProductsMessageMixin:
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("whatsapp/", self.admin_site.admin_view(self.whatsapp_products_view),
-                 name=f"{info[0]}_{info[1]}_whatsapp"),
+            path(
+                "whatsapp/",
+                self.admin_site.admin_view(self.whatsapp_products_view),
+                name=f"{info[0]}_{info[1]}_whatsapp",
+            ),
         ] + super().get_urls()
 
     @any_tenant_view(get=Action.VIEW)
@@ -171,8 +214,14 @@ class ChosenProductsMessageMixin:
         if form.is_bound and form.is_valid():
             built, missing = self._build(request, form, tenants)
         context = _context(
-            self.admin_site, request, self.opts, title="WhatsApp message from chosen products", form=form,
-            built=built, missing=missing, back_url=reverse("admin:catalog_product_changelist"),
+            self.admin_site,
+            request,
+            self.opts,
+            title="WhatsApp message from chosen products",
+            form=form,
+            built=built,
+            missing=missing,
+            back_url=reverse("admin:catalog_product_changelist"),
         )
         return TemplateResponse(request, TEMPLATE, context)
 
@@ -191,8 +240,9 @@ class ChosenProductsMessageMixin:
         data["tenant"] = first.tenant.slug if first else ""
         return data
 
-    def _build(self, request: HttpRequest, form: ChosenProductsForm,
-               tenants: QuerySet[Tenant]) -> tuple[wa.Built, list[str]]:
+    def _build(
+        self, request: HttpRequest, form: ChosenProductsForm, tenants: QuerySet[Tenant]
+    ) -> tuple[wa.Built, list[str]]:
         data = form.cleaned_data
         tenant = data["tenant"] or tenants.first()
         variants = scope_for_user(Variant.objects.filter(tenant=tenant), request)
@@ -200,8 +250,10 @@ class ChosenProductsMessageMixin:
         to = data["to"] or None
         if data["kind"] == wa.PRODUCT_LIST and sections:
             sections = [wa.Section(s.title or data["section_title"], s.variants) for s in sections]
-            return wa.product_list_message(sections, to=to, header=data["header"], body=data["body"],
-                                           footer=data["footer"]), missing
+            return wa.product_list_message(
+                sections, to=to, header=data["header"], body=data["body"], footer=data["footer"]
+            ), missing
         chosen = [v for s in sections for v in s.variants]
-        return wa.message_for_variants(chosen, to=to, kind=data["kind"], header=data["header"], body=data["body"],
-                                       footer=data["footer"]), missing
+        return wa.message_for_variants(
+            chosen, to=to, kind=data["kind"], header=data["header"], body=data["body"], footer=data["footer"]
+        ), missing

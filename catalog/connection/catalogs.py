@@ -54,8 +54,9 @@ class CatalogInfo:
 
     @classmethod
     def from_dict(cls, data: dict) -> CatalogInfo:
-        return cls(**{k: data.get(k) for k in ("id", "name", "product_count", "cta", "commerce_settings_id",
-                                                "vertical")})
+        return cls(
+            **{k: data.get(k) for k in ("id", "name", "product_count", "cta", "commerce_settings_id", "vertical")}
+        )
 
 
 def parse_catalog(node: dict) -> CatalogInfo:
@@ -94,8 +95,11 @@ def create_catalog(client: GraphClient, business_id: str, name: str) -> str:
 def list_event_sources(client: GraphClient, catalog_id: str) -> list[dict]:
     """Pixels / apps connected to the catalog as event sources."""
     return [
-        {"id": str(src.get("id", "")), "name": str(src.get("name") or ""), "source_type": str(src.get("source_type")
-                                                                                            or "")}
+        {
+            "id": str(src.get("id", "")),
+            "name": str(src.get("name") or ""),
+            "source_type": str(src.get("source_type") or ""),
+        }
         for src in client.paginate(f"{catalog_id}/external_event_sources", fields=EVENT_SOURCE_FIELDS)
     ]
 
@@ -181,8 +185,7 @@ def checks_for(catalog: Catalog) -> list[Check]:
         later = "Galantis checks again daily; an owner can re-check now on this page."
         return [
             Check("event_source", "Pixel connected as event source", None, reason, "Press “Re-check”.", later),
-            Check("commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", None, reason, "Press “Re-check”.",
-                  later),
+            Check("commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", None, reason, "Press “Re-check”.", later),
         ]
     sources = catalog.event_sources or []
     if sources:
@@ -202,13 +205,18 @@ def checks_for(catalog: Catalog) -> list[Check]:
             False,
             "No pixel or app sends events for this catalog: ads and product ranking can't use your site's signals.",
             fix,
-            "" if catalog.is_read_only else "An owner of the shop can connect the store's Meta Pixel on this page "
+            ""
+            if catalog.is_read_only
+            else "An owner of the shop can connect the store's Meta Pixel on this page "
             "(or in Commerce Manager → Catalog → Event sources → Connect tracking).",
         )
     if catalog.has_onsite_checkout:
         commerce = Check(
-            "commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", True,
-            "Commerce settings use onsite checkout (ONSITE_CHECKOUT).", "",
+            "commerce",
+            "Commerce checkout on Meta (ONSITE_CHECKOUT)",
+            True,
+            "Commerce settings use onsite checkout (ONSITE_CHECKOUT).",
+            "",
         )
     else:
         detail = (

@@ -39,18 +39,27 @@ FINISHED = "finished"
 GAVE_UP = frozenset({"error", "canceled", "cancelled"})
 
 
-def queue_deletions(report, catalog: Catalog, retailer_ids: list[str], reason: str, user,
-                    goes_first: set[str] = frozenset()) -> None:
+def queue_deletions(
+    report, catalog: Catalog, retailer_ids: list[str], reason: str, user, goes_first: set[str] = frozenset()
+) -> None:
     """Queue Meta item ids for deletion (idempotent); our own retailer ids are never queued."""
     # Never queue one of our own ids (an exact match elsewhere owns it).
     ours = set(
-        Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog, retailer_id__in=retailer_ids)
+        Variant.objects.for_tenant(catalog.tenant_id)
+        .filter(catalog=catalog, retailer_id__in=retailer_ids)
         .values_list("retailer_id", flat=True)
     )
     MetaItemDeletion.objects.bulk_create(
         [
-            MetaItemDeletion(tenant_id=catalog.tenant_id, catalog=catalog, retailer_id=rid, reason=reason,
-                             report=report, chosen_by=user, goes_first=rid in goes_first)
+            MetaItemDeletion(
+                tenant_id=catalog.tenant_id,
+                catalog=catalog,
+                retailer_id=rid,
+                reason=reason,
+                report=report,
+                chosen_by=user,
+                goes_first=rid in goes_first,
+            )
             for rid in dict.fromkeys(retailer_ids)
             if rid not in ours
         ],
@@ -164,7 +173,8 @@ def confirm_deletions(catalog: Catalog, client: GraphClient | None = None) -> in
         try:
             answer = client.get(
                 f"{catalog.meta_catalog_id}/check_batch_request_status",
-                handle=handle, load_ids_of_invalid_requests=True,
+                handle=handle,
+                load_ids_of_invalid_requests=True,
             )
         except (AuthError, PermissionDenied, RateLimited) as exc:
             logger.warning("catalog %s: deletion handles not polled now (%s)", catalog.pk, exc.code)

@@ -72,17 +72,23 @@ class SwitchPlan:
                 f"({self.pending} were pending already; none is lost)."
             )
         elif current is not None:
-            lines.append(f"The catalog stays the same; its use changes from “{current.get_flow_display()}” "
-                         f"to “{Flow(self.flow).label}”.")
+            lines.append(
+                f"The catalog stays the same; its use changes from “{current.get_flow_display()}” "
+                f"to “{Flow(self.flow).label}”."
+            )
         if self.flow == Flow.IMPORT:
-            lines.append("The catalog is read and compared with your Shopify variants; you review the report "
-                         "before anything in Meta is overwritten.")
+            lines.append(
+                "The catalog is read and compared with your Shopify variants; you review the report "
+                "before anything in Meta is overwritten."
+            )
         elif self.flow == Flow.CREATE:
-            lines.append("A new commerce catalog is created in your Meta business and every eligible variant is "
-                         "pushed to it.")
+            lines.append(
+                "A new commerce catalog is created in your Meta business and every eligible variant is pushed to it."
+            )
         else:
-            lines.append("The catalog is read and mapped to your variants for product messages; Galantis never "
-                         "writes to it.")
+            lines.append(
+                "The catalog is read and mapped to your variants for product messages; Galantis never writes to it."
+            )
         return lines
 
 
@@ -190,8 +196,9 @@ def current_catalog(store: ShopifyStore, tenant: Tenant) -> Catalog | None:
     return Catalog.objects.for_tenant(tenant).filter(store=store).first()
 
 
-def plan_switch(tenant: Tenant, *, store: ShopifyStore, flow: str, target_id: str = "",
-                target_name: str = "") -> SwitchPlan:
+def plan_switch(
+    tenant: Tenant, *, store: ShopifyStore, flow: str, target_id: str = "", target_name: str = ""
+) -> SwitchPlan:
     """Describe what choosing ``target_id`` with ``flow`` would do (no Meta call, no change)."""
     if flow not in Flow.values:
         raise FlowError(f"Unknown flow {flow!r}: choose import, create or link.")
@@ -219,8 +226,17 @@ class ConfirmationRequired(FlowError):
         self.plan = plan
 
 
-def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, catalog_id: str = "",
-                   create_name: str = "", user=None, confirmed: bool = False, queue: bool = True) -> Catalog:
+def choose_catalog(
+    tenant: Tenant,
+    *,
+    store: ShopifyStore | None,
+    flow: str,
+    catalog_id: str = "",
+    create_name: str = "",
+    user=None,
+    confirmed: bool = False,
+    queue: bool = True,
+) -> Catalog:
     """Connect the store to a catalog by one of the three flows.
 
     ``import`` and ``link`` take an existing ``catalog_id`` the token can see;
@@ -244,8 +260,9 @@ def choose_catalog(tenant: Tenant, *, store: ShopifyStore | None, flow: str, cat
             new_id = catalog_service.create_catalog(client, connection.business_id, create_name)
         except GraphAPIError as exc:
             raise _graph_failure(exc, "create a catalog in your business") from exc
-        info = CatalogInfo(id=new_id, name=create_name, product_count=0, cta="", commerce_settings_id="",
-                           vertical="commerce")
+        info = CatalogInfo(
+            id=new_id, name=create_name, product_count=0, cta="", commerce_settings_id="", vertical="commerce"
+        )
     else:
         catalog_id = str(catalog_id or "").strip()
         if not catalog_id.isdigit():
@@ -284,8 +301,7 @@ def _refuse_foreign(tenant: Tenant, catalog_id: str) -> None:
 
 
 @transaction.atomic(durable=True)
-def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, info: CatalogInfo,
-            flow: str) -> Catalog:
+def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, info: CatalogInfo, flow: str) -> Catalog:
     """Point the store at ``info`` with ``flow`` in one transaction: no half-switched state."""
     store = ShopifyStore.objects.select_for_update().get(pk=store.pk)
     _refuse_foreign(tenant, info.id)
@@ -331,8 +347,9 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
 def _retire(old: Catalog, *, replaced_by: CatalogInfo, now) -> None:
     """Detach the old catalog: stop syncing it and abandon its in-flight batches (their variants move on)."""
     for batch in SyncBatch.objects.filter(catalog=old, state__in=SyncBatch.IN_FLIGHT_STATES):
-        release(batch, state=SyncBatch.State.FAILED,
-                message=f"Abandoned: the store switched to catalog {replaced_by.id}.")
+        release(
+            batch, state=SyncBatch.State.FAILED, message=f"Abandoned: the store switched to catalog {replaced_by.id}."
+        )
     ReconciliationReport.objects.filter(
         catalog=old, state__in=[ReconciliationReport.State.RUNNING, ReconciliationReport.State.READY]
     ).update(state=ReconciliationReport.State.SUPERSEDED, finished_at=now)

@@ -19,8 +19,10 @@ class TokenForm(forms.Form):
         label=_("Catalog access token"),
         strip=True,
         max_length=1000,
-        help_text=_("A system-user token with the catalog_management permission (Business settings → System users "
-        "→ Generate token). It is checked with Meta, stored encrypted and never shown again."),
+        help_text=_(
+            "A system-user token with the catalog_management permission (Business settings → System users "
+            "→ Generate token). It is checked with Meta, stored encrypted and never shown again."
+        ),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -35,13 +37,20 @@ class StoreChoiceMixin(forms.Form):
 
 class ChooseCatalogForm(StoreChoiceMixin):
     flow = forms.ChoiceField(
-        choices=[(Catalog.Flow.IMPORT, Catalog.Flow.IMPORT.label), (Catalog.Flow.LINK, Catalog.Flow.LINK.label),
-                 (Catalog.Flow.CREATE, Catalog.Flow.CREATE.label)],
+        choices=[
+            (Catalog.Flow.IMPORT, Catalog.Flow.IMPORT.label),
+            (Catalog.Flow.LINK, Catalog.Flow.LINK.label),
+            (Catalog.Flow.CREATE, Catalog.Flow.CREATE.label),
+        ],
         widget=forms.RadioSelect,
         initial=Catalog.Flow.IMPORT,
     )
-    catalog_id = forms.RegexField(regex=r"^\d{1,30}$", required=False, label=_("Catalog"),
-                                  error_messages={"invalid": _("Choose a catalog from the list.")})
+    catalog_id = forms.RegexField(
+        regex=r"^\d{1,30}$",
+        required=False,
+        label=_("Catalog"),
+        error_messages={"invalid": _("Choose a catalog from the list.")},
+    )
     create_name = forms.CharField(max_length=200, required=False, label=_("New catalog name"))
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -55,13 +64,17 @@ class ChooseCatalogForm(StoreChoiceMixin):
 class ApplyReportForm(forms.Form):
     confirm = forms.BooleanField(
         required=True,
-        label=_("I have reviewed this report. From now on Galantis is the source of truth for this catalog: "
-        "Shopify data overwrites the differences above."),
+        label=_(
+            "I have reviewed this report. From now on Galantis is the source of truth for this catalog: "
+            "Shopify data overwrites the differences above."
+        ),
     )
     delete_unmatched = forms.BooleanField(
         required=False,
-        label=_("Also delete the Meta items that have no Shopify variant (recorded with your name; "
-        "leave unticked to keep them)."),
+        label=_(
+            "Also delete the Meta items that have no Shopify variant (recorded with your name; "
+            "leave unticked to keep them)."
+        ),
     )
 
 

@@ -105,11 +105,13 @@ def compare(ours: dict, meta: dict) -> list[dict]:
         else:
             same = _norm(field, mine) == _norm(field, theirs)
         if not same:
-            differences.append({
-                "field": field,
-                "ours": "" if mine is None else str(mine),
-                "meta": "" if theirs is None else str(theirs),
-            })
+            differences.append(
+                {
+                    "field": field,
+                    "ours": "" if mine is None else str(mine),
+                    "meta": "" if theirs is None else str(theirs),
+                }
+            )
     return differences
 
 
@@ -133,7 +135,6 @@ def store_meta_items(report: ReconciliationReport, nodes: list[dict]) -> None:
     ]
     ReconciliationRow.objects.bulk_create(rows, batch_size=500)
     ReconciliationReport.objects.filter(pk=report.pk).update(meta_items_read=F("meta_items_read") + len(rows))
-
 
 
 class Matcher:
@@ -166,8 +167,9 @@ class Matcher:
         last = 0
         while True:
             chunk = list(
-                ReconciliationRow.objects.filter(report=self.report, kind=Kind.META_ONLY, variant__isnull=True,
-                                                 pk__gt=last)
+                ReconciliationRow.objects.filter(
+                    report=self.report, kind=Kind.META_ONLY, variant__isnull=True, pk__gt=last
+                )
                 .exclude(meta_retailer_id="")
                 .order_by("pk")[:ROW_CHUNK]
             )
@@ -208,8 +210,7 @@ class Matcher:
     def by_retailer_id(self) -> None:
         for chunk in self.unmatched_rows():
             found = {
-                v.retailer_id: v
-                for v in self.variants().filter(retailer_id__in=[r.meta_retailer_id for r in chunk])
+                v.retailer_id: v for v in self.variants().filter(retailer_id__in=[r.meta_retailer_id for r in chunk])
             }
             matched = []
             for row in chunk:
@@ -241,16 +242,20 @@ class Matcher:
             ids = {r.meta_retailer_id for r in chunk}
             numeric = [int(i) for i in ids if i.isdigit() and len(i) < 19]
             products = {}
-            for product in Product.objects.for_tenant(self.tenant_id).filter(store=self.store).filter(
-                Q(shopify_product_id__in=numeric) | Q(handle__in=ids)
+            for product in (
+                Product.objects.for_tenant(self.tenant_id)
+                .filter(store=self.store)
+                .filter(Q(shopify_product_id__in=numeric) | Q(handle__in=ids))
             ):
                 products[str(product.shopify_product_id)] = product
                 products.setdefault(product.handle, product)
             if not products:
                 continue
             by_product: dict[int, list[Variant]] = defaultdict(list)
-            for variant in self.unmatched_variants().filter(product__in={p.pk for p in products.values()}).order_by(
-                "product_id", "position", "pk"
+            for variant in (
+                self.unmatched_variants()
+                .filter(product__in={p.pk for p in products.values()})
+                .order_by("product_id", "position", "pk")
             ):
                 by_product[variant.product_id].append(variant)
             matched, extra = [], []
@@ -259,13 +264,17 @@ class Matcher:
                 variants = by_product.pop(product.pk, []) if product else []
                 note = f"{len(variants)} Shopify variant(s) replace this one item" if len(variants) > 1 else ""
                 for n, variant in enumerate(variants):
-                    target = row if n == 0 else ReconciliationRow(
-                        tenant_id=self.tenant_id,
-                        report=self.report,
-                        meta_item_id=row.meta_item_id,
-                        meta_retailer_id=row.meta_retailer_id,
-                        meta_name=row.meta_name,
-                        meta_values=row.meta_values,
+                    target = (
+                        row
+                        if n == 0
+                        else ReconciliationRow(
+                            tenant_id=self.tenant_id,
+                            report=self.report,
+                            meta_item_id=row.meta_item_id,
+                            meta_retailer_id=row.meta_retailer_id,
+                            meta_name=row.meta_name,
+                            meta_values=row.meta_values,
+                        )
                     )
                     self.match(target, variant, Method.PRODUCT, note)
                     (matched if n == 0 else extra).append(target)

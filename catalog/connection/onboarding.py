@@ -151,27 +151,36 @@ def parse(payload: Any) -> list[Announcement] | None:
             field = _text(change.get("field"), 64)
             canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
             key_source = f"{entry_id}:{entry_time}:{field}:{hashlib.sha256(canonical.encode()).hexdigest()}"
-            found.append(Announcement(
-                entry_id=entry_id,
-                entry_time=entry_time,
-                field=field,
-                business_id=_id(value.get("business_manager_id")) or _id(value.get("business_id")),
-                external_business_id=_text(value.get("fbe_external_business_id")
-                                           or value.get("external_business_id")),
-                catalog_id=_id(value.get("catalog_id")) or _from_features(value, "catalog_id"),
-                pixel_id=_id(value.get("pixel_id")) or _from_features(value, "pixel_id"),
-                page_id=_id(value.get("page_id")) or _from_features(value, "page_id"),
-                dedup_key=hashlib.sha256(key_source.encode()).hexdigest(),
-            ))
+            found.append(
+                Announcement(
+                    entry_id=entry_id,
+                    entry_time=entry_time,
+                    field=field,
+                    business_id=_id(value.get("business_manager_id")) or _id(value.get("business_id")),
+                    external_business_id=_text(
+                        value.get("fbe_external_business_id") or value.get("external_business_id")
+                    ),
+                    catalog_id=_id(value.get("catalog_id")) or _from_features(value, "catalog_id"),
+                    pixel_id=_id(value.get("pixel_id")) or _from_features(value, "pixel_id"),
+                    page_id=_id(value.get("page_id")) or _from_features(value, "page_id"),
+                    dedup_key=hashlib.sha256(key_source.encode()).hexdigest(),
+                )
+            )
     return found
 
 
 def match_tenant(business_id: str, catalog_id: str) -> tuple[Tenant | None, str]:
     """The one tenant that knows this business or catalog, and a note saying how (or why none)."""
-    by_business = set(MetaConnection.objects.filter(business_id=business_id).values_list("tenant_id", flat=True)
-                      ) if business_id else set()
-    by_catalog = set(Catalog.objects.filter(meta_catalog_id=catalog_id).values_list("tenant_id", flat=True)
-                     ) if catalog_id else set()
+    by_business = (
+        set(MetaConnection.objects.filter(business_id=business_id).values_list("tenant_id", flat=True))
+        if business_id
+        else set()
+    )
+    by_catalog = (
+        set(Catalog.objects.filter(meta_catalog_id=catalog_id).values_list("tenant_id", flat=True))
+        if catalog_id
+        else set()
+    )
     tenant_ids = by_business | by_catalog
     if len(tenant_ids) == 1:
         how = "business" if by_business else "catalog"
@@ -204,14 +213,22 @@ def receive(raw_body: bytes, headers: Any) -> Reception:
     for item in announcements:
         if not item.catalog_id and not item.pixel_id:
             ignored += 1
-            logger.info("onboarding webhook: change %r of entry %s names no catalog or pixel; ignored",
-                        item.field, item.entry_id)
+            logger.info(
+                "onboarding webhook: change %r of entry %s names no catalog or pixel; ignored",
+                item.field,
+                item.entry_id,
+            )
             continue
         tenant, note = match_tenant(item.business_id, item.catalog_id)
         if _store(item, tenant=tenant, note=note, body_sha256=body_sha256):
             stored += 1
-            logger.info("onboarding webhook: catalog %s of business %s stored for tenant %s (%s)",
-                        item.catalog_id, item.business_id, tenant.pk if tenant else None, note)
+            logger.info(
+                "onboarding webhook: catalog %s of business %s stored for tenant %s (%s)",
+                item.catalog_id,
+                item.business_id,
+                tenant.pk if tenant else None,
+                note,
+            )
         else:
             duplicates += 1
     return Reception(200, "Received.", stored=stored, duplicates=duplicates, ignored=ignored)
@@ -249,8 +266,14 @@ def pending_for(tenant: Tenant) -> QuerySet[MetaOnboarding]:
     return MetaOnboarding.objects.for_tenant(tenant).filter(state=MetaOnboarding.State.PENDING)
 
 
-def confirm(onboarding: MetaOnboarding, *, store: ShopifyStore | None, flow: str = Catalog.Flow.IMPORT,
-            user=None, confirmed: bool = False) -> tuple[Catalog, list[str]]:
+def confirm(
+    onboarding: MetaOnboarding,
+    *,
+    store: ShopifyStore | None,
+    flow: str = Catalog.Flow.IMPORT,
+    user=None,
+    confirmed: bool = False,
+) -> tuple[Catalog, list[str]]:
     """Run the normal flow for the announced catalog, then mark the onboarding confirmed.
 
     The flow's own rules apply unchanged (token first, the token must see the catalog,
@@ -265,10 +288,14 @@ def confirm(onboarding: MetaOnboarding, *, store: ShopifyStore | None, flow: str
     if not onboarding.meta_catalog_id:
         raise flows.FlowError("Meta announced no catalog here (a pixel only): connect the pixel on the catalog.")
     tenant = onboarding.tenant
-    catalog = flows.choose_catalog(tenant, store=store, flow=flow, catalog_id=onboarding.meta_catalog_id,
-                                   user=user, confirmed=confirmed)
+    catalog = flows.choose_catalog(
+        tenant, store=store, flow=flow, catalog_id=onboarding.meta_catalog_id, user=user, confirmed=confirmed
+    )
     MetaOnboarding.objects.filter(pk=onboarding.pk, state=MetaOnboarding.State.PENDING).update(
-        state=MetaOnboarding.State.CONFIRMED, decided_at=timezone.now(), decided_by=user, catalog=catalog,
+        state=MetaOnboarding.State.CONFIRMED,
+        decided_at=timezone.now(),
+        decided_by=user,
+        catalog=catalog,
     )
     notes = []
     if onboarding.pixel_id and flow == Catalog.Flow.IMPORT and catalog.pixel_id != onboarding.pixel_id:
@@ -284,6 +311,10 @@ def confirm(onboarding: MetaOnboarding, *, store: ShopifyStore | None, flow: str
 
 def dismiss(onboarding: MetaOnboarding, *, user=None) -> bool:
     """Set a pending onboarding aside; nothing else changes. False when it was decided already."""
-    return bool(MetaOnboarding.objects.filter(pk=onboarding.pk, state=MetaOnboarding.State.PENDING).update(
-        state=MetaOnboarding.State.DISMISSED, decided_at=timezone.now(), decided_by=user,
-    ))
+    return bool(
+        MetaOnboarding.objects.filter(pk=onboarding.pk, state=MetaOnboarding.State.PENDING).update(
+            state=MetaOnboarding.State.DISMISSED,
+            decided_at=timezone.now(),
+            decided_by=user,
+        )
+    )

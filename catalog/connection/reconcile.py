@@ -122,8 +122,9 @@ def build_report(report: ReconciliationReport) -> ReconciliationReport:
     report.recount()
     report.state = State.READY
     report.finished_at = timezone.now()
-    report.save(update_fields=["matched", "different", "id_changed", "meta_only", "missing_in_meta", "state",
-                               "finished_at"])
+    report.save(
+        update_fields=["matched", "different", "id_changed", "meta_only", "missing_in_meta", "state", "finished_at"]
+    )
     logger.info("report %s ready: %s items read", report.pk, report.meta_items_read)
     if report.purpose == ReconciliationReport.Purpose.LINK:
         apply_link(report)
@@ -155,8 +156,9 @@ def is_current(report: ReconciliationReport) -> bool:
 
 
 @transaction.atomic(durable=True)
-def confirm_import(report: ReconciliationReport, *, user=None, delete_unmatched: bool = False,
-                   via: str = "", queue: bool = True) -> ReconciliationReport:
+def confirm_import(
+    report: ReconciliationReport, *, user=None, delete_unmatched: bool = False, via: str = "", queue: bool = True
+) -> ReconciliationReport:
     """Record the merchant's go (and deletion choice) for an import report; queue applying it.
 
     ``delete_unmatched`` must be an explicit choice: it is stored with the user (or the
@@ -201,10 +203,11 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
     now = timezone.now()
     if catalog.store_id:
         item_state.attach_to_catalog(
-            Variant.objects.for_tenant(report.tenant_id).filter(product__store_id=catalog.store_id).exclude(
-                catalog=catalog
-            ),
-            catalog.pk, now=now,
+            Variant.objects.for_tenant(report.tenant_id)
+            .filter(product__store_id=catalog.store_id)
+            .exclude(catalog=catalog),
+            catalog.pk,
+            now=now,
         )
     rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related(
         "variant", "variant__product"
@@ -213,8 +216,13 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
         _apply_import_rows(report, catalog, chunk, now)
     if report.delete_unmatched:
         for chunk in _keyset(ReconciliationRow.objects.filter(report=report, kind=Kind.META_ONLY), ROW_CHUNK):
-            queue_deletions(report, catalog, [r.meta_retailer_id for r in chunk if r.meta_retailer_id],
-                             MetaItemDeletion.Reason.UNMATCHED, report.delete_unmatched_chosen_by)
+            queue_deletions(
+                report,
+                catalog,
+                [r.meta_retailer_id for r in chunk if r.meta_retailer_id],
+                MetaItemDeletion.Reason.UNMATCHED,
+                report.delete_unmatched_chosen_by,
+            )
     Catalog.objects.filter(pk=catalog.pk).update(sync_enabled=True, updated_at=now)
     catalog.refresh_from_db()
     with transaction.atomic():
@@ -269,8 +277,11 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
     ids = list(variants)
     with transaction.atomic():
         Variant.objects.filter(pk__in=ids).update(catalog=catalog, meta_retailer_id="", updated_at=now)
-        update_by_pk(Variant, ["payload_hash", "meta_item_id", "previous_id"],
-                     [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()])
+        update_by_pk(
+            Variant,
+            ["payload_hash", "meta_item_id", "previous_id"],
+            [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()],
+        )
         item_state.mark_imported(synced, pending, failed, now=now)
         # Matched items were created by another tool: only a replace feed of ours may delete them.
         Variant.objects.filter(pk__in=others).update(created_via=Variant.CreatedVia.OTHER, in_replace_feed_at=None)
@@ -311,10 +322,16 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
             Variant.objects.filter(pk__in=[*found, *missing]).update(
                 catalog=catalog, in_flight_batch=None, in_flight_hash="", updated_at=now
             )
-            update_by_pk(Variant, ["meta_item_id", "meta_retailer_id", "payload_hash"],
-                         [(v.pk, v.meta_item_id, v.meta_retailer_id, v.payload_hash) for v in found.values()])
+            update_by_pk(
+                Variant,
+                ["meta_item_id", "meta_retailer_id", "payload_hash"],
+                [(v.pk, v.meta_item_id, v.meta_retailer_id, v.payload_hash) for v in found.values()],
+            )
             item_state.mark_linked(
-                list(found), missing, now=now, code=NOT_IN_LINKED_CATALOG,
+                list(found),
+                missing,
+                now=now,
+                code=NOT_IN_LINKED_CATALOG,
                 message="This variant is not in the linked catalog, which another tool manages.",
                 fix="Add it with that tool, or switch the catalog to “Import” so Galantis keeps it in sync.",
             )

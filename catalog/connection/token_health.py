@@ -115,8 +115,7 @@ def classify(data: dict, *, now: datetime | None = None) -> TokenCheck:
     if REQUIRED_SCOPE not in scopes:
         return TokenCheck(
             Status.MISSING_PERMISSION,
-            f"The Meta token lacks the {REQUIRED_SCOPE} permission "
-            f"(it has: {', '.join(scopes) or 'none'}).",
+            f"The Meta token lacks the {REQUIRED_SCOPE} permission (it has: {', '.join(scopes) or 'none'}).",
             **common,
         )
     if expires_at is not None and expires_at - now <= timedelta(days=warning_days()):
@@ -202,8 +201,8 @@ def check_all_tokens() -> int:
         if status in MetaConnection.BLOCKING_STATUSES:
             continue
         refresh_catalog_list_quietly(connection)
-        for catalog in Catalog.objects.filter(connection=connection).exclude(meta_catalog_id="").select_related(
-            "connection"
+        for catalog in (
+            Catalog.objects.filter(connection=connection).exclude(meta_catalog_id="").select_related("connection")
         ):
             refresh_checks(catalog)
     return checked
@@ -260,8 +259,10 @@ def pause_catalogs(connection: MetaConnection, check: TokenCheck) -> int:
 
     A staff pause is left alone: it says more than we do and staff lift it.
     """
-    catalogs = Catalog.objects.for_tenant(connection.tenant_id).filter(connection=connection).exclude(
-        pause_kind=PauseKind.MANUAL
+    catalogs = (
+        Catalog.objects.for_tenant(connection.tenant_id)
+        .filter(connection=connection)
+        .exclude(pause_kind=PauseKind.MANUAL)
     )
     paused = 0
     for catalog in catalogs:
@@ -365,9 +366,9 @@ def summary(tenant: Tenant | int) -> dict:
     if connection.token_error and status not in (Status.VALID, Status.EXPIRING):
         message = f"{message} ({connection.token_error})"
     paused = list(
-        Catalog.objects.for_tenant(tenant).filter(connection=connection, pause_kind__in=TOKEN_PAUSES).values_list(
-            "name", flat=True
-        )
+        Catalog.objects.for_tenant(tenant)
+        .filter(connection=connection, pause_kind__in=TOKEN_PAUSES)
+        .values_list("name", flat=True)
     )
     return {
         "connected": True,

@@ -54,13 +54,19 @@ def _page_context(request: HttpRequest, who: access.Access, **extra) -> dict:
     if catalog and catalog.meta_catalog_id and all(info.id != catalog.meta_catalog_id for info in available):
         # The list is a snapshot (re-read daily and on "Refresh the list"); the connected catalog is
         # always offered, never "this token reaches no catalog" beside it.
-        available.insert(0, CatalogInfo(id=catalog.meta_catalog_id, name=catalog.name, product_count=None,
-                                        cta=catalog.commerce_cta, commerce_settings_id=catalog.commerce_settings_id,
-                                        vertical="commerce"))
+        available.insert(
+            0,
+            CatalogInfo(
+                id=catalog.meta_catalog_id,
+                name=catalog.name,
+                product_count=None,
+                cta=catalog.commerce_cta,
+                commerce_settings_id=catalog.commerce_settings_id,
+                vertical="commerce",
+            ),
+        )
     report = ReconciliationReport.objects.for_tenant(tenant).latest_for(catalog) if catalog else None
-    counts = (
-        Variant.objects.for_tenant(tenant).filter(catalog=catalog).status_counts() if catalog else {}
-    )
+    counts = Variant.objects.for_tenant(tenant).filter(catalog=catalog).status_counts() if catalog else {}
     choose_initial = {"store": store.pk if store else None}
     if catalog and catalog.flow != Catalog.Flow.CREATE:
         choose_initial.update(flow=catalog.flow, catalog_id=catalog.meta_catalog_id)
@@ -188,21 +194,32 @@ def choose_catalog(request: HttpRequest) -> HttpResponse:
             confirmed=data.get("confirm", False),
         )
     except flows.ConfirmationRequired as exc:
-        return render(request, "connection/confirm_switch.html", {
-            "tenant": who.tenant, "plan": exc.plan, "data": data, "store": data["store"],
-        })
+        return render(
+            request,
+            "connection/confirm_switch.html",
+            {
+                "tenant": who.tenant,
+                "plan": exc.plan,
+                "data": data,
+                "store": data["store"],
+            },
+        )
     except flows.FlowError as exc:
         messages.error(request, str(exc))
         return _redirect("connection:whatsapp", who.tenant)
     if catalog.flow == Catalog.Flow.IMPORT:
-        messages.success(request, _("Reading “%(name)s”: review the report below before enabling sync.")
-                         % {"name": catalog.name})
+        messages.success(
+            request, _("Reading “%(name)s”: review the report below before enabling sync.") % {"name": catalog.name}
+        )
     elif catalog.flow == Catalog.Flow.LINK:
-        messages.success(request, _("“%(name)s” linked read-only: Galantis maps its items and never writes.")
-                         % {"name": catalog.name})
+        messages.success(
+            request,
+            _("“%(name)s” linked read-only: Galantis maps its items and never writes.") % {"name": catalog.name},
+        )
     else:
-        messages.success(request, _("Catalog “%(name)s” created; every eligible variant is queued for it.")
-                         % {"name": catalog.name})
+        messages.success(
+            request, _("Catalog “%(name)s” created; every eligible variant is queued for it.") % {"name": catalog.name}
+        )
     return _redirect("connection:whatsapp", who.tenant)
 
 
@@ -265,16 +282,15 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The reconciliation report, by category, and (for an import) the go that enables sync."""
     who = access.resolve(request, manage=request.method == "POST")
     report = get_object_or_404(
-        ReconciliationReport.objects.for_tenant(who.tenant).select_related("catalog", "applied_by",
-                                                                           "delete_unmatched_chosen_by"),
+        ReconciliationReport.objects.for_tenant(who.tenant).select_related(
+            "catalog", "applied_by", "delete_unmatched_chosen_by"
+        ),
         pk=pk,
     )
     form = ApplyReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            reconcile.confirm_import(
-                report, user=request.user, delete_unmatched=form.cleaned_data["delete_unmatched"]
-            )
+            reconcile.confirm_import(report, user=request.user, delete_unmatched=form.cleaned_data["delete_unmatched"])
         except reconcile.ReportNotApplicable as exc:
             messages.error(request, str(exc))
         else:
@@ -285,16 +301,21 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if kind in ReconciliationRow.Kind.values:
         rows = rows.filter(kind=kind)
     page = Paginator(rows.order_by("pk"), REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "connection/report.html", {
-        "tenant": who.tenant,
-        "can_manage": who.can_manage,
-        "report": report,
-        "is_current": reconcile.is_current(report),
-        "kind": kind,
-        "kinds": ReconciliationRow.Kind,
-        "page": page,
-        "form": form,
-    }, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "connection/report.html",
+        {
+            "tenant": who.tenant,
+            "can_manage": who.can_manage,
+            "report": report,
+            "is_current": reconcile.is_current(report),
+            "kind": kind,
+            "kinds": ReconciliationRow.Kind,
+            "page": page,
+            "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -306,19 +327,37 @@ def confirm_onboarding(request: HttpRequest, pk: int) -> HttpResponse:
     flow = request.POST.get("flow") or Catalog.Flow.IMPORT
     try:
         catalog, notes = onboarding.confirm(
-            item, store=_store(request, who.tenant), flow=flow, user=request.user,
+            item,
+            store=_store(request, who.tenant),
+            flow=flow,
+            user=request.user,
             confirmed=request.POST.get("confirm") == "True",
         )
     except flows.ConfirmationRequired as exc:
-        return render(request, "connection/confirm_onboarding.html", {
-            "tenant": who.tenant, "plan": exc.plan, "item": item, "flow": flow, "store": _store(request, who.tenant),
-        })
+        return render(
+            request,
+            "connection/confirm_onboarding.html",
+            {
+                "tenant": who.tenant,
+                "plan": exc.plan,
+                "item": item,
+                "flow": flow,
+                "store": _store(request, who.tenant),
+            },
+        )
     except flows.FlowError as exc:
         messages.error(request, str(exc))
         return _redirect("connection:whatsapp", who.tenant)
-    messages.success(request, " ".join([_("“%(name)s” connected (%(flow)s).")
-                                        % {"name": catalog.name, "flow": catalog.get_flow_display().lower()},
-                                        *notes]))
+    messages.success(
+        request,
+        " ".join(
+            [
+                _("“%(name)s” connected (%(flow)s).")
+                % {"name": catalog.name, "flow": catalog.get_flow_display().lower()},
+                *notes,
+            ]
+        ),
+    )
     return _redirect("connection:whatsapp", who.tenant)
 
 

@@ -23,6 +23,12 @@ def onboarding_webhook(request: HttpRequest) -> HttpResponse:
     if raw is None:
         return JsonResponse({"status": "Body too large."}, status=413)
     reception = onboarding.receive(raw, request.headers)
-    return JsonResponse({"status": reception.message, "stored": reception.stored,
-                         "duplicates": reception.duplicates, "ignored": reception.ignored},
-                        status=reception.status)
+    return JsonResponse(
+        {
+            "status": reception.message,
+            "stored": reception.stored,
+            "duplicates": reception.duplicates,
+            "ignored": reception.ignored,
+        },
+        status=reception.status,
+    )

@@ -67,7 +67,8 @@ class RawJSON:
 def encode_json_body(params: Mapping[str, Any]) -> bytes:
     """The parameters as one JSON object (``None`` dropped, ``RawJSON`` embedded verbatim)."""
     members = [
-        json.dumps(str(key)).encode() + b":"
+        json.dumps(str(key)).encode()
+        + b":"
         + (value.data if isinstance(value, RawJSON) else json.dumps(value, ensure_ascii=False).encode("utf-8"))
         for key, value in params.items()
         if value is not None
@@ -246,7 +247,12 @@ class GraphClient:
                     delay = max(delay, error.retry_after)
                 logger.warning(
                     "Graph %s %s failed (%s), retry %d/%d in %.1fs",
-                    method, split.path, error.code_label, attempt + 1, self.max_retries, delay,
+                    method,
+                    split.path,
+                    error.code_label,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
                 )
                 time.sleep(delay)
                 attempt += 1
@@ -276,9 +282,7 @@ class GraphClient:
             body = MultipartBody(body, files)
             headers["Content-Type"] = body.content_type
         try:
-            response = self.session.request(
-                method, url, params=query, data=body, headers=headers, timeout=self.timeout
-            )
+            response = self.session.request(method, url, params=query, data=body, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
             # The exception text holds the URL with the token: never pass it on.
             raise TransientError(f"Graph API timed out after {self.timeout:.0f}s ({type(exc).__name__})") from None
@@ -294,7 +298,10 @@ class GraphClient:
         error = self._error_for(response, payload, usage, bucket)
         logger.info(
             "Graph %s %s -> %s in %.2fs%s",
-            method, log_path, response.status_code, elapsed,
+            method,
+            log_path,
+            response.status_code,
+            elapsed,
             f" ({error.code_label}, fbtrace_id={error.fbtrace_id})" if error else "",
         )
         if error is not None:

@@ -124,9 +124,7 @@ def error_class_for(code: int | None, http_status: int | None, is_transient: boo
     return InvalidRequest
 
 
-def error_from_envelope(
-    error: Any, *, http_status: int | None = None, retry_after: float = 0.0
-) -> GraphAPIError:
+def error_from_envelope(error: Any, *, http_status: int | None = None, retry_after: float = 0.0) -> GraphAPIError:
     """Build the typed error for Meta's ``{"error": {...}}`` object (or a bare string)."""
     if not isinstance(error, dict):
         error = {"message": str(error)}

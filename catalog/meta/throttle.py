@@ -262,17 +262,22 @@ class Throttle:
         for bucket, seconds in (usage.regain_seconds or {}).items():
             self.block(bucket, seconds, code=None, reason="Meta announced a wait before more calls")
 
-    def block(
-        self, bucket: str, seconds: float, *, code: int | None, reason: str, shared: bool = False
-    ) -> None:
+    def block(self, bucket: str, seconds: float, *, code: int | None, reason: str, shared: bool = False) -> None:
         """Stop every worker from calling ``bucket`` for ``seconds`` (with ``shared``, the wider budgets too)."""
         now = timezone.now()
         keys = [APP_KEY] if bucket == APP_KEY else self.bucket_keys(bucket) if shared else [self.bucket_key(bucket)]
-        self.store.save_blocks([
-            ThrottleRow(key=key, blocked_until=now + timedelta(seconds=seconds), block_code=code,
-                        block_reason=reason[:500], updated_at=now)
-            for key in keys
-        ])
+        self.store.save_blocks(
+            [
+                ThrottleRow(
+                    key=key,
+                    blocked_until=now + timedelta(seconds=seconds),
+                    block_code=code,
+                    block_reason=reason[:500],
+                    updated_at=now,
+                )
+                for key in keys
+            ]
+        )
 
     def record_rate_limit(self, error: RateLimited, bucket: str) -> None:
         """Persist the block a rate-limit error implies, in the bucket Meta counts it against."""

@@ -143,9 +143,7 @@ class Catalog(TenantOwned):
         ERROR = "error", "Meta rejected our request"
         UNINSTALLED = "uninstalled", "Shopify app uninstalled"
 
-    store = models.OneToOneField(
-        ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog"
-    )
+    store = models.OneToOneField(ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog")
     connection = models.ForeignKey(
         MetaConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalogs"
     )
@@ -179,7 +177,8 @@ class Catalog(TenantOwned):
         "(seed 004, Case B); turn on only for a small catalog whose measured feed latency is too slow.",
     )
     new_item_latency = models.DurationField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="How soon a new product should reach Meta. Blank: 15 minutes. New items wait for the "
         "shard's next replace feed when it is due sooner, else go by an update-feed upload.",
     )

@@ -26,7 +26,10 @@ _NOT_VISIBLE = ("NOT_VISIBLE", "REJECTED")
 def empty_health_counts() -> dict:
     """The stable counts contract with every number at zero."""
     return {
-        "pending": 0, "synced": 0, "failed": 0, "excluded": 0,
+        "pending": 0,
+        "synced": 0,
+        "failed": 0,
+        "excluded": 0,
         "verdict": {"live": 0, "not_visible": 0, "in_review": 0, "rejected": 0},
     }
 
@@ -67,10 +70,7 @@ class VariantStateCountQuerySet(models.QuerySet):
         rows = self.filter(catalog_id__in=[pk for pk in catalog_ids if pk])
         if tenant_id is not None:
             rows = rows.filter(tenant_id=tenant_id)
-        return (
-            rows.order_by()
-            .values_list("catalog_id", "meta_status", "excluded", "verdict").annotate(total=Sum("n"))
-        )
+        return rows.order_by().values_list("catalog_id", "meta_status", "excluded", "verdict").annotate(total=Sum("n"))
 
     def health_counts(self, catalog_ids: Iterable[int], *, tenant_id: int | None = None) -> dict:
         """``VariantQuerySet.health_counts()`` of the catalogs' variants, from the maintained rows.

@@ -33,10 +33,17 @@ class MetaOnboarding(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     received_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    catalog = models.ForeignKey("catalog.Catalog", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+", help_text="The catalog the confirmed flow connected.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog = models.ForeignKey(
+        "catalog.Catalog",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The catalog the confirmed flow connected.",
+    )
 
     objects = TenantQuerySet.as_manager()
 

@@ -266,7 +266,11 @@ class Variant(TenantOwned):
     payload_hash = models.CharField(max_length=64, blank=True)
     synced_hash = models.CharField(max_length=64, blank=True)
     in_flight_batch = models.ForeignKey(
-        "catalog.SyncBatch", on_delete=models.SET_NULL, null=True, blank=True, related_name="variants",
+        "catalog.SyncBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="variants",
         db_index=False,
     )
     # Hash of the payload sent in the in-flight batch: if payload_hash moved on, the
@@ -389,9 +393,7 @@ class ProductSet(TenantOwned):
         default=False, help_text="Publish this set to the catalog's Meta shop (a collection in the shop)."
     )
     # Members of the mirrored Shopify collection; `filter` is derived from them.
-    products = models.ManyToManyField(
-        Product, through="ProductSetMembership", related_name="product_sets", blank=True
-    )
+    products = models.ManyToManyField(Product, through="ProductSetMembership", related_name="product_sets", blank=True)
     # From the Shopify collection: Meta's metadata (external_url, description, cover image).
     handle = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True, help_text="Plain text (the collection's HTML without tags).")

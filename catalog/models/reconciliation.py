@@ -72,9 +72,7 @@ class ReconciliationReport(TenantOwned):
         indexes = [models.Index(fields=["tenant", "catalog", "-created_at"], name="report_tenant_catalog")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    state__in=["running", "ready", "applying", "applied", "failed", "superseded"]
-                ),
+                condition=models.Q(state__in=["running", "ready", "applying", "applied", "failed", "superseded"]),
                 name="report_state_valid",
             ),
             # A deletion choice always says who made it.
@@ -134,9 +132,7 @@ class ReconciliationRow(TenantOwned):
     report = models.ForeignKey(ReconciliationReport, on_delete=models.CASCADE, related_name="rows")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     method = models.CharField(max_length=12, choices=Method.choices, blank=True)
-    variant = models.ForeignKey(
-        "catalog.Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     meta_item_id = models.CharField(max_length=64, blank=True)
     meta_retailer_id = models.CharField(max_length=255, blank=True)
     meta_name = models.CharField(max_length=512, blank=True)
@@ -203,9 +199,7 @@ class MetaItemDeletion(TenantOwned):
     retailer_id = models.CharField(max_length=255)
     reason = models.CharField(max_length=10, choices=Reason.choices)
     state = models.CharField(max_length=8, choices=State.choices, default=State.WAITING)
-    report = models.ForeignKey(
-        ReconciliationReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    report = models.ForeignKey(ReconciliationReport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

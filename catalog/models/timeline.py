@@ -99,8 +99,14 @@ class VariantEvent(TenantOwned):
         d = self.detail or {}
         if self.batch_id:
             parts.append(f"in {str(d.get('via') or 'batch').replace('_', ' ').lower()} #{self.batch_id}")
-        for key, label in (("fields", "fields: {}"), ("source", "from {}"), ("status", "now {}"), ("by", "by {}"),
-                           ("review_status", "review {}"), ("whatsapp", "WhatsApp {}")):
+        for key, label in (
+            ("fields", "fields: {}"),
+            ("source", "from {}"),
+            ("status", "now {}"),
+            ("by", "by {}"),
+            ("review_status", "review {}"),
+            ("whatsapp", "WhatsApp {}"),
+        ):
             value = d.get(key)
             if value:
                 value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -54,8 +54,15 @@ def upsert_collection(
             product_set.needs_sync = True
             product_set.save(
                 update_fields=[
-                    "name", "removed_at", "filter", "handle", "description", "image_url",
-                    "needs_sync", "changed_at", "updated_at",
+                    "name",
+                    "removed_at",
+                    "filter",
+                    "handle",
+                    "description",
+                    "image_url",
+                    "needs_sync",
+                    "changed_at",
+                    "updated_at",
                 ]
             )
     return product_set
@@ -145,8 +152,9 @@ def mark_collections_removed(store: ShopifyStore, collection_ids: Iterable[int],
     for chunk in chunked(ids):
         count += ProductSet.objects.filter(
             catalog=catalog, shopify_collection_id__in=chunk, removed_at__isnull=True
-        ).update(removed_at=when or timezone.now(), needs_sync=True, changed_at=timezone.now(),
-                 updated_at=timezone.now())
+        ).update(
+            removed_at=when or timezone.now(), needs_sync=True, changed_at=timezone.now(), updated_at=timezone.now()
+        )
     return count
 
 

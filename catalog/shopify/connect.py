@@ -107,7 +107,10 @@ def connect_store(
         store.save()
         # Reinstalled: lift the uninstall's pause, and only that one.
         Catalog.objects.filter(store=store, pause_kind=Catalog.PauseKind.UNINSTALLED).update(
-            pause_kind=Catalog.PauseKind.NONE, paused_reason="", paused_at=None, paused_until=None,
+            pause_kind=Catalog.PauseKind.NONE,
+            paused_reason="",
+            paused_at=None,
+            paused_until=None,
             updated_at=timezone.now(),
         )
 

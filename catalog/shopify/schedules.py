@@ -8,7 +8,8 @@ from galantis.schedules import Every
 
 SCHEDULES = [
     Every(
-        "shopify in: reconcile stores (catch missed webhooks)", "catalog.tasks.reconcile_shopify_stores",
+        "shopify in: reconcile stores (catch missed webhooks)",
+        "catalog.tasks.reconcile_shopify_stores",
         lambda: settings.SHOPIFY_RECONCILE_MINUTES,
     ),
     # The safety net of the webhook queue: events no task processed are picked up here.

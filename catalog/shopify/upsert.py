@@ -207,8 +207,12 @@ def upsert_products(
 
 
 def _record_shopify_changes(
-    applied: dict[int, list[str]], pk_by_product_id: dict[int, int], created: dict[int, Product],
-    result: UpsertResult, source: str, now: datetime,
+    applied: dict[int, list[str]],
+    pk_by_product_id: dict[int, int],
+    created: dict[int, Product],
+    result: UpsertResult,
+    source: str,
+    now: datetime,
 ) -> None:
     """Timeline: "Shopify change received" with the fields that changed, for each stored variant.
 
@@ -223,8 +227,12 @@ def _record_shopify_changes(
             by_fields[said].append(pk_by_product_id[product_id])
     for fields, pks in by_fields.items():
         for chunk in chunked(pks):
-            timeline.record_from(Variant.objects.filter(product_id__in=chunk, removed_at__isnull=True),
-                                 VariantEvent.Kind.SHOPIFY, at=now, detail={"source": source, "fields": list(fields)})
+            timeline.record_from(
+                Variant.objects.filter(product_id__in=chunk, removed_at__isnull=True),
+                VariantEvent.Kind.SHOPIFY,
+                at=now,
+                detail={"source": source, "fields": list(fields)},
+            )
     for event in result.variant_events:
         event.detail["source"] = source
     timeline.record_rows(result.variant_events, at=now)
@@ -483,16 +491,28 @@ def _upsert_variant_rows(
         result.variants_updated += 1
         changed_pks.append(row["pk"])
         fields = [name for name in VARIANT_FIELDS if row[name] != values[name] and name != "shopify_updated_at"]
-        fields += [name for name, old, new in (("inventory_quantity", row["inventory_quantity"], quantity),
-                                              ("inventory_tracked", row["inventory_tracked"], tracked),
-                                              ("product", row["product_id"], product_pk)) if old != new]
+        fields += [
+            name
+            for name, old, new in (
+                ("inventory_quantity", row["inventory_quantity"], quantity),
+                ("inventory_tracked", row["inventory_tracked"], tracked),
+                ("product", row["product_id"], product_pk),
+            )
+            if old != new
+        ]
         if row["removed_at"] is not None:
             fields.append("back in Shopify")
         if fields:  # not a bare updated_at
-            result.variant_events.append(timeline.Row(
-                tenant_id=store.tenant_id, variant_id=row["pk"], product_id=product_pk, catalog_id=catalog_id,
-                kind=VariantEvent.Kind.SHOPIFY, detail={"fields": fields},
-            ))
+            result.variant_events.append(
+                timeline.Row(
+                    tenant_id=store.tenant_id,
+                    variant_id=row["pk"],
+                    product_id=product_pk,
+                    catalog_id=catalog_id,
+                    kind=VariantEvent.Kind.SHOPIFY,
+                    detail={"fields": fields},
+                )
+            )
         to_write.append(
             new_variant(
                 tenant_id=store.tenant_id,

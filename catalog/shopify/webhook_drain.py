@@ -185,8 +185,9 @@ def _apply_batch(
         return {}
     try:
         with transaction.atomic():
-            result = upsert_products(store, [record for _, record in batch], remove_missing_variants=True,
-                                     source="webhook")
+            result = upsert_products(
+                store, [record for _, record in batch], remove_missing_variants=True, source="webhook"
+            )
             if result.variants_created or result.variants_removed:
                 collection_sets.refresh_filters_for_products(result.product_pks)
     except Exception:  # noqa: BLE001 - rolled back: find the event at fault one by one

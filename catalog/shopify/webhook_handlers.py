@@ -104,8 +104,9 @@ def _products_upsert(ctx: _Context) -> str:
             raise Ignored("The product no longer exists in Shopify.")
         record = product_from_graphql(node)
         observed_at = timezone.now()
-    result = upsert_products(ctx.store, [record], observed_at=observed_at, remove_missing_variants=True,
-                             source="webhook")
+    result = upsert_products(
+        ctx.store, [record], observed_at=observed_at, remove_missing_variants=True, source="webhook"
+    )
     if result.products_stale:
         raise Ignored("Older than the stored product (updated_at); not applied.")
     if result.variants_created or result.variants_removed:
@@ -169,8 +170,9 @@ def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
         # (PostgreSQL re-checks the filter on rows it waited for): never written last.
         pks = list(newer.select_for_update(of=("self",)).values_list("pk", flat=True))
         changed_stock = Variant.objects.filter(pk__in=pks).exclude(inventory_quantity=total)
-        timeline.record_from(changed_stock, VariantEvent.Kind.SHOPIFY,
-                             detail={"source": "webhook", "fields": ["inventory_quantity"]})
+        timeline.record_from(
+            changed_stock, VariantEvent.Kind.SHOPIFY, detail={"source": "webhook", "fields": ["inventory_quantity"]}
+        )
         Variant.objects.filter(pk__in=pks).update(**updates)
         changed = item_state.refresh_variants(Variant.objects.filter(pk__in=pks))
     return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"
@@ -187,8 +189,11 @@ def _inventory_item(ctx: _Context) -> str:
     if not pks:
         raise Ignored(f"Inventory item {item_id}: nothing to change.")
     with transaction.atomic():
-        timeline.record_from(Variant.objects.filter(pk__in=pks), VariantEvent.Kind.SHOPIFY,
-                             detail={"source": "webhook", "fields": ["inventory_tracked"]})
+        timeline.record_from(
+            Variant.objects.filter(pk__in=pks),
+            VariantEvent.Kind.SHOPIFY,
+            detail={"source": "webhook", "fields": ["inventory_tracked"]},
+        )
         Variant.objects.filter(pk__in=pks).update(
             inventory_tracked=bool(ctx.payload["tracked"]), updated_at=timezone.now()
         )

@@ -18,6 +18,18 @@ from .webhook_handlers import HANDLERS, Ignored
 from .webhook_reception import Reception, receive, verify_hmac
 
 __all__ = [
-    "HANDLERS", "MAX_ATTEMPTS", "Ignored", "Reception", "claim", "drain", "enqueue_processing", "process_event",
-    "process_product_events", "receive", "reprocess", "request_drain", "sweep", "verify_hmac",
+    "HANDLERS",
+    "MAX_ATTEMPTS",
+    "Ignored",
+    "Reception",
+    "claim",
+    "drain",
+    "enqueue_processing",
+    "process_event",
+    "process_product_events",
+    "receive",
+    "reprocess",
+    "request_drain",
+    "sweep",
+    "verify_hmac",
 ]

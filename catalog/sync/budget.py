@@ -46,18 +46,20 @@ class Budget:
     @property
     def tight(self) -> bool:
         """So little is left that only price and stock changes may spend it."""
-        return (
-            self.remaining <= settings.SYNC_BATCH_RESERVE_CALLS
-            or self.spacing >= settings.SYNC_PUSH_TIGHT_SPACING
-        )
+        return self.remaining <= settings.SYNC_BATCH_RESERVE_CALLS or self.spacing >= settings.SYNC_PUSH_TIGHT_SPACING
 
     def carries(self, pending: int, batch_size: int) -> bool:
         """Whether what is left this hour can carry ``pending`` items through the Batch API."""
         return math.ceil(pending / max(batch_size, 1)) <= self.remaining
 
     def as_dict(self) -> dict:
-        return {"quota": self.quota, "used": self.used, "remaining": self.remaining,
-                "spacing_seconds": round(self.spacing, 1), "tight": self.tight}
+        return {
+            "quota": self.quota,
+            "used": self.used,
+            "remaining": self.remaining,
+            "spacing_seconds": round(self.spacing, 1),
+            "tight": self.tight,
+        }
 
 
 def hour_start(now: datetime) -> datetime:

@@ -149,8 +149,12 @@ def lock_shard(catalog: Catalog, shard: int, kind: str) -> SyncBatch | None:
     try:
         with transaction.atomic():
             batch = SyncBatch.objects.create(
-                tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, kind=kind,
-                state=SyncBatch.State.CLAIMED, heartbeat_at=now,
+                tenant_id=catalog.tenant_id,
+                catalog=catalog,
+                shard=shard,
+                kind=kind,
+                state=SyncBatch.State.CLAIMED,
+                heartbeat_at=now,
             )
             current = Catalog.objects.filter(pk=catalog.pk, shard_count=catalog.shard_count, reshard_to__isnull=True)
             if not current.exists():
@@ -180,19 +184,20 @@ def claim_rows(
     # The conditional UPDATE is the real claim: a row another worker took meanwhile no
     # longer matches ``in_flight_batch IS NULL`` and is left alone.
     now = timezone.now()
-    claimed = (
-        Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True)
-        .update(
-            in_flight_batch=batch,
-            in_flight_hash=F("payload_hash"),
-            in_flight_method=method_case(catalog, batch.kind, deletes=deletes),
-            updated_at=now,
-        )
+    claimed = Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True).update(
+        in_flight_batch=batch,
+        in_flight_hash=F("payload_hash"),
+        in_flight_method=method_case(catalog, batch.kind, deletes=deletes),
+        updated_at=now,
     )
     if claimed:  # the per-item timeline: one INSERT ... SELECT for the whole claim
         timeline.record_from(
-            Variant.objects.filter(in_flight_batch=batch), VariantEvent.Kind.SENT, at=now, batch_id=batch.pk,
-            detail=timeline.batch_detail(batch.kind), message=Lower("in_flight_method"),
+            Variant.objects.filter(in_flight_batch=batch),
+            VariantEvent.Kind.SENT,
+            at=now,
+            batch_id=batch.pk,
+            detail=timeline.batch_detail(batch.kind),
+            message=Lower("in_flight_method"),
         )
     return claimed
 
@@ -237,10 +242,14 @@ def claim_feed(catalog: Catalog, shard: int, kind: str, *, only_new: bool = Fals
     adopting = kind == SyncBatch.Kind.REPLACE_FEED and adoption_pending(catalog)
     if kind == SyncBatch.Kind.REPLACE_FEED:
         # Items already settled outside Meta have nothing to say in the snapshot.
-        variants = variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED).exclude(
-            # Locally invalid and already gone from Meta: nothing to list, nothing to delete.
-            item_state.LOCALLY_FAILED & Q(meta_deleted_at__isnull=False)
-        ).exclude(item_state.HELD)  # rejected as it is, never in Meta: listing it again changes nothing
+        variants = (
+            variants.exclude(meta_deleted_at__isnull=False, meta_status=Variant.SyncStatus.SYNCED)
+            .exclude(
+                # Locally invalid and already gone from Meta: nothing to list, nothing to delete.
+                item_state.LOCALLY_FAILED & Q(meta_deleted_at__isnull=False)
+            )
+            .exclude(item_state.HELD)
+        )  # rejected as it is, never in Meta: listing it again changes nothing
     else:
         variants = variants.filter(meta_status=Variant.SyncStatus.PENDING).exclude(
             _removed_before(catalog, delete_cutoff(catalog))
@@ -315,13 +324,15 @@ def release_failed_claim(batch: SyncBatch, error: BaseException) -> bool:
             if not held.exists():
                 return False
             release(
-                batch, state=SyncBatch.State.FAILED,
+                batch,
+                state=SyncBatch.State.FAILED,
                 message=f"The push failed before Meta was called ({error.__class__.__name__}: {error}); "
                 "its items were re-queued.",
             )
     except DatabaseError:
-        logger.warning("Batch %s: could not release the claim of a failed push; the sweeper will", batch.pk,
-                       exc_info=True)
+        logger.warning(
+            "Batch %s: could not release the claim of a failed push; the sweeper will", batch.pk, exc_info=True
+        )
         return False
     logger.info("Batch %s: released the claim of a push that failed before Meta was called", batch.pk)
     return True

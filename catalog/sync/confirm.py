@@ -43,8 +43,7 @@ class ConfirmReport:
     retried: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"catalog": self.catalog_id, "polled": self.polled, "finished": self.finished,
-                "retried": self.retried}
+        return {"catalog": self.catalog_id, "polled": self.polled, "finished": self.finished, "retried": self.retried}
 
 
 def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list[dict]]:
@@ -58,8 +57,10 @@ def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list
             if line_ids is None:
                 # Lines are 1-based indexes into the requests, which were sent in pk order.
                 line_ids = list(
-                    Variant.objects.filter(in_flight_batch=batch).exclude(in_flight_method=SKIP)
-                    .order_by("pk").values_list("retailer_id", flat=True)
+                    Variant.objects.filter(in_flight_batch=batch)
+                    .exclude(in_flight_method=SKIP)
+                    .order_by("pk")
+                    .values_list("retailer_id", flat=True)
                 )
             index = int(error["line"]) - 1
             retailer_id = line_ids[index] if 0 <= index < len(line_ids) else ""
@@ -68,8 +69,9 @@ def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list
             messages[retailer_id].append(str(error.get("message") or ""))
     for retailer_id in status.get("ids_of_invalid_requests") or []:
         messages.setdefault(str(retailer_id), [])
-    rejected = {rid: " | ".join(dict.fromkeys(m for m in msgs if m)) or NO_SAMPLE_MESSAGE
-                for rid, msgs in messages.items()}
+    rejected = {
+        rid: " | ".join(dict.fromkeys(m for m in msgs if m)) or NO_SAMPLE_MESSAGE for rid, msgs in messages.items()
+    }
     return rejected, errors
 
 
@@ -80,7 +82,8 @@ def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
     try:
         answer = client.get(
             f"{catalog.meta_catalog_id}/check_batch_request_status",
-            handle=batch.handle, load_ids_of_invalid_requests=True,
+            handle=batch.handle,
+            load_ids_of_invalid_requests=True,
         )
     except GraphAPIError as error:
         return poll_failed(catalog, batch, error, client_token_last4)
@@ -94,12 +97,16 @@ def poll_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
         finish(
             batch,
             state=SyncBatch.State.FAILED if gave_up else SyncBatch.State.FINISHED,
-            rejected=rejected, errors=list(batch.errors or []) + errors, warnings=warnings, handle_status=handle_status,
+            rejected=rejected,
+            errors=list(batch.errors or []) + errors,
+            warnings=warnings,
+            handle_status=handle_status,
             error_total=max(int(status.get("errors_total_count") or 0), len(rejected)) + batch.error_count,
             warning_total=int(status.get("warnings_total_count") or len(warnings)),
             accept_rest=not gave_up,
             message=f"Meta stopped the batch ({handle_status}); items it did not reject were re-queued."
-            if gave_up else "",
+            if gave_up
+            else "",
         )
         return batch.state
     reschedule(batch, handle_status=handle_status)

@@ -85,9 +85,15 @@ class ScanReport:
 
     def as_dict(self) -> dict:
         return {
-            "catalog": self.catalog_id, "calls": self.calls, "items": self.items, "ghosts": self.ghosts,
-            "drifted": self.drifted, "repushed": self.repushed, "duplicates": self.duplicates,
-            "pass_finished": self.pass_finished, "error": self.error,
+            "catalog": self.catalog_id,
+            "calls": self.calls,
+            "items": self.items,
+            "ghosts": self.ghosts,
+            "drifted": self.drifted,
+            "repushed": self.repushed,
+            "duplicates": self.duplicates,
+            "pass_finished": self.pass_finished,
+            "error": self.error,
         }
 
 
@@ -151,9 +157,9 @@ def _finish_pass(catalog: Catalog, state: DriftScan, report: ScanReport, now) ->
     """A full pass ended: ghosts not seen in it are gone from Meta."""
     report.pass_finished = True
     started = state.pass_started_at or now
-    DriftFinding.objects.filter(
-        catalog=catalog, kind=Kind.GHOST, state=State.OPEN, last_found_at__lt=started
-    ).update(state=State.FIXED, resolved_at=now, resolution="No longer in Meta.")
+    DriftFinding.objects.filter(catalog=catalog, kind=Kind.GHOST, state=State.OPEN, last_found_at__lt=started).update(
+        state=State.FIXED, resolved_at=now, resolution="No longer in Meta."
+    )
     state.last_pass_finished_at = now
     state.last_pass_items = state.items_read + report.items
     state.last_pass_calls = state.calls + report.calls
@@ -169,7 +175,8 @@ def _payloads(rows: Iterable[ScanRow]) -> dict[str, dict]:
     rows = list(rows)
     products = list(Product.objects.filter(pk__in={r.product_id for r in rows}).only(*PRODUCT_ITEM_FIELDS).order_by())
     stores = {
-        s.pk: s for s in ShopifyStore.objects.filter(pk__in={p.store_id for p in products}).defer(
+        s.pk: s
+        for s in ShopifyStore.objects.filter(pk__in={p.store_id for p in products}).defer(
             "access_token", "webhook_secret"
         )
     }
@@ -185,7 +192,8 @@ def _examine(catalog: Catalog, nodes: list[dict], report: ScanReport, *, now, re
     rows = _rows(catalog, list(by_rid))
     being_deleted = set(
         MetaItemDeletion.objects.filter(
-            catalog=catalog, retailer_id__in=list(by_rid),
+            catalog=catalog,
+            retailer_id__in=list(by_rid),
             state__in=(MetaItemDeletion.State.WAITING, MetaItemDeletion.State.SENT),
         ).values_list("retailer_id", flat=True)
     )
@@ -199,8 +207,10 @@ def _examine(catalog: Catalog, nodes: list[dict], report: ScanReport, *, now, re
         elif row.meta_deleted_at is not None and row.in_flight_batch_id is None:
             ghosts[rid] = node  # we deleted it (or believe so), and Meta still has it: a lost delete
         elif (
-            row.meta_status == Variant.SyncStatus.SYNCED and row.in_flight_batch_id is None
-            and row.synced_hash and row.payload_hash == row.synced_hash
+            row.meta_status == Variant.SyncStatus.SYNCED
+            and row.in_flight_batch_id is None
+            and row.synced_hash
+            and row.payload_hash == row.synced_hash
         ):
             comparable.append(row)
     drifted: dict[str, list[dict]] = {}
@@ -240,17 +250,31 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
         row = rows.get(rid)
         finding = existing.get(rid)
         if row is not None and (finding is None or finding.state == State.FIXED):  # news for its timeline
-            events.append(timeline.Row(
-                tenant_id=catalog.tenant_id, variant_id=row.pk, product_id=row.product_id, catalog_id=catalog.pk,
-                kind=VariantEvent.Kind.DRIFT_FOUND,
-                detail={"kind": kind, "fields": [str(d.get("field")) for d in differences if isinstance(d, dict)]},
-            ))
+            events.append(
+                timeline.Row(
+                    tenant_id=catalog.tenant_id,
+                    variant_id=row.pk,
+                    product_id=row.product_id,
+                    catalog_id=catalog.pk,
+                    kind=VariantEvent.Kind.DRIFT_FOUND,
+                    detail={"kind": kind, "fields": [str(d.get("field")) for d in differences if isinstance(d, dict)]},
+                )
+            )
         if finding is None:
-            new.append(DriftFinding(
-                tenant_id=catalog.tenant_id, catalog=catalog, kind=kind, retailer_id=rid[:255],
-                meta_item_id=str(nodes[rid].get("id") or "")[:64], variant_id=row.pk if row else None,
-                differences=differences, meta_values=values, first_found_at=now, last_found_at=now,
-            ))
+            new.append(
+                DriftFinding(
+                    tenant_id=catalog.tenant_id,
+                    catalog=catalog,
+                    kind=kind,
+                    retailer_id=rid[:255],
+                    meta_item_id=str(nodes[rid].get("id") or "")[:64],
+                    variant_id=row.pk if row else None,
+                    differences=differences,
+                    meta_values=values,
+                    first_found_at=now,
+                    last_found_at=now,
+                )
+            )
             continue
         finding.times_found += 1
         finding.last_found_at, finding.differences, finding.meta_values = now, differences, values
@@ -260,7 +284,8 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
     DriftFinding.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
     timeline.record_rows(events, at=now)
     DriftFinding.objects.bulk_update(
-        seen, ["times_found", "last_found_at", "differences", "meta_values", "state", "resolved_at", "resolution"],
+        seen,
+        ["times_found", "last_found_at", "differences", "meta_values", "state", "resolved_at", "resolution"],
         batch_size=500,
     )
 
@@ -271,15 +296,22 @@ def _repush(catalog: Catalog, variant_ids: list[int], now) -> int:
     findings = DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, variant_id__in=variant_ids)
     _record_fixed(findings.exclude(state=State.FIXED), "Re-pushed automatically.", now)
     findings.update(
-        state=State.FIXED, resolved_at=now, resolution="Re-pushed automatically (Galantis is the source of truth).",
+        state=State.FIXED,
+        resolved_at=now,
+        resolution="Re-pushed automatically (Galantis is the source of truth).",
     )
     return count
 
 
 def _record_fixed(findings, how: str, now) -> None:
     """Timeline: "drift fixed" on the variants of ``findings`` (one INSERT ... SELECT)."""
-    timeline.record_from(findings.filter(variant__isnull=False), VariantEvent.Kind.DRIFT_FIXED, at=now, message=how,
-                         source=("tenant_id", "variant_id", "variant__product_id", "catalog_id"))
+    timeline.record_from(
+        findings.filter(variant__isnull=False),
+        VariantEvent.Kind.DRIFT_FIXED,
+        at=now,
+        message=how,
+        source=("tenant_id", "variant_id", "variant__product_id", "catalog_id"),
+    )
 
 
 def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: ScanReport) -> int:
@@ -289,7 +321,8 @@ def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: Sca
         return 0
     sample = list(
         Variant.objects.filter(catalog=catalog, meta_status=Variant.SyncStatus.SYNCED)
-        .order_by("pk").values_list("retailer_id", flat=True)[:DUPLICATE_SAMPLE]
+        .order_by("pk")
+        .values_list("retailer_id", flat=True)[:DUPLICATE_SAMPLE]
     )
     if not sample:
         return 0
@@ -304,10 +337,15 @@ def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: Sca
             other_id = str(other.get("id") or "")
             if not other_id or other_id in ours:
                 continue
-            held = client.get(
-                f"{other_id}/products", fields="id,retailer_id", limit=1,
-                filter=json.dumps({"retailer_id": {"is_any": sample}}, separators=(",", ":")),
-            ).get("data") or []
+            held = (
+                client.get(
+                    f"{other_id}/products",
+                    fields="id,retailer_id",
+                    limit=1,
+                    filter=json.dumps({"retailer_id": {"is_any": sample}}, separators=(",", ":")),
+                ).get("data")
+                or []
+            )
             report.calls += 1
             if held:
                 sample_id = str(held[0].get("retailer_id"))
@@ -323,19 +361,25 @@ def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: Sca
 # -- fixes staff choose in the admin --------------------------------------------------------------
 
 
-def hide_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=None,
-                client: GraphClient | None = None) -> int:
+def hide_ghosts(
+    catalog: Catalog, findings: Sequence[DriftFinding], *, user=None, client: GraphClient | None = None
+) -> int:
     """Hide ghost items in Meta (visibility staging, an UPDATE that never creates); return how many were sent."""
     ghosts = [f for f in findings if f.kind == Kind.GHOST and f.catalog_id == catalog.pk]
     if not ghosts or not scannable(catalog):
         return 0
     client = client or client_for(catalog)
     requests = [{"method": "UPDATE", "data": {"id": f.retailer_id, "visibility": "staging"}} for f in ghosts]
-    client.post(f"{catalog.meta_catalog_id}/items_batch",
-                {"item_type": "PRODUCT_ITEM", "allow_upsert": False, "requests": requests})
+    client.post(
+        f"{catalog.meta_catalog_id}/items_batch",
+        {"item_type": "PRODUCT_ITEM", "allow_upsert": False, "requests": requests},
+    )
     now = timezone.now()
     DriftFinding.objects.filter(pk__in=[f.pk for f in ghosts]).update(
-        state=State.FIXED, resolved_at=now, resolved_by=user, resolution="Hidden in Meta (visibility staging).",
+        state=State.FIXED,
+        resolved_at=now,
+        resolved_by=user,
+        resolution="Hidden in Meta (visibility staging).",
     )
     return len(ghosts)
 
@@ -352,14 +396,18 @@ def delete_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=No
     ghosts = [f for f in findings if f.kind == Kind.GHOST and f.catalog_id == catalog.pk]
     ours = [f for f in ghosts if f.variant_id]
     if ours:
-        item_state.forget_deletion(Variant.objects.filter(pk__in=[f.variant_id for f in ours]),
-                                   {f.variant_id: f.meta_item_id for f in ours})
+        item_state.forget_deletion(
+            Variant.objects.filter(pk__in=[f.variant_id for f in ours]), {f.variant_id: f.meta_item_id for f in ours}
+        )
     others = [f.retailer_id for f in ghosts if not f.variant_id]
     if others:
         queue_deletions(None, catalog, others, MetaItemDeletion.Reason.GHOST, user)
     now = timezone.now()
     DriftFinding.objects.filter(pk__in=[f.pk for f in ghosts]).update(
-        state=State.FIXED, resolved_at=now, resolved_by=user, resolution="Deletion queued by staff.",
+        state=State.FIXED,
+        resolved_at=now,
+        resolved_by=user,
+        resolution="Deletion queued by staff.",
     )
     return len(ghosts)
 
@@ -367,7 +415,10 @@ def delete_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=No
 def dismiss(findings: Iterable[DriftFinding], *, user=None) -> int:
     """Staff say a finding is expected (another tool's item the merchant keeps): never reopened."""
     return DriftFinding.objects.filter(pk__in=[f.pk for f in findings]).update(
-        state=State.DISMISSED, resolved_at=timezone.now(), resolved_by=user, resolution="Dismissed by staff.",
+        state=State.DISMISSED,
+        resolved_at=timezone.now(),
+        resolved_by=user,
+        resolution="Dismissed by staff.",
     )
 
 

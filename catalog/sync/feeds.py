@@ -48,12 +48,39 @@ logger = logging.getLogger(__name__)
 Kind = SyncBatch.Kind
 # Feed columns are items_batch field names (docs/graph-api.md §6); lists are flattened below.
 FEED_COLUMNS = [
-    "id", "title", "description", "availability", "condition", "price", "sale_price", "link", "image_link",
-    "additional_image_link", "brand", "item_group_id", "quantity_to_sell_on_facebook", "visibility",
-    "product_type", "color", "size", "gender", "age_group", "fb_product_category", "google_product_category",
-    "custom_label_0", "custom_label_1", "custom_label_2", "custom_label_3", "custom_label_4",
-    "internal_label", "previous_id", "rich_text_description", "material", "pattern",
-    "additional_variant_attribute", "sale_price_effective_date",
+    "id",
+    "title",
+    "description",
+    "availability",
+    "condition",
+    "price",
+    "sale_price",
+    "link",
+    "image_link",
+    "additional_image_link",
+    "brand",
+    "item_group_id",
+    "quantity_to_sell_on_facebook",
+    "visibility",
+    "product_type",
+    "color",
+    "size",
+    "gender",
+    "age_group",
+    "fb_product_category",
+    "google_product_category",
+    "custom_label_0",
+    "custom_label_1",
+    "custom_label_2",
+    "custom_label_3",
+    "custom_label_4",
+    "internal_label",
+    "previous_id",
+    "rich_text_description",
+    "material",
+    "pattern",
+    "additional_variant_attribute",
+    "sale_price_effective_date",
     *(f"video[{n}].url" for n in range(items.MAX_VIDEOS)),
 ]
 # Columns that flatten a list of objects (Meta's feed spec: video[0].url): column -> (field, index, key).
@@ -68,8 +95,14 @@ UPLOAD_FIELDS = (
     "id,start_time,end_time,num_detected_items,num_persisted_items,num_deleted_items,"
     "num_invalid_items,error_count,warning_count"
 )
-STAT_FIELDS = ("num_detected_items", "num_persisted_items", "num_deleted_items", "num_invalid_items",
-               "error_count", "warning_count")
+STAT_FIELDS = (
+    "num_detected_items",
+    "num_persisted_items",
+    "num_deleted_items",
+    "num_invalid_items",
+    "error_count",
+    "warning_count",
+)
 
 
 @dataclass
@@ -80,8 +113,7 @@ class FeedReport:
     skipped_reason: str = ""
 
     def as_dict(self) -> dict:
-        return {"catalog": self.catalog_id, "uploads": self.uploads, "rows": self.rows,
-                "skipped": self.skipped_reason}
+        return {"catalog": self.catalog_id, "uploads": self.uploads, "rows": self.rows, "skipped": self.skipped_reason}
 
 
 def feed_value(column: str, value: object) -> str:
@@ -202,8 +234,11 @@ def ensure_feed(catalog: Catalog, shard: int, client: GraphClient) -> CatalogFee
         return feed
     name = feed_name(catalog, shard)
     feed_id = next(
-        (str(f["id"]) for f in client.paginate(f"{catalog.meta_catalog_id}/product_feeds", fields="id,name")
-         if f.get("name") == name),
+        (
+            str(f["id"])
+            for f in client.paginate(f"{catalog.meta_catalog_id}/product_feeds", fields="id,name")
+            if f.get("name") == name
+        ),
         None,
     )
     if feed_id is None:
@@ -212,7 +247,11 @@ def ensure_feed(catalog: Catalog, shard: int, client: GraphClient) -> CatalogFee
         # A new feed owns nothing yet: no replace upload of the catalog deletes by omission
         # until its first snapshot was read (catalog.sync.sharding.adoption_pending).
         feed = CatalogFeed.objects.create(
-            tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, meta_feed_id=feed_id, name=name,
+            tenant_id=catalog.tenant_id,
+            catalog=catalog,
+            shard=shard,
+            meta_feed_id=feed_id,
+            name=name,
             adopting=True,
         )
     except IntegrityError:
@@ -233,8 +272,13 @@ def upload_feed(
     try:
         feed = ensure_feed(catalog, shard, client)
         with tempfile.NamedTemporaryFile(
-            "w", suffix=".csv", prefix=f"feed-{catalog.pk}-{shard}-", dir=settings.SYNC_FEED_DIR,
-            newline="", encoding="utf-8", delete=False,
+            "w",
+            suffix=".csv",
+            prefix=f"feed-{catalog.pk}-{shard}-",
+            dir=settings.SYNC_FEED_DIR,
+            newline="",
+            encoding="utf-8",
+            delete=False,
         ) as handle:
             path = handle.name
             rows = write_feed_file(batch, handle)
@@ -243,7 +287,8 @@ def upload_feed(
         size = os.path.getsize(path)
         with open(path, "rb") as upload:
             answer = client.post(
-                f"{feed.meta_feed_id}/uploads", data,
+                f"{feed.meta_feed_id}/uploads",
+                data,
                 files={"file": (f"{kind}-{catalog.pk}-{shard}.csv", upload, "text/csv")},
             )
     except GraphAPIError as error:
@@ -261,9 +306,15 @@ def upload_feed(
     pause.note_success(catalog)
     now = timezone.now()
     SyncBatch.objects.move(
-        batch.pk, expected=(SyncBatch.State.CLAIMED,),
-        state=SyncBatch.State.SENT, handle=str(answer.get("id", ""))[:255], feed=feed, sent_at=now,
-        heartbeat_at=now, next_poll_at=now + poll_delay(0), attempts=1,
+        batch.pk,
+        expected=(SyncBatch.State.CLAIMED,),
+        state=SyncBatch.State.SENT,
+        handle=str(answer.get("id", ""))[:255],
+        feed=feed,
+        sent_at=now,
+        heartbeat_at=now,
+        next_poll_at=now + poll_delay(0),
+        attempts=1,
         stats={"rows": rows, "bytes": size, **({"adopting": True} if adopting else {})},
     )
     stamp = "last_replace_at" if kind == Kind.REPLACE_FEED else "last_update_at"
@@ -326,14 +377,20 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
     finish(
         batch,
         state=SyncBatch.State.FAILED if unread else SyncBatch.State.FINISHED,
-        rejected=rejected, errors=errors, handle_status="finished", stats=stats,
+        rejected=rejected,
+        errors=errors,
+        handle_status="finished",
+        stats=stats,
         error_total=int(upload.get("error_count") or len(errors)),
         warning_total=int(upload.get("warning_count") or 0),
         accept_rest=not unread,
         message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
         unconfirmed=(
-            UNREAD_MESSAGE.format(read=detected, rows=sent, upload=batch.handle) if unread_rows
-            else UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle) if unnamed > 0 and not unread else ""
+            UNREAD_MESSAGE.format(read=detected, rows=sent, upload=batch.handle)
+            if unread_rows
+            else UNSAMPLED_MESSAGE.format(n=unnamed, upload=batch.handle)
+            if unnamed > 0 and not unread
+            else ""
         ),
         confirmed=confirmed,
     )
@@ -350,16 +407,21 @@ def read_back_new_items(catalog: Catalog, batch: SyncBatch, client: GraphClient,
     """Retailer ids of the upload's items new to Meta that Meta now holds (at most ``READ_BACK_MAX``)."""
     new_to_meta = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
     candidates = (
-        Variant.objects.filter(in_flight_batch=batch).filter(new_to_meta)
-        .exclude(in_flight_method__in=(SKIP, DELETE)).exclude(item_state.LOCALLY_FAILED)
-        .order_by("pk").values_list("retailer_id", flat=True)[:READ_BACK_MAX]
+        Variant.objects.filter(in_flight_batch=batch)
+        .filter(new_to_meta)
+        .exclude(in_flight_method__in=(SKIP, DELETE))
+        .exclude(item_state.LOCALLY_FAILED)
+        .order_by("pk")
+        .values_list("retailer_id", flat=True)[:READ_BACK_MAX]
     )
     wanted = [rid for rid in candidates if rid not in named]
     held: set[str] = set()
     for start in range(0, len(wanted), READ_BACK_BATCH):
         chunk = wanted[start : start + READ_BACK_BATCH]
         rows = client.paginate(
-            f"{catalog.meta_catalog_id}/products", fields="id,retailer_id", limit=READ_BACK_BATCH,
+            f"{catalog.meta_catalog_id}/products",
+            fields="id,retailer_id",
+            limit=READ_BACK_BATCH,
             filter=json.dumps({"retailer_id": {"is_any": chunk}}, separators=(",", ":")),
         )
         held.update(str(row.get("retailer_id")) for row in rows if isinstance(row, dict))
@@ -374,9 +436,7 @@ def _int(value: object) -> int:
 
 
 @logcontext.for_catalog
-def push_feeds(
-    catalog: Catalog, kind: str, *, force: bool = False, client: GraphClient | None = None
-) -> FeedReport:
+def push_feeds(catalog: Catalog, kind: str, *, force: bool = False, client: GraphClient | None = None) -> FeedReport:
     """Upload a ``kind`` feed for every due shard (every shard with ``force``)."""
     report = FeedReport(catalog.pk)
     if blocker := write_blocker(catalog):

@@ -62,7 +62,8 @@ def for_catalogs(catalog_ids: Sequence[int], *, now: datetime | None = None) -> 
     since = min(now - WINDOW, hour_start(now))
     rows = (
         SyncBatch.objects.filter(catalog_id__in=list(catalog_ids), kind=SyncBatch.Kind.ITEMS_BATCH, sent_at__gte=since)
-        .order_by("-sent_at").values_list("catalog_id", "changed_at", "sent_at", "finished_at")[:MAX_ROWS]
+        .order_by("-sent_at")
+        .values_list("catalog_id", "changed_at", "sent_at", "finished_at")[:MAX_ROWS]
     )
     sent: dict[int, list[float]] = defaultdict(list)
     confirmed: dict[int, list[float]] = defaultdict(list)

@@ -18,14 +18,41 @@ from catalog.models import Product, ShopifyStore, SyncBatch, Variant
 # What ``items.meta_item`` reads of a variant, and of its product (the rest is never loaded:
 # building model instances with every timestamp and JSON column was half of a push's CPU).
 VARIANT_ITEM_FIELDS = (
-    "retailer_id", "shopify_variant_id", "inventory_tracked", "inventory_quantity", "inventory_policy",
-    "image_url", "removed_at", "compare_at_price", "price", "options", "previous_id",
+    "retailer_id",
+    "shopify_variant_id",
+    "inventory_tracked",
+    "inventory_quantity",
+    "inventory_policy",
+    "image_url",
+    "removed_at",
+    "compare_at_price",
+    "price",
+    "options",
+    "previous_id",
 )
 PRODUCT_ITEM_FIELDS = (
-    "store_id", "shopify_product_id", "handle", "title", "description_html", "vendor", "product_type",
-    "status", "published", "tags", "images", "removed_at", "excluded_from_meta", "fb_product_category",
-    "google_product_category", "gender", "age_group", *(f"custom_label_{n}" for n in range(5)),
-    "shopify_category", "videos", "metafields", "meta_group_id",
+    "store_id",
+    "shopify_product_id",
+    "handle",
+    "title",
+    "description_html",
+    "vendor",
+    "product_type",
+    "status",
+    "published",
+    "tags",
+    "images",
+    "removed_at",
+    "excluded_from_meta",
+    "fb_product_category",
+    "google_product_category",
+    "gender",
+    "age_group",
+    *(f"custom_label_{n}" for n in range(5)),
+    "shopify_category",
+    "videos",
+    "metafields",
+    "meta_group_id",
 )
 # Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
 HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at", "in_replace_feed_at")
@@ -55,7 +82,8 @@ def item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.Pr
     rows = [VariantRow._make(row) for row in in_batch.order_by("pk").values_list(*ROW_FIELDS)]
     products = list(
         Product.objects.filter(pk__in=in_batch.exclude(in_flight_method__in=(SKIP, DELETE)).values("product_id"))
-        .only(*PRODUCT_ITEM_FIELDS).order_by()
+        .only(*PRODUCT_ITEM_FIELDS)
+        .order_by()
     )
     stores = {
         store.pk: store

@@ -43,7 +43,8 @@ def give_up_if_timed_out(batch: SyncBatch) -> bool:
     if timezone.now() - sent <= timeout_for(batch):
         return False
     release(
-        batch, state=SyncBatch.State.TIMED_OUT,
+        batch,
+        state=SyncBatch.State.TIMED_OUT,
         message=f"Meta did not finish this {batch.get_kind_display()} within {timeout_for(batch)}; "
         "its items were re-queued.",
     )
@@ -68,8 +69,7 @@ def feed_due_again(batch: SyncBatch) -> None:
     CatalogFeed.objects.filter(pk=batch.feed_id).update(**{stamp: None})
 
 
-def poll_failed(catalog: Catalog, batch: SyncBatch, error: GraphAPIError,
-                token_last4: Callable[[Catalog], str]) -> str:
+def poll_failed(catalog: Catalog, batch: SyncBatch, error: GraphAPIError, token_last4: Callable[[Catalog], str]) -> str:
     """The one ladder for a failed poll of a handle or an upload; the batch's state afterwards.
 
     Re-raises an authorisation error after pausing the catalog (the caller stops polling it).
@@ -82,9 +82,11 @@ def poll_failed(catalog: Catalog, batch: SyncBatch, error: GraphAPIError,
         reschedule(batch, wait=error.retry_after)
     elif isinstance(error, InvalidRequest):
         # Typically "the handle does not exist": Meta forgot it. Its items go again.
-        release(batch, state=SyncBatch.State.TIMED_OUT,
-                message=f"Meta could not report on this {batch.get_kind_display()} ({error}); "
-                "its items were re-queued.")
+        release(
+            batch,
+            state=SyncBatch.State.TIMED_OUT,
+            message=f"Meta could not report on this {batch.get_kind_display()} ({error}); its items were re-queued.",
+        )
         feed_due_again(batch)
     else:
         logger.warning("Polling batch %s failed: %s", batch.pk, error)

@@ -96,14 +96,16 @@ def pause_for_error(catalog: Catalog, error: GraphAPIError, *, token_last4: str 
         )
         _mark_token(catalog, status, str(error), token_last4)
         pause(
-            catalog, Kind.AUTH,
+            catalog,
+            Kind.AUTH,
             f"Meta rejected the access token ({error.code_label}: {error.message}). "
             "Save a new token in the Meta connection; sync resumes by itself and sends every change made meanwhile.",
         )
     elif isinstance(error, PermissionDenied):
         _mark_token(catalog, MetaConnection.TokenStatus.MISSING_PERMISSION, str(error), token_last4)
         pause(
-            catalog, Kind.PERMISSION,
+            catalog,
+            Kind.PERMISSION,
             f"Meta denied permission ({error.code_label}: {error.message}). Grant catalog_management and assign "
             "the catalog to the system user; sync retries by itself.",
             until=now + timedelta(seconds=settings.SYNC_PERMISSION_RECHECK),
@@ -111,7 +113,8 @@ def pause_for_error(catalog: Catalog, error: GraphAPIError, *, token_last4: str 
     elif isinstance(error, RateLimited):
         wait = max(error.retry_after, 1.0)
         pause(
-            catalog, Kind.RATE_LIMIT,
+            catalog,
+            Kind.RATE_LIMIT,
             f"Meta rate limit ({error.code_label}): {error.message}. Pending changes are kept and sent "
             f"when the limit window has passed.",
             until=now + timedelta(seconds=wait),
@@ -121,13 +124,15 @@ def pause_for_error(catalog: Catalog, error: GraphAPIError, *, token_last4: str 
         catalog.refresh_from_db(fields=["failure_streak"])
         wait = min(60 * 2 ** min(catalog.failure_streak - 1, 10), settings.SYNC_OUTAGE_BACKOFF_MAX)
         pause(
-            catalog, Kind.OUTAGE,
+            catalog,
+            Kind.OUTAGE,
             f"Meta is not answering properly ({error.code_label}: {error.message}). Retrying automatically.",
             until=now + timedelta(seconds=wait),
         )
     else:
         pause(
-            catalog, Kind.ERROR,
+            catalog,
+            Kind.ERROR,
             f"Meta rejected the sync request ({error.code_label}: {error.message}). Retrying later; "
             "if this persists, contact support with fbtrace_id " + (error.fbtrace_id or "n/a") + ".",
             until=now + timedelta(seconds=settings.SYNC_ERROR_PAUSE),

@@ -113,8 +113,14 @@ class SetSyncReport:
 
     def as_dict(self) -> dict:
         return {
-            "catalog": self.catalog_id, "created": self.created, "updated": self.updated, "deleted": self.deleted,
-            "unchanged": self.unchanged, "waiting": self.waiting, "blocked": self.blocked, "failed": self.failed,
+            "catalog": self.catalog_id,
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "waiting": self.waiting,
+            "blocked": self.blocked,
+            "failed": self.failed,
             "skipped": self.skipped_reason,
         }
 
@@ -144,12 +150,17 @@ def collection_filter(product_set: ProductSet) -> tuple[dict, int, int]:
     groups: set[int] = set()
     waiting = 0
     rows = member_variants(product_set).values_list(
-        "retailer_id", "product__shopify_product_id", "meta_status", "failure_source",
-        "synced_hash", "meta_item_id", "meta_deleted_at",
+        "retailer_id",
+        "product__shopify_product_id",
+        "meta_status",
+        "failure_source",
+        "synced_hash",
+        "meta_item_id",
+        "meta_deleted_at",
     )
-    for retailer_id, group, status, source, synced_hash, item_id, deleted_at in rows.order_by(
-        "retailer_id"
-    ).iterator(chunk_size=5000):
+    for retailer_id, group, status, source, synced_hash, item_id, deleted_at in rows.order_by("retailer_id").iterator(
+        chunk_size=5000
+    ):
         held = bool(synced_hash or item_id) and deleted_at is None
         if held and not (status == Variant.SyncStatus.FAILED and source == Variant.FailureSource.LOCAL):
             retailer_ids.append(retailer_id)
@@ -186,7 +197,9 @@ def metadata_for(product_set: ProductSet, catalog: Catalog) -> dict:
     if not cover and product_set.is_collection:
         first = (
             ProductSetMembership.objects.filter(product_set=product_set, product__removed_at__isnull=True)
-            .order_by("pk").values_list("product__images", flat=True).first()
+            .order_by("pk")
+            .values_list("product__images", flat=True)
+            .first()
         )
         cover = (first[0].get("src", "") if first and isinstance(first[0], dict) else "") if first else ""
     if cover:
@@ -260,9 +273,11 @@ def queue_rechecks(catalog: Catalog, now=None) -> int:
 def claim(product_set: ProductSet, now=None) -> bool:
     """Take the set for this worker (conditional UPDATE); False when another worker holds it."""
     now = now or timezone.now()
-    taken = ProductSet.objects.filter(pk=product_set.pk).filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    ).update(claimed_until=now + CLAIM_TTL)
+    taken = (
+        ProductSet.objects.filter(pk=product_set.pk)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_TTL)
+    )
     return bool(taken)
 
 
@@ -309,7 +324,9 @@ def sync_product_sets(
             report.failed.append(product_set.pk)
             # Meta refused this request as it is: kept queued for the next change, not retried in a loop.
             _release(
-                product_set, needs_sync=False, synced_at=timezone.now(),
+                product_set,
+                needs_sync=False,
+                synced_at=timezone.now(),
                 sync_error=f"Meta refused the product set ({error.code_label}): {error.message}"[:2000],
             )
         except BaseException:
@@ -447,10 +464,12 @@ def _delete(catalog: Catalog, product_set: ProductSet, client: GraphClient, repo
                 # Meta keeps sets used live in a shop unless told otherwise: ask staff first.
                 report.blocked.append(product_set.pk)
                 _release(
-                    product_set, needs_sync=False, deletion_blocked_at=timezone.now(),
+                    product_set,
+                    needs_sync=False,
+                    deletion_blocked_at=timezone.now(),
                     sync_error=(
-                        f"Kept in Meta: {error.message} Confirm the deletion in the admin (action \"Delete from "
-                        "Meta even if live in a shop\") or restore the collection."
+                        f'Kept in Meta: {error.message} Confirm the deletion in the admin (action "Delete from '
+                        'Meta even if live in a shop") or restore the collection.'
                     )[:2000],
                 )
                 return
@@ -492,10 +511,24 @@ def mark_changed(queryset) -> int:
 
 # -- staff-defined sets ----------------------------------------------------------------------
 
-FILTER_OPERATORS = frozenset({
-    "eq", "neq", "lt", "lte", "gt", "gte", "contains", "not_contains", "i_contains", "i_not_contains",
-    "starts_with", "i_starts_with", "is_any", "is_not_any",
-})
+FILTER_OPERATORS = frozenset(
+    {
+        "eq",
+        "neq",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "contains",
+        "not_contains",
+        "i_contains",
+        "i_not_contains",
+        "starts_with",
+        "i_starts_with",
+        "is_any",
+        "is_not_any",
+    }
+)
 LIST_OPERATORS = frozenset({"is_any", "is_not_any"})
 
 
@@ -508,7 +541,7 @@ def filter_problem(value: object, path: str = "filter") -> str:
     Meta reads as every item, is refused.
     """
     if not isinstance(value, dict) or not value:
-        return f"{path}: a filter is a non-empty JSON object, e.g. {{\"brand\": {{\"eq\": \"Acme\"}}}}."
+        return f'{path}: a filter is a non-empty JSON object, e.g. {{"brand": {{"eq": "Acme"}}}}.'
     for key, rule in value.items():
         where = f"{path}.{key}"
         if key in ("and", "or"):

@@ -57,10 +57,25 @@ ITEM_TYPE = "PRODUCT_ITEM"
 # keep Meta's old value (a sale that ended, a colour or category removed): each absent one
 # is sent empty, which clears it. The payload hash stays that of the item itself.
 CLEARABLE_FIELDS = (
-    "sale_price", "quantity_to_sell_on_facebook", "additional_image_link", "product_type", "color", "size",
-    "gender", "age_group", "fb_product_category", "google_product_category", "rich_text_description", "video",
-    "material", "pattern", "additional_variant_attribute", "sale_price_effective_date",
-    *(f"custom_label_{n}" for n in range(5)), "internal_label", "previous_id",
+    "sale_price",
+    "quantity_to_sell_on_facebook",
+    "additional_image_link",
+    "product_type",
+    "color",
+    "size",
+    "gender",
+    "age_group",
+    "fb_product_category",
+    "google_product_category",
+    "rich_text_description",
+    "video",
+    "material",
+    "pattern",
+    "additional_variant_attribute",
+    "sale_price_effective_date",
+    *(f"custom_label_{n}" for n in range(5)),
+    "internal_label",
+    "previous_id",
 )
 REHASH_CHUNK = 500
 
@@ -75,8 +90,12 @@ class PushReport:
     skipped_reason: str = ""
 
     def as_dict(self) -> dict:
-        return {"catalog": self.catalog_id, "batches": self.batches, "items": self.items,
-                "skipped": self.skipped_reason}
+        return {
+            "catalog": self.catalog_id,
+            "batches": self.batches,
+            "items": self.items,
+            "skipped": self.skipped_reason,
+        }
 
 
 def write_blocker(catalog: Catalog) -> str:
@@ -261,29 +280,42 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
     if not handles:
         # "An empty handles array means nothing was ingested."
         finish(
-            batch, state=SyncBatch.State.FAILED, rejected=rejected, errors=errors, warnings=warnings,
-            accept_rest=False, handle_status="no handle",
+            batch,
+            state=SyncBatch.State.FAILED,
+            rejected=rejected,
+            errors=errors,
+            warnings=warnings,
+            accept_rest=False,
+            handle_status="no handle",
             message="Meta returned no batch handle: nothing was ingested; the other items are re-queued.",
         )
         if not rejected:
             pause.pause(
-                catalog, Catalog.PauseKind.ERROR,
+                catalog,
+                Catalog.PauseKind.ERROR,
                 "Meta accepted a Batch API call without a handle and without errors; retrying later.",
                 until=now + timedelta(seconds=settings.SYNC_ERROR_PAUSE),
             )
         return
     with transaction.atomic():
         if not SyncBatch.objects.move(
-            batch.pk, expected=(SyncBatch.State.CLAIMED,),
-            state=SyncBatch.State.SENT, handle=str(handles[0])[:255], sent_at=now, heartbeat_at=now,
-            next_poll_at=now + poll_delay(0), error_count=len(rejected), errors=errors,
+            batch.pk,
+            expected=(SyncBatch.State.CLAIMED,),
+            state=SyncBatch.State.SENT,
+            handle=str(handles[0])[:255],
+            sent_at=now,
+            heartbeat_at=now,
+            next_poll_at=now + poll_delay(0),
+            error_count=len(rejected),
+            errors=errors,
             stats={"requests": request_count, **({"warnings": warnings[:200]} if warnings else {})},
             attempts=1,
         ):
             # The sweeper released the claim meanwhile (its items are PENDING again and go in a
             # later call); Meta applies this one too, which is harmless: the same data.
-            logger.warning("Batch %s was released before Meta's answer was recorded; handle %s not followed",
-                           batch.pk, handles[0])
+            logger.warning(
+                "Batch %s was released before Meta's answer was recorded; handle %s not followed", batch.pk, handles[0]
+            )
             return
         if rejected:
             item_state.apply_rejections(batch, rejected, Variant.FailureSource.META_BATCH)

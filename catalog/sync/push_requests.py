@@ -76,8 +76,10 @@ def request_pushes(catalog_ids: Iterable[int | None]) -> None:
 def _request(catalog_id: int, at_once: bool) -> None:
     stamp = timezone.now()
     rows = PushRequest.objects.filter(catalog_id=catalog_id)
-    marks = {"requested_at": stamp,
-             "pending_since": Coalesce("pending_since", Value(stamp), output_field=DateTimeField())}
+    marks = {
+        "requested_at": stamp,
+        "pending_since": Coalesce("pending_since", Value(stamp), output_field=DateTimeField()),
+    }
     if not rows.update(**marks):
         tenant_id = Catalog.objects.filter(pk=catalog_id).values_list("tenant_id", flat=True).first()
         if tenant_id is None:
@@ -179,8 +181,7 @@ def push_taken(catalog: Catalog, *, budget: budgets.Budget | None) -> dict:
     if sent or SyncBatch.objects.filter(pk__in=report.batches, sent_at__isnull=False).exists():
         request_confirmations(catalog.pk)  # a call or an upload (new items go by feed) awaits Meta
     result = report.as_dict()
-    result.update(calls=sent, tight=tight, feed_shards=sorted(feed_shards),
-                  budget=budget.as_dict() if budget else None)
+    result.update(calls=sent, tight=tight, feed_shards=sorted(feed_shards), budget=budget.as_dict() if budget else None)
     return result
 
 
@@ -197,34 +198,37 @@ def backlog_beyond_budget(catalog: Catalog, budget: budgets.Budget) -> set[int]:
     if limit >= settings.SYNC_FEED_PREFERRED_ABOVE:
         return set()  # a backlog this big is the replace feed's (catalog.sync.schedule)
     pending = claim.catalog_variants(catalog).pending()
-    return {
-        shard for shard in shards
-        if pending.in_shard(shard, catalog.shard_count)[: limit + 1].count() > limit
-    }
+    return {shard for shard in shards if pending.in_shard(shard, catalog.shard_count)[: limit + 1].count() > limit}
 
 
 def still_waiting(catalog: Catalog) -> bool:
     """PENDING changes no batch carries: their shard was busy, the run's batch cap was reached,
     or they changed again while their batch was in flight."""
-    return claim.catalog_variants(catalog).filter(
-        Q(in_flight_batch__isnull=True) | ~Q(payload_hash=F("in_flight_hash")), meta_status=Variant.SyncStatus.PENDING
-    ).exists()
+    return (
+        claim.catalog_variants(catalog)
+        .filter(
+            Q(in_flight_batch__isnull=True) | ~Q(payload_hash=F("in_flight_hash")),
+            meta_status=Variant.SyncStatus.PENDING,
+        )
+        .exists()
+    )
 
 
 def keep_standing(request: PushRequest, since: datetime, *, again: bool) -> None:
     """Put the request back with its oldest change; ``again``: queue the next push now."""
-    PushRequest.objects.filter(pk=request.pk).filter(
-        Q(pending_since__isnull=True) | Q(pending_since__gt=since)
-    ).update(pending_since=since)
+    PushRequest.objects.filter(pk=request.pk).filter(Q(pending_since__isnull=True) | Q(pending_since__gt=since)).update(
+        pending_since=since
+    )
     if again:
         request_push(request.catalog_id)
 
 
 def after_batch(batch: SyncBatch) -> None:
     """A batch or upload ended: a change that waited for its shard goes in the next call."""
-    if batch.stale_count or PushRequest.objects.filter(
-        catalog_id=batch.catalog_id, pending_since__isnull=False
-    ).exists():
+    if (
+        batch.stale_count
+        or PushRequest.objects.filter(catalog_id=batch.catalog_id, pending_since__isnull=False).exists()
+    ):
         request_push(batch.catalog_id)
 
 
@@ -266,4 +270,3 @@ def follow_confirmations(catalog: Catalog, *, sleep=time.sleep) -> int:
         if due is None and time.monotonic() + wait <= deadline and sent.filter(next_poll_at__isnull=False).exists():
             continue
         return polls
-

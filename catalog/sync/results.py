@@ -70,11 +70,15 @@ def finish(
         # Take the exit first: a batch another worker already ended (the sweeper released it,
         # a timeout re-queued its items) is left as it is, and its items are not touched.
         if not SyncBatch.objects.move(batch.pk, state=state, finished_at=now, next_poll_at=None):
-            logger.warning("Batch %s was already ended (%s); Meta's late verdict is not applied", batch.pk,
-                           SyncBatch.objects.filter(pk=batch.pk).values_list("state", flat=True).first())
+            logger.warning(
+                "Batch %s was already ended (%s); Meta's late verdict is not applied",
+                batch.pk,
+                SyncBatch.objects.filter(pk=batch.pk).values_list("state", flat=True).first(),
+            )
             return batch
         source = (
-            Variant.FailureSource.META_BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH
+            Variant.FailureSource.META_BATCH
+            if batch.kind == SyncBatch.Kind.ITEMS_BATCH
             else Variant.FailureSource.META_FEED
         )
         if batch.kind == SyncBatch.Kind.ITEMS_BATCH and (missing := missing_in_meta(rejected)):

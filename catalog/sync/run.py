@@ -53,7 +53,8 @@ def dry_run(catalog: Catalog) -> dict:
     samples = {
         label: list(
             pending.filter(method="" if label == "UPDATE" else label)
-            .order_by("pk").values_list("retailer_id", flat=True)[:DRY_RUN_SAMPLE]
+            .order_by("pk")
+            .values_list("retailer_id", flat=True)[:DRY_RUN_SAMPLE]
         )
         for label in counts
         if label != SKIP
@@ -84,8 +85,14 @@ class SyncRun:
 
     def as_dict(self) -> dict:
         return {
-            "catalog": self.catalog_id, "mode": self.mode, "batches": self.batches, "items": self.items,
-            "skipped": self.skipped, "waited": self.waited, "timed_out": self.timed_out, "status": self.status,
+            "catalog": self.catalog_id,
+            "mode": self.mode,
+            "batches": self.batches,
+            "items": self.items,
+            "skipped": self.skipped,
+            "waited": self.waited,
+            "timed_out": self.timed_out,
+            "status": self.status,
         }
 
 
@@ -192,9 +199,7 @@ def drive_shards(catalog_id: int, group: list[int], deadline: float, run: SyncRu
     client = client_for(catalog)
     mine = in_flight(catalog).filter(shard__in=group)
     while time.monotonic() < deadline:
-        report = push.push_catalog(
-            catalog, max_batches=len(group), prefer_feed=False, client=client, only_shards=group
-        )
+        report = push.push_catalog(catalog, max_batches=len(group), prefer_feed=False, client=client, only_shards=group)
         with lock:
             run.batches += report.batches
             run.items += report.items

@@ -103,12 +103,15 @@ def shards_waiting_for_feed(catalog: Catalog, *, now=None) -> set[int]:
     pending = Variant.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog).pending()
     failed = set(
         SyncBatch.objects.filter(
-            catalog=catalog, kind=Kind.REPLACE_FEED, finished_at__gte=now - FEED_RETRY_WINDOW,
+            catalog=catalog,
+            kind=Kind.REPLACE_FEED,
+            finished_at__gte=now - FEED_RETRY_WINDOW,
             state__in=[SyncBatch.State.FAILED, SyncBatch.State.TIMED_OUT],
         ).values_list("shard", flat=True)
     )
     return {
-        shard for shard in due - failed
+        shard
+        for shard in due - failed
         if pending.in_shard(shard, catalog.shard_count)[: threshold + 1].count() > threshold
     }
 
@@ -130,7 +133,9 @@ def enqueue_due_confirms() -> int:
     """Queue a status poll for every catalog with a sent batch or upload due for a look."""
     catalog_ids = (
         SyncBatch.objects.filter(state=SyncBatch.State.SENT, next_poll_at__lte=timezone.now())
-        .order_by().values_list("catalog_id", flat=True).distinct()
+        .order_by()
+        .values_list("catalog_id", flat=True)
+        .distinct()
     )
     queued = 0
     for catalog_id in catalog_ids:
@@ -150,7 +155,6 @@ def enqueue_due_feeds() -> int:
                 enqueue("catalog.tasks.push_feed", catalog.pk, kind, group=f"feed:{catalog.pk}")
                 queued += 1
     return queued
-
 
 
 def enqueue_due_product_sets() -> int:

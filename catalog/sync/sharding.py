@@ -78,7 +78,8 @@ def feed_bytes(catalog: Catalog) -> int:
     """The size of the catalog's feed file: the sum of each shard feed's last replace upload."""
     last_upload = (
         SyncBatch.objects.filter(feed=OuterRef("pk"), kind=SyncBatch.Kind.REPLACE_FEED, sent_at__isnull=False)
-        .order_by("-sent_at").values("stats")[:1]
+        .order_by("-sent_at")
+        .values("stats")[:1]
     )
     feeds = CatalogFeed.objects.filter(catalog=catalog, shard__lt=catalog.shard_count)
     stats = feeds.annotate(last=Subquery(last_upload)).values_list("last", flat=True)
@@ -123,8 +124,12 @@ def reshard_if_drained(catalog: Catalog) -> bool:
                 try:
                     with transaction.atomic():
                         SyncBatch.objects.create(
-                            tenant_id=catalog.tenant_id, catalog=catalog, shard=shard, kind=SyncBatch.Kind.RESHARD,
-                            state=SyncBatch.State.CLAIMED, heartbeat_at=now,
+                            tenant_id=catalog.tenant_id,
+                            catalog=catalog,
+                            shard=shard,
+                            kind=SyncBatch.Kind.RESHARD,
+                            state=SyncBatch.State.CLAIMED,
+                            heartbeat_at=now,
                         )
                 except IntegrityError:
                     raise _InFlight from None
@@ -140,8 +145,7 @@ def reshard_if_drained(catalog: Catalog) -> bool:
         logger.info("Catalog %s: re-shard to %s waits for jobs in flight", catalog.pk, target)
         return False
     catalog.shard_count, catalog.reshard_to = target, None
-    logger.info("Catalog %s: %s shards (was %s); every shard's feed adopts its items next", catalog.pk, target,
-                current)
+    logger.info("Catalog %s: %s shards (was %s); every shard's feed adopts its items next", catalog.pk, target, current)
     return True
 
 

@@ -32,8 +32,11 @@ def release_dead_claims(now=None) -> int:
     )
     count = 0
     for batch in dead.iterator():
-        release(batch, state=SyncBatch.State.FAILED,
-                message="The worker building this batch stopped before Meta answered; its items were re-queued.")
+        release(
+            batch,
+            state=SyncBatch.State.FAILED,
+            message="The worker building this batch stopped before Meta answered; its items were re-queued.",
+        )
         count += 1
     return count
 

@@ -42,17 +42,24 @@ def last_volatile_claim(catalog: Catalog, shard: int):
     """When the shard's last settled volatile call was claimed (None: never)."""
     return (
         SyncBatch.objects.filter(
-            catalog=catalog, shard=shard, kind=SyncBatch.Kind.ITEMS_BATCH, state=SyncBatch.State.FINISHED,
+            catalog=catalog,
+            shard=shard,
+            kind=SyncBatch.Kind.ITEMS_BATCH,
+            state=SyncBatch.State.FINISHED,
             volatile_claimed_at__isnull=False,
         )
-        .order_by("-volatile_claimed_at").values_list("volatile_claimed_at", flat=True).first()
+        .order_by("-volatile_claimed_at")
+        .values_list("volatile_claimed_at", flat=True)
+        .first()
     )
 
 
 def candidates(catalog: Catalog, shard: int):
     """PENDING items Meta holds, live, changed since the shard's last volatile call."""
     variants = (
-        claim.catalog_variants(catalog).pending().in_shard(shard, catalog.shard_count)
+        claim.catalog_variants(catalog)
+        .pending()
+        .in_shard(shard, catalog.shard_count)
         .filter(excluded=False, removed_at__isnull=True, meta_deleted_at__isnull=True)
         .filter(~Q(synced_hash="") | ~Q(meta_item_id=""))
     )
@@ -118,8 +125,13 @@ def accept(batch: SyncBatch) -> tuple[int, int, int]:
     volatile call. Returns (synced, stale, deleted) like ``apply_accepted``: none synced.
     """
     in_batch = Variant.objects.filter(in_flight_batch=batch)
-    timeline.record_from(in_batch, VariantEvent.Kind.ACCEPTED, batch_id=batch.pk,
-                         detail={"via": batch.kind, "fields": list(SENT_FIELDS)}, message="price and stock only")
+    timeline.record_from(
+        in_batch,
+        VariantEvent.Kind.ACCEPTED,
+        batch_id=batch.pk,
+        detail={"via": batch.kind, "fields": list(SENT_FIELDS)},
+        message="price and stock only",
+    )
     in_batch.update(**item_state.released())
     transaction.on_commit(partial(request_feed, batch.catalog_id), robust=True)
     return 0, 0, 0

@@ -38,8 +38,9 @@ def test_an_imported_or_linked_catalog_has_its_own_flow_preselected(owner_client
 
 
 def test_staff_who_may_only_look_are_not_told_to_press_buttons(staff_client, catalog):
-    Catalog.objects.filter(pk=catalog.pk).update(checks_at=timezone.now(), checks_error="", event_sources=[],
-                                                 commerce_cta="")
+    Catalog.objects.filter(pk=catalog.pk).update(
+        checks_at=timezone.now(), checks_error="", event_sources=[], commerce_cta=""
+    )
     html = page(staff_client)
     section = html.split('id="checks"', 1)[1].split("</section>", 1)[0]
     assert "Re-check" not in section and "Connect pixel" not in section
@@ -47,7 +48,8 @@ def test_staff_who_may_only_look_are_not_told_to_press_buttons(staff_client, cat
 
 
 def test_owner_sees_the_buttons_the_fix_names(owner_client, catalog):
-    Catalog.objects.filter(pk=catalog.pk).update(checks_at=timezone.now(), checks_error="", event_sources=[],
-                                                 commerce_cta="")
+    Catalog.objects.filter(pk=catalog.pk).update(
+        checks_at=timezone.now(), checks_error="", event_sources=[], commerce_cta=""
+    )
     section = page(owner_client).split('id="checks"', 1)[1].split("</section>", 1)[0]
     assert "“Re-check”" in section and ">Re-check</button>" in section

@@ -116,8 +116,14 @@ def _field_values(instance):
 
 def test_builder_gives_the_constructors_attributes_and_defaults():
     now = timezone.now()
-    values = {"tenant_id": 3, "product_id": 7, "shopify_variant_id": 11, "retailer_id": "11",
-              "price": Decimal("9.99"), "updated_at": now}
+    values = {
+        "tenant_id": 3,
+        "product_id": 7,
+        "shopify_variant_id": 11,
+        "retailer_id": "11",
+        "price": Decimal("9.99"),
+        "updated_at": now,
+    }
     built = InstanceBuilder.for_model(Variant)(**values)
     assert _field_values(built) == _field_values(Variant(**values))
     assert built._state.adding and built._state.db is None
@@ -141,8 +147,10 @@ def test_built_instances_are_written_like_constructed_ones():
     values = {"tenant_id": product.tenant_id, "product_id": product.pk, "title": "Built", "price": Decimal("3.50")}
     upsert_instances(
         Variant,
-        [build(shopify_variant_id=21, retailer_id="21", **values),
-         Variant(shopify_variant_id=22, retailer_id="22", **values)],
+        [
+            build(shopify_variant_id=21, retailer_id="21", **values),
+            Variant(shopify_variant_id=22, retailer_id="22", **values),
+        ],
         unique_fields=["tenant", "shopify_variant_id"],
         update_fields=["title"],
     )

@@ -15,8 +15,9 @@ def owner_of_both(owner_user, other_tenant):
     return owner_user
 
 
-def test_the_tenant_chosen_on_one_merchant_page_is_the_one_the_next_page_shows(owner_client, owner_of_both,
-                                                                                tenant, other_tenant):
+def test_the_tenant_chosen_on_one_merchant_page_is_the_one_the_next_page_shows(
+    owner_client, owner_of_both, tenant, other_tenant
+):
     owner_client.get(reverse("health:index"), {"tenant": other_tenant.slug})
     page = owner_client.get(reverse("connection:whatsapp"))
     assert page.status_code == 200 and page.context["tenant"] == other_tenant

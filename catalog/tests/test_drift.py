@@ -67,11 +67,25 @@ def test_an_edit_made_in_meta_is_found_and_overwritten_with_our_payload(catalog)
 
 def test_ghosts_are_reported_not_touched_and_gone_ones_close(catalog):  # noqa: F811
     ours = synced(catalog)
-    another_tool(catalog, [{"method": "CREATE", "data": {
-        "id": "OTHER-TOOL-1", "title": "Someone else's", "description": "x", "availability": "in stock",
-        "condition": "new", "price": "5.00 USD", "link": "https://shop.example.com/x",
-        "image_link": "https://cdn.example.com/x.jpg", "brand": "Other",
-    }}])
+    another_tool(
+        catalog,
+        [
+            {
+                "method": "CREATE",
+                "data": {
+                    "id": "OTHER-TOOL-1",
+                    "title": "Someone else's",
+                    "description": "x",
+                    "availability": "in stock",
+                    "condition": "new",
+                    "price": "5.00 USD",
+                    "link": "https://shop.example.com/x",
+                    "image_link": "https://cdn.example.com/x.jpg",
+                    "brand": "Other",
+                },
+            }
+        ],
+    )
     assert ours
     report = full_pass(catalog)
     assert (report.ghosts, report.drifted) == (1, 0)
@@ -93,11 +107,20 @@ def test_ghosts_are_reported_not_touched_and_gone_ones_close(catalog):  # noqa: 
 
 def test_a_ghost_can_be_hidden_or_dismissed(catalog):  # noqa: F811
     synced(catalog, 1)
-    item = {"title": "T", "description": "x", "availability": "in stock", "condition": "new",
-            "price": "5.00 USD", "link": "https://shop.example.com/x", "image_link": "https://cdn.example.com/x.jpg",
-            "brand": "Other"}
-    another_tool(catalog, [{"method": "CREATE", "data": {**item, "id": "G1"}},
-                           {"method": "CREATE", "data": {**item, "id": "G2"}}])
+    item = {
+        "title": "T",
+        "description": "x",
+        "availability": "in stock",
+        "condition": "new",
+        "price": "5.00 USD",
+        "link": "https://shop.example.com/x",
+        "image_link": "https://cdn.example.com/x.jpg",
+        "brand": "Other",
+    }
+    another_tool(
+        catalog,
+        [{"method": "CREATE", "data": {**item, "id": "G1"}}, {"method": "CREATE", "data": {**item, "id": "G2"}}],
+    )
     full_pass(catalog)
     g1, g2 = DriftFinding.objects.filter(kind=Kind.GHOST).order_by("retailer_id")
     assert drift.hide_ghosts(catalog, [g1]) == 1
@@ -148,11 +171,28 @@ def test_a_duplicate_catalog_holding_our_items_is_reported(catalog, meta):  # no
     copy = client.post(f"{meta['business_id']}/owned_product_catalogs", {"name": "Old copy", "vertical": "commerce"})
     item = meta_items(catalog)[ours[0].retailer_id]
     assert item
-    client.post(f"{copy['id']}/items_batch", {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
-        "id": ours[0].retailer_id, "title": "Copy", "description": "x", "availability": "in stock",
-        "condition": "new", "price": "5.00 USD", "link": "https://shop.example.com/x",
-        "image_link": "https://cdn.example.com/x.jpg", "brand": "Acme",
-    }}]})
+    client.post(
+        f"{copy['id']}/items_batch",
+        {
+            "item_type": "PRODUCT_ITEM",
+            "requests": [
+                {
+                    "method": "CREATE",
+                    "data": {
+                        "id": ours[0].retailer_id,
+                        "title": "Copy",
+                        "description": "x",
+                        "availability": "in stock",
+                        "condition": "new",
+                        "price": "5.00 USD",
+                        "link": "https://shop.example.com/x",
+                        "image_link": "https://cdn.example.com/x.jpg",
+                        "brand": "Acme",
+                    },
+                }
+            ],
+        },
+    )
     report = full_pass(catalog)
     assert report.duplicates == 1
     finding = DriftFinding.objects.get(kind=Kind.DUPLICATE_CATALOG)
@@ -164,8 +204,12 @@ def test_deleting_ghosts_from_the_admin_asks_first_and_is_the_owners(catalog, cl
     from catalog.tests.factories import MembershipFactory, UserFactory
 
     ghost = DriftFinding.objects.create(
-        tenant=catalog.tenant, catalog=catalog, kind=Kind.GHOST, retailer_id="G9",
-        first_found_at=timezone.now(), last_found_at=timezone.now(),
+        tenant=catalog.tenant,
+        catalog=catalog,
+        kind=Kind.GHOST,
+        retailer_id="G9",
+        first_found_at=timezone.now(),
+        last_found_at=timezone.now(),
     )
     url = "/admin/catalog/driftfinding/"
     form = {"action": "delete_from_meta", "_selected_action": [ghost.pk]}

@@ -22,14 +22,21 @@ def make_catalog(products: int, per_product: int):
     CatalogFeedFactory(catalog=catalog)  # its items are its own: a replace snapshot deletes by omission
     for n in range(products):
         product = ProductFactory(
-            tenant=catalog.tenant, store=catalog.store, tags=["summer", f"t{n}"], gender="female",
-            google_product_category="Apparel", custom_label_0="l0",
+            tenant=catalog.tenant,
+            store=catalog.store,
+            tags=["summer", f"t{n}"],
+            gender="female",
+            google_product_category="Apparel",
+            custom_label_0="l0",
             images=[{"src": f"https://cdn.example.com/{n}-a.jpg"}, {"src": f"https://cdn.example.com/{n}-b.jpg"}],
         )
         for k in range(per_product):
             VariantFactory(
-                product=product, catalog=catalog, options={"Color": "Red", "Size": str(k)},
-                compare_at_price=Decimal("99.00") if k % 2 else None, inventory_tracked=bool(k % 3),
+                product=product,
+                catalog=catalog,
+                options={"Color": "Red", "Size": str(k)},
+                compare_at_price=Decimal("99.00") if k % 2 else None,
+                inventory_tracked=bool(k % 3),
                 previous_id=f"old-{n}-{k}" if k == 0 else "",
             )
     item_state.refresh_variants(Variant.objects.filter(catalog=catalog))

@@ -39,13 +39,31 @@ def test_ungrouped_bulk_lines_bring_category_videos_and_metafields_to_their_prod
         product,
         {"id": "gid://shopify/Product/8", "legacyResourceId": "8", "title": "Other", "handle": "other"},
         # Children of product 7 arrive after another product's line, each on its own line.
-        {"id": "gid://shopify/Metafield/1", "namespace": "custom", "key": "material", "value": "Wool",
-         "type": "single_line_text_field", "__parentId": parent},
-        {"id": "gid://shopify/Video/2", "mediaContentType": "VIDEO", "preview": {"image": {"url": "https://c/p.jpg"}},
-         "sources": [{"url": "https://c/v.m3u8", "mimeType": "application/x-mpegURL"},
-                     {"url": "https://c/v.mp4", "mimeType": "video/mp4"}], "__parentId": parent},
-        {"id": "gid://shopify/Metafield/3", "namespace": "custom", "key": "secret_note", "value": "no",
-         "__parentId": parent},
+        {
+            "id": "gid://shopify/Metafield/1",
+            "namespace": "custom",
+            "key": "material",
+            "value": "Wool",
+            "type": "single_line_text_field",
+            "__parentId": parent,
+        },
+        {
+            "id": "gid://shopify/Video/2",
+            "mediaContentType": "VIDEO",
+            "preview": {"image": {"url": "https://c/p.jpg"}},
+            "sources": [
+                {"url": "https://c/v.m3u8", "mimeType": "application/x-mpegURL"},
+                {"url": "https://c/v.mp4", "mimeType": "video/mp4"},
+            ],
+            "__parentId": parent,
+        },
+        {
+            "id": "gid://shopify/Metafield/3",
+            "namespace": "custom",
+            "key": "secret_note",
+            "value": "no",
+            "__parentId": parent,
+        },
         {**gql_variant(44), "__parentId": parent},
     ]
     grouped = {g.product.shopify_product_id: g.product for g in bulk.group_products(lines) if g.product}
@@ -63,13 +81,21 @@ def test_webhooks_of_older_versions_say_nothing_about_category_videos_or_metafie
     record = records.product_from_rest(rest_product(7, [rest_variant(44, 7)], videos=("https://c/v.mp4",)))
     # No category key (before 2024-07), a video named without its file, no metafields: keep what is stored.
     assert (record.shopify_category, record.shopify_category_id, record.videos, record.metafields) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_webhooks_that_carry_the_fields_set_them_and_a_null_category_clears_it():
     record = records.product_from_rest(
-        rest_product(7, [rest_variant(44, 7)], category=("aa-8-8", "Apparel & Accessories > Shoes > Sneakers"),
-                     metafields={"custom.pattern": "Striped", "other.key": "x"})
+        rest_product(
+            7,
+            [rest_variant(44, 7)],
+            category=("aa-8-8", "Apparel & Accessories > Shoes > Sneakers"),
+            metafields={"custom.pattern": "Striped", "other.key": "x"},
+        )
     )
     assert record.shopify_category == "Apparel & Accessories > Shoes > Sneakers"
     assert record.videos == []  # media listed, none a video
@@ -121,8 +147,12 @@ def test_additional_image_link_from_images_after_the_first():
 
 
 def test_material_pattern_gender_age_group_from_metafields_options_override_and_staff_win():
-    metafields = {"custom.material": "Wool", "custom.pattern": "Solid", "mm-google-shopping.gender": "Men",
-                  "custom.age_group": "Kids"}
+    metafields = {
+        "custom.material": "Wool",
+        "custom.pattern": "Solid",
+        "mm-google-shopping.gender": "Men",
+        "custom.age_group": "Kids",
+    }
     item = item_of(metafields=metafields)
     assert (item["material"], item["pattern"], item["gender"], item["age_group"]) == ("Wool", "Solid", "male", "kids")
     item = item_of({"options": {"Material": "Linen", "Gender": "Womens"}}, metafields=metafields)
@@ -151,10 +181,13 @@ def test_options_beyond_color_and_size_become_additional_variant_attributes():
 def test_google_product_category_from_shopify_category_unless_staff_set_one():
     tops = "Apparel & Accessories > Clothing > Clothing Tops > T-Shirts"
     assert item_of(shopify_category=tops)["google_product_category"] == (
-        "Apparel & Accessories > Clothing > Shirts & Tops")
+        "Apparel & Accessories > Clothing > Shirts & Tops"
+    )
     # An unlisted category takes its nearest listed ancestor's Google category.
-    assert item_of(shopify_category="Home & Garden > Decor > Home Fragrances > Candles")[
-        "google_product_category"] == "Home & Garden > Decor"
+    assert (
+        item_of(shopify_category="Home & Garden > Decor > Home Fragrances > Candles")["google_product_category"]
+        == "Home & Garden > Decor"
+    )
     assert item_of(shopify_category=tops, google_product_category="1604")["google_product_category"] == "1604"
 
 
@@ -209,7 +242,8 @@ def test_the_canonical_json_is_never_shorter_than_the_feed_line():
     item = item_of(
         {"options": {"Scent": 'Cedar "smoked"\nline'}},
         description_html=LONG_HTML + '<p>"quoted", and\nnew lines</p>',
-        videos=[{"url": "https://cdn.shopify.com/v.mp4"}], tags=["a,b", "c'd", "e\"f"],
+        videos=[{"url": "https://cdn.shopify.com/v.mp4"}],
+        tags=["a,b", "c'd", 'e"f'],
         images=[{"src": f"https://cdn.example.com/{n}.jpg"} for n in range(5)],
     )
     line = io.StringIO()

@@ -93,16 +93,23 @@ def test_a_review_status_meta_adds_later_is_shown_not_hidden():
 
 
 def test_channel_review_in_metas_list_shape_is_read():
-    verdict = item_state.ItemVerdict.from_graph({
-        "retailer_id": "1", "review_status": "approved", "visibility": "published",
-        "capability_to_review_status": [{"key": "whatsapp", "value": "REJECTED"}, {"key": "shops", "value": "X"}],
-    })
+    verdict = item_state.ItemVerdict.from_graph(
+        {
+            "retailer_id": "1",
+            "review_status": "approved",
+            "visibility": "published",
+            "capability_to_review_status": [{"key": "whatsapp", "value": "REJECTED"}, {"key": "shops", "value": "X"}],
+        }
+    )
     assert verdict.verdict == Variant.Verdict.NOT_VISIBLE
 
 
 def test_absurd_verdict_rows_do_not_crash():
-    for row in ({}, {"retailer_id": None, "review_rejection_reasons": "x", "capability_to_review_status": 7},
-                {"retailer_id": "1", "review_status": "x" * 500}):
+    for row in (
+        {},
+        {"retailer_id": None, "review_rejection_reasons": "x", "capability_to_review_status": 7},
+        {"retailer_id": "1", "review_status": "x" * 500},
+    ):
         item_state.ItemVerdict.from_graph(row).verdict  # noqa: B018
 
 
@@ -111,34 +118,82 @@ def test_absurd_verdict_rows_do_not_crash():
 texts = st.text(max_size=300)
 prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("999999999999.99"), places=2, allow_nan=False)
 urls = st.one_of(
-    st.just(""), st.just("https://cdn.example.com/a.jpg"), st.just("ftp://x/y.png"),
-    st.just("https://cdn.example.com/a b.jpg"), st.just("https://user:pw@cdn.example.com/a.jpg"),
+    st.just(""),
+    st.just("https://cdn.example.com/a.jpg"),
+    st.just("ftp://x/y.png"),
+    st.just("https://cdn.example.com/a b.jpg"),
+    st.just("https://user:pw@cdn.example.com/a.jpg"),
     st.builds(lambda s: "https://cdn.example.com/" + s, st.text(max_size=40)),
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    title=texts, description=texts, vendor=st.text(max_size=150), product_type=st.text(max_size=800),
-    status=st.sampled_from(Product.Status.values), published=st.booleans(), image=urls,
-    price=prices, compare_at=st.one_of(st.none(), prices), quantity=st.integers(-10**6, 10**6),
-    tracked=st.booleans(), options=st.dictionaries(st.sampled_from(["Color", "Size", "Material"]), texts, max_size=3),
-    label=st.text(max_size=120), currency=st.sampled_from(["USD", "EUR", "JPY", "KWD"]),
+    title=texts,
+    description=texts,
+    vendor=st.text(max_size=150),
+    product_type=st.text(max_size=800),
+    status=st.sampled_from(Product.Status.values),
+    published=st.booleans(),
+    image=urls,
+    price=prices,
+    compare_at=st.one_of(st.none(), prices),
+    quantity=st.integers(-(10**6), 10**6),
+    tracked=st.booleans(),
+    options=st.dictionaries(st.sampled_from(["Color", "Size", "Material"]), texts, max_size=3),
+    label=st.text(max_size=120),
+    currency=st.sampled_from(["USD", "EUR", "JPY", "KWD"]),
 )
 def test_any_shopify_product_is_a_valid_item_or_failed_with_a_reason(
-    title, description, vendor, product_type, status, published, image, price, compare_at, quantity, tracked,
-    options, label, currency,
+    title,
+    description,
+    vendor,
+    product_type,
+    status,
+    published,
+    image,
+    price,
+    compare_at,
+    quantity,
+    tracked,
+    options,
+    label,
+    currency,
 ):
     from sandbox.graph.validation import check_fields, check_required
 
-    store = ShopifyStore(pk=1, shop_domain="shop.myshopify.com", name="Shop", currency=currency,
-                         primary_domain_url="https://shop.example.com")
-    product = Product(pk=1, store=store, shopify_product_id=7, handle="thing", title=title,
-                      description_html=description, vendor=vendor, product_type=product_type, status=status,
-                      published=published, images=[{"src": image}] if image else [], custom_label_0=label)
-    variant = Variant(pk=1, product=product, shopify_variant_id=8, retailer_id="8", price=price,
-                      compare_at_price=compare_at, inventory_quantity=quantity, inventory_tracked=tracked,
-                      options=options)
+    store = ShopifyStore(
+        pk=1,
+        shop_domain="shop.myshopify.com",
+        name="Shop",
+        currency=currency,
+        primary_domain_url="https://shop.example.com",
+    )
+    product = Product(
+        pk=1,
+        store=store,
+        shopify_product_id=7,
+        handle="thing",
+        title=title,
+        description_html=description,
+        vendor=vendor,
+        product_type=product_type,
+        status=status,
+        published=published,
+        images=[{"src": image}] if image else [],
+        custom_label_0=label,
+    )
+    variant = Variant(
+        pk=1,
+        product=product,
+        shopify_variant_id=8,
+        retailer_id="8",
+        price=price,
+        compare_at_price=compare_at,
+        inventory_quantity=quantity,
+        inventory_tracked=tracked,
+        options=options,
+    )
     item_state.refresh_variant(variant, product, store)
     item = items.meta_item(variant, product, store)
     if variant.excluded:
@@ -160,11 +215,16 @@ def test_a_variant_edited_while_its_verdict_was_read_gets_metas_fields_but_no_ve
     from catalog.tests.factories import ProductFactory, VariantFactory
 
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
-    synced, edited = (VariantFactory(product=product, catalog=catalog, meta_status=Variant.SyncStatus.SYNCED)
-                      for _ in range(2))
+    synced, edited = (
+        VariantFactory(product=product, catalog=catalog, meta_status=Variant.SyncStatus.SYNCED) for _ in range(2)
+    )
     Variant.objects.filter(pk=edited.pk).update(meta_status=Variant.SyncStatus.PENDING)  # changed meanwhile
-    read = [item_state.ItemVerdict(retailer_id=v.retailer_id, review_status="approved", visibility="published",
-                                   image_fetch_status="FETCHED") for v in (synced, edited)]
+    read = [
+        item_state.ItemVerdict(
+            retailer_id=v.retailer_id, review_status="approved", visibility="published", image_fetch_status="FETCHED"
+        )
+        for v in (synced, edited)
+    ]
     assert item_state.record_verdicts(catalog.pk, read) == 2
     synced.refresh_from_db()
     edited.refresh_from_db()

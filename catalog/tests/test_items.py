@@ -55,7 +55,6 @@ def test_refresh_writes_each_variants_own_hash_status_and_error():
         assert variant.payload_hash == expected
 
 
-
 # -- the canonical form every stored hash was taken of ----------------------------------
 
 _scalars = st.none() | st.booleans() | st.integers() | st.text()
@@ -74,8 +73,18 @@ def test_canonical_bytes_are_jsons_sorted_compact_utf8(item):
 
 
 def test_a_known_item_keeps_its_hash():
-    item = {"id": "44", "title": "Bluse «Été» \u2028 😀", "price": "12.50 EUR", "quantity_to_sell_on_facebook": 3,
-            "internal_label": ["a", "b"], "z": None, "big": 2**70}
-    assert items.payload_hash(item) == hashlib.sha256(
-        json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    ).hexdigest()
+    item = {
+        "id": "44",
+        "title": "Bluse «Été» \u2028 😀",
+        "price": "12.50 EUR",
+        "quantity_to_sell_on_facebook": 3,
+        "internal_label": ["a", "b"],
+        "z": None,
+        "big": 2**70,
+    }
+    assert (
+        items.payload_hash(item)
+        == hashlib.sha256(
+            json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+    )

@@ -38,9 +38,14 @@ class ScriptedGraph:
                 body = self.rfile.read(length).decode() if length else ""
                 split = urlsplit(self.path)
                 outer.requests.append(
-                    {"method": self.command, "path": split.path, "query": parse_qs(split.query),
-                     "body": body, "content_type": self.headers.get("Content-Type", ""),
-                     "authorization": self.headers.get("Authorization", "")}
+                    {
+                        "method": self.command,
+                        "path": split.path,
+                        "query": parse_qs(split.query),
+                        "body": body,
+                        "content_type": self.headers.get("Content-Type", ""),
+                        "authorization": self.headers.get("Authorization", ""),
+                    }
                 )
                 status, payload, headers = outer.responses.pop(0) if outer.responses else (200, {}, {})
                 raw = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
@@ -122,8 +127,10 @@ def test_a_paging_link_carrying_a_token_is_followed_without_it(graph, client):
 @pytest.mark.django_db
 def test_post_form_encodes_lists_and_bools_as_json_like_the_sdk(graph, client):
     graph.add(200, {"handles": ["h1"]})
-    client.post("9/items_batch", {"item_type": "PRODUCT_ITEM", "allow_upsert": True,
-                                  "requests": [{"method": "UPDATE", "data": {"id": "a"}}]})
+    client.post(
+        "9/items_batch",
+        {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": [{"method": "UPDATE", "data": {"id": "a"}}]},
+    )
     form = parse_qs(graph.requests[0]["body"])
     assert graph.requests[0]["content_type"] == "application/x-www-form-urlencoded"
     assert form["allow_upsert"] == ["true"]
@@ -134,14 +141,19 @@ def test_post_form_encodes_lists_and_bools_as_json_like_the_sdk(graph, client):
 def test_post_as_json_sends_one_json_object_with_raw_json_embedded_verbatim(graph, client):
     graph.add(200, {"handles": ["h1"]})
     requests = RawJSON('[{"data":{"id":"é"},"method":"UPDATE"}]')
-    client.post("9/items_batch", {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": requests,
-                                  "skipped": None}, as_json=True)
+    client.post(
+        "9/items_batch",
+        {"item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": requests, "skipped": None},
+        as_json=True,
+    )
     sent = graph.requests[0]
     assert sent["content_type"] == "application/json; charset=utf-8"
     assert sent["authorization"] == f"Bearer {TOKEN}"  # the token stays out of the body and the URL
     assert "access_token" not in sent["query"] and TOKEN not in sent["body"]
     assert json.loads(sent["body"]) == {
-        "item_type": "PRODUCT_ITEM", "allow_upsert": True, "requests": [{"data": {"id": "é"}, "method": "UPDATE"}],
+        "item_type": "PRODUCT_ITEM",
+        "allow_upsert": True,
+        "requests": [{"data": {"id": "é"}, "method": "UPDATE"}],
     }
 
 
@@ -284,14 +296,25 @@ def test_token_never_reaches_the_logs(graph, client, caplog):
 
 
 def test_usage_headers_are_decoded_per_bucket():
-    usage = parse_usage({
-        "x-app-usage": '{"call_count":28,"total_time":25,"total_cputime":25}',
-        "X-Business-Use-Case-Usage": json.dumps({"77": [
-            {"type": "catalog_batch", "call_count": 95, "total_cputime": 20, "total_time": 20,
-             "estimated_time_to_regain_access": 3},
-            {"type": "catalog_management", "call_count": 10, "total_cputime": 40, "total_time": 5},
-        ]}),
-    })
+    usage = parse_usage(
+        {
+            "x-app-usage": '{"call_count":28,"total_time":25,"total_cputime":25}',
+            "X-Business-Use-Case-Usage": json.dumps(
+                {
+                    "77": [
+                        {
+                            "type": "catalog_batch",
+                            "call_count": 95,
+                            "total_cputime": 20,
+                            "total_time": 20,
+                            "estimated_time_to_regain_access": 3,
+                        },
+                        {"type": "catalog_management", "call_count": 10, "total_cputime": 40, "total_time": 5},
+                    ]
+                }
+            ),
+        }
+    )
     assert usage.app_pct == 28
     assert usage.buc_pct == {BATCH: 95, MANAGEMENT: 40}
     assert usage.regain_seconds == {BATCH: 180}
@@ -305,9 +328,21 @@ def test_items_batch_counts_against_the_batch_bucket():
 @pytest.mark.django_db
 def test_catalog_rate_limit_blocks_every_worker_for_the_regain_time(graph, client, settings):
     settings.META_MAX_INLINE_WAIT = 5
-    header = {"X-Business-Use-Case-Usage": json.dumps(
-        {"77": [{"type": "catalog_batch", "call_count": 100, "total_time": 1, "total_cputime": 1,
-                 "estimated_time_to_regain_access": 5}]})}
+    header = {
+        "X-Business-Use-Case-Usage": json.dumps(
+            {
+                "77": [
+                    {
+                        "type": "catalog_batch",
+                        "call_count": 100,
+                        "total_time": 1,
+                        "total_cputime": 1,
+                        "estimated_time_to_regain_access": 5,
+                    }
+                ]
+            }
+        )
+    }
     graph.add(400, error_body(80014, "(#80014) There have been too many calls"), header)
     with pytest.raises(errors.RateLimited) as caught:
         client.post("9/items_batch", {"requests": []})
@@ -346,8 +381,15 @@ def test_short_rate_limit_is_waited_out_inline(graph, client, settings):
 @pytest.mark.django_db
 def test_high_usage_slows_down_before_the_limit(graph, client, settings):
     settings.META_THROTTLE_MAX_DELAY = 8
-    graph.add(200, {"id": "1"}, {"X-Business-Use-Case-Usage": json.dumps(
-        {"77": [{"type": "catalog_management", "call_count": 85, "total_time": 1, "total_cputime": 1}]})})
+    graph.add(
+        200,
+        {"id": "1"},
+        {
+            "X-Business-Use-Case-Usage": json.dumps(
+                {"77": [{"type": "catalog_management", "call_count": 85, "total_time": 1, "total_cputime": 1}]}
+            )
+        },
+    )
     client.get("1")
     delay, _ = Throttle("catalog:1").delay_for(MANAGEMENT)
     assert delay == pytest.approx(4, abs=0.01)
@@ -359,11 +401,19 @@ def test_items_feeds_sets_and_events_of_a_catalog_spend_one_budget_with_its_busi
     """Any call for the catalog (here an event upload) slows every other call of the catalog and the business."""
     settings.META_THROTTLE_MAX_DELAY = 8
     tenant_catalog = CatalogFactory(meta_catalog_id="555", connection__business_id="77")
-    other_catalog = CatalogFactory(tenant=tenant_catalog.tenant, connection=tenant_catalog.connection,
-                                   meta_catalog_id="556")
+    other_catalog = CatalogFactory(
+        tenant=tenant_catalog.tenant, connection=tenant_catalog.connection, meta_catalog_id="556"
+    )
     events = client_for(tenant_catalog, base_url=graph.url, api_version="v26.0")
-    graph.add(200, {"events_received": 1}, {"X-Business-Use-Case-Usage": json.dumps(
-        {"77": [{"type": "catalog_batch", "call_count": 85, "total_time": 1, "total_cputime": 1}]})})
+    graph.add(
+        200,
+        {"events_received": 1},
+        {
+            "X-Business-Use-Case-Usage": json.dumps(
+                {"77": [{"type": "catalog_batch", "call_count": 85, "total_time": 1, "total_cputime": 1}]}
+            )
+        },
+    )
     events.post("pixel/events", {"data": "[]"})
     items = client_for(tenant_catalog).throttle
     business = client_for_connection(tenant_catalog.connection).throttle

@@ -11,7 +11,7 @@ from catalog.meta.multipart import MultipartBody
 
 
 def test_body_is_byte_for_byte_what_requests_would_send():
-    content = b"id,title\r\n" + b"sku-1,\"Tee, \"\"soft\"\"\"\r\n" * 5000
+    content = b"id,title\r\n" + b'sku-1,"Tee, ""soft"""\r\n' * 5000
     fields = {"update_only": "true", "name": 'quote " and \\ back'}
     expected = requests.Request(
         "POST", "http://127.0.0.1/", data=fields, files={"file": ("feed.csv", io.BytesIO(content), "text/csv")}

@@ -38,7 +38,9 @@ def catalog(meta) -> Catalog:  # noqa: F811 (meta: the imported fixture)
     tenant = TenantFactory()
     store = ShopifyStoreFactory(tenant=tenant, primary_domain_url="https://shop.example.com")
     connection = MetaConnectionFactory(
-        tenant=tenant, business_id=meta["business_id"], access_token=meta["access_token"],
+        tenant=tenant,
+        business_id=meta["business_id"],
+        access_token=meta["access_token"],
         token_last4=meta["access_token"][-4:],
     )
     return CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
@@ -54,7 +56,9 @@ def add_product(catalog: Catalog, variants: int = 1, **kwargs) -> Product:
 def collection(catalog: Catalog, collection_id: int, title: str, products: list[Product], **extra) -> ProductSet:
     """What a collections/create or /update webhook (or an import) does with a collection."""
     record = CollectionRecord(
-        shopify_collection_id=collection_id, title=title, handle=extra.pop("handle", f"c-{collection_id}"),
+        shopify_collection_id=collection_id,
+        title=title,
+        handle=extra.pop("handle", f"c-{collection_id}"),
         description_html=extra.pop("description_html", "<p>Warm <b>things</b> &amp; more</p>"),
         image_url=extra.pop("image_url", None),
     )
@@ -72,10 +76,12 @@ def sync_sets(catalog: Catalog, **kwargs) -> product_sets.SetSyncReport:
 
 def meta_sets(catalog: Catalog) -> list[dict]:
     client = GraphClient(catalog.connection.access_token)
-    return list(client.paginate(
-        f"{catalog.meta_catalog_id}/product_sets",
-        fields="id,name,filter,product_count,retailer_id,latest_metadata,live_metadata,publish_to_shops",
-    ))
+    return list(
+        client.paginate(
+            f"{catalog.meta_catalog_id}/product_sets",
+            fields="id,name,filter,product_count,retailer_id,latest_metadata,live_metadata,publish_to_shops",
+        )
+    )
 
 
 def only_set(catalog: Catalog) -> dict:

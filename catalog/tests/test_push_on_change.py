@@ -42,7 +42,9 @@ def catalog(meta, settings) -> Catalog:  # noqa: F811 (meta: the imported fixtur
     tenant = TenantFactory()
     store = ShopifyStoreFactory(tenant=tenant)
     connection = MetaConnectionFactory(
-        tenant=tenant, business_id=meta["business_id"], access_token=meta["access_token"],
+        tenant=tenant,
+        business_id=meta["business_id"],
+        access_token=meta["access_token"],
         token_last4=meta["access_token"][-4:],
     )
     return CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
@@ -201,8 +203,11 @@ def test_the_window_spreads_what_is_left_of_the_hour():
 def test_freshness_reads_the_last_hour_of_calls(catalog):
     synced_catalog(catalog, products=1, per_product=2)
     now = timezone.now()
-    SyncBatch.objects.filter(catalog=catalog).update(changed_at=now - timedelta(seconds=30), sent_at=now - timedelta(
-        seconds=20), finished_at=now - timedelta(seconds=10))
+    SyncBatch.objects.filter(catalog=catalog).update(
+        changed_at=now - timedelta(seconds=30),
+        sent_at=now - timedelta(seconds=20),
+        finished_at=now - timedelta(seconds=10),
+    )
     summary = freshness.summarise(catalog)
     assert summary.samples == 1
     assert summary.sent_p95 == pytest.approx(10, abs=1)

@@ -25,9 +25,13 @@ Verdict = Variant.Verdict
 
 
 def _variant(catalog, title: str = "Linen Shirt") -> Variant:  # noqa: F811
-    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, title=title,
-                             description_html="<p>A breathable linen shirt for warm days.</p>",
-                             images=[{"id": 1, "src": "https://cdn.example.com/linen.jpg"}])
+    product = ProductFactory(
+        tenant=catalog.tenant,
+        store=catalog.store,
+        title=title,
+        description_html="<p>A breathable linen shirt for warm days.</p>",
+        images=[{"id": 1, "src": "https://cdn.example.com/linen.jpg"}],
+    )
     variant = VariantFactory(product=product, catalog=catalog)
     item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     return variant
@@ -168,8 +172,9 @@ def test_drift_found_in_meta_and_its_re_push_are_on_the_items_timeline(catalog):
     catalog.refresh_from_db()
     assert drift.scan(catalog, pages=50).drifted == 1
 
-    found, fixed = (VariantEvent.objects.get(variant_id=item.pk, kind=kind)
-                    for kind in (Event.DRIFT_FOUND, Event.DRIFT_FIXED))
+    found, fixed = (
+        VariantEvent.objects.get(variant_id=item.pk, kind=kind) for kind in (Event.DRIFT_FOUND, Event.DRIFT_FIXED)
+    )
     assert found.detail == {"kind": "drift", "fields": ["price"]}
     assert fixed.message == "Re-pushed automatically." and found.at <= fixed.at
 
@@ -184,8 +189,11 @@ def test_diagnostics_issues_opened_and_resolved_are_on_the_items_timeline(catalo
     IssueWriter(catalog, "diagnostics_poll").apply_page({item.pk: [seen]})
     IssueWriter(catalog, "diagnostics_poll").apply_page({item.pk: []})  # Meta no longer reports it
 
-    events = [e for e in VariantEvent.objects.for_variant(item.pk).order_by("at", "id")
-              if e.kind in (Event.ISSUE_OPENED, Event.ISSUE_RESOLVED)]
+    events = [
+        e
+        for e in VariantEvent.objects.for_variant(item.pk).order_by("at", "id")
+        if e.kind in (Event.ISSUE_OPENED, Event.ISSUE_RESOLVED)
+    ]
     said = "IMAGE_RESOLUTION_LOW: Too small"
     assert [(e.kind, e.message) for e in events] == [(Event.ISSUE_OPENED, said), (Event.ISSUE_RESOLVED, said)]
     assert all(e.product_id == item.product_id for e in events)  # on the product's page too

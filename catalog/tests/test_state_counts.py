@@ -139,7 +139,9 @@ def state_counts_empty() -> dict:
 # --- Any sequence of writes ----------------------------------------------------------------
 
 STATES = st.tuples(
-    st.sampled_from(Status.values), st.booleans(), st.sampled_from(["", *Verdict.values]),
+    st.sampled_from(Status.values),
+    st.booleans(),
+    st.sampled_from(["", *Verdict.values]),
 )
 OPERATIONS = st.lists(
     st.one_of(
@@ -165,11 +167,12 @@ def test_any_sequence_of_writes_keeps_the_counts_equal_to_a_count(db, operations
     )
     for op, target, arg in operations:
         ids = list(Variant.objects.order_by("pk").values_list("pk", flat=True))
-        chosen = ids[target % len(ids):][:3] if ids else []
+        chosen = ids[target % len(ids) :][:3] if ids else []
         if op == "create":
             status, excluded, verdict = arg
-            VariantFactory(product=product, catalog=catalogs[target], meta_status=status, excluded=excluded,
-                           verdict=verdict)
+            VariantFactory(
+                product=product, catalog=catalogs[target], meta_status=status, excluded=excluded, verdict=verdict
+            )
         elif op == "update":
             status, excluded, verdict = arg
             Variant.objects.filter(pk__in=chosen).update(meta_status=status, excluded=excluded, verdict=verdict)

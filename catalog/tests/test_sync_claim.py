@@ -318,4 +318,3 @@ def test_a_late_verdict_never_flips_a_batch_the_sweeper_already_released(setting
     assert set(Variant.objects.values_list("in_flight_batch", "meta_status")) == {(again.pk, "PENDING")}
     assert claim.release(batch, state=SyncBatch.State.TIMED_OUT) == 0  # nor released twice
     assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
-

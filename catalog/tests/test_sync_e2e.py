@@ -67,7 +67,9 @@ def catalog(meta) -> Catalog:
     tenant = TenantFactory()
     store = ShopifyStoreFactory(tenant=tenant)
     connection = MetaConnectionFactory(
-        tenant=tenant, business_id=meta["business_id"], access_token=meta["access_token"],
+        tenant=tenant,
+        business_id=meta["business_id"],
+        access_token=meta["access_token"],
         token_last4=meta["access_token"][-4:],
     )
     return CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
@@ -85,8 +87,12 @@ def bulk_variants(catalog: Catalog, *, products: int, per_product: int) -> None:
     made = Product.objects.bulk_create(
         [
             Product(
-                tenant=catalog.tenant, store=catalog.store, shopify_product_id=8_000_000_000 + n,
-                handle=f"bulk-{n}", title=f"Bulk product {n}", vendor="Acme",
+                tenant=catalog.tenant,
+                store=catalog.store,
+                shopify_product_id=8_000_000_000 + n,
+                handle=f"bulk-{n}",
+                title=f"Bulk product {n}",
+                vendor="Acme",
                 images=[{"id": n, "src": f"https://cdn.example.com/bulk-{n}.jpg"}],
             )
             for n in range(products)
@@ -98,9 +104,16 @@ def bulk_variants(catalog: Catalog, *, products: int, per_product: int) -> None:
         for k in range(per_product):
             variant_id = 90_000_000_000 + product.shopify_product_id % 1_000_000 * 100 + k
             variant = Variant(
-                tenant=catalog.tenant, product=product, catalog=catalog, shopify_variant_id=variant_id,
-                retailer_id=str(variant_id), shard_key=shard_key_for(str(variant_id)), title=f"Size {k}",
-                options={"Size": str(k)}, price=Decimal("10.00") + k, inventory_quantity=3,
+                tenant=catalog.tenant,
+                product=product,
+                catalog=catalog,
+                shopify_variant_id=variant_id,
+                retailer_id=str(variant_id),
+                shard_key=shard_key_for(str(variant_id)),
+                title=f"Size {k}",
+                options={"Size": str(k)},
+                price=Decimal("10.00") + k,
+                inventory_quantity=3,
             )
             # What refresh_variants would store, computed before the insert (its bulk_update
             # of 10,000 rows costs more than the whole sync under test).
@@ -113,7 +126,8 @@ def meta_items(catalog: Catalog) -> dict[str, dict]:
     """What the sandbox catalog holds, by retailer id."""
     client = GraphClient(catalog.connection.access_token)
     rows = client.paginate(
-        f"{catalog.meta_catalog_id}/products", fields="id,retailer_id,price,sale_price,availability,visibility",
+        f"{catalog.meta_catalog_id}/products",
+        fields="id,retailer_id,price,sale_price,availability,visibility",
         limit=500,
     )
     return {row["retailer_id"]: row for row in rows}
@@ -326,7 +340,8 @@ def test_a_sharded_catalog_is_synced_by_one_thread_per_shard_group_never_two_bat
     assert statuses(catalog) == {"PENDING": 0, "SYNCED": 30, "FAILED": 0}
     assert result.items == 30 and not result.timed_out
     assert {name for name in started if name.startswith(run.SHARD_THREAD_PREFIX)} == {
-        f"{run.SHARD_THREAD_PREFIX}-0", f"{run.SHARD_THREAD_PREFIX}-1"
+        f"{run.SHARD_THREAD_PREFIX}-0",
+        f"{run.SHARD_THREAD_PREFIX}-1",
     }
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants}
     batches = list(SyncBatch.objects.filter(catalog=catalog).order_by("pk"))
@@ -503,9 +518,7 @@ def test_a_push_whose_connection_drops_after_its_claim_frees_the_shard_at_once(c
 
 
 @postgres_only
-def test_a_push_whose_connection_drops_after_meta_accepted_records_the_handle_on_a_fresh_one(
-    catalog, monkeypatch
-):
+def test_a_push_whose_connection_drops_after_meta_accepted_records_the_handle_on_a_fresh_one(catalog, monkeypatch):
     add_variants(catalog, 2)
     real_record = push.record_sent
 
@@ -691,8 +704,15 @@ def test_a_replace_feed_never_deletes_an_item_no_feed_listed(catalog):
     variants = add_variants(catalog, 3)
     GraphClient(catalog.connection.access_token).post(
         f"{catalog.meta_catalog_id}/items_batch",
-        {"item_type": "PRODUCT_ITEM", "requests": [{"method": "CREATE", "data": {
-            **items.meta_item(variants[0], variants[0].product, catalog.store), "id": "made-by-batch"}}]},
+        {
+            "item_type": "PRODUCT_ITEM",
+            "requests": [
+                {
+                    "method": "CREATE",
+                    "data": {**items.meta_item(variants[0], variants[0].product, catalog.store), "id": "made-by-batch"},
+                }
+            ],
+        },
     )
     _replace_and_confirm(catalog)
     assert set(meta_items(catalog)) == {v.retailer_id for v in variants} | {"made-by-batch"}

@@ -228,8 +228,9 @@ def test_admin_retry_failed_requeues_only_items_meta_rejected(admin_client, cata
     Variant.objects.filter(pk=rejected.pk).update(
         meta_status="FAILED", last_error_code="META_REJECTED", failure_source="META_BATCH"
     )
-    Variant.objects.filter(pk=local.pk).update(meta_status="FAILED", last_error_code="EMPTY_IMAGE_URL",
-                                               failure_source="LOCAL")
+    Variant.objects.filter(pk=local.pk).update(
+        meta_status="FAILED", last_error_code="EMPTY_IMAGE_URL", failure_source="LOCAL"
+    )
     admin_client.post(
         reverse("admin:catalog_catalog_changelist"), {"action": "retry_failed", "_selected_action": [catalog.pk]}
     )
@@ -239,8 +240,11 @@ def test_admin_retry_failed_requeues_only_items_meta_rejected(admin_client, cata
 
 def test_batch_admin_shows_metas_errors(admin_client, catalog):
     batch = SyncBatch.objects.create(
-        tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
-        errors=[{"line": 2, "id": "sku-9", "message": "Invalid price format"}], error_count=1,
+        tenant=catalog.tenant,
+        catalog=catalog,
+        state=SyncBatch.State.FINISHED,
+        errors=[{"line": 2, "id": "sku-9", "message": "Invalid price format"}],
+        error_count=1,
     )
     page = admin_client.get(reverse("admin:catalog_syncbatch_change", args=[batch.pk])).content.decode()
     assert "sku-9" in page and "Invalid price format" in page

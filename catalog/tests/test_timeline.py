@@ -26,8 +26,15 @@ def bulk_variants(catalog, n: int) -> None:
     for k in range(n):
         rid = str(70_000_000_000 + catalog.pk * 100_000 + k)
         variant = Variant(
-            tenant=catalog.tenant, product=product, catalog=catalog, shopify_variant_id=int(rid), retailer_id=rid,
-            shard_key=shard_key_for(rid), title=f"Size {k}", options={"Size": str(k)}, price=Decimal("10.00"),
+            tenant=catalog.tenant,
+            product=product,
+            catalog=catalog,
+            shopify_variant_id=int(rid),
+            retailer_id=rid,
+            shard_key=shard_key_for(rid),
+            title=f"Size {k}",
+            options={"Size": str(k)},
+            price=Decimal("10.00"),
             inventory_quantity=3,
         )
         item_state.refresh_variant(variant, product, catalog.store)
@@ -51,8 +58,11 @@ def test_a_5000_item_batch_writes_its_events_in_a_constant_number_of_statements(
     # UPDATE, batch row, catalog row, release, and the look for a change that waited for the shard.
     with django_assert_num_queries(9) as confirmed:
         results.finish(batch, state=SyncBatch.State.FINISHED)
-    inserts = [q["sql"] for q in [*claimed.captured_queries, *confirmed.captured_queries]
-               if "INSERT INTO" in q["sql"] and "variantevent" in q["sql"]]
+    inserts = [
+        q["sql"]
+        for q in [*claimed.captured_queries, *confirmed.captured_queries]
+        if "INSERT INTO" in q["sql"] and "variantevent" in q["sql"]
+    ]
     assert len(inserts) == 2  # one for the claim, one for Meta's answer: never one per item
     events = VariantEvent.objects.filter(catalog_id=catalog.pk, batch_id=batch.pk)
     assert events.filter(kind=Kind.SENT).count() == size
@@ -84,12 +94,21 @@ def test_a_rejection_and_a_change_in_flight_are_on_the_items_timeline():
 def test_a_verdict_read_again_unchanged_writes_no_event():
     catalog = CatalogFactory()
     variant = VariantFactory(catalog=catalog, product__tenant=catalog.tenant, meta_status=Variant.SyncStatus.SYNCED)
-    live = item_state.ItemVerdict(retailer_id=variant.retailer_id, review_status="approved", visibility="published",
-                                  image_fetch_status="FETCHED", channel_review=(("whatsapp", "APPROVED"),))
+    live = item_state.ItemVerdict(
+        retailer_id=variant.retailer_id,
+        review_status="approved",
+        visibility="published",
+        image_fetch_status="FETCHED",
+        channel_review=(("whatsapp", "APPROVED"),),
+    )
     item_state.record_verdicts(catalog.pk, [live])
     item_state.record_verdicts(catalog.pk, [live])  # the next poll reads the same
-    rejected = item_state.ItemVerdict(retailer_id=variant.retailer_id, review_status="rejected",
-                                      rejection_reasons=("COUNTERFEIT",), visibility="published")
+    rejected = item_state.ItemVerdict(
+        retailer_id=variant.retailer_id,
+        review_status="rejected",
+        rejection_reasons=("COUNTERFEIT",),
+        visibility="published",
+    )
     item_state.record_verdicts(catalog.pk, [rejected])
     events = list(VariantEvent.objects.for_variant(variant.pk).order_by("at", "id"))
     assert [e.kind for e in events] == [Kind.LIVE, Kind.REVIEW_REJECTED]
@@ -104,8 +123,14 @@ def test_the_timeline_of_a_variant_with_100000_events_pages_by_keyset(django_ass
     other = VariantFactory(tenant=variant.tenant, product=variant.product)
     start = timezone.now() - timedelta(days=10)
     rows = [
-        VariantEvent(tenant_id=variant.tenant_id, variant_id=variant.pk, product_id=variant.product_id,
-                     kind=Kind.SENT, at=start + timedelta(seconds=n // 2), batch_id=n)  # two events a second
+        VariantEvent(
+            tenant_id=variant.tenant_id,
+            variant_id=variant.pk,
+            product_id=variant.product_id,
+            kind=Kind.SENT,
+            at=start + timedelta(seconds=n // 2),
+            batch_id=n,
+        )  # two events a second
         for n in range(100_000)
     ] + [VariantEvent(tenant_id=other.tenant_id, variant_id=other.pk, kind=Kind.SENT, at=start) for _ in range(500)]
     VariantEvent.objects.bulk_create(rows, batch_size=5000)
@@ -122,8 +147,11 @@ def test_the_timeline_of_a_variant_with_100000_events_pages_by_keyset(django_ass
     assert [e.batch_id for e in second.events] == list(range(99_949, 99_899, -1))
 
     plan = (
-        VariantEvent.objects.for_tenant(variant.tenant_id).for_variant(variant.pk).newest_first()
-        .before(first.events[-1].at, first.events[-1].pk)[:51].explain()
+        VariantEvent.objects.for_tenant(variant.tenant_id)
+        .for_variant(variant.pk)
+        .newest_first()
+        .before(first.events[-1].at, first.events[-1].pk)[:51]
+        .explain()
     )
     assert "variantevent_variant_at" in plan  # an index range scan, never a sort of 100,000 rows
 
@@ -161,10 +189,16 @@ def _variant_with_history(tenant, n: int = 3) -> Variant:
     variant = VariantFactory(tenant=tenant, product__tenant=tenant, title="Blue / M")
     start = timezone.now() - timedelta(hours=1)
     for k in range(n):
-        VariantEventFactory(variant=variant, kind=Kind.SENT, batch_id=900 + k, detail={"via": "ITEMS_BATCH"},
-                            at=start + timedelta(minutes=k))
-    VariantEventFactory(variant=variant, kind=Kind.REVIEW_REJECTED, message="COUNTERFEIT",
-                        at=start + timedelta(minutes=n))
+        VariantEventFactory(
+            variant=variant,
+            kind=Kind.SENT,
+            batch_id=900 + k,
+            detail={"via": "ITEMS_BATCH"},
+            at=start + timedelta(minutes=k),
+        )
+    VariantEventFactory(
+        variant=variant, kind=Kind.REVIEW_REJECTED, message="COUNTERFEIT", at=start + timedelta(minutes=n)
+    )
     return variant
 
 
@@ -208,16 +242,27 @@ def test_staff_edits_are_on_the_timeline_with_who_and_what(staff_client, staff_u
 
 def test_request_another_review_queues_only_rejected_items(staff_client, tenant, django_capture_on_commit_callbacks):
     catalog = CatalogFactory(tenant=tenant)
-    rejected = VariantFactory(catalog=catalog, product__tenant=tenant, meta_status=Variant.SyncStatus.SYNCED,
-                              verdict=Variant.Verdict.REJECTED, review_status="rejected")
-    live = VariantFactory(catalog=catalog, product__tenant=tenant, meta_status=Variant.SyncStatus.SYNCED,
-                          verdict=Variant.Verdict.LIVE)
+    rejected = VariantFactory(
+        catalog=catalog,
+        product__tenant=tenant,
+        meta_status=Variant.SyncStatus.SYNCED,
+        verdict=Variant.Verdict.REJECTED,
+        review_status="rejected",
+    )
+    live = VariantFactory(
+        catalog=catalog, product__tenant=tenant, meta_status=Variant.SyncStatus.SYNCED, verdict=Variant.Verdict.LIVE
+    )
     with django_capture_on_commit_callbacks() as queued_tasks:
-        response = staff_client.post(reverse("admin:catalog_variant_changelist"), {
-            "action": "request_another_review", "_selected_action": [rejected.pk, live.pk],
-        })
+        response = staff_client.post(
+            reverse("admin:catalog_variant_changelist"),
+            {
+                "action": "request_another_review",
+                "_selected_action": [rejected.pk, live.pk],
+            },
+        )
     assert response.status_code == 302
     assert list(ReReviewRequest.objects.values_list("variant_id", "reason")) == [
-        (rejected.pk, ReReviewRequest.Reason.STAFF)]
+        (rejected.pk, ReReviewRequest.Reason.STAFF)
+    ]
     assert VariantEvent.objects.filter(variant_id=rejected.pk, kind=Kind.REREVIEW_QUEUED).exists()
     assert len(queued_tasks) == 1  # one re-review task for the catalog; Meta is not called inline

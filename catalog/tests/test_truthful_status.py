@@ -23,9 +23,13 @@ Status = Variant.SyncStatus
 
 
 def _variant(catalog, *, title="Linen Shirt", image="https://cdn.example.com/linen.jpg", **fields) -> Variant:  # noqa: F811
-    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, title=title,
-                             description_html="<p>A breathable linen shirt for warm days.</p>",
-                             images=[{"id": 1, "src": image}])
+    product = ProductFactory(
+        tenant=catalog.tenant,
+        store=catalog.store,
+        title=title,
+        description_html="<p>A breathable linen shirt for warm days.</p>",
+        images=[{"id": 1, "src": image}],
+    )
     variant = VariantFactory(product=product, catalog=catalog, **fields)
     item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     return variant
@@ -99,10 +103,13 @@ def test_a_colour_and_category_removed_in_shopify_leave_metas_item_too(catalog):
     Product.objects.filter(pk=variant.product_id).update(google_product_category="")
     item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
     push_and_confirm(catalog)
-    held = next(GraphClient(catalog.connection.access_token).paginate(
-        f"{catalog.meta_catalog_id}/products", fields="retailer_id,color,category",
-        filter=json.dumps({"retailer_id": {"eq": variant.retailer_id}}),
-    ))
+    held = next(
+        GraphClient(catalog.connection.access_token).paginate(
+            f"{catalog.meta_catalog_id}/products",
+            fields="retailer_id,color,category",
+            filter=json.dumps({"retailer_id": {"eq": variant.retailer_id}}),
+        )
+    )
     assert held.get("color") in (None, "") and held.get("category") in (None, "")
 
 
@@ -136,7 +143,10 @@ def test_an_item_rejected_in_review_is_synced_but_not_visible_with_its_reason(ca
     assert fine.verdict == Variant.Verdict.LIVE and fine.channel_review.get("whatsapp") == "APPROVED"
     state = _sync_status(catalog)
     assert {k: state[k] for k in ("pending", "synced", "failed", "excluded")} == {
-        "pending": 0, "synced": 3, "failed": 0, "excluded": 0
+        "pending": 0,
+        "synced": 3,
+        "failed": 0,
+        "excluded": 0,
     }
     assert state["verdict"] == {"live": 1, "not_visible": 2, "in_review": 0, "rejected": 1}
     assert "counts" in state and "failed_by_meta" in state  # the earlier keys stay

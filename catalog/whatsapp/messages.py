@@ -98,8 +98,9 @@ def recipient(to: str | None) -> tuple[str, str]:
     return digits, ""
 
 
-def _text_problems(*, header: str | None, body: str | None, footer: str | None,
-                   header_required: bool, body_required: bool) -> list[str]:
+def _text_problems(
+    *, header: str | None, body: str | None, footer: str | None, header_required: bool, body_required: bool
+) -> list[str]:
     problems = []
     for name, value, limit, required in (
         ("header", header, HEADER_MAX, header_required),
@@ -123,8 +124,7 @@ def _envelope(to: str, interactive: dict) -> dict:
     }
 
 
-def _texts(interactive: dict, *, header: str | None = None, body: str | None = None,
-           footer: str | None = None) -> dict:
+def _texts(interactive: dict, *, header: str | None = None, body: str | None = None, footer: str | None = None) -> dict:
     """Header, body and footer in the order Meta's examples give them; empty ones left out."""
     out = {"type": interactive.pop("type")}
     if header and header.strip():
@@ -153,9 +153,12 @@ def product_message(variant: Variant, *, to: str | None, body: str = "", footer:
     if problems:
         return Built(PRODUCT, None, problems=tuple(problems))
     interactive = _texts(
-        {"type": PRODUCT, "action": {"catalog_id": variant.catalog.meta_catalog_id,
-                                     "product_retailer_id": entry.retailer_id}},
-        body=body, footer=footer,
+        {
+            "type": PRODUCT,
+            "action": {"catalog_id": variant.catalog.meta_catalog_id, "product_retailer_id": entry.retailer_id},
+        },
+        body=body,
+        footer=footer,
     )
     return Built(PRODUCT, _envelope(to_value, interactive))
 
@@ -168,8 +171,9 @@ class Section:
     variants: Sequence[Variant]
 
 
-def product_list_message(sections: Sequence[Section], *, to: str | None, header: str, body: str,
-                         footer: str = "") -> Built:
+def product_list_message(
+    sections: Sequence[Section], *, to: str | None, header: str, body: str, footer: str = ""
+) -> Built:
     """A multi-product message of ``sections``; items not ready are refused, limits are enforced.
 
     The limits apply to what would be sent (ready items, sections that keep an item); a
@@ -191,9 +195,15 @@ def product_list_message(sections: Sequence[Section], *, to: str | None, header:
                 continue
             catalog_id = entry.variant.catalog.meta_catalog_id
             if catalog_ids and catalog_id != catalog_ids[0]:
-                refused.append(rd.Readiness(entry.variant, (
-                    f"It is in another catalog ({catalog_id}) than the message's ({catalog_ids[0]}); "
-                    "one message shows one catalog.",)))
+                refused.append(
+                    rd.Readiness(
+                        entry.variant,
+                        (
+                            f"It is in another catalog ({catalog_id}) than the message's ({catalog_ids[0]}); "
+                            "one message shows one catalog.",
+                        ),
+                    )
+                )
                 continue
             catalog_ids.append(catalog_id)
             if entry.retailer_id not in seen:  # the same item twice would be shown twice
@@ -202,8 +212,10 @@ def product_list_message(sections: Sequence[Section], *, to: str | None, header:
         if not title:
             problems.append("Every section needs a title.")
         elif len(title) > SECTION_TITLE_MAX:
-            problems.append(f"The section title {title!r} is {len(title)} characters long; "
-                            f"WhatsApp allows at most {SECTION_TITLE_MAX}.")
+            problems.append(
+                f"The section title {title!r} is {len(title)} characters long; "
+                f"WhatsApp allows at most {SECTION_TITLE_MAX}."
+            )
         if ready:
             kept.append((title, ready))
     count = sum(len(entries) for _, entries in kept)
@@ -212,25 +224,30 @@ def product_list_message(sections: Sequence[Section], *, to: str | None, header:
     if len(kept) > MAX_SECTIONS:
         problems.append(f"A multi-product message has at most {MAX_SECTIONS} sections; this one has {len(kept)}.")
     if count > MAX_ITEMS:
-        problems.append(f"A multi-product message shows at most {MAX_ITEMS} items; {count} are ready. "
-                        "Choose fewer.")
+        problems.append(f"A multi-product message shows at most {MAX_ITEMS} items; {count} are ready. Choose fewer.")
     if problems:
         return Built(PRODUCT_LIST, None, refused=_refused(refused), problems=tuple(dict.fromkeys(problems)))
     interactive = _texts(
-        {"type": PRODUCT_LIST, "action": {
-            "catalog_id": catalog_ids[0],
-            "sections": [
-                {"title": title, "product_items": [{"product_retailer_id": e.retailer_id} for e in entries]}
-                for title, entries in kept
-            ],
-        }},
-        header=header, body=body, footer=footer,
+        {
+            "type": PRODUCT_LIST,
+            "action": {
+                "catalog_id": catalog_ids[0],
+                "sections": [
+                    {"title": title, "product_items": [{"product_retailer_id": e.retailer_id} for e in entries]}
+                    for title, entries in kept
+                ],
+            },
+        },
+        header=header,
+        body=body,
+        footer=footer,
     )
     return Built(PRODUCT_LIST, _envelope(to_value, interactive), refused=_refused(refused))
 
 
-def catalog_message(catalog: Catalog, *, to: str | None, body: str, footer: str = "",
-                    thumbnail: Variant | None = None) -> Built:
+def catalog_message(
+    catalog: Catalog, *, to: str | None, body: str, footer: str = "", thumbnail: Variant | None = None
+) -> Built:
     """A catalog message for ``catalog``; the thumbnail is ``thumbnail`` or its first ready item."""
     to_value, to_problem = recipient(to)
     problems = [to_problem] if to_problem else []
@@ -250,11 +267,15 @@ def catalog_message(catalog: Catalog, *, to: str | None, body: str, footer: str 
     if problems:
         return Built(CATALOG_MESSAGE, None, refused=refused, problems=tuple(problems))
     interactive = _texts(
-        {"type": CATALOG_MESSAGE, "action": {
-            "name": CATALOG_MESSAGE,
-            "parameters": {"thumbnail_product_retailer_id": thumbnail.message_retailer_id},
-        }},
-        body=body, footer=footer,
+        {
+            "type": CATALOG_MESSAGE,
+            "action": {
+                "name": CATALOG_MESSAGE,
+                "parameters": {"thumbnail_product_retailer_id": thumbnail.message_retailer_id},
+            },
+        },
+        body=body,
+        footer=footer,
     )
     return Built(CATALOG_MESSAGE, _envelope(to_value, interactive))
 
@@ -270,15 +291,26 @@ def default_texts(product_set: ProductSet) -> dict[str, str]:
     """Header, body and section title for a set's message when staff give none (within the limits)."""
     return {
         "header": _short(product_set.name, HEADER_MAX),
-        "body": _short(f"Have a look at {product_set.name.strip()}: tap an item to see it, add it to your cart "
-                       "and send us your order.", BODY_MAX),
+        "body": _short(
+            f"Have a look at {product_set.name.strip()}: tap an item to see it, add it to your cart "
+            "and send us your order.",
+            BODY_MAX,
+        ),
         "section_title": _short(product_set.name, SECTION_TITLE_MAX),
     }
 
 
-def message_for_product_set(product_set: ProductSet, *, to: str | None, kind: str = PRODUCT_LIST,
-                            header: str | None = None, body: str | None = None, footer: str = "",
-                            section_title: str | None = None, summary: rd.SetReadiness | None = None) -> Built:
+def message_for_product_set(
+    product_set: ProductSet,
+    *,
+    to: str | None,
+    kind: str = PRODUCT_LIST,
+    header: str | None = None,
+    body: str | None = None,
+    footer: str = "",
+    section_title: str | None = None,
+    summary: rd.SetReadiness | None = None,
+) -> Built:
     """A message showing a product set: its first ready items (at most 30), refusing the others.
 
     Texts left as None take :func:`default_texts` (shortened to the limits); texts staff
@@ -304,26 +336,40 @@ def message_for_product_set(product_set: ProductSet, *, to: str | None, kind: st
     elif kind == CATALOG_MESSAGE:
         built = catalog_message(product_set.catalog, to=to, body=body, footer=footer, thumbnail=chosen[0])
     else:
-        built = product_list_message([Section(section_title, chosen)], to=to, header=header, body=body,
-                                     footer=footer)
+        built = product_list_message([Section(section_title, chosen)], to=to, header=header, body=body, footer=footer)
     notes = []
     if summary.not_ready_count > len(refused):
         notes.append(f"{summary.not_ready_count} items are not ready; the first {len(refused)} are listed.")
     if left_out:
         notes.append(f"{left_out} more ready items are left out: one message shows at most {limit}.")
-    return Built(built.kind, built.payload, refused=refused + built.refused, problems=built.problems,
-                 left_out=left_out, notes=tuple(notes))
+    return Built(
+        built.kind,
+        built.payload,
+        refused=refused + built.refused,
+        problems=built.problems,
+        left_out=left_out,
+        notes=tuple(notes),
+    )
 
 
-def message_for_variants(variants: Sequence[Variant], *, to: str | None, kind: str = PRODUCT_LIST,
-                         header: str = "", body: str = "", footer: str = "", section_title: str = "") -> Built:
+def message_for_variants(
+    variants: Sequence[Variant],
+    *,
+    to: str | None,
+    kind: str = PRODUCT_LIST,
+    header: str = "",
+    body: str = "",
+    footer: str = "",
+    section_title: str = "",
+) -> Built:
     """A message showing chosen variants: one section (``product_list``), the first (``product``) or the catalog."""
     if not variants:
         return Built(kind, None, problems=("Choose at least one item.",))
     if kind == PRODUCT:
         if len(variants) > 1:
-            return Built(kind, None, problems=(f"A single-product message shows one item; {len(variants)} "
-                                               "were chosen.",))
+            return Built(
+                kind, None, problems=(f"A single-product message shows one item; {len(variants)} were chosen.",)
+            )
         return product_message(variants[0], to=to, body=body, footer=footer)
     if kind == CATALOG_MESSAGE:
         first = variants[0]

@@ -50,8 +50,11 @@ def ready_condition() -> Q:
         Q(meta_status=Status.SYNCED, excluded=False, verdict=Variant.Verdict.LIVE, price__gt=0)
         & Q(catalog__isnull=False)
         & ~Q(catalog__meta_catalog_id="")
-        & (Q(inventory_tracked=False) | Q(inventory_quantity__gt=0)
-           | Q(inventory_policy=Variant.InventoryPolicy.CONTINUE))
+        & (
+            Q(inventory_tracked=False)
+            | Q(inventory_quantity__gt=0)
+            | Q(inventory_policy=Variant.InventoryPolicy.CONTINUE)
+        )
         & (~Q(image_url="") | ~Q(product__images=[]))
     )
 
@@ -138,9 +141,7 @@ def readiness_of(variants: Iterable[Variant]) -> list[Readiness]:
 
 def with_relations(variants: QuerySet[Variant]) -> QuerySet[Variant]:
     """What :func:`reasons_not_ready` reads, fetched with the variants (the store's secrets left out)."""
-    return variants.select_related("product", "catalog").defer(
-        "product__description_html", "catalog__event_sources"
-    )
+    return variants.select_related("product", "catalog").defer("product__description_html", "catalog__event_sources")
 
 
 # --- Product sets ---------------------------------------------------------------------------------
@@ -154,10 +155,10 @@ def _filter_condition(meta_filter: dict) -> Q | None:
     """A staff-defined set's Meta filter as a condition; None when it uses more than we can read."""
     if not isinstance(meta_filter, dict) or len(meta_filter) != 1:
         return None
-    (key, test), = meta_filter.items()
+    ((key, test),) = meta_filter.items()
     if key not in _FILTER_FIELDS or not isinstance(test, dict) or len(test) != 1:
         return None
-    (operator, value), = test.items()
+    ((operator, value),) = test.items()
     if operator not in _FILTER_OPERATORS:
         return None
     values = value if isinstance(value, list) else [value]
@@ -230,9 +231,11 @@ def set_readiness(product_set: ProductSet, *, shown: int = NOT_READY_SHOWN) -> S
 
 def catalog_thumbnail(catalog: Catalog) -> Variant | None:
     """A ready item of the catalog for a catalog message's thumbnail (the first product's first variant)."""
-    return with_relations(ready_variants(Variant.objects.filter(catalog=catalog))).order_by(
-        "product_id", "position", "pk"
-    ).first()
+    return (
+        with_relations(ready_variants(Variant.objects.filter(catalog=catalog)))
+        .order_by("product_id", "position", "pk")
+        .first()
+    )
 
 
 def product_variants(products: Iterable[Product]) -> QuerySet[Variant]:

@@ -35,9 +35,15 @@ class ConversionEventFactory(DjangoModelFactory):
             "event_id": e.event_id,
             "action_source": "website",
             "user_data": {"em": ["a" * 64], "client_user_agent": "Mozilla/5.0"},
-            "custom_data": {"currency": "USD", "value": 10, "content_ids": ["1"], "content_type": "product",
-                            "contents": [{"id": "1", "quantity": 1, "item_price": 10}], "order_id": e.event_id,
-                            "num_items": 1},
+            "custom_data": {
+                "currency": "USD",
+                "value": 10,
+                "content_ids": ["1"],
+                "content_type": "product",
+                "contents": [{"id": "1", "quantity": 1, "item_price": 10}],
+                "order_id": e.event_id,
+                "num_items": 1,
+            },
         }
     )
     user_data_keys = ["client_user_agent", "em"]

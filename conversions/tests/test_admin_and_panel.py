@@ -25,8 +25,12 @@ State = ConversionEvent.State
 
 @pytest.fixture
 def catalog(tenant):
-    return CatalogFactory(tenant=tenant, pixel_id="200000000000001",
-                          event_sources=[{"id": "200000000000001", "name": "Pixel"}], checks_at=timezone.now())
+    return CatalogFactory(
+        tenant=tenant,
+        pixel_id="200000000000001",
+        event_sources=[{"id": "200000000000001", "name": "Pixel"}],
+        checks_at=timezone.now(),
+    )
 
 
 def section(response, kind="capi") -> dict:
@@ -107,7 +111,8 @@ def test_only_an_owner_may_set_the_test_event_code(owner_client, staff_client, t
 def test_ensure_schedules_creates_the_conversions_schedules():
     call_command("ensure_schedules", stdout=StringIO())
     assert set(Schedule.objects.filter(name__in=[e.name for e in SCHEDULES]).values_list("func", flat=True)) == {
-        e.func for e in SCHEDULES}
+        e.func for e in SCHEDULES
+    }
 
 
 def test_the_schedule_queues_one_send_per_catalog_with_due_events(catalog, django_capture_on_commit_callbacks):
@@ -119,8 +124,9 @@ def test_the_schedule_queues_one_send_per_catalog_with_due_events(catalog, djang
 
 
 def test_a_stale_claim_goes_back_to_the_queue(catalog):
-    event = ConversionEventFactory(catalog=catalog, state=State.SENDING,
-                                   claimed_at=timezone.now() - send.CLAIM_TIMEOUT - timedelta(seconds=1))
+    event = ConversionEventFactory(
+        catalog=catalog, state=State.SENDING, claimed_at=timezone.now() - send.CLAIM_TIMEOUT - timedelta(seconds=1)
+    )
     assert send.release_stale_claims() == 1
     event.refresh_from_db()
     assert event.state == State.QUEUED

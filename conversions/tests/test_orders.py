@@ -26,13 +26,21 @@ State = ConversionEvent.State
 def order(**overrides) -> dict:
     now = timezone.now()
     body = {
-        "id": 5512345678901, "name": "#1001", "email": "Ana@Example.com", "phone": "+351 912 345 678",
-        "currency": "EUR", "total_price": "25.50", "processed_at": now.isoformat(), "updated_at": now.isoformat(),
+        "id": 5512345678901,
+        "name": "#1001",
+        "email": "Ana@Example.com",
+        "phone": "+351 912 345 678",
+        "currency": "EUR",
+        "total_price": "25.50",
+        "processed_at": now.isoformat(),
+        "updated_at": now.isoformat(),
         "customer": {"id": 77, "first_name": "Ana", "last_name": "Sousa", "email": "ana@example.com"},
         "billing_address": {"city": "Lisboa", "zip": "1100-148", "country_code": "PT", "phone": "912 345 678"},
         "client_details": {"browser_ip": "203.0.113.7", "user_agent": "Mozilla/5.0"},
-        "line_items": [{"id": 1, "variant_id": 4400001, "quantity": 2, "price": "10.00"},
-                       {"id": 2, "variant_id": None, "quantity": 1, "price": "5.50", "title": "Gift wrap"}],
+        "line_items": [
+            {"id": 1, "variant_id": 4400001, "quantity": 2, "price": "10.00"},
+            {"id": 2, "variant_id": None, "quantity": 1, "price": "5.50", "title": "Gift wrap"},
+        ],
     }
     body.update(overrides)
     return body
@@ -42,8 +50,12 @@ def order(**overrides) -> dict:
 def catalog(tenant):
     store = ShopifyStoreFactory(tenant=tenant, currency="EUR", primary_domain_url="https://shop.example")
     catalog = CatalogFactory(tenant=tenant, store=store, pixel_id="200000000000001")
-    VariantFactory(product=ProductFactory(tenant=tenant, store=store), catalog=catalog, shopify_variant_id=4400001,
-                   retailer_id="4400001")
+    VariantFactory(
+        product=ProductFactory(tenant=tenant, store=store),
+        catalog=catalog,
+        shopify_variant_id=4400001,
+        retailer_id="4400001",
+    )
     return catalog
 
 
@@ -149,8 +161,10 @@ def test_event_time_is_processed_at_and_never_in_the_future():
 
 
 def test_the_same_variant_on_two_lines_is_one_content():
-    lines = [{"variant_id": 4400001, "quantity": 1, "price": "10.00"},
-             {"variant_id": 4400001, "quantity": 2, "price": "10.00"}]
+    lines = [
+        {"variant_id": 4400001, "quantity": 1, "price": "10.00"},
+        {"variant_id": 4400001, "quantity": 2, "price": "10.00"},
+    ]
     data = build(order(line_items=lines)).payload["custom_data"]
     assert data["contents"] == [{"id": "4400001", "quantity": 3, "item_price": 10}] and data["num_items"] == 3
 
@@ -173,5 +187,6 @@ def test_an_order_without_a_browser_is_not_a_website_event(source_name, action_s
 
 def test_an_order_without_email_or_phone_keeps_the_rest():
     user = build(order(email=None, phone=None, customer={"id": 5}, billing_address={"city": "Porto"})).payload[
-        "user_data"]
+        "user_data"
+    ]
     assert set(user) == {"ct", "external_id", "client_ip_address", "client_user_agent"}

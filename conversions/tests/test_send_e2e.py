@@ -54,8 +54,14 @@ def test_a_paid_order_reaches_the_pixel_as_one_hashed_purchase(capi):
     assert (event.event_name, event.event_id) == ("Purchase", str(order.legacy_id))
     assert sent["action_source"] == "website" and sent["event_time"] == int(order.processed_at.timestamp())
     expected = {
-        "em": "Sam.Buyer@Example.COM", "ph": "+351 912 345 678", "fn": "Sam", "ln": "Buyer", "ct": "Lisbon",
-        "zp": "1100-148", "country": "PT", "external_id": str(order.customer["id"]),
+        "em": "Sam.Buyer@Example.COM",
+        "ph": "+351 912 345 678",
+        "fn": "Sam",
+        "ln": "Buyer",
+        "ct": "Lisbon",
+        "zp": "1100-148",
+        "country": "PT",
+        "external_id": str(order.customer["id"]),
     }
     for key, raw in expected.items():
         assert sent["user_data"][key] == [Normalize.normalize_field(key, raw)], key
@@ -63,9 +69,12 @@ def test_a_paid_order_reaches_the_pixel_as_one_hashed_purchase(capi):
     assert sent["user_data"]["client_user_agent"] == "Mozilla/5.0 (sandbox)"
     retailer_id = capi.retailer_id(variant)
     assert sent["custom_data"] == {
-        "content_type": "product", "content_ids": [retailer_id],
+        "content_type": "product",
+        "content_ids": [retailer_id],
         "contents": [{"id": retailer_id, "quantity": 2, "item_price": float(variant.price)}],
-        "order_id": str(order.legacy_id), "num_items": 2, "value": float(order.total_price),
+        "order_id": str(order.legacy_id),
+        "num_items": 2,
+        "value": float(order.total_price),
         "currency": order.currency,
     }
 

@@ -42,10 +42,16 @@ class CatalogHealthAdmin(TenantScopedAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<int:pk>/diagnostics/", self.admin_site.admin_view(self.diagnostics_view),
-                 name="{}_{}_diagnostics".format(*info)),
-            path("<int:pk>/diagnostics/action/", self.admin_site.admin_view(self.action_view),
-                 name="{}_{}_action".format(*info)),
+            path(
+                "<int:pk>/diagnostics/",
+                self.admin_site.admin_view(self.diagnostics_view),
+                name="{}_{}_diagnostics".format(*info),
+            ),
+            path(
+                "<int:pk>/diagnostics/action/",
+                self.admin_site.admin_view(self.action_view),
+                name="{}_{}_action".format(*info),
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
@@ -88,11 +94,13 @@ class CatalogHealthAdmin(TenantScopedAdmin):
             "summary": summary,
             "runs": DiagnosticsRun.objects.filter(catalog=catalog).order_by("-started_at")[:RECENT_ROWS],
             "batches": SyncBatch.objects.filter(catalog=catalog).order_by("-created_at")[:RECENT_ROWS],
-            "status_chart": charts.line_chart(summary.trend, ["synced", "pending", "failed"],
-                                              title="Products by sync status"),
+            "status_chart": charts.line_chart(
+                summary.trend, ["synced", "pending", "failed"], title="Products by sync status"
+            ),
             "issues_chart": charts.line_chart(summary.trend, ["high", "medium", "low"], title="Open problems"),
-            "throughput_chart": charts.bar_chart(dashboard.throughput([catalog.pk], timezone.now()), "items",
-                                                 title="Items synced per hour"),
+            "throughput_chart": charts.bar_chart(
+                dashboard.throughput([catalog.pk], timezone.now()), "items", title="Items synced per hour"
+            ),
             "can_change": can(request.user, Action.OPERATE, catalog),
         }
         return TemplateResponse(request, "admin/diagnostics/cataloghealth/diagnostics.html", context)
@@ -107,16 +115,16 @@ def _action(model_admin: CatalogHealthAdmin, request: HttpRequest, catalog: Cata
     action = request.POST.get("action", "")
     if action == "retry_failed":
         enqueue("diagnostics.tasks.retry_failed", catalog.pk, group=f"push:{catalog.pk}")
-        model_admin.message_user(request, f"Queued a retry of the items Meta rejected in {catalog}.",
-                                 messages.SUCCESS)
+        model_admin.message_user(request, f"Queued a retry of the items Meta rejected in {catalog}.", messages.SUCCESS)
     elif action == "repoll":
         enqueue("diagnostics.tasks.poll_catalog", catalog.pk, group=f"diagnostics:{catalog.pk}")
         enqueue("diagnostics.tasks.poll_catalog_diagnostics", catalog.pk, group=f"diagnostics:{catalog.pk}")
         model_admin.message_user(request, f"Queued a diagnostics poll of {catalog}.", messages.SUCCESS)
     elif action == "pause":
         run.pause_by_staff(catalog, request.user, request.POST.get("reason", ""))
-        model_admin.message_user(request, f"Sync of {catalog} is paused; changes keep collecting as PENDING.",
-                                 messages.WARNING)
+        model_admin.message_user(
+            request, f"Sync of {catalog} is paused; changes keep collecting as PENDING.", messages.WARNING
+        )
     elif action == "resume":
         run.resume_by_staff(catalog)
         model_admin.message_user(request, f"Sync of {catalog} resumed; a push is queued.", messages.SUCCESS)

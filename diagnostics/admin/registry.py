@@ -27,12 +27,26 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(ErrorType)
 class ErrorTypeAdmin(admin.ModelAdmin):
-    list_display = ("code", "display_title", "source", "category", "priority", "fix_location", "known",
-                    "meta_updated_at")
+    list_display = (
+        "code",
+        "display_title",
+        "source",
+        "category",
+        "priority",
+        "fix_location",
+        "known",
+        "meta_updated_at",
+    )
     list_filter = ("source", "priority", "category", "fix_location", "known")
     search_fields = ("code", "title", "meta_title")
-    readonly_fields = ("meta_title", "meta_description", "meta_call_to_action", "meta_updated_at", "created_at",
-                       "updated_at")
+    readonly_fields = (
+        "meta_title",
+        "meta_description",
+        "meta_call_to_action",
+        "meta_updated_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("code", "source", "category", "priority", "known")}),
         ("Our wording", {"fields": ("title", "description", "fix", "fix_location", "help_url")}),
@@ -94,8 +108,11 @@ class ItemIssueAdmin(_IssueAdmin):
 
     @admin.display(description="variant", ordering="variant_id")
     def variant_link(self, obj: ItemIssue):
-        return format_html('<a href="{}">{}</a>', reverse("admin:catalog_variant_change", args=[obj.variant_id]),
-                           obj.variant.retailer_id)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:catalog_variant_change", args=[obj.variant_id]),
+            obj.variant.retailer_id,
+        )
 
 
 @admin.register(CatalogIssue)
@@ -106,8 +123,18 @@ class CatalogIssueAdmin(_IssueAdmin):
 
 @admin.register(DiagnosticsRun)
 class DiagnosticsRunAdmin(TenantScopedAdmin):
-    list_display = ("started_at", "catalog", "kind", "status", "scope", "items_seen", "opened", "updated",
-                    "resolved", "error_code")
+    list_display = (
+        "started_at",
+        "catalog",
+        "kind",
+        "status",
+        "scope",
+        "items_seen",
+        "opened",
+        "updated",
+        "resolved",
+        "error_code",
+    )
     list_filter = ("kind", "status")
     list_select_related = ("catalog",)
 
@@ -120,8 +147,17 @@ class DiagnosticsRunAdmin(TenantScopedAdmin):
 
 @admin.register(HealthSnapshot)
 class HealthSnapshotAdmin(TenantScopedAdmin):
-    list_display = ("taken_at", "catalog", "pending", "synced", "failed", "open_high", "open_medium", "open_low",
-                    "catalog_issues")
+    list_display = (
+        "taken_at",
+        "catalog",
+        "pending",
+        "synced",
+        "failed",
+        "open_high",
+        "open_medium",
+        "open_low",
+        "catalog_issues",
+    )
     list_select_related = ("catalog",)
 
     def has_add_permission(self, request) -> bool:

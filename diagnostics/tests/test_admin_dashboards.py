@@ -45,10 +45,12 @@ def test_dashboard_shows_counts_in_flight_paused_and_headroom(admin_client, cata
     VariantFactory.create_batch(3, product=product, catalog=catalog, meta_status="SYNCED")
     VariantFactory.create_batch(2, product=product, catalog=catalog, meta_status="FAILED")
     SyncBatchFactory(catalog=catalog, state=SyncBatch.State.SENT, item_count=40)
-    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.RATE_LIMIT,
-                                                 paused_reason="Meta rate limit (80014)")
-    GraphThrottle.objects.create(key=f"catalog:{catalog.meta_catalog_id}:batch", usage_pct=85,
-                                 updated_at=timezone.now())
+    Catalog.objects.filter(pk=catalog.pk).update(
+        pause_kind=Catalog.PauseKind.RATE_LIMIT, paused_reason="Meta rate limit (80014)"
+    )
+    GraphThrottle.objects.create(
+        key=f"catalog:{catalog.meta_catalog_id}:batch", usage_pct=85, updated_at=timezone.now()
+    )
     board = admin_client.get(DASHBOARD).context["board"]
     row = board.rows[0]
     assert (row.counts.synced, row.counts.failed) == (3, 2)

@@ -56,8 +56,9 @@ def shop(tenant, store, catalog, settings, live_server):
     load_error_taxonomy()
     product = ProductFactory(tenant=tenant, store=store, title="Linen shirt")
     failing = VariantFactory.create_batch(3, product=product, catalog=catalog, meta_status="FAILED")
-    VariantFactory.create_batch(5, product=ProductFactory(tenant=tenant, store=store), catalog=catalog,
-                                meta_status="SYNCED")
+    VariantFactory.create_batch(
+        5, product=ProductFactory(tenant=tenant, store=store), catalog=catalog, meta_status="SYNCED"
+    )
     from diagnostics.models import ErrorType
 
     image = ErrorType.objects.get(code="IMAGE_RESOLUTION_LOW")

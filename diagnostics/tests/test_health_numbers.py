@@ -44,8 +44,13 @@ Verdict = item_state.ItemVerdict
 
 
 def _product(store, catalog, title: str, variants: int, **product_fields) -> list[Variant]:
-    product = ProductFactory(tenant=store.tenant, store=store, title=title,
-                             description_html=f"<p>{title}: made to last, for every day.</p>", **product_fields)
+    product = ProductFactory(
+        tenant=store.tenant,
+        store=store,
+        title=title,
+        description_html=f"<p>{title}: made to last, for every day.</p>",
+        **product_fields,
+    )
     return [VariantFactory(product=product, catalog=catalog, title=f"Size {n}") for n in range(1, variants + 1)]
 
 
@@ -65,42 +70,72 @@ def shop(tenant, store, catalog):
     item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
 
     # One push: everything pending goes in one batch; Meta refuses the lamp, accepts the rest.
-    batch = SyncBatch.objects.create(tenant=catalog.tenant, catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH,
-                                     state=SyncBatch.State.SENT, item_count=12)
+    batch = SyncBatch.objects.create(
+        tenant=catalog.tenant,
+        catalog=catalog,
+        kind=SyncBatch.Kind.ITEMS_BATCH,
+        state=SyncBatch.State.SENT,
+        item_count=12,
+    )
     Variant.objects.filter(catalog=catalog, meta_status="PENDING").update(
-        in_flight_batch=batch, in_flight_hash=F("payload_hash"))
-    item_state.apply_rejections(batch, {lamp[0].retailer_id: "Invalid value for availability: instock"},
-                                Variant.FailureSource.META_BATCH)
+        in_flight_batch=batch, in_flight_hash=F("payload_hash")
+    )
+    item_state.apply_rejections(
+        batch, {lamp[0].retailer_id: "Invalid value for availability: instock"}, Variant.FailureSource.META_BATCH
+    )
     item_state.apply_accepted(batch)
     SyncBatch.objects.filter(pk=batch.pk).update(state=SyncBatch.State.FINISHED, finished_at=timezone.now())
 
     # Meta's review, as the verdict poll reads it.
     whatsapp = (("whatsapp", "APPROVED"),)
-    item_state.record_verdicts(catalog.pk, [
-        *(Verdict(v.retailer_id, "approved", channel_review=whatsapp) for v in [*shirt, bag[1], *coat]),
-        Verdict(bag[0].retailer_id, "rejected", rejection_reasons=("COUNTERFEIT",)),
-        Verdict(tote[0].retailer_id, "approved", image_fetch_status="FETCH_FAILED", channel_review=whatsapp),
-    ])
+    item_state.record_verdicts(
+        catalog.pk,
+        [
+            *(Verdict(v.retailer_id, "approved", channel_review=whatsapp) for v in [*shirt, bag[1], *coat]),
+            Verdict(bag[0].retailer_id, "rejected", rejection_reasons=("COUNTERFEIT",)),
+            Verdict(tote[0].retailer_id, "approved", image_fetch_status="FETCH_FAILED", channel_review=whatsapp),
+        ],
+    )
     # Meta's diagnostics poll reported problems on some items (two sources on the tote).
     types = ErrorTypeCache(preload=True)
     poll = ItemIssue.Source.DIAGNOSTICS_POLL
     ItemIssueFactory(variant=bag[0], catalog=catalog, error_type=types.get("PRODUCT_NOT_APPROVED"), source=poll)
     ItemIssueFactory(variant=tote[0], catalog=catalog, error_type=types.get("IMAGE_FETCH_FAILED"), source=poll)
-    ItemIssueFactory(variant=tote[0], catalog=catalog, error_type=types.get("IMAGE_FETCH_FAILED"),
-                     source=ItemIssue.Source.FEED, reference="feed upload 1 row 3")
-    ItemIssueFactory(variant=shirt[0], catalog=catalog, error_type=types.get("PROPERTY_VALUE_MISSING_WARNING"),
-                     source=poll, priority=Priority.LOW)
+    ItemIssueFactory(
+        variant=tote[0],
+        catalog=catalog,
+        error_type=types.get("IMAGE_FETCH_FAILED"),
+        source=ItemIssue.Source.FEED,
+        reference="feed upload 1 row 3",
+    )
+    ItemIssueFactory(
+        variant=shirt[0],
+        catalog=catalog,
+        error_type=types.get("PROPERTY_VALUE_MISSING_WARNING"),
+        source=poll,
+        priority=Priority.LOW,
+    )
     ItemIssueFactory(variant=coat[0], catalog=catalog, error_type=types.get("IMAGE_FETCH_FAILED"), source=poll)
     # Catalog-level: Meta's image group counts four items (its count includes the hidden coat); and a
     # finding about the catalog itself.
     CatalogIssueFactory(
-        catalog=catalog, error_type=types.get("DIAGNOSTICS_IMAGE_QUALITY"), source=poll, key="2607",
-        priority=Priority.HIGH, title="Fix image issues", affected_items=4,
+        catalog=catalog,
+        error_type=types.get("DIAGNOSTICS_IMAGE_QUALITY"),
+        source=poll,
+        key="2607",
+        priority=Priority.HIGH,
+        title="Fix image issues",
+        affected_items=4,
         details={"affected_entity": "product_item", "types": {"IMAGE_FETCH_FAILED": 4}},
     )
     CatalogIssueFactory(
-        catalog=catalog, error_type=types.get("DIAGNOSTICS_EVENT_SOURCE_ISSUES"), source=poll, key="2606",
-        priority=Priority.LOW, title="Connect an event source", message="Your catalog isn't connected to a pixel",
+        catalog=catalog,
+        error_type=types.get("DIAGNOSTICS_EVENT_SOURCE_ISSUES"),
+        source=poll,
+        key="2606",
+        priority=Priority.LOW,
+        title="Connect an event source",
+        message="Your catalog isn't connected to a pixel",
         details={"affected_entity": "product_catalog", "types": {}},
     )
 
@@ -139,8 +174,12 @@ def truth(catalog) -> dict[str, int]:
 
 
 def open_problem_variants(catalog, **filters) -> int:
-    return (ItemIssue.objects.filter(catalog=catalog, resolved_at__isnull=True, variant__excluded=False, **filters)
-            .values("variant_id").distinct().count())
+    return (
+        ItemIssue.objects.filter(catalog=catalog, resolved_at__isnull=True, variant__excluded=False, **filters)
+        .values("variant_id")
+        .distinct()
+        .count()
+    )
 
 
 # --- reading the page --------------------------------------------------------------------------
@@ -182,8 +221,17 @@ def card_links(body: str) -> dict[str, str]:
 
 def test_the_mix_is_what_it_says(shop, catalog):
     """The fixture went through production's writers to the states it names."""
-    assert truth(catalog) == {"live": 3, "rejected": 1, "hidden": 1, "not_visible": 2, "in_review": 2,
-                              "failed": 3, "pending": 1, "excluded": 3, "total": 14}
+    assert truth(catalog) == {
+        "live": 3,
+        "rejected": 1,
+        "hidden": 1,
+        "not_visible": 2,
+        "in_review": 2,
+        "failed": 3,
+        "pending": 1,
+        "excluded": 3,
+        "total": 14,
+    }
     lamp = Variant.objects.get(pk=shop["lamp"][0].pk)
     assert (lamp.failure_source, lamp.last_error) == ("META_BATCH", "Invalid value for availability: instock")
     mug = Variant.objects.get(pk=shop["mug"][0].pk)
@@ -232,7 +280,7 @@ def test_every_card_chart_and_drill_down_matches_the_database(shop, catalog, mer
     assert "kept hidden in Meta" in body  # why the two differ
     assert len(rows) == len(set(by_code))  # one row per problem
     # Meta's image group is that row now; the catalog-level finding stays in its own section.
-    findings = body[body.index('data-testid="catalog-findings"'):]
+    findings = body[body.index('data-testid="catalog-findings"') :]
     assert "Connect an event source" in findings and "Fix image issues" not in findings
 
     # The store without a catalog is said, not silently left out.
@@ -303,15 +351,25 @@ def test_an_item_rejected_in_review_after_a_sync_is_synced_but_not_visible_with_
 
     tenant = TenantFactory(slug="replica-shop")
     store = ShopifyStoreFactory(tenant=tenant)
-    connection = MetaConnectionFactory(tenant=tenant, business_id=meta["business_id"],
-                                       access_token=meta["access_token"], token_last4=meta["access_token"][-4:])
+    connection = MetaConnectionFactory(
+        tenant=tenant,
+        business_id=meta["business_id"],
+        access_token=meta["access_token"],
+        token_last4=meta["access_token"][-4:],
+    )
     catalog = CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
     made = []
     for title in ("Leather watch", "Replica leather watch"):
-        product = ProductFactory(tenant=tenant, store=store, title=title, description_html=LONG_DESCRIPTION,
-                                 google_product_category="Apparel & Accessories > Jewelry > Watches")
-        made.append(VariantFactory(product=product, catalog=catalog,
-                                   image_url="https://cdn.example.com/images/watch-large.jpg"))
+        product = ProductFactory(
+            tenant=tenant,
+            store=store,
+            title=title,
+            description_html=LONG_DESCRIPTION,
+            google_product_category="Apparel & Accessories > Jewelry > Watches",
+        )
+        made.append(
+            VariantFactory(product=product, catalog=catalog, image_url="https://cdn.example.com/images/watch-large.jpg")
+        )
     item_state.refresh_variants(Variant.objects.filter(catalog=catalog))
     sync(catalog)
     owner = UserFactory(username="replica-owner", is_staff=False)
@@ -325,11 +383,15 @@ def test_an_item_rejected_in_review_after_a_sync_is_synced_but_not_visible_with_
     body = client.get(URL).content.decode()
     cards = attr_counts(body, "data-testid")
     assert (cards["count-live"], cards["count-not_visible"], cards["count-rejected"], cards["count-in_review"]) == (
-        1, 1, 1, 0)
+        1,
+        1,
+        1,
+        0,
+    )
     replica = Variant.objects.get(pk=made[1].pk)
     assert (replica.meta_status, replica.verdict) == ("SYNCED", "REJECTED")
-    why = body[body.index('data-testid="not-visible-why"'):]
-    assert "<li>1 × rejected in Meta&#x27;s review: COUNTERFEIT</li>" in why[:why.index("</ul>")]
+    why = body[body.index('data-testid="not-visible-why"') :]
+    assert "<li>1 × rejected in Meta&#x27;s review: COUNTERFEIT</li>" in why[: why.index("</ul>")]
     listed = client.get(reverse("health:items"), {"state": "rejected"}).content.decode()
     assert f'data-variant="{replica.pk}"' in listed
     assert "Meta&#x27;s review rejected it (COUNTERFEIT)" in listed

@@ -79,8 +79,9 @@ def test_resolved_issues_do_not_count(merchant_client, make_variants):
 def test_only_the_users_tenant_is_shown(merchant_client, make_variants, other_tenant):
     make_variants(2, "SYNCED")
     other_catalog = CatalogFactory(tenant=other_tenant)
-    VariantFactory.create_batch(5, product=ProductFactory(tenant=other_tenant), catalog=other_catalog,
-                                meta_status="FAILED")
+    VariantFactory.create_batch(
+        5, product=ProductFactory(tenant=other_tenant), catalog=other_catalog, meta_status="FAILED"
+    )
     response = merchant_client.get(URL)
     assert response.context["summary"].counts.total == 2
     assert response.context["tenants"] == [response.context["tenant"]]
@@ -119,8 +120,12 @@ def test_superuser_may_pick_any_tenant(admin_client, tenant, other_tenant):
 def test_revoked_token_shows_a_blocking_banner(merchant_client, catalog, make_variants):
     make_variants(2, "PENDING")
     MetaConnection.objects.filter(pk=catalog.connection_id).update(token_status=MetaConnection.TokenStatus.REVOKED)
-    CatalogIssueFactory(catalog=catalog, error_type=ErrorTypeCache().get(ec.TOKEN_REVOKED), key="sync",
-                        message="Error validating access token")
+    CatalogIssueFactory(
+        catalog=catalog,
+        error_type=ErrorTypeCache().get(ec.TOKEN_REVOKED),
+        key="sync",
+        message="Error validating access token",
+    )
     response = merchant_client.get(URL)
     assert response.context["summary"].connection.status == "revoked"
     assert b'data-testid="blocking-issue"' in response.content
@@ -230,8 +235,9 @@ def test_query_count_is_flat(merchant_client, catalog, make_variants, size, djan
 
 
 @pytest.mark.parametrize("size", [3, 30])
-def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, catalog, make_variants, size,
-                                                   django_assert_num_queries):
+def test_query_count_is_flat_with_every_part_shown(
+    merchant_client, tenant, catalog, make_variants, size, django_assert_num_queries
+):
     """Not-visible variants (their reasons, a bounded read) and a store without a catalog (its count)."""
     et = ErrorTypeFactory()
     for v in make_variants(size, "FAILED"):
@@ -247,7 +253,9 @@ def test_query_count_is_flat_with_every_part_shown(merchant_client, tenant, cata
     with django_assert_num_queries(21):
         response = merchant_client.get(URL)
     assert response.context["summary"].not_visible_why == [
-        ("rejected in Meta's review: X", size), ("Meta cannot fetch the image", size)]
+        ("rejected in Meta's review: X", size),
+        ("Meta cannot fetch the image", size),
+    ]
     assert response.context["summary"].unconnected.variants == size
 
 
@@ -259,8 +267,9 @@ def test_banner_quotes_meta_only_for_what_meta_said(merchant_client, catalog):
     assert "Meta said: Error validating access token" in merchant_client.get(URL).content.decode()
 
     clear_integration_errors(catalog, operation="sync")
-    record_integration_error(catalog, TransientError("Could not reach the Graph API (ConnectionError)"),
-                             operation="sync")
+    record_integration_error(
+        catalog, TransientError("Could not reach the Graph API (ConnectionError)"), operation="sync"
+    )
     body = merchant_client.get(URL).content.decode()
     assert "Details: Could not reach the Graph API" in body and "Meta said: Could not reach" not in body
 
@@ -285,19 +294,26 @@ def test_push_freshness_shows_the_last_hours_p95_and_the_budget_used(merchant_cl
     for n in range(20):  # 19 calls took 2 s to send and 6 s to confirm; one took 30 s and 50 s
         slow = n == 19
         SyncBatch.objects.create(
-            tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
-            changed_at=now - timedelta(seconds=60), sent_at=now - timedelta(seconds=30 if slow else 58),
+            tenant=catalog.tenant,
+            catalog=catalog,
+            state=SyncBatch.State.FINISHED,
+            changed_at=now - timedelta(seconds=60),
+            sent_at=now - timedelta(seconds=30 if slow else 58),
             finished_at=now - timedelta(seconds=10 if slow else 54),
         )
     SyncBatch.objects.create(  # two hours ago: not in this hour's figures
-        tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
-        changed_at=now - timedelta(hours=2), sent_at=now - timedelta(hours=2), finished_at=now - timedelta(hours=1),
+        tenant=catalog.tenant,
+        catalog=catalog,
+        state=SyncBatch.State.FINISHED,
+        changed_at=now - timedelta(hours=2),
+        sent_at=now - timedelta(hours=2),
+        finished_at=now - timedelta(hours=1),
     )
     try:
         response = merchant_client.get(URL)
     finally:
         traveller.stop()
-    (shown, fresh), = response.context["summary"].push_freshness
+    ((shown, fresh),) = response.context["summary"].push_freshness
     assert shown == catalog
     assert (fresh.samples, fresh.sent_p95, fresh.confirmed_p95) == (20, 2.0, 6.0)
     assert (fresh.calls_this_hour, fresh.budget_used_pct) == (20, 10)

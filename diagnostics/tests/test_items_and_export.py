@@ -59,8 +59,9 @@ def test_unknown_error_code_is_404(merchant_client):
 
 def test_other_tenants_items_never_listed(merchant_client, make_variants, other_tenant):
     make_variants(1, "FAILED")
-    VariantFactory(product=ProductFactory(tenant=other_tenant), catalog=CatalogFactory(tenant=other_tenant),
-                   meta_status="FAILED")
+    VariantFactory(
+        product=ProductFactory(tenant=other_tenant), catalog=CatalogFactory(tenant=other_tenant), meta_status="FAILED"
+    )
     page = merchant_client.get(ITEMS, {"status": "FAILED"}).context["page"]
     assert len(page.rows) == 1
 
@@ -100,13 +101,15 @@ def test_export_walks_in_chunks(merchant_client, make_variants, monkeypatch):
 
 def test_export_only_has_own_tenant(merchant_client, make_variants, other_tenant):
     make_variants(1, "FAILED")
-    VariantFactory(product=ProductFactory(tenant=other_tenant), catalog=CatalogFactory(tenant=other_tenant),
-                   meta_status="FAILED")
+    VariantFactory(
+        product=ProductFactory(tenant=other_tenant), catalog=CatalogFactory(tenant=other_tenant), meta_status="FAILED"
+    )
     assert len(rows_of(merchant_client.get(EXPORT))) == 1
 
 
-def test_export_queries_do_not_grow_with_items(merchant_client, make_variants, monkeypatch,
-                                               django_assert_max_num_queries):
+def test_export_queries_do_not_grow_with_items(
+    merchant_client, make_variants, monkeypatch, django_assert_max_num_queries
+):
     """Per chunk: ids, variants, issues — the number of chunks, not of items, drives the count."""
     monkeypatch.setattr(listing, "EXPORT_CHUNK", 1000)
     make_variants(30, "FAILED")
@@ -134,10 +137,22 @@ def test_export_leaves_ordinary_cells_alone():
 
 def test_export_has_both_statuses_and_who_said_what(merchant_client, make_variants):
     make_variants(1, "SYNCED", verdict="REJECTED", review_status="rejected", review_rejection_reasons=["COUNTERFEIT"])
-    make_variants(1, "FAILED", failure_source="LOCAL", last_error="The product has no image.",
-                  last_error_fix="Add at least one image to the product in Shopify.", last_error_code="EMPTY_IMAGE_URL")
-    make_variants(1, "FAILED", failure_source="META_BATCH", last_error="Invalid availability.",
-                  last_error_fix="Correct it in Shopify.", last_error_code="META_REJECTED")
+    make_variants(
+        1,
+        "FAILED",
+        failure_source="LOCAL",
+        last_error="The product has no image.",
+        last_error_fix="Add at least one image to the product in Shopify.",
+        last_error_code="EMPTY_IMAGE_URL",
+    )
+    make_variants(
+        1,
+        "FAILED",
+        failure_source="META_BATCH",
+        last_error="Invalid availability.",
+        last_error_fix="Correct it in Shopify.",
+        last_error_code="META_REJECTED",
+    )
     make_variants(1, "PENDING", excluded=True)
     rows = {r["state"]: r for r in rows_of(merchant_client.get(EXPORT, {"state": "all"}))}
     assert set(rows) == {"rejected", "failed", "excluded"}

@@ -61,16 +61,24 @@ def meta(live_server, settings):
 def shop(meta) -> Catalog:
     tenant = TenantFactory(slug="shop")
     store = ShopifyStoreFactory(tenant=tenant)
-    connection = MetaConnectionFactory(tenant=tenant, business_id=meta["business_id"],
-                                       access_token=meta["access_token"], token_last4=meta["access_token"][-4:])
+    connection = MetaConnectionFactory(
+        tenant=tenant,
+        business_id=meta["business_id"],
+        access_token=meta["access_token"],
+        token_last4=meta["access_token"][-4:],
+    )
     return CatalogFactory(tenant=tenant, store=store, connection=connection, meta_catalog_id=meta["catalog_id"])
 
 
 def add_variants(catalog: Catalog, n: int, *, image: str = GOOD_IMAGE) -> list[Variant]:
     """``n`` variants of one product that pass every sandbox check unless ``image`` says otherwise."""
-    product = ProductFactory(tenant=catalog.tenant, store=catalog.store, description_html=LONG_DESCRIPTION,
-                             google_product_category="Home & Garden > Decor",
-                             product_type="Home")
+    product = ProductFactory(
+        tenant=catalog.tenant,
+        store=catalog.store,
+        description_html=LONG_DESCRIPTION,
+        google_product_category="Home & Garden > Decor",
+        product_type="Home",
+    )
     created = [VariantFactory(product=product, catalog=catalog, image_url=image) for _ in range(n)]
     item_state.refresh_variants(Variant.objects.filter(pk__in=[v.pk for v in created]))
     return created
@@ -241,13 +249,21 @@ def test_feed_upload_errors_become_issues(shop, meta):
     client = client_for(shop)
     feed = client.post(f"{meta['catalog_id']}/product_feeds", {"name": "Test feed"})
     header = "id,title,description,availability,condition,price,link,image_link,brand\n"
-    row = (f"{variant.retailer_id},Shirt,A long enough description of a fine shirt,in stock,new,"
-           "not-a-price,https://shop.example.com/products/shirt,https://cdn.example.com/shirt.jpg,Acme\n")
+    row = (
+        f"{variant.retailer_id},Shirt,A long enough description of a fine shirt,in stock,new,"
+        "not-a-price,https://shop.example.com/products/shirt,https://cdn.example.com/shirt.jpg,Acme\n"
+    )
     upload = client.post(f"{feed['id']}/uploads", files={"file": ("feed.csv", io.BytesIO((header + row).encode()))})
     client.get(upload["id"], fields="id,end_time")  # let the sandbox process the upload
-    SyncBatch.objects.create(tenant=shop.tenant, catalog=shop, kind=SyncBatch.Kind.REPLACE_FEED,
-                             state=SyncBatch.State.FINISHED, handle=upload["id"], item_count=1,
-                             finished_at=timezone.now())
+    SyncBatch.objects.create(
+        tenant=shop.tenant,
+        catalog=shop,
+        kind=SyncBatch.Kind.REPLACE_FEED,
+        state=SyncBatch.State.FINISHED,
+        handle=upload["id"],
+        item_count=1,
+        finished_at=timezone.now(),
+    )
     harvest_sync_results(shop)
     issue = open_issues(shop, ItemIssue.Source.FEED).get()
     assert issue.variant == variant and "row" in issue.reference

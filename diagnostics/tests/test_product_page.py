@@ -39,10 +39,12 @@ def test_failed_variant_explains_why_with_fix_and_link(merchant_client, make_var
 def test_issues_from_every_source_are_listed(merchant_client, make_variants):
     load_error_taxonomy()
     (v,) = make_variants(1, "FAILED")
-    for source, code in ((ItemIssue.Source.LOCAL_VALIDATION, "LOCAL_EMPTY_TITLE"),
-                         (ItemIssue.Source.BATCH, ec.BATCH_ITEM_REJECTED),
-                         (ItemIssue.Source.FEED, ec.FEED_UPLOAD_ERROR),
-                         (ItemIssue.Source.DIAGNOSTICS_POLL, "WHATSAPP_POLICY_VIOLATION")):
+    for source, code in (
+        (ItemIssue.Source.LOCAL_VALIDATION, "LOCAL_EMPTY_TITLE"),
+        (ItemIssue.Source.BATCH, ec.BATCH_ITEM_REJECTED),
+        (ItemIssue.Source.FEED, ec.FEED_UPLOAD_ERROR),
+        (ItemIssue.Source.DIAGNOSTICS_POLL, "WHATSAPP_POLICY_VIOLATION"),
+    ):
         ItemIssueFactory(variant=v, catalog=v.catalog, source=source, error_type=ErrorType.objects.get(code=code))
     view = merchant_client.get(url(v.product)).context["health"].variants[0]
     assert {i.source for i in view.issues} == {"Local validation", "Batch upload", "Feed upload", "Meta diagnostics"}
@@ -79,8 +81,9 @@ def test_excluded_by_staff_leads_to_the_galantis_product_page(merchant_client, m
 
 
 def test_rejected_in_review_says_why_with_metas_reasons(merchant_client, make_variants):
-    (v,) = make_variants(1, "SYNCED", verdict="REJECTED", review_status="rejected",
-                         review_rejection_reasons=["COUNTERFEIT"])
+    (v,) = make_variants(
+        1, "SYNCED", verdict="REJECTED", review_status="rejected", review_rejection_reasons=["COUNTERFEIT"]
+    )
     response = merchant_client.get(url(v.product))
     view = response.context["health"].variants[0]
     assert view.state == "rejected" and view.level == "bad"
@@ -96,12 +99,24 @@ def test_unknown_review_status_is_shown_not_hidden(merchant_client, make_variant
 
 def test_failed_local_says_galantis_found_and_meta_failure_says_meta_says(merchant_client, store, catalog):
     product = ProductFactory(tenant=store.tenant, store=store)
-    VariantFactory(product=product, catalog=catalog, meta_status="FAILED", failure_source="LOCAL",
-                   last_error="The price is 0.00 USD; Meta only accepts positive prices.",
-                   last_error_fix="Set a price above zero on the variant in Shopify.", last_error_code="X")
-    VariantFactory(product=product, catalog=catalog, meta_status="FAILED", failure_source="META_BATCH",
-                   last_error="Invalid value for availability.", last_error_fix="Correct it in Shopify.",
-                   last_error_code="META_REJECTED")
+    VariantFactory(
+        product=product,
+        catalog=catalog,
+        meta_status="FAILED",
+        failure_source="LOCAL",
+        last_error="The price is 0.00 USD; Meta only accepts positive prices.",
+        last_error_fix="Set a price above zero on the variant in Shopify.",
+        last_error_code="X",
+    )
+    VariantFactory(
+        product=product,
+        catalog=catalog,
+        meta_status="FAILED",
+        failure_source="META_BATCH",
+        last_error="Invalid value for availability.",
+        last_error_fix="Correct it in Shopify.",
+        last_error_code="META_REJECTED",
+    )
     body = merchant_client.get(url(product)).content.decode()
     assert "Galantis found:</span> The price is 0.00 USD" in body
     assert "Meta says:</span> Invalid value for availability." in body
@@ -112,8 +127,14 @@ def test_failed_local_says_galantis_found_and_meta_failure_says_meta_says(mercha
 def test_a_failed_variant_never_sent_shows_no_accepted_time(merchant_client, make_variants):
     from django.utils import timezone
 
-    (never,) = make_variants(1, "FAILED", failure_source="LOCAL", synced_hash="", synced_at=timezone.now(),
-                             last_error="The product has no image.")
+    (never,) = make_variants(
+        1,
+        "FAILED",
+        failure_source="LOCAL",
+        synced_hash="",
+        synced_at=timezone.now(),
+        last_error="The product has no image.",
+    )
     response = merchant_client.get(url(never.product))
     assert response.context["health"].variants[0].accepted_at is None
     assert 'data-testid="accepted-at"' not in response.content.decode()

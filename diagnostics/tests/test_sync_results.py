@@ -37,9 +37,14 @@ def test_local_validation_failure_becomes_a_local_issue(catalog, make_variants):
 
 def test_local_issues_come_from_the_stored_failure_not_a_rerun_of_the_checks(catalog, make_variants):
     """A variant FAILED locally gets exactly the problems item_state stored, one issue per code."""
-    (v,) = make_variants(1, "FAILED", failure_source="LOCAL", last_error_code="EMPTY_TITLE,EMPTY_BRAND",
-                         last_error="The product has no title. The product has no brand.",
-                         last_error_fix="Give the product a title in Shopify. Set the product's vendor in Shopify.")
+    (v,) = make_variants(
+        1,
+        "FAILED",
+        failure_source="LOCAL",
+        last_error_code="EMPTY_TITLE,EMPTY_BRAND",
+        last_error="The product has no title. The product has no brand.",
+        last_error_fix="Give the product a title in Shopify. Set the product's vendor in Shopify.",
+    )
     sync_failure_issues(catalog)
     codes = set(ItemIssue.objects.open().values_list("error_type__code", flat=True))
     assert codes == {"LOCAL_EMPTY_TITLE", "LOCAL_EMPTY_BRAND"}  # the price (valid) is not re-checked
@@ -55,10 +60,12 @@ def test_excluded_variants_never_have_issues(catalog, make_variants):
 
 
 def test_meta_and_local_failures_go_to_their_own_source(catalog, make_variants):
-    (local,) = make_variants(1, "FAILED", failure_source="LOCAL", last_error_code="EMPTY_IMAGE_URL",
-                             last_error="The product has no image.")
-    (meta,) = make_variants(1, "FAILED", failure_source="META_BATCH", last_error="Invalid image URL",
-                            last_error_code=META_REJECTED)
+    (local,) = make_variants(
+        1, "FAILED", failure_source="LOCAL", last_error_code="EMPTY_IMAGE_URL", last_error="The product has no image."
+    )
+    (meta,) = make_variants(
+        1, "FAILED", failure_source="META_BATCH", last_error="Invalid image URL", last_error_code=META_REJECTED
+    )
     sync_failure_issues(catalog)
     sources = dict(ItemIssue.objects.open().values_list("variant_id", "source"))
     assert sources == {local.pk: ItemIssue.Source.LOCAL_VALIDATION, meta.pk: ItemIssue.Source.BATCH}
@@ -74,7 +81,10 @@ def test_meta_rejection_becomes_a_batch_issue_with_metas_message(catalog, make_v
     sync_failure_issues(catalog)
     issue = ItemIssue.objects.open().get()
     assert (issue.source, issue.error_type.code, issue.message) == (
-        ItemIssue.Source.BATCH, "PROPERTY_VALUE_MISSING", message)
+        ItemIssue.Source.BATCH,
+        "PROPERTY_VALUE_MISSING",
+        message,
+    )
 
 
 def test_issues_resolve_once_the_variant_is_no_longer_failed(catalog, make_variants):
@@ -116,8 +126,9 @@ def test_graph_errors_are_classified(error, code):
 
 
 def test_integration_error_is_recorded_and_cleared_by_success(catalog):
-    record_integration_error(catalog, AuthError("Error validating access token", code=190, subcode=460),
-                             operation="diagnostics")
+    record_integration_error(
+        catalog, AuthError("Error validating access token", code=190, subcode=460), operation="diagnostics"
+    )
     issue = CatalogIssue.objects.open().get()
     assert issue.error_type.code == ec.TOKEN_REVOKED and issue.details["code"] == 190
     record_integration_error(catalog, AuthError("again", code=190, subcode=460), operation="diagnostics")
@@ -161,8 +172,11 @@ def test_snapshots_hold_the_health_counts(catalog, make_variants):
     take_all_snapshots(timezone.now())
     snap = HealthSnapshot.objects.get()
     counts = Variant.objects.filter(catalog=catalog).health_counts()
-    assert (snap.pending, snap.synced, snap.failed, snap.excluded) == (
-        counts["pending"], counts["synced"], counts["failed"], counts["excluded"]) == (0, 7, 0, 2)
+    assert (
+        (snap.pending, snap.synced, snap.failed, snap.excluded)
+        == (counts["pending"], counts["synced"], counts["failed"], counts["excluded"])
+        == (0, 7, 0, 2)
+    )
     assert (snap.live, snap.not_visible, snap.rejected, snap.in_review) == (2, 2, 1, 3)
 
 
@@ -172,8 +186,14 @@ def test_a_finished_sync_takes_a_snapshot_at_the_next_harvest(catalog, make_vari
     make_variants(2, "SYNCED", verdict="LIVE")
     harvest_sync_results(catalog)
     assert not HealthSnapshot.objects.exists()  # nothing was synced
-    SyncBatch.objects.create(tenant=catalog.tenant, catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH,
-                             state=SyncBatch.State.FINISHED, item_count=2, finished_at=timezone.now())
+    SyncBatch.objects.create(
+        tenant=catalog.tenant,
+        catalog=catalog,
+        kind=SyncBatch.Kind.ITEMS_BATCH,
+        state=SyncBatch.State.FINISHED,
+        item_count=2,
+        finished_at=timezone.now(),
+    )
     harvest_sync_results(catalog)
     assert HealthSnapshot.objects.get().live == 2
     harvest_sync_results(catalog)  # no new sync: no new snapshot
@@ -182,10 +202,16 @@ def test_a_finished_sync_takes_a_snapshot_at_the_next_harvest(catalog, make_vari
 
 @pytest.mark.parametrize("size", [3, 30])
 def test_failure_issues_cost_does_not_grow_with_failures(catalog, make_variants, size, django_assert_num_queries):
-    make_variants(size, "FAILED", failure_source="LOCAL", last_error_code="EMPTY_IMAGE_URL",
-                  last_error="The product has no image.")
-    make_variants(size, "FAILED", failure_source="META_BATCH", last_error="Invalid availability.",
-                  last_error_code=META_REJECTED)
+    make_variants(
+        size,
+        "FAILED",
+        failure_source="LOCAL",
+        last_error_code="EMPTY_IMAGE_URL",
+        last_error="The product has no image.",
+    )
+    make_variants(
+        size, "FAILED", failure_source="META_BATCH", last_error="Invalid availability.", last_error_code=META_REJECTED
+    )
     sync_failure_issues(catalog)  # opens them all
     # resolve (two sources), error types, the FAILED chunk, the end of the walk, then per source
     # the open issues of the chunk's variants: nothing to write the second time

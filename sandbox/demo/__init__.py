@@ -141,10 +141,15 @@ def break_image_links(shop: Shop, count: int) -> int:
     images: list[ShopImage] = []
     variants = (
         ShopVariant.objects.filter(
-            shop=shop, image__isnull=False, image__position__gt=1, price__gt=0,
-            product__status=ShopProduct.Status.ACTIVE, product__published_at__isnull=False,
+            shop=shop,
+            image__isnull=False,
+            image__position__gt=1,
+            price__gt=0,
+            product__status=ShopProduct.Status.ACTIVE,
+            product__published_at__isnull=False,
         )
-        .select_related("image").order_by("legacy_id")
+        .select_related("image")
+        .order_by("legacy_id")
     )
     for variant in variants:
         if len(images) == count:
@@ -182,7 +187,9 @@ def fire_live_webhook(shop: Shop) -> None:
     """Set one variant's stock in the shop: Shopify's webhooks reach the served site at once."""
     variant = (
         ShopVariant.objects.filter(shop=shop, product__status=ShopProduct.Status.ACTIVE, tracked=True)
-        .select_related("product", "shop").order_by("legacy_id").first()
+        .select_related("product", "shop")
+        .order_by("legacy_id")
+        .first()
     )
     if variant is not None:
         changes.set_inventory(variant, DEMO_STOCK)

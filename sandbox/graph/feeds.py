@@ -252,9 +252,11 @@ def _process(pk: int, now: datetime) -> int:
     budget = settings.SANDBOX_FEED_SLICE_SECONDS
     lease = now + timedelta(seconds=budget + SLICE_LEASE_GRACE)
     # Take the slice: a concurrent call that lost the race updates nothing and moves on.
-    taken = FeedUpload.objects.filter(pk=pk, end_time=None).filter(
-        Q(slice_lease_until=None) | Q(slice_lease_until__lt=now)
-    ).update(slice_lease_until=lease, claimed_at=Coalesce("claimed_at", Value(now)))
+    taken = (
+        FeedUpload.objects.filter(pk=pk, end_time=None)
+        .filter(Q(slice_lease_until=None) | Q(slice_lease_until__lt=now))
+        .update(slice_lease_until=lease, claimed_at=Coalesce("claimed_at", Value(now)))
+    )
     if not taken:
         return 0
     try:
@@ -362,8 +364,9 @@ def _ingest(upload: FeedUpload, report: _Report, now: datetime, deadline: float)
                     return True
                 if fail_after and upload.rows_read + len(chunk) > fail_after:
                     # The fault: the session breaks off mid-file; rows read so far stay, none is deleted.
-                    _ingest_chunk(upload, report, chunk[: max(fail_after - upload.rows_read, 0)], method, now,
-                                  review_delay)
+                    _ingest_chunk(
+                        upload, report, chunk[: max(fail_after - upload.rows_read, 0)], method, now, review_delay
+                    )
                     report.add("fatal", UPLOAD_BROKE_OFF, "HIGH")
                     return True
                 _ingest_chunk(upload, report, chunk, method, now, review_delay)
@@ -416,11 +419,7 @@ def _delete_missing(catalog: ProductCatalog, feed: ProductFeed, upload: FeedUplo
     (docs/meta-ingestion-rules.md, "Creation by feed": a lost Batch API DELETE leaves it in
     the catalog for good).
     """
-    missing = (
-        ProductItem.objects.filter(catalog=catalog, feed=feed)
-        .exclude(seen_in_upload=upload.pk)
-        .order_by("pk")
-    )
+    missing = ProductItem.objects.filter(catalog=catalog, feed=feed).exclude(seen_in_upload=upload.pk).order_by("pk")
     deleted = 0
     while pks := list(missing.values_list("pk", flat=True)[:ROW_CHUNK]):
         deleted += ProductItem.objects.filter(pk__in=pks).delete()[0]

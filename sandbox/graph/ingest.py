@@ -306,8 +306,9 @@ def upsert(model: type[Model], rows: list[dict], *, unique_fields: list[str], up
         for row in rows
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) {suffix}",
-                           params)
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) {suffix}", params
+        )
 
 
 def _upsert_postgresql(connection, insert: str, suffix: str, fields: list, rows: list[dict]) -> None:

@@ -30,13 +30,24 @@ def sign(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def build_payload(*, business_id: str, catalog_id: str = "", pixel_id: str = "", page_id: str = "",
-                  external_business_id: str = "", entry_time: int | None = None,
-                  entry_id: str | None = None) -> dict[str, Any]:
+def build_payload(
+    *,
+    business_id: str,
+    catalog_id: str = "",
+    pixel_id: str = "",
+    page_id: str = "",
+    external_business_id: str = "",
+    entry_time: int | None = None,
+    entry_id: str | None = None,
+) -> dict[str, Any]:
     """One ``fbe_install`` notification for the given assets (blank ones left out)."""
     value: dict[str, Any] = {"business_manager_id": business_id}
-    for key, asset in (("catalog_id", catalog_id), ("pixel_id", pixel_id), ("page_id", page_id),
-                       ("fbe_external_business_id", external_business_id)):
+    for key, asset in (
+        ("catalog_id", catalog_id),
+        ("pixel_id", pixel_id),
+        ("page_id", page_id),
+        ("fbe_external_business_id", external_business_id),
+    ):
         if asset:
             value[key] = asset
     value["installed_features"] = [
@@ -46,16 +57,19 @@ def build_payload(*, business_id: str, catalog_id: str = "", pixel_id: str = "",
     value["installed_features"] = [feature for feature in value["installed_features"] if feature]
     return {
         "object": OBJECT,
-        "entry": [{
-            "id": entry_id or sandbox_app().fbid,
-            "time": int(time.time()) if entry_time is None else entry_time,
-            "changes": [{"field": FIELD, "value": value}],
-        }],
+        "entry": [
+            {
+                "id": entry_id or sandbox_app().fbid,
+                "time": int(time.time()) if entry_time is None else entry_time,
+                "changes": [{"field": FIELD, "value": value}],
+            }
+        ],
     }
 
 
-def send(url: str, payload: dict[str, Any] | bytes, *, app_secret: str, signature: str | None = None,
-         timeout: float = 10.0) -> requests.Response:
+def send(
+    url: str, payload: dict[str, Any] | bytes, *, app_secret: str, signature: str | None = None, timeout: float = 10.0
+) -> requests.Response:
     """POST ``payload`` to ``url`` signed with ``app_secret`` (``signature`` overrides it, for bad-input tests)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
     headers = {

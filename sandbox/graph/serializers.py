@@ -272,8 +272,10 @@ ITEM_GETTERS: dict[str, Getter] = {
     "capabilities_disabled_by_user": lambda i, s: list(i.data.get("disabled_capabilities") or []),
     "tags": lambda i, s: i.data.get("internal_label") or i.data.get("product_tags"),
     "additional_variant_attributes": _variant_attributes,
-    "videos": lambda i, s: [{"url": v.get("url"), "tags": v.get("tag") or []} for v in i.data.get("video") or []
-                            if isinstance(v, dict)] or None,
+    "videos": lambda i, s: (
+        [{"url": v.get("url"), "tags": v.get("tag") or []} for v in i.data.get("video") or [] if isinstance(v, dict)]
+        or None
+    ),
     "shipping_weight_value": lambda i, s: _shipping_weight(i, 0),
     "shipping_weight_unit": lambda i, s: _shipping_weight(i, 1),
     **{f"custom_label_{n}": _data(f"custom_label_{n}") for n in range(5)},

@@ -119,11 +119,43 @@ MAX_IMAGES = 21
 MAX_ADDITIONAL_IMAGES = 50
 MAX_VIDEOS = 20
 # The HTML rich_text_description may hold: formatting and structure, no attributes.
-RICH_TEXT_TAGS = frozenset({
-    "p", "br", "div", "span", "h1", "h2", "h3", "h4", "h5", "h6", "b", "strong", "i", "em", "u", "s",
-    "strike", "del", "ins", "mark", "small", "sub", "sup", "ul", "ol", "li", "dl", "dt", "dd",
-    "blockquote", "pre", "code", "hr",
-})
+RICH_TEXT_TAGS = frozenset(
+    {
+        "p",
+        "br",
+        "div",
+        "span",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "strike",
+        "del",
+        "ins",
+        "mark",
+        "small",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "code",
+        "hr",
+    }
+)
 _HTML_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)([^>]*)>")
 # "Name:Value" pairs separated by commas, neither part empty.
 _VARIANT_ATTRIBUTE = re.compile(r"^[^,:]+:[^,:]+$")

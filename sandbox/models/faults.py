@@ -36,7 +36,7 @@ class FaultProfile(models.Model):
     lose_answer_next = models.PositiveIntegerField(
         default=0,
         help_text="The next N calls that change something do their work, then answer a transient 500 "
-        "(the answer is lost, the change is not: Meta's \"an error does not mean it was not created\").",
+        '(the answer is lost, the change is not: Meta\'s "an error does not mean it was not created").',
     )
     rate_limited = models.BooleanField(default=False, help_text="Answer 80014 (batch) / 80009 (other) now.")
     rate_limit_per_hour = models.PositiveIntegerField(

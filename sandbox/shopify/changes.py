@@ -29,9 +29,19 @@ from .models import (
 from .webhooks import emit
 
 PRODUCT_FIELDS = {
-    "title", "handle", "description_html", "vendor", "product_type", "status", "tags", "template_suffix",
+    "title",
+    "handle",
+    "description_html",
+    "vendor",
+    "product_type",
+    "status",
+    "tags",
+    "template_suffix",
     # Category (taxonomy id and full name), video media and metafields (sandbox shapes: see models).
-    "category_id", "category_full_name", "videos", "metafields",
+    "category_id",
+    "category_full_name",
+    "videos",
+    "metafields",
 }
 VARIANT_FIELDS = {
     "price",

@@ -175,8 +175,9 @@ def _price(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(whole) + rng.choice([Decimal("0.00"), Decimal("0.50"), Decimal("0.95"), Decimal("0.99")])
 
 
-def _extras(seed: int, index: int, id_base: int, product_serial: int, product_type: str, handle: str,
-            has_sale: bool) -> dict[str, Any]:
+def _extras(
+    seed: int, index: int, id_base: int, product_serial: int, product_type: str, handle: str, has_sale: bool
+) -> dict[str, Any]:
     """Category, videos and metafields of one product.
 
     Drawn from a random stream of their own, so adding them changed no other generated value.

@@ -66,8 +66,9 @@ def emit(
     triggered_at = triggered_at or timezone.now()
     deliveries = []
     for subscription in subscriptions:
-        body = payloads.dumps(_filtered(_for_version(topic, payload, subscription.api_version),
-                                        subscription.include_fields))
+        body = payloads.dumps(
+            _filtered(_for_version(topic, payload, subscription.api_version), subscription.include_fields)
+        )
         deliveries.append(
             WebhookDelivery(
                 shop=shop,

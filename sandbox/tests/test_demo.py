@@ -57,8 +57,9 @@ def test_demo_connects_and_imports_a_sandbox_shop_through_the_products_services(
     store = ShopifyStore.objects.get(tenant=tenant)
     assert store.shop_domain == demo.DEMO_SHOP_DOMAIN and store.access_token and store.connected_at
     # connect_store registered the webhooks, to this site
-    callbacks = WebhookSubscription.objects.filter(shop__domain=store.shop_domain).values_list("callback_url",
-                                                                                         flat=True)
+    callbacks = WebhookSubscription.objects.filter(shop__domain=store.shop_domain).values_list(
+        "callback_url", flat=True
+    )
     assert set(callbacks) == {f"{live_server.url}/shopify/webhooks/"}
     run = ImportRun.objects.get(store=store)
     assert run.state == ImportRun.State.SUCCEEDED and run.products_seen == PRODUCTS
@@ -76,6 +77,7 @@ def test_demo_fires_a_live_webhook_the_site_receives():
 
 def test_demo_is_idempotent():
     run_demo()
+
     def counts() -> tuple[int, ...]:
         return tuple(m.objects.count() for m in (Product, Variant, Membership, ShopifyStore, ImportRun))
 

@@ -230,7 +230,8 @@ def merchant_pages(walk: Walk) -> list[str]:
         walk.check_accessibility(path)
         pages.append(path)
         todo += [
-            h for h in walk.links("main a[href]")
+            h
+            for h in walk.links("main a[href]")
             if h.startswith(MERCHANT_PREFIXES) and not MERCHANT_SKIP.search(h.split("?")[0])
         ]
     return pages

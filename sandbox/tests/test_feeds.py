@@ -66,8 +66,7 @@ def test_replace_upload_creates_items_and_counts_them(client, graph, account, fe
     assert ProductItem.objects.filter(feed__isnull=False).count() == 3
 
 
-def test_an_upload_that_breaks_off_keeps_what_it_read_and_deletes_nothing(client, graph, account, feed_id,
-                                                                          settings):
+def test_an_upload_that_breaks_off_keeps_what_it_read_and_deletes_nothing(client, graph, account, feed_id, settings):
     first = upload(client, account, feed_id, feed_csv([valid_item(f"sku-{n}") for n in range(4)]))["id"]
     assert session(graph, first)["num_persisted_items"] == 4
     settings.SANDBOX_FEED_FAIL_AFTER_ROWS = 2  # the fault

@@ -277,8 +277,13 @@ def test_a_json_body_is_accepted_and_stores_the_same_items_as_a_form_body(graph,
         )
         stored = {item.retailer_id: item.data for item in ProductItem.objects.all()}
         result = result["data"][0]
-        results[encoding] = (answer["validation_status"], result["status"], result["errors"],
-                             result["ids_of_invalid_requests"], stored)
+        results[encoding] = (
+            answer["validation_status"],
+            result["status"],
+            result["errors"],
+            result["ids_of_invalid_requests"],
+            stored,
+        )
     assert results["json"] == results["form"]
     assert set(results["json"][4]) == {"sku-1", "sku-3"}
     assert results["json"][4]["sku-3"]["title"] == "Crème brûlée"

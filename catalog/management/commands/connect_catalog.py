@@ -32,23 +32,44 @@ class Command(ServiceCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant slug or id.")
-        parser.add_argument("--token-file", help="File holding the catalog access token ('-' reads stdin). "
-                                                 "Optional when a working token is stored.")
+        parser.add_argument(
+            "--token-file",
+            help="File holding the catalog access token ('-' reads stdin). Optional when a working token is stored.",
+        )
         parser.add_argument("--business-id", default="", help="Meta business id (kept from before if omitted).")
-        parser.add_argument("--catalog", "--catalog-id", dest="catalog_id", default="",
-                            help="Meta catalog id to import or link.")
+        parser.add_argument(
+            "--catalog", "--catalog-id", dest="catalog_id", default="", help="Meta catalog id to import or link."
+        )
         parser.add_argument("--flow", choices=Catalog.Flow.values, help="import, create or link.")
         parser.add_argument("--create-name", default="", help="Name of the catalog --flow create makes.")
         parser.add_argument("--store", default="", help="Shopify shop domain (needed when the tenant has several).")
-        parser.add_argument("--yes", action="store_true",
-                            help="Confirm: replace the current catalog if any, and enable sync after an import.")
-        parser.add_argument("--delete-unmatched", action="store_true",
-                            help="With --flow import --yes: also delete Meta items that have no Shopify variant.")
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="Confirm: replace the current catalog if any, and enable sync after an import.",
+        )
+        parser.add_argument(
+            "--delete-unmatched",
+            action="store_true",
+            help="With --flow import --yes: also delete Meta items that have no Shopify variant.",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print one JSON object.")
 
-    def handle(self, *args, tenant: str, token_file: str | None, business_id: str, catalog_id: str,
-               flow: str | None, create_name: str, store: str, yes: bool, delete_unmatched: bool,
-               as_json: bool, **options):
+    def handle(
+        self,
+        *args,
+        tenant: str,
+        token_file: str | None,
+        business_id: str,
+        catalog_id: str,
+        flow: str | None,
+        create_name: str,
+        store: str,
+        yes: bool,
+        delete_unmatched: bool,
+        as_json: bool,
+        **options,
+    ):
         owner = tenants.get_by_slug_or_id(tenant)
         self.as_json = as_json
         result: dict = {"tenant": owner.slug}
@@ -74,8 +95,9 @@ class Command(ServiceCommand):
         result["catalogs"] = connection.available_catalogs
         self._say_catalogs(connection)
         if flow:
-            result.update(self._choose(owner, self._store(owner, store), flow, catalog_id, create_name, yes,
-                                       delete_unmatched))
+            result.update(
+                self._choose(owner, self._store(owner, store), flow, catalog_id, create_name, yes, delete_unmatched)
+            )
         if as_json:
             self.stdout.write(json.dumps(result, default=str))
 
@@ -89,12 +111,14 @@ class Command(ServiceCommand):
             connection = flows.connect_token(owner, token=token, business_id=business_id)
         except flows.FlowError as exc:
             raise CommandError(str(exc)) from exc
-        self._say(self.style.SUCCESS(
-            f"Token {connection.token_hint} saved for business {connection.business_id}: "
-            f"{connection.get_token_status_display().lower()}"
-            + (f", expires {connection.token_expires_at:%Y-%m-%d}" if connection.token_expires_at else "")
-            + "."
-        ))
+        self._say(
+            self.style.SUCCESS(
+                f"Token {connection.token_hint} saved for business {connection.business_id}: "
+                f"{connection.get_token_status_display().lower()}"
+                + (f", expires {connection.token_expires_at:%Y-%m-%d}" if connection.token_expires_at else "")
+                + "."
+            )
+        )
         return connection
 
     def _store(self, owner, domain: str) -> ShopifyStore:
@@ -113,19 +137,35 @@ class Command(ServiceCommand):
 
     def _choose(self, owner, store, flow, catalog_id, create_name, yes, delete_unmatched) -> dict:
         try:
-            catalog = flows.choose_catalog(owner, store=store, flow=flow, catalog_id=catalog_id,
-                                           create_name=create_name, confirmed=yes, queue=False)
+            catalog = flows.choose_catalog(
+                owner,
+                store=store,
+                flow=flow,
+                catalog_id=catalog_id,
+                create_name=create_name,
+                confirmed=yes,
+                queue=False,
+            )
         except flows.ConfirmationRequired as exc:
             for line in exc.plan.consequences():
                 self._say(f"  - {line}")
             raise CommandError("This replaces the current catalog: re-run with --yes to confirm.") from exc
         except flows.FlowError as exc:
             raise CommandError(str(exc)) from exc
-        self._say(self.style.SUCCESS(
-            f"{store.shop_domain} -> catalog {catalog.name} ({catalog.meta_catalog_id}), {catalog.get_flow_display()}."
-        ))
-        out: dict = {"catalog": {"id": catalog.pk, "meta_catalog_id": catalog.meta_catalog_id, "name": catalog.name,
-                                 "flow": catalog.flow}}
+        self._say(
+            self.style.SUCCESS(
+                f"{store.shop_domain} -> catalog {catalog.name} ({catalog.meta_catalog_id}), "
+                f"{catalog.get_flow_display()}."
+            )
+        )
+        out: dict = {
+            "catalog": {
+                "id": catalog.pk,
+                "meta_catalog_id": catalog.meta_catalog_id,
+                "name": catalog.name,
+                "flow": catalog.flow,
+            }
+        }
         if flow == Catalog.Flow.CREATE:
             pending = catalog.variants.filter(meta_status="PENDING").count()
             self._say(f"{pending} variants queued for the new catalog (the task cluster pushes them).")
@@ -138,8 +178,9 @@ class Command(ServiceCommand):
             if flow == Catalog.Flow.IMPORT:
                 if yes:
                     try:
-                        report = reconcile.confirm_import(report, delete_unmatched=delete_unmatched, via=VIA,
-                                                          queue=False)
+                        report = reconcile.confirm_import(
+                            report, delete_unmatched=delete_unmatched, via=VIA, queue=False
+                        )
                     except reconcile.ReportNotApplicable as exc:
                         raise CommandError(str(exc)) from exc
                     report = reconcile.apply_report(report)

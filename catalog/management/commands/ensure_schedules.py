@@ -6,8 +6,10 @@ from galantis.schedules import ensure_schedules
 
 
 class Command(BaseCommand):
-    help = "Create or update every Django-Q2 schedule of the project (sync, Shopify in, diagnostics, Conversions " \
+    help = (
+        "Create or update every Django-Q2 schedule of the project (sync, Shopify in, diagnostics, Conversions "
         "API, alerts) and delete our own ones no longer listed. Idempotent: run it at every deploy."
+    )
 
     def handle(self, *args, **options):
         for name in ensure_schedules():

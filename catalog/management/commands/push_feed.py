@@ -31,7 +31,9 @@ class Command(ServiceCommand):
             elif result.skipped:
                 self.stdout.write(self.style.WARNING(f"{catalog} (#{catalog.pk}): {result.skipped}"))
             else:
-                self.stdout.write(self.style.SUCCESS(
-                    f"{catalog} (#{catalog.pk}): {len(result.batches)} upload(s), {result.items} rows"
-                    + (" — confirmed" if result.waited and not result.timed_out else "")
-                ))
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{catalog} (#{catalog.pk}): {len(result.batches)} upload(s), {result.items} rows"
+                        + (" — confirmed" if result.waited and not result.timed_out else "")
+                    )
+                )

@@ -36,8 +36,13 @@ class BoundedStopCluster(Cluster):
         self.sentinel.join(grace)
         if self.sentinel.is_alive():
             busy = [p for p in processes if p.is_running()]
-            logger.warning("Q Cluster %s: %s process(es) still busy after %.0f s; killing them (their tasks will be "
-                           "handed out again).", self.name, len(busy), grace)
+            logger.warning(
+                "Q Cluster %s: %s process(es) still busy after %.0f s; killing them (their tasks will be "
+                "handed out again).",
+                self.name,
+                len(busy),
+                grace,
+            )
             for process in busy:
                 _kill(process)
             _kill(psutil.Process(self.sentinel.pid))

@@ -30,13 +30,17 @@ class Command(BaseCommand):
         results = fieldcrypto.reseal_all(dry_run=dry_run)
         unreadable = sum(len(r.unreadable) for r in results)
         if as_json:
-            self.stdout.write(json.dumps({
-                "dry_run": dry_run,
-                "fields": [
-                    {"field": r.label, "values": r.values, "rewritten": r.rewritten, "unreadable": r.unreadable}
-                    for r in results
-                ],
-            }))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "dry_run": dry_run,
+                        "fields": [
+                            {"field": r.label, "values": r.values, "rewritten": r.rewritten, "unreadable": r.unreadable}
+                            for r in results
+                        ],
+                    }
+                )
+            )
         else:
             verb = "would rewrite" if dry_run else "rewritten"
             for r in results:

@@ -46,9 +46,11 @@ class Command(ServiceCommand):
                     self.stdout.write(json.dumps(result))
                     continue
                 sends = ", ".join(f"{n} {m}" for m, n in result["would_send"].items()) or "nothing"
-                self.stdout.write(f"{catalog} (#{catalog.pk}): would send {sends}"
-                                  f" in batches of {result['batch_size']}"
-                                  + (f" [blocked: {result['blocked']}]" if result["blocked"] else ""))
+                self.stdout.write(
+                    f"{catalog} (#{catalog.pk}): would send {sends}"
+                    f" in batches of {result['batch_size']}"
+                    + (f" [blocked: {result['blocked']}]" if result["blocked"] else "")
+                )
                 for method, ids in result["samples"].items():
                     self.stdout.write(f"  {method}: {', '.join(ids)}{' …' if len(ids) >= run.DRY_RUN_SAMPLE else ''}")
                 continue
@@ -82,8 +84,11 @@ class Command(ServiceCommand):
             self.stdout.write(f"  product sets: not synced ({sets.skipped_reason})")
             return
         parts = [
-            f"{len(sets.created)} created", f"{len(sets.updated)} updated", f"{len(sets.deleted)} deleted",
-            f"{sets.unchanged} unchanged", f"{len(sets.waiting)} waiting for items",
+            f"{len(sets.created)} created",
+            f"{len(sets.updated)} updated",
+            f"{len(sets.deleted)} deleted",
+            f"{sets.unchanged} unchanged",
+            f"{len(sets.waiting)} waiting for items",
         ]
         if sets.blocked:
             parts.append(f"{len(sets.blocked)} kept (live in a shop, confirm deletion in the admin)")

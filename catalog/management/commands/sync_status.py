@@ -23,8 +23,10 @@ class Command(ServiceCommand):
                 self.stdout.write(json.dumps(state))
                 continue
             counts = " ".join(f"{k} {v}" for k, v in state["counts"].items())
-            self.stdout.write(f"{catalog} (#{catalog.pk}, Meta {state['meta_catalog_id'] or '—'}, {state['flow']}): "
-                              f"{counts}; {state['in_flight']} in flight; last sync {state['last_sync_at'] or 'never'}")
+            self.stdout.write(
+                f"{catalog} (#{catalog.pk}, Meta {state['meta_catalog_id'] or '—'}, {state['flow']}): "
+                f"{counts}; {state['in_flight']} in flight; last sync {state['last_sync_at'] or 'never'}"
+            )
             verdict = state["verdict"]
             self.stdout.write(
                 f"  to be live: {state['pending']} pending, {state['synced']} synced "
@@ -33,8 +35,10 @@ class Command(ServiceCommand):
                 f"{state['excluded']} excluded"
             )
             if state["failed_by_meta"] or state["failed_locally"]:
-                self.stdout.write(f"  failed: {state['failed_by_meta']} rejected by Meta, "
-                                  f"{state['failed_locally']} caught before sending")
+                self.stdout.write(
+                    f"  failed: {state['failed_by_meta']} rejected by Meta, "
+                    f"{state['failed_locally']} caught before sending"
+                )
             if state["paused"]:
                 until = f" until {state['paused_until']}" if state["paused_until"] else ""
                 self.stdout.write(self.style.WARNING(f"  PAUSED ({state['paused']}){until}: {state['paused_reason']}"))

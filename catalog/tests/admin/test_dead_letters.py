@@ -35,39 +35,71 @@ def queued() -> list[tuple[str, tuple, dict]]:
     return [(q.task["func"], tuple(q.task["args"]), q.task["kwargs"]) for q in OrmQ.objects.order_by("pk")]
 
 
-def failure(func: str = "catalog.tasks.push_catalog", args: tuple = (7,), kwargs: dict | None = None,
-            result: str = "ValueError: boom : Traceback ...", group: str | None = "push:7") -> Failure:
+def failure(
+    func: str = "catalog.tasks.push_catalog",
+    args: tuple = (7,),
+    kwargs: dict | None = None,
+    result: str = "ValueError: boom : Traceback ...",
+    group: str | None = "push:7",
+) -> Failure:
     now = timezone.now()
     return Failure.objects.create(
-        id=uuid.uuid4().hex, name=f"task-{uuid.uuid4().hex[:6]}", func=func, args=args, kwargs=kwargs or {},
-        result=result, group=group, started=now - timedelta(seconds=3), stopped=now, success=False,
+        id=uuid.uuid4().hex,
+        name=f"task-{uuid.uuid4().hex[:6]}",
+        func=func,
+        args=args,
+        kwargs=kwargs or {},
+        result=result,
+        group=group,
+        started=now - timedelta(seconds=3),
+        stopped=now,
+        success=False,
         attempt_count=1,
     )
 
 
-def failed_batch(catalog, *, state=SyncBatch.State.FAILED, shard=0, finished_ago=timedelta(hours=1),
-                 pending: int = 1, message: str = "Meta refused the call") -> SyncBatch:
+def failed_batch(
+    catalog,
+    *,
+    state=SyncBatch.State.FAILED,
+    shard=0,
+    finished_ago=timedelta(hours=1),
+    pending: int = 1,
+    message: str = "Meta refused the call",
+) -> SyncBatch:
     """A batch that ended ``state``, its shard still holding ``pending`` PENDING variants."""
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
     for _ in range(pending):
         VariantFactory(product=product, catalog=catalog, meta_status=Variant.SyncStatus.PENDING)
-    return SyncBatchFactory(catalog=catalog, state=state, shard=shard, item_count=pending, error_message=message,
-                            finished_at=timezone.now() - finished_ago)
+    return SyncBatchFactory(
+        catalog=catalog,
+        state=state,
+        shard=shard,
+        item_count=pending,
+        error_message=message,
+        finished_at=timezone.now() - finished_ago,
+    )
 
 
 def variant_in_shard(catalog, shard: int, **kwargs) -> Variant:
     """A variant of ``catalog`` whose retailer id falls in ``shard`` (the key comes from the id on save)."""
     retailer_id = next(
-        rid for rid in (f"rid-{n}" for n in range(1000)) if shard_key_for(rid) % catalog.shard_count == shard
-        and not Variant.objects.filter(retailer_id=rid).exists()
+        rid
+        for rid in (f"rid-{n}" for n in range(1000))
+        if shard_key_for(rid) % catalog.shard_count == shard and not Variant.objects.filter(retailer_id=rid).exists()
     )
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
     return VariantFactory(product=product, catalog=catalog, retailer_id=retailer_id, **kwargs)
 
 
 def poison(store, **kwargs) -> WebhookEvent:
-    return WebhookEventFactory(store=store, state=WebhookEvent.State.FAILED, attempts=5,
-                               error=kwargs.pop("error", "KeyError: 'variants'"), **kwargs)
+    return WebhookEventFactory(
+        store=store,
+        state=WebhookEvent.State.FAILED,
+        attempts=5,
+        error=kwargs.pop("error", "KeyError: 'variants'"),
+        **kwargs,
+    )
 
 
 def section(response, kind: str) -> dict | None:
@@ -88,7 +120,11 @@ def test_superuser_sees_every_section_with_its_count(admin_client, store, catalo
     response = admin_client.get(PAGE)
     assert response.status_code == 200
     assert [(s["kind"], s["count"]) for s in response.context["sections"]] == [
-        ("task", 1), ("webhook", 2), ("batch", 1), ("capi", 0)]
+        ("task", 1),
+        ("webhook", 2),
+        ("batch", 1),
+        ("capi", 0),
+    ]
     assert listed(response, "task") == [task.pk]
     assert set(listed(response, "webhook")) == {mine.pk, theirs.pk}
     assert listed(response, "batch") == [batch.pk]
@@ -158,8 +194,7 @@ class TestFailedBatches:
         catalog.shard_count = 2
         catalog.save()
         variant_in_shard(catalog, 0)
-        batch = SyncBatchFactory(catalog=catalog, state=SyncBatch.State.FAILED, shard=0,
-                                 finished_at=timezone.now())
+        batch = SyncBatchFactory(catalog=catalog, state=SyncBatch.State.FAILED, shard=0, finished_at=timezone.now())
         SyncBatchFactory(catalog=catalog, state=SyncBatch.State.FINISHED, shard=1, finished_at=timezone.now())
         assert listed(admin_client.get(PAGE), "batch") == [batch.pk]
 
@@ -179,8 +214,7 @@ class TestFailedBatches:
 # -- retry ---------------------------------------------------------------------------------------
 
 
-def test_retrying_a_task_queues_the_same_call_and_removes_the_failure(admin_client,
-                                                                     django_capture_on_commit_callbacks):
+def test_retrying_a_task_queues_the_same_call_and_removes_the_failure(admin_client, django_capture_on_commit_callbacks):
     task = failure(func="catalog.tasks.push_feed", args=(7, "replace_feed"), kwargs={"force": True})
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(PAGE, {"kind": "task", "id": task.pk})
@@ -230,8 +264,9 @@ def test_viewer_cannot_retry_a_webhook(viewer_client, store, django_capture_on_c
     assert event.state == WebhookEvent.State.FAILED
 
 
-def test_another_tenants_webhook_is_404_and_untouched(staff_client, store, other_tenant,
-                                                      django_capture_on_commit_callbacks):
+def test_another_tenants_webhook_is_404_and_untouched(
+    staff_client, store, other_tenant, django_capture_on_commit_callbacks
+):
     mine, theirs = poison(store), poison(ShopifyStoreFactory(tenant=other_tenant))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = staff_client.post(PAGE, {"kind": "webhook", "id": [mine.pk, theirs.pk]})
@@ -240,8 +275,9 @@ def test_another_tenants_webhook_is_404_and_untouched(staff_client, store, other
     assert set(WebhookEvent.objects.values_list("state", flat=True)) == {WebhookEvent.State.FAILED}
 
 
-def test_one_row_where_the_role_is_viewer_refuses_all(tenant, store, other_tenant,
-                                                      django_capture_on_commit_callbacks, client):
+def test_one_row_where_the_role_is_viewer_refuses_all(
+    tenant, store, other_tenant, django_capture_on_commit_callbacks, client
+):
     """Staff of A and viewer of B, retrying one event of each: 403, neither is queued."""
     user = UserFactory(username="staff-a-viewer-b")
     MembershipFactory(user=user, tenant=tenant, role=Membership.Role.STAFF)
@@ -250,15 +286,16 @@ def test_one_row_where_the_role_is_viewer_refuses_all(tenant, store, other_tenan
     mine, theirs = poison(store), poison(ShopifyStoreFactory(tenant=other_tenant))
     page = client.get(PAGE)
     assert {row["id"]: row["may_retry"] for row in section(page, "webhook")["rows"]} == {
-        mine.pk: True, theirs.pk: False}
+        mine.pk: True,
+        theirs.pk: False,
+    }
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(PAGE, {"kind": "webhook", "id": [mine.pk, theirs.pk]})
     assert response.status_code == 403
     assert not callbacks and not queued()
 
 
-def test_staff_retry_a_failed_batch_as_a_push_of_its_catalog(staff_client, catalog,
-                                                            django_capture_on_commit_callbacks):
+def test_staff_retry_a_failed_batch_as_a_push_of_its_catalog(staff_client, catalog, django_capture_on_commit_callbacks):
     first, second = failed_batch(catalog), failed_batch(catalog, state=SyncBatch.State.TIMED_OUT)
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(PAGE, {"kind": "batch", "id": [first.pk, second.pk]})
@@ -268,8 +305,9 @@ def test_staff_retry_a_failed_batch_as_a_push_of_its_catalog(staff_client, catal
 
 
 @pytest.mark.parametrize("who", ["viewer", "other tenant's staff"])
-def test_batch_retry_is_refused(who, viewer_client, staff_client, catalog, other_tenant,
-                                django_capture_on_commit_callbacks):
+def test_batch_retry_is_refused(
+    who, viewer_client, staff_client, catalog, other_tenant, django_capture_on_commit_callbacks
+):
     if who == "viewer":
         client, batch, code = viewer_client, failed_batch(catalog), 403
     else:
@@ -321,10 +359,16 @@ def test_no_secret_reaches_the_page(request, client_name, tenant, store, catalog
     connection = catalog.connection
     shop_token, webhook_secret, meta_token = store.access_token, store.webhook_secret, connection.access_token
     assert all(s.endswith(t) for s, t in zip((shop_token, webhook_secret, meta_token), CANARY_TAILS, strict=True))
-    failure(args=(catalog.pk, shop_token), kwargs={"token": meta_token, "note": {"secret": webhook_secret}},
-            result=f"GraphAPIError: GET /me?access_token={meta_token} failed; {BARE_META_TOKEN} : Traceback ...")
-    poison(store, error=f'Shopify error: {{"webhook_secret": "{webhook_secret}"}} Authorization: Bearer {shop_token}'
-                        f" {BARE_SHOPIFY_TOKEN}")
+    failure(
+        args=(catalog.pk, shop_token),
+        kwargs={"token": meta_token, "note": {"secret": webhook_secret}},
+        result=f"GraphAPIError: GET /me?access_token={meta_token} failed; {BARE_META_TOKEN} : Traceback ...",
+    )
+    poison(
+        store,
+        error=f'Shopify error: {{"webhook_secret": "{webhook_secret}"}} Authorization: Bearer {shop_token}'
+        f" {BARE_SHOPIFY_TOKEN}",
+    )
     failed_batch(catalog, message=f"POST items_batch?access_token={meta_token} -> 500 ({BARE_META_TOKEN})")
     response = request.getfixturevalue(client_name).get(PAGE)
     assert response.status_code == 200
@@ -398,8 +442,9 @@ def test_page_query_count_is_flat(admin_client, catalog, rows, django_assert_num
         tenant = TenantFactory()
         failure(args=(n,))
         poison(ShopifyStoreFactory(tenant=tenant))
-        ConversionEventFactory(catalog=failed_batch(CatalogFactory(tenant=tenant)).catalog, state="dead",
-                               last_error="x")
+        ConversionEventFactory(
+            catalog=failed_batch(CatalogFactory(tenant=tenant)).catalog, state="dead", last_error="x"
+        )
     with django_assert_num_queries(SUPERUSER_PAGE_QUERIES):
         response = admin_client.get(PAGE)
     assert [s["count"] for s in response.context["sections"]] == [rows, rows, rows, rows]

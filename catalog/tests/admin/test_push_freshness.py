@@ -20,8 +20,11 @@ def test_catalog_page_shows_p95_and_calls_this_hour(admin_client, settings):
     with time_machine.travel(now, tick=False):
         for seconds in (3, 4, 5, 40):  # the p95 of four calls is the slowest
             SyncBatch.objects.create(
-                tenant=catalog.tenant, catalog=catalog, state=SyncBatch.State.FINISHED,
-                changed_at=now - timedelta(seconds=100), sent_at=now - timedelta(seconds=100 - seconds),
+                tenant=catalog.tenant,
+                catalog=catalog,
+                state=SyncBatch.State.FINISHED,
+                changed_at=now - timedelta(seconds=100),
+                sent_at=now - timedelta(seconds=100 - seconds),
                 finished_at=now - timedelta(seconds=90 - seconds),
             )
         html = admin_client.get(reverse("admin:catalog_catalog_change", args=[catalog.pk])).content.decode()

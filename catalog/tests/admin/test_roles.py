@@ -67,8 +67,16 @@ STANDARD_VIEWS = ("changelist", "add", "history", "delete", "change")
 # The admin site's own URLs (not a model's). A new one must be added here after deciding
 # what a member may see there.
 SITE_VIEWS = {
-    "index", "login", "logout", "password_change", "password_change_done", "jsi18n", "view_on_site",
-    "autocomplete", "app_list", "section",
+    "index",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "jsi18n",
+    "view_on_site",
+    "autocomplete",
+    "app_list",
+    "section",
 }
 
 # user key -> (role in tenant B, role in tenant A)
@@ -108,8 +116,10 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     """One row of every tenant-owned model the admin shows, in ``tenant``."""
     secrets = {}
     if tails:
-        secrets = {"access_token": f"shpat_canary_{tenant.slug}{tails[0]}",
-                   "webhook_secret": f"whsec-canary-{tenant.slug}{tails[1]}"}
+        secrets = {
+            "access_token": f"shpat_canary_{tenant.slug}{tails[0]}",
+            "webhook_secret": f"whsec-canary-{tenant.slug}{tails[1]}",
+        }
     store = ShopifyStoreFactory(tenant=tenant, **secrets)
     meta = {"access_token": f"EAAcanary{tenant.slug}{tails[2]}", "token_last4": tails[2]} if tails else {}
     connection = MetaConnectionFactory(tenant=tenant, **meta)
@@ -122,7 +132,10 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
         tenant=tenant, catalog=catalog, meta_catalog_id=catalog.meta_catalog_id, purpose="import"
     )
     MetaItemDeletion.objects.create(
-        tenant=tenant, catalog=catalog, retailer_id="gone-1", reason=MetaItemDeletion.Reason.choices[0][0],
+        tenant=tenant,
+        catalog=catalog,
+        retailer_id="gone-1",
+        reason=MetaItemDeletion.Reason.choices[0][0],
         report=report,
     )
     ImportRunFactory(store=store)
@@ -139,11 +152,14 @@ def populate(tenant: Tenant, tails: tuple[str, str, str] | None = None) -> None:
     AlertFactory(tenant=tenant, catalog=catalog)
     DigestFactory(tenant=tenant)
     DriftFinding.objects.create(
-        tenant=tenant, catalog=catalog, kind=DriftFinding.Kind.GHOST, retailer_id="ghost-1",
-        first_found_at=timezone.now(), last_found_at=timezone.now(),
+        tenant=tenant,
+        catalog=catalog,
+        kind=DriftFinding.Kind.GHOST,
+        retailer_id="ghost-1",
+        first_found_at=timezone.now(),
+        last_found_at=timezone.now(),
     )
-    ReReviewRequest.objects.create(tenant=tenant, catalog=catalog, variant=variant,
-                                   reason=ReReviewRequest.Reason.STAFF)
+    ReReviewRequest.objects.create(tenant=tenant, catalog=catalog, variant=variant, reason=ReReviewRequest.Reason.STAFF)
     VariantEventFactory(variant=variant)
 
 
@@ -192,7 +208,8 @@ def allowed_anywhere(action: Action | None, roles: dict[int, str]) -> bool:
 def custom_urls(model_admin) -> list[URLPattern]:
     info = f"{model_admin.opts.app_label}_{model_admin.opts.model_name}_"
     return [
-        p for p in model_admin.get_urls()
+        p
+        for p in model_admin.get_urls()
         if isinstance(p, URLPattern) and p.name and not any(p.name == info + v for v in STANDARD_VIEWS)
     ]
 
@@ -302,7 +319,9 @@ def walk_object_views(client, world, model, model_admin, row, role, roles, need)
         assert response.status_code in (200, 302), (label, response.status_code)
     else:
         assert response.status_code in ((404,) if scoped and not member_of_b else (403, 405)), (
-            label, response.status_code)
+            label,
+            response.status_code,
+        )
         assert snapshot(world) == before
 
     response = client.get(url(model, "history", row.pk))
@@ -351,8 +370,10 @@ def walk_custom_views(client, world, model_admin, row, role, roles, label, user_
             if args is None and pattern.pattern.converters:
                 continue
             before = snapshot(world)
-            for response in (client.get(reverse(f"admin:{pattern.name}", args=args)),
-                             client.post(reverse(f"admin:{pattern.name}", args=args), {})):
+            for response in (
+                client.get(reverse(f"admin:{pattern.name}", args=args)),
+                client.post(reverse(f"admin:{pattern.name}", args=args), {}),
+            ):
                 assert response.status_code in (403, 404, 405), (pattern.name, user_key, response.status_code)
             assert snapshot(world) == before
         return
@@ -367,9 +388,17 @@ def walk_custom_views(client, world, model_admin, row, role, roles, label, user_
         if per_object and row is None:
             continue
         target = reverse(f"admin:{pattern.name}", args=[row.pk] if per_object else [])
-        dangerous = {"action": "pause", "reason": "x", "flow": "create", "store": getattr(row, "pk", ""),
-                     "tenant": world.b.pk, "shop_domain": "taken.myshopify.com", "access_token": "shpat_x",
-                     "webhook_secret": "s", "catalog_id": "1"}
+        dangerous = {
+            "action": "pause",
+            "reason": "x",
+            "flow": "create",
+            "store": getattr(row, "pk", ""),
+            "tenant": world.b.pk,
+            "shop_domain": "taken.myshopify.com",
+            "access_token": "shpat_x",
+            "webhook_secret": "s",
+            "catalog_id": "1",
+        }
         for method in ("GET", "POST"):
             action = required[method]
             ok = allowed(action, role) if per_object else allowed_anywhere(action, roles)
@@ -430,8 +459,10 @@ def test_no_admin_page_shows_a_secret(user_key, world):
     forbidden = secrets + (list(B_TAILS) if roles[world.b.pk] == Role.VIEWER else [])
     if roles == {world.b.pk: Role.VIEWER}:
         forbidden += list(CANARY_TAILS)  # a viewer and nothing else sees no tail at all
-    pages = [reverse("admin:index")] + [reverse("admin:section", kwargs={"key": key})
-                                        for key in ("tenants", "shopify", "meta", "products", "sync", "diagnostics")]
+    pages = [reverse("admin:index")] + [
+        reverse("admin:section", kwargs={"key": key})
+        for key in ("tenants", "shopify", "meta", "products", "sync", "diagnostics")
+    ]
     for model, model_admin in REGISTRY.values():
         row = world.row_in_b(model)
         pages.append(url(model, "changelist"))
@@ -442,9 +473,13 @@ def test_no_admin_page_shows_a_secret(user_key, world):
                 pages.append(reverse(f"admin:{pattern.name}"))
             elif row is not None:
                 pages.append(reverse(f"admin:{pattern.name}", args=[row.pk] * len(pattern.pattern.converters)))
-    pages += [reverse("health:index") + "?tenant=tenant-b", reverse("health:items") + "?tenant=tenant-b",
-              reverse("health:export") + "?tenant=tenant-b", reverse("connection:whatsapp") + "?tenant=tenant-b",
-              reverse("health:product", args=[world.row_in_b(ProductFactory._meta.model).pk])]
+    pages += [
+        reverse("health:index") + "?tenant=tenant-b",
+        reverse("health:items") + "?tenant=tenant-b",
+        reverse("health:export") + "?tenant=tenant-b",
+        reverse("connection:whatsapp") + "?tenant=tenant-b",
+        reverse("health:product", args=[world.row_in_b(ProductFactory._meta.model).pk]),
+    ]
     for page in pages:
         response = client.get(page, follow=True)
         body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -493,9 +528,13 @@ def merchant_url(world: World, name: str) -> str:
     from catalog.models import Catalog, MetaOnboarding, Product
 
     args = {
-        "connection:rerun_checks": Catalog, "connection:connect_pixel": Catalog, "connection:reread_catalog": Catalog,
-        "connection:report": ReconciliationReport, "health:product": Product,
-        "connection:confirm_onboarding": MetaOnboarding, "connection:dismiss_onboarding": MetaOnboarding,
+        "connection:rerun_checks": Catalog,
+        "connection:connect_pixel": Catalog,
+        "connection:reread_catalog": Catalog,
+        "connection:report": ReconciliationReport,
+        "health:product": Product,
+        "connection:confirm_onboarding": MetaOnboarding,
+        "connection:dismiss_onboarding": MetaOnboarding,
     }
     model = args.get(name)
     path = reverse(name, args=[world.row_in_b(model).pk] if model else [])
@@ -522,7 +561,15 @@ def test_merchant_pages_follow_the_matrix(name, user_key, world, django_capture_
         # Refused before anything is read from the form: a dangerous payload changes nothing.
         before = snapshot(world)
         with django_capture_on_commit_callbacks() as queued:
-            response = client.post(target, {"tenant": world.b.slug, "access_token": "EAA" + "x" * 40,
-                                            "flow": "create", "confirm": "on", "pixel_id": "123456"})
+            response = client.post(
+                target,
+                {
+                    "tenant": world.b.slug,
+                    "access_token": "EAA" + "x" * 40,
+                    "flow": "create",
+                    "confirm": "on",
+                    "pixel_id": "123456",
+                },
+            )
         assert response.status_code == (404 if role is None else 403), (name, user_key, response.status_code)
         assert snapshot(world) == before and not queued

@@ -108,8 +108,10 @@ class TestMetaConnectionSecrets:
 @pytest.mark.django_db
 class TestRolesAndSecrets:
     def test_staff_see_the_last_four_but_cannot_replace_a_secret(self, staff_client, shop, connection):
-        for url, data in ((store_url(shop), {"access_token": "shpat_staff_typed_0000"}),
-                          (connection_url(connection), {"access_token": "EAAstafftyped00000000"})):
+        for url, data in (
+            (store_url(shop), {"access_token": "shpat_staff_typed_0000"}),
+            (connection_url(connection), {"access_token": "EAAstafftyped00000000"}),
+        ):
             page = staff_client.get(url)
             assert page.status_code == 200 and not page.context["has_change_permission"]
             assert 'name="access_token"' not in page.content.decode()
@@ -120,8 +122,12 @@ class TestRolesAndSecrets:
         assert "••••cdef" in staff_client.get(store_url(shop)).content.decode()
 
     def test_viewer_pages_show_no_secret_not_even_the_last_four(self, viewer_client, shop, connection):
-        for url in (store_url(shop), connection_url(connection), reverse("admin:catalog_shopifystore_changelist"),
-                    reverse("admin:catalog_metaconnection_changelist")):
+        for url in (
+            store_url(shop),
+            connection_url(connection),
+            reverse("admin:catalog_shopifystore_changelist"),
+            reverse("admin:catalog_metaconnection_changelist"),
+        ):
             response = viewer_client.get(url)
             assert response.status_code == 200
             html = response.content.decode()
@@ -131,7 +137,9 @@ class TestRolesAndSecrets:
 
     def test_staff_cannot_add_a_store(self, staff_client, tenant):
         assert staff_client.get(reverse("admin:catalog_shopifystore_add")).status_code == 403
-        response = staff_client.post(reverse("admin:catalog_shopifystore_add"), {
-            "tenant": tenant.pk, "shop_domain": "sneaky.myshopify.com", "currency": "EUR", "access_token": "shpat_x"})
+        response = staff_client.post(
+            reverse("admin:catalog_shopifystore_add"),
+            {"tenant": tenant.pk, "shop_domain": "sneaky.myshopify.com", "currency": "EUR", "access_token": "shpat_x"},
+        )
         assert response.status_code == 403
         assert not ShopifyStore.objects.filter(shop_domain="sneaky.myshopify.com").exists()

@@ -30,12 +30,15 @@ def test_variant_list_leads_with_status_verdict_and_problem(staff_client, catalo
 def test_variant_list_filters_by_problem_type(staff_client, catalog):
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
     local, meta = VariantFactory.create_batch(2, product=product, catalog=catalog)
-    Variant.objects.filter(pk=local.pk).update(meta_status=Variant.SyncStatus.FAILED,
-                                               failure_source=Variant.FailureSource.LOCAL)
-    Variant.objects.filter(pk=meta.pk).update(meta_status=Variant.SyncStatus.FAILED,
-                                              failure_source=Variant.FailureSource.META_BATCH)
-    response = staff_client.get(reverse("admin:catalog_variant_changelist"),
-                                {"failure_source__exact": Variant.FailureSource.LOCAL})
+    Variant.objects.filter(pk=local.pk).update(
+        meta_status=Variant.SyncStatus.FAILED, failure_source=Variant.FailureSource.LOCAL
+    )
+    Variant.objects.filter(pk=meta.pk).update(
+        meta_status=Variant.SyncStatus.FAILED, failure_source=Variant.FailureSource.META_BATCH
+    )
+    response = staff_client.get(
+        reverse("admin:catalog_variant_changelist"), {"failure_source__exact": Variant.FailureSource.LOCAL}
+    )
     assert [v.pk for v in response.context["cl"].result_list] == [local.pk]
     titles = [spec.title for spec in response.context["cl"].filter_specs]
     assert "problem type" in titles and "sent to Meta" in titles
@@ -57,8 +60,10 @@ def test_import_runs_and_webhook_events_sit_under_shopify(admin_client):
 def test_breadcrumbs_name_the_section_not_the_app(staff_client, store):
     run = ImportRunFactory(store=store)
     shopify = reverse("admin:section", kwargs={"key": "shopify"})
-    for url in (reverse("admin:catalog_importrun_changelist"),
-                reverse("admin:catalog_importrun_change", args=[run.pk])):
+    for url in (
+        reverse("admin:catalog_importrun_changelist"),
+        reverse("admin:catalog_importrun_change", args=[run.pk]),
+    ):
         crumbs = staff_client.get(url).content.decode().split('<div class="breadcrumbs">', 1)[1].split("</div>", 1)[0]
         assert f'<a href="{shopify}">Shopify</a>' in crumbs and "Catalog sync" not in crumbs
 
@@ -84,8 +89,11 @@ def test_tags_are_edited_as_text_and_stored_as_a_list(owner_client, store):
 
 
 def test_options_are_edited_one_per_line(owner_client, catalog):
-    variant = VariantFactory(product=ProductFactory(tenant=catalog.tenant, store=catalog.store), catalog=catalog,
-                             options={"Size": "M", "Color": "Blue"})
+    variant = VariantFactory(
+        product=ProductFactory(tenant=catalog.tenant, store=catalog.store),
+        catalog=catalog,
+        options={"Size": "M", "Color": "Blue"},
+    )
     form = owner_client.get(reverse("admin:catalog_variant_change", args=[variant.pk])).context["adminform"].form
     assert form["options"].value() == "Size: M\nColor: Blue"
     field = form.fields["options"]
@@ -100,8 +108,10 @@ def test_variant_page_has_no_related_object_icons_beside_the_catalog(owner_clien
     assert 'id="delete_id_catalog"' not in page and 'id="add_id_catalog"' not in page
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(33.44, "33 s"), (0.2, "under 1 s"), (125, "2 min 5 s"),
-                                               (3725, "1 h 2 min"), (3 * 86400 + 3600, "3 d 1 h")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(33.44, "33 s"), (0.2, "under 1 s"), (125, "2 min 5 s"), (3725, "1 h 2 min"), (3 * 86400 + 3600, "3 d 1 h")],
+)
 def test_durations_read_at_a_glance(seconds, text):
     assert humanize_duration(timedelta(seconds=seconds)) == text
 
@@ -109,23 +119,39 @@ def test_durations_read_at_a_glance(seconds, text):
 def test_batch_page_explains_counts_that_add_up_and_links_its_products(staff_client, catalog):
     product = ProductFactory(tenant=catalog.tenant, store=catalog.store, title="Rejected Tee")
     rejected = VariantFactory(product=product, catalog=catalog)
-    batch = SyncBatchFactory(catalog=catalog, item_count=10, synced_count=6, error_count=1, stale_count=2,
-                             errors=[{"line": 1, "id": rejected.retailer_id, "message": "Bad image"}])
+    batch = SyncBatchFactory(
+        catalog=catalog,
+        item_count=10,
+        synced_count=6,
+        error_count=1,
+        stale_count=2,
+        errors=[{"line": 1, "id": rejected.retailer_id, "message": "Bad image"}],
+    )
     other_tenant_product = ProductFactory(title="Not yours")
     VariantFactory(product=other_tenant_product, retailer_id=rejected.retailer_id)
     page = staff_client.get(reverse("admin:catalog_syncbatch_change", args=[batch.pk])).content.decode()
     counts = page.split('<table class="batch-counts">', 1)[1].split("</table>", 1)[0]
-    for line in ("10</td><th scope=\"row\">sent", "6</td><th scope=\"row\">synced", "1</td><th scope=\"row\">rejected",
-                 "2</td><th scope=\"row\">changed meanwhile", "1</td><th scope=\"row\">not reported",
-                 "10</td><th scope=\"row\">= sent"):
+    for line in (
+        '10</td><th scope="row">sent',
+        '6</td><th scope="row">synced',
+        '1</td><th scope="row">rejected',
+        '2</td><th scope="row">changed meanwhile',
+        '1</td><th scope="row">not reported',
+        '10</td><th scope="row">= sent',
+    ):
         assert line in counts
     assert reverse("admin:catalog_product_change", args=[product.pk]) in page and "Rejected Tee" in page
     assert "Not yours" not in page
 
 
 def test_running_import_shows_progress_and_polls_it(staff_client, store):
-    run = ImportRunFactory(store=store, state=ImportRun.State.RUNNING, products_total=200, products_seen=50,
-                           started_at=timezone.now() - timedelta(seconds=30))
+    run = ImportRunFactory(
+        store=store,
+        state=ImportRun.State.RUNNING,
+        products_total=200,
+        products_seen=50,
+        started_at=timezone.now() - timedelta(seconds=30),
+    )
     page = staff_client.get(reverse("admin:catalog_importrun_changelist")).content.decode()
     url = reverse("admin:catalog_importrun_progress", args=[run.pk])
     assert f'data-progress-url="{url}"' in page and "catalog/progress.js" in page
@@ -150,8 +176,14 @@ def test_catalog_sync_progress_counts_sent_of_all(staff_client, catalog):
 
 
 def test_every_list_fits_without_the_tenant_column_for_single_tenant_staff(staff_client, catalog):
-    for name in ("catalog_product", "catalog_catalog", "catalog_syncbatch", "catalog_importrun",
-                 "catalog_webhookevent", "diagnostics_itemissue"):
+    for name in (
+        "catalog_product",
+        "catalog_catalog",
+        "catalog_syncbatch",
+        "catalog_importrun",
+        "catalog_webhookevent",
+        "diagnostics_itemissue",
+    ):
         response = staff_client.get(reverse(f"admin:{name}_changelist"))
         assert response.status_code == 200
         assert "tenant" not in response.context["cl"].list_display, name

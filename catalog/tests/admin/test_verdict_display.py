@@ -20,14 +20,27 @@ def mix(tenant, store, catalog):
         return VariantFactory(product=product, catalog=catalog, **fields)
 
     return {
-        "live": make(meta_status="SYNCED", verdict="LIVE", review_status="approved", synced_hash="h1",
-                     synced_at=timezone.now()),
-        "rejected": make(meta_status="SYNCED", verdict="REJECTED", review_status="rejected",
-                         review_rejection_reasons=["COUNTERFEIT"], synced_hash="h2", synced_at=timezone.now()),
+        "live": make(
+            meta_status="SYNCED", verdict="LIVE", review_status="approved", synced_hash="h1", synced_at=timezone.now()
+        ),
+        "rejected": make(
+            meta_status="SYNCED",
+            verdict="REJECTED",
+            review_status="rejected",
+            review_rejection_reasons=["COUNTERFEIT"],
+            synced_hash="h2",
+            synced_at=timezone.now(),
+        ),
         "in_review": make(meta_status="SYNCED", verdict="", synced_hash="h3", synced_at=timezone.now()),
         "excluded": make(meta_status="SYNCED", verdict="LIVE", excluded=True, synced_hash="h4"),
-        "never_sent": make(meta_status="FAILED", failure_source="LOCAL", last_error="The product has no image.",
-                           last_error_fix="Add an image in Shopify.", synced_hash="", synced_at=timezone.now()),
+        "never_sent": make(
+            meta_status="FAILED",
+            failure_source="LOCAL",
+            last_error="The product has no image.",
+            last_error_fix="Add an image in Shopify.",
+            synced_hash="",
+            synced_at=timezone.now(),
+        ),
     }
 
 
@@ -46,8 +59,13 @@ def test_variant_list_shows_the_verdict_badge(staff_client, mix):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("live", {"live"}), ("not_visible", {"rejected"}), ("rejected", {"rejected"}), ("in_review", {"in_review"}),
-     ("not_sent", {"excluded"})],
+    [
+        ("live", {"live"}),
+        ("not_visible", {"rejected"}),
+        ("rejected", {"rejected"}),
+        ("in_review", {"in_review"}),
+        ("not_sent", {"excluded"}),
+    ],
 )
 def test_variant_list_filters_by_verdict_as_the_health_page_counts(staff_client, mix, value, expected):
     assert listed(staff_client, verdict=value) == {mix[name].pk for name in expected}
@@ -79,8 +97,9 @@ def test_a_failed_variant_never_sent_shows_no_accepted_time(staff_client, mix):
 
 
 def test_index_does_not_count_variants_without_a_catalog_as_pending(admin_client, tenant, catalog, store):
-    VariantFactory.create_batch(2, product=ProductFactory(tenant=tenant, store=store), catalog=catalog,
-                                meta_status="PENDING")
+    VariantFactory.create_batch(
+        2, product=ProductFactory(tenant=tenant, store=store), catalog=catalog, meta_status="PENDING"
+    )
     outlet = ShopifyStoreFactory(tenant=tenant, shop_domain="outlet.myshopify.com")
     VariantFactory.create_batch(3, product=ProductFactory(tenant=tenant, store=outlet), catalog=None)
     response = admin_client.get(reverse("admin:index"))

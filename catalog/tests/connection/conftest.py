@@ -71,10 +71,13 @@ def item_for(v: Variant, store: ShopifyStore, **overrides) -> dict:
 def seed_catalog(meta: dict, catalog_id: str, records: list[dict]) -> None:
     """Put items into a sandbox catalog as another tool would (items_batch with the sandbox's token)."""
     client = GraphClient(meta["access_token"])
-    response = client.post(f"{catalog_id}/items_batch", {
-        "item_type": "PRODUCT_ITEM",
-        "requests": [{"method": "UPDATE", "data": record} for record in records],
-    })
+    response = client.post(
+        f"{catalog_id}/items_batch",
+        {
+            "item_type": "PRODUCT_ITEM",
+            "requests": [{"method": "UPDATE", "data": record} for record in records],
+        },
+    )
     handle = response["handles"][0]
     status = client.get(f"{catalog_id}/check_batch_request_status", handle=handle)["data"][0]
     assert status["status"] == "finished" and not status["errors"], status

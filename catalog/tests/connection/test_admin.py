@@ -49,8 +49,10 @@ def test_staff_see_the_flow_page_but_cannot_post(staff_client, store):
 def test_owner_gets_the_flow_form(tenant, store):
     user = UserFactory(username="owner-admin")
     tenants.add_member(tenant, user, role=Membership.Role.OWNER)
-    MetaConnectionFactory(tenant=tenant, available_catalogs=[{"id": "77", "name": "Old", "product_count": 3,
-                                                              "cta": "", "commerce_settings_id": ""}])
+    MetaConnectionFactory(
+        tenant=tenant,
+        available_catalogs=[{"id": "77", "name": "Old", "product_count": 3, "cta": "", "commerce_settings_id": ""}],
+    )
     client = Client()
     client.force_login(user)
     body = client.get(reverse("admin:catalog_shopifystore_catalog_connection", args=[store.pk])).content.decode()
@@ -79,8 +81,7 @@ def test_saving_a_token_in_the_admin_queues_a_check(admin_client, tenant, django
     connection = MetaConnectionFactory(tenant=tenant)
     url = reverse("admin:catalog_metaconnection_change", args=[connection.pk])
     with django_capture_on_commit_callbacks() as callbacks:
-        response = admin_client.post(url, {"tenant": tenant.pk, "business_id": "123",
-                                           "access_token": "EAA" + "n" * 40})
+        response = admin_client.post(url, {"tenant": tenant.pk, "business_id": "123", "access_token": "EAA" + "n" * 40})
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.token_status == MetaConnection.TokenStatus.UNKNOWN

@@ -48,8 +48,9 @@ def test_nothing_changes_before_the_merchant_confirms(imported, tenant, store):
 
 
 @pytest.mark.django_db
-def test_apply_marks_identical_synced_and_the_rest_pending(imported, tenant, store, owner,
-                                                           django_capture_on_commit_callbacks):
+def test_apply_marks_identical_synced_and_the_rest_pending(
+    imported, tenant, store, owner, django_capture_on_commit_callbacks
+):
     product = ProductFactory(tenant=tenant, store=store)
     same, changed, missing = (VariantFactory(product=product) for _ in range(3))
 
@@ -181,8 +182,7 @@ def test_replaced_id_is_deleted_only_once_every_successor_is_synced(imported, te
 @pytest.mark.django_db
 def test_our_own_retailer_id_is_never_queued_for_deletion(imported, tenant, store):
     ours = VariantFactory(product=ProductFactory(tenant=tenant, store=store), catalog=imported)
-    MetaItemDeletion.objects.create(tenant=tenant, catalog=imported, retailer_id=ours.retailer_id,
-                                    reason="unmatched")
+    MetaItemDeletion.objects.create(tenant=tenant, catalog=imported, retailer_id=ours.retailer_id, reason="unmatched")
     assert not reconcile.deletions_ready(imported).exists()
 
 

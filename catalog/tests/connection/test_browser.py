@@ -51,12 +51,16 @@ def test_merchant_connects_imports_reviews_and_enables_sync(browser, live_server
     owner.set_password("pw-for-tests")
     owner.save()
     store = shop["store"]
-    seed_catalog(meta, meta["catalog_id"], [
-        item_for(variant(shop, "tee", "Red"), store),
-        item_for(variant(shop, "tee", "Blue"), store, price="15.00 USD"),
-        legacy_item(str(shop["coat"].shopify_product_id), "Winter Coat"),
-        legacy_item("OLD-GLOVES", "Gloves"),
-    ])
+    seed_catalog(
+        meta,
+        meta["catalog_id"],
+        [
+            item_for(variant(shop, "tee", "Red"), store),
+            item_for(variant(shop, "tee", "Blue"), store, price="15.00 USD"),
+            legacy_item(str(shop["coat"].shopify_product_id), "Winter Coat"),
+            legacy_item("OLD-GLOVES", "Gloves"),
+        ],
+    )
     token = meta["access_token"]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     seen: list[str] = []

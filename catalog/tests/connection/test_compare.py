@@ -23,10 +23,21 @@ def test_parse_price_reads_meta_formats(value, hint, expected):
 
 
 def test_identical_values_give_no_differences():
-    ours = {"title": "Tee", "price": "19.99 USD", "availability": "in stock", "link": "https://s/p",
-            "quantity_to_sell_on_facebook": 5}
-    meta = {"name": "Tee ", "price": "$19.99", "currency": "USD", "availability": "IN STOCK", "url": "https://s/p",
-            "quantity_to_sell_on_facebook": "5"}
+    ours = {
+        "title": "Tee",
+        "price": "19.99 USD",
+        "availability": "in stock",
+        "link": "https://s/p",
+        "quantity_to_sell_on_facebook": 5,
+    }
+    meta = {
+        "name": "Tee ",
+        "price": "$19.99",
+        "currency": "USD",
+        "availability": "IN STOCK",
+        "url": "https://s/p",
+        "quantity_to_sell_on_facebook": "5",
+    }
     assert compare(ours, meta) == []
 
 

@@ -50,8 +50,18 @@ def test_import_without_yes_reports_and_writes_nothing(meta, shop, token_file):
 
 
 def test_import_with_yes_enables_sync_and_prints_json(meta, shop, token_file):
-    output = run("--tenant", "acme", "--token-file", token_file, "--catalog-id", meta["catalog_id"],
-                 "--flow", "import", "--yes", "--json")
+    output = run(
+        "--tenant",
+        "acme",
+        "--token-file",
+        token_file,
+        "--catalog-id",
+        meta["catalog_id"],
+        "--flow",
+        "import",
+        "--yes",
+        "--json",
+    )
     result = json.loads(output)
     assert result["catalog"]["sync_enabled"] is True
     assert result["report"]["missing_in_meta"] == 6 and result["report"]["state"] == "applied"

@@ -42,7 +42,11 @@ def test_a_signed_delivery_stores_a_pending_onboarding_for_the_business_tenant(u
     assert response.status_code == 200 and response.json()["stored"] == 1
     row = MetaOnboarding.objects.get()
     assert (row.tenant, row.meta_catalog_id, row.pixel_id, row.state) == (
-        shop["tenant"], meta["catalog_id"], meta["pixel_id"], MetaOnboarding.State.PENDING)
+        shop["tenant"],
+        meta["catalog_id"],
+        meta["pixel_id"],
+        MetaOnboarding.State.PENDING,
+    )
     assert not Catalog.objects.filter(meta_catalog_id=meta["catalog_id"]).exists()  # never connected silently
 
 
@@ -73,8 +77,7 @@ def test_the_same_delivery_twice_is_stored_once(url, meta, connected):
 
 
 def test_an_unknown_business_is_stored_unmatched_for_superusers_only(url, meta, shop):
-    response = sender.send(url, _install(meta, business_id="987654321", catalog_id="123456789"),
-                           app_secret=APP_SECRET)
+    response = sender.send(url, _install(meta, business_id="987654321", catalog_id="123456789"), app_secret=APP_SECRET)
     assert response.status_code == 200
     row = MetaOnboarding.objects.get()
     assert row.tenant is None and "No tenant knows business 987654321" in row.match_note
@@ -109,10 +112,14 @@ def test_a_body_above_the_limit_is_a_413(url, meta, connected):
 
 
 def test_the_subscription_handshake_echoes_the_challenge(url):
-    ok = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                   "hub.challenge": "1158201444"}, timeout=10)
-    wrong = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess",
-                                      "hub.challenge": "1158201444"}, timeout=10)
+    ok = requests.get(
+        url,
+        params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+        timeout=10,
+    )
+    wrong = requests.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"}, timeout=10
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
     assert wrong.status_code == 403 and "1158201444" not in wrong.text
 
@@ -122,12 +129,18 @@ def test_the_merchant_confirms_the_onboarding_into_the_import_flow(url, meta, sh
     row = MetaOnboarding.objects.get()
     page = owner_client.get(reverse("connection:whatsapp"), {"tenant": "acme"})
     assert b"Meta announced a catalog" in page.content and meta["catalog_id"].encode() in page.content
-    response = owner_client.post(reverse("connection:confirm_onboarding", args=[row.pk]),
-                                 {"tenant": "acme", "store": shop["store"].pk, "flow": "import"})
+    response = owner_client.post(
+        reverse("connection:confirm_onboarding", args=[row.pk]),
+        {"tenant": "acme", "store": shop["store"].pk, "flow": "import"},
+    )
     assert response.status_code == 302
     catalog = Catalog.objects.get(tenant=shop["tenant"], meta_catalog_id=meta["catalog_id"])
     assert (catalog.flow, catalog.store, catalog.sync_enabled, catalog.pixel_id) == (
-        Catalog.Flow.IMPORT, shop["store"], False, meta["pixel_id"])  # import waits for the report's go
+        Catalog.Flow.IMPORT,
+        shop["store"],
+        False,
+        meta["pixel_id"],
+    )  # import waits for the report's go
     row.refresh_from_db()
     assert (row.state, row.catalog, row.decided_by) == (MetaOnboarding.State.CONFIRMED, catalog, shop["owner"])
 

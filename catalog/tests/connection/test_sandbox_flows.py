@@ -36,13 +36,17 @@ def _seed_existing_catalog(meta, shop):
     """What another tool left in Meta: identical, changed, SKU-keyed, product-level and orphan items."""
     store = shop["store"]
     red, blue, hat = variant(shop, "tee", "Red"), variant(shop, "tee", "Blue"), variant(shop, "hat", "Default Title")
-    seed_catalog(meta, meta["catalog_id"], [
-        item_for(red, store),
-        item_for(blue, store, price="15.00 USD", availability="out of stock"),
-        item_for(hat, store, id="HAT"),
-        legacy_item(str(shop["coat"].shopify_product_id), "Winter Coat"),
-        legacy_item("OLD-GLOVES", "Gloves"),
-    ])
+    seed_catalog(
+        meta,
+        meta["catalog_id"],
+        [
+            item_for(red, store),
+            item_for(blue, store, price="15.00 USD", availability="out of stock"),
+            item_for(hat, store, id="HAT"),
+            legacy_item(str(shop["coat"].shopify_product_id), "Winter Coat"),
+            legacy_item("OLD-GLOVES", "Gloves"),
+        ],
+    )
 
 
 def _read(catalog: Catalog) -> ReconciliationReport:
@@ -68,8 +72,14 @@ def test_import_reports_every_category_before_writing_anything(meta, shop, conne
     catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
     report = _read(catalog)
     assert report.state == ReconciliationReport.State.READY
-    assert (report.meta_items_read, report.matched, report.different, report.id_changed, report.meta_only,
-            report.missing_in_meta) == (5, 1, 1, 4, 1, 0)
+    assert (
+        report.meta_items_read,
+        report.matched,
+        report.different,
+        report.id_changed,
+        report.meta_only,
+        report.missing_in_meta,
+    ) == (5, 1, 1, 4, 1, 0)
     blue = report.rows.get(kind="different")
     assert {d["field"] for d in blue.differences} == {"price", "availability"}
     coat_rows = report.rows.filter(kind="id_change", method="product")
@@ -230,9 +240,9 @@ def test_create_makes_a_commerce_catalog_and_pushes_every_eligible_variant(meta,
 
 def test_link_maps_another_tools_items_and_never_writes(meta, shop, connected):
     store = shop["store"]
-    seed_catalog(meta, meta["catalog_id"], [
-        item_for(v, store, id=v.sku) for v in Variant.objects.filter(product=shop["tee"])
-    ])
+    seed_catalog(
+        meta, meta["catalog_id"], [item_for(v, store, id=v.sku) for v in Variant.objects.filter(product=shop["tee"])]
+    )
     before = meta_items(meta, meta["catalog_id"])
     catalog = flows.choose_catalog(shop["tenant"], store=store, flow="link", catalog_id=meta["catalog_id"])
     report = _read(catalog)
@@ -268,8 +278,9 @@ def test_switching_catalogs_asks_first_and_keeps_pending_work(meta, shop, connec
     first.refresh_from_db()
     assert first.store_id == shop["store"].pk  # nothing changed before the confirmation
 
-    second = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"],
-                                  confirmed=True)
+    second = flows.choose_catalog(
+        shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"], confirmed=True
+    )
     variants = Variant.objects.filter(product__store=shop["store"])
     assert set(variants.values_list("catalog_id", "meta_status", "in_flight_batch").distinct()) == {
         (second.pk, Status.PENDING, None)

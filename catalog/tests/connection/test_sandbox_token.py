@@ -91,8 +91,9 @@ def test_meta_down_changes_nothing(meta, shop):
 def test_daily_check_marks_an_expired_token_and_pauses_sync(meta, shop):
 
     connection = flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
-    catalog = CatalogFactory(tenant=shop["tenant"], store=shop["store"], connection=connection,
-                             meta_catalog_id=meta["catalog_id"])
+    catalog = CatalogFactory(
+        tenant=shop["tenant"], store=shop["store"], connection=connection, meta_catalog_id=meta["catalog_id"]
+    )
     faults.configure(token=meta["access_token"], expires_at=timezone.now() - timedelta(seconds=5))
     assert token_health.check_all_tokens() == 1
     connection.refresh_from_db()
@@ -114,9 +115,11 @@ def test_token_expiring_soon_warns_on_the_health_summary(meta, shop, settings):
 
 def test_the_page_never_shows_or_logs_the_token(meta, shop, owner_client, caplog):
     caplog.set_level(logging.DEBUG)
-    response = owner_client.post(reverse("connection:save_token"),
-                                 {"tenant": "acme", "business_id": meta["business_id"],
-                                  "access_token": meta["access_token"]}, follow=True)
+    response = owner_client.post(
+        reverse("connection:save_token"),
+        {"tenant": "acme", "business_id": meta["business_id"], "access_token": meta["access_token"]},
+        follow=True,
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert "Acme Business catalog" in body and "ONSITE_CHECKOUT" in body
@@ -129,7 +132,9 @@ def test_a_refused_token_is_not_echoed_in_the_error(meta, shop, owner_client):
 
     revoked = _token_with(meta)
     faults.configure(token=revoked, revoked=True)
-    response = owner_client.post(reverse("connection:save_token"),
-                                 {"tenant": "acme", "business_id": meta["business_id"], "access_token": revoked})
+    response = owner_client.post(
+        reverse("connection:save_token"),
+        {"tenant": "acme", "business_id": meta["business_id"], "access_token": revoked},
+    )
     assert response.status_code == 400
     assert revoked not in response.content.decode()

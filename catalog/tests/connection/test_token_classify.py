@@ -13,8 +13,12 @@ NOW = timezone.now()
 
 
 def _data(**overrides):
-    data = {"is_valid": True, "type": "SYSTEM_USER", "expires_at": 0, "scopes": ["catalog_management",
-                                                                                 "business_management"]}
+    data = {
+        "is_valid": True,
+        "type": "SYSTEM_USER",
+        "expires_at": 0,
+        "scopes": ["catalog_management", "business_management"],
+    }
     data.update(overrides)
     return data
 

@@ -45,9 +45,13 @@ def test_good_verdict_resumes_and_queues_a_push(connection, synced_catalog, djan
 
 @pytest.mark.django_db
 def test_resume_retries_variants_that_failed_for_the_token(connection, synced_catalog, tenant, store):
-    variant = VariantFactory(product=ProductFactory(tenant=tenant, store=store), catalog=synced_catalog,
-                             meta_status=Variant.SyncStatus.FAILED, last_error_code="190",
-                             failure_source=Variant.FailureSource.INTEGRATION)
+    variant = VariantFactory(
+        product=ProductFactory(tenant=tenant, store=store),
+        catalog=synced_catalog,
+        meta_status=Variant.SyncStatus.FAILED,
+        last_error_code="190",
+        failure_source=Variant.FailureSource.INTEGRATION,
+    )
     token_health.record_check(connection, TokenCheck(Status.EXPIRED, "expired"))
     token_health.record_check(connection, TokenCheck(Status.VALID, "ok"))
     variant.refresh_from_db()
@@ -111,8 +115,7 @@ def test_summary_never_contains_the_token(tenant, connection):
 
 @pytest.mark.django_db
 def test_recent_good_check_is_reused_before_a_sync(connection):
-    MetaConnection.objects.filter(pk=connection.pk).update(token_status=Status.VALID,
-                                                           token_checked_at=timezone.now())
+    MetaConnection.objects.filter(pk=connection.pk).update(token_status=Status.VALID, token_checked_at=timezone.now())
     connection.refresh_from_db()
     # No HTTP here: a fresh verdict is trusted (pytest-socket would refuse a real call to 127.0.0.1:8000).
     assert token_health.check_token(connection, max_age=timedelta(minutes=5)) == Status.VALID

@@ -36,9 +36,19 @@ def owner(tenant):
 @pytest.fixture
 def connection(tenant):
     return MetaConnectionFactory(
-        tenant=tenant, access_token="EAAsecretsecretsecretsecretWXYZ", token_last4="WXYZ",
-        available_catalogs=[{"id": "555", "name": "Spring", "product_count": 12, "cta": "ONSITE_CHECKOUT",
-                             "commerce_settings_id": "9", "vertical": "commerce"}],
+        tenant=tenant,
+        access_token="EAAsecretsecretsecretsecretWXYZ",
+        token_last4="WXYZ",
+        available_catalogs=[
+            {
+                "id": "555",
+                "name": "Spring",
+                "product_count": 12,
+                "cta": "ONSITE_CHECKOUT",
+                "commerce_settings_id": "9",
+                "vertical": "commerce",
+            }
+        ],
     )
 
 
@@ -133,7 +143,7 @@ def test_report_page_lists_categories_and_differences(owner, tenant, store):
     report.save()
     body = owner.get(reverse("connection:report", args=[report.pk])).content.decode()
     assert "Ghost item" in body and "Old tee" in body
-    assert "1.00 USD</span> → <span class=\"ours\">19.99 USD" in body
+    assert '1.00 USD</span> → <span class="ours">19.99 USD' in body
     assert "Enable sync" in body
 
 
@@ -150,15 +160,17 @@ def test_enabling_sync_needs_the_confirmation_box(owner, tenant, store):
 
 
 @pytest.mark.django_db
-def test_enabling_sync_records_the_owner_and_the_deletion_choice(owner, tenant, store,
-                                                                 django_capture_on_commit_callbacks):
+def test_enabling_sync_records_the_owner_and_the_deletion_choice(
+    owner, tenant, store, django_capture_on_commit_callbacks
+):
     catalog = CatalogFactory(tenant=tenant, store=store, flow=Catalog.Flow.IMPORT, sync_enabled=False)
     report = new_report(catalog)
     report.state = ReconciliationReport.State.READY
     report.save()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = owner.post(reverse("connection:report", args=[report.pk]),
-                              {"confirm": "on", "delete_unmatched": "on"})
+        response = owner.post(
+            reverse("connection:report", args=[report.pk]), {"confirm": "on", "delete_unmatched": "on"}
+        )
     assert response.status_code == 302
     report.refresh_from_db()
     assert report.state == ReconciliationReport.State.APPLYING

@@ -84,16 +84,26 @@ def gql_product(
     extra: dict = {}
     if category is not OMIT:
         extra["category"] = (
-            None if category is None
-            else {"id": f"gid://shopify/TaxonomyCategory/{category[0]}", "name": category[1].split(" > ")[-1],
-                  "fullName": category[1]}
+            None
+            if category is None
+            else {
+                "id": f"gid://shopify/TaxonomyCategory/{category[0]}",
+                "name": category[1].split(" > ")[-1],
+                "fullName": category[1],
+            }
         )
     if metafields is not OMIT:
-        extra["metafields"] = {"nodes": [
-            {"namespace": key.split(".", 1)[0], "key": key.split(".", 1)[1], "value": value,
-             "type": "single_line_text_field"}
-            for key, value in metafields.items()
-        ]}
+        extra["metafields"] = {
+            "nodes": [
+                {
+                    "namespace": key.split(".", 1)[0],
+                    "key": key.split(".", 1)[1],
+                    "value": value,
+                    "type": "single_line_text_field",
+                }
+                for key, value in metafields.items()
+            ]
+        }
     return {
         **extra,
         "id": f"gid://shopify/Product/{product_id}",
@@ -136,27 +146,50 @@ def rest_product(
     ]
     # REST media name videos but carry only their preview image, never the file.
     media = [
-        {"id": 38000 + n, "product_id": product_id, "position": n + 1, "media_content_type": "IMAGE",
-         "status": "READY", "preview_image": {"src": url, "status": "READY"},
-         "admin_graphql_api_id": f"gid://shopify/MediaImage/{38000 + n}"}
+        {
+            "id": 38000 + n,
+            "product_id": product_id,
+            "position": n + 1,
+            "media_content_type": "IMAGE",
+            "status": "READY",
+            "preview_image": {"src": url, "status": "READY"},
+            "admin_graphql_api_id": f"gid://shopify/MediaImage/{38000 + n}",
+        }
         for n, url in enumerate(images)
     ] + [
-        {"id": 37000 + n, "product_id": product_id, "position": len(images) + n + 1, "media_content_type": "VIDEO",
-         "status": "READY", "preview_image": {"src": f"{url}.jpg", "status": "READY"},
-         "admin_graphql_api_id": f"gid://shopify/Video/{37000 + n}"}
+        {
+            "id": 37000 + n,
+            "product_id": product_id,
+            "position": len(images) + n + 1,
+            "media_content_type": "VIDEO",
+            "status": "READY",
+            "preview_image": {"src": f"{url}.jpg", "status": "READY"},
+            "admin_graphql_api_id": f"gid://shopify/Video/{37000 + n}",
+        }
         for n, url in enumerate(videos)
     ]
     extra: dict = {}
     if category is not OMIT:
         extra["category"] = (
-            None if category is None
-            else {"admin_graphql_api_id": f"gid://shopify/TaxonomyCategory/{category[0]}",
-                  "name": category[1].split(" > ")[-1], "full_name": category[1]}
+            None
+            if category is None
+            else {
+                "admin_graphql_api_id": f"gid://shopify/TaxonomyCategory/{category[0]}",
+                "name": category[1].split(" > ")[-1],
+                "full_name": category[1],
+            }
         )
     if metafields is not OMIT:
         extra["metafields"] = [
-            {"id": 36000 + n, "namespace": key.split(".", 1)[0], "key": key.split(".", 1)[1], "value": value,
-             "type": "single_line_text_field", "owner_id": product_id, "owner_resource": "product"}
+            {
+                "id": 36000 + n,
+                "namespace": key.split(".", 1)[0],
+                "key": key.split(".", 1)[1],
+                "value": value,
+                "type": "single_line_text_field",
+                "owner_id": product_id,
+                "owner_resource": "product",
+            }
             for n, (key, value) in enumerate(metafields.items())
         ]
     return {
@@ -219,7 +252,6 @@ def rest_variant(
         "admin_graphql_api_id": f"gid://shopify/ProductVariant/{variant_id}",
         "updated_at": updated_at,
     }
-
 
 
 def sign(body: bytes, secret: str) -> str:

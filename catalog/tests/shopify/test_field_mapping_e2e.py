@@ -38,9 +38,17 @@ DESCRIPTION_HTML = (
 VIDEO_URL = "https://cdn.shopify.com/videos/c/o/v/striped-tee.mp4"
 
 
-def _sandbox_product(shop, *, title: str, description_html: str, category: tuple[str, str] | None,
-                     options: list[tuple[str, list[str]]], metafields: dict[str, str], videos: list[str],
-                     compare_at: Decimal | None):
+def _sandbox_product(
+    shop,
+    *,
+    title: str,
+    description_html: str,
+    category: tuple[str, str] | None,
+    options: list[tuple[str, list[str]]],
+    metafields: dict[str, str],
+    videos: list[str],
+    compare_at: Decimal | None,
+):
     """A sandbox Shopify product with two images and one variant per combination of the first values."""
     from sandbox.shopify.models import Product as ShopifyProduct
     from sandbox.shopify.models import ProductImage
@@ -48,33 +56,69 @@ def _sandbox_product(shop, *, title: str, description_html: str, category: tuple
 
     now = timezone.now() - timedelta(minutes=5)
     product = ShopifyProduct.objects.create(
-        shop=shop, legacy_id=shop.new_legacy_id("Product"), handle=title.lower().replace(" ", "-"), title=title,
-        description_html=description_html, vendor="Harbor & Pine", product_type="T-Shirts", status="ACTIVE",
-        tags=[], published_at=now, created_at=now, updated_at=now,
-        options=[{"id": n, "name": name, "position": n, "values": values} for n, (name, values) in
-                 enumerate(options, start=1)],
-        category_id=category[0] if category else "", category_full_name=category[1] if category else "",
-        videos=[{"id": 34_000_000_000_000 + n, "url": url, "preview_url": f"{url}.jpg"}
-                for n, url in enumerate(videos, start=1)],
-        metafields=[{"id": 26_000_000_000_000 + n, "namespace": key.split(".")[0], "key": key.split(".")[1],
-                     "value": value, "type": "single_line_text_field"}
-                    for n, (key, value) in enumerate(metafields.items(), start=1)],
+        shop=shop,
+        legacy_id=shop.new_legacy_id("Product"),
+        handle=title.lower().replace(" ", "-"),
+        title=title,
+        description_html=description_html,
+        vendor="Harbor & Pine",
+        product_type="T-Shirts",
+        status="ACTIVE",
+        tags=[],
+        published_at=now,
+        created_at=now,
+        updated_at=now,
+        options=[
+            {"id": n, "name": name, "position": n, "values": values}
+            for n, (name, values) in enumerate(options, start=1)
+        ],
+        category_id=category[0] if category else "",
+        category_full_name=category[1] if category else "",
+        videos=[
+            {"id": 34_000_000_000_000 + n, "url": url, "preview_url": f"{url}.jpg"}
+            for n, url in enumerate(videos, start=1)
+        ],
+        metafields=[
+            {
+                "id": 26_000_000_000_000 + n,
+                "namespace": key.split(".")[0],
+                "key": key.split(".")[1],
+                "value": value,
+                "type": "single_line_text_field",
+            }
+            for n, (key, value) in enumerate(metafields.items(), start=1)
+        ],
     )
     for position in (1, 2):
         serial = shop.allocate_serials(1)
         ProductImage.objects.create(
-            shop=shop, product=product, legacy_id=shop.legacy_id("ProductImage", serial),
-            media_legacy_id=shop.legacy_id("MediaImage", serial), position=position,
-            url=f"https://cdn.shopify.com/s/files/{product.handle}-{position}.jpg", created_at=now, updated_at=now,
+            shop=shop,
+            product=product,
+            legacy_id=shop.legacy_id("ProductImage", serial),
+            media_legacy_id=shop.legacy_id("MediaImage", serial),
+            position=position,
+            url=f"https://cdn.shopify.com/s/files/{product.handle}-{position}.jpg",
+            created_at=now,
+            updated_at=now,
         )
     for position, value in enumerate(options[0][1], start=1):
         serial = shop.allocate_serials(1)
         values = [value] + [other[1][0] for other in options[1:]] + [None, None]
         ShopifyVariant.objects.create(
-            shop=shop, product=product, legacy_id=shop.legacy_id("ProductVariant", serial),
-            inventory_item_legacy_id=shop.legacy_id("InventoryItem", serial), title=" / ".join(v for v in values if v),
-            price=Decimal("20.00"), compare_at_price=compare_at, position=position, option1=values[0],
-            option2=values[1], option3=values[2], inventory_quantity=7, created_at=now, updated_at=now,
+            shop=shop,
+            product=product,
+            legacy_id=shop.legacy_id("ProductVariant", serial),
+            inventory_item_legacy_id=shop.legacy_id("InventoryItem", serial),
+            title=" / ".join(v for v in values if v),
+            price=Decimal("20.00"),
+            compare_at_price=compare_at,
+            position=position,
+            option1=values[0],
+            option2=values[1],
+            option3=values[2],
+            inventory_quantity=7,
+            created_at=now,
+            updated_at=now,
         )
     return product
 
@@ -90,25 +134,42 @@ def store_with_fields(connected, live_server, settings):
     settings.SYNC_POLL_DELAYS = [0]
     c = connected(0)
     c.tee = _sandbox_product(
-        c.shop, title="Striped Tee", description_html=DESCRIPTION_HTML,
+        c.shop,
+        title="Striped Tee",
+        description_html=DESCRIPTION_HTML,
         category=("aa-1-13-8", "Apparel & Accessories > Clothing > Clothing Tops > T-Shirts"),
         options=[("Size", ["S", "M"]), ("Color", ["Navy"]), ("Scent", ["Cedar, smoked: light"])],
-        metafields={"custom.material": "Organic cotton", "custom.pattern": "Striped",
-                    "mm-google-shopping.gender": "Women", "custom.age_group": "Adults",
-                    "custom.sale_start_date": "2026-11-20", "custom.sale_end_date": "2026-12-01",
-                    "custom.unrelated": "ignored"},
-        videos=[VIDEO_URL], compare_at=Decimal("30.00"),
+        metafields={
+            "custom.material": "Organic cotton",
+            "custom.pattern": "Striped",
+            "mm-google-shopping.gender": "Women",
+            "custom.age_group": "Adults",
+            "custom.sale_start_date": "2026-11-20",
+            "custom.sale_end_date": "2026-12-01",
+            "custom.unrelated": "ignored",
+        },
+        videos=[VIDEO_URL],
+        compare_at=Decimal("30.00"),
     )
     c.gift = _sandbox_product(
-        c.shop, title="Gift Card", description_html="<p>A gift.</p>",
-        category=("gc-1", "Gift Cards > Digital Gift Cards"), options=[("Title", ["Default Title"])],
-        metafields={"mm-google-shopping.gender": "robot"}, videos=[], compare_at=None,
+        c.shop,
+        title="Gift Card",
+        description_html="<p>A gift.</p>",
+        category=("gc-1", "Gift Cards > Digital Gift Cards"),
+        options=[("Title", ["Default Title"])],
+        metafields={"mm-google-shopping.gender": "robot"},
+        videos=[],
+        compare_at=None,
     )
     meta = create_sandbox_business(name="Field mapping")
     connection, _ = MetaConnection.objects.update_or_create(
         tenant=c.store.tenant,
-        defaults={"business_id": meta["business_id"], "access_token": meta["access_token"],
-                  "token_last4": meta["access_token"][-4:], "token_status": MetaConnection.TokenStatus.VALID},
+        defaults={
+            "business_id": meta["business_id"],
+            "access_token": meta["access_token"],
+            "token_last4": meta["access_token"][-4:],
+            "token_status": MetaConnection.TokenStatus.VALID,
+        },
     )
     Catalog.objects.filter(store=c.store).update(
         connection=connection, meta_catalog_id=meta["catalog_id"], sync_enabled=True
@@ -133,7 +194,11 @@ def assert_tee_in_meta(row: dict) -> None:
     assert "<" not in row["description"]
     assert [video["url"] for video in row["videos"]] == [VIDEO_URL]
     assert (row["material"], row["pattern"], row["gender"], row["age_group"]) == (
-        "Organic cotton", "Striped", "female", "adult")
+        "Organic cotton",
+        "Striped",
+        "female",
+        "adult",
+    )
     assert row["additional_variant_attributes"] == [{"key": "Scent", "value": "Cedar smoked light"}]
     assert row["category"] == "Apparel & Accessories > Clothing > Shirts & Tops"
     assert row["sale_price_start_date"] == "2026-11-20T00:00+0000"
@@ -159,8 +224,14 @@ def test_bulk_import_then_batch_api_carries_every_impact_field(store_with_fields
     gift_row = in_meta[gift.retailer_id]
     # A Shopify category without a Google equivalent, a short description, no options, an unknown gender:
     # the fields are left out, the item is not failed.
-    for absent in ("category", "rich_text_description", "videos", "gender", "additional_variant_attributes",
-                   "sale_price_start_date"):
+    for absent in (
+        "category",
+        "rich_text_description",
+        "videos",
+        "gender",
+        "additional_variant_attributes",
+        "sale_price_start_date",
+    ):
         assert gift_row.get(absent) in (None, []), absent
 
 
@@ -199,8 +270,9 @@ def test_a_webhook_carrying_a_new_category_and_no_videos_replaces_both(store_wit
 
     c = store_with_fields
     import_store(c.store)
-    changes.update_product(c.tee, category_id="aa-8-8", category_full_name="Apparel & Accessories > Shoes > Sneakers",
-                           videos=[])
+    changes.update_product(
+        c.tee, category_id="aa-8-8", category_full_name="Apparel & Accessories > Shoes > Sneakers", videos=[]
+    )
     assert process_received() == [WebhookEvent.State.PROCESSED]
     tee = Product.objects.get(store=c.store, shopify_product_id=c.tee.legacy_id)
     assert tee.shopify_category == "Apparel & Accessories > Shoes > Sneakers" and tee.videos == []
@@ -212,8 +284,9 @@ def test_a_webhook_carrying_a_new_category_and_no_videos_replaces_both(store_wit
 def test_a_feed_line_over_the_limit_fails_locally_and_the_rest_of_the_feed_goes(store_with_fields, monkeypatch):
     c = store_with_fields
     import_store(c.store)
-    tee_ids = set(Variant.objects.filter(product__shopify_product_id=c.tee.legacy_id)
-                  .values_list("retailer_id", flat=True))
+    tee_ids = set(
+        Variant.objects.filter(product__shopify_product_id=c.tee.legacy_id).values_list("retailer_id", flat=True)
+    )
     # Meta's limit is 5 MB a line, which no Shopify product reaches within the fields' own limits:
     # lowered so the dressed product's lines (about 1.5 KB) are over it and the gift card's (0.5 KB) are not.
     monkeypatch.setattr(items, "MAX_LINE_BYTES", 1000)
@@ -225,7 +298,9 @@ def test_a_feed_line_over_the_limit_fails_locally_and_the_rest_of_the_feed_goes(
         assert "a line of Meta's product feed may hold at most" in variant.last_error
     in_meta = meta_items(c.catalog)
     assert not tee_ids & set(in_meta)
-    assert set(in_meta) == set(Variant.objects.filter(catalog=c.catalog, meta_status=Variant.SyncStatus.SYNCED)
-                               .values_list("retailer_id", flat=True))
+    assert set(in_meta) == set(
+        Variant.objects.filter(catalog=c.catalog, meta_status=Variant.SyncStatus.SYNCED).values_list(
+            "retailer_id", flat=True
+        )
+    )
     assert len(in_meta) == 1
-

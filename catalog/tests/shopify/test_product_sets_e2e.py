@@ -32,8 +32,12 @@ def synced_shop(connected, live_server, settings):
     meta = create_sandbox_business(name="Collections")
     connection, _ = MetaConnection.objects.update_or_create(
         tenant=c.store.tenant,
-        defaults={"business_id": meta["business_id"], "access_token": meta["access_token"],
-                  "token_last4": meta["access_token"][-4:], "token_status": MetaConnection.TokenStatus.VALID},
+        defaults={
+            "business_id": meta["business_id"],
+            "access_token": meta["access_token"],
+            "token_last4": meta["access_token"][-4:],
+            "token_status": MetaConnection.TokenStatus.VALID,
+        },
     )
     Catalog.objects.filter(store=c.store).update(
         connection=connection, meta_catalog_id=meta["catalog_id"], sync_enabled=True

@@ -285,9 +285,10 @@ def test_a_shop_currency_change_repends_every_variant_with_the_new_currency(conn
     run = import_store(c.store, bulk=True)
     total = Variant.objects.count()
     assert run.variants_changed == total
-    assert Variant.objects.filter(meta_status="PENDING").count() == total - Variant.objects.filter(
-        meta_status="FAILED"
-    ).count()
+    assert (
+        Variant.objects.filter(meta_status="PENDING").count()
+        == total - Variant.objects.filter(meta_status="FAILED").count()
+    )
     for variant in Variant.objects.select_related("product__store"):
         assert meta_item(variant, variant.product, variant.product.store)["price"].endswith(" EUR")
 

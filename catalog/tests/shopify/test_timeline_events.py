@@ -24,8 +24,10 @@ def _events(retailer_id: str) -> list[VariantEvent]:
 def test_a_webhooks_price_change_is_on_that_variants_timeline_with_the_field(store, catalog):
     upsert_products(store, [_record()], observed_at=T0, source="import")
     newer = _record(
-        variants=[gql_variant(44, price="30.00", updated_at="2025-03-05T00:00:00Z"),
-                  gql_variant(45, options=(("Size", "L"),))],
+        variants=[
+            gql_variant(44, price="30.00", updated_at="2025-03-05T00:00:00Z"),
+            gql_variant(45, options=(("Size", "L"),)),
+        ],
         updated_at="2025-03-05T00:00:00Z",
     )
     upsert_products(store, [newer], observed_at=T0 + timedelta(days=1), source="webhook")
@@ -40,8 +42,12 @@ def test_a_webhooks_price_change_is_on_that_variants_timeline_with_the_field(sto
 
 def test_a_product_level_change_reaches_every_variants_timeline(store, catalog):
     upsert_products(store, [_record()], observed_at=T0, source="import")
-    upsert_products(store, [_record(title="A new title", updated_at="2025-03-05T00:00:00Z")],
-                    observed_at=T0 + timedelta(days=1), source="import")
+    upsert_products(
+        store,
+        [_record(title="A new title", updated_at="2025-03-05T00:00:00Z")],
+        observed_at=T0 + timedelta(days=1),
+        source="import",
+    )
     for rid in ("44", "45"):
         [event] = [e for e in _events(rid) if e.kind == Kind.SHOPIFY]
         assert event.detail["source"] == "import" and "product title" in event.detail["fields"]

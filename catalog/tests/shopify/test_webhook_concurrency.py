@@ -107,8 +107,9 @@ def test_an_older_version_drained_while_the_newest_commits_does_not_overwrite_it
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_an_older_stock_level_applied_while_the_newest_commits_does_not_overwrite_it(client, store, catalog,
-                                                                                     monkeypatch):
+def test_an_older_stock_level_applied_while_the_newest_commits_does_not_overwrite_it(
+    client, store, catalog, monkeypatch
+):
     from datetime import UTC, datetime, timedelta
 
     from catalog import item_state

@@ -30,8 +30,14 @@ def message_json(response) -> dict:
     text = response.content.decode()
     match = re.search(r'<textarea id="whatsapp-json"[^>]*>(.*?)</textarea>', text, re.S)
     assert match, "no message JSON on the page"
-    return json.loads(match.group(1).replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
-                      .replace("&#x27;", "'").replace("&amp;", "&"))
+    return json.loads(
+        match.group(1)
+        .replace("&quot;", '"')
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 def test_staff_build_a_collection_s_message_in_two_clicks(staff_client, summer):
@@ -55,19 +61,25 @@ def test_staff_build_a_collection_s_message_in_two_clicks(staff_client, summer):
 
 def test_the_set_page_takes_texts_kind_and_recipient(staff_client, summer):
     product_set, (a, _, _) = summer
-    page = staff_client.get(reverse("admin:catalog_productset_whatsapp", args=[product_set.pk]),
-                            {"kind": "product", "to": "+31 6 1234 5678", "body": "Hello", "footer": ""})
+    page = staff_client.get(
+        reverse("admin:catalog_productset_whatsapp", args=[product_set.pk]),
+        {"kind": "product", "to": "+31 6 1234 5678", "body": "Hello", "footer": ""},
+    )
     payload = message_json(page)
     assert payload["to"] == "31612345678"
-    assert payload["interactive"] == {"type": "product", "body": {"text": "Hello"},
-                                      "action": {"catalog_id": product_set.catalog.meta_catalog_id,
-                                                 "product_retailer_id": a.retailer_id}}
+    assert payload["interactive"] == {
+        "type": "product",
+        "body": {"text": "Hello"},
+        "action": {"catalog_id": product_set.catalog.meta_catalog_id, "product_retailer_id": a.retailer_id},
+    }
 
 
 def test_the_set_page_shows_why_no_message_is_built(staff_client, summer):
     product_set, _ = summer
-    page = staff_client.get(reverse("admin:catalog_productset_whatsapp", args=[product_set.pk]),
-                            {"kind": "product_list", "section_title": "x" * 25})
+    page = staff_client.get(
+        reverse("admin:catalog_productset_whatsapp", args=[product_set.pk]),
+        {"kind": "product_list", "section_title": "x" * 25},
+    )
     assert page.context["built"].payload is None
     assert "WhatsApp allows at most 24" in page.content.decode()
     assert 'id="whatsapp-json"' not in page.content.decode()
@@ -100,14 +112,22 @@ def test_the_set_page_is_read_only(staff_client, summer):
 
 def test_staff_build_a_message_from_chosen_products_in_sections(staff_client, summer):
     _, (a, b, out) = summer
-    page = staff_client.get(reverse("admin:catalog_product_whatsapp"), {
-        "items": f"# Shirts\n{a.sku}\n{out.sku}\n# Shoes\n{b.retailer_id}\nNO-SUCH-SKU",
-        "kind": "product_list", "header": "Summer", "body": "Tap an item", "section_title": "Ours",
-    })
+    page = staff_client.get(
+        reverse("admin:catalog_product_whatsapp"),
+        {
+            "items": f"# Shirts\n{a.sku}\n{out.sku}\n# Shoes\n{b.retailer_id}\nNO-SUCH-SKU",
+            "kind": "product_list",
+            "header": "Summer",
+            "body": "Tap an item",
+            "section_title": "Ours",
+        },
+    )
     payload = message_json(page)
     sections = payload["interactive"]["action"]["sections"]
     assert [(s["title"], [i["product_retailer_id"] for i in s["product_items"]]) for s in sections] == [
-        ("Shirts", [a.retailer_id]), ("Shoes", [b.retailer_id])]
+        ("Shirts", [a.retailer_id]),
+        ("Shoes", [b.retailer_id]),
+    ]
     assert payload["to"] == "<RECIPIENT_PHONE_NUMBER>"
     assert [r.retailer_id for r in page.context["built"].refused] == [out.retailer_id]
     assert page.context["missing"] == ["NO-SUCH-SKU"]
@@ -116,7 +136,7 @@ def test_staff_build_a_message_from_chosen_products_in_sections(staff_client, su
 def test_a_product_s_page_leads_to_its_message_built_at_once(staff_client, summer):
     _, (a, _, _) = summer
     change = staff_client.get(reverse("admin:catalog_product_change", args=[a.product_id]))
-    link = f'{reverse("admin:catalog_product_whatsapp")}?product={a.product_id}'
+    link = f"{reverse('admin:catalog_product_whatsapp')}?product={a.product_id}"
     assert link in change.content.decode()
     payload = message_json(staff_client.get(link))
     assert payload["interactive"]["type"] == "product"
@@ -137,15 +157,29 @@ def test_the_product_list_links_to_the_chosen_products_page(staff_client, summer
 
 def test_another_tenant_s_products_are_never_found(staff_client, summer, other_tenant):
     theirs = LiveVariantFactory(catalog=CatalogFactory(tenant=other_tenant), sku="THEIRS-1")
-    page = staff_client.get(reverse("admin:catalog_product_whatsapp"), {
-        "items": f"THEIRS-1\n{theirs.retailer_id}", "kind": "product_list", "header": "H", "body": "B",
-        "section_title": "S", "tenant": other_tenant.slug,
-    })
+    page = staff_client.get(
+        reverse("admin:catalog_product_whatsapp"),
+        {
+            "items": f"THEIRS-1\n{theirs.retailer_id}",
+            "kind": "product_list",
+            "header": "H",
+            "body": "B",
+            "section_title": "S",
+            "tenant": other_tenant.slug,
+        },
+    )
     assert page.status_code == 200
     assert page.context["built"] is None  # another tenant is no choice
-    page = staff_client.get(reverse("admin:catalog_product_whatsapp"), {
-        "items": f"THEIRS-1\n{theirs.retailer_id}", "kind": "product_list", "header": "H", "body": "B",
-        "section_title": "S"})
+    page = staff_client.get(
+        reverse("admin:catalog_product_whatsapp"),
+        {
+            "items": f"THEIRS-1\n{theirs.retailer_id}",
+            "kind": "product_list",
+            "header": "H",
+            "body": "B",
+            "section_title": "S",
+        },
+    )
     assert page.context["missing"] == ["THEIRS-1", theirs.retailer_id]
     assert theirs.retailer_id not in page.context["built"].as_json()
 

@@ -61,8 +61,10 @@ def test_a_linked_catalogs_item_is_named_by_meta_s_retailer_id(catalog):
     assert built.payload["interactive"]["action"]["product_retailer_id"] == "wc_post_id_77"
 
 
-@pytest.mark.parametrize(("to", "expected"), [("+44 20 7946 0958", "442079460958"), ("16505551234", "16505551234"),
-                                              (None, wa.RECIPIENT_PLACEHOLDER)])
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [("+44 20 7946 0958", "442079460958"), ("16505551234", "16505551234"), (None, wa.RECIPIENT_PLACEHOLDER)],
+)
 def test_the_recipient_is_digits_with_the_country_code(catalog, to, expected):
     [variant] = loaded(LiveVariantFactory(catalog=catalog))
     assert wa.product_message(variant, to=to).payload["to"] == expected
@@ -82,7 +84,10 @@ def test_ready_variants_make_a_multi_product_message_in_sections(catalog):
     a, b, c = loaded(*(LiveVariantFactory(catalog=catalog, retailer_id=f"r{i}") for i in range(3)))
     built = wa.product_list_message(
         [wa.Section("Shirts", [a, b]), wa.Section("Shoes", [c])],
-        to="16505551234", header="Summer sale", body="Tap to see", footer="Until Sunday",
+        to="16505551234",
+        header="Summer sale",
+        body="Tap to see",
+        footer="Until Sunday",
     )
     assert built.ok
     assert built.payload["interactive"] == {
@@ -102,8 +107,10 @@ def test_ready_variants_make_a_multi_product_message_in_sections(catalog):
 
 
 def test_a_multi_product_message_refuses_items_not_ready_and_shows_the_others(catalog):
-    ready, hidden = loaded(LiveVariantFactory(catalog=catalog),
-                           LiveVariantFactory(catalog=catalog, visibility="staging", verdict="NOT_VISIBLE"))
+    ready, hidden = loaded(
+        LiveVariantFactory(catalog=catalog),
+        LiveVariantFactory(catalog=catalog, visibility="staging", verdict="NOT_VISIBLE"),
+    )
     built = wa.product_list_message([wa.Section("All", [ready, hidden])], to="16505551234", header="H", body="B")
     assert built.retailer_ids == [ready.retailer_id]
     assert [(r.retailer_id, r.reasons) for r in built.refused] == [(hidden.retailer_id, (rd.HIDDEN,))]
@@ -111,8 +118,9 @@ def test_a_multi_product_message_refuses_items_not_ready_and_shows_the_others(ca
 
 def test_a_multi_product_message_drops_a_section_left_empty(catalog):
     ready, out = loaded(LiveVariantFactory(catalog=catalog), LiveVariantFactory(catalog=catalog, inventory_quantity=0))
-    built = wa.product_list_message([wa.Section("In", [ready]), wa.Section("Out", [out])], to=None, header="H",
-                                    body="B")
+    built = wa.product_list_message(
+        [wa.Section("In", [ready]), wa.Section("Out", [out])], to=None, header="H", body="B"
+    )
     assert [s["title"] for s in built.payload["interactive"]["action"]["sections"]] == ["In"]
 
 
@@ -141,8 +149,9 @@ def test_a_multi_product_message_shows_at_most_30_items(catalog, count, ok):
 @pytest.mark.parametrize(("count", "ok"), [(10, True), (11, False)])
 def test_a_multi_product_message_has_at_most_10_sections(catalog, count, ok):
     variants = loaded(*LiveVariantFactory.create_batch(count, catalog=catalog))
-    built = wa.product_list_message([wa.Section(f"S{i}", [v]) for i, v in enumerate(variants)], to=None,
-                                    header="H", body="B")
+    built = wa.product_list_message(
+        [wa.Section(f"S{i}", [v]) for i, v in enumerate(variants)], to=None, header="H", body="B"
+    )
     assert built.ok is ok
     if not ok:
         assert built.problems == ("A multi-product message has at most 10 sections; this one has 11.",)
@@ -160,8 +169,10 @@ def test_a_section_title_has_1_to_24_characters(catalog, title, ok):
     [
         ({"header": "h" * 61, "body": "B"}, "The header text is 61 characters long; WhatsApp allows at most 60."),
         ({"header": "H", "body": "b" * 1025}, "The body text is 1025 characters long; WhatsApp allows at most 1024."),
-        ({"header": "H", "body": "B", "footer": "f" * 61},
-         "The footer text is 61 characters long; WhatsApp allows at most 60."),
+        (
+            {"header": "H", "body": "B", "footer": "f" * 61},
+            "The footer text is 61 characters long; WhatsApp allows at most 60.",
+        ),
         ({"header": "", "body": "B"}, "The header text is required."),
         ({"header": "H", "body": " "}, "The body text is required."),
     ],
@@ -175,8 +186,9 @@ def test_a_multi_product_message_s_texts_keep_whatsapp_s_limits(catalog, texts, 
 
 def test_texts_at_the_limits_are_accepted(catalog):
     variants = loaded(LiveVariantFactory(catalog=catalog))
-    built = wa.product_list_message([wa.Section("All", variants)], to=None, header="h" * 60, body="b" * 1024,
-                                    footer="f" * 60)
+    built = wa.product_list_message(
+        [wa.Section("All", variants)], to=None, header="h" * 60, body="b" * 1024, footer="f" * 60
+    )
     assert built.ok
 
 
@@ -224,8 +236,9 @@ def test_a_product_set_with_ready_and_not_ready_variants_shows_the_ready_and_ref
     product = ProductFactory(tenant=catalog.tenant)
     small = LiveVariantFactory(catalog=catalog, product=product, position=1)
     large = LiveVariantFactory(catalog=catalog, product=product, position=2, inventory_quantity=0)
-    rejected = LiveVariantFactory(catalog=catalog, review_status="rejected", verdict="REJECTED",
-                                  review_rejection_reasons=["PRODUCT_NOT_APPROVED"])
+    rejected = LiveVariantFactory(
+        catalog=catalog, review_status="rejected", verdict="REJECTED", review_rejection_reasons=["PRODUCT_NOT_APPROVED"]
+    )
     other = LiveVariantFactory(catalog=catalog)
     product_set = collection_of(catalog, [small, large, rejected, other])
 

@@ -33,11 +33,15 @@ def test_a_live_variant_in_stock_is_ready():
     ("changes", "reason"),
     [
         ({"meta_status": "PENDING", "verdict": ""}, rd.PENDING),
-        ({"meta_status": "FAILED", "verdict": "", "last_error": "The product has no brand."},
-         rd.FAILED.format(error="The product has no brand.")),
+        (
+            {"meta_status": "FAILED", "verdict": "", "last_error": "The product has no brand."},
+            rd.FAILED.format(error="The product has no brand."),
+        ),
         ({"excluded": True, "verdict": ""}, rd.EXCLUDED),
-        ({"review_status": "rejected", "review_rejection_reasons": ["ITEM_NOT_APPROVED"], "verdict": "REJECTED"},
-         rd.REVIEW_REJECTED.format(why="ITEM_NOT_APPROVED")),
+        (
+            {"review_status": "rejected", "review_rejection_reasons": ["ITEM_NOT_APPROVED"], "verdict": "REJECTED"},
+            rd.REVIEW_REJECTED.format(why="ITEM_NOT_APPROVED"),
+        ),
         ({"review_status": "pending", "verdict": "IN_REVIEW"}, rd.IN_REVIEW),
         ({"review_status": "", "verdict": "IN_REVIEW"}, rd.IN_REVIEW),
         ({"visibility": "staging", "verdict": "NOT_VISIBLE"}, rd.HIDDEN),
@@ -46,8 +50,19 @@ def test_a_live_variant_in_stock_is_ready():
         ({"inventory_quantity": 0}, rd.OUT_OF_STOCK),
         ({"price": Decimal("0")}, rd.NO_PRICE.format(price=Decimal("0.00"))),
     ],
-    ids=["pending", "failed", "excluded", "rejected", "in-review", "not-read", "hidden", "image", "whatsapp",
-         "out-of-stock", "no-price"],
+    ids=[
+        "pending",
+        "failed",
+        "excluded",
+        "rejected",
+        "in-review",
+        "not-read",
+        "hidden",
+        "image",
+        "whatsapp",
+        "out-of-stock",
+        "no-price",
+    ],
 )
 def test_a_variant_not_ready_says_why_and_the_query_agrees(changes, reason):
     variant = LiveVariantFactory(**changes)
@@ -63,8 +78,11 @@ def test_a_variant_without_any_image_is_not_ready():
 
 def test_a_variant_image_alone_is_enough():
     catalog = CatalogFactory()
-    variant = LiveVariantFactory(catalog=catalog, product=ProductFactory(tenant=catalog.tenant, images=[]),
-                                 image_url="https://cdn.example.com/v.jpg")
+    variant = LiveVariantFactory(
+        catalog=catalog,
+        product=ProductFactory(tenant=catalog.tenant, images=[]),
+        image_url="https://cdn.example.com/v.jpg",
+    )
     assert reasons(variant) == [] and in_ready_query(variant)
 
 
@@ -92,8 +110,7 @@ def test_every_reason_is_given_at_once():
 def collection(catalog, variants_by_product: list[list[Variant]]):
     product_set = ProductSetFactory(catalog=catalog, shopify_collection_id=555)
     for variants in variants_by_product:
-        ProductSetMembership.objects.create(tenant=catalog.tenant, product_set=product_set,
-                                            product=variants[0].product)
+        ProductSetMembership.objects.create(tenant=catalog.tenant, product_set=product_set, product=variants[0].product)
     return product_set
 
 
@@ -109,7 +126,9 @@ def test_a_collection_with_ready_and_not_ready_variants_counts_both_and_says_why
 
     assert (summary.total, summary.ready, summary.not_ready_count) == (5, 3, 2)
     assert {e.variant.pk: e.reasons for e in summary.not_ready} == {
-        out.pk: (rd.OUT_OF_STOCK,), pending.pk: (rd.PENDING,)}
+        out.pk: (rd.OUT_OF_STOCK,),
+        pending.pk: (rd.PENDING,),
+    }
     assert summary.messages == {"product": "", "product_list": "", "catalog_message": ""}
 
 
@@ -134,7 +153,8 @@ def test_a_staff_set_by_product_group_is_read_from_its_filter():
     chosen = LiveVariantFactory(catalog=catalog)
     LiveVariantFactory(catalog=catalog)
     product_set = ProductSetFactory(
-        catalog=catalog, filter={"retailer_product_group_id": {"eq": str(chosen.product.shopify_product_id)}})
+        catalog=catalog, filter={"retailer_product_group_id": {"eq": str(chosen.product.shopify_product_id)}}
+    )
     assert list(rd.variants_of_set(product_set)[0]) == [chosen]
 
 

@@ -54,8 +54,7 @@ def additional_reviews(call: Call) -> dict:
             refused.append({"id": requested, "message": "An additional review was already requested for this item."})
     if refused:
         raise errors.invalid_param(
-            "(#100) Some items cannot be reviewed again: "
-            + "; ".join(f"{r['id']}: {r['message']}" for r in refused)
+            "(#100) Some items cannot be reviewed again: " + "; ".join(f"{r['id']}: {r['message']}" for r in refused)
         )
     AdditionalReviewCall.objects.create(
         catalog=call.catalog, item_ids=ids, message=call.params.str("message")[:1000], created_at=call.now
@@ -64,7 +63,9 @@ def additional_reviews(call: Call) -> dict:
     for item in found.values():
         outcome = check_item(item.data).review_outcome
         ProductItem.objects.filter(pk=item.pk).update(
-            review_status=ProductItem.ReviewStatus.PENDING, review_outcome=outcome, review_due_at=due,
+            review_status=ProductItem.ReviewStatus.PENDING,
+            review_outcome=outcome,
+            review_due_at=due,
             additional_review_at=call.now,
         )
     return {"success": True}
