@@ -122,6 +122,9 @@ SYNC_PUSH_COALESCE_SECONDS = env.float("SYNC_PUSH_COALESCE_SECONDS", default=2.0
 # A push task waits at most this long for its window; a longer wait (a tight budget) is left
 # to the minute schedule, so no worker sleeps for minutes.
 SYNC_PUSH_MAX_WAIT = env.float("SYNC_PUSH_MAX_WAIT", default=20.0)
+# A push task queued this long ago and not done was lost (its worker was killed): the next
+# request queues another, so a dead worker holds pushes back this long at most.
+SYNC_PUSH_LOST_AFTER = env.float("SYNC_PUSH_LOST_AFTER", default=60.0)
 # Meta's items_batch calls per catalog and hour (200 for a business with one user; 200 +
 # 200 * log2(users) with more): pushes are spread so this hour's rest never runs dry.
 SYNC_BATCH_CALLS_PER_HOUR = env.int("SYNC_BATCH_CALLS_PER_HOUR", default=200)

@@ -48,6 +48,8 @@ FEED_SCHEDULE = "catalog sync: replace and update feeds"
 CHAOS_ENV = {
     "SANDBOX_BATCH_DELAY_SECONDS": "0.5",  # batches stay in flight a moment: kills land mid-confirm
     "SYNC_POLL_DELAYS": "0.5,1,2",
+    "SYNC_PUSH_MAX_WAIT": "5",  # a killed worker's lost push task is replaced within seconds
+    "SYNC_PUSH_LOST_AFTER": "15",
     "SYNC_OUTAGE_BACKOFF_MAX": "5",
     "SYNC_ERROR_PAUSE": "5",
     "SYNC_PERMISSION_RECHECK": "3",
@@ -351,7 +353,7 @@ class Harness:
         from django.utils import timezone
         from django_q.models import Schedule
 
-        from catalog.models import Catalog
+        from catalog.models import Catalog, PushRequest
         from catalog.shopify.importer import import_store
 
         from .. import seed
@@ -366,9 +368,11 @@ class Harness:
         seed.connect_meta()
         catalog = self.catalog()
         # ~20 Batch API calls whatever N: enough batches to kill or race mid-sync. One shard
-        # (the default): see docs/reliability.md for what two shards' replace feeds do.
+        # (the default): see docs/reliability.md for what two shards' replace feeds do. The
+        # faults are the Batch API's: new items go by it here (batch_creation), where by default
+        # one replace feed would create the whole never-synced catalog (catalog.sync.creation).
         Catalog.objects.filter(pk=catalog.pk).update(
-            max_batch_size=max(10, self.variants // 20), shard_count=self.shards
+            max_batch_size=max(10, self.variants // 20), shard_count=self.shards, batch_creation=True
         )
         call_command("ensure_schedules", stdout=io.StringIO())
         # As if the hourly replace feed had just run: the clusters' scheduler leaves it alone.
@@ -379,6 +383,10 @@ class Harness:
             result = import_store(catalog.store, bulk=True)
         if result.variants_seen != self.variants:
             raise SystemExit(f"chaos: imported {result.variants_seen} variants, expected {self.variants}")
+        # The import asked for a push (catalog.sync.push_requests) whose task each scenario's
+        # fresh broker never holds: left in the template, the request would wait out its
+        # lost-task timeout before any push, instead of the clusters pushing at once.
+        PushRequest.objects.all().delete()
         connections.close_all()
         self._save_template()
         log(f"seeded and imported {self.variants:,} variants ({self.engine}) in {time.monotonic() - started:.1f} s")

@@ -52,8 +52,12 @@ FIRST_POLL_WAIT, MAX_POLL_WAIT = 0.5, 5.0
 
 
 def queued_stale_after() -> timedelta:
-    """A task queued longer ago than this was lost (killed worker): the next request queues another."""
-    return timedelta(seconds=settings.SYNC_PUSH_MAX_WAIT + 120)
+    """A task queued longer ago than this was lost (killed worker): the next request queues another.
+
+    Never shorter than a task may wait for its window (``SYNC_PUSH_MAX_WAIT``), so a task
+    still waiting is not doubled.
+    """
+    return timedelta(seconds=max(settings.SYNC_PUSH_LOST_AFTER, settings.SYNC_PUSH_MAX_WAIT + 10))
 
 
 def request_push(catalog_id: int | None, *, now: bool = False) -> None:
