@@ -47,14 +47,12 @@ from catalog.models import (
     DriftFinding,
     DriftScan,
     MetaItemDeletion,
-    Product,
-    ShopifyStore,
     Variant,
     VariantEvent,
     VariantStateCount,
 )
 
-from .item_rows import PRODUCT_ITEM_FIELDS, ROW_FIELDS
+from .item_rows import ROW_FIELDS, product_fields_for
 
 logger = logging.getLogger(__name__)
 
@@ -173,14 +171,7 @@ def _rows(catalog: Catalog, retailer_ids: Sequence[str]) -> dict[str, ScanRow]:
 def _payloads(rows: Iterable[ScanRow]) -> dict[str, dict]:
     """Our current payload of each row (its product's part built once), by retailer id."""
     rows = list(rows)
-    products = list(Product.objects.filter(pk__in={r.product_id for r in rows}).only(*PRODUCT_ITEM_FIELDS).order_by())
-    stores = {
-        s.pk: s
-        for s in ShopifyStore.objects.filter(pk__in={p.store_id for p in products}).defer(
-            "access_token", "webhook_secret"
-        )
-    }
-    fields = {p.pk: items.product_fields(p, stores[p.store_id]) for p in products}
+    fields = product_fields_for({r.product_id for r in rows}, {})
     return {r.retailer_id: items.meta_item(r, None, None, fields[r.product_id]) for r in rows if r.product_id in fields}
 
 

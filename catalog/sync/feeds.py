@@ -32,12 +32,12 @@ from catalog.graph_clients import client_for
 from catalog.item_state import UNSAMPLED_MESSAGE
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import GraphAPIError
-from catalog.models import Catalog, CatalogFeed, Product, ShopifyStore, SyncBatch, Variant
+from catalog.models import Catalog, CatalogFeed, ShopifyStore, SyncBatch, Variant
 from galantis import logcontext
 
 from . import pause, sharding
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
-from .item_rows import PRODUCT_ITEM_FIELDS, ROW_FIELDS, VariantRow
+from .item_rows import ROW_FIELDS, VariantRow, product_fields_for
 from .lifecycle import feed_due_again, give_up_if_timed_out, poll_delay, poll_failed, reschedule
 from .push import SendGate, client_token_last4, record_sent_hashes, token_allows_writes, write_blocker
 from .results import finish
@@ -140,17 +140,6 @@ def _flattened(item: dict, column: str) -> object:
     return values[index].get(key) if index < len(values) else None
 
 
-def _product_fields(product_ids: set[int], stores: dict[int, ShopifyStore]) -> dict[int, items.ProductFields]:
-    """The item fields of each product (one query; stores are read once and kept in ``stores``)."""
-    products = list(Product.objects.filter(pk__in=product_ids).only(*PRODUCT_ITEM_FIELDS).order_by())
-    if missing := {p.store_id for p in products} - stores.keys():
-        stores.update(
-            (store.pk, store)
-            for store in ShopifyStore.objects.filter(pk__in=missing).defer("access_token", "webhook_secret")
-        )
-    return {product.pk: items.product_fields(product, stores[product.store_id]) for product in products}
-
-
 def feed_items(batch: SyncBatch) -> Iterator[tuple[VariantRow, dict]]:
     """(row, Meta item) of every variant ``batch`` lists in its file, streamed in pk order.
 
@@ -180,7 +169,7 @@ def feed_items(batch: SyncBatch) -> Iterator[tuple[VariantRow, dict]]:
 def _chunk_items(chunk: list[VariantRow], stores: dict[int, ShopifyStore]) -> Iterator[tuple[VariantRow, dict]]:
     if not chunk:
         return
-    fields = _product_fields({row.product_id for row in chunk}, stores)
+    fields = product_fields_for({row.product_id for row in chunk}, stores)
     for row in chunk:
         yield row, items.meta_item(row, None, None, fields[row.product_id])
 

@@ -92,3 +92,14 @@ def item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.Pr
         )
     }
     return rows, {product.pk: items.product_fields(product, stores[product.store_id]) for product in products}
+
+
+def product_fields_for(product_ids: set[int], stores: dict[int, ShopifyStore]) -> dict[int, items.ProductFields]:
+    """The item fields of each product (one query; stores are read once and kept in ``stores``)."""
+    products = list(Product.objects.filter(pk__in=product_ids).only(*PRODUCT_ITEM_FIELDS).order_by())
+    if missing := {p.store_id for p in products} - stores.keys():
+        stores.update(
+            (store.pk, store)
+            for store in ShopifyStore.objects.filter(pk__in=missing).defer("access_token", "webhook_secret")
+        )
+    return {product.pk: items.product_fields(product, stores[product.store_id]) for product in products}
