@@ -133,6 +133,9 @@ SYNC_BATCH_CALLS_PER_HOUR = env.int("SYNC_BATCH_CALLS_PER_HOUR", default=200)
 # and the rest by an update feed.
 SYNC_BATCH_RESERVE_CALLS = env.int("SYNC_BATCH_RESERVE_CALLS", default=10)
 SYNC_PUSH_TIGHT_SPACING = env.float("SYNC_PUSH_TIGHT_SPACING", default=120.0)
+# Calls a catalog may spend ahead of an even spread of the hour's quota: a burst of changes
+# goes at once; beyond it (and the pace), the calls left are spread over the rest of the hour.
+SYNC_PUSH_BURST_CALLS = env.int("SYNC_PUSH_BURST_CALLS", default=20)
 # After a push, one task follows its handles to Meta's verdict for up to this many seconds
 # (the minute schedule polls the rest).
 SYNC_CONFIRM_FOLLOW_SECONDS = env.float("SYNC_CONFIRM_FOLLOW_SECONDS", default=60.0)

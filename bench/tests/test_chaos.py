@@ -66,8 +66,8 @@ def test_chaos_scenarios_recover_and_lose_nothing():
     try:
         stdout, stderr = process.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        stop_group(process)
-        raise AssertionError(f"python -m bench chaos did not finish within {TIMEOUT} s") from None
+        printed = stop_group(process)
+        raise AssertionError(f"python -m bench chaos did not finish within {TIMEOUT} s:\n{printed[-3000:]}") from None
     except BaseException:
         stop_group(process)
         raise

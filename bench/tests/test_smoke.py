@@ -50,18 +50,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the run's process group (the bench cleans up on it), then SIGKILL."""
+def stop_group(process: subprocess.Popen) -> str:
+    """SIGTERM to the run's process group (the bench cleans up on it), then SIGKILL.
+
+    Returns what the run printed to stdout until then ("" when it could not be read), so a
+    timeout's message shows how far the run got.
+    """
     for sig, grace in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
-            return
+            return ""
         try:
-            process.communicate(timeout=grace)
-            return
+            stdout, _ = process.communicate(timeout=grace)
+            return stdout or ""
         except subprocess.TimeoutExpired:
             continue
+    return ""
 
 
 def run_bench(scenario: str) -> tuple[int, str, str]:

@@ -4,9 +4,12 @@ Meta counts Batch API calls per catalog in a rolling hour (about 200 for a busin
 one user, ``SYNC_BATCH_CALLS_PER_HOUR``) and reports the share used in
 ``X-Business-Use-Case-Usage``, which :mod:`catalog.meta.throttle` keeps in
 ``GraphThrottle``. We also count our own calls (``SyncBatch.sent_at`` this clock hour) and
-believe the higher of the two. What is left is spread over the rest of the hour, so a
-steady stream of changes never spends the hour before it ends; when little is left the
-budget is *tight* and only volatile fields travel by the Batch API.
+believe the higher of the two. A catalog within its pace (no more calls than an even
+spread of the quota allows by this minute of the hour, plus ``SYNC_PUSH_BURST_CALLS``)
+pushes as soon as the coalescing window ends, so a burst of changes goes in seconds;
+beyond it, what is left is spread over the rest of the hour, so a steady stream of changes
+never spends the hour before it ends. When little is left the budget is *tight* and only
+volatile fields travel by the Batch API.
 """
 
 from __future__ import annotations
@@ -31,22 +34,36 @@ class Budget:
     quota: int
     used: int
     seconds_left: float
+    burst: int = 0
+    reserve: int = 0
 
     @property
     def remaining(self) -> int:
         return max(self.quota - self.used, 0)
 
     @property
+    def within_pace(self) -> bool:
+        """No more calls used than an even spread allows by now, plus the burst allowance.
+
+        Never past the reserve: the hour's last calls are kept for price and stock.
+        """
+        elapsed = min(max(HOUR - self.seconds_left, 0.0), HOUR)
+        allowance = min(self.quota * elapsed / HOUR + self.burst, self.quota - self.reserve)
+        return self.used < allowance
+
+    @property
     def spacing(self) -> float:
-        """Seconds between two calls so what is left lasts until the hour ends."""
+        """Seconds between two calls: none within the pace, else so what is left lasts the hour."""
         if not self.remaining:
             return self.seconds_left
+        if self.within_pace:
+            return 0.0
         return self.seconds_left / self.remaining
 
     @property
     def tight(self) -> bool:
         """So little is left that only price and stock changes may spend it."""
-        return self.remaining <= settings.SYNC_BATCH_RESERVE_CALLS or self.spacing >= settings.SYNC_PUSH_TIGHT_SPACING
+        return self.remaining <= self.reserve or self.spacing >= settings.SYNC_PUSH_TIGHT_SPACING
 
     def carries(self, pending: int, batch_size: int) -> bool:
         """Whether what is left this hour can carry ``pending`` items through the Batch API."""
@@ -58,6 +75,7 @@ class Budget:
             "used": self.used,
             "remaining": self.remaining,
             "spacing_seconds": round(self.spacing, 1),
+            "within_pace": self.within_pace,
             "tight": self.tight,
         }
 
@@ -89,4 +107,10 @@ def for_catalog(catalog: Catalog, *, now: datetime | None = None) -> Budget:
     reported = math.ceil(meta_usage_pct(catalog, now) * quota / 100)
     used = max(calls_this_hour(catalog.pk, now), reported)
     seconds_left = max((hour_start(now) + timedelta(hours=1) - now).total_seconds(), 1.0)
-    return Budget(quota=quota, used=used, seconds_left=seconds_left)
+    return Budget(
+        quota=quota,
+        used=used,
+        seconds_left=seconds_left,
+        burst=settings.SYNC_PUSH_BURST_CALLS,
+        reserve=settings.SYNC_BATCH_RESERVE_CALLS,
+    )

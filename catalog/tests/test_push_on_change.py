@@ -188,16 +188,38 @@ def test_with_the_budget_nearly_spent_volatile_fields_go_first_and_the_rest_by_f
     assert ItemsBatch.objects.count() == calls_before + 1  # the feed spent no Batch API call
 
 
-def test_the_window_spreads_what_is_left_of_the_hour():
+def test_within_its_pace_a_catalog_pushes_once_the_window_ends():
     now = timezone.now().replace(minute=30, second=0, microsecond=0)
-    plenty = budget.Budget(quota=200, used=20, seconds_left=1800)
-    assert plenty.spacing == 10.0 and not plenty.tight
+    # Half the hour gone, 20 of 200 calls used: well within an even spread (100 by now).
+    within = budget.Budget(quota=200, used=20, seconds_left=1800, burst=20, reserve=10)
+    assert within.within_pace and within.spacing == 0.0 and not within.tight
     request = PushRequest(pending_since=now, last_push_at=now - timedelta(seconds=4), last_push_calls=2)
-    # Two calls last time, 10 s each: the next push waits until 16 s after the last one.
-    assert push_requests.not_before(request, plenty) == now + timedelta(seconds=16)
-    almost_spent = budget.Budget(quota=200, used=195, seconds_left=1800)
+    assert push_requests.not_before(request, within) == now + timedelta(seconds=2)  # the window only
+
+
+def test_the_burst_allowance_ends_and_the_rest_of_the_hour_is_spread():
+    start = budget.Budget(quota=200, used=19, seconds_left=3600, burst=20, reserve=10)
+    assert start.within_pace and start.spacing == 0.0
+    spent = budget.Budget(quota=200, used=20, seconds_left=3600, burst=20, reserve=10)
+    assert not spent.within_pace and spent.spacing == 20.0  # 3600 s over the 180 calls left
+
+
+def test_beyond_its_pace_the_window_spreads_what_is_left_of_the_hour():
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    ahead = budget.Budget(quota=200, used=140, seconds_left=1800, burst=20, reserve=10)
+    assert not ahead.within_pace and ahead.spacing == 30.0 and not ahead.tight
+    request = PushRequest(pending_since=now, last_push_at=now - timedelta(seconds=4), last_push_calls=2)
+    # Two calls last time, 30 s each: the next push waits until 60 s after the last one.
+    assert push_requests.not_before(request, ahead) == now + timedelta(seconds=56)
+    almost_spent = budget.Budget(quota=200, used=195, seconds_left=1800, burst=20, reserve=10)
     assert almost_spent.tight and almost_spent.spacing == 360.0
     assert not almost_spent.carries(30_000, 5000) and almost_spent.carries(25_000, 5000)
+
+
+def test_the_pace_never_reaches_into_the_reserve():
+    # Two minutes before the hour ends an even spread allows 193 calls (+20): the reserve caps it.
+    late = budget.Budget(quota=200, used=190, seconds_left=120, burst=20, reserve=10)
+    assert not late.within_pace and late.tight
 
 
 def test_freshness_reads_the_last_hour_of_calls(catalog):
