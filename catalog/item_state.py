@@ -464,6 +464,11 @@ def released() -> dict:
     return {"in_flight_batch": None, "in_flight_hash": "", "in_flight_method": ""}
 
 
+def no_failure() -> dict:
+    """The fields that clear a variant's failure: no source, no error, no fix."""
+    return {"failure_source": Source.NONE, "last_error": "", "last_error_code": "", "last_error_fix": ""}
+
+
 def release_batch(batch: SyncBatch, *, now=None) -> int:
     """Take every variant out of ``batch`` unchanged (PENDING stays PENDING, goes in a later batch)."""
     now = now or timezone.now()
@@ -531,14 +536,11 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
         meta_item_id="",
         created_via=Variant.CreatedVia.NONE,
         in_replace_feed_at=None,
-        failure_source=Source.NONE,
-        last_error="",
-        last_error_code="",
-        last_error_fix="",
         verdict=Verdict.NONE,
         review_status="",
         visibility="",
         updated_at=timezone.now(),
+        **no_failure(),
         **released(),
     )
 
@@ -702,15 +704,7 @@ def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence
     sources = sources or (Source.META_BATCH, Source.META_FEED, Source.INTEGRATION)
     rows = variants.filter(meta_status=Status.FAILED, failure_source__in=sources)
     timeline.record_from(rows, Event.QUEUED, detail={"why": "retry"})
-    return rows.update(
-        meta_status=Status.PENDING,
-        failure_source=Source.NONE,
-        last_error="",
-        last_error_code="",
-        last_error_fix="",
-        failed_hash="",
-        updated_at=timezone.now(),
-    )
+    return rows.update(meta_status=Status.PENDING, failed_hash="", updated_at=timezone.now(), **no_failure())
 
 
 def needs_hiding() -> Q:
@@ -758,24 +752,9 @@ def mark_imported(
 
     ``created_via`` is set by the caller: a matched item was created by another tool.
     """
-    Variant.objects.filter(pk__in=synced).update(
-        meta_status=Status.SYNCED,
-        synced_hash=F("payload_hash"),
-        synced_at=now,
-        failure_source=Source.NONE,
-        last_error="",
-        last_error_code="",
-        last_error_fix="",
-        verdict=Verdict.IN_REVIEW,
-    )
+    Variant.objects.filter(pk__in=synced).update(**_held_as_sent(now))
     Variant.objects.filter(pk__in=pending).update(
-        meta_status=Status.PENDING,
-        synced_hash="",
-        failure_source=Source.NONE,
-        last_error="",
-        last_error_code="",
-        last_error_fix="",
-        verdict=Verdict.NONE,
+        meta_status=Status.PENDING, synced_hash="", verdict=Verdict.NONE, **no_failure()
     )
     by_values: dict[tuple, list[int]] = defaultdict(list)
     for pk, problems in failed.items():
@@ -793,19 +772,20 @@ def mark_imported(
         )
 
 
+def _held_as_sent(now) -> dict:
+    """The fields of a variant Meta was found holding as we would send it: SYNCED, back in review."""
+    return {
+        "meta_status": Status.SYNCED,
+        "synced_hash": F("payload_hash"),
+        "synced_at": now,
+        "verdict": Verdict.IN_REVIEW,
+        **no_failure(),
+    }
+
+
 def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: str, fix: str, code: str) -> None:
     """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
-    Variant.objects.filter(pk__in=list(found)).update(
-        created_via=Variant.CreatedVia.OTHER,
-        meta_status=Status.SYNCED,
-        synced_hash=F("payload_hash"),
-        synced_at=now,
-        failure_source=Source.NONE,
-        last_error="",
-        last_error_code="",
-        last_error_fix="",
-        verdict=Verdict.IN_REVIEW,
-    )
+    Variant.objects.filter(pk__in=list(found)).update(created_via=Variant.CreatedVia.OTHER, **_held_as_sent(now))
     Variant.objects.filter(pk__in=list(missing)).update(
         meta_status=Status.FAILED,
         failure_source=Source.INTEGRATION,
