@@ -42,6 +42,20 @@ class Product(TenantOwned):
         INFANT = "infant", "Infant"
         NEWBORN = "newborn", "Newborn"
 
+    # What Shopify says the product is, shown on Meta's item as it is: an import or a webhook
+    # writes these (catalog.shopify.upsert) and the item mapping reads them (catalog.sync.item_rows).
+    SHOPIFY_CONTENT_FIELDS = (
+        "handle",
+        "title",
+        "description_html",
+        "vendor",
+        "product_type",
+        "status",
+        "published",
+        "tags",
+        "images",
+    )
+
     store = models.ForeignKey("catalog.ShopifyStore", on_delete=models.CASCADE, related_name="products")
     shopify_product_id = models.BigIntegerField()
     handle = models.CharField(max_length=255)

@@ -41,15 +41,7 @@ logger = logging.getLogger(__name__)
 LOOKUP_CHUNK = 900
 
 PRODUCT_FIELDS = (
-    "handle",
-    "title",
-    "description_html",
-    "vendor",
-    "product_type",
-    "status",
-    "published",
-    "tags",
-    "images",
+    *Product.SHOPIFY_CONTENT_FIELDS,
     "shopify_updated_at",
     "shopify_category_id",
     "shopify_category",
