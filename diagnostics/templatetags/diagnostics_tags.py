@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -24,26 +25,26 @@ def num(value: object) -> str:
 def ago(value: datetime | None) -> str:
     """'5 minutes ago' / 'just now' / 'in 10 minutes' / 'never'."""
     if not value:
-        return "never"
+        return gettext("never")
     now = timezone.now()
     if abs((value - now).total_seconds()) < 60:
-        return "just now"
+        return gettext("just now")
     if value > now:
-        return f"in {timeuntil(value, now).split(',')[0]}"
-    return f"{timesince(value, now).split(',')[0]} ago"
+        return gettext("in %(time)s") % {"time": timeuntil(value, now).split(",")[0]}
+    return gettext("%(time)s ago") % {"time": timesince(value, now).split(",")[0]}
 
 
 @register.filter
 def due(value: datetime | None) -> str:
     """For a next run: 'in 5 minutes', or 'due now' once the time has come."""
     if not value:
-        return "not scheduled"
+        return gettext("not scheduled")
     now = timezone.now()
     if value <= now + timedelta(seconds=30):
-        return "due now"
+        return gettext("due now")
     if value <= now + timedelta(seconds=90):
-        return "in about a minute"
-    return f"in {timeuntil(value, now).split(',')[0]}"
+        return gettext("in about a minute")
+    return gettext("in %(time)s") % {"time": timeuntil(value, now).split(",")[0]}
 
 
 @register.filter
