@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.db.models import Case, CharField, Count, F, Q, TextField, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from . import items, timeline
@@ -201,34 +203,53 @@ def record_verdicts(catalog_id: int, verdicts: Iterable[ItemVerdict], *, now=Non
 
 
 def _record_verdict_changes(rows: models.QuerySet[Variant], verdict: ItemVerdict, now) -> None:
-    """Timeline: one event per variant whose verdict or review fields this reading changes.
+    """Timeline: one event per variant whose verdict, review fields or WhatsApp capability this reading changes.
 
     Only changes are written (a poll that reads the same verdict again writes nothing),
     in one INSERT ... SELECT before the UPDATE, while the old values can still be compared.
+    A change of the WhatsApp capability alone (pending to approved, a capability the merchant
+    turned off) is its own kind: the verdict event would say nothing new.
     """
     synced = Q(meta_status=Status.SYNCED, excluded=False)
     new_verdict = Case(When(synced, then=Value(verdict.verdict)), default=Value(Verdict.NONE), output_field=CharField())
-    changed = rows.alias(_new_verdict=new_verdict).exclude(
+    whatsapp = dict(verdict.channel_review).get(WHATSAPP, "")
+    same_verdict = Q(
         _new_verdict=F("verdict"),
         review_status=verdict.review_status,
         visibility=verdict.visibility,
         image_fetch_status=verdict.image_fetch_status,
     )
+    changed = rows.alias(
+        _new_verdict=new_verdict,
+        _old_whatsapp=Coalesce(KeyTextTransform(WHATSAPP, "channel_review"), Value(""), output_field=CharField()),
+    ).exclude(same_verdict & Q(_old_whatsapp=whatsapp))
     reasons = ", ".join(verdict.rejection_reasons)
     timeline.record_from(
         changed,
         Case(
+            When(same_verdict, then=Value(Event.WHATSAPP)),
             When(synced, then=Value(timeline.kinds_for_verdict(verdict.verdict))),
             default=Value(Event.REVIEW),
             output_field=CharField(),
         ),
         at=now,
-        message=reasons,
+        message=Case(
+            When(
+                same_verdict,
+                then=Concat(
+                    Value("WhatsApp was "),
+                    Case(When(_old_whatsapp="", then=Value("not reported")), default=F("_old_whatsapp")),
+                    output_field=CharField(),
+                ),
+            ),
+            default=Value(reasons),
+            output_field=CharField(),
+        ),
         detail={
             "review_status": verdict.review_status,
             "visibility": verdict.visibility,
             "image": verdict.image_fetch_status,
-            "whatsapp": dict(verdict.channel_review).get(WHATSAPP, ""),
+            "whatsapp": whatsapp,
         },
     )
 

@@ -50,6 +50,8 @@ class VariantEvent(TenantOwned):
         NOT_VISIBLE = "not_visible", "Meta's verdict: not visible"
         IN_REVIEW = "in_review", "Meta's verdict: in review"
         REVIEW = "review", "Meta's review status changed"
+        # Meta's WhatsApp review of the item moved while the verdict stayed (e.g. pending to approved).
+        WHATSAPP = "whatsapp", "Meta's WhatsApp capability changed"
         ISSUE_OPENED = "issue_opened", "Diagnostics issue opened"
         ISSUE_RESOLVED = "issue_resolved", "Diagnostics issue resolved"
         STAFF_EDIT = "staff_edit", "Edited by staff"

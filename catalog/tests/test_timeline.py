@@ -115,6 +115,65 @@ def test_a_verdict_read_again_unchanged_writes_no_event():
     assert events[0].detail["whatsapp"] == "APPROVED" and events[1].message == "COUNTERFEIT"
 
 
+def _live(retailer_id: str, whatsapp: str = "") -> item_state.ItemVerdict:
+    return item_state.ItemVerdict(
+        retailer_id=retailer_id,
+        review_status="approved",
+        visibility="published",
+        image_fetch_status="FETCHED",
+        channel_review=(("whatsapp", whatsapp),) if whatsapp else (),
+    )
+
+
+def test_a_whatsapp_capability_change_under_the_same_verdict_is_its_own_event():
+    catalog = CatalogFactory()
+    variant = VariantFactory(catalog=catalog, product__tenant=catalog.tenant, meta_status=Variant.SyncStatus.SYNCED)
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "PENDING")])
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "APPROVED")])  # still live
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "APPROVED")])  # read again: nothing
+    events = list(VariantEvent.objects.for_variant(variant.pk).order_by("at", "id"))
+    assert [e.kind for e in events] == [Kind.LIVE, Kind.WHATSAPP]
+    assert events[1].detail["whatsapp"] == "APPROVED" and events[1].message == "WhatsApp was PENDING"
+    assert events[1].summary.startswith("Meta's WhatsApp capability changed")
+
+
+def test_a_whatsapp_capability_meta_stops_reporting_is_an_event_too():
+    catalog = CatalogFactory()
+    variant = VariantFactory(catalog=catalog, product__tenant=catalog.tenant, meta_status=Variant.SyncStatus.SYNCED)
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id)])  # no WhatsApp capability yet
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "APPROVED")])
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id)])
+    events = list(VariantEvent.objects.for_variant(variant.pk).order_by("at", "id"))
+    assert [(e.kind, e.message) for e in events] == [
+        (Kind.LIVE, ""),
+        (Kind.WHATSAPP, "WhatsApp was not reported"),
+        (Kind.WHATSAPP, "WhatsApp was APPROVED"),
+    ]
+
+
+def test_a_verdict_change_with_a_whatsapp_change_is_one_verdict_event():
+    catalog = CatalogFactory()
+    variant = VariantFactory(catalog=catalog, product__tenant=catalog.tenant, meta_status=Variant.SyncStatus.SYNCED)
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "APPROVED")])
+    item_state.record_verdicts(catalog.pk, [_live(variant.retailer_id, "REJECTED")])  # WhatsApp rejected: not visible
+    kinds = list(VariantEvent.objects.for_variant(variant.pk).order_by("at", "id").values_list("kind", flat=True))
+    assert kinds == [Kind.LIVE, Kind.NOT_VISIBLE]
+
+
+@pytest.mark.parametrize("size", [50, 1000])
+def test_whatsapp_changes_of_many_items_are_one_insert_per_reading(size, django_assert_num_queries):
+    catalog = CatalogFactory()
+    bulk_variants(catalog, size)
+    Variant.objects.filter(catalog=catalog).update(meta_status=Variant.SyncStatus.SYNCED)
+    ids = list(Variant.objects.filter(catalog=catalog).values_list("retailer_id", flat=True))
+    item_state.record_verdicts(catalog.pk, [_live(rid, "PENDING") for rid in ids])
+    # Per chunk of 500 retailer ids: the events' INSERT ... SELECT and the verdict UPDATE.
+    with django_assert_num_queries(2 * -(-size // item_state.WRITE_BATCH)) as read:
+        item_state.record_verdicts(catalog.pk, [_live(rid, "APPROVED") for rid in ids])
+    assert sum("INSERT INTO" in q["sql"] for q in read.captured_queries) == -(-size // item_state.WRITE_BATCH)
+    assert VariantEvent.objects.filter(catalog_id=catalog.pk, kind=Kind.WHATSAPP).count() == size
+
+
 # -- paged by keyset ------------------------------------------------------------------------------
 
 
@@ -227,6 +286,20 @@ def test_the_merchant_product_page_shows_its_history_newest_first(owner_client, 
     assert history.index("COUNTERFEIT") < history.index("#902") < history.index("#900")
     theirs = _variant_with_history(other_tenant)
     assert owner_client.get(reverse("health:product", args=[theirs.product_id])).status_code == 404
+
+
+def test_a_whatsapp_capability_event_has_a_clear_label_on_the_admin_and_merchant_product_pages(
+    staff_client, owner_client, tenant
+):
+    variant = VariantFactory(tenant=tenant, product__tenant=tenant)
+    VariantEventFactory(
+        variant=variant, kind=Kind.WHATSAPP, detail={"whatsapp": "APPROVED"}, message="WhatsApp was PENDING"
+    )
+    for page in (
+        staff_client.get(reverse("admin:catalog_product_change", args=[variant.product_id])),
+        owner_client.get(reverse("health:product", args=[variant.product_id])),
+    ):
+        assert "WhatsApp capability changed · WhatsApp APPROVED: WhatsApp was PENDING" in page.content.decode()
 
 
 def test_staff_edits_are_on_the_timeline_with_who_and_what(staff_client, staff_user, tenant):
