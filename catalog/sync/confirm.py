@@ -27,6 +27,7 @@ from .feeds import poll_upload
 from .lifecycle import give_up_if_timed_out, poll_failed, reschedule
 from .push import client_token_last4
 from .results import finish
+from .run_report import CatalogRunReport
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +37,10 @@ NO_SAMPLE_MESSAGE = "Meta rejected this item; its message was not in Meta's erro
 
 
 @dataclass
-class ConfirmReport:
-    catalog_id: int
+class ConfirmReport(CatalogRunReport):
     polled: int = 0
     finished: list[int] = field(default_factory=list)
     retried: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {"catalog": self.catalog_id, "polled": self.polled, "finished": self.finished, "retried": self.retried}
 
 
 def rejected_items(batch: SyncBatch, status: dict) -> tuple[dict[str, str], list[dict]]:

@@ -53,6 +53,7 @@ from catalog.models import (
 )
 
 from .item_rows import ROW_FIELDS, product_fields_for
+from .run_report import NOT_REPORTED, CatalogRunReport
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,9 @@ ScanRow = namedtuple("ScanRow", SCAN_ROW_FIELDS)
 
 
 @dataclass
-class ScanReport:
+class ScanReport(CatalogRunReport):
     """What one run of the scan did for one catalog."""
 
-    catalog_id: int
     calls: int = 0
     items: int = 0
     ghosts: int = 0
@@ -79,20 +79,7 @@ class ScanReport:
     duplicates: int = 0
     pass_finished: bool = False
     error: str = ""
-    found: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "catalog": self.catalog_id,
-            "calls": self.calls,
-            "items": self.items,
-            "ghosts": self.ghosts,
-            "drifted": self.drifted,
-            "repushed": self.repushed,
-            "duplicates": self.duplicates,
-            "pass_finished": self.pass_finished,
-            "error": self.error,
-        }
+    found: dict = field(default_factory=dict, metadata=NOT_REPORTED)
 
 
 def pages_per_run(catalog: Catalog) -> int:

@@ -41,6 +41,7 @@ from .item_rows import ROW_FIELDS, VariantRow, product_fields_for
 from .lifecycle import feed_due_again, give_up_if_timed_out, poll_delay, poll_failed, reschedule
 from .push import SendGate, client_token_last4, record_sent_hashes, token_allows_writes, write_blocker
 from .results import finish
+from .run_report import CatalogRunReport
 from .schedule import due_shards
 
 logger = logging.getLogger(__name__)
@@ -106,14 +107,12 @@ STAT_FIELDS = (
 
 
 @dataclass
-class FeedReport:
-    catalog_id: int
+class FeedReport(CatalogRunReport):
+    """What one feed run did for one catalog."""
+
     uploads: list[int] = field(default_factory=list)
     rows: int = 0
     skipped_reason: str = ""
-
-    def as_dict(self) -> dict:
-        return {"catalog": self.catalog_id, "uploads": self.uploads, "rows": self.rows, "skipped": self.skipped_reason}
 
 
 def feed_value(column: str, value: object) -> str:

@@ -54,6 +54,7 @@ from galantis import logcontext
 
 from . import pause
 from .push import token_allows_writes, write_blocker
+from .run_report import CatalogRunReport
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +95,9 @@ class SetPlan:
 
 
 @dataclass
-class SetSyncReport:
+class SetSyncReport(CatalogRunReport):
     """The outcome of one product-set run on one catalog."""
 
-    catalog_id: int
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     deleted: list[int] = field(default_factory=list)
@@ -110,19 +110,6 @@ class SetSyncReport:
     @property
     def writes(self) -> int:
         return len(self.created) + len(self.updated) + len(self.deleted)
-
-    def as_dict(self) -> dict:
-        return {
-            "catalog": self.catalog_id,
-            "created": self.created,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "unchanged": self.unchanged,
-            "waiting": self.waiting,
-            "blocked": self.blocked,
-            "failed": self.failed,
-            "skipped": self.skipped_reason,
-        }
 
 
 # -- what Meta should hold -----------------------------------------------------------------

@@ -46,6 +46,7 @@ from .item_rows import (
 )
 from .lifecycle import poll_delay
 from .results import finish
+from .run_report import CatalogRunReport
 from .schedule import shards_waiting_for_feed
 from .volatile import claim_volatile_batch
 
@@ -81,21 +82,12 @@ REHASH_CHUNK = 500
 
 
 @dataclass
-class PushReport:
+class PushReport(CatalogRunReport):
     """What one push run did for one catalog."""
 
-    catalog_id: int
     batches: list[int] = field(default_factory=list)
     items: int = 0
     skipped_reason: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "catalog": self.catalog_id,
-            "batches": self.batches,
-            "items": self.items,
-            "skipped": self.skipped_reason,
-        }
 
 
 def write_blocker(catalog: Catalog) -> str:

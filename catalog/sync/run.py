@@ -21,6 +21,7 @@ from galantis import logcontext
 from . import confirm, feeds, pause, push
 from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
 from .push_requests import request_push
+from .run_report import CatalogRunReport
 
 Kind = SyncBatch.Kind
 MODES = ("batch", "replace_feed", "update_feed")
@@ -71,10 +72,9 @@ def dry_run(catalog: Catalog) -> dict:
 
 
 @dataclass
-class SyncRun:
+class SyncRun(CatalogRunReport):
     """The outcome of a sync run on one catalog."""
 
-    catalog_id: int
     mode: str
     batches: list[int] = field(default_factory=list)
     items: int = 0
@@ -82,18 +82,6 @@ class SyncRun:
     waited: bool = False
     timed_out: bool = False
     status: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            "catalog": self.catalog_id,
-            "mode": self.mode,
-            "batches": self.batches,
-            "items": self.items,
-            "skipped": self.skipped,
-            "waited": self.waited,
-            "timed_out": self.timed_out,
-            "status": self.status,
-        }
 
 
 def _start(catalog: Catalog, mode: str, run: SyncRun) -> bool:
