@@ -39,7 +39,7 @@ from . import pause, sharding
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
 from .item_rows import ROW_FIELDS, VariantRow, product_fields_for
 from .lifecycle import feed_due_again, give_up_if_timed_out, poll_delay, poll_failed, reschedule
-from .push import SendGate, client_token_last4, record_sent_hashes, token_allows_writes, write_blocker
+from .push import SendGate, client_token_last4, record_sent_hashes, write_refusal
 from .results import finish
 from .run_report import CatalogRunReport
 from .schedule import due_shards
@@ -427,11 +427,8 @@ def _int(value: object) -> int:
 def push_feeds(catalog: Catalog, kind: str, *, force: bool = False, client: GraphClient | None = None) -> FeedReport:
     """Upload a ``kind`` feed for every due shard (every shard with ``force``)."""
     report = FeedReport(catalog.pk)
-    if blocker := write_blocker(catalog):
-        report.skipped_reason = blocker
-        return report
-    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
-        report.skipped_reason = f"paused: {catalog.paused_reason}"
+    if refusal := write_refusal(catalog):
+        report.skipped_reason = refusal
         return report
     client = client or client_for(catalog)
     for shard in shards(catalog) if force else due_shards(catalog, kind):

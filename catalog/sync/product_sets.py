@@ -53,7 +53,7 @@ from catalog.models import Catalog, ProductSet, ProductSetMembership, Variant
 from galantis import logcontext
 
 from . import pause
-from .push import token_allows_writes, write_blocker
+from .push import write_refusal
 from .run_report import CatalogRunReport
 
 logger = logging.getLogger(__name__)
@@ -287,11 +287,8 @@ def sync_product_sets(
     were confirmed, to send what Meta holds now.
     """
     report = SetSyncReport(catalog.pk)
-    if blocker := write_blocker(catalog):
-        report.skipped_reason = blocker
-        return report
-    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
-        report.skipped_reason = f"paused: {catalog.paused_reason}"
+    if refusal := write_refusal(catalog):
+        report.skipped_reason = refusal
         return report
     client = client or client_for(catalog)
     queue_rechecks(catalog)

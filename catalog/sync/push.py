@@ -122,6 +122,19 @@ def token_allows_writes(catalog: Catalog) -> bool:
     return False
 
 
+def write_refusal(catalog: Catalog) -> str:
+    """Why a run that writes to Meta may not start on this catalog now ("" when it may).
+
+    A blocker (read-only, sync off, not connected) or a pause. Checking lifts a pause whose
+    cause is gone and may pause the catalog on its token, so call it once, at the start.
+    """
+    if blocker := write_blocker(catalog):
+        return blocker
+    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
+        return f"paused: {catalog.paused_reason}"
+    return ""
+
+
 def hide_request(retailer_id: str) -> bytes:
     """An UPDATE that only hides the item: Meta keeps it (and its learnings) out of sight."""
     return b'{"data":{"id":%s,"visibility":"staging"},"method":"UPDATE"}' % json.dumps(retailer_id).encode()
@@ -333,11 +346,8 @@ def push_catalog(
     ``volatile``: the hourly budget is tight: send only price and stock (catalog.sync.volatile).
     """
     report = PushReport(catalog.pk)
-    if blocker := write_blocker(catalog):
-        report.skipped_reason = blocker
-        return report
-    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
-        report.skipped_reason = f"paused: {catalog.paused_reason}"
+    if refusal := write_refusal(catalog):
+        report.skipped_reason = refusal
         return report
     mark_due_deletions(catalog)
     client = client or client_for(catalog)
