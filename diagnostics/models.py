@@ -6,6 +6,8 @@ from typing import Self
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog, TenantOwned, TenantQuerySet
 
@@ -13,13 +15,18 @@ OPEN = Q(resolved_at__isnull=True)
 
 
 class Priority(models.TextChoices):
-    HIGH = "HIGH", "High"
-    MEDIUM = "MEDIUM", "Medium"
-    LOW = "LOW", "Low"
+    HIGH = "HIGH", _("High")
+    MEDIUM = "MEDIUM", _("Medium")
+    LOW = "LOW", _("Low")
 
 
 # Sort order of priorities (TextChoices sort alphabetically, which puts LOW before MEDIUM).
 PRIORITY_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
+
+
+def _translated(text: str) -> str:
+    """``text`` in the active language when the message files know it (never gettext(""): the catalog header)."""
+    return gettext(text) if text else text
 
 
 class ErrorType(models.Model):
@@ -72,17 +79,19 @@ class ErrorType(models.Model):
     def __str__(self) -> str:
         return f"{self.code} ({self.display_title})"
 
+    # Our own wording is stored in English (diagnostics/error_catalog.py marks it with gettext_noop)
+    # and translated when shown; Meta's texts and the SDK codes' humanized titles stay as they are.
     @property
     def display_title(self) -> str:
-        return self.title or self.meta_title or self.code
+        return _translated(self.title) or self.meta_title or self.code
 
     @property
     def display_description(self) -> str:
-        return self.description or self.meta_description
+        return _translated(self.description) or self.meta_description
 
     @property
     def display_fix(self) -> str:
-        return self.fix or self.meta_call_to_action
+        return _translated(self.fix) or self.meta_call_to_action
 
 
 class IssueQuerySet(TenantQuerySet):
@@ -94,11 +103,11 @@ class IssueQuerySet(TenantQuerySet):
 
 
 class IssueSource(models.TextChoices):
-    LOCAL_VALIDATION = "local_validation", "Local validation"
-    BATCH = "batch", "Batch upload"
-    FEED = "feed", "Feed upload"
-    DIAGNOSTICS_POLL = "diagnostics_poll", "Meta diagnostics"
-    INTEGRATION = "integration", "Integration"
+    LOCAL_VALIDATION = "local_validation", _("Local validation")
+    BATCH = "batch", _("Batch upload")
+    FEED = "feed", _("Feed upload")
+    DIAGNOSTICS_POLL = "diagnostics_poll", _("Meta diagnostics")
+    INTEGRATION = "integration", _("Integration")
 
 
 class ItemIssue(TenantOwned):
@@ -193,7 +202,7 @@ class CatalogIssue(TenantOwned):
 
     @property
     def display_title(self) -> str:
-        return self.title or self.error_type.display_title
+        return _translated(self.title) or self.error_type.display_title
 
     @property
     def message_is_metas(self) -> bool:
