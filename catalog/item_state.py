@@ -25,6 +25,7 @@ from django.db.models import Case, CharField, Count, F, Q, TextField, Value, Whe
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import items, timeline
 from .models import Product, ShopifyStore, SyncBatch, Variant, VariantEvent
@@ -110,23 +111,28 @@ def not_visible_reason(variant: Variant) -> str:
     reasons = []
     review = (variant.review_status or "").lower()
     if review == REVIEW_REJECTED:
-        why = ", ".join(str(r) for r in variant.review_rejection_reasons or []) or "no reason given"
-        reasons.append(f"Meta's review rejected it ({why})")
+        why = ", ".join(str(r) for r in variant.review_rejection_reasons or []) or gettext("no reason given")
+        reasons.append(gettext("Meta's review rejected it (%(reasons)s)") % {"reasons": why})
     if (variant.visibility or "").lower() in ("staging", "hidden"):
-        reasons.append("it is hidden in Meta (visibility staging)")
+        reasons.append(gettext("it is hidden in Meta (visibility staging)"))
     if (variant.image_fetch_status or "").upper() in IMAGE_FAILED:
-        reasons.append("Meta cannot fetch its image")
+        reasons.append(gettext("Meta cannot fetch its image"))
     if str((variant.channel_review or {}).get(WHATSAPP, "")).upper() in CHANNEL_REJECTED:
-        reasons.append("WhatsApp's review rejected it")
+        reasons.append(gettext("WhatsApp's review rejected it"))
     return "; ".join(reasons)
 
 
 def review_label(review_status: str) -> str:
     """Meta's review status for display; a value we do not know is shown, never hidden."""
-    known = {"approved": "Approved", "pending": "Pending", "outdated": "Outdated", "rejected": "Rejected"}
+    known = {
+        "approved": gettext("Approved"),
+        "pending": gettext("Pending"),
+        "outdated": gettext("Outdated"),
+        "rejected": gettext("Rejected"),
+    }
     if not review_status:
-        return "Not read yet"
-    return known.get(review_status.lower(), f"unknown: {review_status}")
+        return gettext("Not read yet")
+    return known.get(review_status.lower(), gettext("unknown: %(status)s") % {"status": review_status})
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 from catalog.models import Catalog, Product, ShopifyStore, Tenant, Variant
 
@@ -51,8 +52,10 @@ def galantis_product_link(product: Product, *, in_admin: bool = False) -> FixLin
     """The product's page in Galantis, where its Meta-only fields (category, exclusion...) are set."""
     if in_admin:
         url = reverse("admin:catalog_product_change", args=[product.pk])
-        return FixLink("Edit Meta-only fields in Galantis", url, external=False)
-    return FixLink("Open the product in Galantis", reverse("health:product", args=[product.pk]), external=False)
+        return FixLink(gettext("Edit Meta-only fields in Galantis"), url, external=False)
+    return FixLink(
+        gettext("Open the product in Galantis"), reverse("health:product", args=[product.pk]), external=False
+    )
 
 
 def shopify_product_link(
@@ -65,7 +68,7 @@ def shopify_product_link(
     url = f"{admin}/products/{product.shopify_product_id}"
     if variant is not None:
         url += f"/variants/{variant.shopify_variant_id}"
-    return FixLink("Edit in Shopify", url)
+    return FixLink(gettext("Edit in Shopify"), url)
 
 
 def fix_link(
@@ -92,18 +95,18 @@ def fix_link(
         return galantis_product_link(product, in_admin=in_admin) if product is not None else None
     if error_type.fix_location == loc.SHOPIFY_SETTINGS:
         path = _SHOPIFY_SETTINGS_PATH.get(error_type.category, "settings")
-        return FixLink("Open Shopify settings", f"{admin}/{path}") if admin else None
+        return FixLink(gettext("Open Shopify settings"), f"{admin}/{path}") if admin else None
     if error_type.fix_location == loc.APP_SETTINGS:
-        return FixLink("Open Settings → WhatsApp Connection", settings_url(tenant), external=False)
+        return FixLink(gettext("Open Settings → WhatsApp Connection"), settings_url(tenant), external=False)
     if error_type.fix_location == loc.COMMERCE_MANAGER:
-        return FixLink("Open Commerce Manager", commerce_manager_url(catalog))
+        return FixLink(gettext("Open Commerce Manager"), commerce_manager_url(catalog))
     if error_type.fix_location == loc.META_HELP and error_type.help_url:
-        return FixLink("Read Meta's guidance", error_type.help_url)
+        return FixLink(gettext("Read Meta's guidance"), error_type.help_url)
     return None
 
 
 def help_link(error_type: ErrorType) -> FixLink | None:
-    return FixLink("Meta help", error_type.help_url) if error_type.help_url else None
+    return FixLink(gettext("Meta help"), error_type.help_url) if error_type.help_url else None
 
 
 def variant_fix_link(variant: Variant, *, in_admin: bool = False) -> FixLink | None:

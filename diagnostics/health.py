@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django_q.models import Schedule
 
 from catalog.models import Catalog, MetaConnection, ShopifyStore, Tenant, Variant, VariantStateCount
@@ -207,7 +208,7 @@ def not_visible_reasons(catalog_ids: list[int], counts: StatusCounts) -> tuple[l
     )
     reasons: Counter[str] = Counter()
     for variant in rows:
-        reasons.update(states.not_visible_reasons(variant) or ["Meta gives no reason"])
+        reasons.update(states.not_visible_reasons(variant) or [gettext("Meta gives no reason")])
     return reasons.most_common(REASONS_SHOWN), counts.not_visible > len(rows)
 
 
@@ -246,7 +247,7 @@ def connection_state(
         "sync_enabled": bool(catalogs) and not paused,
     }
     if connection is None or not connection.token_last4 and not connection.access_token:
-        return ConnectionState("not_connected", "Not connected to Meta", "bad", **base)
+        return ConnectionState("not_connected", gettext("Not connected to Meta"), "bad", **base)
     status = connection.token_status
     hint = connection.token_hint
     days_left = None
@@ -254,33 +255,33 @@ def connection_state(
         days_left = max((connection.token_expires_at - now).days, 0)
     common = {"token_hint": hint, "days_left": days_left, "checked_at": connection.token_checked_at, **base}
     if status == MetaConnection.TokenStatus.REVOKED or ec.TOKEN_REVOKED in open_codes:
-        return ConnectionState("revoked", "Token revoked: nothing reaches Meta", "bad", **common)
+        return ConnectionState("revoked", gettext("Token revoked: nothing reaches Meta"), "bad", **common)
     if (
         status == MetaConnection.TokenStatus.EXPIRED
         or ec.TOKEN_EXPIRED in open_codes
         or (connection.token_expires_at and connection.token_expires_at <= now)
     ):
-        return ConnectionState("expired", "Token expired: nothing reaches Meta", "bad", **common)
+        return ConnectionState("expired", gettext("Token expired: nothing reaches Meta"), "bad", **common)
     if ec.TOKEN_INVALID in open_codes:
-        return ConnectionState("invalid", "Token not accepted by Meta", "bad", **common)
+        return ConnectionState("invalid", gettext("Token not accepted by Meta"), "bad", **common)
     if status == MetaConnection.TokenStatus.MISSING_PERMISSION or ec.PERMISSION_DENIED in open_codes:
-        return ConnectionState("missing_permission", "Token lacks catalog permission", "bad", **common)
+        return ConnectionState("missing_permission", gettext("Token lacks catalog permission"), "bad", **common)
     warning = timedelta(days=getattr(settings, "META_TOKEN_WARNING_DAYS", 7))
     if connection.token_expires_at and connection.token_expires_at - now <= warning:
         return ConnectionState("expiring", _expires_label(days_left), "warn", **common)
     if status == MetaConnection.TokenStatus.EXPIRING:
-        label = _expires_label(days_left) if days_left is not None else "Token expires soon"
+        label = _expires_label(days_left) if days_left is not None else gettext("Token expires soon")
         return ConnectionState("expiring", label, "warn", **common)
     if status == MetaConnection.TokenStatus.UNKNOWN:
-        return ConnectionState("unknown", "Token not checked yet", "warn", **common)
+        return ConnectionState("unknown", gettext("Token not checked yet"), "warn", **common)
     level = "warn" if paused else "ok"
-    return ConnectionState("valid", "Token valid", level, **common)
+    return ConnectionState("valid", gettext("Token valid"), level, **common)
 
 
 def _expires_label(days: int | None) -> str:
     if not days:
-        return "Token expires today"
-    return f"Token expires in {days} day{'s' if days != 1 else ''}"
+        return gettext("Token expires today")
+    return ngettext("Token expires in %(days)s day", "Token expires in %(days)s days", days) % {"days": days}
 
 
 def pause_reason(catalog: Catalog) -> str:
@@ -288,7 +289,7 @@ def pause_reason(catalog: Catalog) -> str:
     if catalog.is_paused:
         return catalog.paused_reason or catalog.get_pause_kind_display()
     if not catalog.sync_enabled:
-        return "Sync is switched off for this catalog."
+        return gettext("Sync is switched off for this catalog.")
     return ""
 
 

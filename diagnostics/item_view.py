@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog.items import is_excluded
 from catalog.models import Catalog, Product, Variant
@@ -38,7 +40,7 @@ class IssueView:
     fix_link: FixLink | None
     help_link: FixLink | None
     # Who ``message`` quotes: "Meta says" for Meta's reports, "Galantis found" for our own checks.
-    speaker: str = "Meta says"
+    speaker: str = _("Meta says")
 
 
 @dataclass
@@ -97,18 +99,18 @@ def _issue_view(
             in_admin=in_admin,
         ),
         help_link=help_link(et),
-        speaker="Galantis found" if ours else "Meta says",
+        speaker=gettext("Galantis found") if ours else gettext("Meta says"),
     )
 
 
 def _exclusion_reason(product: Product) -> str:
     if product.excluded_from_meta:
-        return "the product is excluded from Meta in Galantis"
+        return gettext("the product is excluded from Meta in Galantis")
     if product.removed_at is not None:
-        return "the product was deleted in Shopify"
+        return gettext("the product was deleted in Shopify")
     if product.status != Product.Status.ACTIVE:
-        return f"the product is {product.get_status_display().lower()} in Shopify"
-    return "the product is not published to the Online Store in Shopify"
+        return gettext("the product is %(status)s in Shopify") % {"status": product.get_status_display().lower()}
+    return gettext("the product is not published to the Online Store in Shopify")
 
 
 def explain(
@@ -121,37 +123,41 @@ def explain(
     """
     high = [i for i in issues if i.priority == Priority.HIGH]
     if variant.excluded or is_excluded(product) or variant.removed_at is not None:
-        reason = "the variant was deleted in Shopify" if variant.removed_at else _exclusion_reason(product)
-        return f"Not sent to Meta: {reason}.", "warn"
+        reason = gettext("the variant was deleted in Shopify") if variant.removed_at else _exclusion_reason(product)
+        return gettext("Not sent to Meta: %(reason)s.") % {"reason": reason}, "warn"
     if variant.catalog_id is None:
-        return "Not on WhatsApp: the store is not connected to a Meta catalog yet.", "bad"
+        return gettext("Not on WhatsApp: the store is not connected to a Meta catalog yet."), "bad"
     if blocking and variant.meta_status != Variant.SyncStatus.SYNCED:
-        return f"Not sent to Meta: {blocking[0].title.lower()}.", "bad"
+        return gettext("Not sent to Meta: %(reason)s.") % {"reason": blocking[0].title.lower()}, "bad"
     if variant.meta_status == Variant.SyncStatus.FAILED:
         if issues:
-            return f"Not on WhatsApp: {issues[0].title.lower()}.", "bad"
-        who = "Meta rejected it" if states.error_is_metas(variant) else "it cannot be sent"
-        return f"Not on WhatsApp: {variant.last_error or who}.", "bad"
+            return gettext("Not on WhatsApp: %(reason)s.") % {"reason": issues[0].title.lower()}, "bad"
+        who = gettext("Meta rejected it") if states.error_is_metas(variant) else gettext("it cannot be sent")
+        return gettext("Not on WhatsApp: %(reason)s.") % {"reason": variant.last_error or who}, "bad"
     if variant.meta_status == Variant.SyncStatus.PENDING:
         reason = pause_reason(variant.catalog) if variant.catalog is not None else ""
         if reason:
-            return f"Waiting: sync is paused ({reason.rstrip('.')}).", "warn"
+            return gettext("Waiting: sync is paused (%(reason)s).") % {"reason": reason.rstrip(".")}, "warn"
         if variant.in_flight_batch_id:
-            return "Being sent to Meta right now.", "warn"
-        return "Waiting to be sent to Meta (changes go out within minutes).", "warn"
+            return gettext("Being sent to Meta right now."), "warn"
+        return gettext("Waiting to be sent to Meta (changes go out within minutes)."), "warn"
     verdict = variant.verdict
     if verdict == Variant.Verdict.REJECTED or (not verdict and review_status == "rejected"):
-        return "In the catalog but rejected by Meta's review: not shown anywhere.", "bad"
+        return gettext("In the catalog but rejected by Meta's review: not shown anywhere."), "bad"
     if verdict == Variant.Verdict.NOT_VISIBLE:
-        return f"In the catalog but not visible: {states.why_not_visible(variant) or 'Meta hides it'}.", "bad"
+        why = states.why_not_visible(variant) or gettext("Meta hides it")
+        return gettext("In the catalog but not visible: %(reason)s.") % {"reason": why}, "bad"
     if high:
-        return f"In the catalog but not shown: {high[0].title.lower()}.", "bad"
+        return gettext("In the catalog but not shown: %(reason)s.") % {"reason": high[0].title.lower()}, "bad"
     if verdict != Variant.Verdict.LIVE:
-        return "In the catalog, waiting for Meta's review.", "warn"
+        return gettext("In the catalog, waiting for Meta's review."), "warn"
     if issues:
-        plural = "suggestion" if len(issues) == 1 else "suggestions"
-        return f"Live on WhatsApp, with {len(issues)} {plural} to improve it.", "ok"
-    return "Live in the catalog and available on WhatsApp.", "ok"
+        return ngettext(
+            "Live on WhatsApp, with %(count)s suggestion to improve it.",
+            "Live on WhatsApp, with %(count)s suggestions to improve it.",
+            len(issues),
+        ) % {"count": len(issues)}, "ok"
+    return gettext("Live in the catalog and available on WhatsApp."), "ok"
 
 
 def product_health(
@@ -222,7 +228,7 @@ def product_health(
                 resolved_by_variant.get(variant.pk, []),
                 status,
                 state=state,
-                state_label=states.LABELS.get(state, "Not in a catalog"),
+                state_label=states.LABELS.get(state, gettext("Not in a catalog")),
                 review_label=states.review_label(variant),
                 why_not_visible=states.why_not_visible(variant),
                 error_speaker=states.error_speaker(variant) if variant.last_error else "",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Min, Q, QuerySet
+from django.utils.translation import gettext
 
 from catalog.models import Tenant
 
@@ -68,21 +69,27 @@ class TopError:
         reasons = []
         if IssueSource.FEED in self.meta.sources:
             reasons.append(
-                "Meta counts every rejected row of a feed upload but names only a sample of them; "
-                "Galantis lists the variants Meta named."
+                gettext(
+                    "Meta counts every rejected row of a feed upload but names only a sample of them; "
+                    "Galantis lists the variants Meta named."
+                )
             )
         if IssueSource.DIAGNOSTICS_POLL in self.meta.sources:
             if self.meta.count > self.count:
                 reasons.append(
-                    "Meta's catalog check also counts items kept hidden in Meta (draft, archived, "
-                    "unpublished or excluded products, which Galantis does not count as problems) "
-                    "and items that match no Shopify variant."
+                    gettext(
+                        "Meta's catalog check also counts items kept hidden in Meta (draft, archived, "
+                        "unpublished or excluded products, which Galantis does not count as problems) "
+                        "and items that match no Shopify variant."
+                    )
                 )
             else:
                 reasons.append(
-                    "Meta's catalog check is refreshed about once a day; Galantis reads each item's "
-                    "problems every hour and after each sync, so it has seen changes Meta's "
-                    "summary has not."
+                    gettext(
+                        "Meta's catalog check is refreshed about once a day; Galantis reads each item's "
+                        "problems every hour and after each sync, so it has seen changes Meta's "
+                        "summary has not."
+                    )
                 )
         return " ".join(reasons)
 

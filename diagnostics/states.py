@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog import item_state
 from catalog.models import Variant, VariantStateCount
@@ -33,25 +35,25 @@ ALL = "all"
 
 # What a card, a chart series and a CSV cell call each state.
 LABELS = {
-    LIVE: "Live on WhatsApp",
-    NOT_VISIBLE: "Synced but not visible",
-    REJECTED: "Rejected in Meta's review",
-    HIDDEN: "Hidden or image not fetched",
-    IN_REVIEW: "In Meta's review",
-    SYNCED: "Synced",
-    FAILED: "Failed",
-    PENDING: "Pending",
-    EXCLUDED: "Not sent (excluded)",
-    ALL: "All",
+    LIVE: _("Live on WhatsApp"),
+    NOT_VISIBLE: _("Synced but not visible"),
+    REJECTED: _("Rejected in Meta's review"),
+    HIDDEN: _("Hidden or image not fetched"),
+    IN_REVIEW: _("In Meta's review"),
+    SYNCED: _("Synced"),
+    FAILED: _("Failed"),
+    PENDING: _("Pending"),
+    EXCLUDED: _("Not sent (excluded)"),
+    ALL: _("All"),
 }
 # Short names for chart legends.
 SHORT_LABELS = {
-    LIVE: "Live",
-    NOT_VISIBLE: "Not visible",
-    IN_REVIEW: "In review",
-    FAILED: "Failed",
-    PENDING: "Pending",
-    EXCLUDED: "Not sent",
+    LIVE: _("Live"),
+    NOT_VISIBLE: _("Not visible"),
+    IN_REVIEW: _("In review"),
+    FAILED: _("Failed"),
+    PENDING: _("Pending"),
+    EXCLUDED: _("Not sent"),
 }
 # The states a variant ends up in (each variant is in exactly one), in card order.
 LEAVES = (LIVE, REJECTED, HIDDEN, IN_REVIEW, FAILED, PENDING, EXCLUDED)
@@ -184,7 +186,7 @@ def error_is_metas(variant: Variant) -> bool:
 
 def error_speaker(variant: Variant) -> str:
     """Who ``last_error`` quotes, as a label: "Meta says" or "Galantis found"."""
-    return "Meta says" if error_is_metas(variant) else "Galantis found"
+    return gettext("Meta says") if error_is_metas(variant) else gettext("Galantis found")
 
 
 def accepted_at(variant: Variant):
@@ -205,14 +207,14 @@ def not_visible_reasons(variant: Variant) -> list[str]:
     """Each reason a synced item is not shown, short (a card lists them with their counts)."""
     reasons = []
     if (variant.review_status or "").lower() == item_state.REVIEW_REJECTED:
-        why = ", ".join(str(r) for r in variant.review_rejection_reasons or []) or "no reason given"
-        reasons.append(f"rejected in Meta's review: {why}")
+        why = ", ".join(str(r) for r in variant.review_rejection_reasons or []) or gettext("no reason given")
+        reasons.append(gettext("rejected in Meta's review: %(reasons)s") % {"reasons": why})
     if (variant.visibility or "").lower() in ("staging", "hidden"):
-        reasons.append("hidden in Meta")
+        reasons.append(gettext("hidden in Meta"))
     if (variant.image_fetch_status or "").upper() in item_state.IMAGE_FAILED:
-        reasons.append("Meta cannot fetch the image")
+        reasons.append(gettext("Meta cannot fetch the image"))
     if str((variant.channel_review or {}).get(item_state.WHATSAPP, "")).upper() in item_state.CHANNEL_REJECTED:
-        reasons.append("WhatsApp's review rejected it")
+        reasons.append(gettext("WhatsApp's review rejected it"))
     return reasons
 
 

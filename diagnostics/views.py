@@ -12,7 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from catalog import timeline
@@ -45,19 +46,19 @@ def _filters_context(request: HttpRequest) -> dict:
 # The cards in the order a merchant reads them: what is live, what is not and why, what is on its way.
 CARDS = (states.LIVE, states.NOT_VISIBLE, states.IN_REVIEW, states.FAILED, states.PENDING, states.EXCLUDED)
 CARD_HELP = {
-    states.LIVE: "approved by Meta and shown on WhatsApp",
-    states.NOT_VISIBLE: "Meta holds them but does not show them",
-    states.IN_REVIEW: "accepted by Meta, waiting for its review",
-    states.FAILED: "not sent, or refused by Meta: each has a fix",
-    states.PENDING: "waiting to be sent",
-    states.EXCLUDED: "draft, archived or unpublished in Shopify, or excluded in Galantis",
+    states.LIVE: _("approved by Meta and shown on WhatsApp"),
+    states.NOT_VISIBLE: _("Meta holds them but does not show them"),
+    states.IN_REVIEW: _("accepted by Meta, waiting for its review"),
+    states.FAILED: _("not sent, or refused by Meta: each has a fix"),
+    states.PENDING: _("waiting to be sent"),
+    states.EXCLUDED: _("draft, archived or unpublished in Shopify, or excluded in Galantis"),
 }
 
 
 # Why the "not visible" ones are not, as the card's two lines.
 PART_LABELS = {
-    states.REJECTED: "rejected in Meta's review",
-    states.HIDDEN: "hidden, image not fetched, or refused by WhatsApp's review",
+    states.REJECTED: _("rejected in Meta's review"),
+    states.HIDDEN: _("hidden, image not fetched, or refused by WhatsApp's review"),
 }
 
 
@@ -91,10 +92,13 @@ def health_page(request: HttpRequest) -> HttpResponse:
         "token_blocks_sync": health.token_blocks_sync(summary),
         "status_bar": charts.status_bar([(s, states.LABELS[s], c.of(s)) for s in CARDS]),
         "status_chart": charts.line_chart(
-            summary.trend, CARDS, title="Variants by state", labels=states.SHORT_LABELS, chart="states"
+            summary.trend, CARDS, title=gettext("Variants by state"), labels=states.SHORT_LABELS, chart="states"
         ),
         "issues_chart": charts.line_chart(
-            summary.trend, ["high", "medium", "low"], chart="problems", title="Variants with open problems, by priority"
+            summary.trend,
+            ["high", "medium", "low"],
+            chart="problems",
+            title=gettext("Variants with open problems, by priority"),
         ),
         "catalog_query": catalog_query,
         "items_url": items_url,
@@ -167,9 +171,14 @@ def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | No
         # Beside the fix: the variant's own page when it is one variant, else the list of them.
         if variant is not None:
             see_url = reverse("health:product", args=[variant.product_id])
-            see_label = f"Why this variant ({Truncator(variant.product.title).chars(40)})"
+            see_label = gettext("Why this variant (%(product)s)") % {
+                "product": Truncator(variant.product.title).chars(40)
+            }
         else:
-            see_url, see_label = drill_url, f"See {group.count:,} variant{'s' if group.count != 1 else ''}"
+            see_label = ngettext("See %(count)s variant", "See %(count)s variants", group.count) % {
+                "count": f"{group.count:,}"
+            }
+            see_url = drill_url
         rows.append(
             {
                 "group": group,
