@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.graph_clients import client_for_connection
 from catalog.meta.client import GraphClient
@@ -180,59 +181,78 @@ class Check:
 
 def checks_for(catalog: Catalog) -> list[Check]:
     """The pixel (event source) and commerce checkout checks of a catalog, from stored results."""
+    pixel_title = gettext("Pixel connected as event source")
+    commerce_title = gettext("Commerce checkout on Meta (ONSITE_CHECKOUT)")
     if catalog.checks_at is None or catalog.checks_error:
-        reason = catalog.checks_error or "Not checked yet."
-        later = "Galantis checks again daily; an owner can re-check now on this page."
+        reason = catalog.checks_error or gettext("Not checked yet.")
+        later = gettext("Galantis checks again daily; an owner can re-check now on this page.")
+        press = gettext("Press “Re-check”.")
         return [
-            Check("event_source", "Pixel connected as event source", None, reason, "Press “Re-check”.", later),
-            Check("commerce", "Commerce checkout on Meta (ONSITE_CHECKOUT)", None, reason, "Press “Re-check”.", later),
+            Check("event_source", pixel_title, None, reason, press, later),
+            Check("commerce", commerce_title, None, reason, press, later),
         ]
     sources = catalog.event_sources or []
     if sources:
         names = ", ".join(f"{s.get('name') or 'Pixel'} ({s.get('id')})" for s in sources)
-        pixel = Check("event_source", "Pixel connected as event source", True, f"Event sources: {names}.", "")
+        pixel = Check("event_source", pixel_title, True, gettext("Event sources: %(names)s.") % {"names": names}, "")
     else:
         fix = (
-            "Ask the tool that manages this catalog to connect your pixel (Commerce Manager → Catalog → "
-            "Event sources); Galantis does not write to linked catalogs."
+            gettext(
+                "Ask the tool that manages this catalog to connect your pixel (Commerce Manager → Catalog → "
+                "Event sources); Galantis does not write to linked catalogs."
+            )
             if catalog.is_read_only
-            else "Enter your store's Meta Pixel id below and press “Connect pixel” (or Commerce Manager → "
-            "Catalog → Event sources → Connect tracking)."
+            else gettext(
+                "Enter your store's Meta Pixel id below and press “Connect pixel” (or Commerce Manager → "
+                "Catalog → Event sources → Connect tracking)."
+            )
         )
         pixel = Check(
             "event_source",
-            "Pixel connected as event source",
+            pixel_title,
             False,
-            "No pixel or app sends events for this catalog: ads and product ranking can't use your site's signals.",
+            gettext(
+                "No pixel or app sends events for this catalog: ads and product ranking can't use your site's signals."
+            ),
             fix,
             ""
             if catalog.is_read_only
-            else "An owner of the shop can connect the store's Meta Pixel on this page "
-            "(or in Commerce Manager → Catalog → Event sources → Connect tracking).",
+            else gettext(
+                "An owner of the shop can connect the store's Meta Pixel on this page "
+                "(or in Commerce Manager → Catalog → Event sources → Connect tracking)."
+            ),
         )
     if catalog.has_onsite_checkout:
         commerce = Check(
             "commerce",
-            "Commerce checkout on Meta (ONSITE_CHECKOUT)",
+            commerce_title,
             True,
-            "Commerce settings use onsite checkout (ONSITE_CHECKOUT).",
+            gettext("Commerce settings use onsite checkout (ONSITE_CHECKOUT)."),
             "",
         )
     else:
-        detail = (
-            f"The catalog's commerce settings use {catalog.commerce_cta}, not onsite checkout"
-            if catalog.commerce_cta
-            else "The catalog has no commerce settings with checkout"
-        )
+        if catalog.commerce_cta:
+            detail = gettext(
+                "The catalog's commerce settings use %(cta)s, not onsite checkout: "
+                "buyers can't check out on Facebook or Instagram."
+            ) % {"cta": catalog.commerce_cta}
+        else:
+            detail = gettext(
+                "The catalog has no commerce settings with checkout: buyers can't check out on Facebook or Instagram."
+            )
         commerce = Check(
             "commerce",
-            "Commerce checkout on Meta (ONSITE_CHECKOUT)",
+            commerce_title,
             False,
-            f"{detail}: buyers can't check out on Facebook or Instagram.",
-            "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
-            "(Commerce Manager → Settings → Checkout method → Onsite checkout), then press “Re-check”.",
-            "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
-            "(Commerce Manager → Settings → Checkout method → Onsite checkout); Galantis sees it at the next "
-            "daily check.",
+            detail,
+            gettext(
+                "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
+                "(Commerce Manager → Settings → Checkout method → Onsite checkout), then press “Re-check”."
+            ),
+            gettext(
+                "In Commerce Manager, set up a shop for this catalog with checkout on Facebook and Instagram "
+                "(Commerce Manager → Settings → Checkout method → Onsite checkout); Galantis sees it at the next "
+                "daily check."
+            ),
         )
     return [pixel, commerce]

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog import item_state, permissions
 from catalog.meta.client import GraphClient
@@ -300,15 +302,23 @@ def resume_catalogs(connection: MetaConnection) -> list[int]:
 
 FIXES = {
     Status.VALID: "",
-    Status.EXPIRING: "Generate a new token in Meta Business Manager (System users) and paste it in "
-    "Settings → WhatsApp Connection before it expires.",
-    Status.EXPIRED: "Generate a new token in Meta Business Manager and paste it in Settings → WhatsApp Connection; "
-    "sync resumes by itself.",
-    Status.REVOKED: "Generate a new token in Meta Business Manager (check the system user still has the catalog "
-    "assigned) and paste it in Settings → WhatsApp Connection.",
-    Status.MISSING_PERMISSION: "Regenerate the token with the catalog_management permission (and assign the catalog "
-    "to the system user), then paste it in Settings → WhatsApp Connection.",
-    Status.UNKNOWN: "Paste a catalog access token in Settings → WhatsApp Connection.",
+    Status.EXPIRING: _(
+        "Generate a new token in Meta Business Manager (System users) and paste it in "
+        "Settings → WhatsApp Connection before it expires."
+    ),
+    Status.EXPIRED: _(
+        "Generate a new token in Meta Business Manager and paste it in Settings → WhatsApp Connection; "
+        "sync resumes by itself."
+    ),
+    Status.REVOKED: _(
+        "Generate a new token in Meta Business Manager (check the system user still has the catalog "
+        "assigned) and paste it in Settings → WhatsApp Connection."
+    ),
+    Status.MISSING_PERMISSION: _(
+        "Regenerate the token with the catalog_management permission (and assign the catalog "
+        "to the system user), then paste it in Settings → WhatsApp Connection."
+    ),
+    Status.UNKNOWN: _("Paste a catalog access token in Settings → WhatsApp Connection."),
 }
 
 
@@ -330,10 +340,10 @@ def summary(tenant: Tenant | int) -> dict:
         return {
             "connected": False,
             "status": Status.UNKNOWN,
-            "label": "Not connected",
+            "label": gettext("Not connected"),
             "level": "warning",
-            "message": "No Meta catalog token is connected: nothing can be synced to Meta.",
-            "fix": FIXES[Status.UNKNOWN],
+            "message": gettext("No Meta catalog token is connected: nothing can be synced to Meta."),
+            "fix": str(FIXES[Status.UNKNOWN]),
             "expires_at": None,
             "days_left": None,
             "checked_at": None,
@@ -352,19 +362,9 @@ def summary(tenant: Tenant | int) -> dict:
             status = Status.EXPIRED
         elif status == Status.VALID and expires_at - now <= timedelta(days=warning_days()):
             status = Status.EXPIRING
-    message = {
-        Status.VALID: "The Meta token is valid" + (f" until {expires_at:%Y-%m-%d}." if expires_at else "."),
-        Status.EXPIRING: f"The Meta token expires on {expires_at:%Y-%m-%d} (in {days_left} days)."
-        if expires_at
-        else "The Meta token expires soon.",
-        Status.EXPIRED: f"The Meta token expired{f' on {expires_at:%Y-%m-%d}' if expires_at else ''}: "
-        "nothing reaches Meta.",
-        Status.REVOKED: "The Meta token was revoked or is invalid: nothing reaches Meta.",
-        Status.MISSING_PERMISSION: f"The Meta token lacks the {REQUIRED_SCOPE} permission: nothing reaches Meta.",
-        Status.UNKNOWN: "The Meta token has not been checked yet.",
-    }[status]
+    message = _message(status, expires_at, days_left)
     if connection.token_error and status not in (Status.VALID, Status.EXPIRING):
-        message = f"{message} ({connection.token_error})"
+        message = gettext("%(message)s (%(error)s)") % {"message": message, "error": connection.token_error}
     paused = list(
         Catalog.objects.for_tenant(tenant)
         .filter(connection=connection, pause_kind__in=TOKEN_PAUSES)
@@ -373,10 +373,10 @@ def summary(tenant: Tenant | int) -> dict:
     return {
         "connected": True,
         "status": status,
-        "label": Status(status).label,
+        "label": str(Status(status).label),
         "level": LEVELS[status],
         "message": message,
-        "fix": FIXES[status],
+        "fix": str(FIXES[status]),
         "expires_at": expires_at,
         "days_left": days_left,
         "checked_at": connection.token_checked_at,
@@ -384,6 +384,34 @@ def summary(tenant: Tenant | int) -> dict:
         "paused_catalogs": paused,
         "url": url,
     }
+
+
+def _message(status: str, expires_at: datetime | None, days_left: int | None) -> str:
+    """What the token's state means for the merchant, in the active language."""
+    day = f"{expires_at:%Y-%m-%d}" if expires_at else ""
+    if status == Status.VALID:
+        if expires_at:
+            return gettext("The Meta token is valid until %(day)s.") % {"day": day}
+        return gettext("The Meta token is valid.")
+    if status == Status.EXPIRING:
+        if expires_at:
+            return ngettext(
+                "The Meta token expires on %(day)s (in %(days)s days).",
+                "The Meta token expires on %(day)s (in %(days)s days).",
+                days_left or 0,
+            ) % {"day": day, "days": days_left}
+        return gettext("The Meta token expires soon.")
+    if status == Status.EXPIRED:
+        if expires_at:
+            return gettext("The Meta token expired on %(day)s: nothing reaches Meta.") % {"day": day}
+        return gettext("The Meta token expired: nothing reaches Meta.")
+    if status == Status.REVOKED:
+        return gettext("The Meta token was revoked or is invalid: nothing reaches Meta.")
+    if status == Status.MISSING_PERMISSION:
+        return gettext("The Meta token lacks the %(scope)s permission: nothing reaches Meta.") % {
+            "scope": REQUIRED_SCOPE
+        }
+    return gettext("The Meta token has not been checked yet.")
 
 
 def warnings_for_user(user) -> list[dict]:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from galantis.fieldcrypto import encrypt
 
@@ -60,12 +61,12 @@ class MetaConnection(TenantOwned):
     """The tenant's Meta business and catalog access token, with the token's health."""
 
     class TokenStatus(models.TextChoices):
-        UNKNOWN = "unknown", "Not checked yet"
-        VALID = "valid", "Valid"
-        EXPIRING = "expiring", "Expiring soon"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
-        MISSING_PERMISSION = "missing_permission", "Missing permission"
+        UNKNOWN = "unknown", _("Not checked yet")
+        VALID = "valid", _("Valid")
+        EXPIRING = "expiring", _("Expiring soon")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+        MISSING_PERMISSION = "missing_permission", _("Missing permission")
 
     business_id = models.CharField(max_length=64, blank=True)
     access_token = encrypt(models.TextField(blank=True))
@@ -114,9 +115,9 @@ class Catalog(TenantOwned):
     """The Meta catalog a store's products are synced to."""
 
     class Flow(models.TextChoices):
-        IMPORT = "import", "Import an existing catalog"
-        CREATE = "create", "Create a new catalog"
-        LINK = "link", "Link read-only"
+        IMPORT = "import", _("Import an existing catalog")
+        CREATE = "create", _("Create a new catalog")
+        LINK = "link", _("Link read-only")
 
     class UpdateFrequency(models.TextChoices):
         """How often the shop's data changes: picks the row of Meta's ingestion table."""
@@ -134,14 +135,14 @@ class Catalog(TenantOwned):
         NONE = "none", "Replace feed only"
 
     class PauseKind(models.TextChoices):
-        NONE = "", "Not paused"
-        MANUAL = "manual", "Paused by staff"
-        AUTH = "auth", "Meta token expired or revoked"
-        PERMISSION = "permission", "Missing Meta permission"
-        RATE_LIMIT = "rate_limit", "Rate limited by Meta"
-        OUTAGE = "outage", "Meta unavailable"
-        ERROR = "error", "Meta rejected our request"
-        UNINSTALLED = "uninstalled", "Shopify app uninstalled"
+        NONE = "", _("Not paused")
+        MANUAL = "manual", _("Paused by staff")
+        AUTH = "auth", _("Meta token expired or revoked")
+        PERMISSION = "permission", _("Missing Meta permission")
+        RATE_LIMIT = "rate_limit", _("Rate limited by Meta")
+        OUTAGE = "outage", _("Meta unavailable")
+        ERROR = "error", _("Meta rejected our request")
+        UNINSTALLED = "uninstalled", _("Shopify app uninstalled")
 
     store = models.OneToOneField(ShopifyStore, on_delete=models.SET_NULL, null=True, blank=True, related_name="catalog")
     connection = models.ForeignKey(
