@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
-from catalog.admin.base import TenantConsistentForm, TenantScopedAdmin
+from catalog.admin.base import ReadOnlyAdmin, TenantConsistentForm, TenantScopedAdmin
 from catalog.models import Membership
 from galantis.logredact import redact
 
@@ -37,19 +37,6 @@ class AlertSettingsAdmin(TenantScopedAdmin):
     form = AlertSettingsForm
     list_display = ("tenant", "enabled", "kinds", "roles", "updated_at")
     fields = ("tenant", "enabled", "kinds", "roles", "opted_out", "extra_recipients")
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(TenantScopedAdmin):
-    """Written by the system: nobody adds, edits or deletes them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

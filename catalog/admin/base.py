@@ -167,6 +167,20 @@ def secret_hint(obj: models.Model, hint: str) -> str:
     return "stored" if hint else "—"
 
 
+def admin_permission_allows(user, model_label: str, permission: str, obj: models.Model | None) -> bool:
+    """May ``user`` use an admin ``permission`` of the model ``model_label`` on ``obj`` (any tenant when None)?
+
+    The one answer for admins and inlines alike: the matrix action the permission maps to
+    (``permissions.ADMIN_PERMISSIONS``), asked in ``obj``'s tenant; none mapped means superusers only.
+    """
+    action = permissions.admin_action(model_label, permission)
+    if action is None:
+        return permissions.is_superuser(user)
+    if obj is None:
+        return permissions.can_anywhere(user, action)
+    return permissions.can(user, action, obj)
+
+
 class RoleCheckedAdmin:
     """Admin permissions from the role matrix, asked for the object's own tenant.
 
@@ -182,12 +196,7 @@ class RoleCheckedAdmin:
 
     def admin_allows(self, request, permission: str, obj: models.Model | None = None) -> bool:
         """May the user use ``permission`` (view/add/change/delete or a matrix action) on ``obj``?"""
-        action = permissions.admin_action(self.opts.label_lower, permission)
-        if action is None:
-            return permissions.is_superuser(request.user)
-        if obj is None:
-            return permissions.can_anywhere(request.user, action)
-        return permissions.can(request.user, action, obj)
+        return admin_permission_allows(request.user, self.opts.label_lower, permission, obj)
 
     def has_module_permission(self, request) -> bool:
         return self.admin_allows(request, "view")
@@ -412,6 +421,19 @@ class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
         return initial
 
 
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """Rows the system writes (batches, import runs, reports, alerts): nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class TenantScopedInline:
     """Mixin for inlines: same row and dropdown scoping as :class:`TenantScopedAdmin`, and the
     same roles, asked for the parent object's tenant (the inline rows' own)."""
@@ -419,12 +441,7 @@ class TenantScopedInline:
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def inline_allows(self, request, permission: str, obj: models.Model | None) -> bool:
-        action = permissions.admin_action(self.opts.label_lower, permission)
-        if action is None:
-            return permissions.is_superuser(request.user)
-        if obj is None:
-            return permissions.can_anywhere(request.user, action)
-        return permissions.can(request.user, action, obj)
+        return admin_permission_allows(request.user, self.opts.label_lower, permission, obj)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return self.inline_allows(request, "view", obj)

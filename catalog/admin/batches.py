@@ -7,7 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.models import SyncBatch, Variant
 
-from .base import TenantRelatedOnlyFilter, TenantScopedAdmin
+from .base import ReadOnlyAdmin, TenantRelatedOnlyFilter
 from .dead_letters import DeadLettersMixin
 from .display import humanize_duration
 
@@ -16,7 +16,7 @@ AFFECTED_LIMIT = 200
 
 
 @admin.register(SyncBatch)
-class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
+class SyncBatchAdmin(DeadLettersMixin, ReadOnlyAdmin):
     """Batches are written by the sync engine only; staff look, never edit (the dead letters page retries)."""
 
     # State and what came of it first; shard, handle and timing details are on the batch's page.
@@ -156,15 +156,6 @@ class SyncBatchAdmin(DeadLettersMixin, TenantScopedAdmin):
             format_html("<p>{}</p>", obj.error_message) if obj.error_message else "",
             body,
         )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Variants in flight")
     def variants_link(self, obj: SyncBatch) -> str:

@@ -8,11 +8,11 @@ from django.utils.html import format_html
 
 from catalog.models import MetaItemDeletion, ReconciliationReport
 
-from .base import TenantScopedAdmin
+from .base import ReadOnlyAdmin, TenantScopedAdmin
 
 
 @admin.register(ReconciliationReport)
-class ReconciliationReportAdmin(TenantScopedAdmin):
+class ReconciliationReportAdmin(ReadOnlyAdmin):
     """Import / link reports: read-only here; the merchant reviews and applies them on the settings page."""
 
     list_display = (
@@ -34,15 +34,6 @@ class ReconciliationReportAdmin(TenantScopedAdmin):
     list_filter = ("state", "purpose")
     list_select_related = ("tenant", "catalog", "applied_by")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Report")
     def open_link(self, obj: ReconciliationReport) -> str:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from catalog.models import ImportRun, WebhookEvent
 from catalog.shopify import webhooks
 
-from .base import TenantRelatedOnlyFilter, TenantScopedAdmin
+from .base import ReadOnlyAdmin, TenantRelatedOnlyFilter, TenantScopedAdmin
 from .display import humanize_duration
 from .progress import Progress, ProgressAdminMixin, import_progress, progress_html
 
@@ -23,7 +23,7 @@ BODY_PREVIEW_CHARS = 100_000
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(ProgressAdminMixin, TenantScopedAdmin):
+class ImportRunAdmin(ProgressAdminMixin, ReadOnlyAdmin):
     """One row per import: live progress while it runs (polled, no reload), counts when it ends."""
 
     class Media:
@@ -54,15 +54,6 @@ class ImportRunAdmin(ProgressAdminMixin, TenantScopedAdmin):
         ),
         ("Bulk operation", {"fields": ("bulk_operation_id",)}),
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in ImportRun._meta.fields] + ["progress", "duration"]
