@@ -308,7 +308,7 @@ class _Importer:
         self._count_result(result, products=len(batch), variants=sum(len(r.variants) for r in batch))
 
     def _flush_orphans(self, orphans: list[VariantRecord], observed_at: datetime | None) -> None:
-        result = upsert_orphan_variants(self.store, orphans, observed_at=observed_at)
+        result = upsert_orphan_variants(self.store, orphans, observed_at=observed_at, source="import")
         self.statistics.created_rows(result.variants_created)
         self._count_result(result, products=0, variants=len(orphans))
 

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Ids per IN (...) lookup.
 LOOKUP_CHUNK = 900
+# The timeline's "Shopify change received" of a variant seen for the first time.
+NEW_VARIANT_MESSAGE = "New variant"
 
 PRODUCT_FIELDS = (
     *Product.SHOPIFY_CONTENT_FIELDS,
@@ -80,6 +82,8 @@ class UpsertResult:
     stale_product_ids: list[int] = field(default_factory=list)
     # The per-item timeline's "Shopify change received" of stored variants (catalog.timeline).
     variant_events: list = field(default_factory=list, repr=False)
+    # Shopify ids of the variants this call inserted: their "Shopify change received" (new variant).
+    created_variant_ids: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: UpsertResult) -> None:
         for name in (
@@ -188,7 +192,7 @@ def upsert_products(
             known = [pk for pid, pk in pk_by_product_id.items() if pid not in created]
             for pks in chunked(known):
                 Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
-        _record_shopify_changes(applied, pk_by_product_id, created, result, source, now)
+        _record_shopify_changes(store, applied, pk_by_product_id, created, result, source, now)
         if refresh:
             # New products have only new variants, already computed at insert.
             changed_products = [
@@ -199,6 +203,7 @@ def upsert_products(
 
 
 def _record_shopify_changes(
+    store: ShopifyStore,
     applied: dict[int, list[str]],
     pk_by_product_id: dict[int, int],
     created: dict[int, Product],
@@ -210,7 +215,9 @@ def _record_shopify_changes(
 
     Product-level changes reach every variant of the product: one INSERT ... SELECT per
     distinct set of changed fields (a webhook batch has a handful); variant-level changes
-    were collected while comparing rows and are written in bulk.
+    were collected while comparing rows and are written in bulk. Variants inserted by this
+    call (their pks unknown: the COPY upsert returns none) get one INSERT ... SELECT per
+    chunk of Shopify ids, so an initial import of 5,000 variants costs 6 statements, not 5,000.
     """
     by_fields: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for product_id, fields in applied.items():
@@ -229,6 +236,15 @@ def _record_shopify_changes(
         event.detail["source"] = source
     timeline.record_rows(result.variant_events, at=now)
     result.variant_events = []
+    for ids in chunked(result.created_variant_ids):
+        timeline.record_from(
+            Variant.objects.for_tenant(store.tenant_id).filter(shopify_variant_id__in=ids),
+            VariantEvent.Kind.SHOPIFY,
+            at=now,
+            detail={"source": source, "new": True},
+            message=NEW_VARIANT_MESSAGE,
+        )
+    result.created_variant_ids = []
 
 
 def _products_by_pk(pk_by_product_id: dict[int, int], created: dict[int, Product]) -> dict[int, Product]:
@@ -249,7 +265,7 @@ def _products_by_pk(pk_by_product_id: dict[int, int], created: dict[int, Product
 
 
 def upsert_orphan_variants(
-    store: ShopifyStore, variants: list[VariantRecord], *, observed_at: datetime | None = None
+    store: ShopifyStore, variants: list[VariantRecord], *, observed_at: datetime | None = None, source: str = "shopify"
 ) -> UpsertResult:
     """Apply variants whose product was written earlier (bulk lines far from their parent)."""
     observed_at = observed_at or timezone.now()
@@ -263,9 +279,9 @@ def upsert_orphan_variants(
                 Product.objects.filter(store=store, shopify_product_id__in=ids).values_list("shopify_product_id", "pk")
             )
         holder = ProductRecord(shopify_product_id=0, variants=variants)
-        changed = _upsert_variant_rows(
-            store, [holder], pk_by_product_id, _catalog_id(store), observed_at, timezone.now(), result
-        )
+        now = timezone.now()
+        changed = _upsert_variant_rows(store, [holder], pk_by_product_id, _catalog_id(store), observed_at, now, result)
+        _record_shopify_changes(store, {}, pk_by_product_id, {}, result, source, now)
         result.variants_changed += refresh_changed([], changed)
     return result
 
@@ -551,6 +567,7 @@ def _upsert_variant_rows(
             unique_fields=["tenant", "shopify_variant_id"],
             update_fields=list(dict.fromkeys(data_fields + (item_state.REFRESH_FIELDS if prepared else []))),
         )
+        result.created_variant_ids.extend(v.shopify_variant_id for v in new_rows)
         if prepared:  # refreshed in memory above, not by refresh_variants: ask for their push here
             request_pushes(v.catalog_id for v in new_rows if v.meta_status == Variant.SyncStatus.PENDING)
         if not prepared:
