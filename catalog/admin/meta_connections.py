@@ -51,6 +51,17 @@ class MetaConnectionForm(SecretFieldsForm):
         formfield_callback = https_formfield
 
 
+# What the last token check found: shown read-only, in its own section.
+TOKEN_HEALTH_FIELDS = (
+    "token_status",
+    "token_type",
+    "token_scopes",
+    "token_expires_at",
+    "token_checked_at",
+    "token_error",
+)
+
+
 @admin.register(MetaConnection)
 class MetaConnectionAdmin(TenantScopedAdmin):
     form = MetaConnectionForm
@@ -59,18 +70,7 @@ class MetaConnectionAdmin(TenantScopedAdmin):
     list_display = ("__str__", "tenant", "business_id", "token", "token_status", "token_expires_at", "token_checked_at")
     list_filter = ("token_status",)
     search_fields = ("business_id",)
-    readonly_fields = (
-        "token",
-        "settings_page",
-        "token_status",
-        "token_type",
-        "token_scopes",
-        "token_expires_at",
-        "token_checked_at",
-        "token_error",
-        "created_at",
-        "updated_at",
-    )
+    readonly_fields = ("token", "settings_page", *TOKEN_HEALTH_FIELDS, "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("tenant", "business_id")}),
         (
@@ -81,19 +81,7 @@ class MetaConnectionAdmin(TenantScopedAdmin):
                 "is checked with Meta right after saving; the settings page checks it before saving.",
             },
         ),
-        (
-            "Token health",
-            {
-                "fields": (
-                    "token_status",
-                    "token_type",
-                    "token_scopes",
-                    "token_expires_at",
-                    "token_checked_at",
-                    "token_error",
-                )
-            },
-        ),
+        ("Token health", {"fields": TOKEN_HEALTH_FIELDS}),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 

@@ -203,16 +203,9 @@ class StoreCatalogFlowMixin:
         if request.method == "POST":
             form = ChooseCatalogForm(request.POST, tenant=store.tenant)
             if form.is_valid():
-                data = form.cleaned_data
                 try:
                     catalog = flows.choose_catalog(
-                        store.tenant,
-                        store=store,
-                        flow=data["flow"],
-                        catalog_id=data.get("catalog_id") or "",
-                        create_name=data.get("create_name") or "",
-                        user=request.user,
-                        confirmed=data.get("confirm", False),
+                        store.tenant, store=store, user=request.user, **form.flow_arguments()
                     )
                 except flows.ConfirmationRequired as exc:
                     plan = exc.plan

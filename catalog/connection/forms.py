@@ -60,6 +60,16 @@ class ChooseCatalogForm(StoreChoiceMixin):
             self.add_error("catalog_id", _("Choose the catalog to import or link."))
         return data
 
+    def flow_arguments(self) -> dict:
+        """The valid choice as ``flows.choose_catalog``'s keyword arguments (both the page and the admin send it)."""
+        data = self.cleaned_data
+        return {
+            "flow": data["flow"],
+            "catalog_id": data.get("catalog_id") or "",
+            "create_name": data.get("create_name") or "",
+            "confirmed": data.get("confirm", False),
+        }
+
 
 class ApplyReportForm(forms.Form):
     confirm = forms.BooleanField(

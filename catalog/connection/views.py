@@ -184,15 +184,7 @@ def choose_catalog(request: HttpRequest) -> HttpResponse:
         return _redirect("connection:whatsapp", who.tenant)
     data = form.cleaned_data
     try:
-        catalog = flows.choose_catalog(
-            who.tenant,
-            store=data["store"],
-            flow=data["flow"],
-            catalog_id=data.get("catalog_id") or "",
-            create_name=data.get("create_name") or "",
-            user=request.user,
-            confirmed=data.get("confirm", False),
-        )
+        catalog = flows.choose_catalog(who.tenant, store=data["store"], user=request.user, **form.flow_arguments())
     except flows.ConfirmationRequired as exc:
         return render(
             request,
