@@ -7,7 +7,7 @@ PORT ?= 8000
 # pytest-xdist workers for `make test` (live-server tests wait on I/O, so 2 helps even on 2 cores)
 TEST_WORKERS ?= 2
 
-.PHONY: demo test install lint serve clean
+.PHONY: demo test install lint messages serve clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; run 'make PYTHON=python3 ...'"; exit 1; }
@@ -38,6 +38,15 @@ demo: install
 # pytest uses galantis/settings_test.py, which turns DEBUG on.
 test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+## Re-extract the merchant pages' strings into locale/*/LC_MESSAGES/django.po and compile the .mo files.
+# Needs GNU gettext (xgettext, msgmerge, msgfmt); both files are committed, so running the app does not.
+MESSAGES_IGNORE := --ignore=.venv --ignore=sandbox --ignore=bench --ignore=tests --ignore='*/tests' \
+	--ignore=staticfiles --ignore=var --ignore=docs
+messages: export DEBUG ?= True
+messages: install
+	$(BIN)/python manage.py makemessages --all --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py compilemessages $(MESSAGES_IGNORE)
 
 lint: install
 	$(BIN)/ruff check .
