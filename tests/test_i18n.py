@@ -1,0 +1,149 @@
+"""The merchant pages speak the request's language: settings, translated pages, plurals, and no stray text.
+
+Issue 18: every merchant-facing string goes through Django's translation functions, so a
+second language is a message file, not a template edit.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.template.base import Lexer, TokenType
+from django.urls import reverse
+
+from catalog.tests.factories import ProductFactory, VariantFactory
+
+ROOT = Path(settings.BASE_DIR)
+# The merchant pages' templates: health, items, product, login, WhatsApp Connection, reports, top bar.
+MERCHANT_TEMPLATE_DIRS = [
+    ROOT / "diagnostics" / "templates" / "diagnostics",
+    ROOT / "templates" / "connection",
+    ROOT / "templates" / "merchant",
+]
+# Visible words that are not translated, each with its reason.
+ALLOWED_WORDS = {
+    "Galantis",  # the product's name, the same in every language
+}
+# Attributes a person reads (tooltips, screen readers, placeholders, the stacked tables' labels).
+VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label", "data-label")
+MARK = "\x00"  # stands for a template tag or variable in the rebuilt page
+TRANSLATE_BLOCKS = {"blocktranslate": "endblocktranslate", "blocktrans": "endblocktrans", "comment": "endcomment"}
+
+
+def _text_outside_translation(source: str) -> str:
+    """The template with every tag, variable and translated block replaced by MARK, literal text kept."""
+    out, closing = [], None
+    for token in Lexer(source).tokenize():
+        if closing:
+            if token.token_type == TokenType.BLOCK and token.contents.split()[0] == closing:
+                closing = None
+            out.append(MARK)
+            continue
+        if token.token_type == TokenType.TEXT:
+            out.append(token.contents)
+            continue
+        if token.token_type == TokenType.BLOCK:
+            closing = TRANSLATE_BLOCKS.get(token.contents.split()[0])
+        out.append(MARK)
+    return "".join(out)
+
+
+def _untranslated(source: str) -> list[str]:
+    """Words a person would read that no translate tag covers."""
+    page = _text_outside_translation(source)
+    found = []
+    for attribute in VISIBLE_ATTRIBUTES:
+        found += re.findall(rf'\s{attribute}="([^"{MARK}]*[A-Za-z]{{2,}}[^"]*)"', page)
+    page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
+    page = re.sub(r"<[^>]*>", " ", page)  # tags, even with template marks inside attributes
+    page = re.sub(r"&[#\w]+;", " ", page)  # entities
+    for word in re.findall(r"[A-Za-z][A-Za-z'’]+", page):
+        if word not in ALLOWED_WORDS:
+            found.append(word)
+    return found
+
+
+def _merchant_templates() -> list[Path]:
+    return sorted(path for folder in MERCHANT_TEMPLATE_DIRS for path in folder.rglob("*.html"))
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+def test_locale_middleware_sits_between_sessions_and_common():
+    middleware = settings.MIDDLEWARE
+    locale = middleware.index("django.middleware.locale.LocaleMiddleware")
+    assert middleware.index("django.contrib.sessions.middleware.SessionMiddleware") < locale
+    assert locale < middleware.index("django.middleware.common.CommonMiddleware")
+
+
+def test_the_french_catalog_is_compiled_and_committed():
+    assert dict(settings.LANGUAGES).keys() == {"en", "fr"}
+    assert (ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.mo").is_file()
+
+
+# --- no stray text in merchant templates --------------------------------------------------------
+
+
+def test_the_checker_finds_text_outside_translate_tags():
+    source = (
+        '{% load i18n %}<p title="Hover text">{% translate "Fine" %} Stray words {{ n }}</p>'
+        "{% blocktranslate %}Also fine{% endblocktranslate %}{# a comment #}"
+    )
+    assert _untranslated(source) == ["Hover text", "Stray", "words"]
+
+
+@pytest.mark.parametrize("path", _merchant_templates(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_merchant_template_has_no_text_outside_translate_tags(path):
+    assert _untranslated(path.read_text(encoding="utf-8")) == []
+
+
+# --- plurals ------------------------------------------------------------------------------------
+
+
+def _item_count(client, language: str) -> str:
+    """The items page's "N variant(s)" line, in ``language``."""
+    page = client.get(reverse("health:items"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    return re.search(r'data-testid="item-count"[^>]*>([^<]*)<', page).group(1).strip()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("variants", "language", "expected"),
+    [(1, "en", "1 variant"), (3, "en", "3 variants"), (1, "fr", "1 variante"), (3, "fr", "3 variantes")],
+)
+def test_variant_count_is_plural_only_for_several(owner_client, catalog, variants, language, expected):
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+    VariantFactory.create_batch(variants, product=product, catalog=catalog)
+    assert _item_count(owner_client, language) == expected
+
+
+# --- pages in French ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_health_page_in_french(owner_client, catalog):
+    response = owner_client.get(reverse("health:index"), HTTP_ACCEPT_LANGUAGE="fr")
+    page = response.content.decode()
+    assert '<html lang="fr">' in page
+    assert ">Santé du catalogue</a>" in page  # the top bar
+    assert ">Connexion WhatsApp</a>" in page
+    assert "<h1>Santé du catalogue</h1>" in page
+    assert "Connexion à Meta" in page
+
+
+@pytest.mark.django_db
+def test_whatsapp_connection_page_in_french(owner_client, catalog):
+    response = owner_client.get(reverse("connection:whatsapp"), HTTP_ACCEPT_LANGUAGE="fr")
+    page = response.content.decode()
+    assert '<html lang="fr">' in page
+    assert ">Santé du catalogue</a>" in page
+    assert "<h1>Connexion WhatsApp</h1>" in page
+    assert "Jeton du catalogue Meta" in page
+
+
+@pytest.mark.django_db
+def test_health_page_stays_english_without_accept_language(owner_client, catalog):
+    page = owner_client.get(reverse("health:index")).content.decode()
+    assert '<html lang="en">' in page and "<h1>Catalog health</h1>" in page
