@@ -175,7 +175,8 @@ class Catalog(TenantOwned):
     batch_creation = models.BooleanField(
         default=False,
         help_text="Create new items through the Batch API instead of a feed upload. Meta recommends feeds "
-        "(seed 004, Case B); turn on only for a small catalog whose measured feed latency is too slow.",
+        "(docs/meta-ingestion-rules.md, Creation by feed (Case B)); turn on only for a small catalog whose "
+        "measured feed latency is too slow.",
     )
     new_item_latency = models.DurationField(
         null=True,
