@@ -21,6 +21,11 @@ MERCHANT_TEMPLATE_DIRS = [
     ROOT / "templates" / "connection",
     ROOT / "templates" / "merchant",
 ]
+# Other apps' parts of the health page.
+MERCHANT_TEMPLATE_FILES = [
+    ROOT / "conversions" / "templates" / "conversions" / "health_panel.html",
+    ROOT / "alerts" / "templates" / "alerts" / "banner.html",
+]
 # Visible words that are not translated, each with its reason.
 ALLOWED_WORDS = {
     "Galantis",  # the product's name, the same in every language
@@ -65,7 +70,9 @@ def _untranslated(source: str) -> list[str]:
 
 
 def _merchant_templates() -> list[Path]:
-    return sorted(path for folder in MERCHANT_TEMPLATE_DIRS for path in folder.rglob("*.html"))
+    return sorted(
+        [*(path for folder in MERCHANT_TEMPLATE_DIRS for path in folder.rglob("*.html")), *MERCHANT_TEMPLATE_FILES]
+    )
 
 
 # --- settings -----------------------------------------------------------------------------------
