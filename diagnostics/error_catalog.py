@@ -12,12 +12,10 @@ have their own wording. Types Meta sends that are not listed here are still stor
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from django.utils.translation import gettext_noop
 
-# Meta's ProductItem.ErrorType values, vendored from the SDK (facebook-business stays a test dependency).
-SDK_ERROR_TYPES_FILE = Path(__file__).resolve().parent / "data" / "error_types.txt"
+from .sdk_error_types import sdk_error_types
 
 # Help pages (Meta's own; the product image one is the link Meta puts in its error text).
 HELP_PRODUCT_SPECS = "https://www.facebook.com/business/help/120325381656392"
@@ -79,12 +77,6 @@ class ErrorDefinition:
     fix: str
     fix_location: str
     help_url: str = ""
-
-
-def sdk_error_types() -> list[str]:
-    """Every ``ProductItem.ErrorType`` value of the facebook-business SDK (``data/error_types.txt``), sorted."""
-    lines = SDK_ERROR_TYPES_FILE.read_text(encoding="utf-8").splitlines()
-    return sorted(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def humanize_code(code: str) -> str:
