@@ -96,11 +96,7 @@ SQLITE_INSTALL = [
     f"""CREATE TRIGGER catalog_variant_state_delete AFTER DELETE ON catalog_variant
         BEGIN {_sqlite_add("OLD", "-")} END""",
 ]
-SQLITE_UNINSTALL = [
-    "DROP TRIGGER IF EXISTS catalog_variant_state_insert",
-    "DROP TRIGGER IF EXISTS catalog_variant_state_update",
-    "DROP TRIGGER IF EXISTS catalog_variant_state_delete",
-]
+SQLITE_UNINSTALL = slotted_counts.sqlite_row_trigger_drops("catalog_variant_state")
 
 
 TRIGGERS = slotted_counts.Triggers(

@@ -75,11 +75,7 @@ SQLITE_INSTALL = [
     f"CREATE TRIGGER diagnostics_itemissue_version_delete AFTER DELETE ON diagnostics_itemissue "
     f"BEGIN {_sqlite_bump('OLD')} END",
 ]
-SQLITE_UNINSTALL = [
-    "DROP TRIGGER IF EXISTS diagnostics_itemissue_version_insert",
-    "DROP TRIGGER IF EXISTS diagnostics_itemissue_version_update",
-    "DROP TRIGGER IF EXISTS diagnostics_itemissue_version_delete",
-]
+SQLITE_UNINSTALL = slotted_counts.sqlite_row_trigger_drops("diagnostics_itemissue_version")
 
 
 TRIGGERS = slotted_counts.Triggers(

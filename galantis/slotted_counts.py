@@ -18,6 +18,11 @@ def conflict_clause(table: str, key: str) -> str:
     return f"ON CONFLICT ({key}, slot) DO UPDATE SET n = {table}.n + EXCLUDED.n"
 
 
+def sqlite_row_trigger_drops(prefix: str) -> list[str]:
+    """Drop SQLite's three row triggers of a counter, ``<prefix>_insert`` / ``_update`` / ``_delete``."""
+    return [f"DROP TRIGGER IF EXISTS {prefix}_{event}" for event in ("insert", "update", "delete")]
+
+
 @dataclass(frozen=True)
 class Triggers:
     """A set of triggers per database vendor, installed idempotently (dropped first)."""
