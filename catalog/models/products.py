@@ -5,6 +5,7 @@ from typing import Self
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .counts import fold_state_rows
 from .tenancy import TenantOwned, TenantQuerySet
@@ -23,10 +24,10 @@ class Product(TenantOwned):
     """A Shopify product; in Meta, the item group its variants share."""
 
     class Status(models.TextChoices):
-        ACTIVE = "ACTIVE", "Active"
-        DRAFT = "DRAFT", "Draft"
-        ARCHIVED = "ARCHIVED", "Archived"
-        UNLISTED = "UNLISTED", "Unlisted"
+        ACTIVE = "ACTIVE", _("Active")
+        DRAFT = "DRAFT", _("Draft")
+        ARCHIVED = "ARCHIVED", _("Archived")
+        UNLISTED = "UNLISTED", _("Unlisted")
 
     class Gender(models.TextChoices):
         FEMALE = "female", "Female"
@@ -199,19 +200,19 @@ class Variant(TenantOwned):
     """A Shopify variant; in Meta, one catalog item whose id is ``retailer_id``."""
 
     class SyncStatus(models.TextChoices):
-        PENDING = "PENDING", "Pending"
-        SYNCED = "SYNCED", "Synced"
-        FAILED = "FAILED", "Failed"
+        PENDING = "PENDING", _("Pending")
+        SYNCED = "SYNCED", _("Synced")
+        FAILED = "FAILED", _("Failed")
 
     class FailureSource(models.TextChoices):
         """Who said the item cannot be live (replaces guessing from ``last_error_code``)."""
 
-        NONE = "", "—"
-        LOCAL = "LOCAL", "Caught before sending"
-        META_BATCH = "META_BATCH", "Rejected by Meta (Batch API)"
-        META_FEED = "META_FEED", "Rejected by Meta (feed upload)"
-        META_REVIEW = "META_REVIEW", "Rejected in Meta's review"
-        INTEGRATION = "INTEGRATION", "Connection to Meta"
+        NONE = "", _("—")
+        LOCAL = "LOCAL", _("Caught before sending")
+        META_BATCH = "META_BATCH", _("Rejected by Meta (Batch API)")
+        META_FEED = "META_FEED", _("Rejected by Meta (feed upload)")
+        META_REVIEW = "META_REVIEW", _("Rejected in Meta's review")
+        INTEGRATION = "INTEGRATION", _("Connection to Meta")
 
     class Verdict(models.TextChoices):
         """Meta's verdict on an item it holds (SYNCED variants only; blank otherwise).

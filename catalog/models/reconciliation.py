@@ -11,6 +11,7 @@ from typing import Self
 from django.conf import settings
 from django.db import models
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from .tenancy import TenantOwned, TenantQuerySet
 
@@ -25,16 +26,16 @@ class ReconciliationReport(TenantOwned):
     """One comparison of a Meta catalog's items with the store's Shopify variants."""
 
     class Purpose(models.TextChoices):
-        IMPORT = "import", "Import (Galantis takes over)"
-        LINK = "link", "Link read-only (map only)"
+        IMPORT = "import", _("Import (Galantis takes over)")
+        LINK = "link", _("Link read-only (map only)")
 
     class State(models.TextChoices):
-        RUNNING = "running", "Reading the Meta catalog"
-        READY = "ready", "Ready for review"
-        APPLYING = "applying", "Enabling sync"
-        APPLIED = "applied", "Applied"
-        FAILED = "failed", "Failed"
-        SUPERSEDED = "superseded", "Superseded"
+        RUNNING = "running", _("Reading the Meta catalog")
+        READY = "ready", _("Ready for review")
+        APPLYING = "applying", _("Enabling sync")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded")
 
     catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="reports")
     meta_catalog_id = models.CharField(max_length=64)
@@ -116,18 +117,18 @@ class ReconciliationRow(TenantOwned):
     """One line of a report: a Meta item, a Shopify variant, or both."""
 
     class Kind(models.TextChoices):
-        MATCHED = "matched", "Matched, identical"
-        DIFFERENT = "different", "Matched, with differences"
-        ID_CHANGE = "id_change", "Matched, Meta id differs from ours (previous_id)"
-        META_ONLY = "meta_only", "In Meta, no Shopify variant"
-        MISSING_IN_META = "missing", "Shopify variant missing in Meta"
+        MATCHED = "matched", _("Matched, identical")
+        DIFFERENT = "different", _("Matched, with differences")
+        ID_CHANGE = "id_change", _("Matched, Meta id differs from ours (previous_id)")
+        META_ONLY = "meta_only", _("In Meta, no Shopify variant")
+        MISSING_IN_META = "missing", _("Shopify variant missing in Meta")
 
     class Method(models.TextChoices):
-        NONE = "", "—"
-        RETAILER_ID = "retailer_id", "Retailer id"
-        SKU = "sku", "SKU"
-        PRODUCT = "product", "Product-level item (no variants in Meta)"
-        TITLE = "title", "Title and options"
+        NONE = "", _("—")
+        RETAILER_ID = "retailer_id", _("Retailer id")
+        SKU = "sku", _("SKU")
+        PRODUCT = "product", _("Product-level item (no variants in Meta)")
+        TITLE = "title", _("Title and options")
 
     report = models.ForeignKey(ReconciliationReport, on_delete=models.CASCADE, related_name="rows")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -163,11 +164,11 @@ class ReconciliationRow(TenantOwned):
         return f"{self.get_kind_display()}: {self.meta_retailer_id or self.variant_id}"
 
     SHORT_LABELS = {
-        Kind.MATCHED: ("ok", "Identical"),
-        Kind.DIFFERENT: ("warning", "Differences"),
-        Kind.ID_CHANGE: ("warning", "Other id → previous_id"),
-        Kind.META_ONLY: ("neutral", "Only in Meta"),
-        Kind.MISSING_IN_META: ("neutral", "Missing in Meta"),
+        Kind.MATCHED: ("ok", _("Identical")),
+        Kind.DIFFERENT: ("warning", _("Differences")),
+        Kind.ID_CHANGE: ("warning", _("Other id → previous_id")),
+        Kind.META_ONLY: ("neutral", _("Only in Meta")),
+        Kind.MISSING_IN_META: ("neutral", _("Missing in Meta")),
     }
 
     @property
@@ -190,10 +191,10 @@ class MetaItemDeletion(TenantOwned):
         GHOST = "ghost", "Ghost found by the drift scan; staff chose to delete"
 
     class State(models.TextChoices):
-        WAITING = "waiting", "Waiting"
+        WAITING = "waiting", _("Waiting")
         SENT = "sent", "Sent to Meta"  # its handle is polled until Meta finishes it
-        DELETED = "deleted", "Deleted in Meta (confirmed)"
-        FAILED = "failed", "Failed"
+        DELETED = "deleted", _("Deleted in Meta (confirmed)")
+        FAILED = "failed", _("Failed")
 
     catalog = models.ForeignKey("catalog.Catalog", on_delete=models.CASCADE, related_name="item_deletions")
     retailer_id = models.CharField(max_length=255)
