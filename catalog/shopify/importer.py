@@ -13,12 +13,12 @@ import contextlib
 import logging
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from catalog import item_state
@@ -337,32 +337,18 @@ class _Importer:
     def _mark_disappeared(self) -> None:
         """Products and variants stored for this store but absent from a complete read of Shopify."""
         now = timezone.now()
-        product_ids = array("q", sorted(self.seen.products))
-        gone_products: list[int] = []
-        rows = (
-            Product.objects.filter(store=self.store, removed_at__isnull=True)
-            .values_list("pk", "shopify_product_id")
-            .order_by("pk")
-            .iterator(chunk_size=2000)
+        gone_products = _not_seen(
+            Product.objects.filter(store=self.store, removed_at__isnull=True), "shopify_product_id", self.seen.products
         )
-        for pk, product_id in rows:
-            if not _contains(product_ids, product_id):
-                gone_products.append(pk)
-        del product_ids
         removed_products, removed_variants = mark_products_removed(self.store, gone_products, now)
 
-        variant_ids = array("q", sorted(self.seen.variants))
-        gone_variants: list[int] = []
-        rows = (
-            Variant.objects.filter(product__store=self.store, removed_at__isnull=True, product__removed_at__isnull=True)
-            .values_list("pk", "shopify_variant_id")
-            .order_by("pk")
-            .iterator(chunk_size=2000)
+        gone_variants = _not_seen(
+            Variant.objects.filter(
+                product__store=self.store, removed_at__isnull=True, product__removed_at__isnull=True
+            ),
+            "shopify_variant_id",
+            self.seen.variants,
         )
-        for pk, variant_id in rows:
-            if not _contains(variant_ids, variant_id):
-                gone_variants.append(pk)
-        del variant_ids
         touched_products: set[int] = set()
         for pks in chunked(gone_variants):
             with transaction.atomic():
@@ -377,6 +363,17 @@ class _Importer:
 def _contains(sorted_ids: array, value: int) -> bool:
     index = bisect_left(sorted_ids, value)
     return index < len(sorted_ids) and sorted_ids[index] == value
+
+
+def _not_seen(stored: QuerySet, shopify_id_field: str, seen: Iterable[int]) -> list[int]:
+    """Pks of the ``stored`` rows whose Shopify id a complete read did not see (streamed in pk order).
+
+    The seen ids are searched as a sorted array of 8-byte ints by bisection: a big store's
+    ids would take several times the memory as a set.
+    """
+    seen_ids = array("q", sorted(seen))
+    rows = stored.values_list("pk", shopify_id_field).order_by("pk").iterator(chunk_size=2000)
+    return [pk for pk, shopify_id in rows if not _contains(seen_ids, shopify_id)]
 
 
 def latest_successful_run(store: ShopifyStore, *, full: bool | None = None) -> ImportRun | None:

@@ -352,13 +352,7 @@ def hide_ghosts(
         f"{catalog.meta_catalog_id}/items_batch",
         {"item_type": "PRODUCT_ITEM", "allow_upsert": False, "requests": requests},
     )
-    now = timezone.now()
-    DriftFinding.objects.filter(pk__in=[f.pk for f in ghosts]).update(
-        state=State.FIXED,
-        resolved_at=now,
-        resolved_by=user,
-        resolution="Hidden in Meta (visibility staging).",
-    )
+    _mark_fixed(ghosts, user, "Hidden in Meta (visibility staging).")
     return len(ghosts)
 
 
@@ -380,14 +374,15 @@ def delete_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=No
     others = [f.retailer_id for f in ghosts if not f.variant_id]
     if others:
         queue_deletions(None, catalog, others, MetaItemDeletion.Reason.GHOST, user)
-    now = timezone.now()
-    DriftFinding.objects.filter(pk__in=[f.pk for f in ghosts]).update(
-        state=State.FIXED,
-        resolved_at=now,
-        resolved_by=user,
-        resolution="Deletion queued by staff.",
-    )
+    _mark_fixed(ghosts, user, "Deletion queued by staff.")
     return len(ghosts)
+
+
+def _mark_fixed(findings: Sequence[DriftFinding], user, resolution: str) -> None:
+    """Close ``findings`` as fixed now by ``user``, saying how (``resolution``)."""
+    DriftFinding.objects.filter(pk__in=[f.pk for f in findings]).update(
+        state=State.FIXED, resolved_at=timezone.now(), resolved_by=user, resolution=resolution
+    )
 
 
 def dismiss(findings: Iterable[DriftFinding], *, user=None) -> int:
