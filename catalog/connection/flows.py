@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from catalog import item_state
 from catalog.graph_clients import client_for_connection
@@ -62,32 +63,52 @@ class SwitchPlan:
         current = self.current
         if current is not None and current.meta_catalog_id != self.target_id:
             lines.append(
-                f"Galantis stops syncing “{current.name}” ({current.meta_catalog_id}); "
-                "its items stay in Meta untouched."
+                gettext("Galantis stops syncing “%(name)s” (%(catalog_id)s); its items stay in Meta untouched.")
+                % {"name": current.name, "catalog_id": current.meta_catalog_id}
             )
             if self.in_flight:
-                lines.append(f"{self.in_flight} batch(es) in flight to the old catalog are abandoned (not confirmed).")
+                lines.append(
+                    ngettext(
+                        "%(count)s batch(es) in flight to the old catalog are abandoned (not confirmed).",
+                        "%(count)s batch(es) in flight to the old catalog are abandoned (not confirmed).",
+                        self.in_flight,
+                    )
+                    % {"count": self.in_flight}
+                )
             lines.append(
-                f"All {self.variants} variants are attached to the new catalog and set to PENDING "
-                f"({self.pending} were pending already; none is lost)."
+                ngettext(
+                    "All %(variants)s variants are attached to the new catalog and set to PENDING "
+                    "(%(pending)s were pending already; none is lost).",
+                    "All %(variants)s variants are attached to the new catalog and set to PENDING "
+                    "(%(pending)s were pending already; none is lost).",
+                    self.variants,
+                )
+                % {"variants": self.variants, "pending": self.pending}
             )
         elif current is not None:
             lines.append(
-                f"The catalog stays the same; its use changes from “{current.get_flow_display()}” "
-                f"to “{Flow(self.flow).label}”."
+                gettext("The catalog stays the same; its use changes from “%(old)s” to “%(new)s”.")
+                % {"old": current.get_flow_display(), "new": Flow(self.flow).label}
             )
         if self.flow == Flow.IMPORT:
             lines.append(
-                "The catalog is read and compared with your Shopify variants; you review the report "
-                "before anything in Meta is overwritten."
+                gettext(
+                    "The catalog is read and compared with your Shopify variants; you review the report "
+                    "before anything in Meta is overwritten."
+                )
             )
         elif self.flow == Flow.CREATE:
             lines.append(
-                "A new commerce catalog is created in your Meta business and every eligible variant is pushed to it."
+                gettext(
+                    "A new commerce catalog is created in your Meta business and every eligible variant is pushed "
+                    "to it."
+                )
             )
         else:
             lines.append(
-                "The catalog is read and mapped to your variants for product messages; Galantis never writes to it."
+                gettext(
+                    "The catalog is read and mapped to your variants for product messages; Galantis never writes to it."
+                )
             )
         return lines
 
