@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from catalog.models import SyncBatch, Variant
 
@@ -13,6 +14,34 @@ from .display import humanize_duration
 
 # Products listed on a batch's page (the variants list, filtered by batch, has the rest).
 AFFECTED_LIMIT = 200
+# Rows of Meta's errors on a batch's page: each names its variants, read in one query for the page.
+ERRORS_SHOWN = 200
+
+
+def error_retailer_ids(batch: SyncBatch, error: dict) -> list[str]:
+    """The retailer ids one of Meta's errors is about.
+
+    A Batch API error names its item (``id``: our retailer id, from the line when Meta gave
+    only that); a feed upload's ``id`` is Meta's id of the error itself, its items are the
+    samples ``feeds.upload_errors`` kept (``retailer_ids``).
+    """
+    if batch.kind == SyncBatch.Kind.ITEMS_BATCH:
+        return [str(error["id"])] if error.get("id") else []
+    return [str(rid) for rid in error.get("retailer_ids") or [] if rid]
+
+
+def _variant_cell(variant: Variant | None, retailer_id: str) -> str:
+    """The product and variant (title, SKU), each a link to its admin page; the retailer id when not ours."""
+    if variant is None:
+        return format_html('<span class="quiet">{} (not in this catalog)</span>', retailer_id)
+    return format_html(
+        '<a href="{}">{}</a> · <a href="{}">{}</a>{}',
+        reverse("admin:catalog_product_change", args=[variant.product_id]),
+        variant.product.title,
+        reverse("admin:catalog_variant_change", args=[variant.pk]),
+        variant.title,
+        format_html(' <span class="quiet">SKU {}</span>', variant.sku) if variant.sku else "",
+    )
 
 
 @admin.register(SyncBatch)
@@ -108,7 +137,7 @@ class SyncBatchAdmin(DeadLettersMixin, ReadOnlyAdmin):
     @admin.display(description="Products in this batch")
     def affected_products(self, obj: SyncBatch) -> str:
         """The products of the variants Meta rejected and of those still in flight, each a link."""
-        retailer_ids = [str(e.get("id")) for e in obj.errors or [] if isinstance(e, dict) and e.get("id")]
+        retailer_ids = [rid for e in obj.errors or [] if isinstance(e, dict) for rid in error_retailer_ids(obj, e)]
         variants = Variant.objects.for_tenant(obj.tenant_id).filter(
             Q(in_flight_batch=obj) | Q(catalog_id=obj.catalog_id, retailer_id__in=retailer_ids[:AFFECTED_LIMIT])
         )
@@ -135,26 +164,59 @@ class SyncBatchAdmin(DeadLettersMixin, ReadOnlyAdmin):
 
     @admin.display(description="Errors from Meta")
     def errors_table(self, obj: SyncBatch) -> str:
+        """Meta's errors, each naming our product and variant with links, Meta's id kept for reference.
+
+        The variants of every row shown are read in one query, whatever the number of rows;
+        only the batch's own tenant and catalog are looked in, so nothing of another tenant is
+        named or linked (an id that is not ours shows as it is).
+        """
         rows = [e for e in obj.errors or [] if isinstance(e, dict)]
         if not rows:
             return obj.error_message or "—"
+        shown = rows[:ERRORS_SHOWN]
+        ids_of = [error_retailer_ids(obj, e) for e in shown]
+        wanted = {rid for ids in ids_of for rid in ids}
+        variants = (
+            {
+                v.retailer_id: v
+                for v in Variant.objects.for_tenant(obj.tenant_id)
+                .filter(catalog_id=obj.catalog_id, retailer_id__in=wanted)
+                .select_related("product")
+                .only("retailer_id", "title", "sku", "product_id", "product__title")
+            }
+            if wanted
+            else {}
+        )
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><td>{}</td><td>{}</td><td>{}</td><td class="quiet">{}</td></tr>',
             (
                 (
                     e.get("line", ""),
-                    e.get("id") or e.get("error_type", ""),
+                    format_html_join(mark_safe("<br>"), "{}", ((_variant_cell(variants.get(r), r),) for r in ids))
+                    if ids
+                    else "—",
                     e.get("message") or e.get("summary") or e.get("description", ""),
+                    e.get("id") or e.get("error_type", ""),
                 )
-                for e in rows
+                for e, ids in zip(shown, ids_of, strict=True)
             ),
         )
+        more = (
+            format_html(
+                '<p class="quiet">The first {} of {} errors.</p>',
+                len(shown),
+                len(rows),
+            )
+            if len(rows) > len(shown)
+            else ""
+        )
         return format_html(
-            "{}<table><thead><tr><th>Line</th><th>Item / type</th><th>Message</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
+            '{}<table class="batch-errors"><thead><tr><th>Line</th><th>Product · variant</th><th>Message</th>'
+            "<th>Meta's id</th></tr></thead><tbody>{}</tbody></table>{}",
             format_html("<p>{}</p>", obj.error_message) if obj.error_message else "",
             body,
+            more,
         )
 
     @admin.display(description="Variants in flight")

@@ -89,6 +89,9 @@ FLATTENED_COLUMNS = {f"video[{n}].url": ("video", n, "url") for n in range(items
 ROWS_PER_CHUNK = 2000
 HEARTBEAT_EVERY = 20000  # rows between heartbeats while a big file is written
 SAMPLES_PER_ERROR = 1000
+# Of those, the retailer ids kept on the batch's error (its admin page links their variants):
+# enough to show what failed without storing every sample in the batch row.
+SAMPLES_KEPT_PER_ERROR = 20
 # Items new to Meta read back after an upload with unnamed rejected rows (100 per product search).
 READ_BACK_MAX = 5000
 READ_BACK_BATCH = 100
@@ -324,11 +327,15 @@ def upload_errors(client: GraphClient, upload_id: str) -> tuple[dict[str, str], 
         if str(error.get("severity", "fatal")).lower() != "fatal" or not error.get("id"):
             continue
         text = ": ".join(p for p in (error.get("summary"), error.get("description")) if p) or "Feed row rejected"
+        named: list[str] = []
         for n, sample in enumerate(client.paginate(f"{error['id']}/samples")):
             if n >= SAMPLES_PER_ERROR:
                 break
             if retailer_id := sample.get("retailer_id"):
                 messages[str(retailer_id)].append(text)
+                named.append(str(retailer_id))
+        # The batch's page names the items behind each error (Meta's error id means nothing to staff).
+        error["retailer_ids"] = named[:SAMPLES_KEPT_PER_ERROR]
     return {rid: " | ".join(dict.fromkeys(msgs)) for rid, msgs in messages.items()}, errors
 
 
