@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -205,6 +205,29 @@ class Matcher:
             ReconciliationRow.objects.filter(pk__in=[row.pk for row in rows]).delete()
             ReconciliationRow.objects.bulk_create(rows, batch_size=500)
 
+    def match_unique(
+        self,
+        chunk: list[ReconciliationRow],
+        candidates_for: Callable[[ReconciliationRow], list[Variant]],
+        method: str,
+        ambiguous: Callable[[ReconciliationRow, int], str],
+    ) -> None:
+        """Match each row of ``chunk`` that has exactly one candidate variant; note (``ambiguous``) those with several.
+
+        A row with several candidates gets none: guessing would tie a Meta item to the wrong variant.
+        """
+        matched, noted = [], []
+        for row in chunk:
+            candidates = candidates_for(row)
+            if len(candidates) == 1:
+                self.match(row, candidates[0], method)
+                matched.append(row)
+            elif len(candidates) > 1:
+                row.note = ambiguous(row, len(candidates))
+                noted.append(row)
+        self.save(matched)
+        self.save(noted)
+
     # passes -----------------------------------------------------------------------------------
 
     def by_retailer_id(self) -> None:
@@ -225,17 +248,12 @@ class Matcher:
             by_sku: dict[str, list[Variant]] = defaultdict(list)
             for variant in self.unmatched_variants().filter(sku__in=ids):
                 by_sku[variant.sku].append(variant)
-            matched, noted = [], []
-            for row in chunk:
-                candidates = by_sku.get(row.meta_retailer_id, [])
-                if len(candidates) == 1:
-                    self.match(row, candidates[0], Method.SKU)
-                    matched.append(row)
-                elif len(candidates) > 1:
-                    row.note = f"SKU {row.meta_retailer_id} is shared by {len(candidates)} Shopify variants"
-                    noted.append(row)
-            self.save(matched)
-            self.save(noted)
+            self.match_unique(
+                chunk,
+                lambda row, by_sku=by_sku: by_sku.get(row.meta_retailer_id, []),
+                Method.SKU,
+                lambda row, n: f"SKU {row.meta_retailer_id} is shared by {n} Shopify variants",
+            )
 
     def by_product(self) -> None:
         for chunk in self.unmatched_rows():
@@ -291,19 +309,24 @@ class Matcher:
             for variant in self.unmatched_variants().filter(product__title__in=names):
                 by_title[_title_key(variant.product.title)].append(variant)
             taken: set[int] = set()
-            matched, noted = [], []
-            for row in chunk:
-                candidates = [v for v in by_title.get(_title_key(row.meta_name), []) if v.pk not in taken]
-                fitting = [v for v in candidates if _options_fit(v, row.meta_values)]
-                if len(fitting) == 1:
-                    taken.add(fitting[0].pk)
-                    self.match(row, fitting[0], Method.TITLE)
-                    matched.append(row)
-                elif len(fitting) > 1:
-                    row.note = f"{len(fitting)} Shopify variants of “{row.meta_name[:80]}” fit; none chosen"
-                    noted.append(row)
-            self.save(matched)
-            self.save(noted)
+
+            def fitting(row: ReconciliationRow, by_title=by_title, taken=taken) -> list[Variant]:
+                # Two Meta items of one title must not both take the same variant: a match takes it.
+                found = [
+                    v
+                    for v in by_title.get(_title_key(row.meta_name), [])
+                    if v.pk not in taken and _options_fit(v, row.meta_values)
+                ]
+                if len(found) == 1:
+                    taken.add(found[0].pk)
+                return found
+
+            self.match_unique(
+                chunk,
+                fitting,
+                Method.TITLE,
+                lambda row, n: f"{n} Shopify variants of “{row.meta_name[:80]}” fit; none chosen",
+            )
 
     def add_missing(self) -> None:
         """One row per eligible Shopify variant that no Meta item matched."""
