@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -76,6 +76,18 @@ def _error(text: str) -> dict[str, str]:
         head = head[:ERROR_HEAD_CHARS] + "…"
     full = text if len(text) <= ERROR_MAX_CHARS else text[:ERROR_MAX_CHARS] + "\n…"
     return {"head": head, "full": full if full != head else ""}
+
+
+def _tenant_row(user, obj: Model, change_url: str, error: str, **columns: object) -> dict:
+    """A tenant's dead letter as a listed row: its ``columns``, error, admin page and whether ``user`` may retry it."""
+    return {
+        "id": obj.pk,
+        "tenant": obj.tenant,
+        **columns,
+        "error": _error(error),
+        "url": reverse(change_url, args=[obj.pk]),
+        "may_retry": permissions.can(user, Action.OPERATE, obj),
+    }
 
 
 class DeadLettersMixin:
@@ -143,17 +155,16 @@ class DeadLettersMixin:
             )
         )
         rows = [
-            {
-                "id": event.pk,
-                "tenant": event.tenant,
-                "store": event.store.shop_domain,
-                "topic": event.topic,
-                "attempts": event.attempts,
-                "received_at": event.received_at,
-                "error": _error(dead_letters.webhook_error(event)),
-                "url": reverse("admin:catalog_webhookevent_change", args=[event.pk]),
-                "may_retry": permissions.can(user, Action.OPERATE, event),
-            }
+            _tenant_row(
+                user,
+                event,
+                "admin:catalog_webhookevent_change",
+                dead_letters.webhook_error(event),
+                store=event.store.shop_domain,
+                topic=event.topic,
+                attempts=event.attempts,
+                received_at=event.received_at,
+            )
             for event in events[:LISTED_ROWS]
         ]
         sections.append(
@@ -168,20 +179,19 @@ class DeadLettersMixin:
         )
         batches = _batches(request).select_related("tenant", "catalog").defer("errors", "stats")
         rows = [
-            {
-                "id": batch.pk,
-                "tenant": batch.tenant,
-                "catalog": batch.catalog,
-                "kind": batch.get_kind_display(),
-                "state": batch.get_state_display(),
-                "shard": batch.shard,
-                "items": batch.item_count,
-                "finished_at": batch.finished_at,
-                "error": _error(dead_letters.batch_error(batch)),
-                "paused": batch.catalog.paused_reason if batch.catalog.is_paused else "",
-                "url": reverse("admin:catalog_syncbatch_change", args=[batch.pk]),
-                "may_retry": permissions.can(user, Action.OPERATE, batch),
-            }
+            _tenant_row(
+                user,
+                batch,
+                "admin:catalog_syncbatch_change",
+                dead_letters.batch_error(batch),
+                catalog=batch.catalog,
+                kind=batch.get_kind_display(),
+                state=batch.get_state_display(),
+                shard=batch.shard,
+                items=batch.item_count,
+                finished_at=batch.finished_at,
+                paused=batch.catalog.paused_reason if batch.catalog.is_paused else "",
+            )
             for batch in batches[:LISTED_ROWS]
         ]
         sections.append(
@@ -197,17 +207,16 @@ class DeadLettersMixin:
         )
         dead_events = _conversions(request).select_related("tenant").defer("payload")
         rows = [
-            {
-                "id": event.pk,
-                "tenant": event.tenant,
-                "order": event.order_name or event.shopify_order_id,
-                "event": f"{event.event_name} {event.event_id}",
-                "attempts": event.attempts,
-                "updated_at": event.updated_at,
-                "error": _error(redact(event.last_error)),
-                "url": reverse("admin:conversions_conversionevent_change", args=[event.pk]),
-                "may_retry": permissions.can(user, Action.OPERATE, event),
-            }
+            _tenant_row(
+                user,
+                event,
+                "admin:conversions_conversionevent_change",
+                redact(event.last_error),
+                order=event.order_name or event.shopify_order_id,
+                event=f"{event.event_name} {event.event_id}",
+                attempts=event.attempts,
+                updated_at=event.updated_at,
+            )
             for event in dead_events[:LISTED_ROWS]
         ]
         sections.append(
