@@ -11,8 +11,12 @@ import pytest
 from django.conf import settings
 from django.template.base import Lexer, TokenType
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.tests.factories import ProductFactory, VariantFactory
+from diagnostics.models import ErrorType
+from diagnostics.taxonomy import load_error_taxonomy
+from diagnostics.tests.factories import ErrorTypeFactory
 
 ROOT = Path(settings.BASE_DIR)
 # The merchant pages' templates: health, items, product, login, WhatsApp Connection, reports, top bar.
@@ -154,3 +158,23 @@ def test_whatsapp_connection_page_in_french(owner_client, catalog):
 def test_health_page_stays_english_without_accept_language(owner_client, catalog):
     page = owner_client.get(reverse("health:index")).content.decode()
     assert '<html lang="en">' in page and "<h1>Catalog health</h1>" in page
+
+
+# --- the error taxonomy --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_taxonomy_wording_is_stored_in_english_and_shown_in_french():
+    load_error_taxonomy()
+    error_type = ErrorType.objects.get(code="TOKEN_EXPIRED")
+    assert error_type.title == "Meta access token expired"
+    with translation.override("fr"):
+        assert error_type.display_title == "Le jeton d’accès Meta a expiré"
+
+
+@pytest.mark.django_db
+def test_metas_own_wording_is_shown_as_meta_wrote_it():
+    error_type = ErrorTypeFactory(code="SOMETHING_NEW", title="", meta_title="Quelque chose de Meta", description="")
+    with translation.override("fr"):
+        assert error_type.display_title == "Quelque chose de Meta"
+        assert error_type.display_description == ""  # never gettext(""), which is the catalog's header
