@@ -78,6 +78,11 @@ def _error(text: str) -> dict[str, str]:
     return {"head": head, "full": full if full != head else ""}
 
 
+def _section(kind: str, title: str, counts: dict[str, int], rows: list[dict], help_text: str) -> dict:
+    """One kind of dead letter as the page lists it: its title, how many there are, its first rows, what Retry does."""
+    return {"kind": kind, "title": title, "count": counts[kind], "rows": rows, "help": help_text}
+
+
 def _tenant_row(user, obj: Model, change_url: str, error: str, **columns: object) -> dict:
     """A tenant's dead letter as a listed row: its ``columns``, error, admin page and whether ``user`` may retry it."""
     return {
@@ -128,14 +133,14 @@ class DeadLettersMixin:
                 for failure in dead_letters.failed_tasks()[:LISTED_ROWS]
             ]
             sections.append(
-                {
-                    "kind": TASKS,
-                    "title": "Failed tasks",
-                    "count": counts[TASKS],
-                    "rows": rows,
-                    "help": "Django-Q2 tasks that raised or timed out. Retry queues the same function "
+                _section(
+                    TASKS,
+                    "Failed tasks",
+                    counts,
+                    rows,
+                    "Django-Q2 tasks that raised or timed out. Retry queues the same function "
                     "with the same arguments again and removes the failure.",
-                }
+                )
             )
         events = (
             _webhooks(request)
@@ -168,14 +173,13 @@ class DeadLettersMixin:
             for event in events[:LISTED_ROWS]
         ]
         sections.append(
-            {
-                "kind": WEBHOOKS,
-                "title": "Poison webhooks",
-                "count": counts[WEBHOOKS],
-                "rows": rows,
-                "help": "Shopify deliveries whose processing failed for good. Retry puts them back "
-                "in their store's queue.",
-            }
+            _section(
+                WEBHOOKS,
+                "Poison webhooks",
+                counts,
+                rows,
+                "Shopify deliveries whose processing failed for good. Retry puts them back in their store's queue.",
+            )
         )
         batches = _batches(request).select_related("tenant", "catalog").defer("errors", "stats")
         rows = [
@@ -195,15 +199,15 @@ class DeadLettersMixin:
             for batch in batches[:LISTED_ROWS]
         ]
         sections.append(
-            {
-                "kind": BATCHES,
-                "title": f"Failed batches, last {dead_letters.FAILED_BATCH_DAYS} days",
-                "count": counts[BATCHES],
-                "rows": rows,
-                "help": "Batch API calls and feed uploads that failed or timed out, whose shard has not "
+            _section(
+                BATCHES,
+                f"Failed batches, last {dead_letters.FAILED_BATCH_DAYS} days",
+                counts,
+                rows,
+                "Batch API calls and feed uploads that failed or timed out, whose shard has not "
                 "finished a batch since and still has variants waiting. Retry queues a push of "
                 "the catalog.",
-            }
+            )
         )
         dead_events = _conversions(request).select_related("tenant").defer("payload")
         rows = [
@@ -220,15 +224,15 @@ class DeadLettersMixin:
             for event in dead_events[:LISTED_ROWS]
         ]
         sections.append(
-            {
-                "kind": CONVERSIONS,
-                "title": "Dead Conversions API events",
-                "count": counts[CONVERSIONS],
-                "rows": rows,
-                "help": "Purchase events Meta refused, or that failed too often or waited too long. Retry "
+            _section(
+                CONVERSIONS,
+                "Dead Conversions API events",
+                counts,
+                rows,
+                "Purchase events Meta refused, or that failed too often or waited too long. Retry "
                 "puts them back in the queue with fresh attempts (Meta takes events up to 7 days "
                 "old).",
-            }
+            )
         )
         for section in sections:
             section["retry_ids"] = [row["id"] for row in section["rows"] if row["may_retry"]]
