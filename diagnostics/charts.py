@@ -8,6 +8,7 @@ from datetime import datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
 
 # Colours shared with static/diagnostics/health.css.
 SERIES_COLOURS = {
@@ -24,8 +25,9 @@ SERIES_COLOURS = {
 }
 
 
-def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "Variants by state") -> SafeString:
+def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "") -> SafeString:
     """One horizontal bar split into shares: ``segments`` are (series name, label, count)."""
+    label = label or gettext("Variants by state")
     total = sum(value for _, _, value in segments)
     parts = []
     x = 0.0
@@ -39,7 +41,8 @@ def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "Varian
         )
         x += width
     if not parts:
-        parts.append('<rect x="0" y="0" width="100" height="10" fill="#d0d7de"><title>No variants yet</title></rect>')
+        empty = escape(gettext("No variants yet"))
+        parts.append(f'<rect x="0" y="0" width="100" height="10" fill="#d0d7de"><title>{empty}</title></rect>')
     return mark_safe(
         f'<svg class="status-bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
         f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
@@ -64,10 +67,8 @@ def line_chart(
     """
     labels = labels or {}
     if not points:
-        return mark_safe(
-            f'<p class="muted">No history yet for “{escape(title)}”: '
-            "a snapshot is recorded every hour and after each sync.</p>"
-        )
+        text = gettext("No history yet for “%(title)s”: a snapshot is recorded every hour and after each sync.")
+        return mark_safe(f'<p class="muted">{escape(text % {"title": title})}</p>')
     left, right, top, bottom = 48, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     y_max = max((int(p.get(s) or 0) for p in points for s in series), default=0) or 1

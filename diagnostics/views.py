@@ -97,6 +97,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
         "issues_chart": charts.line_chart(
             summary.trend,
             ["high", "medium", "low"],
+            labels={"high": Priority.HIGH.label, "medium": Priority.MEDIUM.label, "low": Priority.LOW.label},
             chart="problems",
             title=gettext("Variants with open problems, by priority"),
         ),
