@@ -18,6 +18,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from catalog import items
 from catalog.models import Product, ReconciliationReport, ReconciliationRow, Variant
 
+from .keyset import keyset_chunks
+
 Kind = ReconciliationRow.Kind
 Method = ReconciliationRow.Method
 
@@ -164,19 +166,8 @@ class Matcher:
 
     def unmatched_rows(self) -> Iterator[list[ReconciliationRow]]:
         """Rows still in Meta only, in keyset-paged chunks (rows matched meanwhile drop out)."""
-        last = 0
-        while True:
-            chunk = list(
-                ReconciliationRow.objects.filter(
-                    report=self.report, kind=Kind.META_ONLY, variant__isnull=True, pk__gt=last
-                )
-                .exclude(meta_retailer_id="")
-                .order_by("pk")[:ROW_CHUNK]
-            )
-            if not chunk:
-                return
-            last = chunk[-1].pk
-            yield chunk
+        rows = ReconciliationRow.objects.filter(report=self.report, kind=Kind.META_ONLY, variant__isnull=True)
+        yield from keyset_chunks(rows.exclude(meta_retailer_id=""), ROW_CHUNK)
 
     # helpers ----------------------------------------------------------------------------------
 
@@ -337,12 +328,7 @@ class Matcher:
             product__excluded_from_meta=False,
             product__removed_at__isnull=True,
         )
-        last = 0
-        while True:
-            chunk = list(eligible.filter(pk__gt=last).order_by("pk")[:ROW_CHUNK])
-            if not chunk:
-                return
-            last = chunk[-1].pk
+        for chunk in keyset_chunks(eligible, ROW_CHUNK):
             rows = [
                 ReconciliationRow(
                     tenant_id=self.tenant_id,

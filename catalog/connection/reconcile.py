@@ -30,7 +30,6 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import item_state, items
@@ -43,6 +42,7 @@ from galantis.queue import enqueue
 
 from .bulk_values import update_by_pk
 from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
+from .keyset import keyset_chunks
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
 __all__ = [
@@ -212,10 +212,10 @@ def apply_report(report: ReconciliationReport) -> ReconciliationReport:
     rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related(
         "variant", "variant__product"
     )
-    for chunk in _keyset(rows, ROW_CHUNK):
+    for chunk in keyset_chunks(rows, ROW_CHUNK):
         _apply_import_rows(report, catalog, chunk, now)
     if report.delete_unmatched:
-        for chunk in _keyset(ReconciliationRow.objects.filter(report=report, kind=Kind.META_ONLY), ROW_CHUNK):
+        for chunk in keyset_chunks(ReconciliationRow.objects.filter(report=report, kind=Kind.META_ONLY), ROW_CHUNK):
             queue_deletions(
                 report,
                 catalog,
@@ -305,7 +305,7 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
     catalog = report.catalog
     now = timezone.now()
     rows = ReconciliationRow.objects.filter(report=report, variant__isnull=False).select_related("variant")
-    for chunk in _keyset(rows, ROW_CHUNK):
+    for chunk in keyset_chunks(rows, ROW_CHUNK):
         found: dict[int, Variant] = {}
         missing: list[int] = []
         for row in chunk:
@@ -338,16 +338,6 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
     ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, applied_at=now)
     report.refresh_from_db()
     return report
-
-
-def _keyset(queryset: QuerySet, size: int) -> Iterator[list]:
-    last = 0
-    while True:
-        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:size])
-        if not chunk:
-            return
-        last = chunk[-1].pk
-        yield chunk
 
 
 def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
