@@ -17,7 +17,7 @@ Writes are bulk: a constant number of statements per call whatever the number of
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -26,6 +26,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
+
+from galantis.chunks import in_chunks
 
 from . import items, timeline
 from .models import Product, ShopifyStore, SyncBatch, Variant, VariantEvent
@@ -382,7 +384,7 @@ def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> 
         # Joins product and store, without decrypting the store's secrets (not in any payload).
         variants = variants.with_item_relations().iterator(chunk_size=REFRESH_BATCH)
     changed = 0
-    for batch in _chunks(variants, REFRESH_BATCH):
+    for batch in in_chunks(variants, REFRESH_BATCH):
         dirty = refresh_in_memory(batch)
         if dirty:
             _write_refreshed(dirty)
@@ -436,17 +438,6 @@ def _refresh_event(variant: Variant) -> timeline.Row:
         detail=detail,
         message=variant.last_error,
     )
-
-
-def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for obj in iterable:
-        chunk.append(obj)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 # --- The send-time gate ------------------------------------------------------------------------

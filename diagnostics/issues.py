@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from catalog import timeline
 from catalog.models import Catalog, VariantEvent
+from galantis.chunks import in_chunks
 
 from .models import PRIORITY_RANK, CatalogIssue, ErrorType, ItemIssue, Priority
 
@@ -177,9 +178,9 @@ class IssueWriter:
         if to_update:
             ItemIssue.objects.bulk_update(to_update, ["priority", "message", "reference", "last_seen"], batch_size=500)
             counts.updated += len(to_update)
-        for chunk in _chunks(to_touch, WRITE_CHUNK):
+        for chunk in in_chunks(to_touch, WRITE_CHUNK):
             ItemIssue.objects.filter(pk__in=chunk).update(last_seen=self.now)
-        for chunk in _chunks(to_resolve, WRITE_CHUNK):
+        for chunk in in_chunks(to_resolve, WRITE_CHUNK):
             counts.resolved += self._resolve(chunk)
         self.counts += counts
         return counts
@@ -190,7 +191,7 @@ class IssueWriter:
                 ItemIssue.objects.bulk_create(rows, batch_size=500)
                 # The per-item timeline: the variants' new issues, in one INSERT ... SELECT per chunk.
                 # (bulk_create set the pks: PostgreSQL and SQLite both return them.)
-                for chunk in _chunks(rows, WRITE_CHUNK):
+                for chunk in in_chunks(rows, WRITE_CHUNK):
                     _record_issues(
                         ItemIssue.objects.filter(pk__in=[r.pk for r in chunk]), VariantEvent.Kind.ISSUE_OPENED, self.now
                     )
@@ -282,11 +283,6 @@ def _dedupe(observations: Iterable[Observation]) -> dict[int, Observation]:
         message = prev.message if obs.message in prev.message else f"{prev.message}\n{obs.message}".strip()
         out[obs.error_type.pk] = Observation(prev.variant_id, prev.error_type, priority, message, prev.reference)
     return out
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- Catalog-level issues -------------------------------------------------------------------

@@ -17,8 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from catalog import items
 from catalog.models import Product, ReconciliationReport, ReconciliationRow, Variant
-
-from .keyset import keyset_chunks
+from galantis.chunks import keyset_chunks
 
 Kind = ReconciliationRow.Kind
 Method = ReconciliationRow.Method

@@ -27,7 +27,6 @@ matched are *missing in Meta* and are created by the sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,12 +36,12 @@ from catalog.graph_clients import client_for_connection
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, Product, ReconciliationReport, ReconciliationRow, Variant
 from catalog.sync.push_requests import request_push
+from galantis.chunks import in_chunks, keyset_chunks
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
 from .bulk_values import update_by_pk
 from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
-from .keyset import keyset_chunks
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
 __all__ = [
@@ -109,7 +108,7 @@ def build_report(report: ReconciliationReport) -> ReconciliationReport:
     client = client_for_connection(catalog.connection)
     pages = client.paginate(f"{report.meta_catalog_id}/products", fields=READ_FIELDS, limit=READ_PAGE_SIZE)
     try:
-        for chunk in _chunks(pages, ROW_CHUNK):
+        for chunk in in_chunks(pages, ROW_CHUNK):
             store_meta_items(report, chunk)
     except GraphAPIError as exc:
         logger.warning("report %s: reading catalog failed with code %s", report.pk, exc.code)
@@ -338,14 +337,3 @@ def apply_link(report: ReconciliationReport) -> ReconciliationReport:
     ReconciliationReport.objects.filter(pk=report.pk).update(state=State.APPLIED, applied_at=now)
     report.refresh_from_db()
     return report
-
-
-def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for element in iterable:
-        chunk.append(element)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

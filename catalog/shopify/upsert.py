@@ -32,6 +32,7 @@ from catalog import item_state, timeline
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
 from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, VariantEvent, shard_key_for
 from catalog.sync.push_requests import request_pushes
+from galantis.chunks import in_chunks
 
 from .records import ProductRecord, VariantRecord
 
@@ -99,8 +100,8 @@ class UpsertResult:
 
 
 def chunked(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+    """``values`` in chunks that fit one ``IN (...)`` lookup."""
+    return in_chunks(values, size)
 
 
 def _is_older(
