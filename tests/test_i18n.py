@@ -25,6 +25,16 @@ MERCHANT_TEMPLATE_DIRS = [
     ROOT / "templates" / "connection",
     ROOT / "templates" / "merchant",
 ]
+# The staff admin's own templates are checked too, but for these, not translated yet (staff-facing, issue 18).
+ADMIN_TEMPLATE_DIRS = [ROOT / "templates" / "admin", ROOT / "diagnostics" / "templates" / "admin"]
+ADMIN_NOT_YET_TRANSLATED = {
+    "diagnostics/templates/admin/diagnostics/cataloghealth/dashboard.html",
+    "diagnostics/templates/admin/diagnostics/cataloghealth/diagnostics.html",
+    "templates/admin/catalog/driftfinding/delete_from_meta.html",
+    "templates/admin/catalog/syncbatch/dead_letters.html",
+    "templates/admin/catalog/timeline.html",
+    "templates/admin/catalog/whatsapp_message.html",
+}
 # Other apps' parts of the health page.
 MERCHANT_TEMPLATE_FILES = [
     ROOT / "conversions" / "templates" / "conversions" / "health_panel.html",
@@ -67,6 +77,7 @@ def _untranslated(source: str) -> list[str]:
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.S)
     page = re.sub(r"<[^>]*>", " ", page)  # tags, even with template marks inside attributes
     page = re.sub(r"&[#\w]+;", " ", page)  # entities
+    page = re.sub(r"\b[A-Z]+(?:_[A-Z]+)+\b", " ", page)  # API constants (ONSITE_CHECKOUT), as Meta spells them
     for word in re.findall(r"[A-Za-z][A-Za-z'’]+", page):
         if word not in ALLOWED_WORDS:
             found.append(word)
@@ -105,8 +116,13 @@ def test_the_checker_finds_text_outside_translate_tags():
     assert _untranslated(source) == ["Hover text", "Stray", "words"]
 
 
-@pytest.mark.parametrize("path", _merchant_templates(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_merchant_template_has_no_text_outside_translate_tags(path):
+def _admin_templates() -> list[Path]:
+    paths = (path for folder in ADMIN_TEMPLATE_DIRS for path in folder.rglob("*.html"))
+    return sorted(path for path in paths if str(path.relative_to(ROOT)) not in ADMIN_NOT_YET_TRANSLATED)
+
+
+@pytest.mark.parametrize("path", [*_merchant_templates(), *_admin_templates()], ids=lambda p: str(p.relative_to(ROOT)))
+def test_template_has_no_text_outside_translate_tags(path):
     assert _untranslated(path.read_text(encoding="utf-8")) == []
 
 
