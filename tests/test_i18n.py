@@ -30,9 +30,7 @@ ADMIN_TEMPLATE_DIRS = [ROOT / "templates" / "admin", ROOT / "diagnostics" / "tem
 ADMIN_NOT_YET_TRANSLATED = {
     "diagnostics/templates/admin/diagnostics/cataloghealth/dashboard.html",
     "diagnostics/templates/admin/diagnostics/cataloghealth/diagnostics.html",
-    "templates/admin/catalog/driftfinding/delete_from_meta.html",
     "templates/admin/catalog/syncbatch/dead_letters.html",
-    "templates/admin/catalog/timeline.html",
     "templates/admin/catalog/whatsapp_message.html",
 }
 # Other apps' parts of the health page.
