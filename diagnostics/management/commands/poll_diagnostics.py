@@ -1,12 +1,14 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from catalog.models import Catalog, Tenant
+from catalog import tenants
+from catalog.management.base import ServiceCommand
+from catalog.models import Catalog
 from diagnostics.models import Priority
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Poll Meta's diagnostics for a tenant's catalogs (product search by priority, or one error type)."
 
     def add_arguments(self, parser):
@@ -28,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print one JSON object")
 
     def handle(self, *args, tenant, catalog, error_type, priority, catalog_diagnostics, as_json, **options):
-        owner = self._tenant(tenant)
+        owner = tenants.get_by_slug_or_id(tenant)  # unknown: TenantNotFound, one line (ServiceCommand)
         catalogs = Catalog.objects.for_tenant(owner).select_related("connection").order_by("pk")
         if catalog is not None:
             catalogs = catalogs.filter(pk=catalog)
@@ -68,11 +70,3 @@ class Command(BaseCommand):
                 )
         if as_json:
             self.stdout.write(json.dumps({"tenant": owner.slug, "catalogs": results}))
-
-    def _tenant(self, value: str) -> Tenant:
-        tenant = Tenant.objects.filter(slug=value).first()
-        if tenant is None and value.isdigit():
-            tenant = Tenant.objects.filter(pk=int(value)).first()
-        if tenant is None:
-            raise CommandError(f"Unknown tenant {value!r}.")
-        return tenant
