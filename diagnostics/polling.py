@@ -14,7 +14,6 @@ written in its own short statements.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -302,14 +301,7 @@ def refresh_item_errors(
     try:
         for start in range(0, len(wanted), ITEM_LOOKUP_BATCH):
             batch = wanted[start : start + ITEM_LOOKUP_BATCH]
-            rows = list(
-                client.paginate(
-                    f"{catalog.meta_catalog_id}/products",
-                    fields=ITEM_CHECK_FIELDS,
-                    filter=json.dumps({"retailer_id": {"is_any": batch}}, separators=(",", ":")),
-                    limit=len(batch),
-                )
-            )
+            rows = list(client.items_by_retailer_id(catalog.meta_catalog_id, batch, ITEM_CHECK_FIELDS, len(batch)))
             review.update({str(r.get("retailer_id")): str(r.get("review_status") or "") for r in rows})
             writer.apply_page(mapper.observations(rows, expect=batch))
             # Meta's verdict as read now: the page and the health page then say the same thing.

@@ -120,14 +120,7 @@ def poll_verdicts(catalog: Catalog, client: GraphClient, *, max_lookups: int = M
         wanted += [rid for rid in live[: live_calls * LOOKUP_BATCH] if rid not in rejected_ids]
     for start in range(0, len(wanted), LOOKUP_BATCH):
         batch = wanted[start : start + LOOKUP_BATCH]
-        found = list(
-            client.paginate(
-                f"{catalog.meta_catalog_id}/products",
-                fields=VERDICT_FIELDS,
-                limit=LOOKUP_BATCH,
-                filter=_filter({"retailer_id": {"is_any": batch}}),
-            )
-        )
+        found = list(client.items_by_retailer_id(catalog.meta_catalog_id, batch, VERDICT_FIELDS, LOOKUP_BATCH))
         report.calls += 1
         report.looked_up += len(batch)
         verdicts = [item_state.ItemVerdict.from_graph(row) for row in found if isinstance(row, dict)]

@@ -26,7 +26,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -164,6 +164,17 @@ class GraphClient:
                 next_url = None
             else:
                 next_url = paging["next"]
+
+    def items_by_retailer_id(
+        self, catalog_id: str, retailer_ids: Sequence[str], fields: str, limit: int
+    ) -> Iterator[dict]:
+        """The catalog's items among ``retailer_ids``: one product search (``is_any``), every page of it."""
+        return self.paginate(
+            f"{catalog_id}/products",
+            fields=fields,
+            limit=limit,
+            filter=json.dumps({"retailer_id": {"is_any": list(retailer_ids)}}, separators=(",", ":")),
+        )
 
     def debug_token(self, input_token: str | None = None) -> dict:
         """The ``data`` object of ``GET /debug_token`` for ``input_token`` (default: our own token).

@@ -14,7 +14,6 @@ error's ``/samples`` (retailer ids).
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import tempfile
@@ -413,12 +412,7 @@ def read_back_new_items(catalog: Catalog, batch: SyncBatch, client: GraphClient,
     held: set[str] = set()
     for start in range(0, len(wanted), READ_BACK_BATCH):
         chunk = wanted[start : start + READ_BACK_BATCH]
-        rows = client.paginate(
-            f"{catalog.meta_catalog_id}/products",
-            fields="id,retailer_id",
-            limit=READ_BACK_BATCH,
-            filter=json.dumps({"retailer_id": {"is_any": chunk}}, separators=(",", ":")),
-        )
+        rows = client.items_by_retailer_id(catalog.meta_catalog_id, chunk, "id,retailer_id", READ_BACK_BATCH)
         held.update(str(row.get("retailer_id")) for row in rows if isinstance(row, dict))
     return held
 
