@@ -29,7 +29,6 @@ MERCHANT_TEMPLATE_DIRS = [
 ADMIN_TEMPLATE_DIRS = [ROOT / "templates" / "admin", ROOT / "diagnostics" / "templates" / "admin"]
 ADMIN_NOT_YET_TRANSLATED = {
     "templates/admin/catalog/syncbatch/dead_letters.html",
-    "templates/admin/catalog/whatsapp_message.html",
 }
 # Other apps' parts of the health page.
 MERCHANT_TEMPLATE_FILES = [
