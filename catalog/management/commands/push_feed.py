@@ -13,8 +13,7 @@ class Command(ServiceCommand):
     help = "Upload a primary replace feed (or --update: an update-only feed) of every shard now."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True, help="Tenant slug or id")
-        parser.add_argument("--catalog", type=int, dest="catalog_id", help="Only this catalog (id)")
+        self.add_catalog_arguments(parser)
         parser.add_argument("--update", action="store_true", help="Update-only feed of pending changes")
         parser.add_argument("--wait", action="store_true", help="Wait until Meta processed the uploads")
         parser.add_argument("--timeout", type=float, default=1800.0, help="Seconds --wait waits at most")

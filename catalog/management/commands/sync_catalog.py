@@ -24,8 +24,7 @@ class Command(ServiceCommand):
     help = "Sync a tenant's Meta catalog now (Batch API by default; --full for a replace feed)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True, help="Tenant slug or id")
-        parser.add_argument("--catalog", type=int, dest="catalog_id", help="Only this catalog (id)")
+        self.add_catalog_arguments(parser)
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--full", action="store_true", help="Replace feed of every shard (full resync)")
         mode.add_argument("--feed", action="store_true", help="Pending changes as an update-only feed")

@@ -11,8 +11,7 @@ class Command(ServiceCommand):
     help = "Show the Meta sync state of a tenant's catalogs."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True, help="Tenant slug or id")
-        parser.add_argument("--catalog", type=int, dest="catalog_id", help="Only this catalog (id)")
+        self.add_catalog_arguments(parser)
         parser.add_argument("--json", action="store_true", dest="as_json")
 
     def handle(self, *args, tenant, catalog_id, as_json, **options):
