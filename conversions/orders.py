@@ -150,16 +150,11 @@ def _record(store: ShopifyStore, payload: dict, webhook_event_id: int | None) ->
         webhook_event_id=webhook_event_id,
         shopify_order_id=built.order_id,
         order_name=built.order_name,
-        order_updated_at=built.order_updated_at,
         event_name=built.payload["event_name"],
         event_id=built.event_id,
         event_time=built.event_time,
-        value=built.value,
-        currency=built.currency,
-        payload=built.payload,
-        user_data_keys=built.user_data_keys,
-        note=" ".join(built.notes),
         next_attempt_at=now,
+        **_order_version_fields(built),
     )
     dead_reason = _unsendable(built, now)
     if dead_reason:
@@ -179,6 +174,18 @@ def _record(store: ShopifyStore, payload: dict, webhook_event_id: int | None) ->
     enqueue("conversions.tasks.send_catalog_events", catalog.pk, group=f"conversions:{catalog.pk}")
     logger.info("Queued Purchase %s for catalog %s", row.event_id, catalog.pk)
     return Outcome(True, f"Purchase {row.event_id} queued for the Conversions API.", row)
+
+
+def _order_version_fields(built: events.BuiltEvent) -> dict:
+    """What one version of the order sets on its event: a newer version of a queued event replaces them."""
+    return {
+        "order_updated_at": built.order_updated_at,
+        "value": built.value,
+        "currency": built.currency,
+        "payload": built.payload,
+        "user_data_keys": built.user_data_keys,
+        "note": " ".join(built.notes),
+    }
 
 
 def _unsendable(built: events.BuiltEvent, now) -> str:
@@ -204,15 +211,7 @@ def _repeat(existing: ConversionEvent, built: events.BuiltEvent) -> Outcome:
         )
         updated = ConversionEvent.objects.filter(
             same_version, pk=existing.pk, state=ConversionEvent.State.QUEUED
-        ).update(
-            payload=built.payload,
-            user_data_keys=built.user_data_keys,
-            order_updated_at=built.order_updated_at,
-            value=built.value,
-            currency=built.currency,
-            note=" ".join(built.notes),
-            updated_at=timezone.now(),
-        )
+        ).update(updated_at=timezone.now(), **_order_version_fields(built))
         if updated:
             return Outcome(False, f"Purchase {existing.event_id} still queued: updated to the newer order version.")
     return Outcome(
