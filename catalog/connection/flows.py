@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from catalog import item_state
 from catalog.graph_clients import client_for_connection
@@ -116,14 +117,60 @@ class SwitchPlan:
 # -- token ---------------------------------------------------------------------------------------
 
 
-def _graph_failure(exc: GraphAPIError, what: str) -> FlowError:
+# Why a Graph API call of each action failed, as whole sentences (translators get no fragments):
+# (unreachable or rate limited, token rejected, permission missing, refused). Placeholders:
+# %(business)s for list_business_catalogs, %(meta)s for Meta's (redacted) message.
+_FAILURES = {
+    "list_business_catalogs": (
+        _(
+            "Meta could not be reached to list the catalogs of business %(business)s; nothing was changed. "
+            "Try again in a few minutes."
+        ),
+        _("Meta rejected the token while trying to list the catalogs of business %(business)s."),
+        _("The token is not allowed to list the catalogs of business %(business)s (Meta: %(meta)s)."),
+        _("Meta refused to list the catalogs of business %(business)s: %(meta)s"),
+    ),
+    "list_catalogs": (
+        _("Meta could not be reached to list your catalogs; nothing was changed. Try again in a few minutes."),
+        _("Meta rejected the token while trying to list your catalogs."),
+        _("The token is not allowed to list your catalogs (Meta: %(meta)s)."),
+        _("Meta refused to list your catalogs: %(meta)s"),
+    ),
+    "create_catalog": (
+        _(
+            "Meta could not be reached to create a catalog in your business; nothing was changed. "
+            "Try again in a few minutes."
+        ),
+        _("Meta rejected the token while trying to create a catalog in your business."),
+        _("The token is not allowed to create a catalog in your business (Meta: %(meta)s)."),
+        _("Meta refused to create a catalog in your business: %(meta)s"),
+    ),
+    "read_catalog": (
+        _("Meta could not be reached to read the catalog; nothing was changed. Try again in a few minutes."),
+        _("Meta rejected the token while trying to read the catalog."),
+        _("The token is not allowed to read the catalog (Meta: %(meta)s)."),
+        _("Meta refused to read the catalog: %(meta)s"),
+    ),
+    "connect_pixel": (
+        _("Meta could not be reached to connect the pixel; nothing was changed. Try again in a few minutes."),
+        _("Meta rejected the token while trying to connect the pixel."),
+        _("The token is not allowed to connect the pixel (Meta: %(meta)s)."),
+        _("Meta refused to connect the pixel: %(meta)s"),
+    ),
+}
+
+
+def _graph_failure(exc: GraphAPIError, action: str, **values: str) -> FlowError:
+    """The merchant's reason ``action`` (a key of ``_FAILURES``) failed with ``exc``."""
+    unreachable, auth, permission, refused = _FAILURES[action]
+    values = {**values, "meta": redact(exc.message)}
     if isinstance(exc, (TransientError, RateLimited)):
-        return FlowError(f"Meta could not be reached to {what}; nothing was changed. Try again in a few minutes.")
+        return FlowError(str(unreachable) % values)
     if isinstance(exc, AuthError):
-        return FlowError(f"Meta rejected the token while trying to {what}.")
+        return FlowError(str(auth) % values)
     if isinstance(exc, PermissionDenied):
-        return FlowError(f"The token is not allowed to {what} (Meta: {redact(exc.message)}).")
-    return FlowError(f"Meta refused to {what}: {redact(exc.message)}")
+        return FlowError(str(permission) % values)
+    return FlowError(str(refused) % values)
 
 
 def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaConnection:
@@ -135,27 +182,27 @@ def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaC
     """
     token = (token or "").strip()
     if not _TOKEN_SHAPE.match(token):
-        raise FlowError("That does not look like a Meta access token (truncated or pasted with spaces?).")
+        raise FlowError(gettext("That does not look like a Meta access token (truncated or pasted with spaces?)."))
     existing = MetaConnection.objects.for_tenant(tenant).first()
     business_id = (business_id or "").strip() or (existing.business_id if existing else "")
     try:
         check = token_health.inspect_token(token)
     except token_health.MetaUnavailable as exc:
-        raise FlowError(f"{exc} Nothing was changed.") from exc
+        raise FlowError(gettext("%(reason)s Nothing was changed.") % {"reason": exc}) from exc
     if check.blocks_sync:
-        raise FlowError(f"{check.message} The token was not saved.")
+        raise FlowError(gettext("%(reason)s The token was not saved.") % {"reason": check.message})
     if not business_id:
         granted = check.target_ids("business_management")
         if len(granted) != 1:
-            raise FlowError("Enter your Meta business id (Business settings → Business info).")
+            raise FlowError(gettext("Enter your Meta business id (Business settings → Business info)."))
         business_id = granted[0]
     if not business_id.isdigit():
-        raise FlowError("A Meta business id is a number (Business settings → Business info).")
+        raise FlowError(gettext("A Meta business id is a number (Business settings → Business info)."))
     client = GraphClient(token, throttle_key=business_id)
     try:
         found = catalog_service.list_catalogs(client, business_id)
     except GraphAPIError as exc:
-        raise _graph_failure(exc, f"list the catalogs of business {business_id}") from exc
+        raise _graph_failure(exc, "list_business_catalogs", business=business_id) from exc
     current = Catalog.objects.for_tenant(tenant).filter(store__isnull=False).exclude(meta_catalog_id="")
     for catalog in current:
         if any(info.id == catalog.meta_catalog_id for info in found):
@@ -164,8 +211,11 @@ def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaC
             catalog_service.fetch_catalog(client, catalog.meta_catalog_id)
         except GraphAPIError as exc:
             raise FlowError(
-                f"This token can't reach catalog “{catalog.name}” ({catalog.meta_catalog_id}) that Galantis syncs "
-                "(a token of another business?). The token was not saved."
+                gettext(
+                    "This token can't reach catalog “%(name)s” (%(catalog_id)s) that Galantis syncs "
+                    "(a token of another business?). The token was not saved."
+                )
+                % {"name": catalog.name, "catalog_id": catalog.meta_catalog_id}
             ) from exc
     with transaction.atomic():
         connection = MetaConnection.objects.select_for_update().filter(tenant=tenant).first()
@@ -191,7 +241,7 @@ def refresh_catalog_list(connection: MetaConnection) -> list[CatalogInfo]:
     try:
         found = catalog_service.list_catalogs(client, connection.business_id)
     except GraphAPIError as exc:
-        raise _graph_failure(exc, "list your catalogs") from exc
+        raise _graph_failure(exc, "list_catalogs") from exc
     MetaConnection.objects.filter(pk=connection.pk).update(
         available_catalogs=[info.as_dict() for info in found], catalogs_fetched_at=timezone.now()
     )
@@ -203,9 +253,12 @@ def require_connection(tenant: Tenant) -> MetaConnection:
     """The tenant's connection with a usable token, or ``FlowError``."""
     connection = MetaConnection.objects.for_tenant(tenant).first()
     if connection is None or not connection.token_last4:
-        raise FlowError("Connect a Meta catalog token first.")
+        raise FlowError(gettext("Connect a Meta catalog token first."))
     if connection.token_status in MetaConnection.BLOCKING_STATUSES:
-        raise FlowError(f"The Meta token is {connection.get_token_status_display().lower()}: paste a new one first.")
+        raise FlowError(
+            gettext("The Meta token is %(status)s: paste a new one first.")
+            % {"status": connection.get_token_status_display().lower()}
+        )
     return connection
 
 
@@ -268,9 +321,9 @@ def choose_catalog(
     """
     connection = require_connection(tenant)
     if store is None:
-        raise FlowError("Connect a Shopify store first: a catalog is filled from the store's products.")
+        raise FlowError(gettext("Connect a Shopify store first: a catalog is filled from the store's products."))
     if store.tenant_id != tenant.pk:
-        raise FlowError("That store belongs to another tenant.")
+        raise FlowError(gettext("That store belongs to another tenant."))
     client = client_for_connection(connection)
     if flow == Flow.CREATE:
         create_name = (create_name or "").strip()[:MAX_CATALOG_NAME] or _default_name(tenant, store)
@@ -280,21 +333,24 @@ def choose_catalog(
         try:
             new_id = catalog_service.create_catalog(client, connection.business_id, create_name)
         except GraphAPIError as exc:
-            raise _graph_failure(exc, "create a catalog in your business") from exc
+            raise _graph_failure(exc, "create_catalog") from exc
         info = CatalogInfo(
             id=new_id, name=create_name, product_count=0, cta="", commerce_settings_id="", vertical="commerce"
         )
     else:
         catalog_id = str(catalog_id or "").strip()
         if not catalog_id.isdigit():
-            raise FlowError("Choose a catalog (its id is a number).")
+            raise FlowError(gettext("Choose a catalog (its id is a number)."))
         # The token must see the catalog before anything is said about who else uses it.
         try:
             info = catalog_service.fetch_catalog(client, catalog_id)
         except GraphAPIError as exc:
             if isinstance(exc, (TransientError, RateLimited)):
-                raise _graph_failure(exc, "read the catalog") from exc
-            raise FlowError(f"This token can't see catalog {catalog_id}; choose one from the list.") from exc
+                raise _graph_failure(exc, "read_catalog") from exc
+            raise FlowError(
+                gettext("This token can't see catalog %(catalog_id)s; choose one from the list.")
+                % {"catalog_id": catalog_id}
+            ) from exc
         _refuse_foreign(tenant, catalog_id)
         plan = plan_switch(tenant, store=store, flow=flow, target_id=info.id, target_name=info.name)
         if plan.needs_confirmation and not confirmed:
@@ -318,7 +374,9 @@ def _default_name(tenant: Tenant, store: ShopifyStore) -> str:
 
 def _refuse_foreign(tenant: Tenant, catalog_id: str) -> None:
     if Catalog.objects.filter(meta_catalog_id=catalog_id).exclude(tenant=tenant).exists():
-        raise FlowError(f"Catalog {catalog_id} is connected to another Galantis account.")
+        raise FlowError(
+            gettext("Catalog %(catalog_id)s is connected to another Galantis account.") % {"catalog_id": catalog_id}
+        )
 
 
 @transaction.atomic(durable=True)
@@ -330,7 +388,10 @@ def _attach(tenant: Tenant, store: ShopifyStore, connection: MetaConnection, inf
     old = current_catalog(store, tenant)
     target = Catalog.objects.for_tenant(tenant).filter(meta_catalog_id=info.id).first()
     if target is not None and target.store_id and target.store_id != store.pk:
-        raise FlowError(f"Catalog {info.id} is already used by store {target.store}.")
+        raise FlowError(
+            gettext("Catalog %(catalog_id)s is already used by store %(store)s.")
+            % {"catalog_id": info.id, "store": target.store}
+        )
     placeholder = old is not None and not old.meta_catalog_id  # never connected to Meta: nothing to retire
     if target is None and placeholder:
         target = old

@@ -247,7 +247,7 @@ def connect_pixel(request: HttpRequest, pk: int) -> HttpResponse:
     except catalogs.ReadOnlyCatalog as exc:
         messages.error(request, str(exc))
     except GraphAPIError as exc:
-        messages.error(request, flows._graph_failure(exc, "connect the pixel").args[0])
+        messages.error(request, flows._graph_failure(exc, "connect_pixel").args[0])
     else:
         messages.success(
             request, _("Pixel %(pixel)s connected as an event source.") % {"pixel": form.cleaned_data["pixel_id"]}
