@@ -13,6 +13,8 @@ from django.template.base import Lexer, TokenType
 from django.urls import reverse
 from django.utils import translation
 
+from catalog.connection import flows
+from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, TransientError
 from catalog.tests.factories import ProductFactory, VariantFactory
 from diagnostics.models import ErrorType
 from diagnostics.taxonomy import load_error_taxonomy
@@ -185,3 +187,15 @@ def test_metas_own_wording_is_shown_as_meta_wrote_it():
     with translation.override("fr"):
         assert error_type.display_title == "Quelque chose de Meta"
         assert error_type.display_description == ""  # never gettext(""), which is the catalog's header
+
+
+# --- refusals on WhatsApp Connection -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("action", sorted(flows._FAILURES))
+def test_every_graph_failure_sentence_fills_its_placeholders(action, language):
+    with translation.override(language):
+        for exc in (TransientError("down"), AuthError("bad token"), PermissionDenied("no"), GraphAPIError("odd")):
+            message = str(flows._graph_failure(exc, action, business="123"))
+            assert "%(" not in message and "Meta" in message
