@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -177,7 +177,7 @@ def _top_error_rows(groups: list[health.TopError], tenant, catalog: Catalog | No
             }
         else:
             see_label = ngettext("See %(count)s variant", "See %(count)s variants", group.count) % {
-                "count": f"{group.count:,}"
+                "count": formats.number_format(group.count, force_grouping=True)
             }
             see_url = drill_url
         rows.append(

@@ -18,6 +18,7 @@ from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, Tran
 from catalog.tests.factories import ProductFactory, VariantFactory
 from diagnostics.models import ErrorType
 from diagnostics.taxonomy import load_error_taxonomy
+from diagnostics.templatetags.diagnostics_tags import num
 from diagnostics.tests.factories import ErrorTypeFactory
 
 ROOT = Path(settings.BASE_DIR)
@@ -199,3 +200,12 @@ def test_every_graph_failure_sentence_fills_its_placeholders(action, language):
         for exc in (TransientError("down"), AuthError("bad token"), PermissionDenied("no"), GraphAPIError("odd")):
             message = str(flows._graph_failure(exc, action, business="123"))
             assert "%(" not in message and "Meta" in message
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "1,234,567"), ("fr", "1\xa0234\xa0567")])
+def test_counts_are_grouped_the_languages_way(language, expected):
+    with translation.override(language):
+        assert num(1234567) == expected

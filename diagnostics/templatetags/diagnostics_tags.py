@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext
 
@@ -14,9 +14,9 @@ register = template.Library()
 
 @register.filter
 def num(value: object) -> str:
-    """1234567 -> 1,234,567."""
+    """1234567 -> 1,234,567 (grouped the active language's way: 1 234 567 in French)."""
     try:
-        return f"{int(value):,}"  # type: ignore[arg-type]
+        return formats.number_format(int(value), force_grouping=True)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return "0"
 
