@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
@@ -37,7 +38,7 @@ def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "") -> 
         width = 100.0 * value / total
         parts.append(
             f'<rect x="{x:.3f}" y="0" width="{width:.3f}" height="10" fill="{SERIES_COLOURS.get(name, "#0969da")}">'
-            f"<title>{escape(text)}: {value:,}</title></rect>"
+            f"<title>{escape(_count_label(text, value))}</title></rect>"
         )
         x += width
     if not parts:
@@ -47,6 +48,19 @@ def status_bar(segments: Sequence[tuple[str, str, int]], *, label: str = "") -> 
         f'<svg class="status-bar" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" '
         f'aria-label="{escape(label)}">{"".join(parts)}</svg>'
     )
+
+
+def _grouped(n: int) -> str:
+    """1234 -> '1,234', grouped the active language's way."""
+    return formats.number_format(n, force_grouping=True)
+
+
+def _count_label(label: str, count: int) -> str:
+    """'Failed: 1,234' in the active language (its punctuation and digit grouping)."""
+    return gettext("%(label)s: %(count)s") % {
+        "label": label,
+        "count": _grouped(count),
+    }
 
 
 def line_chart(
@@ -106,7 +120,7 @@ def line_chart(
     legend = "".join(
         f'<span class="legend-item" data-series="{escape(n)}" data-count="{int(points[-1].get(n) or 0)}">'
         f'<span class="swatch" style="background:{SERIES_COLOURS.get(n, "#0969da")}"></span>'
-        f"{escape(labels.get(n) or n.replace('_', ' ').capitalize())} {int(points[-1].get(n) or 0):,}</span>"
+        f"{escape(labels.get(n) or n.replace('_', ' ').capitalize())} {_grouped(int(points[-1].get(n) or 0))}</span>"
         for n in series
     )
     return mark_safe(
@@ -120,7 +134,7 @@ def _short(n: int) -> str:
         return f"{n / 1_000_000:.1f}M"
     if n >= 10_000:
         return f"{n / 1000:.0f}k"
-    return f"{n:,}"
+    return _grouped(n)
 
 
 def _when(value: datetime) -> str:
@@ -154,7 +168,7 @@ def bar_chart(
         x = left + i * slot + (slot - bar_w) / 2
         out.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-            f'fill="#0969da"><title>{escape(_when(p[x_key]))}: {value:,}</title></rect>'
+            f'fill="#0969da"><title>{escape(_count_label(_when(p[x_key]), value))}</title></rect>'
         )
     out.append("</svg>")
     return mark_safe("".join(out))
