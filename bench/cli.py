@@ -259,6 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         analyzer = AutoAnalyze(db.url if db.engine == "postgres" else None)
         with analyzer, Server(env, args.port) as server:
+            if hasattr(scenario, "prepare_served"):
+                # Preparation that needs the sandbox over HTTP (an earlier sync): not timed.
+                log(f"{args.scenario}: preparing with the server up (not measured)")
+                prepared = run_phase("prepare_served", ctx, env)
+                ctx.extra.update(prepared.get("extra", {}))
+                settle(db)
+                connections.close_all()
             log(f"{args.scenario}: measured run on {args.variants:,} variants ({args.db})")
             worker_profile = server_spy = None
             if args.profile:

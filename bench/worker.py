@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
 
     ctx = Context.loads(raw)
     scenario = SCENARIOS[ctx.scenario]
-    function = scenario.run if phase == "run" else scenario.baseline
+    function = {"run": scenario.run, "baseline": scenario.baseline}.get(phase) or scenario.prepare_served
     import resource
 
     def cpu() -> float:
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     with Measured() as measured:
         result = function(ctx)
     cpu_used = cpu() - cpu_before
-    items = result.pop("items")
+    items = result.pop("items", 0)  # prepare_served moves no items of its own
     timed = result.pop("loop_seconds", None)  # the per-item loop alone, without its setup
     if timed:
         measured.wall = timed
