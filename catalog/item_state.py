@@ -25,7 +25,7 @@ from django.db.models import Case, CharField, Count, F, Q, TextField, Value, Whe
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from galantis.chunks import in_chunks
 
@@ -274,7 +274,9 @@ def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=No
             excluded=False,
             in_flight_batch__isnull=True,
         )
-        timeline.record_from(rows, Event.QUEUED, at=now, message="Meta no longer holds the item: it is sent again.")
+        timeline.record_from(
+            rows, Event.QUEUED, at=now, message=gettext_noop("Meta no longer holds the item: it is sent again.")
+        )
         done += rows.update(
             meta_status=Status.PENDING,
             synced_hash="",
@@ -546,7 +548,7 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
         Event.RETURNED,
         batch_id=batch.pk,
         detail=timeline.batch_detail(batch.kind),
-        message="Meta no longer holds the item: a feed creates it again.",
+        message=gettext_noop("Meta no longer holds the item: a feed creates it again."),
     )
     return rows.update(
         meta_status=Status.PENDING,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Self
 
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from .tenancy import TenantOwned, TenantQuerySet
 
@@ -33,33 +35,33 @@ class VariantEvent(TenantOwned):
     """One event in one variant's life: Shopify change, send, Meta's answer, review, staff edit."""
 
     class Kind(models.TextChoices):
-        SHOPIFY = "shopify", "Shopify change received"
-        CHANGED = "changed", "Payload changed"
-        INVALID = "invalid", "Caught before sending"
-        HELD = "held", "Held (Meta rejected this exact version)"
-        QUEUED = "queued", "Queued to be sent again"
-        SENT = "sent", "Sent to Meta"
-        RETURNED = "returned", "Batch gave up; goes in a later one"
-        ACCEPTED = "accepted", "Accepted by Meta"
-        ACCEPTED_STALE = "accepted_stale", "Accepted; changed meanwhile, goes again"
-        REJECTED = "rejected", "Rejected by Meta"
-        HIDDEN = "hidden", "Hidden in Meta"
-        REMOVED = "removed", "Removed from Meta"
-        LIVE = "live", "Meta's verdict: live"
-        REVIEW_REJECTED = "review_rejected", "Meta's verdict: rejected in review"
-        NOT_VISIBLE = "not_visible", "Meta's verdict: not visible"
-        IN_REVIEW = "in_review", "Meta's verdict: in review"
-        REVIEW = "review", "Meta's review status changed"
+        SHOPIFY = "shopify", _("Shopify change received")
+        CHANGED = "changed", _("Payload changed")
+        INVALID = "invalid", _("Caught before sending")
+        HELD = "held", _("Held (Meta rejected this exact version)")
+        QUEUED = "queued", _("Queued to be sent again")
+        SENT = "sent", _("Sent to Meta")
+        RETURNED = "returned", _("Batch gave up; goes in a later one")
+        ACCEPTED = "accepted", _("Accepted by Meta")
+        ACCEPTED_STALE = "accepted_stale", _("Accepted; changed meanwhile, goes again")
+        REJECTED = "rejected", _("Rejected by Meta")
+        HIDDEN = "hidden", _("Hidden in Meta")
+        REMOVED = "removed", _("Removed from Meta")
+        LIVE = "live", _("Meta's verdict: live")
+        REVIEW_REJECTED = "review_rejected", _("Meta's verdict: rejected in review")
+        NOT_VISIBLE = "not_visible", _("Meta's verdict: not visible")
+        IN_REVIEW = "in_review", _("Meta's verdict: in review")
+        REVIEW = "review", _("Meta's review status changed")
         # Meta's WhatsApp review of the item moved while the verdict stayed (e.g. pending to approved).
-        WHATSAPP = "whatsapp", "Meta's WhatsApp capability changed"
-        ISSUE_OPENED = "issue_opened", "Diagnostics issue opened"
-        ISSUE_RESOLVED = "issue_resolved", "Diagnostics issue resolved"
-        STAFF_EDIT = "staff_edit", "Edited by staff"
-        DRIFT_FOUND = "drift_found", "Drift found in Meta"
-        DRIFT_FIXED = "drift_fixed", "Drift fixed"
-        REREVIEW_QUEUED = "rereview_queued", "Another review requested (queued)"
-        REREVIEW_SENT = "rereview_sent", "Another review requested from Meta"
-        REREVIEW_REFUSED = "rereview_refused", "Meta refused another review"
+        WHATSAPP = "whatsapp", _("Meta's WhatsApp capability changed")
+        ISSUE_OPENED = "issue_opened", _("Diagnostics issue opened")
+        ISSUE_RESOLVED = "issue_resolved", _("Diagnostics issue resolved")
+        STAFF_EDIT = "staff_edit", _("Edited by staff")
+        DRIFT_FOUND = "drift_found", _("Drift found in Meta")
+        DRIFT_FIXED = "drift_fixed", _("Drift fixed")
+        REREVIEW_QUEUED = "rereview_queued", _("Another review requested (queued)")
+        REREVIEW_SENT = "rereview_sent", _("Another review requested from Meta")
+        REREVIEW_REFUSED = "rereview_refused", _("Meta refused another review")
 
     # No FK constraint to Variant: a variant deleted with 100,000 events would otherwise be
     # held up by a cascade through Python; the retention purge removes them by age.
@@ -96,25 +98,57 @@ class VariantEvent(TenantOwned):
 
     @property
     def summary(self) -> str:
-        """The event in the merchant's words: its label, the batch, and what it carries."""
-        parts = [self.get_kind_display()]
+        """The event in the merchant's words, in the active language: its label, the batch, what it carries.
+
+        Stored in English (kind, detail codes, our messages); translated here. Meta's own
+        messages are not in the message files and stay as Meta wrote them.
+        """
+        parts = [str(self.get_kind_display())]
         d = self.detail or {}
         if self.batch_id:
-            parts.append(f"in {str(d.get('via') or 'batch').replace('_', ' ').lower()} #{self.batch_id}")
-        for key, label in (
-            ("fields", "fields: {}"),
-            ("source", "from {}"),
-            ("status", "now {}"),
-            ("by", "by {}"),
-            ("review_status", "review {}"),
-            ("whatsapp", "WhatsApp {}"),
-        ):
+            via = d.get("via") or ""
+            via_label = _BATCH_VIA.get(via)
+            via_text = gettext(via_label) if via_label else str(via or "batch").replace("_", " ").lower()
+            parts.append(gettext("in %(via)s #%(batch)s") % {"via": via_text, "batch": self.batch_id})
+        for key, label in _DETAIL_LABELS:
             value = d.get(key)
             if value:
                 value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                parts.append(label.format(value.lower() if key == "status" else value))
+                parts.append(gettext(label) % {"value": value.lower() if key == "status" else value})
         text = " · ".join(parts)
-        return f"{text}: {self.message}" if self.message else text
+        message = _message_shown(self.message)
+        return gettext("%(event)s: %(message)s") % {"event": text, "message": message} if message else text
+
+
+# How a batch kind reads inside an event ("in items batch #12"), marked for translation.
+_BATCH_VIA = {
+    "items_batch": gettext_noop("items batch"),
+    "replace_feed": gettext_noop("replace feed"),
+    "update_feed": gettext_noop("update feed"),
+}
+# What an event's detail carries, in order; the values are codes (Meta's statuses, field names).
+_DETAIL_LABELS = (
+    ("fields", gettext_noop("fields: %(value)s")),
+    ("source", gettext_noop("from %(value)s")),
+    ("status", gettext_noop("now %(value)s")),
+    ("by", gettext_noop("by %(value)s")),
+    ("review_status", gettext_noop("review %(value)s")),
+    ("whatsapp", gettext_noop("WhatsApp %(value)s")),
+)
+# The messages we write with events, stored in English (the writers mark them with gettext_noop).
+WHATSAPP_WAS = "WhatsApp was "
+
+
+def _message_shown(message: str) -> str:
+    """``message`` in the active language when it is one of ours; Meta's own text as Meta wrote it."""
+    if not message:
+        return message
+    if message.startswith(WHATSAPP_WAS):  # composed in SQL: "WhatsApp was <Meta's status>"
+        status = message[len(WHATSAPP_WAS) :]
+        if status == "not reported":
+            return gettext("WhatsApp was not reported")
+        return gettext("WhatsApp was %(status)s") % {"status": status}
+    return gettext(message)
 
 
 class ReReviewRequest(TenantOwned):

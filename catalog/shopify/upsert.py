@@ -27,6 +27,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import item_state, timeline
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 # Ids per IN (...) lookup.
 LOOKUP_CHUNK = 900
 # The timeline's "Shopify change received" of a variant seen for the first time.
-NEW_VARIANT_MESSAGE = "New variant"
+NEW_VARIANT_MESSAGE = gettext_noop("New variant")
 
 PRODUCT_FIELDS = (
     *Product.SHOPIFY_CONTENT_FIELDS,

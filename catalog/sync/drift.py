@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import item_state, items, timeline
 from catalog.connection.matching import READ_FIELDS, compare
@@ -203,8 +204,10 @@ def _examine(catalog: Catalog, nodes: list[dict], report: ScanReport, *, now, re
         agreed = DriftFinding.objects.filter(
             catalog=catalog, kind=Kind.DRIFT, retailer_id__in=in_step, state=State.OPEN
         )
-        _record_fixed(agreed, "Meta matches the last accepted payload again.", now)
-        agreed.update(state=State.FIXED, resolved_at=now, resolution="Meta matches the last accepted payload again.")
+        _record_fixed(agreed, gettext_noop("Meta matches the last accepted payload again."), now)
+        agreed.update(
+            state=State.FIXED, resolved_at=now, resolution=gettext_noop("Meta matches the last accepted payload again.")
+        )
         if repush and drifted:
             report.repushed += _repush(catalog, [rows[rid].pk for rid in drifted], now)
     report.ghosts += len(ghosts)
@@ -272,7 +275,7 @@ def _repush(catalog: Catalog, variant_ids: list[int], now) -> int:
     """Galantis is the source of truth: send our payload again over Meta's drifted values."""
     count = item_state.mark_pending(Variant.objects.filter(pk__in=variant_ids), now=now)
     findings = DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, variant_id__in=variant_ids)
-    _record_fixed(findings.exclude(state=State.FIXED), "Re-pushed automatically.", now)
+    _record_fixed(findings.exclude(state=State.FIXED), gettext_noop("Re-pushed automatically."), now)
     findings.update(
         state=State.FIXED,
         resolved_at=now,

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import item_state, items
 from catalog.graph_clients import client_for
@@ -378,7 +379,7 @@ def poll_upload(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> str:
         error_total=int(upload.get("error_count") or len(errors)),
         warning_total=int(upload.get("warning_count") or 0),
         accept_rest=not unread,
-        message="Meta read no item from the uploaded file; its items were re-queued." if unread else "",
+        message=gettext_noop("Meta read no item from the uploaded file; its items were re-queued.") if unread else "",
         unconfirmed=(
             UNREAD_MESSAGE.format(read=detected, rows=sent, upload=batch.handle)
             if unread_rows

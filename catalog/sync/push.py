@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import item_state, items
 from catalog.graph_clients import client_for
@@ -292,7 +293,7 @@ def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_coun
             warnings=warnings,
             accept_rest=False,
             handle_status="no handle",
-            message="Meta returned no batch handle: nothing was ingested; the other items are re-queued.",
+            message=gettext_noop("Meta returned no batch handle: nothing was ingested; the other items are re-queued."),
         )
         if not rejected:
             pause.pause(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog.models import SyncBatch, Variant
 
@@ -35,7 +36,9 @@ def release_dead_claims(now=None) -> int:
         release(
             batch,
             state=SyncBatch.State.FAILED,
-            message="The worker building this batch stopped before Meta answered; its items were re-queued.",
+            message=gettext_noop(
+                "The worker building this batch stopped before Meta answered; its items were re-queued."
+            ),
         )
         count += 1
     return count

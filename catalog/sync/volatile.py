@@ -23,6 +23,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog import item_state, items, timeline
 from catalog.models import Catalog, SyncBatch, Variant, VariantEvent
@@ -130,7 +131,7 @@ def accept(batch: SyncBatch) -> tuple[int, int, int]:
         VariantEvent.Kind.ACCEPTED,
         batch_id=batch.pk,
         detail={"via": batch.kind, "fields": list(SENT_FIELDS)},
-        message="price and stock only",
+        message=gettext_noop("price and stock only"),
     )
     in_batch.update(**item_state.released())
     transaction.on_commit(partial(request_feed, batch.catalog_id), robust=True)
