@@ -242,7 +242,7 @@ def connection_state(
         "last_sync_at": last_sync,
         "next_check_at": next_check,
         "next_sync_at": next_sync,
-        "paused_reason": "; ".join(pause_reason(c) for c in paused),
+        "paused_reason": "; ".join(pause_reason(c, translated=True) for c in paused),
         "paused_until": min((c.paused_until for c in paused if c.paused_until), default=None),
         "sync_enabled": bool(catalogs) and not paused,
     }
@@ -284,9 +284,15 @@ def _expires_label(days: int | None) -> str:
     return ngettext("Token expires in %(days)s day", "Token expires in %(days)s days", days) % {"days": days}
 
 
-def pause_reason(catalog: Catalog) -> str:
-    """Why the catalog does not sync right now ("" when it does)."""
+def pause_reason(catalog: Catalog, *, translated: bool = False) -> str:
+    """Why the catalog does not sync right now ("" when it does).
+
+    ``translated``: the merchant's wording (:attr:`Catalog.display_paused_reason`, a sentence in
+    the active language before the stored detail); the staff dashboard shows the stored text.
+    """
     if catalog.is_paused:
+        if translated:
+            return catalog.display_paused_reason
         return catalog.paused_reason or catalog.get_pause_kind_display()
     if not catalog.sync_enabled:
         return gettext("Sync is switched off for this catalog.")

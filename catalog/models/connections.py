@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from galantis.fieldcrypto import encrypt
@@ -252,6 +253,22 @@ class Catalog(TenantOwned):
         return bool(self.pause_kind)
 
     @property
+    def display_paused_reason(self) -> str:
+        """Why sync is paused, in the active language: our sentence for the pause kind, then the stored detail.
+
+        The detail (``paused_reason``) is written once, in English, and often quotes Meta's own
+        error: it is shown as stored, after the translated sentence ("" when not paused).
+        """
+        if not self.paused_reason and not self.pause_kind:
+            return ""
+        sentence = PAUSE_SENTENCES.get(self.pause_kind, "")
+        if not sentence:
+            return self.paused_reason
+        if not self.paused_reason:
+            return gettext(sentence)
+        return gettext("%(sentence)s %(detail)s") % {"sentence": gettext(sentence), "detail": self.paused_reason}
+
+    @property
     def effective_delta_method(self) -> str:
         """Meta's table: Batch API for faster-than-hourly shops, the replace feed alone otherwise."""
         if self.delta_method != self.DeltaMethod.AUTO:
@@ -275,3 +292,15 @@ class Catalog(TenantOwned):
     @property
     def effective_new_item_latency(self) -> timedelta:
         return self.new_item_latency or timedelta(minutes=15)
+
+
+# The sentence shown before a paused catalog's stored reason, per pause kind (Catalog.display_paused_reason).
+PAUSE_SENTENCES = {
+    Catalog.PauseKind.MANUAL: gettext_noop("Paused by staff."),
+    Catalog.PauseKind.AUTH: gettext_noop("The Meta token expired or was revoked."),
+    Catalog.PauseKind.PERMISSION: gettext_noop("The Meta token lacks a permission this catalog needs."),
+    Catalog.PauseKind.RATE_LIMIT: gettext_noop("Meta asked us to slow down; sync resumes on its own."),
+    Catalog.PauseKind.OUTAGE: gettext_noop("Meta is unavailable; sync resumes on its own."),
+    Catalog.PauseKind.ERROR: gettext_noop("Meta rejected our request; sync retries later."),
+    Catalog.PauseKind.UNINSTALLED: gettext_noop("The Shopify app was uninstalled."),
+}
