@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from catalog.models import Catalog, DriftFinding, MetaConnection, Tenant, Variant, VariantEvent, VariantStateCount
 from conversions.models import ConversionEvent
@@ -23,6 +24,7 @@ from diagnostics import states
 from diagnostics.fixes import settings_url
 
 from .models import Alert, Kind
+from .texts import Text, join, label, raw, t, when
 
 TokenStatus = MetaConnection.TokenStatus
 PauseKind = Catalog.PauseKind
@@ -34,12 +36,14 @@ FAILURE_BAND_PCT = 10
 
 @dataclass
 class Condition:
+    """One condition; ``title``, ``message`` and ``fix_label`` are texts (``alerts.texts``), rendered when read."""
+
     kind: str
     key: str
-    title: str
-    message: str = ""
+    title: Text | str
+    message: Text | str = ""
     fix_url: str = ""
-    fix_label: str = ""
+    fix_label: Text | str = ""
     fingerprint: str = ""
     catalog_id: int | None = None
     # False: nothing to tell, but the counts must be remembered (rejected items' baseline).
@@ -86,30 +90,45 @@ def token_conditions(tenant: Tenant, now: datetime) -> list[Condition]:
     ):
         key = f"token:{conn.pk}"
         if conn.token_status in MetaConnection.BLOCKING_STATUSES:
-            label = TokenStatus(conn.token_status).label
             out.append(
                 Condition(
                     Kind.TOKEN,
                     key,
-                    f"Meta token: {label.lower()}",
-                    "Nothing reaches Meta until a working token is saved; your changes are kept and sent then.",
+                    t(
+                        gettext_noop("Meta token: %(status)s"),
+                        status=label(TokenStatus(conn.token_status).label, lower=True),
+                    ),
+                    t(
+                        gettext_noop(
+                            "Nothing reaches Meta until a working token is saved; your changes are kept and sent then."
+                        )
+                    ),
                     fix,
-                    "Open Settings → WhatsApp Connection",
+                    t(gettext_noop("Open Settings → WhatsApp Connection")),
                     fingerprint=conn.token_status,
                 )
             )
         elif conn.token_expires_at and conn.token_expires_at <= now + timedelta(days=days):
-            when = timezone.localtime(conn.token_expires_at)
+            day = timezone.localtime(conn.token_expires_at).date()
+            within = (
+                gettext_noop(
+                    "The token expires within 1 day; after that nothing reaches Meta. Paste a new one before then."
+                )
+                if days == 1
+                else gettext_noop(
+                    "The token expires within %(days)s days; after that nothing reaches Meta. "
+                    "Paste a new one before then."
+                )
+            )
             out.append(
                 Condition(
                     Kind.TOKEN,
                     key,
-                    f"Meta token expires on {when:%d %b %Y}",
-                    f"The token expires within {days} days; after that nothing reaches Meta. "
-                    "Paste a new one before then.",
+                    t(gettext_noop("Meta token expires on %(day)s"), day=when(day, "d M Y")),
+                    t(within, days=days),
                     fix,
-                    "Renew it in Settings → WhatsApp Connection",
-                    fingerprint=f"expiring:{when:%Y-%m-%d}",
+                    t(gettext_noop("Renew it in Settings → WhatsApp Connection")),
+                    fingerprint=f"expiring:{day:%Y-%m-%d}",
                 )
             )
     return out
@@ -122,23 +141,29 @@ def paused_conditions(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition
         if not catalog.pause_kind:
             continue
         if catalog.pause_kind in (PauseKind.AUTH, PauseKind.PERMISSION):
-            fix, label = absolute(settings_url(tenant)), "Open Settings → WhatsApp Connection"
+            fix = absolute(settings_url(tenant))
+            fix_label = t(gettext_noop("Open Settings → WhatsApp Connection"))
         else:
             fix = absolute(reverse("admin:catalog_catalog_change", args=[catalog.pk]))
-            label = "Open the catalog"
-        until = (
-            f" Retried automatically after {timezone.localtime(catalog.paused_until):%d %b %Y %H:%M}."
-            if (catalog.paused_until)
-            else ""
-        )
+            fix_label = t(gettext_noop("Open the catalog"))
+        # The stored reason is shown as written (it often quotes Meta); our sentences around it are translated.
+        message = [raw(catalog.paused_reason) if catalog.paused_reason else t(gettext_noop("No reason recorded."))]
+        if catalog.paused_until:
+            retry = when(timezone.localtime(catalog.paused_until).replace(tzinfo=None), "d M Y H:i")
+            message.append(t(gettext_noop("Retried automatically after %(when)s."), when=retry))
+        message.append(t(gettext_noop("Pending changes are kept.")))
         out.append(
             Condition(
                 Kind.SYNC_PAUSED,
                 f"sync_paused:{catalog.pk}",
-                f"Sync of {catalog.name} is paused: {PauseKind(catalog.pause_kind).label.lower()}",
-                f"{catalog.paused_reason or 'No reason recorded.'}{until} Pending changes are kept.",
+                t(
+                    gettext_noop("Sync of %(catalog)s is paused: %(why)s"),
+                    catalog=catalog.name,
+                    why=label(PauseKind(catalog.pause_kind).label, lower=True),
+                ),
+                join(message),
                 fix,
-                label,
+                fix_label,
                 fingerprint=catalog.pause_kind,
                 catalog_id=catalog.pk,
             )
@@ -162,10 +187,15 @@ def failure_spike(tenant: Tenant, catalog: Catalog, counts: dict) -> Condition |
     return Condition(
         Kind.FAILURE_SPIKE,
         f"failure_spike:{catalog.pk}",
-        f"{pct:.0f}% of {catalog.name}'s variants failed",
-        f"{failed:,} of {total:,} variants to be sold are FAILED (alert above {settings.ALERTS_FAILURE_SHARE_PCT:g}%).",
+        t(gettext_noop("%(pct)s%% of %(catalog)s's variants failed"), pct=f"{pct:.0f}", catalog=catalog.name),
+        t(
+            gettext_noop("%(failed)s of %(total)s variants to be sold are FAILED (alert above %(limit)s%%)."),
+            failed=failed,
+            total=total,
+            limit=f"{settings.ALERTS_FAILURE_SHARE_PCT:g}",
+        ),
         _items_url(tenant, catalog, states.FAILED),
-        "See the failed variants and their fixes",
+        t(gettext_noop("See the failed variants and their fixes")),
         fingerprint=f"band:{int(pct) // FAILURE_BAND_PCT}",
         catalog_id=catalog.pk,
         seen_count=failed,
@@ -201,20 +231,38 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
     sample_ids = list(dict.fromkeys(vid for vid, _, _ in latest))[:REJECTED_SAMPLE]
     names = dict(Variant.objects.filter(pk__in=sample_ids).values_list("pk", "retailer_id"))
     reasons = {vid: msg for vid, _, msg in reversed(latest)}
-    lines = [f"- {names.get(vid, vid)}: {reasons.get(vid) or 'no reason given'}" for vid in sample_ids]
+    # Meta's reasons are shown as Meta (or the timeline) wrote them.
+    lines = [
+        t(
+            gettext_noop("- %(item)s: %(reason)s"),
+            item=str(names.get(vid, vid)),
+            reason=raw(reasons[vid]) if reasons.get(vid) else t(gettext_noop("no reason given")),
+        )
+        for vid in sample_ids
+    ]
+    title = (
+        gettext_noop("1 item of %(catalog)s rejected in Meta's review after being live")
+        if n == 1
+        else gettext_noop("%(n)s items of %(catalog)s rejected in Meta's review after being live")
+    )
+    intro = (
+        gettext_noop(
+            "Meta's review rejected 1 item that customers could see until then; it is no longer shown. "
+            "Its timeline says when and why. Latest:"
+        )
+        if n == 1
+        else gettext_noop(
+            "Meta's review rejected %(n)s items that customers could see until then; they are no longer shown. "
+            "Each item's timeline says when and why. Latest:"
+        )
+    )
     return Condition(
         Kind.REJECTED,
         key,
-        f"{n:,} item{'s' if n != 1 else ''} of {catalog.name} rejected in Meta's review after being live",
-        "\n".join(
-            [
-                f"Meta's review rejected {n:,} item(s) that customers could see until then; they are no "
-                "longer shown. Each item's timeline says when and why. Latest:",
-                *lines,
-            ]
-        ),
+        t(title, n=n, catalog=catalog.name),
+        join([t(intro, n=n), *lines], "\n"),
         _items_url(tenant, catalog, states.REJECTED),
-        "See the rejected items and why",
+        t(gettext_noop("See the rejected items and why")),
         fingerprint=f"rejected_live:{n}:{latest[0][1]}",
         catalog_id=catalog.pk,
         seen_count=n,
@@ -230,15 +278,33 @@ def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
         return None
     code = dead.order_by("-updated_at", "-pk").values_list("last_error_code", flat=True).first() or ""
     changelist = reverse("admin:conversions_conversionevent_changelist")
+    title = (
+        gettext_noop("Conversions API: 1 purchase event could not be sent")
+        if n == 1
+        else gettext_noop("Conversions API: %(n)s purchase events could not be sent")
+    )
+    message = (
+        t(gettext_noop("Meta refused them or could not be reached after every retry (last error %(code)s)."), code=code)
+        if code
+        else t(gettext_noop("Meta refused them or could not be reached after every retry."))
+    )
     return Condition(
         Kind.CONVERSIONS,
         "conversions",
-        f"Conversions API: {n:,} purchase event{'s' if n != 1 else ''} could not be sent",
-        f"Meta refused them or could not be reached after every retry{f' (last error {code})' if code else ''}.",
+        t(title, n=n),
+        message,
         absolute(f"{changelist}?tenant__id__exact={tenant.pk}&state__exact=dead"),
-        "See the events and send them again",
+        t(gettext_noop("See the events and send them again")),
         fingerprint="dead",
     )
+
+
+# What the drift scan found, per kind of finding (a count before each).
+_DRIFT_PARTS = (
+    (DriftFinding.Kind.GHOST, gettext_noop("%(n)s ghost item(s): in Meta, not sent by Galantis")),
+    (DriftFinding.Kind.DRIFT, gettext_noop("%(n)s item(s) whose values were changed in Meta")),
+    (DriftFinding.Kind.DUPLICATE_CATALOG, gettext_noop("%(n)s other catalog(s) holding this store's items")),
+)
 
 
 def drift_found(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
@@ -257,23 +323,21 @@ def drift_found(tenant: Tenant, catalogs: list[Catalog]) -> list[Condition]:
     out = []
     changelist = reverse("admin:catalog_driftfinding_changelist")
     for catalog_id, counts in sorted(by_catalog.items()):
-        parts = [
-            f"{n:,} {label}"
-            for kind, label in (
-                (DriftFinding.Kind.GHOST, "ghost item(s): in Meta, not sent by Galantis"),
-                (DriftFinding.Kind.DRIFT, "item(s) whose values were changed in Meta"),
-                (DriftFinding.Kind.DUPLICATE_CATALOG, "other catalog(s) holding this store's items"),
-            )
-            if (n := counts.get(kind))
-        ]
+        parts = [t(msgid, n=n) for kind, msgid in _DRIFT_PARTS if (n := counts.get(kind))]
+        name = names.get(catalog_id)
         out.append(
             Condition(
                 Kind.DRIFT,
                 f"drift:{catalog_id}",
-                f"{names.get(catalog_id, 'A catalog')}: Meta differs from your store",
-                "; ".join(parts) + ". Drifted items are sent again automatically; ghosts wait for your choice.",
+                t(gettext_noop("%(catalog)s: Meta differs from your store"), catalog=name)
+                if name
+                else t(gettext_noop("A catalog: Meta differs from your store")),
+                t(
+                    gettext_noop("%(found)s. Drifted items are sent again automatically; ghosts wait for your choice."),
+                    found=join(parts, "; "),
+                ),
                 absolute(f"{changelist}?catalog__id__exact={catalog_id}&state__exact=open"),
-                "See the drift report",
+                t(gettext_noop("See the drift report")),
                 # Re-sent when a kind appears or its count gains a digit, not on every new item (no storms).
                 fingerprint=",".join(f"{k}:{len(str(counts[k]))}" for k in sorted(counts)),
                 catalog_id=catalog_id,

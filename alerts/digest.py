@@ -21,11 +21,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from catalog.models import Membership, Tenant
 
-from . import conditions
+from . import conditions, texts
 from .models import Alert, AlertSettings, Digest
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,19 @@ def refresh_alerts(tenant: Tenant, *, now: datetime) -> list[Alert]:
             if cond.open:
                 open_keys.add(cond.key)
                 fields |= {
-                    "title": cond.title[:200],
-                    "message": cond.message,
+                    "title": texts.english(cond.title)[:200],
+                    "message": texts.english(cond.message),
                     "fix_url": cond.fix_url,
-                    "fix_label": cond.fix_label,
+                    "fix_label": texts.english(cond.fix_label)[:100],
+                    "texts": {
+                        name: value
+                        for name, value in (
+                            ("title", cond.title),
+                            ("message", cond.message),
+                            ("fix_label", cond.fix_label),
+                        )
+                        if isinstance(value, dict)
+                    },
                     "fingerprint": cond.fingerprint[:200],
                     "last_seen_at": now,
                     "resolved_at": None,
@@ -78,7 +88,7 @@ def refresh_alerts(tenant: Tenant, *, now: datetime) -> list[Alert]:
                 if row is None or row.resolved_at is not None:
                     fields["opened_at"] = now
             elif row is None:
-                fields |= {"title": cond.title or cond.key, "resolved_at": now}
+                fields |= {"title": texts.english(cond.title) or cond.key, "resolved_at": now}
             if row is None:
                 Alert.objects.create(tenant=tenant, key=cond.key, **fields)
             else:
@@ -142,15 +152,22 @@ def build_digest(tenant: Tenant, *, now: datetime) -> Digest | None:
     if not to:
         log.info("alerts: tenant %s has %s alert(s) and nobody to tell", tenant.pk, len(due))
         return None
-    subject = f"[Galantis] {tenant}: {len(due)} alert{'s' if len(due) != 1 else ''} — {due[0].title}"[:200]
-    body = render_to_string(
-        "alerts/digest.txt",
-        {
-            "tenant": tenant,
-            "alerts": due,
-            "health_url": conditions.absolute(f"/health/?tenant={tenant.slug}"),
-        },
-    )
+    # Members have no language of their own yet: the digest is written in the site's LANGUAGE_CODE.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = ngettext(
+            "[Galantis] %(tenant)s: %(n)s alert — %(title)s",
+            "[Galantis] %(tenant)s: %(n)s alerts — %(title)s",
+            len(due),
+        ) % {"tenant": tenant, "n": len(due), "title": due[0].display_title}
+        body = render_to_string(
+            "alerts/digest.txt",
+            {
+                "tenant": tenant,
+                "alerts": due,
+                "health_url": conditions.absolute(f"/health/?tenant={tenant.slug}"),
+            },
+        )
+    subject = subject[:200]
     with transaction.atomic():
         digest = Digest.objects.create(
             tenant=tenant,

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from catalog.models import Membership, TenantOwned
 
+from .texts import render
+
 
 class Kind(models.TextChoices):
     TOKEN = "token", "Meta token expiring or unusable"
@@ -64,6 +66,9 @@ class Alert(TenantOwned):
     fix_url = models.URLField(max_length=500, blank=True)
     fix_label = models.CharField(max_length=100, blank=True)
     fingerprint = models.CharField(max_length=200, blank=True)
+    # The title, message and fix label as message ids and values (``alerts.texts``), rendered in the
+    # reader's language; ``title``/``message``/``fix_label`` keep the English (rows older than this: only that).
+    texts = models.JSONField(default=dict, blank=True)
     # Counted conditions (rejected items): what the last run saw, and the count when it was last
     # clear; the alert is open while the count is above ``base_count``. Kept on resolved rows.
     seen_count = models.BigIntegerField(default=0)
@@ -85,6 +90,23 @@ class Alert(TenantOwned):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    def _shown(self, name: str) -> str:
+        text = (self.texts or {}).get(name)
+        return render(text) if text else getattr(self, name)
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language."""
+        return self._shown("title")
+
+    @property
+    def display_message(self) -> str:
+        return self._shown("message")
+
+    @property
+    def display_fix_label(self) -> str:
+        return self._shown("fix_label")
 
 
 class Digest(TenantOwned):
