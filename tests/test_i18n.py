@@ -5,6 +5,7 @@ second language is a message file, not a template edit.
 """
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from django.template.base import Lexer, TokenType
 from django.urls import reverse
 from django.utils import translation
 
-from catalog.connection import flows
+from alerts import digest
+from catalog.connection import flows, token_health
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, TransientError
-from catalog.tests.factories import ProductFactory, VariantFactory
+from catalog.models import Catalog, MetaConnection, VariantEvent
+from catalog.tests.factories import ProductFactory, VariantEventFactory, VariantFactory
 from diagnostics.models import ErrorType
 from diagnostics.taxonomy import load_error_taxonomy
 from diagnostics.templatetags.diagnostics_tags import num
@@ -209,3 +212,84 @@ def test_every_graph_failure_sentence_fills_its_placeholders(action, language):
 def test_counts_are_grouped_the_languages_way(language, expected):
     with translation.override(language):
         assert num(1234567) == expected
+
+
+# --- texts stored in English, shown in the reader's language (issue 18 part 5) -------------------
+
+
+def _product_with_event(catalog, **event):
+    variant = VariantFactory(product=ProductFactory(tenant=catalog.tenant, store=catalog.store), catalog=catalog)
+    VariantEventFactory(variant=variant, **event)
+    return variant.product
+
+
+@pytest.mark.django_db
+def test_timeline_event_summary_is_shown_in_french_on_the_product_page(owner_client, catalog):
+    product = _product_with_event(
+        catalog, kind=VariantEvent.Kind.SHOPIFY, batch_id=12, detail={"via": "items_batch"}, message="New variant"
+    )
+    page = owner_client.get(reverse("health:product", args=[product.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Modification Shopify reçue · dans le lot d’articles n° 12 : Nouvelle variante" in page
+
+
+@pytest.mark.django_db
+def test_metas_message_in_a_timeline_event_stays_as_meta_wrote_it(owner_client, catalog):
+    product = _product_with_event(catalog, kind=VariantEvent.Kind.REJECTED, message="Invalid price format")
+    page = owner_client.get(reverse("health:product", args=[product.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Refusé par Meta : Invalid price format" in page
+
+
+@pytest.mark.django_db
+def test_pause_reason_is_a_french_sentence_with_metas_detail_untranslated(owner_client, catalog):
+    Catalog.objects.filter(pk=catalog.pk).update(
+        pause_kind=Catalog.PauseKind.ERROR, paused_reason="(#100) Invalid parameter"
+    )
+    page = owner_client.get(reverse("health:index"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Meta a refusé notre requête ; la synchronisation réessaie plus tard. (#100) Invalid parameter" in page
+
+
+@pytest.mark.django_db
+def test_alert_banner_is_shown_in_french(owner_client, tenant, catalog):
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake")
+    digest.build_for_tenant(tenant)
+    page = owner_client.get(reverse("health:index"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "La synchronisation de Tenant A catalog est en pause : mis en pause par l’équipe" in page
+    assert "Stocktake Les modifications en attente sont conservées." in page
+
+
+@pytest.mark.django_db
+def test_alert_digest_is_written_in_the_sites_language(owner_user, tenant, catalog):
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake")
+    with translation.override("fr"):  # a French request around it does not make the e-mail French
+        built = digest.build_for_tenant(tenant)
+    assert built.subject == "[Galantis] Tenant A: 1 alert — Sync of Tenant A catalog is paused: paused by staff"
+    assert "Stocktake Pending changes are kept." in built.body
+
+
+@pytest.mark.parametrize(("days", "expected"), [(1, "(in 1 day)."), (3, "(in 3 days).")])
+def test_token_expiry_says_day_only_for_one(days, expected):
+    expires = datetime(2030, 1, 2, tzinfo=UTC)
+    with translation.override("en"):
+        assert token_health._message(MetaConnection.TokenStatus.EXPIRING, expires, days).endswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(1, "1 batch in flight to the old catalog is abandoned"), (2, "2 batches in flight to the old catalog are")],
+)
+def test_abandoned_batches_are_counted_in_the_singular_for_one(count, expected):
+    current = Catalog(name="Old", meta_catalog_id="111")
+    plan = flows.SwitchPlan("create", "", "", current, variants=3, pending=0, in_flight=count)
+    with translation.override("en"):
+        assert plan.consequences()[1].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(1, "1 variant is attached to the new catalog"), (2, "All 2 variants are attached to the new catalog")],
+)
+def test_attached_variants_are_counted_in_the_singular_for_one(count, expected):
+    current = Catalog(name="Old", meta_catalog_id="111")
+    plan = flows.SwitchPlan("create", "", "", current, variants=count, pending=0, in_flight=0)
+    with translation.override("en"):
+        assert plan.consequences()[1].startswith(expected)

@@ -70,16 +70,16 @@ class SwitchPlan:
             if self.in_flight:
                 lines.append(
                     ngettext(
-                        "%(count)s batch(es) in flight to the old catalog are abandoned (not confirmed).",
-                        "%(count)s batch(es) in flight to the old catalog are abandoned (not confirmed).",
+                        "%(count)s batch in flight to the old catalog is abandoned (not confirmed).",
+                        "%(count)s batches in flight to the old catalog are abandoned (not confirmed).",
                         self.in_flight,
                     )
                     % {"count": self.in_flight}
                 )
             lines.append(
                 ngettext(
-                    "All %(variants)s variants are attached to the new catalog and set to PENDING "
-                    "(%(pending)s were pending already; none is lost).",
+                    "%(variants)s variant is attached to the new catalog and set to PENDING "
+                    "(%(pending)s pending already; none is lost).",
                     "All %(variants)s variants are attached to the new catalog and set to PENDING "
                     "(%(pending)s were pending already; none is lost).",
                     self.variants,

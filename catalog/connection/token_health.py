@@ -396,7 +396,7 @@ def _message(status: str, expires_at: datetime | None, days_left: int | None) ->
     if status == Status.EXPIRING:
         if expires_at:
             return ngettext(
-                "The Meta token expires on %(day)s (in %(days)s days).",
+                "The Meta token expires on %(day)s (in %(days)s day).",
                 "The Meta token expires on %(day)s (in %(days)s days).",
                 days_left or 0,
             ) % {"day": day, "days": days_left}
