@@ -99,6 +99,21 @@ def _sandbox_processes_batches_at_once(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language and leaves none behind.
+
+    LocaleMiddleware activates the request's language in the thread and nothing turns it
+    off afterwards: after a French request, the next test's gettext would answer in French.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _forget_store_keys():
     """Webhook secrets kept in memory must not leak from one test's stores into the next."""
     from catalog.shopify import signing_keys
