@@ -135,7 +135,7 @@ def explain(
         who = gettext("Meta rejected it") if states.error_is_metas(variant) else gettext("it cannot be sent")
         return gettext("Not on WhatsApp: %(reason)s.") % {"reason": variant.last_error or who}, "bad"
     if variant.meta_status == Variant.SyncStatus.PENDING:
-        reason = pause_reason(variant.catalog) if variant.catalog is not None else ""
+        reason = pause_reason(variant.catalog, translated=True) if variant.catalog is not None else ""
         if reason:
             return gettext("Waiting: sync is paused (%(reason)s).") % {"reason": reason.rstrip(".")}, "warn"
         if variant.in_flight_batch_id:

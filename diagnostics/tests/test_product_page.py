@@ -144,7 +144,16 @@ def test_pending_variant_in_paused_catalog_says_why(merchant_client, make_varian
     (v,) = make_variants(1, "PENDING")
     Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake.")
     view = merchant_client.get(url(v.product)).context["health"].variants[0]
-    assert view.headline == "Waiting: sync is paused (Stocktake)."
+    assert view.headline == "Waiting: sync is paused (Paused by staff. Stocktake)."
+
+
+def test_the_pause_in_the_headline_is_in_the_readers_language(merchant_client, make_variants, catalog):
+    (v,) = make_variants(1, "PENDING")
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL, paused_reason="Stocktake.")
+    response = merchant_client.get(url(v.product), HTTP_ACCEPT_LANGUAGE="fr")
+    headline = response.context["health"].variants[0].headline
+    # Our sentence translated, the stored detail as written.
+    assert headline == "En attente : la synchronisation est en pause (Mis en pause par l’équipe. Stocktake)."
 
 
 def test_revoked_token_blocks_pending_variants(merchant_client, make_variants, catalog):
