@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .context import Context
 from .database import BenchDatabase
-from .environment import DEFAULT_PORT, REPO, apply, bench_env, py_spy, setup_django
+from .environment import DEFAULT_PORT, REPO, apply, bench_env, py_spy_record, setup_django
 from .report import build_report
 from .server import ensure_port_free
 
@@ -90,19 +90,7 @@ def run_phase(phase: str, ctx: Context, env: dict[str, str], profile: Path | Non
     """
     command = [sys.executable, "-m", "bench.worker", phase, ctx.dumps()]
     if profile is not None:
-        command = [
-            py_spy(),
-            "record",
-            "--rate",
-            "50",
-            "--format",
-            "raw",
-            "--nonblocking",
-            "--output",
-            str(profile),
-            "--",
-            *command,
-        ]
+        command = py_spy_record(profile, "--", *command)
     done = subprocess.run(
         command,
         cwd=REPO,

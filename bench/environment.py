@@ -70,3 +70,11 @@ def py_spy() -> str:
     """py-spy next to this interpreter (the venv), else on PATH."""
     local = Path(sys.executable).parent / "py-spy"
     return str(local) if local.exists() else "py-spy"
+
+
+def py_spy_record(output, *target: str) -> list[str]:
+    """The py-spy command that samples ``target`` at 50 Hz into raw collapsed stacks at ``output``.
+
+    ``target``: ``"--", *command`` to start a process, or ``"--subprocesses", "--pid", pid``.
+    """
+    return [py_spy(), "record", "--rate", "50", "--format", "raw", "--nonblocking", "--output", str(output), *target]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from .environment import REPO, py_spy
+from .environment import REPO, py_spy_record
 
 WORKERS = int(os.environ.get("BENCH_SERVER_WORKERS", 2))  # one per core
 THREADS = int(os.environ.get("BENCH_SERVER_THREADS", 4))
@@ -99,20 +99,7 @@ class Server:
     def profile(self, output) -> subprocess.Popen:
         """py-spy on the server and its workers until SIGINT; collapsed stacks to ``output``."""
         return subprocess.Popen(
-            [
-                py_spy(),
-                "record",
-                "--rate",
-                "50",
-                "--format",
-                "raw",
-                "--nonblocking",
-                "--subprocesses",
-                "--pid",
-                str(self.process.pid),
-                "--output",
-                str(output),
-            ],
+            py_spy_record(output, "--subprocesses", "--pid", str(self.process.pid)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
 
     ctx = Context.loads(raw)
     scenario = SCENARIOS[ctx.scenario]
-    function = {"run": scenario.run, "baseline": scenario.baseline}.get(phase) or scenario.prepare_served
+    function = getattr(scenario, phase)  # run, baseline or prepare_served
     import resource
 
     def cpu() -> float:

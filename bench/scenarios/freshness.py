@@ -36,6 +36,7 @@ from datetime import datetime
 from ..report import Target
 from ..seed import connect_meta, point_store_at_server
 from .common import bench_catalog, percentile
+from .sync_common import send_by_replace_feed
 
 SEED_KIND = "shop"
 SCALES_WITH_CATALOG = False
@@ -110,14 +111,11 @@ def import_and_sync(ctx) -> dict:
     (catalog.sync.creation), and a replace feed due now would hold each shard for its upload.
     """
     from catalog.shopify.importer import import_store
-    from catalog.sync import run as sync_run
 
     catalog = bench_catalog()
     started = time.perf_counter()
     imported = import_store(catalog.store, bulk=True)
-    result = sync_run.sync_now(catalog, mode="replace_feed", wait=True, timeout=3600)
-    if result.timed_out:
-        raise RuntimeError(f"the initial sync did not finish: {result.as_dict()}")
+    send_by_replace_feed(catalog, timeout=3600)
     return {"imported": imported.variants_seen, "initial_sync_seconds": round(time.perf_counter() - started, 1)}
 
 

@@ -34,7 +34,7 @@ def mark_all_synced(catalog) -> int:
     )
 
 
-def send_by_replace_feed(catalog) -> None:
+def send_by_replace_feed(catalog, *, timeout: float = 6 * 3600) -> None:
     """State after an earlier full sync, as Meta holds it: every valid variant sent by the
     shard's replace feed and confirmed (not measured).
 
@@ -45,9 +45,9 @@ def send_by_replace_feed(catalog) -> None:
     """
     from catalog.sync import run as sync_run
 
-    result = sync_run.sync_now(catalog, mode="replace_feed", wait=True, timeout=6 * 3600)
+    result = sync_run.sync_now(catalog, mode="replace_feed", wait=True, timeout=timeout)
     if result.timed_out:
-        raise RuntimeError(f"the earlier full sync did not finish: {result.as_dict()}")
+        raise RuntimeError(f"the initial sync did not finish: {result.as_dict()}")
 
 
 def naive_push(variant_ids: list[int]) -> dict:
