@@ -26,7 +26,6 @@ merchant wants.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import namedtuple
@@ -318,18 +317,11 @@ def _check_duplicate_catalogs(catalog: Catalog, client: GraphClient, report: Sca
             other_id = str(other.get("id") or "")
             if not other_id or other_id in ours:
                 continue
-            held = (
-                client.get(
-                    f"{other_id}/products",
-                    fields="id,retailer_id",
-                    limit=1,
-                    filter=json.dumps({"retailer_id": {"is_any": sample}}, separators=(",", ":")),
-                ).get("data")
-                or []
-            )
+            # One item is proof enough: only the first page of the search is read (one call).
+            held = next(iter(client.items_by_retailer_id(other_id, sample, "id,retailer_id", 1)), None)
             report.calls += 1
-            if held:
-                sample_id = str(held[0].get("retailer_id"))
+            if isinstance(held, dict):
+                sample_id = str(held.get("retailer_id"))
                 found[other_id] = ([], {"name": str(other.get("name") or ""), "sample": sample_id})
     except GraphAPIError as error:
         logger.warning("Drift scan of catalog %s: could not list the business's catalogs: %s", catalog.pk, error)

@@ -195,6 +195,8 @@ def test_a_duplicate_catalog_holding_our_items_is_reported(catalog, meta):  # no
     )
     report = full_pass(catalog)
     assert report.duplicates == 1
+    # The business's catalogs listed once, one search of the other catalog, one page of ours.
+    assert report.calls == 3
     finding = DriftFinding.objects.get(kind=Kind.DUPLICATE_CATALOG)
     assert finding.retailer_id == str(copy["id"]) and finding.meta_values["name"] == "Old copy"
 
