@@ -110,21 +110,12 @@ class IssueSource(models.TextChoices):
     INTEGRATION = "integration", _("Integration")
 
 
-class ItemIssue(TenantOwned):
-    """A problem with one variant (one Meta item), open until its source stops reporting it."""
+class Issue(TenantOwned):
+    """A problem open from ``first_seen`` until its source stops reporting it (``resolved_at``)."""
 
     Source = IssueSource
 
-    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="item_issues")
-    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="issues")
-    error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="item_issues")
     source = models.CharField(max_length=20, choices=IssueSource.choices)
-    # Meta decides priority per item (issue severity and item importance), so it is the issue's.
-    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
-    # Meta's text for this item (or ours for local checks).
-    message = models.TextField(blank=True)
-    # Where it was reported: "batch 12 line 3", "feed upload 991 row 10", ...
-    reference = models.CharField(max_length=200, blank=True)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -132,7 +123,28 @@ class ItemIssue(TenantOwned):
     objects = IssueQuerySet.as_manager()
 
     class Meta:
+        abstract = True
         ordering = ["-last_seen", "pk"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class ItemIssue(Issue):
+    """A problem with one variant (one Meta item), open until its source stops reporting it."""
+
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="item_issues")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="issues")
+    error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="item_issues")
+    # Meta decides priority per item (issue severity and item importance), so it is the issue's.
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.MEDIUM)
+    # Meta's text for this item (or ours for local checks).
+    message = models.TextField(blank=True)
+    # Where it was reported: "batch 12 line 3", "feed upload 991 row 10", ...
+    reference = models.CharField(max_length=200, blank=True)
+
+    class Meta(Issue.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["variant", "error_type", "source"], condition=OPEN, name="itemissue_one_open_per_source"
@@ -158,19 +170,12 @@ class ItemIssue(TenantOwned):
     def __str__(self) -> str:
         return f"{self.error_type.code} on variant {self.variant_id} ({self.source})"
 
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
 
-
-class CatalogIssue(TenantOwned):
+class CatalogIssue(Issue):
     """A problem with the whole catalog: token, permission, rate limit, outage, diagnostics groups."""
-
-    Source = IssueSource
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="catalog_issues")
     error_type = models.ForeignKey(ErrorType, on_delete=models.PROTECT, related_name="catalog_issues")
-    source = models.CharField(max_length=20, choices=IssueSource.choices)
     # Tells apart open issues of one type (diagnostics group error code, feed upload id...).
     key = models.CharField(max_length=200, blank=True)
     priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.HIGH)
@@ -178,14 +183,8 @@ class CatalogIssue(TenantOwned):
     message = models.TextField(blank=True)
     affected_items = models.PositiveIntegerField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
 
-    objects = IssueQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-last_seen", "pk"]
+    class Meta(Issue.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["catalog", "error_type", "key"], condition=OPEN, name="catalogissue_one_open_per_key"

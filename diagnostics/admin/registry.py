@@ -96,6 +96,20 @@ class _IssueAdmin(TenantScopedAdmin):
 class ItemIssueAdmin(_IssueAdmin):
     # The problem and the item first; where it came from and when are on the issue's page and in the filters.
     list_display = ("error_type", "variant_link", "priority", "last_seen", "resolved_at", "tenant")
+    # Pinned: the shared Issue base would otherwise put its fields (source, dates) first.
+    fields = (
+        "tenant",
+        "catalog",
+        "variant",
+        "error_type",
+        "source",
+        "priority",
+        "message",
+        "reference",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+    )
     list_select_related = ("tenant", "catalog", "error_type", "variant")
     search_fields = ("=variant__sku", "=variant__retailer_id", "=error_type__code")
     raw_id_fields = ("variant",)
@@ -118,6 +132,22 @@ class ItemIssueAdmin(_IssueAdmin):
 @admin.register(CatalogIssue)
 class CatalogIssueAdmin(_IssueAdmin):
     list_display = ("display_title", "priority", "affected_items", "catalog", "last_seen", "resolved_at")
+    # Pinned: the shared Issue base would otherwise put its fields (source, dates) first.
+    fields = (
+        "tenant",
+        "catalog",
+        "error_type",
+        "source",
+        "key",
+        "priority",
+        "title",
+        "message",
+        "affected_items",
+        "details",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+    )
     search_fields = ("=error_type__code", "title")
 
 
