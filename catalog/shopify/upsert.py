@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import ExpressionWrapper, F, TextField
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -86,6 +87,8 @@ class UpsertResult:
     variant_events: list = field(default_factory=list, repr=False)
     # Shopify ids of the variants this call inserted: their "Shopify change received" (new variant).
     created_variant_ids: list[int] = field(default_factory=list, repr=False)
+    # Those of them our checks failed at insert: their "Caught before sending" (never sent to Meta).
+    created_invalid_ids: list[int] = field(default_factory=list, repr=False)
 
     def add(self, other: UpsertResult) -> None:
         for name in (
@@ -247,6 +250,18 @@ def _record_shopify_changes(
             message=NEW_VARIANT_MESSAGE,
         )
     result.created_variant_ids = []
+    # Refreshed in memory before the insert, so no refresh wrote why they cannot go to Meta.
+    for ids in chunked(result.created_invalid_ids):
+        timeline.record_from(
+            Variant.objects.for_tenant(store.tenant_id)
+            .filter(shopify_variant_id__in=ids)
+            .filter(item_state.LOCALLY_FAILED),
+            VariantEvent.Kind.INVALID,
+            at=now,
+            detail={"status": Variant.SyncStatus.FAILED},
+            message=ExpressionWrapper(F("last_error"), output_field=TextField()),
+        )
+    result.created_invalid_ids = []
 
 
 def _products_by_pk(pk_by_product_id: dict[int, int], created: dict[int, Product]) -> dict[int, Product]:
@@ -561,6 +576,11 @@ def _upsert_variant_rows(
             for variant in new_rows:
                 variant.product = products_by_pk[variant.product_id]
             result.variants_changed += len(item_state.refresh_in_memory(new_rows, store))
+            result.created_invalid_ids.extend(
+                v.shopify_variant_id
+                for v in new_rows
+                if v.meta_status == Variant.SyncStatus.FAILED and v.failure_source == Variant.FailureSource.LOCAL
+            )
         # On a conflict (a concurrent webhook stored the variant meanwhile) our data and
         # its hash, computed together, replace the row's.
         upsert_instances(

@@ -115,3 +115,31 @@ def test_every_variant_of_an_import_from_the_sandbox_is_on_its_timeline_once(con
     assert {(d["source"], d["new"]) for _, d in events} == {("import", True)}
     import_store(c.store, bulk=bulk)  # unchanged: nothing more said
     assert VariantEvent.objects.filter(kind=Kind.SHOPIFY).count() == len(variants)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_new_variant_our_checks_fail_says_so_on_its_timeline(connected, bulk):
+    """Imported from the sandbox with a zero price: "new variant", then why it is not sent to Meta."""
+    from sandbox.shopify.models import Product as SandboxProduct
+    from sandbox.shopify.models import Variant as SandboxVariant
+
+    c = connected(4)
+    live = SandboxProduct.objects.filter(
+        shop=c.shop, status=SandboxProduct.Status.ACTIVE, published_at__isnull=False
+    ).first()
+    assert live is not None
+    bad = SandboxVariant.objects.filter(product=live).order_by("pk").first()
+    SandboxVariant.objects.filter(pk=bad.pk).update(price=0)
+
+    import_store(c.store, bulk=bulk)
+
+    variant = Variant.objects.get(shopify_variant_id=bad.legacy_id)
+    assert (variant.meta_status, variant.failure_source) == (Variant.SyncStatus.FAILED, Variant.FailureSource.LOCAL)
+    events = _events(variant.retailer_id)
+    assert [e.kind for e in events] == [Kind.SHOPIFY, Kind.INVALID]
+    assert events[1].message == variant.last_error[:500] and events[1].detail == {"status": "FAILED"}
+    # The valid ones were only received: nothing was caught before sending.
+    assert not VariantEvent.objects.filter(kind=Kind.INVALID).exclude(variant_id=variant.pk).exists()
+    import_store(c.store, bulk=bulk)  # unchanged: nothing more said
+    assert len(_events(variant.retailer_id)) == 2
