@@ -92,11 +92,15 @@ def _deletable_by(kind: str) -> Q:
     Only items a replace feed of ours listed since they were created (so that feed owns
     them and a lost DELETE cannot leave a ghost: Case B), and by the method that created
     them: a replace feed deletes by leaving the item out, the Batch API only what it created.
+    A batch-created item stays listed (hidden) in the replace feed until its Batch API DELETE
+    is confirmed, so the feed never deletes it by omission first. Another tool's item
+    (imported) is ours to delete once our replace feed listed it: that feed owns it then.
     """
     listed = Q(in_replace_feed_at__isnull=False)
+    by_batch = Q(created_via=Variant.CreatedVia.BATCH)
     if kind == SyncBatch.Kind.REPLACE_FEED:
-        return listed
-    return listed & Q(created_via=Variant.CreatedVia.BATCH)
+        return listed & ~by_batch
+    return listed & by_batch
 
 
 def method_case(catalog: Catalog, kind: str = SyncBatch.Kind.ITEMS_BATCH, *, deletes: bool = True) -> Case:

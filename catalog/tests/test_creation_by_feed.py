@@ -171,3 +171,28 @@ def test_a_creation_upload_carries_only_new_items_so_an_ended_sale_is_cleared(by
     assert upload.item_count == 1
     held = meta_items(by_feed)
     assert new.retailer_id in held and not held[on_sale.retailer_id].get("sale_price")
+
+
+def test_a_batch_created_item_is_deleted_by_the_batch_api_never_by_a_replace_feed(catalog):  # noqa: F811
+    """Setting on: the Batch API created it, so a Batch API DELETE removes it, once a replace feed listed it."""
+    assert catalog.batch_creation
+    variant = add_variants(catalog, 1)[0]
+    push_now(catalog)
+    variant.refresh_from_db()
+    assert (variant.created_via, variant.in_replace_feed_at) == (Variant.CreatedVia.BATCH, None)
+
+    remove(variant, catalog)
+    push_now(catalog)  # no replace feed listed it yet: the Batch API may not delete it
+    assert variant.retailer_id in meta_items(catalog)
+    replace_feed(catalog)  # lists it (hidden)
+    replace_feed(catalog)  # and lists it again: omission is not how a batch-created item goes
+    variant.refresh_from_db()
+    assert variant.in_replace_feed_at is not None and variant.meta_deleted_at is None
+    assert meta_items(catalog)[variant.retailer_id]["visibility"] == "staging"
+
+    for _ in range(2):  # the first push marks the deletion due, the next sends it
+        push_now(catalog)
+    variant.refresh_from_db()
+    assert variant.meta_deleted_at is not None and variant.retailer_id not in meta_items(catalog)
+    deletes = [r for call in sandbox_batches(catalog) for r in call.requests if r.get("method") == "DELETE"]
+    assert [r["data"]["id"] for r in deletes] == [variant.retailer_id]

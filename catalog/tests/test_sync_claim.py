@@ -101,15 +101,19 @@ def test_a_replace_feed_deletes_what_it_listed_and_lists_what_it_never_did():
     catalog = CatalogFactory(delete_grace_days=90)
     CatalogFeedFactory(catalog=catalog)
     long_ago = timezone.now() - timedelta(days=91)
-    listed, unlisted = make_variants(catalog, 2, removed_at=long_ago)
+    listed, unlisted, batch_listed = make_variants(catalog, 3, removed_at=long_ago)
     Variant.objects.filter(pk=listed.pk).update(
         synced_hash="old", created_via=Variant.CreatedVia.FEED, in_replace_feed_at=timezone.now()
     )
     Variant.objects.filter(pk=unlisted.pk).update(synced_hash="old", created_via=Variant.CreatedVia.BATCH)
+    Variant.objects.filter(pk=batch_listed.pk).update(
+        synced_hash="old", created_via=Variant.CreatedVia.BATCH, in_replace_feed_at=timezone.now()
+    )
     batch = claim.claim_feed(catalog, 0, SyncBatch.Kind.REPLACE_FEED)
     methods = dict(Variant.objects.filter(in_flight_batch=batch).values_list("pk", "in_flight_method"))
-    # Listed (hidden) first, so the feed owns it and a lost delete cannot leave a ghost (Case B).
-    assert methods == {listed.pk: claim.DELETE, unlisted.pk: claim.UPSERT}
+    # Listed (hidden) first, so the feed owns it and a lost delete cannot leave a ghost (Case B);
+    # a batch-created item stays listed: the Batch API that created it deletes it.
+    assert methods == {listed.pk: claim.DELETE, unlisted.pk: claim.UPSERT, batch_listed.pk: claim.UPSERT}
 
 
 def test_without_batch_creation_new_items_are_left_to_a_feed():
