@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from alerts import digest, schedules, tasks
+from alerts import mail as alert_mail
 from alerts.models import Alert, Digest, Kind
 from alerts.tests.factories import AlertFactory, AlertSettingsFactory
 from catalog import item_state
@@ -178,6 +179,34 @@ def test_two_runs_in_a_row_send_one_digest(tenant, catalog):
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["owner@tenant-a.example"]
     assert "Main catalog" in mail.outbox[0].body and "/admin/catalog/catalog/" in mail.outbox[0].body
+
+
+def test_many_alerts_at_once_are_one_digest_and_one_arriving_later_waits_for_the_next_period(tenant, catalog):
+    """No storm: four conditions in one period are one e-mail, each with its fix link; news waits a period."""
+    MetaConnection.objects.filter(pk=catalog.connection_id).update(token_expires_at=timezone.now() + timedelta(days=2))
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.MANUAL)
+    ConversionEventFactory(catalog=catalog, state="dead", last_error="refused", last_error_code="100")
+    now = timezone.now()
+    DriftFinding.objects.create(
+        tenant=tenant,
+        catalog=catalog,
+        kind=DriftFinding.Kind.GHOST,
+        retailer_id="G1",
+        first_found_at=now,
+        last_found_at=now,
+    )
+    first = digest.build_for_tenant(tenant, now=now)
+    assert digest.build_for_tenant(tenant, now=now + timedelta(minutes=5)) is None  # the task ran again: nothing
+    kinds = set(Alert.objects.filter(pk__in=first.alert_ids).values_list("kind", flat=True))
+    assert kinds == {Kind.TOKEN, Kind.SYNC_PAUSED, Kind.CONVERSIONS, Kind.DRIFT}
+    assert first.body.count("Fix: ") == 4
+
+    # A new condition within the period is not a second e-mail now, but the whole of the next one.
+    Catalog.objects.filter(pk=catalog.pk).update(pause_kind=Catalog.PauseKind.OUTAGE)
+    assert digest.build_for_tenant(tenant, now=now + timedelta(minutes=20)) is None
+    second = digest.build_for_tenant(tenant, now=now + HOUR)
+    assert [a.kind for a in Alert.objects.filter(pk__in=second.alert_ids)] == [Kind.SYNC_PAUSED]
+    assert alert_mail.send_pending(now=now + HOUR) == (2, 0) and len(mail.outbox) == 2
 
 
 def test_an_unchanged_alert_is_not_sent_again_next_period(tenant, catalog):
