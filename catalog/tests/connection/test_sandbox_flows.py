@@ -15,10 +15,11 @@ from catalog.models import (
     SyncBatch,
     Variant,
 )
+from catalog.sync import confirm, feeds
 from catalog.tests.factories import CatalogFactory, TenantFactory
 from sandbox import faults
 from sandbox.graph_accounts import create_sandbox_business, issue_token
-from sandbox.models import AccessToken
+from sandbox.models import AccessToken, ItemsBatch, ProductCatalog
 
 from .conftest import item_for, legacy_item, meta_items, seed_catalog, variant
 
@@ -113,6 +114,13 @@ def test_enabling_sync_makes_galantis_the_source_of_truth(meta, shop, connected)
     coat.refresh_from_db()
     assert coat.item_group_id == f"{coat.shopify_product_id}-variants"
 
+    # Not before the variants are confirmed: neither while they wait, nor once sent and unconfirmed.
+    assert tasks.send_due_item_deletions() == 0
+    tasks.push_feed(catalog.pk)  # the replace feed carrying the new variants is uploaded
+    assert SyncBatch.objects.filter(catalog=catalog, state__in=SyncBatch.IN_FLIGHT_STATES).exists()
+    assert tasks.send_due_item_deletions() == 0
+    assert str(coat.shopify_product_id) in meta_items(meta, meta["catalog_id"])
+
     _push_and_confirm(catalog)
     assert not Variant.objects.filter(catalog=catalog).exclude(meta_status=Status.SYNCED).exists()
     in_meta = meta_items(meta, meta["catalog_id"])
@@ -123,6 +131,43 @@ def test_enabling_sync_makes_galantis_the_source_of_truth(meta, shop, connected)
     ours = set(Variant.objects.filter(catalog=catalog).values_list("retailer_id", flat=True))
     assert set(in_meta) == ours | {"OLD-GLOVES"}  # old ids gone, the orphan kept (nobody chose to delete it)
     assert in_meta[blue.retailer_id]["price"] == "$19.99"
+
+
+def _settle(catalog: Catalog) -> None:
+    """Poll until nothing of the catalog is in flight."""
+    for _ in range(50):
+        if not SyncBatch.objects.filter(catalog=catalog, state__in=SyncBatch.IN_FLIGHT_STATES).exists():
+            return
+        confirm.confirm_catalog(catalog, force=True)
+    raise AssertionError("Meta never finished")
+
+
+def test_another_tools_items_are_deleted_only_by_our_replace_feed_once_it_listed_them(meta, shop, connected):
+    """An imported catalog: items another tool's feed created are never deleted by the Batch API."""
+    _seed_existing_catalog(meta, shop)
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    tasks.apply_reconciliation_report(reconcile.confirm_import(_read(catalog), user=shop["owner"]).pk)
+    catalog.refresh_from_db()
+    red = variant(shop, "tee", "Red")
+    assert (red.created_via, red.in_replace_feed_at) == (Variant.CreatedVia.OTHER, None)
+
+    red.product.removed_at = timezone.now() - timedelta(days=catalog.delete_grace_days + 1)
+    red.product.save()
+    item_state.refresh_variants(Variant.objects.filter(product=red.product))
+    for _ in range(3):  # pushes (and the replace feed the new variants bring) never delete it
+        tasks.push_catalog(catalog.pk)
+        _settle(catalog)
+    red.refresh_from_db()
+    assert red.in_replace_feed_at is not None and red.meta_deleted_at is None  # listed (hidden): ours now
+    held = meta_items(meta, meta["catalog_id"], fields="retailer_id,visibility")
+    assert held[red.retailer_id]["visibility"] == "staging"
+
+    feeds.push_feeds(catalog, SyncBatch.Kind.REPLACE_FEED, force=True)  # left out: deleted by omission
+    _settle(catalog)
+    red.refresh_from_db()
+    assert red.meta_deleted_at is not None and red.retailer_id not in meta_items(meta, meta["catalog_id"])
+    calls = ItemsBatch.objects.filter(catalog_id=ProductCatalog.pk_from_fbid(catalog.meta_catalog_id))
+    assert not [r for call in calls for r in call.requests if r.get("method") == "DELETE"]
 
 
 def test_orphans_are_deleted_only_when_chosen(meta, shop, connected):
