@@ -17,7 +17,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import item_state
-from catalog.graph_clients import client_for_connection
+from catalog.graph_clients import business_key, client_for_connection
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
 from catalog.models import Catalog, MetaConnection, ReconciliationReport, ShopifyStore, SyncBatch, Tenant, Variant
@@ -198,7 +198,9 @@ def connect_token(tenant: Tenant, *, token: str, business_id: str = "") -> MetaC
         business_id = granted[0]
     if not business_id.isdigit():
         raise FlowError(gettext("A Meta business id is a number (Business settings → Business info)."))
-    client = GraphClient(token, throttle_key=business_id)
+    # The business's own budget, the one its stored connection and its catalogs' clients spend
+    # (graph_clients.business_key; the connection is not saved yet).
+    client = GraphClient(token, throttle_key=business_key(MetaConnection(business_id=business_id)))
     try:
         found = catalog_service.list_catalogs(client, business_id)
     except GraphAPIError as exc:

@@ -8,8 +8,11 @@ from django.utils import timezone
 
 from catalog import item_state, tasks
 from catalog.connection import catalogs, flows, reconcile
+from catalog.graph_clients import business_key
+from catalog.meta.throttle import MANAGEMENT, Throttle
 from catalog.models import (
     Catalog,
+    MetaConnection,
     MetaItemDeletion,
     ReconciliationReport,
     SyncBatch,
@@ -236,6 +239,17 @@ def test_a_deletion_whose_handle_meta_forgot_is_sent_again(meta, shop, connected
     deletion.refresh_from_db()
     assert deletion.state == MetaItemDeletion.State.WAITING and "could not report" in deletion.error
     assert reconcile.send_deletions(deletion.catalog) == 1  # and it goes again
+
+
+def test_pasting_a_token_respects_the_business_budget_its_catalogs_spend(meta, shop):
+    """One budget per business: a rate limit one of its catalogs hit stops the token flow's calls too."""
+    connection = MetaConnection(business_id=meta["business_id"])  # the key its stored connection will have
+    Throttle(f"catalog:{meta['catalog_id']}", (business_key(connection),)).block(
+        MANAGEMENT, 600, code=4, reason="Application request limit reached", shared=True
+    )
+    with pytest.raises(flows.FlowError):
+        flows.connect_token(shop["tenant"], token=meta["access_token"], business_id=meta["business_id"])
+    assert not MetaConnection.objects.filter(tenant=shop["tenant"]).exists()
 
 
 def test_catalog_the_token_cannot_see_is_refused(meta, shop, connected):
