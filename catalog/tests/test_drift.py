@@ -231,3 +231,46 @@ def test_deleting_ghosts_from_the_admin_asks_first_and_is_the_owners(catalog, cl
     assert MetaItemDeletion.objects.get().retailer_id == "G9"
     ghost.refresh_from_db()
     assert ghost.state == State.FIXED and ghost.resolved_by == owner
+
+
+def test_at_a_million_items_a_pass_is_21_pages_a_run_and_about_2000_calls_a_day(monkeypatch, settings):
+    """The README's figures: 96 runs a day (every 15 minutes) of 21 pages of 500 cover 1,000,000 items."""
+    settings.DRIFT_SCAN_EVERY_MINUTES, settings.DRIFT_MIN_PAGES_PER_RUN = 15, 1
+    monkeypatch.setattr(drift.VariantStateCount.objects, "total", lambda **_: 1_000_000)
+    pages = drift.pages_per_run(drift.Catalog(pk=1))
+    runs = 24 * 60 // settings.DRIFT_SCAN_EVERY_MINUTES
+    assert pages == 21 and runs * pages == 2016 and runs * pages * drift.PAGE_SIZE >= 1_000_000
+
+
+def test_five_percent_drift_is_found_and_repushed_a_bounded_page_at_a_time(catalog, monkeypatch, settings):  # noqa: F811
+    """A catalog with 5% drift, scaled down (200 items, pages of 20): each run reads its pages only,
+    its statements grow with pages, not with items or drifted items, and every drifted item goes back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.DRIFT_SCAN_EVERY_MINUTES = 6 * 60  # 4 runs a day: a pass of 10 pages is 3 pages a run
+    monkeypatch.setattr(drift, "PAGE_SIZE", 20)
+    ours = synced(catalog, 200)
+    drifted = ours[::20]  # 10 items, spread over the pages
+    another_tool(catalog, [{"method": "UPDATE", "data": {"id": v.retailer_id, "price": "1.00 USD"}} for v in drifted])
+    catalog.refresh_from_db()
+    assert drift.pages_per_run(catalog) == 3
+
+    reports, statements = [], []
+    while not (reports and reports[-1].pass_finished):
+        assert len(reports) < 5
+        with CaptureQueriesContext(connection) as queries:
+            reports.append(drift.scan(catalog))
+        statements.append(len(queries.captured_queries))
+    assert [r.items for r in reports] == [60, 60, 60, 20]
+    assert sum(r.calls for r in reports) == 1 + 10  # the business's catalogs once, then one call per page
+    assert sum(r.drifted for r in reports) == sum(r.repushed for r in reports) == 10
+    # About 21 statements a page whatever is in it (71 for the first run, which also lists the
+    # business's catalogs); one per item would add 60 a run.
+    assert max(statements) <= 80
+    assert set(DriftFinding.objects.filter(kind=Kind.DRIFT).values_list("state", flat=True)) == {State.FIXED}
+
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)
+    held = meta_items(catalog)
+    assert all(str(v.price) in held[v.retailer_id]["price"] for v in drifted)  # ours again
+    assert full_pass(catalog).drifted == 0
