@@ -146,9 +146,14 @@ def test_the_merchant_confirms_the_onboarding_into_the_import_flow(url, meta, sh
 
 
 def test_a_dismissed_onboarding_connects_nothing(url, meta, shop, connected, owner_client):
-    sender.send(url, _install(meta), app_secret=APP_SECRET)
+    payload = _install(meta)
+    sender.send(url, payload, app_secret=APP_SECRET)
     row = MetaOnboarding.objects.get()
     owner_client.post(reverse("connection:dismiss_onboarding", args=[row.pk]), {"tenant": "acme"})
     row.refresh_from_db()
     assert row.state == MetaOnboarding.State.DISMISSED
     assert not Catalog.objects.filter(meta_catalog_id=meta["catalog_id"]).exists()
+    # A replay of the dismissed delivery brings nothing back for the merchant to confirm.
+    again = sender.send(url, payload, app_secret=APP_SECRET)
+    assert (again.status_code, again.json()["duplicates"]) == (200, 1)
+    assert list(MetaOnboarding.objects.values_list("state", flat=True)) == [MetaOnboarding.State.DISMISSED]
