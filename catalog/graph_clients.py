@@ -8,6 +8,7 @@ token and the quota keys off a catalog or a connection, and keeps every throttle
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from catalog.meta.client import GraphClient
@@ -15,46 +16,32 @@ from catalog.meta.errors import InvalidRequest
 from catalog.meta.throttle import ThrottleRow
 from catalog.models import Catalog, GraphThrottle, MetaConnection
 
+# A bucket's state as ``ThrottleRow`` carries it, and the columns each save writes (besides ``key``).
+ROW_FIELDS = tuple(f.name for f in fields(ThrottleRow))
+USAGE_FIELDS = ("usage_pct", "updated_at")
+BLOCK_FIELDS = ("blocked_until", "block_code", "block_reason", "updated_at")
+
 
 class DatabaseThrottleStore:
     """Throttle state in ``GraphThrottle`` rows: one per bucket key, upserted."""
 
     def read(self, keys: list[str]) -> list[ThrottleRow]:
-        return [
-            ThrottleRow(
-                key=r.key,
-                usage_pct=r.usage_pct,
-                blocked_until=r.blocked_until,
-                block_code=r.block_code,
-                block_reason=r.block_reason,
-                updated_at=r.updated_at,
-            )
-            for r in GraphThrottle.objects.filter(key__in=keys)
-        ]
+        return [ThrottleRow(**row) for row in GraphThrottle.objects.filter(key__in=keys).values(*ROW_FIELDS)]
 
     def save_usage(self, rows: list[ThrottleRow]) -> None:
-        GraphThrottle.objects.bulk_create(
-            [GraphThrottle(key=r.key, usage_pct=r.usage_pct, updated_at=r.updated_at) for r in rows],
-            update_conflicts=True,
-            unique_fields=["key"],
-            update_fields=["usage_pct", "updated_at"],
-        )
+        self._upsert(rows, USAGE_FIELDS)
 
     def save_blocks(self, rows: list[ThrottleRow]) -> None:
+        self._upsert(rows, BLOCK_FIELDS)
+
+    @staticmethod
+    def _upsert(rows: list[ThrottleRow], columns: tuple[str, ...]) -> None:
+        """Write ``columns`` of each row to its key's ``GraphThrottle`` row, leaving the others as they are."""
         GraphThrottle.objects.bulk_create(
-            [
-                GraphThrottle(
-                    key=r.key,
-                    blocked_until=r.blocked_until,
-                    block_code=r.block_code,
-                    block_reason=r.block_reason,
-                    updated_at=r.updated_at,
-                )
-                for r in rows
-            ],
+            [GraphThrottle(key=r.key, **{name: getattr(r, name) for name in columns}) for r in rows],
             update_conflicts=True,
             unique_fields=["key"],
-            update_fields=["blocked_until", "block_code", "block_reason", "updated_at"],
+            update_fields=list(columns),
         )
 
     def clear(self, prefix: str) -> None:
