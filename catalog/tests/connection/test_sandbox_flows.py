@@ -267,6 +267,24 @@ def test_catalog_of_another_tenant_is_refused(meta, shop, connected):
         flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
 
 
+def test_a_second_store_cannot_feed_the_catalog_another_store_syncs(meta, shop, connected):
+    """Two stores feeding one catalog (issue 19, bad input): the second is refused, the first keeps it.
+
+    A catalog has one writer per store in Galantis (replace feeds, drift, deletions are per
+    store); another source feeding it shows up in the drift scan as ghosts, never touched.
+    """
+    from catalog.tests.factories import ShopifyStoreFactory
+
+    first = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    second = ShopifyStoreFactory(tenant=shop["tenant"], shop_domain="acme-eu.myshopify.com", name="Acme EU")
+    for flow in ("import", "link"):
+        with pytest.raises(flows.FlowError, match="already used by store acme.myshopify.com"):
+            flows.choose_catalog(shop["tenant"], store=second, flow=flow, catalog_id=meta["catalog_id"], confirmed=True)
+    first.refresh_from_db()
+    assert (first.store_id, first.flow) == (shop["store"].pk, Catalog.Flow.IMPORT)
+    assert not Catalog.objects.filter(store=second).exists()
+
+
 def test_another_tenants_catalog_the_token_cannot_see_is_not_named(meta, shop, connected):
     """Who uses a catalog in Galantis is told only to a caller whose token can read that catalog."""
     foreign = create_sandbox_business(name="Rival business")
