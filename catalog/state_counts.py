@@ -102,16 +102,9 @@ SQLITE_UNINSTALL = slotted_counts.sqlite_row_trigger_drops("catalog_variant_stat
 TRIGGERS = slotted_counts.Triggers(
     "state-count", POSTGRESQL_INSTALL, POSTGRESQL_UNINSTALL, SQLITE_INSTALL, SQLITE_UNINSTALL
 )
-
-
-def install_triggers(connection=default_connection) -> None:
-    """Create the triggers (after dropping any older version of them)."""
-    TRIGGERS.install(connection)
-
-
-def uninstall_triggers(connection=default_connection) -> None:
-    """Drop the triggers (the migration's reverse)."""
-    TRIGGERS.uninstall(connection)
+# The migration's forward and reverse: create the triggers (after dropping any older version), drop them.
+install_triggers = TRIGGERS.install
+uninstall_triggers = TRIGGERS.uninstall
 
 
 def fold(connection=default_connection) -> int:

@@ -81,16 +81,9 @@ SQLITE_UNINSTALL = slotted_counts.sqlite_row_trigger_drops("diagnostics_itemissu
 TRIGGERS = slotted_counts.Triggers(
     "item-issue version", POSTGRESQL_INSTALL, POSTGRESQL_UNINSTALL, SQLITE_INSTALL, SQLITE_UNINSTALL
 )
-
-
-def install_triggers(connection=default_connection) -> None:
-    """Create the triggers (after dropping any older version of them)."""
-    TRIGGERS.install(connection)
-
-
-def uninstall_triggers(connection=default_connection) -> None:
-    """Drop the triggers (the migration's reverse)."""
-    TRIGGERS.uninstall(connection)
+# The migration's forward and reverse: create the triggers (after dropping any older version), drop them.
+install_triggers = TRIGGERS.install
+uninstall_triggers = TRIGGERS.uninstall
 
 
 def versions(catalog_ids: Iterable[int]) -> str:

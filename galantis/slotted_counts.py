@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection as default_connection
 from django.db import transaction
 
 
@@ -40,7 +41,7 @@ class Triggers:
             return self.sqlite_install if install else self.sqlite_uninstall
         raise NotImplementedError(f"No {self.what} triggers for {vendor}: PostgreSQL and SQLite are supported.")
 
-    def install(self, connection) -> None:
+    def install(self, connection=default_connection) -> None:
         """Create the triggers (after dropping any older version of them)."""
         with connection.cursor() as cursor:
             for sql in self._statements(connection.vendor, install=False) + self._statements(
@@ -48,7 +49,7 @@ class Triggers:
             ):
                 cursor.execute(sql)
 
-    def uninstall(self, connection) -> None:
+    def uninstall(self, connection=default_connection) -> None:
         """Drop the triggers (a migration's reverse)."""
         with connection.cursor() as cursor:
             for sql in self._statements(connection.vendor, install=False):
