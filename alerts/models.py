@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import Membership, TenantOwned
+from catalog.models import Membership, TenantOwned, TenantSettings
 
 from .texts import render
 
@@ -27,7 +27,7 @@ def owners_only() -> list[str]:
     return [Membership.Role.OWNER]
 
 
-class AlertSettings(TenantOwned):
+class AlertSettings(TenantSettings):
     """Who of a tenant gets which alerts by e-mail (no row: every kind, to the owners)."""
 
     enabled = models.BooleanField(default=True, help_text="Off: no e-mail at all (the banners stay).")
@@ -39,15 +39,10 @@ class AlertSettings(TenantOwned):
     extra_recipients = models.TextField(
         blank=True, help_text="Further addresses that get the digest (one a line or comma-separated)."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(TenantSettings.Meta):
         verbose_name = "alert settings"
         verbose_name_plural = "alert settings"
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="alertsettings_one_per_tenant")]
-
-    def __str__(self) -> str:
-        return f"Alert settings of {self.tenant}"
 
 
 class Alert(TenantOwned):

@@ -7,10 +7,10 @@ from typing import Self
 from django.db import models
 from django.utils import timezone
 
-from catalog.models import TenantOwned, TenantQuerySet
+from catalog.models import TenantOwned, TenantQuerySet, TenantSettings
 
 
-class ConversionsSettings(TenantOwned):
+class ConversionsSettings(TenantSettings):
     """A tenant's Conversions API settings (one row per tenant, created on first use)."""
 
     enabled = models.BooleanField(
@@ -22,15 +22,10 @@ class ConversionsSettings(TenantOwned):
         help_text="Events Manager → your pixel → Test events. While set, every event is sent as a test "
         "event (shown there, not used for ads); clear it when the set-up is checked.",
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
+    class Meta(TenantSettings.Meta):
         verbose_name = "Conversions API settings"
         verbose_name_plural = "Conversions API settings"
-        constraints = [models.UniqueConstraint(fields=["tenant"], name="conversionssettings_one_per_tenant")]
-
-    def __str__(self) -> str:
-        return f"Conversions API settings of {self.tenant}"
 
 
 class ConversionEventQuerySet(TenantQuerySet):

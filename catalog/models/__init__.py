@@ -7,7 +7,7 @@ from .onboarding import MetaOnboarding
 from .products import Product, ProductSet, ProductSetMembership, Variant, shard_key_for
 from .reconciliation import MetaItemDeletion, ReconciliationReport, ReconciliationRow
 from .shopify import ImportRun, ProductTombstone, WebhookDrain, WebhookEvent
-from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet
+from .tenancy import Membership, Tenant, TenantOwned, TenantQuerySet, TenantSettings
 from .throttle import GraphThrottle
 from .timeline import ReReviewRequest, VariantEvent
 
@@ -35,6 +35,7 @@ __all__ = [
     "Tenant",
     "TenantOwned",
     "TenantQuerySet",
+    "TenantSettings",
     "Variant",
     "VariantEvent",
     "VariantStateCount",

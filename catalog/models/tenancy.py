@@ -1,9 +1,10 @@
-"""Tenants, memberships and the tenant-owned base every catalog table builds on."""
+"""Tenants, memberships, the tenant-owned base every catalog table builds on and the per-tenant settings base."""
 
 from typing import Self
 
 from django.conf import settings
 from django.db import models
+from django.utils.text import capfirst
 
 
 class TenantQuerySet(models.QuerySet):
@@ -30,6 +31,19 @@ class TenantOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class TenantSettings(TenantOwned):
+    """Base for an area's settings: at most one row per tenant."""
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="%(class)s_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{capfirst(self._meta.verbose_name)} of {self.tenant}"
 
 
 class TenantManagerQuerySet(models.QuerySet):
