@@ -394,6 +394,42 @@ def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> 
     return changed
 
 
+# The stored fields :func:`refresh_variant` reads besides the item's data (``items.meta_item``):
+# a writer that holds a variant's row as values reads these too to refresh it in memory.
+REFRESH_READS = ("previous_id", "payload_hash", "excluded", "failed_hash", "synced_hash", "in_flight_batch_id")
+
+
+def refresh_for_write(variants: Iterable[Variant], store: ShopifyStore) -> list[Variant]:
+    """Refresh variants a caller is about to write anyway; return the changed ones.
+
+    For a bulk upsert that holds the variants in memory (``product`` set, plus the
+    ``REFRESH_READS`` of their rows): their new state goes in the same write as their
+    data (:func:`refreshed_fields` names what to write), instead of a read-back and a
+    second write. Once written, :func:`record_refreshed` records them.
+    """
+    dirty = refresh_in_memory(variants, store)
+    for variant in dirty:
+        if variant.meta_status != Status.SYNCED:
+            variant.verdict = Verdict.NONE  # a verdict speaks of a version Meta holds: none is current
+    return dirty
+
+
+def refreshed_fields(variant: Variant) -> tuple[str, ...]:
+    """The fields :func:`refresh_for_write` changed on ``variant``, to write with its data."""
+    if variant.meta_status != Status.SYNCED:
+        return (*REFRESH_FIELDS, "verdict")
+    return tuple(REFRESH_FIELDS)
+
+
+def record_refreshed(dirty: Sequence[Variant], *, at=None) -> None:
+    """After refreshed variants are written: their timeline events, and a push for the PENDING ones."""
+    timeline.record_rows((_refresh_event(v) for v in dirty), at=at or timezone.now())
+    # Push on change: the catalogs of the rows now PENDING ask for a push once this commits.
+    from catalog.sync.push_requests import request_pushes  # the sync engine imports this module
+
+    request_pushes(v.catalog_id for v in dirty if v.meta_status == Status.PENDING)
+
+
 def _write_refreshed(dirty: list[Variant]) -> None:
     """Write the ``REFRESH_FIELDS`` of ``dirty`` variants.
 
@@ -415,11 +451,7 @@ def _write_refreshed(dirty: list[Variant]) -> None:
                     **({"verdict": Verdict.NONE} if shared["meta_status"] != Status.SYNCED else {}),
                     updated_at=now,
                 )
-        timeline.record_rows((_refresh_event(v) for v in dirty), at=now)
-    # Push on change: the catalogs of the rows now PENDING ask for a push once this commits.
-    from catalog.sync.push_requests import request_pushes  # the sync engine imports this module
-
-    request_pushes(v.catalog_id for v in dirty if v.meta_status == Status.PENDING)
+        record_refreshed(dirty, at=now)
 
 
 def _refresh_event(variant: Variant) -> timeline.Row:

@@ -2,8 +2,8 @@
 
 Writers pair each bulk UPDATE of variants with one ``INSERT ... SELECT`` built from the same
 queryset (:func:`record_from`), so a batch of 5,000 items costs one more statement, not
-5,000; paths that hold the variants in memory use :func:`record_rows` (``bulk_create`` in
-chunks). Readers page newest first by the keyset (``at``, ``id``) on the
+5,000; paths that hold the variants in memory use :func:`record_rows` (``COPY`` on PostgreSQL,
+``bulk_create`` elsewhere). Readers page newest first by the keyset (``at``, ``id``) on the
 (variant_id, at, id) index: the first page of a variant with 100,000 events reads 50 rows.
 """
 
@@ -21,10 +21,11 @@ from django.db.models import Expression, JSONField, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .copy_upsert import insert_rows
 from .models import Variant, VariantEvent
 
 Kind = VariantEvent.Kind
-# Rows per INSERT of in-memory events (SQLite caps the parameters of one statement).
+# Rows per bulk_create of in-memory rows (SQLite caps the parameters of one statement).
 WRITE_BATCH = 500
 PAGE_SIZE = 50
 # Rows per DELETE of the retention purge: short transactions on a big table.
@@ -94,32 +95,26 @@ class Row:
 
 
 def record_rows(rows: Iterable[Row], *, at: datetime | None = None) -> int:
-    """Write events of variants held in memory with ``bulk_create`` in chunks; return how many."""
+    """Write events of variants held in memory (``COPY`` on PostgreSQL); return how many."""
     at = at or timezone.now()
-    written = 0
-    chunk: list[VariantEvent] = []
-    for row in rows:
-        chunk.append(
-            VariantEvent(
-                tenant_id=row.tenant_id,
-                variant_id=row.variant_id,
-                product_id=row.product_id,
-                catalog_id=row.catalog_id,
-                batch_id=row.batch_id,
-                kind=row.kind,
-                at=at,
-                detail=row.detail or {},
-                message=row.message[:500],
+    return insert_rows(
+        VariantEvent,
+        _COLUMNS,
+        (
+            (
+                row.tenant_id,
+                row.variant_id,
+                row.product_id,
+                row.catalog_id,
+                row.batch_id,
+                row.kind,
+                at,
+                row.detail or {},
+                row.message[:500],
             )
-        )
-        if len(chunk) >= WRITE_BATCH:
-            VariantEvent.objects.bulk_create(chunk)
-            written += len(chunk)
-            chunk = []
-    if chunk:
-        VariantEvent.objects.bulk_create(chunk)
-        written += len(chunk)
-    return written
+            for row in rows
+        ),
+    )
 
 
 def record_one(

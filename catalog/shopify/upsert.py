@@ -87,6 +87,8 @@ class UpsertResult:
     variant_events: list = field(default_factory=list, repr=False)
     # Shopify ids of the variants this call inserted: their "Shopify change received" (new variant).
     created_variant_ids: list[int] = field(default_factory=list, repr=False)
+    # Stored variants refreshed in memory and written with their data, to record once written.
+    refreshed: list = field(default_factory=list, repr=False)
     # Those of them our checks failed at insert: their "Caught before sending" (never sent to Meta).
     created_invalid_ids: list[int] = field(default_factory=list, repr=False)
 
@@ -177,6 +179,9 @@ def upsert_products(
         )
         result.product_pks = list(pk_by_product_id.values())
         products_by_pk = _products_by_pk(pk_by_product_id, created) if refresh else None
+        # Products whose own fields changed: every variant's item changes with them.
+        changed_products = [pk_by_product_id[pid] for pid, changed in applied.items() if changed and pid not in created]
+        refreshed_pks: set[int] = set()
         changed_variant_pks = _upsert_variant_rows(
             store,
             [by_id[pid] for pid in applied],
@@ -187,6 +192,8 @@ def upsert_products(
             result,
             products_by_pk,
             new_products=created.keys(),
+            changed_products=set(changed_products),
+            refreshed_pks=refreshed_pks,
         )
         if remove_missing_variants:
             applied_records = [by_id[pid] for pid in applied]
@@ -198,12 +205,15 @@ def upsert_products(
             for pks in chunked(known):
                 Variant.objects.filter(product_id__in=pks, catalog__isnull=True).update(catalog_id=catalog_id)
         _record_shopify_changes(store, applied, pk_by_product_id, created, result, source, now)
+        if result.refreshed:
+            item_state.record_refreshed(result.refreshed)
+            result.variants_changed += len(result.refreshed)
+            result.refreshed = []
         if refresh:
-            # New products have only new variants, already computed at insert.
-            changed_products = [
-                pk_by_product_id[pid] for pid, changed in applied.items() if changed and pid not in created
-            ]
-            result.variants_changed += refresh_changed(changed_products, changed_variant_pks)
+            # New products have only new variants, already computed at insert; the variants
+            # written above were refreshed with their data. What is left: variants of a
+            # changed product that its record does not list, and removed ones.
+            result.variants_changed += refresh_changed(changed_products, changed_variant_pks, skip=refreshed_pks)
     return result
 
 
@@ -426,12 +436,18 @@ def _upsert_variant_rows(
     result: UpsertResult,
     products_by_pk: dict[int, Product] | None = None,
     new_products: Collection[int] = (),
+    changed_products: Collection[int] = (),
+    refreshed_pks: set[int] | None = None,
 ) -> list[int]:
     """Write new and changed variants; return the pks whose Meta payload must be recomputed.
 
-    With ``products_by_pk``, new variants get their payload hash and status computed
-    before the insert (one write instead of insert-then-refresh: an initial import
-    writes each row once). ``new_products``: Shopify ids of products this call created,
+    With ``products_by_pk``, variants get their payload hash and status computed in
+    memory and written with their data (one write instead of write, read back, refresh
+    and write again: that was half of a webhook drain's time): new variants, changed
+    ones, and the unchanged ones of ``changed_products`` (local pks of products whose
+    own fields changed). The pks of stored variants refreshed so are added to
+    ``refreshed_pks`` and the changed ones left in ``result.refreshed``, for the caller
+    to record once the rest is written. ``new_products``: Shopify ids of products this call created,
     whose variants cannot be stored yet and are not looked up (an initial import looks
     up nothing); should a concurrent webhook have stored one meanwhile, the insert's
     conflict clause updates it, as for any new variant.
@@ -445,6 +461,7 @@ def _upsert_variant_rows(
             seen_at_by_id[variant.shopify_variant_id] = record.observed_at or observed_at
     if not incoming:
         return []
+    in_memory = products_by_pk is not None
     existing: dict[int, dict] = {}
     stored_candidates = [vid for vid, record in incoming.items() if record.shopify_product_id not in new_products]
     for ids in chunked(stored_candidates):
@@ -462,13 +479,25 @@ def _upsert_variant_rows(
                 "inventory_updated_at",
                 "shopify_observed_at",
                 *VARIANT_FIELDS,
+                *(("catalog_id", *item_state.REFRESH_READS) if in_memory else ()),
             )
         ):
             existing[row["shopify_variant_id"]] = row
     to_write: list[Variant] = []
     new_rows: list[Variant] = []
     changed_pks: list[int] = []
+    # Stored variants to refresh in memory: (pk, instance, written with its data).
+    to_refresh: list[tuple[int, Variant, bool]] = []
     new_variant = InstanceBuilder.for_model(Variant)
+
+    def refreshable(row: dict, instance: Variant, with_data: bool) -> None:
+        for name in item_state.REFRESH_READS:
+            setattr(instance, name, row[name])
+        # A variant joins the store's catalog below (one UPDATE); its events and push say so now.
+        instance.catalog_id = row["catalog_id"] or catalog_id
+        instance.product = products_by_pk[instance.product_id]
+        to_refresh.append((row["pk"], instance, with_data))
+
     for variant_id, record in incoming.items():
         product_pk = pk_by_product_id.get(record.shopify_product_id)
         if product_pk is None:
@@ -512,9 +541,29 @@ def _upsert_variant_rows(
             and all(row[name] == values[name] for name in VARIANT_FIELDS)
         )
         if same:
+            if in_memory and product_pk in changed_products:
+                # Unchanged itself, but its product's fields changed: only its state may be written.
+                refreshable(
+                    row,
+                    new_variant(
+                        tenant_id=store.tenant_id,
+                        product_id=product_pk,
+                        shopify_variant_id=variant_id,
+                        retailer_id=row["retailer_id"],
+                        inventory_quantity=quantity,
+                        inventory_tracked=tracked,
+                        inventory_updated_at=inventory_at,
+                        shopify_observed_at=row["shopify_observed_at"],
+                        removed_at=None,
+                        updated_at=now,
+                        **values,
+                    ),
+                    False,
+                )
             continue
         result.variants_updated += 1
-        changed_pks.append(row["pk"])
+        if not in_memory:
+            changed_pks.append(row["pk"])
         fields = [name for name in VARIANT_FIELDS if row[name] != values[name] and name != "shopify_updated_at"]
         fields += [
             name
@@ -538,21 +587,23 @@ def _upsert_variant_rows(
                     detail={"fields": fields},
                 )
             )
-        to_write.append(
-            new_variant(
-                tenant_id=store.tenant_id,
-                product_id=product_pk,
-                shopify_variant_id=variant_id,
-                retailer_id=row["retailer_id"],
-                inventory_quantity=quantity,
-                inventory_tracked=tracked,
-                inventory_updated_at=inventory_at,
-                shopify_observed_at=seen_at,
-                removed_at=None,
-                updated_at=now,
-                **values,
-            )
+        instance = new_variant(
+            tenant_id=store.tenant_id,
+            product_id=product_pk,
+            shopify_variant_id=variant_id,
+            retailer_id=row["retailer_id"],
+            inventory_quantity=quantity,
+            inventory_tracked=tracked,
+            inventory_updated_at=inventory_at,
+            shopify_observed_at=seen_at,
+            removed_at=None,
+            updated_at=now,
+            **values,
         )
+        if in_memory:
+            refreshable(row, instance, True)
+        else:
+            to_write.append(instance)
     data_fields = [
         "product",
         *VARIANT_FIELDS,
@@ -563,13 +614,28 @@ def _upsert_variant_rows(
         "removed_at",
         "updated_at",
     ]
+    # One write per set of fields: data alone, data and state, state alone (when only the
+    # product changed); an unchanged state is never written back (a concurrent confirmation
+    # or verdict may have changed it since the read).
+    writes: dict[tuple[str, ...], list[Variant]] = defaultdict(list)
     if to_write:
-        upsert_instances(
-            Variant,
-            to_write,
-            unique_fields=["tenant", "shopify_variant_id"],
-            update_fields=data_fields,
-        )
+        writes[tuple(data_fields)] = to_write
+    if to_refresh:
+        dirty = item_state.refresh_for_write([instance for _, instance, _ in to_refresh], store)
+        dirty_ids = {id(instance) for instance in dirty}
+        for _pk, instance, with_data in to_refresh:
+            state = item_state.refreshed_fields(instance) if id(instance) in dirty_ids else ()
+            if with_data or state:
+                fields = (*data_fields, *state) if with_data else state
+                writes[tuple(dict.fromkeys(fields))].append(instance)
+        refreshed_pks.update(pk for pk, _, _ in to_refresh)
+    for fields, instances in writes.items():
+        upsert_instances(Variant, instances, unique_fields=["tenant", "shopify_variant_id"], update_fields=list(fields))
+    if to_refresh:
+        # Written without their pks (the conflict clause finds the rows): set for their events.
+        for pk, instance, _ in to_refresh:
+            instance.pk = pk
+        result.refreshed.extend(instance for _, instance, _ in to_refresh if id(instance) in dirty_ids)
     if new_rows:
         prepared = products_by_pk is not None
         if prepared:
@@ -630,11 +696,21 @@ def _remove_missing_variants(
     return removed
 
 
-def refresh_changed(product_pks: list[int], variant_pks: list[int]) -> int:
-    """Recompute the Meta payloads of all variants of changed products and of changed variants."""
+def refresh_changed(product_pks: list[int], variant_pks: list[int], *, skip: Collection[int] = ()) -> int:
+    """Recompute the Meta payloads of all variants of changed products and of changed variants.
+
+    ``skip``: variants already refreshed (in memory, written with their data), left out.
+    """
     total = 0
     for pks in chunked(product_pks):
-        total += item_state.refresh_variants(Variant.objects.filter(product_id__in=pks))
+        variants = Variant.objects.filter(product_id__in=pks)
+        if skip:
+            # Their pks alone (an index read), so the rows already refreshed are not read again.
+            rest = [pk for pk in variants.order_by().values_list("pk", flat=True) if pk not in skip]
+            for part in chunked(rest):
+                total += item_state.refresh_variants(Variant.objects.filter(pk__in=part))
+            continue
+        total += item_state.refresh_variants(variants)
     seen_products = set(product_pks)
     for pks in chunked(sorted(set(variant_pks))):
         qs = Variant.objects.filter(pk__in=pks)
