@@ -24,6 +24,8 @@ from .health import pause_reason
 from .integration import INTEGRATION_TYPES
 from .models import PRIORITY_RANK, CatalogIssue, IssueSource, ItemIssue, Priority
 
+WHATSAPP = "whatsapp"  # the capability key in Meta's capability_to_review_status
+WHATSAPP_APPROVED = "APPROVED"
 RESOLVED_HISTORY = timedelta(days=14)
 RESOLVED_HISTORY_ROWS = 10  # per variant
 
@@ -57,6 +59,8 @@ class VariantView:
     why_not_visible: str = ""
     error_speaker: str = ""  # "Meta says" / "Galantis found" for ``variant.last_error``
     accepted_at: datetime | None = None  # when Meta last accepted a version (None: never sent, or deleted)
+    # Since when customers cannot see it (Variant.objects.with_not_shown_since; None: shown, or not known).
+    not_shown_since: datetime | None = None
     action: FixLink | None = None  # where to act when no issue says so
     show_error: bool = False  # ``last_error`` says something no issue below says already
 
@@ -151,6 +155,8 @@ def explain(
         return gettext("In the catalog but not shown: %(reason)s.") % {"reason": high[0].title.lower()}, "bad"
     if verdict != Variant.Verdict.LIVE:
         return gettext("In the catalog, waiting for Meta's review."), "warn"
+    if not_on_whatsapp := _whatsapp_gap(variant):
+        return not_on_whatsapp, "warn"
     if issues:
         return ngettext(
             "Live on WhatsApp, with %(count)s suggestion to improve it.",
@@ -158,6 +164,27 @@ def explain(
             len(issues),
         ) % {"count": len(issues)}, "ok"
     return gettext("Live in the catalog and available on WhatsApp."), "ok"
+
+
+def _whatsapp_gap(variant: Variant) -> str:
+    """Why a live item is still not on WhatsApp ("" when Meta approved it there or does not say).
+
+    Meta reviews the WhatsApp capability apart from the item: an item live in the catalog is
+    shown on WhatsApp only once that review approves it, and never while the merchant has
+    turned WhatsApp off for it in Commerce Manager (Meta then reports ``NO_REVIEW``).
+    """
+    status = str((variant.channel_review or {}).get(WHATSAPP, "")).upper()
+    if status in ("", WHATSAPP_APPROVED):
+        return ""
+    if status == "PENDING":
+        return gettext("Live in the catalog, not on WhatsApp yet: Meta's WhatsApp review is pending.")
+    if status == "NO_REVIEW":
+        return gettext(
+            "Live in the catalog but not on WhatsApp: WhatsApp is turned off for this item in Commerce Manager."
+        )
+    return gettext("Live in the catalog but not on WhatsApp: Meta's WhatsApp status is %(status)s.") % {
+        "status": status
+    }
 
 
 def product_health(
@@ -171,13 +198,17 @@ def product_health(
 ) -> ProductHealth:
     """Every variant of ``product`` with its status, open issues from every source and their fixes.
 
-    Three queries whatever the number of variants: variants, their open and recently
-    resolved issues, and the catalogs' blocking (integration) issues.
+    Three queries whatever the number of variants: variants (with since when those not shown
+    are so, from the timeline), their open and recently resolved issues, and the catalogs'
+    blocking (integration) issues.
     """
     now = now or timezone.now()
     review = review or {}
     variants = list(
-        Variant.objects.filter(product=product).select_related("catalog", "catalog__store").order_by("position", "pk")
+        Variant.objects.filter(product=product)
+        .select_related("catalog", "catalog__store")
+        .with_not_shown_since()
+        .order_by("position", "pk")
     )
     ids = [v.pk for v in variants]
     open_by_variant: dict[int, list[ItemIssue]] = {}
@@ -233,6 +264,7 @@ def product_health(
                 why_not_visible=states.why_not_visible(variant),
                 error_speaker=states.error_speaker(variant) if variant.last_error else "",
                 accepted_at=states.accepted_at(variant),
+                not_shown_since=variant.not_shown_since,
                 action=None if any(i.fix_link for i in issues) else variant_fix_link(variant, in_admin=in_admin),
                 show_error=bool(variant.last_error) and all(i.message != variant.last_error for i in issues),
             )

@@ -1,6 +1,7 @@
 """Shopify products (= Meta item groups), variants (= Meta items) and product sets."""
 
 import zlib
+from datetime import UTC, datetime
 from typing import Self
 
 from django.core.exceptions import ValidationError
@@ -141,6 +142,10 @@ class Product(TenantOwned):
         return f"https://{self.store.shop_domain}/admin/products/{self.shopify_product_id}"
 
 
+# Before any event: the lower bound of "since the last time it was live" for a variant never live.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class VariantQuerySet(TenantQuerySet):
     def pending(self) -> Self:
         """Variants waiting to be pushed and not already in flight."""
@@ -166,6 +171,63 @@ class VariantQuerySet(TenantQuerySet):
         """
         return self.select_related("product", "product__store").defer(
             "product__store__access_token", "product__store__webhook_secret"
+        )
+
+    def with_not_shown_since(self) -> Self:
+        """Annotate ``not_shown_since``: since when a variant customers cannot see has been so (else None).
+
+        The merchant's "since when?": the first timeline event that kept the item from being
+        shown (Meta's review rejected it, Meta hides it, Meta rejected the version we sent, our
+        checks caught it, it is held) after the last time Meta's verdict said live; a variant
+        never live counts from its first such event. A live item Meta has not approved for
+        WhatsApp (pending, or turned off there) counts from its last verdict or WhatsApp event.
+        Evaluated only for variants in such a state (the CASE guards the subqueries); each is
+        a range read of the timeline's (variant, at, id) index that stops at the first match.
+        """
+        from .timeline import VariantEvent  # the timeline's models import nothing of these
+
+        kind = VariantEvent.Kind
+        last_live = (
+            VariantEvent.objects.filter(variant_id=models.OuterRef(models.OuterRef("pk")), kind=kind.LIVE)
+            .order_by("-at", "-id")
+            .values("at")[:1]
+        )
+        first_unseen = (
+            VariantEvent.objects.filter(
+                variant_id=models.OuterRef("pk"),
+                kind__in=(kind.REVIEW_REJECTED, kind.NOT_VISIBLE, kind.REJECTED, kind.INVALID, kind.HELD),
+                at__gt=models.functions.Coalesce(
+                    models.Subquery(last_live), models.Value(NEVER, output_field=models.DateTimeField())
+                ),
+            )
+            .order_by("at", "id")
+            .values("at")[:1]
+        )
+        # Live in the catalog but not (yet) on WhatsApp: since its verdict or WhatsApp status last moved.
+        last_moved = (
+            VariantEvent.objects.filter(variant_id=models.OuterRef("pk"), kind__in=(kind.LIVE, kind.WHATSAPP))
+            .order_by("-at", "-id")
+            .values("at")[:1]
+        )
+        off_whatsapp = (
+            models.Q(excluded=False, meta_status=Variant.SyncStatus.SYNCED, verdict=Variant.Verdict.LIVE)
+            & models.Q(channel_review__has_key="whatsapp")
+            & ~models.Q(channel_review__whatsapp="APPROVED")
+        )
+        unseen = models.Q(excluded=False) & (
+            models.Q(meta_status=Variant.SyncStatus.FAILED)
+            | models.Q(
+                meta_status=Variant.SyncStatus.SYNCED,
+                verdict__in=(Variant.Verdict.REJECTED, Variant.Verdict.NOT_VISIBLE),
+            )
+        )
+        return self.annotate(
+            not_shown_since=models.Case(
+                models.When(unseen, then=models.Subquery(first_unseen)),
+                models.When(off_whatsapp, then=models.Subquery(last_moved)),
+                default=None,
+                output_field=models.DateTimeField(),
+            )
         )
 
     def health_counts(self) -> dict:

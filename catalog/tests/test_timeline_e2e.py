@@ -42,3 +42,69 @@ def test_a_whatsapp_capability_turned_off_in_meta_is_on_the_timeline_while_the_i
     assert (event.detail["whatsapp"], event.message) == ("NO_REVIEW", "WhatsApp was APPROVED")
     poll_verdicts(catalog, push.client_for(catalog))  # read again unchanged: nothing more
     assert VariantEvent.objects.filter(variant_id=variant.pk, kind=Kind.WHATSAPP).count() == 1
+
+
+# -- the merchant's product page: why not on WhatsApp, and since when -----------------------------
+
+
+def _product_page(catalog, client, variant: Variant) -> str:  # noqa: F811
+    from catalog import tenants
+    from catalog.models import Membership
+    from catalog.tests.factories import UserFactory
+
+    owner = UserFactory(username=f"owner-{variant.pk}")
+    tenants.add_member(catalog.tenant, owner, role=Membership.Role.OWNER)
+    client.force_login(owner)
+    return client.get(f"/health/products/{variant.product_id}/").content.decode()
+
+
+def _two_days_earlier(variant: Variant) -> None:
+    """The item's history so far happened two days ago: "since" must be today's event, not its first sync."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    VariantEvent.objects.filter(variant_id=variant.pk).update(at=F("at") - timedelta(days=2))
+
+
+def _since(variant: Variant, kind: str) -> str:
+    from django.utils import dateformat, timezone
+
+    at = VariantEvent.objects.filter(variant_id=variant.pk, kind=kind).latest("at").at
+    return "Since " + dateformat.format(timezone.localtime(at), "j M Y, H:i")
+
+
+def test_the_product_page_says_why_an_item_rejected_after_it_was_live_is_not_shown_and_since_when(catalog, client):  # noqa: F811
+    from sandbox.models import ProductItem
+
+    [variant] = add_variants(catalog, 1)
+    push_and_confirm(catalog)
+    poll_verdicts(catalog, push.client_for(catalog))
+    assert 'data-testid="not-shown-since"' not in _product_page(catalog, client, variant)  # live: nothing to date
+    _two_days_earlier(variant)
+
+    ProductItem.objects.filter(retailer_id=variant.retailer_id).update(review_status="rejected")
+    poll_verdicts(catalog, push.client_for(catalog))
+
+    page = _product_page(catalog, client, variant)
+    assert "rejected by Meta&#x27;s review" in page or "rejected by Meta's review" in page
+    assert _since(variant, Kind.REVIEW_REJECTED) in page  # the rejection, not the first sync
+    assert "Meta&#x27;s verdict: rejected in review" in page or "Meta's verdict: rejected in review" in page
+
+
+def test_the_product_page_says_a_live_item_is_not_on_whatsapp_when_whatsapp_is_off_and_since_when(catalog, client):  # noqa: F811
+    from sandbox.models import ProductItem
+
+    [variant] = add_variants(catalog, 1)
+    push_and_confirm(catalog)
+    poll_verdicts(catalog, push.client_for(catalog))
+    _two_days_earlier(variant)
+    item = ProductItem.objects.get(retailer_id=variant.retailer_id)
+    item.data = {**item.data, "disabled_capabilities": ["whatsapp"]}
+    item.save(update_fields=["data"])
+    poll_verdicts(catalog, push.client_for(catalog))
+
+    page = _product_page(catalog, client, variant)
+    assert "not on WhatsApp: WhatsApp is turned off for this item in Commerce Manager" in page
+    assert "available on WhatsApp" not in page
+    assert _since(variant, Kind.WHATSAPP) in page
