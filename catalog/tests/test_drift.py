@@ -274,3 +274,30 @@ def test_five_percent_drift_is_found_and_repushed_a_bounded_page_at_a_time(catal
     held = meta_items(catalog)
     assert all(str(v.price) in held[v.retailer_id]["price"] for v in drifted)  # ours again
     assert full_pass(catalog).drifted == 0
+
+
+def test_staff_repush_drift_from_the_admin_when_automatic_repush_is_off(catalog, client, settings):  # noqa: F811
+    from catalog.models import Membership
+    from catalog.tests.factories import MembershipFactory, UserFactory
+
+    settings.DRIFT_AUTO_REPUSH = False
+    edited, *_ = synced(catalog)
+    another_tool(catalog, [{"method": "UPDATE", "data": {"id": edited.retailer_id, "price": "1.00 USD"}}])
+    report = full_pass(catalog)
+    assert (report.drifted, report.repushed) == (1, 0)
+    finding = DriftFinding.objects.get(kind=Kind.DRIFT)
+    edited.refresh_from_db()
+    assert finding.state == State.OPEN and edited.meta_status == Variant.SyncStatus.SYNCED  # reported only
+
+    staff = UserFactory(is_staff=True)
+    MembershipFactory(user=staff, tenant=catalog.tenant, role=Membership.Role.STAFF)
+    client.force_login(staff)
+    form = {"action": "repush", "_selected_action": [finding.pk]}
+    assert client.post("/admin/catalog/driftfinding/", form).status_code == 302
+
+    finding.refresh_from_db()
+    edited.refresh_from_db()
+    assert finding.state == State.FIXED and edited.meta_status == Variant.SyncStatus.PENDING
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)
+    assert str(edited.price) in meta_items(catalog)[edited.retailer_id]["price"]  # ours again
+    assert full_pass(catalog).drifted == 0
