@@ -17,6 +17,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import item_state
+from catalog.domain_errors import DomainError
 from catalog.graph_clients import business_key, client_for_connection
 from catalog.meta.client import GraphClient
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, RateLimited, TransientError
@@ -36,7 +37,7 @@ _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_\-|.=+/]{20,1000}$")
 MAX_CATALOG_NAME = 200
 
 
-class FlowError(Exception):
+class FlowError(DomainError):
     """A user-facing, one-line reason an action was refused; nothing was changed."""
 
 

@@ -107,10 +107,7 @@ class Command(ServiceCommand):
         return SecretReader(self._stdin).read(path, "token")
 
     def _connect(self, owner, token: str, business_id: str) -> MetaConnection:
-        try:
-            connection = flows.connect_token(owner, token=token, business_id=business_id)
-        except flows.FlowError as exc:
-            raise CommandError(str(exc)) from exc
+        connection = flows.connect_token(owner, token=token, business_id=business_id)
         self._say(
             self.style.SUCCESS(
                 f"Token {connection.token_hint} saved for business {connection.business_id}: "
@@ -150,8 +147,6 @@ class Command(ServiceCommand):
             for line in exc.plan.consequences():
                 self._say(f"  - {line}")
             raise CommandError("This replaces the current catalog: re-run with --yes to confirm.") from exc
-        except flows.FlowError as exc:
-            raise CommandError(str(exc)) from exc
         self._say(
             self.style.SUCCESS(
                 f"{store.shop_domain} -> catalog {catalog.name} ({catalog.meta_catalog_id}), "
