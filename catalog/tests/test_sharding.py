@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import datetime
 
 import pytest
+from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -156,3 +159,70 @@ def test_staff_changing_the_shard_count_request_it_and_the_catalog_drains_first(
     assert sweep.sweep()["reshards"] == 1
     shop.refresh_from_db()
     assert (shop.shard_count, shop.reshard_to) == (4, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claims_racing_reshards_never_run_across_a_change_of_count():
+    """Workers claim and finish jobs in a loop while the count changes four times (PostgreSQL: real row locks).
+
+    Every job's lifetime lies wholly before or wholly after each change, and each job ran on a
+    shard of the count in force when it started: no job ever spans two partitions.
+    """
+    if db_connection.vendor == "sqlite":
+        pytest.skip("one writer at a time on SQLite: no race to lose")
+    shop = CatalogFactory(shard_count=1, max_batch_size=3)
+    product = ProductFactory(tenant=shop.tenant, store=shop.store)
+    for _ in range(24):
+        VariantFactory(product=product, catalog=shop)
+    item_state.refresh_variants(Variant.objects.filter(catalog=shop))
+    stop = threading.Event()
+    jobs: list[tuple[int, int]] = []  # (batch id, shard count the worker read)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            while not stop.is_set():
+                fresh = Catalog.objects.get(pk=shop.pk)
+                for shard in claim.shards(fresh):
+                    batch = claim.claim_items_batch(fresh, shard)
+                    if batch is not None:
+                        jobs.append((batch.pk, fresh.shard_count))
+                        time.sleep(0.002)  # in flight for a moment
+                        claim.release(batch, state=SyncBatch.State.FINISHED)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    changes: list[tuple[datetime, datetime, int]] = []  # (asked, applied, new count)
+    try:
+        for target in (2, 4, 2, 1):
+            time.sleep(0.3)  # let the workers load every shard
+            asked = timezone.now()
+            sharding.request(Catalog.objects.get(pk=shop.pk), target)
+            deadline = time.monotonic() + 30
+            while not sharding.reshard_if_drained(Catalog.objects.get(pk=shop.pk)):
+                assert time.monotonic() < deadline, "never drained"
+                time.sleep(0.01)
+            changes.append((asked, timezone.now(), target))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors
+    batches = {b.pk: b for b in SyncBatch.objects.filter(catalog=shop)}
+    assert all(batches[pk].finished_at for pk, _ in jobs)
+    assert {seen for _, seen in jobs} == {1, 2, 4}  # load under every count
+    for asked, applied, count in changes:
+        # A job that started before the request ended before the change was applied; none started meanwhile.
+        for pk, _ in jobs:
+            job = batches[pk]
+            assert not (job.created_at < asked and job.finished_at > applied), (pk, count)
+            assert not (asked < job.created_at < applied), (pk, count)
+    counts = [1] + [count for _, _, count in changes]
+    for pk, seen in jobs:
+        assert batches[pk].shard < seen and seen in counts
+    assert not SyncBatch.objects.filter(catalog=shop, kind=Kind.RESHARD).exists()
