@@ -53,6 +53,23 @@ PRODUCT_FIELDS = (
     "videos",
     "metafields",
 )
+# Product fields staff set (the Meta item reads them) and Shopify never writes.
+PRODUCT_STAFF_FIELDS = tuple(
+    f.attname
+    for f in Product._meta.concrete_fields
+    if f.attname
+    not in {
+        "id",
+        "tenant_id",
+        "store_id",
+        "shopify_product_id",
+        "shopify_observed_at",
+        "removed_at",
+        "created_at",
+        "updated_at",
+        *PRODUCT_FIELDS,
+    }
+)
 # Product fields a source may not carry (records.ProductRecord: None): the stored value stays.
 KEPT_WHEN_ABSENT = ("shopify_category_id", "shopify_category", "videos", "metafields")
 _ABSENT_DEFAULTS = {"shopify_category_id": str, "shopify_category": str, "videos": list, "metafields": dict}
@@ -169,7 +186,7 @@ def upsert_products(
     now = timezone.now()
     with transaction.atomic():
         lock_store(store)
-        applied, created = _upsert_product_rows(store, by_id, observed_at, now, result)
+        applied, created, held = _upsert_product_rows(store, by_id, observed_at, now, result)
         if not applied:
             return result
         pk_by_product_id = dict(
@@ -178,7 +195,7 @@ def upsert_products(
             .values_list("shopify_product_id", "pk")
         )
         result.product_pks = list(pk_by_product_id.values())
-        products_by_pk = _products_by_pk(pk_by_product_id, created) if refresh else None
+        products_by_pk = _products_by_pk(pk_by_product_id, {**created, **held}) if refresh else None
         # Products whose own fields changed: every variant's item changes with them.
         changed_products = [pk_by_product_id[pid] for pid, changed in applied.items() if changed and pid not in created]
         refreshed_pks: set[int] = set()
@@ -274,14 +291,15 @@ def _record_shopify_changes(
     result.created_invalid_ids = []
 
 
-def _products_by_pk(pk_by_product_id: dict[int, int], created: dict[int, Product]) -> dict[int, Product]:
-    """The applied products as instances, by pk: those just created as built, the rest read.
+def _products_by_pk(pk_by_product_id: dict[int, int], built: dict[int, Product]) -> dict[int, Product]:
+    """The applied products as instances, by pk: those built in memory as they are, the rest read.
 
-    A product created by this call holds exactly the values it was inserted with, so
-    reading it back (a tenth of an initial import's CPU) would give the same instance.
+    A product this call wrote holds exactly the values it was written with, and an unchanged
+    one the values its row was read with, so reading either back (a tenth of an initial
+    import's CPU, a twelfth of a webhook drain's) would give the same instance.
     """
     products: dict[int, Product] = {}
-    for product_id, product in created.items():
+    for product_id, product in built.items():
         if (pk := pk_by_product_id.get(product_id)) is not None:
             product.pk = pk
             products[pk] = product
@@ -338,18 +356,28 @@ def _catalog_id(store: ShopifyStore) -> int | None:
 
 def _upsert_product_rows(
     store: ShopifyStore, by_id: dict[int, ProductRecord], observed_at: datetime, now: datetime, result: UpsertResult
-) -> tuple[dict[int, bool], dict[int, Product]]:
+) -> tuple[dict[int, bool], dict[int, Product], dict[int, Product]]:
     """Write new/changed products.
 
     Return ``{shopify_product_id: the fields that changed ([] when none)}`` of the applied
-    records, and the products created (unsaved instances with the values written, by Shopify id).
+    records, the products created (unsaved instances with the values written, by Shopify id)
+    and the other applied products as they now stand (instances with every field a Meta item
+    reads: the values written or kept, and staff's own from the row), so nothing is read back.
     """
     existing: dict[int, dict] = {}
     for ids in chunked(list(by_id)):
         for row in (
             Product.objects.for_tenant(store.tenant_id)
             .filter(shopify_product_id__in=ids)
-            .values("pk", "store_id", "shopify_product_id", "removed_at", "shopify_observed_at", *PRODUCT_FIELDS)
+            .values(
+                "pk",
+                "store_id",
+                "shopify_product_id",
+                "removed_at",
+                "shopify_observed_at",
+                *PRODUCT_FIELDS,
+                *PRODUCT_STAFF_FIELDS,
+            )
         ):
             existing[row["shopify_product_id"]] = row
     tombstones: dict[int, datetime] = {}
@@ -361,6 +389,7 @@ def _upsert_product_rows(
         )
     applied: dict[int, list[str]] = {}
     created: dict[int, Product] = {}
+    held: dict[int, Product] = {}
     to_write: list[Product] = []
     new_product = InstanceBuilder.for_model(Product)
     for product_id, record in by_id.items():
@@ -390,7 +419,17 @@ def _upsert_product_rows(
             if row["store_id"] != store.pk or removed_at is not None:
                 changed.append("product back in Shopify" if removed_at is not None else "product store")
             applied[product_id] = changed
+            staff = {name: row[name] for name in PRODUCT_STAFF_FIELDS}
             if not changed:
+                held[product_id] = new_product(
+                    tenant_id=store.tenant_id,
+                    store_id=row["store_id"],
+                    shopify_product_id=product_id,
+                    shopify_observed_at=row["shopify_observed_at"],
+                    removed_at=removed_at,
+                    **{name: row[name] for name in PRODUCT_FIELDS},
+                    **staff,
+                )
                 continue
             result.products_updated += 1
         else:
@@ -416,6 +455,11 @@ def _upsert_product_rows(
         to_write.append(product)
         if row is None:
             created[product_id] = product
+        else:
+            # Staff's fields are not written (not in the upsert's fields), but the item reads them.
+            for name, value in staff.items():
+                setattr(product, name, value)
+            held[product_id] = product
     if to_write:
         upsert_instances(
             Product,
@@ -423,7 +467,7 @@ def _upsert_product_rows(
             unique_fields=["tenant", "shopify_product_id"],
             update_fields=[*PRODUCT_FIELDS, "store", "shopify_observed_at", "removed_at", "updated_at"],
         )
-    return applied, created
+    return applied, created, held
 
 
 def _upsert_variant_rows(

@@ -32,10 +32,10 @@ SIZES = [5, 50]
 REFRESH_QUERIES = 5 if connection.vendor == "postgresql" else 6
 # The store's lock; per table (products, variants) a lookup of existing rows and a copy
 # upsert (temp table, INSERT ... ON CONFLICT, drop), the variants' with their new state
-# (refreshed in memory: no read-back); the applied products read; the catalog assignment;
+# (refreshed in memory: no read-back); the catalog assignment;
 # the timeline's INSERT ... SELECT (the refresh events go by COPY, not in the query log);
 # the pks of the changed products' variants (none left to refresh), inside a savepoint.
-UPSERT_QUERIES = 16
+UPSERT_QUERIES = 15
 # The store's lock, the products' and variants' UPDATEs, the refresh of the removed
 # variants and their timeline events, in one transaction per chunk (PostgreSQL: the
 # refresh events by COPY, which the query log does not list).

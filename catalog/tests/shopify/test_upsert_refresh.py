@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog import item_state
-from catalog.models import Variant, VariantEvent
+from catalog.models import Product, Variant, VariantEvent
 from catalog.shopify import records
 from catalog.shopify.upsert import upsert_products
 
@@ -117,3 +117,24 @@ def test_any_sequence_of_upserts_leaves_every_state_current(store, catalog, step
         assert _nothing_left_stale()
         if day % 2:
             _synced_and_live()
+
+
+@pytest.mark.parametrize("changed", [True, False], ids=["product changed", "product unchanged"])
+def test_staff_fields_of_the_product_stay_in_the_items_refreshed_in_memory(store, catalog, changed):
+    upsert_products(store, [_record()], observed_at=T0)
+    Product.objects.update(google_product_category="Home & Garden > Decor > Candles", custom_label_0="summer")
+    assert item_state.refresh_variants(Variant.objects.all()) == 2
+    _synced_and_live()
+    title = "Cedar Candle XL" if changed else "Cedar Candle"
+    upsert_products(store, [_record(title=title, price="30.00", updated_at="2025-03-05T15:00:00Z")], observed_at=T0)
+    assert set(Variant.objects.values_list("meta_status", flat=True)) == {Status.PENDING}
+    assert _nothing_left_stale()
+
+
+def test_a_product_staff_excluded_stays_excluded_through_a_webhook_change(store, catalog):
+    upsert_products(store, [_record()], observed_at=T0)
+    Product.objects.update(excluded_from_meta=True)
+    item_state.refresh_variants(Variant.objects.all())
+    upsert_products(store, [_record(title="Cedar Candle XL", updated_at="2025-03-05T15:00:00Z")], observed_at=T0)
+    assert set(Variant.objects.values_list("excluded", flat=True)) == {True}
+    assert _nothing_left_stale()
