@@ -2,7 +2,19 @@
 run(ctx) and baseline(ctx) (both return a dict with at least ``items``), sql_per_5000(run)
 and speedup(run, base)."""
 
-from . import freshness, full_sync, health, import_, incremental, replace_feed, webhooks
+from . import (
+    conversions,
+    drift,
+    freshness,
+    full_sync,
+    health,
+    import_,
+    incremental,
+    product_sets,
+    replace_feed,
+    verdicts,
+    webhooks,
+)
 
 SCENARIOS = {
     "freshness": freshness,
@@ -12,4 +24,8 @@ SCENARIOS = {
     "replace_feed": replace_feed,
     "health": health,
     "webhooks": webhooks,
+    "verdicts": verdicts,
+    "drift": drift,
+    "product_sets": product_sets,
+    "conversions": conversions,
 }

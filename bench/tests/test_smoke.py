@@ -31,6 +31,10 @@ NEEDS = {
     "import": "catalog.shopify.importer",
     "webhooks": "catalog.shopify.webhooks",
     "health": "diagnostics.health",
+    "verdicts": "diagnostics.verdicts",
+    "drift": "catalog.sync.drift",
+    "product_sets": "catalog.sync.product_sets",
+    "conversions": "conversions.send",
 }
 # A run takes 6-12 s alone on these machines; CI shares the two cores with the other
 # xdist worker. Below pytest-timeout's 300 s, so our own clean-up runs, not its.
