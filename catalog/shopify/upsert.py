@@ -347,6 +347,15 @@ def lock_store(store: ShopifyStore) -> None:
     list(ShopifyStore.objects.select_for_update(no_key=True).filter(pk=store.pk).values_list("pk", flat=True))
 
 
+def _stored_rows(model, tenant_id: int, id_field: str, ids: list[int], fields: tuple[str, ...]) -> dict[int, dict]:
+    """The tenant's stored rows of these Shopify ids (``id_field``) as dicts of ``fields``, by id."""
+    rows: dict[int, dict] = {}
+    for chunk in chunked(ids):
+        for row in model.objects.for_tenant(tenant_id).filter(**{f"{id_field}__in": chunk}).values(id_field, *fields):
+            rows[row[id_field]] = row
+    return rows
+
+
 def _catalog_id(store: ShopifyStore) -> int | None:
     try:
         return store.catalog.pk
@@ -364,22 +373,13 @@ def _upsert_product_rows(
     and the other applied products as they now stand (instances with every field a Meta item
     reads: the values written or kept, and staff's own from the row), so nothing is read back.
     """
-    existing: dict[int, dict] = {}
-    for ids in chunked(list(by_id)):
-        for row in (
-            Product.objects.for_tenant(store.tenant_id)
-            .filter(shopify_product_id__in=ids)
-            .values(
-                "pk",
-                "store_id",
-                "shopify_product_id",
-                "removed_at",
-                "shopify_observed_at",
-                *PRODUCT_FIELDS,
-                *PRODUCT_STAFF_FIELDS,
-            )
-        ):
-            existing[row["shopify_product_id"]] = row
+    existing = _stored_rows(
+        Product,
+        store.tenant_id,
+        "shopify_product_id",
+        list(by_id),
+        ("pk", "store_id", "removed_at", "shopify_observed_at", *PRODUCT_FIELDS, *PRODUCT_STAFF_FIELDS),
+    )
     tombstones: dict[int, datetime] = {}
     for ids in chunked([pid for pid in by_id if pid not in existing]):
         tombstones.update(
@@ -506,27 +506,24 @@ def _upsert_variant_rows(
     if not incoming:
         return []
     in_memory = products_by_pk is not None
-    existing: dict[int, dict] = {}
-    stored_candidates = [vid for vid, record in incoming.items() if record.shopify_product_id not in new_products]
-    for ids in chunked(stored_candidates):
-        for row in (
-            Variant.objects.for_tenant(store.tenant_id)
-            .filter(shopify_variant_id__in=ids)
-            .values(
-                "pk",
-                "product_id",
-                "retailer_id",
-                "shopify_variant_id",
-                "removed_at",
-                "inventory_quantity",
-                "inventory_tracked",
-                "inventory_updated_at",
-                "shopify_observed_at",
-                *VARIANT_FIELDS,
-                *(("catalog_id", *item_state.REFRESH_READS) if in_memory else ()),
-            )
-        ):
-            existing[row["shopify_variant_id"]] = row
+    existing = _stored_rows(
+        Variant,
+        store.tenant_id,
+        "shopify_variant_id",
+        [vid for vid, record in incoming.items() if record.shopify_product_id not in new_products],
+        (
+            "pk",
+            "product_id",
+            "retailer_id",
+            "removed_at",
+            "inventory_quantity",
+            "inventory_tracked",
+            "inventory_updated_at",
+            "shopify_observed_at",
+            *VARIANT_FIELDS,
+            *(("catalog_id", *item_state.REFRESH_READS) if in_memory else ()),
+        ),
+    )
     to_write: list[Variant] = []
     new_rows: list[Variant] = []
     changed_pks: list[int] = []
