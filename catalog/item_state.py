@@ -463,15 +463,7 @@ def _refresh_event(variant: Variant) -> timeline.Row:
     else:
         kind = Event.CHANGED
     detail = {"status": "excluded" if variant.excluded else variant.meta_status}
-    return timeline.Row(
-        tenant_id=variant.tenant_id,
-        variant_id=variant.pk,
-        product_id=variant.product_id,
-        catalog_id=variant.catalog_id,
-        kind=kind,
-        detail=detail,
-        message=variant.last_error,
-    )
+    return timeline.Row.of(variant, kind, detail=detail, message=variant.last_error)
 
 
 # --- The send-time gate ------------------------------------------------------------------------

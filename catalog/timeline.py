@@ -93,45 +93,49 @@ class Row:
     detail: dict | None = None
     message: str = ""
 
+    @classmethod
+    def of(
+        cls, variant: Variant, kind: str, *, detail: dict | None = None, message: str = "", batch_id: int | None = None
+    ) -> Row:
+        """The event ``kind`` of ``variant``, under the tenant, product and catalog it holds now."""
+        return cls(
+            tenant_id=variant.tenant_id,
+            variant_id=variant.pk,
+            product_id=variant.product_id,
+            catalog_id=variant.catalog_id,
+            batch_id=batch_id,
+            kind=kind,
+            detail=detail,
+            message=message,
+        )
+
+    def values(self, at: datetime) -> tuple:
+        """The row's columns in ``_COLUMNS`` order, as written."""
+        return (
+            self.tenant_id,
+            self.variant_id,
+            self.product_id,
+            self.catalog_id,
+            self.batch_id,
+            self.kind,
+            at,
+            self.detail or {},
+            self.message[:500],
+        )
+
 
 def record_rows(rows: Iterable[Row], *, at: datetime | None = None) -> int:
     """Write events of variants held in memory (``COPY`` on PostgreSQL); return how many."""
     at = at or timezone.now()
-    return insert_rows(
-        VariantEvent,
-        _COLUMNS,
-        (
-            (
-                row.tenant_id,
-                row.variant_id,
-                row.product_id,
-                row.catalog_id,
-                row.batch_id,
-                row.kind,
-                at,
-                row.detail or {},
-                row.message[:500],
-            )
-            for row in rows
-        ),
-    )
+    return insert_rows(VariantEvent, _COLUMNS, (row.values(at) for row in rows))
 
 
 def record_one(
     variant: Variant, kind: str, *, detail: dict | None = None, message: str = "", batch_id: int | None = None
 ) -> VariantEvent:
     """One event of one variant (a staff edit, a re-review request of one item)."""
-    return VariantEvent.objects.create(
-        tenant_id=variant.tenant_id,
-        variant_id=variant.pk,
-        product_id=variant.product_id,
-        catalog_id=variant.catalog_id,
-        batch_id=batch_id,
-        kind=kind,
-        at=timezone.now(),
-        detail=detail or {},
-        message=message[:500],
-    )
+    row = Row.of(variant, kind, detail=detail, message=message, batch_id=batch_id)
+    return VariantEvent.objects.create(**dict(zip(_COLUMNS, row.values(timezone.now()), strict=True)))
 
 
 # --- Reading -------------------------------------------------------------------------------------
