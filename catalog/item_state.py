@@ -487,16 +487,7 @@ def fail_at_send(batch: SyncBatch, failures: Mapping[int, tuple[Sequence[items.P
             timeline.record_from(
                 rows, Event.INVALID, at=now, batch_id=batch.pk, message=error, detail=timeline.batch_detail(batch.kind)
             )
-            done += rows.update(
-                meta_status=Status.FAILED,
-                failure_source=Source.LOCAL,
-                last_error=error,
-                last_error_fix=fix,
-                last_error_code=code,
-                in_flight_method=method,
-                verdict=Verdict.NONE,
-                updated_at=now,
-            )
+            done += rows.update(in_flight_method=method, updated_at=now, **failure(Source.LOCAL, error, fix, code))
     return done
 
 
@@ -511,6 +502,18 @@ def released() -> dict:
 def no_failure() -> dict:
     """The fields that clear a variant's failure: no source, no error, no fix."""
     return {"failure_source": Source.NONE, "last_error": "", "last_error_code": "", "last_error_fix": ""}
+
+
+def failure(source: str, error: str, fix: str, code: str) -> dict:
+    """The fields of a variant that cannot be live: FAILED, who said so and why, no verdict."""
+    return {
+        "meta_status": Status.FAILED,
+        "failure_source": source,
+        "last_error": error,
+        "last_error_fix": fix,
+        "last_error_code": code,
+        "verdict": Verdict.NONE,
+    }
 
 
 def release_batch(batch: SyncBatch, *, now=None) -> int:
@@ -805,14 +808,7 @@ def mark_imported(
         by_values[_failure_texts(problems)].append(pk)
     for (error, fix, code), pks in by_values.items():
         Variant.objects.filter(pk__in=pks).update(
-            meta_status=Status.FAILED,
-            failure_source=Source.LOCAL,
-            synced_hash="",
-            last_error=error,
-            last_error_fix=fix,
-            last_error_code=code,
-            verdict=Verdict.NONE,
-            updated_at=now,
+            synced_hash="", updated_at=now, **failure(Source.LOCAL, error, fix, code)
         )
 
 
@@ -831,14 +827,7 @@ def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: s
     """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
     Variant.objects.filter(pk__in=list(found)).update(created_via=Variant.CreatedVia.OTHER, **_held_as_sent(now))
     Variant.objects.filter(pk__in=list(missing)).update(
-        meta_status=Status.FAILED,
-        failure_source=Source.INTEGRATION,
-        meta_item_id="",
-        meta_retailer_id="",
-        last_error_code=code,
-        last_error=message,
-        last_error_fix=fix,
-        verdict=Verdict.NONE,
+        meta_item_id="", meta_retailer_id="", **failure(Source.INTEGRATION, message, fix, code)
     )
 
 
