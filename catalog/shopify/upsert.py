@@ -109,18 +109,6 @@ class UpsertResult:
     # Those of them our checks failed at insert: their "Caught before sending" (never sent to Meta).
     created_invalid_ids: list[int] = field(default_factory=list, repr=False)
 
-    def add(self, other: UpsertResult) -> None:
-        for name in (
-            "products_created",
-            "products_updated",
-            "products_stale",
-            "variants_created",
-            "variants_updated",
-            "variants_removed",
-            "variants_changed",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
 
 def chunked(values: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
     """``values`` in chunks that fit one ``IN (...)`` lookup."""
