@@ -569,26 +569,25 @@ def _upsert_variant_rows(
             and tracked == row["inventory_tracked"]
             and all(row[name] == values[name] for name in VARIANT_FIELDS)
         )
-        if same:
-            if in_memory and product_pk in changed_products:
-                # Unchanged itself, but its product's fields changed: only its state may be written.
-                refreshable(
-                    row,
-                    new_variant(
-                        tenant_id=store.tenant_id,
-                        product_id=product_pk,
-                        shopify_variant_id=variant_id,
-                        retailer_id=row["retailer_id"],
-                        inventory_quantity=quantity,
-                        inventory_tracked=tracked,
-                        inventory_updated_at=inventory_at,
-                        shopify_observed_at=row["shopify_observed_at"],
-                        removed_at=None,
-                        updated_at=now,
-                        **values,
-                    ),
-                    False,
-                )
+        # Unchanged itself, but its product's fields changed: only its state may be written.
+        state_only = same and in_memory and product_pk in changed_products
+        if same and not state_only:
+            continue
+        instance = new_variant(
+            tenant_id=store.tenant_id,
+            product_id=product_pk,
+            shopify_variant_id=variant_id,
+            retailer_id=row["retailer_id"],
+            inventory_quantity=quantity,
+            inventory_tracked=tracked,
+            inventory_updated_at=inventory_at,
+            shopify_observed_at=row["shopify_observed_at"] if same else seen_at,
+            removed_at=None,
+            updated_at=now,
+            **values,
+        )
+        if state_only:
+            refreshable(row, instance, False)
             continue
         result.variants_updated += 1
         if not in_memory:
@@ -616,19 +615,6 @@ def _upsert_variant_rows(
                     detail={"fields": fields},
                 )
             )
-        instance = new_variant(
-            tenant_id=store.tenant_id,
-            product_id=product_pk,
-            shopify_variant_id=variant_id,
-            retailer_id=row["retailer_id"],
-            inventory_quantity=quantity,
-            inventory_tracked=tracked,
-            inventory_updated_at=inventory_at,
-            shopify_observed_at=seen_at,
-            removed_at=None,
-            updated_at=now,
-            **values,
-        )
         if in_memory:
             refreshable(row, instance, True)
         else:
