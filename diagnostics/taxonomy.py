@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -37,20 +38,8 @@ def load_error_taxonomy() -> int:
     """
     now = timezone.now()
     rows = [
-        ErrorType(
-            code=d.code,
-            source=d.source,
-            category=d.category,
-            priority=d.priority,
-            title=d.title,
-            description=d.description,
-            fix=d.fix,
-            fix_location=d.fix_location,
-            help_url=d.help_url,
-            known=True,
-            created_at=now,
-            updated_at=now,
-        )
+        # A definition's fields are the error type's own (error_catalog.ErrorDefinition).
+        ErrorType(**asdict(d), known=True, created_at=now, updated_at=now)
         for d in error_catalog.all_definitions()
     ]
     ErrorType.objects.bulk_create(
