@@ -7,6 +7,7 @@ cards contradict.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -34,14 +35,9 @@ def take_snapshot(catalog: Catalog, *, taken_at: datetime | None = None) -> Heal
         tenant_id=catalog.tenant_id,
         catalog=catalog,
         taken_at=taken_at,
-        pending=counts.pending,
+        # The snapshot's variant counts are the cards' StateCounts, each field under its own name.
+        **asdict(counts),
         synced=counts.synced,
-        failed=counts.failed,
-        live=counts.live,
-        not_visible=counts.not_visible,
-        rejected=counts.rejected,
-        in_review=counts.in_review,
-        excluded=counts.excluded,
         open_high=by_priority[Priority.HIGH],
         open_medium=by_priority[Priority.MEDIUM],
         open_low=by_priority[Priority.LOW],
