@@ -49,8 +49,10 @@ class InstanceBuilder:
         self.model = model
         fields = model._meta.concrete_fields
         self.attnames = frozenset(f.attname for f in fields)
-        self.dynamic = [f for f in fields if f.has_default() and callable(f.default)]
-        self.static = {f.attname: f.get_default() for f in fields if f not in self.dynamic}
+        dynamic = [f for f in fields if f.has_default() and callable(f.default)]
+        # (attname, default factory): the factory called directly, not through Field.get_default.
+        self.dynamic = [(f.attname, f.default) for f in dynamic]
+        self.static = {f.attname: f.get_default() for f in fields if f not in dynamic}
         self.plain = not (pre_init.has_listeners(model) or post_init.has_listeners(model))
 
     @classmethod
@@ -62,14 +64,15 @@ class InstanceBuilder:
     def __call__(self, **values) -> models.Model:
         if not self.plain:
             return self.model(**values)
-        if unknown := values.keys() - self.attnames:
+        if not self.attnames.issuperset(values):
+            unknown = values.keys() - self.attnames
             raise TypeError(f"{self.model.__name__} has no field(s) {', '.join(sorted(unknown))}")
         obj = self.model.__new__(self.model)
         attributes = obj.__dict__
         attributes.update(self.static)
-        for field in self.dynamic:
-            if field.attname not in values:
-                attributes[field.attname] = field.get_default()
+        for attname, default in self.dynamic:
+            if attname not in values:
+                attributes[attname] = default()
         attributes.update(values)
         obj._state = ModelState()
         return obj
