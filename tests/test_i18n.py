@@ -18,7 +18,7 @@ from alerts import digest
 from catalog.connection import flows, token_health
 from catalog.meta.errors import AuthError, GraphAPIError, PermissionDenied, TransientError
 from catalog.models import Catalog, MetaConnection, VariantEvent
-from catalog.tests.factories import ProductFactory, VariantEventFactory, VariantFactory
+from catalog.tests.factories import LiveVariantFactory, ProductFactory, VariantEventFactory, VariantFactory
 from diagnostics.models import ErrorType
 from diagnostics.taxonomy import load_error_taxonomy
 from diagnostics.templatetags.diagnostics_tags import num
@@ -230,6 +230,31 @@ def test_timeline_event_summary_is_shown_in_french_on_the_product_page(owner_cli
     )
     page = owner_client.get(reverse("health:product", args=[product.pk]), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Modification Shopify reçue · dans le lot d’articles n° 12 : Nouvelle variante" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("whatsapp", "expected"),
+    [
+        ("PENDING", "En ligne dans le catalogue, pas encore sur WhatsApp : l’examen WhatsApp de Meta est en cours."),
+        (
+            "NO_REVIEW",
+            "En ligne dans le catalogue mais pas sur WhatsApp : WhatsApp est désactivé pour cet article dans "
+            "Commerce Manager.",
+        ),
+        ("REJECTED", "En ligne dans le catalogue mais pas sur WhatsApp : le statut WhatsApp de Meta est REJECTED."),
+    ],
+)
+def test_live_but_not_on_whatsapp_is_said_in_french(owner_client, catalog, whatsapp, expected):
+    variant = LiveVariantFactory(catalog=catalog, channel_review={"whatsapp": whatsapp})
+    VariantEventFactory(variant=variant, kind=VariantEvent.Kind.WHATSAPP, at=datetime(2026, 3, 5, 14, 30, tzinfo=UTC))
+    page = owner_client.get(
+        reverse("health:product", args=[variant.product_id]), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert f'<p class="headline">{expected}</p>' in page
+    since = re.search(r'data-testid="not-shown-since">([^<]*)<a href="#history">([^<]*)<', page)
+    assert since.group(1).startswith("Depuis le 5 ") and "(il y a " in since.group(1)  # since when, in French
+    assert since.group(2) == "Historique"
 
 
 @pytest.mark.django_db
