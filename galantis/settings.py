@@ -170,6 +170,9 @@ SHOPIFY_IMPORT_ANALYZE_ROWS = env.int("SHOPIFY_IMPORT_ANALYZE_ROWS", default=50_
 # Minutes between polls of Meta's diagnostics (Meta recommends hourly); the health page
 # treats diagnostics older than two intervals as stale ("last checked at ...").
 DIAGNOSTICS_POLL_MINUTES = env.int("DIAGNOSTICS_POLL_MINUTES", default=60)
+# Lookups of 100 items by id an hourly verdict poll may make while many items wait for
+# Meta's verdict (50 when the catalog is calm): 2% of a one-user business's management quota.
+VERDICT_MAX_LOOKUPS_PER_RUN = env.int("VERDICT_MAX_LOOKUPS_PER_RUN", default=400)
 
 # E-mail (alert digests): a URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
 # development prints mails on the console. Tests use Django's locmem backend.

@@ -192,6 +192,28 @@ def test_live_items_keep_a_share_of_the_lookups_while_many_others_change(catalog
     assert Variant.objects.filter(catalog=catalog, verdict=Variant.Verdict.IN_REVIEW).count() == 3
 
 
+def test_many_items_waiting_for_a_verdict_raise_the_lookups_up_to_the_cap(catalog, monkeypatch, settings):  # noqa: F811
+    """A first sync's items are read in hours, not weeks: the budget follows the waiting items, capped."""
+    from diagnostics import verdicts
+
+    monkeypatch.setattr(verdicts, "LOOKUP_BATCH", 1)  # one item a lookup: five items need five calls
+    monkeypatch.setattr(verdicts, "MAX_LOOKUPS_PER_RUN", 1)
+    monkeypatch.setattr(verdicts, "LIVE_LOOKUPS_PER_RUN", 1)
+    settings.VERDICT_MAX_LOOKUPS_PER_RUN = 3
+    for _ in range(5):
+        _variant(catalog)
+    push_and_confirm(catalog)
+    assert verdicts.lookups_for(catalog) == 3  # 5 waiting + the live share, capped
+
+    report = poll_verdicts(catalog, push.client_for(catalog))
+    assert report.looked_up == 2  # three calls: two for the waiting items, one kept for live ones (none yet)
+    settings.VERDICT_MAX_LOOKUPS_PER_RUN = 100
+    assert verdicts.lookups_for(catalog) == 4  # the 3 still in review + the live share
+    poll_verdicts(catalog, push.client_for(catalog))
+    assert not Variant.objects.filter(catalog=catalog, verdict=Variant.Verdict.IN_REVIEW).exists()
+    assert verdicts.lookups_for(catalog) == 1  # calm again: the calm budget
+
+
 def test_an_expired_token_pauses_before_any_write(catalog, settings):  # noqa: F811
     from sandbox import faults
 
