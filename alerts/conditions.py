@@ -2,9 +2,9 @@
 
 Token, pause and Conversions API conditions read a few rows of their own tables; the failure
 share comes from the maintained ``VariantStateCount`` rows (never a COUNT over variants).
-Items rejected after having been live are read exactly from the per-item timeline: the
-"rejected in review" events of the last day that follow a "live" event of the same variant
-(a partial index holds only the rejected events).
+Items rejected or no longer visible after having been live are read exactly from the per-item
+timeline: the "rejected in review" or "not visible" events of the last day that follow a "live"
+event of the same variant (a partial index holds only those events).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from catalog import item_state
 from catalog.models import Catalog, DriftFinding, MetaConnection, Tenant, Variant, VariantEvent, VariantStateCount
 from conversions.models import ConversionEvent
 from diagnostics import states
@@ -73,6 +74,7 @@ def find(tenant: Tenant, previous: dict[str, Alert], *, now: datetime | None = N
         if spike:
             found.append(spike)
         found.append(rejected_items(tenant, catalog, now))
+        found.append(not_visible_items(tenant, catalog, now))
     conversions = conversions_failing(tenant, now)
     if conversions:
         found.append(conversions)
@@ -206,6 +208,48 @@ def rejected_key(catalog: Catalog) -> str:
     return f"rejected:{catalog.pk}"
 
 
+def not_visible_key(catalog: Catalog) -> str:
+    return f"not_visible:{catalog.pk}"
+
+
+@dataclass
+class _AfterLive:
+    """Items whose verdict became ``verdict`` (timeline event ``event``) after they had been live, still so."""
+
+    n: int  # distinct variants
+    sample: list[tuple[str, str, dict]]  # the latest few: (retailer id, event message, event detail)
+    latest_event_id: int
+
+
+def _after_live(tenant: Tenant, catalog: Catalog, now: datetime, event: str, verdict: str) -> _AfterLive | None:
+    """An ``event`` within the last ALERTS_REPEAT_HOURS, after a "live" event of the same variant, still ``verdict``.
+
+    Three short reads: the latest events (the partial index ``variantevent_after_live``), their
+    distinct variants, the sample's retailer ids.
+    """
+    since = now - timedelta(hours=settings.ALERTS_REPEAT_HOURS)
+    live_before = VariantEvent.objects.filter(
+        variant_id=OuterRef("variant_id"), kind=VariantEvent.Kind.LIVE, at__lt=OuterRef("at")
+    )
+    still = Variant.objects.filter(catalog_id=catalog.pk, verdict=verdict).values("pk")
+    events = (
+        VariantEvent.objects.for_tenant(tenant)
+        .filter(catalog_id=catalog.pk, kind=event, at__gte=since, at__lte=now)
+        .filter(Exists(live_before), variant_id__in=still)
+    )
+    latest = list(
+        events.order_by("-at", "-id").values_list("variant_id", "id", "message", "detail")[: REJECTED_SAMPLE * 4]
+    )
+    if not latest:
+        return None
+    n = events.values("variant_id").distinct().count()
+    sample_ids = list(dict.fromkeys(vid for vid, _, _, _ in latest))[:REJECTED_SAMPLE]
+    names = dict(Variant.objects.filter(pk__in=sample_ids).values_list("pk", "retailer_id"))
+    newest = {vid: (message, detail or {}) for vid, _, message, detail in reversed(latest)}
+    sample = [(str(names.get(vid, vid)), *newest[vid]) for vid in sample_ids]
+    return _AfterLive(n, sample, latest[0][1])
+
+
 def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition:
     """Items Meta's review rejected after they had been live, read exactly from the per-item timeline.
 
@@ -215,30 +259,18 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
     closes the alert. Each new rejection changes the fingerprint, so it is sent at once.
     """
     key = rejected_key(catalog)
-    Event = VariantEvent.Kind
-    since = now - timedelta(hours=settings.ALERTS_REPEAT_HOURS)
-    live_before = VariantEvent.objects.filter(variant_id=OuterRef("variant_id"), kind=Event.LIVE, at__lt=OuterRef("at"))
-    still_rejected = Variant.objects.filter(catalog_id=catalog.pk, verdict=Variant.Verdict.REJECTED).values("pk")
-    events = (
-        VariantEvent.objects.for_tenant(tenant)
-        .filter(catalog_id=catalog.pk, kind=Event.REVIEW_REJECTED, at__gte=since, at__lte=now)
-        .filter(Exists(live_before), variant_id__in=still_rejected)
-    )
-    latest = list(events.order_by("-at", "-id").values_list("variant_id", "id", "message")[: REJECTED_SAMPLE * 4])
-    if not latest:
+    found = _after_live(tenant, catalog, now, VariantEvent.Kind.REVIEW_REJECTED, Variant.Verdict.REJECTED)
+    if found is None:
         return Condition(Kind.REJECTED, key, "", open=False, catalog_id=catalog.pk)
-    n = events.values("variant_id").distinct().count()
-    sample_ids = list(dict.fromkeys(vid for vid, _, _ in latest))[:REJECTED_SAMPLE]
-    names = dict(Variant.objects.filter(pk__in=sample_ids).values_list("pk", "retailer_id"))
-    reasons = {vid: msg for vid, _, msg in reversed(latest)}
+    n = found.n
     # Meta's reasons are shown as Meta (or the timeline) wrote them.
     lines = [
         t(
             gettext_noop("- %(item)s: %(reason)s"),
-            item=str(names.get(vid, vid)),
-            reason=raw(reasons[vid]) if reasons.get(vid) else t(gettext_noop("no reason given")),
+            item=item,
+            reason=raw(message) if message else t(gettext_noop("no reason given")),
         )
-        for vid in sample_ids
+        for item, message, _ in found.sample
     ]
     title = (
         gettext_noop("1 item of %(catalog)s rejected in Meta's review after being live")
@@ -263,7 +295,69 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
         join([t(intro, n=n), *lines], "\n"),
         _items_url(tenant, catalog, states.REJECTED),
         t(gettext_noop("See the rejected items and why")),
-        fingerprint=f"rejected_live:{n}:{latest[0][1]}",
+        fingerprint=f"rejected_live:{n}:{found.latest_event_id}",
+        catalog_id=catalog.pk,
+        seen_count=n,
+    )
+
+
+def _not_visible_reasons(detail: dict) -> list[dict]:
+    """Why Meta stopped showing an item, from its "not visible" event's detail (Meta's fields then)."""
+    reasons = []
+    if str(detail.get("visibility", "")).lower() in ("staging", "hidden"):
+        reasons.append(t(gettext_noop("hidden in Meta")))
+    if str(detail.get("image", "")).upper() in item_state.IMAGE_FAILED:
+        reasons.append(t(gettext_noop("Meta cannot fetch the image")))
+    if str(detail.get("whatsapp", "")).upper() in item_state.CHANNEL_REJECTED:
+        reasons.append(t(gettext_noop("WhatsApp's review rejected it")))
+    return reasons
+
+
+def not_visible_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition:
+    """Items Meta stopped showing for any other reason than its review after they had been live.
+
+    Hidden in Meta, an image Meta can no longer fetch, WhatsApp's review rejecting the item:
+    a "not visible" event within the last ALERTS_REPEAT_HOURS after a "live" one, on a variant
+    still not visible now (a review rejection is the alert above). Same rules as that alert.
+    """
+    key = not_visible_key(catalog)
+    found = _after_live(tenant, catalog, now, VariantEvent.Kind.NOT_VISIBLE, Variant.Verdict.NOT_VISIBLE)
+    if found is None:
+        return Condition(Kind.NOT_VISIBLE, key, "", open=False, catalog_id=catalog.pk)
+    n = found.n
+    lines = [
+        t(
+            gettext_noop("- %(item)s: %(reason)s"),
+            item=item,
+            reason=join(reasons, ", ")
+            if (reasons := _not_visible_reasons(detail))
+            else t(gettext_noop("no reason given")),
+        )
+        for item, _, detail in found.sample
+    ]
+    title = (
+        gettext_noop("1 item of %(catalog)s no longer visible after being live")
+        if n == 1
+        else gettext_noop("%(n)s items of %(catalog)s no longer visible after being live")
+    )
+    intro = (
+        gettext_noop(
+            "Meta stopped showing 1 item that customers could see until then. Its timeline says when and why. Latest:"
+        )
+        if n == 1
+        else gettext_noop(
+            "Meta stopped showing %(n)s items that customers could see until then. "
+            "Each item's timeline says when and why. Latest:"
+        )
+    )
+    return Condition(
+        Kind.NOT_VISIBLE,
+        key,
+        t(title, n=n, catalog=catalog.name),
+        join([t(intro, n=n), *lines], "\n"),
+        _items_url(tenant, catalog, states.HIDDEN),
+        t(gettext_noop("See the items no longer shown and why")),
+        fingerprint=f"not_visible_live:{n}:{found.latest_event_id}",
         catalog_id=catalog.pk,
         seen_count=n,
     )

@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
     SYNC_PAUSED = "sync_paused", "Sync paused"
     FAILURE_SPIKE = "failure_spike", "Failure spike"
     REJECTED = "rejected", "Items rejected in Meta's review"
+    NOT_VISIBLE = "not_visible", "Items no longer visible after being live"
     CONVERSIONS = "conversions", "Conversions API failing"
     DRIFT = "drift", "Drift, ghosts or a duplicate catalog found in Meta"
 

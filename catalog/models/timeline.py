@@ -86,10 +86,12 @@ class VariantEvent(TenantOwned):
             models.Index(fields=["product_id", "at", "id"], name="variantevent_product_at"),
             # Retention purge.
             models.Index(fields=["at"], name="variantevent_at"),
-            # The alert "rejected after having been live" reads a catalog's recent review
-            # rejections: a partial index holds only those (few) rows.
+            # The alerts "rejected" and "no longer visible after having been live" read a catalog's
+            # recent review rejections and "not visible" verdicts: a partial index holds only those (few) rows.
             models.Index(
-                fields=["catalog_id", "at"], condition=models.Q(kind="review_rejected"), name="variantevent_rejected"
+                fields=["catalog_id", "at"],
+                condition=models.Q(kind__in=["review_rejected", "not_visible"]),
+                name="variantevent_after_live",
             ),
         ]
 

@@ -85,6 +85,43 @@ def test_an_item_rejected_after_it_was_live_is_on_its_timeline_counted_and_in_th
     assert item.retailer_id in alert.message and first_rejected.retailer_id not in alert.message
 
 
+def test_an_item_no_longer_visible_after_it_was_live_is_in_the_next_digest_and_one_still_live_is_not(catalog):  # noqa: F811
+    from django.utils import translation
+
+    from sandbox.models import ProductItem
+
+    owner = UserFactory(username="owner-nv", email="owner@not-visible.example")
+    tenants.add_member(catalog.tenant, owner, role=Membership.Role.OWNER)
+    item, still_live = _variant(catalog), _variant(catalog, title="Linen Trousers")
+    push_and_confirm(catalog)
+    _poll(catalog)
+    digest.build_for_tenant(catalog.tenant, now=timezone.now())  # both live: nothing to say
+    assert not Alert.objects.filter(kind=Kind.NOT_VISIBLE, resolved_at__isnull=True).exists()
+
+    # Later Meta can no longer fetch the image of one of them (not a review rejection).
+    ProductItem.objects.filter(retailer_id=item.retailer_id).update(image_fetch_status="FETCH_FAILED")
+    _poll(catalog)
+
+    item.refresh_from_db()
+    still_live.refresh_from_db()
+    assert (item.verdict, still_live.verdict) == (Verdict.NOT_VISIBLE, Verdict.LIVE)
+    assert _kinds(item)[-2:] == [Event.LIVE, Event.NOT_VISIBLE]
+    new = digest.build_for_tenant(catalog.tenant, now=timezone.now() + timedelta(hours=1))
+    assert isinstance(new, Digest) and new.recipients == ["owner@not-visible.example"]
+    [alert] = Alert.objects.filter(kind=Kind.NOT_VISIBLE, resolved_at__isnull=True)
+    assert alert.pk in new.alert_ids and alert.title == f"1 item of {catalog.name} no longer visible after being live"
+    assert f"- {item.retailer_id}: Meta cannot fetch the image" in alert.message
+    assert still_live.retailer_id not in alert.message
+    assert "state=hidden" in alert.fix_url and alert.fix_label == "See the items no longer shown and why"
+    assert not Alert.objects.filter(kind=Kind.REJECTED, resolved_at__isnull=True).exists()  # not a review rejection
+    with translation.override("fr"):
+        assert alert.display_title == f"1 article de {catalog.name} n’est plus visible après avoir été en ligne"
+        assert f"{item.retailer_id} : Meta ne parvient pas à récupérer l’image" in alert.display_message
+    # The next run says nothing new: one alert, deduplicated, not in another digest this period.
+    assert digest.build_for_tenant(catalog.tenant, now=timezone.now() + timedelta(hours=1, minutes=1)) is None
+    assert Alert.objects.filter(kind=Kind.NOT_VISIBLE).count() == 1
+
+
 def test_a_fixed_item_meta_still_rejects_is_reviewed_again_and_the_outcome_is_on_its_timeline(catalog):  # noqa: F811
     item = _variant(catalog, title="Replica Linen Shirt")
     push_and_confirm(catalog)
