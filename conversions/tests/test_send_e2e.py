@@ -228,3 +228,24 @@ def test_a_dead_event_retried_from_the_dead_letters_is_sent(capi):
     assert ConversionEvent.objects.get().state == State.DEAD
     assert send.retry_dead(ConversionEvent.objects.all()) == 1
     assert send.send_catalog_events(capi.catalog.pk).sent == 1
+
+
+def test_a_burst_of_paid_orders_is_drained_in_one_run_and_every_purchase_reaches_the_pixel(capi):
+    """The drain's path: consecutive orders/paid deliveries recorded together, one send for them all."""
+    from catalog.shopify import webhooks
+    from sandbox.shopify import changes
+
+    variant = capi.sandbox_variant()
+    orders = [changes.create_order(capi.shop, [(variant, 1)], email=f"buyer{n}@example.com") for n in range(5)]
+    paid = WebhookEvent.objects.filter(topic="orders/paid")
+    assert paid.filter(state=WebhookEvent.State.RECEIVED).count() == 5
+
+    while webhooks.drain(capi.catalog.store_id):
+        pass
+
+    assert set(paid.values_list("state", flat=True)) == {WebhookEvent.State.PROCESSED}
+    assert ConversionEvent.objects.filter(state=State.QUEUED).count() == 5
+    assert send.send_catalog_events(capi.catalog.pk).sent == 5
+    received = _received(capi.meta["pixel_id"])
+    assert sorted(e.event_id for e in received) == sorted(str(o.legacy_id) for o in orders)
+    assert all("buyer" not in bytes(body).decode() for body in paid.values_list("body", flat=True))
