@@ -59,6 +59,14 @@ HELD = Q(
     synced_hash="",
     meta_item_id="",
 )
+# In flight again with the very version Meta rejected, while Meta holds an older one (so a
+# replace feed must list it: left out, that older version would be deleted). Its "Sent" and,
+# when Meta rejects it again, its "Rejected by Meta" say nothing new: the timeline skips both.
+RESENT_REJECTED = (
+    Q(meta_status=Status.FAILED, failure_source__in=(Source.META_BATCH, Source.META_FEED), in_flight_method=UPSERT)
+    & Q(failed_hash=F("in_flight_hash"))
+    & ~Q(failed_hash="")
+)
 HELD_CODE = "HELD_SAME_PAYLOAD"
 HELD_MESSAGE = (
     "Meta rejected exactly this version of the item before, so Galantis holds it instead of sending it again."
@@ -532,6 +540,8 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
 
     A variant that changed in flight stays PENDING (the new data may fix it). Variants
     our own validation failed at send time keep that verdict (they were hidden or left out).
+    The very version Meta rejected before, rejected again, writes no timeline event
+    (``RESENT_REJECTED``: a replace feed lists it each time); its message is Meta's latest.
     """
     now = timezone.now()
     rows = list(rejected.items())
@@ -547,7 +557,12 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
             LOCALLY_FAILED
         )
         timeline.record_from(
-            rows, Event.REJECTED, at=now, batch_id=batch.pk, message=messages, detail=timeline.batch_detail(batch.kind)
+            rows.exclude(RESENT_REJECTED & UNCHANGED),
+            Event.REJECTED,
+            at=now,
+            batch_id=batch.pk,
+            message=messages,
+            detail=timeline.batch_detail(batch.kind),
         )
         done += rows.update(
             meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),

@@ -195,8 +195,9 @@ def claim_rows(
         updated_at=now,
     )
     if claimed:  # the per-item timeline: one INSERT ... SELECT for the whole claim
+        # The version Meta rejected, listed again by a replace feed (Meta holds an older one): no news.
         timeline.record_from(
-            Variant.objects.filter(in_flight_batch=batch),
+            Variant.objects.filter(in_flight_batch=batch).exclude(item_state.RESENT_REJECTED),
             VariantEvent.Kind.SENT,
             at=now,
             batch_id=batch.pk,
