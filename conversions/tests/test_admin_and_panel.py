@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
@@ -148,3 +150,30 @@ def test_two_workers_never_claim_the_same_event(catalog):
     ConversionEventFactory.create_batch(3, catalog=catalog)
     first = send.claim(catalog.pk)
     assert len(first) == 3 and send.claim(catalog.pk) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks taken by two connections: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_at_the_same_moment_get_disjoint_events():
+    """Both claims run while the other holds its lock: each takes rows the other skipped, none twice."""
+    catalog = CatalogFactory(pixel_id="200000000000001")
+    ConversionEventFactory.create_batch(40, catalog=catalog)
+    barrier = threading.Barrier(2)
+    claimed: list[list[int]] = []
+
+    def worker():
+        try:
+            barrier.wait(timeout=10)
+            claimed.append([row.pk for row in send.claim(catalog.pk, limit=30)])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    first, second = claimed
+    assert not set(first) & set(second)
+    assert len(first) + len(second) == 40
+    assert ConversionEvent.objects.filter(state=State.SENDING).count() == 40

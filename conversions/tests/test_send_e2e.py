@@ -249,3 +249,6 @@ def test_a_burst_of_paid_orders_is_drained_in_one_run_and_every_purchase_reaches
     received = _received(capi.meta["pixel_id"])
     assert sorted(e.event_id for e in received) == sorted(str(o.legacy_id) for o in orders)
     assert all("buyer" not in bytes(body).decode() for body in paid.values_list("body", flat=True))
+    # Sent: the hashed customer data is gone from every row (one UPDATE), the rest of the event kept.
+    for payload in ConversionEvent.objects.values_list("payload", flat=True):
+        assert payload["user_data"] == {} and payload["event_name"] == "Purchase" and payload["custom_data"]["value"]
