@@ -42,18 +42,6 @@ def test_a_call_takes_the_oldest_changes_first_not_the_lowest_ids():
     assert set(Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True)) == {fourth.pk, third.pk}
 
 
-def test_a_large_backlog_is_claimed_in_id_order(monkeypatch):
-    """A first sync's backlog is too big to sort by time each call: the primary key's order serves it."""
-    monkeypatch.setattr(claim, "OLDEST_FIRST_UP_TO", 3)
-    catalog = CatalogFactory(max_batch_size=2)
-    first, second, third, fourth = make_variants(catalog, 4)
-    now = timezone.now()
-    for age, variant in enumerate((fourth, third, second, first)):
-        Variant.objects.filter(pk=variant.pk).update(updated_at=now - timedelta(seconds=10 - age))
-    batch = claim.claim_items_batch(catalog, 0)
-    assert set(Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True)) == {first.pk, second.pk}
-
-
 def test_batch_size_never_exceeds_metas_limit(settings):
     settings.SYNC_MAX_ITEMS_PER_BATCH = 99999
     assert claim.batch_size_for(CatalogFactory(max_batch_size=5000)) == claim.MAX_ITEMS_PER_BATCH == 5000

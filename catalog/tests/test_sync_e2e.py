@@ -757,9 +757,8 @@ def test_update_feed_carries_only_pending_changes(catalog):
 # Push: +1 since a push re-reads the catalog's shard count after locking a shard (claim.lock_shard).
 # Per-item timeline (issue 19): +1 each, the claim's and the confirmation's INSERT ... SELECT of
 # the items' events (one statement whatever the batch's size). Confirm: +1 for the batch's
-# conditional exit (SyncBatch.objects.move, taken before the verdict). Push: +1 for the catalog's
-# pending count from the maintained state counts (claim.claim_items_batch: oldest change first).
-QUERIES_PER_BATCH = {"sqlite": (24, 12), "postgresql": (22, 10)}
+# conditional exit (SyncBatch.objects.move, taken before the verdict).
+QUERIES_PER_BATCH = {"sqlite": (23, 12), "postgresql": (21, 10)}
 
 
 @contextmanager
