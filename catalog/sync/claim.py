@@ -175,15 +175,8 @@ class _StalePartition(Exception):
 def claim_rows(
     catalog: Catalog, batch: SyncBatch, candidates: QuerySet[Variant], limit: int | None, *, deletes: bool = True
 ) -> int:
-    """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many.
-
-    With a ``limit`` (a Batch API call), the oldest changes first (``updated_at``: a refresh
-    or a release stamps it): a burst bigger than one call goes in the order it arrived, so
-    no change waits for the calls of those that came after it (by pk, the last call of a
-    12,000-change burst held changes received first: the freshness p95).
-    """
-    order = ("updated_at", "pk") if limit is not None else ("pk",)
-    candidates = candidates.filter(in_flight_batch__isnull=True).order_by(*order)
+    """Attach up to ``limit`` still-unclaimed ``candidates`` to ``batch``; return how many."""
+    candidates = candidates.filter(in_flight_batch__isnull=True).order_by("pk")
     ids = candidates.values("pk")
     if limit is not None:
         ids = ids[:limit]

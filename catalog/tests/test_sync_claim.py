@@ -30,18 +30,6 @@ def test_claim_takes_at_most_the_catalog_batch_size():
     assert all(v.in_flight_hash == v.payload_hash for v in Variant.objects.filter(in_flight_batch=batch))
 
 
-def test_a_call_takes_the_oldest_changes_first_not_the_lowest_ids():
-    """A burst bigger than one call goes in arrival order: no change waits behind later ones."""
-    catalog = CatalogFactory(max_batch_size=2)
-    first, second, third, fourth = make_variants(catalog, 4)
-    now = timezone.now()
-    # Changed in the reverse order of their ids.
-    for age, variant in enumerate((fourth, third, second, first)):
-        Variant.objects.filter(pk=variant.pk).update(updated_at=now - timedelta(seconds=10 - age))
-    batch = claim.claim_items_batch(catalog, 0)
-    assert set(Variant.objects.filter(in_flight_batch=batch).values_list("pk", flat=True)) == {fourth.pk, third.pk}
-
-
 def test_batch_size_never_exceeds_metas_limit(settings):
     settings.SYNC_MAX_ITEMS_PER_BATCH = 99999
     assert claim.batch_size_for(CatalogFactory(max_batch_size=5000)) == claim.MAX_ITEMS_PER_BATCH == 5000
