@@ -123,9 +123,18 @@ def _retailer_ids(tenant_id: int, payloads: list[dict]) -> dict[int, str]:
 
 
 def record_paid_order(store: ShopifyStore, payload: dict, *, webhook_event_id: int | None = None) -> Outcome:
-    """Queue the Purchase event of a paid order (once per order); redact the stored delivery."""
+    """Queue the Purchase event of a paid order (once per order); redact the stored delivery.
+
+    A run of one (:func:`_record_many`). A concurrent delivery of the same order that
+    inserted first makes the insert fail; looked at again, the order is a repeat.
+    """
     try:
-        return _record(store, payload, webhook_event_id)
+        try:
+            with transaction.atomic():
+                return _record_many(store, [payload], [webhook_event_id])[0]
+        except IntegrityError:
+            with transaction.atomic():
+                return _record_many(store, [payload], [webhook_event_id])[0]
     finally:
         redact_delivery(webhook_event_id, payload)
 
@@ -240,39 +249,6 @@ def _queued_outcome(row: ConversionEvent, dead_reason: str) -> Outcome:
     if dead_reason:
         return Outcome(False, f"Purchase {row.event_id} not sendable: {dead_reason}", row)
     return Outcome(True, f"Purchase {row.event_id} queued for the Conversions API.", row)
-
-
-def _record(store: ShopifyStore, payload: dict, webhook_event_id: int | None) -> Outcome:
-    if not settings_for(store.tenant_id).enabled:
-        return Outcome(False, "The Conversions API is turned off for this tenant: no event.")
-    catalog = Catalog.objects.filter(store=store).first()
-    if catalog is None:
-        return Outcome(False, "The store has no Meta catalog, hence no pixel: no event.")
-    now = timezone.now()
-    try:
-        built = _build(store, payload, _retailer_ids(store.tenant_id, [payload]), now)
-    except events.NotAnOrder as exc:
-        return Outcome(False, f"Not a usable order: {exc}")
-    existing = (
-        ConversionEvent.objects.for_tenant(store.tenant_id)
-        .filter(event_name=built.payload["event_name"], event_id=built.event_id)
-        .first()
-    )
-    if existing is not None:
-        return _repeat(existing, built)
-    row, dead_reason = _new_event(store, catalog, built, webhook_event_id, now)
-    try:
-        with transaction.atomic():
-            row.save()
-    except IntegrityError:  # the same order queued by a concurrent delivery
-        existing = ConversionEvent.objects.for_tenant(store.tenant_id).get(
-            event_name=row.event_name, event_id=row.event_id
-        )
-        return _repeat(existing, built)
-    if not dead_reason:
-        enqueue("conversions.tasks.send_catalog_events", catalog.pk, group=f"conversions:{catalog.pk}")
-        logger.info("Queued Purchase %s for catalog %s", row.event_id, catalog.pk)
-    return _queued_outcome(row, dead_reason)
 
 
 def _order_version_fields(built: events.BuiltEvent) -> dict:
