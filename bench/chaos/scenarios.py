@@ -278,7 +278,6 @@ def webhook_count(variants: int) -> int:
 
 def build_deliveries(run: ChaosRun, total: int) -> list[tuple[bytes, dict]]:
     """Shopify changes prices over and over; one signed delivery per version, plus duplicates."""
-    import uuid
     from datetime import timedelta
     from decimal import Decimal
 
@@ -289,7 +288,7 @@ def build_deliveries(run: ChaosRun, total: int) -> list[tuple[bytes, dict]]:
     from sandbox.shopify.models import Shop
     from sandbox.shopify.models import Variant as ShopVariant
 
-    from ..scenarios.webhooks import sign
+    from ..scenarios.webhooks import signed_headers
 
     store = run.catalog().store
     shop = Shop.objects.get(domain=store.shop_domain)
@@ -308,21 +307,7 @@ def build_deliveries(run: ChaosRun, total: int) -> list[tuple[bytes, dict]]:
         ShopProduct.objects.filter(pk=product.pk).update(updated_at=clock)
         product.refresh_from_db()
         body = payloads.dumps(payloads.product(product))
-        deliveries.append(
-            (
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": "products/update",
-                    "X-Shopify-Shop-Domain": store.shop_domain,
-                    "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
-                    "X-Shopify-API-Version": "2025-10",
-                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                    "X-Shopify-Event-Id": str(uuid.uuid4()),
-                    "X-Shopify-Triggered-At": clock.isoformat(),
-                },
-            )
-        )
+        deliveries.append((body, signed_headers(store, "products/update", body, clock.isoformat())))
     duplicates = [rng.choice(deliveries) for _ in range(total - unique)]  # Shopify's retries: same ids
     burst = deliveries + duplicates
     rng.shuffle(burst)

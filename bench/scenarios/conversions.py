@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from decimal import Decimal
 
 from ..report import Target
 from ..seed import connect_meta
 from .common import bench_catalog, latency_figures
 from .wave2 import Clock
-from .webhooks import SENDERS, send_burst, sign
+from .webhooks import SENDERS, send_burst, signed_headers
 
 SEED_KIND = "catalog"
 SCALES_WITH_CATALOG = False
@@ -105,21 +104,7 @@ def deliveries(count: int) -> list[tuple[bytes, dict]]:
     out = []
     for payload in orders(count):
         body = json.dumps(payload).encode()
-        out.append(
-            (
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": "orders/paid",
-                    "X-Shopify-Shop-Domain": store.shop_domain,
-                    "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
-                    "X-Shopify-API-Version": "2025-10",
-                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                    "X-Shopify-Event-Id": str(uuid.uuid4()),
-                    "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                },
-            )
-        )
+        out.append((body, signed_headers(store, "orders/paid", body)))
     return out
 
 

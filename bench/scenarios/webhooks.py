@@ -92,22 +92,22 @@ def deliveries(count: int) -> tuple[list[tuple[bytes, dict]], str]:
     out = []
     for n in range(count):
         body = json.dumps(payloads[n % len(payloads)]).encode()
-        out.append(
-            (
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "X-Shopify-Topic": "products/update",
-                    "X-Shopify-Shop-Domain": store.shop_domain,
-                    "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
-                    "X-Shopify-API-Version": "2025-10",
-                    "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-                    "X-Shopify-Event-Id": str(uuid.uuid4()),
-                    "X-Shopify-Triggered-At": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                },
-            )
-        )
+        out.append((body, signed_headers(store, "products/update", body)))
     return out, store.shop_domain
+
+
+def signed_headers(store, topic: str, body: bytes, triggered_at: str | None = None) -> dict:
+    """The headers Shopify sends with a delivery of ``body``: signed with the store's secret, fresh ids."""
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": store.shop_domain,
+        "X-Shopify-Hmac-Sha256": sign(body, store.webhook_secret),
+        "X-Shopify-API-Version": "2025-10",
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": triggered_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def prepare(ctx) -> dict:
