@@ -288,14 +288,24 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
             "Each item's timeline says when and why. Latest:"
         )
     )
+    fix = gettext_noop("See the rejected items and why")
+    texts = (title, intro, lines, fix)
+    return _after_live_condition(Kind.REJECTED, key, tenant, catalog, found, texts, states.REJECTED)
+
+
+def _after_live_condition(kind, key: str, tenant: Tenant, catalog: Catalog, found, texts, state) -> Condition:
+    """The open condition of items no longer shown after being live: ``texts`` are its
+    (title, intro, item lines, fix label) message ids and lines, ``state`` the items' list."""
+    title, intro, lines, fix = texts
+    n = found.n
     return Condition(
-        Kind.REJECTED,
+        kind,
         key,
         t(title, n=n, catalog=catalog.name),
         join([t(intro, n=n), *lines], "\n"),
-        _items_url(tenant, catalog, states.REJECTED),
-        t(gettext_noop("See the rejected items and why")),
-        fingerprint=f"rejected_live:{n}:{found.latest_event_id}",
+        _items_url(tenant, catalog, state),
+        t(fix),
+        fingerprint=f"{kind.value}_live:{n}:{found.latest_event_id}",
         catalog_id=catalog.pk,
         seen_count=n,
     )
@@ -350,17 +360,9 @@ def not_visible_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condit
             "Each item's timeline says when and why. Latest:"
         )
     )
-    return Condition(
-        Kind.NOT_VISIBLE,
-        key,
-        t(title, n=n, catalog=catalog.name),
-        join([t(intro, n=n), *lines], "\n"),
-        _items_url(tenant, catalog, states.HIDDEN),
-        t(gettext_noop("See the items no longer shown and why")),
-        fingerprint=f"not_visible_live:{n}:{found.latest_event_id}",
-        catalog_id=catalog.pk,
-        seen_count=n,
-    )
+    fix = gettext_noop("See the items no longer shown and why")
+    texts = (title, intro, lines, fix)
+    return _after_live_condition(Kind.NOT_VISIBLE, key, tenant, catalog, found, texts, states.HIDDEN)
 
 
 def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
