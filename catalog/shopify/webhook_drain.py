@@ -26,7 +26,7 @@ from .records import (
     product_from_rest,
 )
 from .upsert import chunked, newest_records, upsert_products
-from .webhook_handlers import HANDLERS, TOMBSTONE_DAYS, Ignored, _Context, _needs_admin_api
+from .webhook_handlers import HANDLERS, TOMBSTONE_DAYS, Context, Ignored, needs_admin_api
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _apply(event: WebhookEvent, client: ShopifyClient | None = None) -> tuple[st
         handler = HANDLERS.get(event.topic)
         if handler is None:
             raise Ignored(f"Unknown topic {event.topic!r}: recorded only.")
-        note = handler(_Context(event, payload, client)) or ""
+        note = handler(Context(event, payload, client)) or ""
     except Ignored as exc:
         state, note = WebhookEvent.State.IGNORED, str(exc)
     except ShopifyError as exc:
@@ -158,12 +158,12 @@ def process_product_events(store_id: int, event_ids: list[int], *, client: Shopi
     outcomes: dict[int, tuple[str, str]] = {}
     batch: list[tuple[WebhookEvent, ProductRecord]] = []
     for event, payload, record in parsed:
-        if record is None or _needs_admin_api(payload, record, known):
+        if record is None or needs_admin_api(payload, record, known):
             outcomes.update(_apply_batch(store, batch, client))
             batch = []
             outcomes[event.pk] = _apply(event, client)
             continue
-        record.observed_at = _Context(event, payload, client).event_time
+        record.observed_at = Context(event, payload, client).event_time
         batch.append((event, record))
     outcomes.update(_apply_batch(store, batch, client))
     _write_outcomes(events, outcomes)

@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 TOMBSTONE_DAYS = timedelta(days=7)
 
 
-def _parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """A Shopify timestamp (a header or a payload field) as a datetime; None if absent or unreadable."""
     if not value:
         return None
     try:
@@ -52,7 +53,9 @@ class Ignored(Exception):
     """The event needs no change (older than stored data, unknown object): state IGNORED."""
 
 
-class _Context:
+class Context:
+    """One event being applied: its row, its parsed payload, and a Shopify client made on first use."""
+
     def __init__(self, event: WebhookEvent, payload: dict, client: ShopifyClient | None) -> None:
         self.event = event
         self.store = event.store
@@ -71,7 +74,7 @@ class _Context:
         return self.event.triggered_at or self.event.received_at
 
 
-def _needs_admin_api(payload: dict, record: ProductRecord, known: set[int]) -> bool:
+def needs_admin_api(payload: dict, record: ProductRecord, known: set[int]) -> bool:
     """True when the payload cannot be applied alone and the product must be read from Shopify.
 
     It lists fewer variants than the product has, or has new variants without the
@@ -87,7 +90,7 @@ def _needs_admin_api(payload: dict, record: ProductRecord, known: set[int]) -> b
     return bool(all_ids - listed) or untracked_unknown
 
 
-def _products_upsert(ctx: _Context) -> str:
+def _products_upsert(ctx: Context) -> str:
     record = product_from_rest(ctx.payload)
     if record is None:
         raise Ignored("No product id in the payload.")
@@ -97,7 +100,7 @@ def _products_upsert(ctx: _Context) -> str:
         .filter(shopify_variant_id__in=sorted({v.shopify_variant_id for v in record.variants}))
         .values_list("shopify_variant_id", flat=True)
     )
-    if _needs_admin_api(ctx.payload, record, known):
+    if needs_admin_api(ctx.payload, record, known):
         # Read the product from the Admin API.
         node = ctx.client.product(record.shopify_product_id)
         if node is None:
@@ -118,7 +121,7 @@ def _products_upsert(ctx: _Context) -> str:
     )
 
 
-def _products_delete(ctx: _Context) -> str:
+def _products_delete(ctx: Context) -> str:
     product_id = ctx.payload.get("id")
     if not isinstance(product_id, int):
         product_id = gid_number(product_id)
@@ -140,7 +143,7 @@ def _products_delete(ctx: _Context) -> str:
     return f"product {product_id} removed ({variants} variants)"
 
 
-def _inventory_level(ctx: _Context) -> str:
+def _inventory_level(ctx: Context) -> str:
     item_id = ctx.payload.get("inventory_item_id")
     variants = Variant.objects.for_tenant(ctx.store.tenant_id).filter(
         product__store=ctx.store, inventory_item_id=item_id
@@ -178,7 +181,7 @@ def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
     return f"stock {total} on {len(pks)} variant(s), {changed} changed for Meta"
 
 
-def _inventory_item(ctx: _Context) -> str:
+def _inventory_item(ctx: Context) -> str:
     item_id = ctx.payload.get("id")
     if "tracked" not in ctx.payload:
         raise Ignored("No tracked flag in the payload.")
@@ -201,7 +204,7 @@ def _inventory_item(ctx: _Context) -> str:
     return f"tracked={bool(ctx.payload['tracked'])} on {len(pks)} variant(s), {changed} changed for Meta"
 
 
-def _collection_upsert(ctx: _Context) -> str:
+def _collection_upsert(ctx: Context) -> str:
     record = collection_from_rest(ctx.payload)
     if record is None:
         raise Ignored("No collection id in the payload.")
@@ -217,7 +220,7 @@ def _collection_upsert(ctx: _Context) -> str:
     return f"product set {product_set.pk if product_set else '-'} with {len(members)} product(s)"
 
 
-def _collection_delete(ctx: _Context) -> str:
+def _collection_delete(ctx: Context) -> str:
     collection_id = ctx.payload.get("id")
     if not isinstance(collection_id, int):
         collection_id = gid_number(collection_id)
@@ -226,7 +229,7 @@ def _collection_delete(ctx: _Context) -> str:
     return f"collection {collection_id} removed"
 
 
-def _app_uninstalled(ctx: _Context) -> str:
+def _app_uninstalled(ctx: Context) -> str:
     when = ctx.event_time
     ShopifyStore.objects.filter(pk=ctx.store.pk).update(uninstalled_at=when, updated_at=timezone.now())
     reason = (
@@ -241,7 +244,7 @@ def _app_uninstalled(ctx: _Context) -> str:
     return f"store marked uninstalled; {paused} catalog(s) paused"
 
 
-def _shop_update(ctx: _Context) -> str:
+def _shop_update(ctx: Context) -> str:
     store = ctx.store
     values = {
         "name": str(ctx.payload.get("name") or store.name)[:255],
@@ -257,7 +260,7 @@ def _shop_update(ctx: _Context) -> str:
     return f"shop updated; {changed} variant(s) changed for Meta"
 
 
-def _order_paid(ctx: _Context) -> str:
+def _order_paid(ctx: Context) -> str:
     """Hand a paid order to the Conversions API app (one Purchase event per order)."""
     from conversions.orders import record_paid_order  # the app that owns the queue (imported late: no cycle)
 
@@ -267,7 +270,7 @@ def _order_paid(ctx: _Context) -> str:
     return outcome.note
 
 
-HANDLERS: dict[str, Callable[[_Context], str]] = {
+HANDLERS: dict[str, Callable[[Context], str]] = {
     "products/create": _products_upsert,
     "products/update": _products_upsert,
     "products/delete": _products_delete,

@@ -22,7 +22,7 @@ from catalog.models import WebhookEvent
 
 from . import signing_keys
 from .webhook_drain import request_drain
-from .webhook_handlers import HANDLERS, _parse_time
+from .webhook_handlers import HANDLERS, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def receive(raw_body: bytes, headers: Mapping[str, str]) -> Reception:
         "webhook_id": webhook_id,
         "dedup_key": dedup_key,
         "api_version": (headers.get(API_VERSION) or "")[:16],
-        "triggered_at": _parse_time(headers.get(TRIGGERED_AT)),
+        "triggered_at": parse_time(headers.get(TRIGGERED_AT)),
         "body": raw_body,
         "headers": {name: headers[name][:500] for name in KEPT_HEADERS if headers.get(name)},
         "state": state,

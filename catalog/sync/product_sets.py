@@ -55,6 +55,7 @@ from galantis import logcontext
 from . import pause
 from .push import write_refusal
 from .run_report import CatalogRunReport
+from .schedule import RECHECK_AFTER
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,6 @@ MAX_WRITES_PER_RUN = 100
 MAX_FILTER_VALUES = 100_000
 # A filter no item matches: the set of a collection with nothing in Meta.
 EMPTY_FILTER = {"retailer_id": {"eq": "galantis-empty-product-set"}}
-# Every set is looked at again this often, even without a known change (a verdict or a
-# staff exclusion changes what Meta holds without touching the collection).
-RECHECK_AFTER = timedelta(hours=6)
 # A claim left by a worker that died is taken over after this.
 CLAIM_TTL = timedelta(minutes=10)
 PRODUCT_SET_FIELDS = "id,name,retailer_id,product_count"

@@ -51,6 +51,9 @@ SCHEDULES = [
 ]
 # A failed replace feed stops holding back Batch API pushes for this long.
 FEED_RETRY_WINDOW = timedelta(hours=1)
+# Every product set is looked at again this often, even without a known change (a verdict or a
+# staff exclusion changes what Meta holds without touching the collection).
+RECHECK_AFTER = timedelta(hours=6)
 
 
 def writable_catalogs() -> QuerySet[Catalog]:
@@ -159,8 +162,6 @@ def enqueue_due_feeds() -> int:
 
 def enqueue_due_product_sets() -> int:
     """Queue a product-set run for every catalog with a set waiting for a write (or due for a look)."""
-    from .product_sets import RECHECK_AFTER  # here, not at load: product_sets → push → this module
-
     stale = timezone.now() - RECHECK_AFTER
     queued = 0
     for catalog in writable_catalogs().iterator():
