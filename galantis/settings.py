@@ -213,7 +213,7 @@ SANDBOX_FEED_SLICE_SECONDS = env.float("SANDBOX_FEED_SLICE_SECONDS", default=5.0
 SANDBOX_FEED_FAIL_AFTER_ROWS = env.int("SANDBOX_FEED_FAIL_AFTER_ROWS", default=0)
 # Shopify sandbox: seconds before a bulk operation starts running (tests set 0), seconds of
 # work one status poll may spend writing its JSONL, and the default rate-limit bucket of a new
-# shop: Shopify's Standard plan today (shopify.dev GraphQL Admin rate limits: 100 points/s; a
+# shop: Shopify's Standard plan today (docs/shopify-api.md §4: 100 points/s; a
 # 2,000-point bucket in its answers). Older docs said 1,000 at 50/s: set both to imitate that.
 SANDBOX_SHOPIFY_BULK_DELAY_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_DELAY_SECONDS", default=1.0)
 SANDBOX_SHOPIFY_BULK_SLICE_SECONDS = env.float("SANDBOX_SHOPIFY_BULK_SLICE_SECONDS", default=5.0)

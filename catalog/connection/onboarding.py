@@ -8,23 +8,11 @@ Settings → WhatsApp Connection, which runs the normal import or link flow
 (``flows.choose_catalog``). Pasting a token stays the way a token gets in: a token in the
 payload is never stored.
 
-What a delivery looks like, and where that comes from:
-
-- The envelope and the signature are those of every Graph API webhook (developers.facebook.com
-  /docs/graph-api/webhooks/getting-started): ``{"object": ..., "entry": [{"id", "time",
-  "changes": [{"field", "value"}]}]}``, signed in ``X-Hub-Signature-256: sha256=<hex>``, the
-  HMAC-SHA256 of the raw body keyed with the app secret; the subscription handshake is a GET
-  with ``hub.mode=subscribe``, ``hub.verify_token`` and ``hub.challenge``.
-- The value carries the installation's assets as the FBE installation API names them
-  (developers.facebook.com/docs/facebook-business-extension/fbe/guides/get-features, and the
-  ``GET /fbe_business/fbe_installs`` answer documented in Meta's own Magento extension:
-  ``business_manager_id``, ``pixel_id``, ``catalog_id``, ``pages``, ``ad_account_id``...);
-  the FBE changelog (v7.0) says ``business_manager_id`` was added to the webhook notifications.
-  Payloads seen in the wild name the field ``fbe_install`` and may say ``business_id``, carry
-  ``fbe_external_business_id`` / ``external_business_id``, and may put the catalog in
-  ``installed_features[].connected_assets``. All of these spellings are read; the ``object``
-  and ``field`` names are not relied on. Meta does not publish a full sample of this exact
-  webhook, so the sandbox sender (``sandbox/graph/onboarding.py``) emits the shape above.
+What a delivery looks like (the facts, and where they come from: ``docs/graph-api.md`` §11):
+an ordinary Graph API webhook envelope signed in ``X-Hub-Signature-256`` with the app secret,
+whose value names the installation's assets (business, catalog, pixel) in one of several
+spellings; all of them are read, and the ``object`` and ``field`` names are not relied on.
+The sandbox sender (``sandbox/graph/onboarding.py``) emits the shape that page describes.
 
 Matching: a tenant whose Meta connection has the business id, or whose catalog has the catalog
 id. No tenant, or more than one, leaves the row *unmatched* (no tenant): stored, visible to
