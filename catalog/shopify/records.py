@@ -305,15 +305,25 @@ def product_from_graphql(
 
 def collection_from_graphql(node: dict) -> CollectionRecord | None:
     collection_id = gid_number(node.get("legacyResourceId")) or gid_number(node.get("id"))
+    return _collection(collection_id, node, updated_at="updatedAt", description="descriptionHtml", image_url="url")
+
+
+def _collection(
+    collection_id: int | None, fields: dict, *, updated_at: str, description: str, image_url: str
+) -> CollectionRecord | None:
+    """A collection as either API sends it: the same fields, under the key names given.
+
+    A description or an image the payload does not carry stays None (unknown), not empty.
+    """
     if collection_id is None:
         return None
     return CollectionRecord(
         shopify_collection_id=collection_id,
-        title=text(node.get("title"), LABEL_MAX),
-        handle=text(node.get("handle"), HANDLE_MAX),
-        shopify_updated_at=timestamp(node.get("updatedAt")),
-        description_html=text(node["descriptionHtml"], DESCRIPTION_MAX) if "descriptionHtml" in node else None,
-        image_url=url((node.get("image") or {}).get("url")) if "image" in node else None,
+        title=text(fields.get("title"), LABEL_MAX),
+        handle=text(fields.get("handle"), HANDLE_MAX),
+        shopify_updated_at=timestamp(fields.get(updated_at)),
+        description_html=text(fields[description], DESCRIPTION_MAX) if description in fields else None,
+        image_url=url((fields.get("image") or {}).get(image_url)) if "image" in fields else None,
     )
 
 
@@ -424,14 +434,6 @@ def _rest_videos(media: object) -> list | None:
 
 
 def collection_from_rest(payload: dict) -> CollectionRecord | None:
-    collection_id = _rest_id(payload.get("id"))
-    if collection_id is None:
-        return None
-    return CollectionRecord(
-        shopify_collection_id=collection_id,
-        title=text(payload.get("title"), LABEL_MAX),
-        handle=text(payload.get("handle"), HANDLE_MAX),
-        shopify_updated_at=timestamp(payload.get("updated_at")),
-        description_html=text(payload["body_html"], DESCRIPTION_MAX) if "body_html" in payload else None,
-        image_url=url((payload.get("image") or {}).get("src")) if "image" in payload else None,
+    return _collection(
+        _rest_id(payload.get("id")), payload, updated_at="updated_at", description="body_html", image_url="src"
     )
