@@ -9,6 +9,7 @@ event of the same variant (a partial index holds only those events).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -258,56 +259,32 @@ def rejected_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condition
     their first review never were live (the health page counts them); an item fixed since
     closes the alert. Each new rejection changes the fingerprint, so it is sent at once.
     """
-    key = rejected_key(catalog)
-    found = _after_live(tenant, catalog, now, VariantEvent.Kind.REVIEW_REJECTED, Variant.Verdict.REJECTED)
-    if found is None:
-        return Condition(Kind.REJECTED, key, "", open=False, catalog_id=catalog.pk)
-    n = found.n
-    # Meta's reasons are shown as Meta (or the timeline) wrote them.
-    lines = [
-        t(
-            gettext_noop("- %(item)s: %(reason)s"),
-            item=item,
-            reason=raw(message) if message else t(gettext_noop("no reason given")),
-        )
-        for item, message, _ in found.sample
-    ]
-    title = (
-        gettext_noop("1 item of %(catalog)s rejected in Meta's review after being live")
-        if n == 1
-        else gettext_noop("%(n)s items of %(catalog)s rejected in Meta's review after being live")
-    )
-    intro = (
-        gettext_noop(
-            "Meta's review rejected 1 item that customers could see until then; it is no longer shown. "
-            "Its timeline says when and why. Latest:"
-        )
-        if n == 1
-        else gettext_noop(
-            "Meta's review rejected %(n)s items that customers could see until then; they are no longer shown. "
-            "Each item's timeline says when and why. Latest:"
-        )
-    )
-    fix = gettext_noop("See the rejected items and why")
-    texts = (title, intro, lines, fix)
-    return _after_live_condition(Kind.REJECTED, key, tenant, catalog, found, texts, states.REJECTED)
-
-
-def _after_live_condition(kind, key: str, tenant: Tenant, catalog: Catalog, found, texts, state) -> Condition:
-    """The open condition of items no longer shown after being live: ``texts`` are its
-    (title, intro, item lines, fix label) message ids and lines, ``state`` the items' list."""
-    title, intro, lines, fix = texts
-    n = found.n
-    return Condition(
-        kind,
-        key,
-        t(title, n=n, catalog=catalog.name),
-        join([t(intro, n=n), *lines], "\n"),
-        _items_url(tenant, catalog, state),
-        t(fix),
-        fingerprint=f"{kind.value}_live:{n}:{found.latest_event_id}",
-        catalog_id=catalog.pk,
-        seen_count=n,
+    return _after_live_alert(
+        Kind.REJECTED,
+        rejected_key(catalog),
+        tenant,
+        catalog,
+        now,
+        event=VariantEvent.Kind.REVIEW_REJECTED,
+        verdict=Variant.Verdict.REJECTED,
+        # Meta's reasons are shown as Meta (or the timeline) wrote them.
+        reason=lambda message, detail: raw(message) if message else None,
+        title=(
+            gettext_noop("1 item of %(catalog)s rejected in Meta's review after being live"),
+            gettext_noop("%(n)s items of %(catalog)s rejected in Meta's review after being live"),
+        ),
+        intro=(
+            gettext_noop(
+                "Meta's review rejected 1 item that customers could see until then; it is no longer shown. "
+                "Its timeline says when and why. Latest:"
+            ),
+            gettext_noop(
+                "Meta's review rejected %(n)s items that customers could see until then; they are no longer shown. "
+                "Each item's timeline says when and why. Latest:"
+            ),
+        ),
+        fix=gettext_noop("See the rejected items and why"),
+        state=states.REJECTED,
     )
 
 
@@ -330,39 +307,78 @@ def not_visible_items(tenant: Tenant, catalog: Catalog, now: datetime) -> Condit
     a "not visible" event within the last ALERTS_REPEAT_HOURS after a "live" one, on a variant
     still not visible now (a review rejection is the alert above). Same rules as that alert.
     """
-    key = not_visible_key(catalog)
-    found = _after_live(tenant, catalog, now, VariantEvent.Kind.NOT_VISIBLE, Variant.Verdict.NOT_VISIBLE)
+    return _after_live_alert(
+        Kind.NOT_VISIBLE,
+        not_visible_key(catalog),
+        tenant,
+        catalog,
+        now,
+        event=VariantEvent.Kind.NOT_VISIBLE,
+        verdict=Variant.Verdict.NOT_VISIBLE,
+        reason=lambda message, detail: join(reasons, ", ") if (reasons := _not_visible_reasons(detail)) else None,
+        title=(
+            gettext_noop("1 item of %(catalog)s no longer visible after being live"),
+            gettext_noop("%(n)s items of %(catalog)s no longer visible after being live"),
+        ),
+        intro=(
+            gettext_noop(
+                "Meta stopped showing 1 item that customers could see until then. "
+                "Its timeline says when and why. Latest:"
+            ),
+            gettext_noop(
+                "Meta stopped showing %(n)s items that customers could see until then. "
+                "Each item's timeline says when and why. Latest:"
+            ),
+        ),
+        fix=gettext_noop("See the items no longer shown and why"),
+        state=states.HIDDEN,
+    )
+
+
+def _after_live_alert(
+    kind: Kind,
+    key: str,
+    tenant: Tenant,
+    catalog: Catalog,
+    now: datetime,
+    *,
+    event: str,
+    verdict: str,
+    reason: Callable[[str, dict], Text | None],
+    title: tuple[str, str],
+    intro: tuple[str, str],
+    fix: str,
+    state: str,
+) -> Condition:
+    """The alert of items no longer shown after being live (``_after_live``), closed when there are none.
+
+    ``reason(message, detail)`` says why one item of the sample went ("no reason given" when it
+    returns None); ``title`` and ``intro`` are the (one item, several items) message ids, marked
+    where they are written; ``state`` is the items' list the fix links to.
+    """
+    found = _after_live(tenant, catalog, now, event, verdict)
     if found is None:
-        return Condition(Kind.NOT_VISIBLE, key, "", open=False, catalog_id=catalog.pk)
+        return Condition(kind, key, "", open=False, catalog_id=catalog.pk)
     n = found.n
     lines = [
-        t(
-            gettext_noop("- %(item)s: %(reason)s"),
-            item=item,
-            reason=join(reasons, ", ")
-            if (reasons := _not_visible_reasons(detail))
-            else t(gettext_noop("no reason given")),
-        )
-        for item, _, detail in found.sample
+        t(gettext_noop("- %(item)s: %(reason)s"), item=item, reason=_or_no_reason(reason(message, detail)))
+        for item, message, detail in found.sample
     ]
-    title = (
-        gettext_noop("1 item of %(catalog)s no longer visible after being live")
-        if n == 1
-        else gettext_noop("%(n)s items of %(catalog)s no longer visible after being live")
+    return Condition(
+        kind,
+        key,
+        t(title[0] if n == 1 else title[1], n=n, catalog=catalog.name),
+        join([t(intro[0] if n == 1 else intro[1], n=n), *lines], "\n"),
+        _items_url(tenant, catalog, state),
+        t(fix),
+        fingerprint=f"{kind.value}_live:{n}:{found.latest_event_id}",
+        catalog_id=catalog.pk,
+        seen_count=n,
     )
-    intro = (
-        gettext_noop(
-            "Meta stopped showing 1 item that customers could see until then. Its timeline says when and why. Latest:"
-        )
-        if n == 1
-        else gettext_noop(
-            "Meta stopped showing %(n)s items that customers could see until then. "
-            "Each item's timeline says when and why. Latest:"
-        )
-    )
-    fix = gettext_noop("See the items no longer shown and why")
-    texts = (title, intro, lines, fix)
-    return _after_live_condition(Kind.NOT_VISIBLE, key, tenant, catalog, found, texts, states.HIDDEN)
+
+
+def _or_no_reason(reason: Text | None) -> Text:
+    return reason if reason is not None else t(gettext_noop("no reason given"))
 
 
 def conversions_failing(tenant: Tenant, now: datetime) -> Condition | None:
