@@ -42,6 +42,7 @@ from django.utils import timezone
 from catalog import item_state
 from catalog.meta.client import GraphClient
 from catalog.models import Catalog, Variant, VariantStateCount
+from catalog.sync.run_report import CatalogRunReport
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +57,15 @@ Verdict = Variant.Verdict
 
 
 @dataclass
-class VerdictReport:
-    catalog_id: int
+class VerdictReport(CatalogRunReport):
+    """What one verdict poll read and recorded for one catalog (logged as every run report is)."""
+
     calls: int = 0
     rejected: int = 0
     looked_up: int = 0
     recorded: int = 0
     missing: int = 0
     unmatched: int = 0
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def _filter(expression: dict) -> str:
