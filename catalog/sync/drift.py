@@ -53,6 +53,7 @@ from catalog.models import (
 )
 
 from .item_rows import ROW_FIELDS, product_fields_for
+from .push_requests import request_push
 from .run_report import NOT_REPORTED, CatalogRunReport
 
 logger = logging.getLogger(__name__)
@@ -131,8 +132,6 @@ def scan(catalog: Catalog, *, client: GraphClient | None = None, pages: int | No
     state.last_run_at, state.last_error = now, report.error
     state.save()
     if report.repushed:
-        from .push_requests import request_push  # push_requests imports the sync engine; here only when used
-
         request_push(catalog.pk, now=True)
     logger.info("Drift scan of catalog %s: %s", catalog.pk, report.as_dict())
     return report
