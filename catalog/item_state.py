@@ -21,7 +21,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import models, transaction
-from django.db.models import Case, CharField, Count, F, Q, TextField, Value, When
+from django.db.models import BigIntegerField, Case, CharField, Count, F, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
@@ -67,6 +67,10 @@ RESENT_REJECTED = (
     & Q(failed_hash=F("in_flight_hash"))
     & ~Q(failed_hash="")
 )
+# Meta may hold a clearable optional field (catalog.items.CLEARABLE_FIELDS) that the current
+# payload lacks: only the Batch API (which sends it empty) or a replace feed (which replaces the
+# whole item) can clear it. An update-only feed row leaves it as it was ("no change").
+LACKS_HELD_FIELD = ~Q(held_mask=F("held_mask").bitand(F("payload_mask")))
 HELD_CODE = "HELD_SAME_PAYLOAD"
 HELD_MESSAGE = (
     "Meta rejected exactly this version of the item before, so Galantis holds it instead of sending it again."
@@ -78,6 +82,10 @@ HELD_FIX = (
 META_FIX = (
     "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); "
     "the next sync sends it again."
+)
+KEPT_MESSAGE = (
+    "An update-only upload cannot clear a field: Meta keeps a value this version no longer has, "
+    "so the item is sent again by the Batch API or the next replace feed."
 )
 UNSAMPLED_MESSAGE = (
     "Meta rejected {n} row(s) of feed upload {upload} without naming them; this item may be one of them, "
@@ -288,6 +296,7 @@ def mark_missing_in_meta(catalog_id: int, retailer_ids: Sequence[str], *, now=No
         done += rows.update(
             meta_status=Status.PENDING,
             synced_hash="",
+            held_mask=0,
             meta_item_id="",
             verdict=Verdict.NONE,
             review_status="",
@@ -323,6 +332,7 @@ def refresh_variant(
     if new_hash == variant.payload_hash and excluded == variant.excluded:
         return False
     variant.payload_hash = new_hash
+    variant.payload_mask = items.clearable_mask(item)
     variant.excluded = excluded
     problems = [] if excluded else items.local_problems(item)
     if problems:
@@ -332,7 +342,13 @@ def refresh_variant(
         variant.meta_status, variant.failure_source = Status.FAILED, Source.META_BATCH
         variant.last_error, variant.last_error_code, variant.last_error_fix = HELD_MESSAGE, HELD_CODE, HELD_FIX
     else:
-        if new_hash == variant.synced_hash and variant.in_flight_batch_id is None:
+        if (
+            new_hash == variant.synced_hash
+            and variant.in_flight_batch_id is None
+            and not variant.held_mask & ~variant.payload_mask
+        ):
+            # Back to what Meta accepted, and Meta holds no field this payload lacks (one an
+            # update-only feed could not clear): Meta holds exactly this.
             variant.meta_status = Status.SYNCED
         else:
             variant.meta_status = Status.PENDING
@@ -359,6 +375,7 @@ def _set_failed(variant: Variant, problems: Sequence[items.Problem]) -> None:
 
 REFRESH_FIELDS = [
     "payload_hash",
+    "payload_mask",
     "meta_status",
     "failure_source",
     "last_error",
@@ -404,7 +421,15 @@ def refresh_variants(variants: models.QuerySet[Variant] | Iterable[Variant]) -> 
 
 # The stored fields :func:`refresh_variant` reads besides the item's data (``items.meta_item``):
 # a writer that holds a variant's row as values reads these too to refresh it in memory.
-REFRESH_READS = ("previous_id", "payload_hash", "excluded", "failed_hash", "synced_hash", "in_flight_batch_id")
+REFRESH_READS = (
+    "previous_id",
+    "payload_hash",
+    "excluded",
+    "failed_hash",
+    "synced_hash",
+    "held_mask",
+    "in_flight_batch_id",
+)
 
 
 def refresh_for_write(variants: Iterable[Variant], store: ShopifyStore) -> list[Variant]:
@@ -441,7 +466,7 @@ def record_refreshed(dirty: Sequence[Variant], *, at=None) -> None:
 def _write_refreshed(dirty: list[Variant]) -> None:
     """Write the ``REFRESH_FIELDS`` of ``dirty`` variants.
 
-    Only the hash differs per row, so only it goes through ``bulk_update`` (whose CASE
+    Only the hash and its fields' mask differ per row, so only they go through ``bulk_update`` (whose CASE
     expressions cost Python time per row and field); status and errors are shared by
     many rows and go as one plain UPDATE per distinct value.
     """
@@ -450,7 +475,7 @@ def _write_refreshed(dirty: list[Variant]) -> None:
         groups[tuple(getattr(variant, name) for name in _GROUPED)].append(variant.pk)
     now = timezone.now()
     with transaction.atomic():
-        Variant.objects.bulk_update(dirty, ["payload_hash"], batch_size=WRITE_BATCH)
+        Variant.objects.bulk_update(dirty, ["payload_hash", "payload_mask"], batch_size=WRITE_BATCH)
         for values, pks in groups.items():
             shared = dict(zip(_GROUPED, values, strict=True))
             for start in range(0, len(pks), WRITE_BATCH):
@@ -529,17 +554,49 @@ def release_batch(batch: SyncBatch, *, now=None) -> int:
     now = now or timezone.now()
     rows = Variant.objects.filter(in_flight_batch=batch)
     timeline.record_from(rows, Event.RETURNED, at=now, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind))
-    return rows.update(updated_at=now, **released())
+    # Meta may have taken part of it (it gave up part-way, a timed-out handle): what it may hold grows.
+    return rows.update(updated_at=now, held_mask=F("held_mask").bitor(F("in_flight_mask")), **released())
 
 
 REJECT_CHUNK = 500  # rows per CASE statement when many items are rejected at once
 
 
+def update_only(batch: SyncBatch) -> bool:
+    """True when ``batch`` is an update-only upload: its rows change only the fields they fill."""
+    return batch.kind == SyncBatch.Kind.UPDATE_FEED or (
+        batch.kind == SyncBatch.Kind.REPLACE_FEED and bool((batch.stats or {}).get("adopting"))
+    )
+
+
+# Meta held a version of the item before this batch (read before the UPDATE that settles it).
+WAS_HELD = (~Q(synced_hash="") | ~Q(meta_item_id="")) & Q(meta_deleted_at__isnull=True)
+
+
+def kept_by_update_only(batch: SyncBatch) -> Q:
+    """Rows of ``batch`` that cannot leave Meta holding exactly what was sent: an update-only row of
+    an item Meta held with a clearable field the row lacks (Meta keeps that field's old value).
+
+    An update feed does not claim such items (catalog.sync.claim.claim_feed): they are in the
+    update-only snapshot that adopts a shard's items (it must list every item), or their data
+    changed between the claim and the file (``in_flight_mask`` is what the file carried).
+    """
+    if not update_only(batch):
+        return Q(pk__in=[])
+    return (
+        Q(in_flight_method=UPSERT)
+        & ~LOCALLY_FAILED
+        & WAS_HELD
+        & ~Q(held_mask=F("held_mask").bitand(F("in_flight_mask")))
+    )
+
+
 def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str) -> int:
     """FAILED with Meta's message for each rejected retailer id still in ``batch``.
 
-    A variant that changed in flight stays PENDING (the new data may fix it). Variants
-    our own validation failed at send time keep that verdict (they were hidden or left out).
+    A variant that changed in flight stays PENDING (the new data may fix it), and so does one
+    whose update-only row Meta read merged with a value it kept (:func:`kept_by_update_only`: a
+    price lowered to the old sale price is "invalid sale price"): the Batch API or a replace feed
+    sends it whole. Variants our own validation failed at send time keep that verdict.
     The very version Meta rejected before, rejected again, writes no timeline event
     (``RESENT_REJECTED``: a replace feed lists it each time); its message is Meta's latest.
     """
@@ -556,6 +613,7 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
         rows = Variant.objects.filter(in_flight_batch=batch, retailer_id__in=[rid for rid, _ in chunk]).exclude(
             LOCALLY_FAILED
         )
+        failing = UNCHANGED & ~kept_by_update_only(batch)
         timeline.record_from(
             rows.exclude(RESENT_REJECTED & UNCHANGED),
             Event.REJECTED,
@@ -565,12 +623,12 @@ def apply_rejections(batch: SyncBatch, rejected: Mapping[str, str], source: str)
             detail=timeline.batch_detail(batch.kind),
         )
         done += rows.update(
-            meta_status=Case(When(UNCHANGED, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
-            failure_source=Case(When(UNCHANGED, then=Value(source)), default=Value(Source.NONE)),
-            last_error=Case(When(UNCHANGED, then=messages), default=Value(""), output_field=TextField()),
-            last_error_fix=Case(When(UNCHANGED, then=Value(META_FIX)), default=Value(""), output_field=TextField()),
-            last_error_code=Case(When(UNCHANGED, then=Value("META_REJECTED")), default=Value("")),
-            failed_hash=Case(When(UNCHANGED, then=F("in_flight_hash")), default=F("failed_hash")),
+            meta_status=Case(When(failing, then=Value(Status.FAILED)), default=Value(Status.PENDING)),
+            failure_source=Case(When(failing, then=Value(source)), default=Value(Source.NONE)),
+            last_error=Case(When(failing, then=messages), default=Value(""), output_field=TextField()),
+            last_error_fix=Case(When(failing, then=Value(META_FIX)), default=Value(""), output_field=TextField()),
+            last_error_code=Case(When(failing, then=Value("META_REJECTED")), default=Value("")),
+            failed_hash=Case(When(failing, then=F("in_flight_hash")), default=F("failed_hash")),
             verdict=Value(Verdict.NONE),
             updated_at=now,
             **released(),
@@ -595,6 +653,7 @@ def forget_missing(batch: SyncBatch, retailer_ids: Collection[str]) -> int:
     return rows.update(
         meta_status=Status.PENDING,
         synced_hash="",
+        held_mask=0,
         meta_item_id="",
         created_via=Variant.CreatedVia.NONE,
         in_replace_feed_at=None,
@@ -618,6 +677,7 @@ def forget_deletion(variants: models.QuerySet[Variant], meta_item_ids: Mapping[i
         done += variants.filter(pk=pk, in_flight_batch__isnull=True).update(
             meta_deleted_at=None,
             meta_item_id=(meta_item_id or "ghost")[:64],
+            held_mask=items.ALL_CLEARABLE,  # what the ghost holds is not known
             meta_status=Status.PENDING,
             created_via=Variant.CreatedVia.NONE,
             in_replace_feed_at=None,
@@ -649,6 +709,7 @@ def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection
     )
     return doubtful.update(
         meta_status=Status.PENDING,
+        held_mask=F("held_mask").bitor(F("in_flight_mask")),  # Meta may have taken the row, or not
         failure_source=Source.META_FEED,
         last_error=message[:5000],
         last_error_fix="Nothing to do: Galantis re-checks it.",
@@ -660,20 +721,42 @@ def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection
 
 
 def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
-    """Everything still in ``batch`` was accepted; return (synced, stale, deleted) counts."""
+    """Everything still in ``batch`` was accepted; return (synced, stale, deleted) counts.
+
+    Meta then holds the clearable fields sent (``held_mask`` = ``in_flight_mask``), except after
+    an update-only upload, which cannot clear: an item Meta held keeps what it held besides, and
+    stays PENDING (counted stale, so a push follows) when that is a field its payload lacks.
+    """
     now = timezone.now()
     in_batch = Variant.objects.filter(in_flight_batch=batch)
-    counts = in_batch.aggregate(
-        stale=Count("pk", filter=~UNCHANGED & ~LOCALLY_FAILED),
-        deleted=Count("pk", filter=Q(in_flight_method=DELETE)),
-        failed=Count("pk", filter=LOCALLY_FAILED),
-    )
-    stale = counts["stale"]
     upserted = Q(in_flight_method=UPSERT)
     # Read before the UPDATE changes it (SQL evaluates every CASE on the old row).
     listed = Q(in_flight_method__in=[UPSERT, HIDE]) & ~LOCALLY_FAILED
     was_new = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
     gone = Q(in_flight_method__in=[DELETE, SKIP])
+    kept = kept_by_update_only(batch)
+    if update_only(batch):
+        merged = upserted & ~was_new & ~LOCALLY_FAILED
+        held_mask = Case(
+            When(gone, then=Value(0)),
+            When(merged, then=F("held_mask").bitor(F("in_flight_mask"))),
+            When(upserted & ~LOCALLY_FAILED, then=F("in_flight_mask")),
+            default=F("held_mask"),
+            output_field=BigIntegerField(),
+        )
+    else:
+        held_mask = Case(
+            When(gone, then=Value(0)),
+            When(upserted & ~LOCALLY_FAILED, then=F("in_flight_mask")),
+            default=F("held_mask"),  # hidden or left out: Meta's copy is as it was
+            output_field=BigIntegerField(),
+        )
+    counts = in_batch.aggregate(
+        stale=Count("pk", filter=(~UNCHANGED | kept) & ~LOCALLY_FAILED),
+        deleted=Count("pk", filter=Q(in_flight_method=DELETE)),
+        failed=Count("pk", filter=LOCALLY_FAILED),
+    )
+    stale = counts["stale"]
     creator = Variant.CreatedVia.BATCH if batch.kind == SyncBatch.Kind.ITEMS_BATCH else Variant.CreatedVia.FEED
     # Timeline: one INSERT ... SELECT for the whole batch, before the UPDATE releases it. The
     # locally failed rows were recorded when they failed (fail_at_send), except those hidden.
@@ -690,6 +773,11 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
         at=now,
         batch_id=batch.pk,
         detail=timeline.batch_detail(batch.kind),
+        message=Case(
+            When(kept, then=Value(gettext_noop(KEPT_MESSAGE))),
+            default=Value(""),
+            output_field=CharField(),
+        ),
     )
     total = in_batch.update(
         # Who created the item Meta now holds, and whether a replace feed listed it since:
@@ -707,9 +795,10 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
         # A row Meta never got (locally invalid: hidden or left out) is not what Meta holds.
         # Meta holds what was sent, even when the variant moved on meanwhile (then it stays PENDING).
         synced_hash=Case(When(LOCALLY_FAILED, then=F("synced_hash")), default=F("in_flight_hash")),
+        held_mask=held_mask,
         meta_status=Case(
             When(LOCALLY_FAILED, then=Value(Status.FAILED)),
-            When(UNCHANGED, then=Value(Status.SYNCED)),
+            When(UNCHANGED & ~kept, then=Value(Status.SYNCED)),
             default=Value(Status.PENDING),
         ),
         failure_source=Case(When(LOCALLY_FAILED, then=F("failure_source")), default=Value(Source.NONE)),
@@ -735,7 +824,7 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
         ),
         # A new payload goes back through Meta's review; the verdict poll reads the result.
         verdict=Case(
-            When(upserted & ~LOCALLY_FAILED & UNCHANGED & Q(excluded=False), then=Value(Verdict.IN_REVIEW)),
+            When(upserted & ~LOCALLY_FAILED & UNCHANGED & ~kept & Q(excluded=False), then=Value(Verdict.IN_REVIEW)),
             default=Value(Verdict.NONE),
         ),
         review_status=Case(
@@ -784,6 +873,7 @@ def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, no
         in_flight_method="",
         meta_deleted_at=None,
         synced_hash="",
+        held_mask=0,
         meta_item_id="",
         meta_retailer_id="",
         previous_id="",
@@ -815,23 +905,25 @@ def mark_imported(
     ``created_via`` is set by the caller: a matched item was created by another tool.
     """
     Variant.objects.filter(pk__in=synced).update(**_held_as_sent(now))
+    # What Meta holds of an item that differs from ours is not known: any clearable field.
     Variant.objects.filter(pk__in=pending).update(
-        meta_status=Status.PENDING, synced_hash="", verdict=Verdict.NONE, **no_failure()
+        meta_status=Status.PENDING, synced_hash="", held_mask=items.ALL_CLEARABLE, verdict=Verdict.NONE, **no_failure()
     )
     by_values: dict[tuple, list[int]] = defaultdict(list)
     for pk, problems in failed.items():
         by_values[_failure_texts(problems)].append(pk)
     for (error, fix, code), pks in by_values.items():
         Variant.objects.filter(pk__in=pks).update(
-            synced_hash="", updated_at=now, **failure(Source.LOCAL, error, fix, code)
+            synced_hash="", held_mask=items.ALL_CLEARABLE, updated_at=now, **failure(Source.LOCAL, error, fix, code)
         )
 
 
-def _held_as_sent(now) -> dict:
+def _held_as_sent(now, held_mask=None) -> dict:
     """The fields of a variant Meta was found holding as we would send it: SYNCED, back in review."""
     return {
         "meta_status": Status.SYNCED,
         "synced_hash": F("payload_hash"),
+        "held_mask": F("payload_mask") if held_mask is None else held_mask,
         "synced_at": now,
         "verdict": Verdict.IN_REVIEW,
         **no_failure(),
@@ -840,7 +932,10 @@ def _held_as_sent(now) -> dict:
 
 def mark_linked(found: Sequence[int], missing: Sequence[int], *, now, message: str, fix: str, code: str) -> None:
     """A read-only catalog's mapping: variants it holds are SYNCED, the others FAILED (integration)."""
-    Variant.objects.filter(pk__in=list(found)).update(created_via=Variant.CreatedVia.OTHER, **_held_as_sent(now))
+    # Never written by us: what the other tool's items hold is not known.
+    Variant.objects.filter(pk__in=list(found)).update(
+        created_via=Variant.CreatedVia.OTHER, **_held_as_sent(now, held_mask=Value(items.ALL_CLEARABLE))
+    )
     Variant.objects.filter(pk__in=list(missing)).update(
         meta_item_id="", meta_retailer_id="", **failure(Source.INTEGRATION, message, fix, code)
     )

@@ -31,6 +31,47 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 # Fields Meta treats as volatile: carried by update feeds / the Batch API between snapshots.
 VOLATILE_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
+# Optional fields the mapping (:func:`meta_item`) writes only when they have a value. An
+# UPDATE changes only the fields it names, so the Batch API sends each absent one empty,
+# which clears it in Meta (catalog.sync.push); an update-only feed row cannot: its empty
+# cell means "no change". The order is the bit order of :func:`clearable_mask` (stored in
+# ``Variant.payload_mask``, ``in_flight_mask``, ``held_mask``): append only, never reorder.
+CLEARABLE_FIELDS = (
+    "sale_price",
+    "quantity_to_sell_on_facebook",
+    "additional_image_link",
+    "product_type",
+    "color",
+    "size",
+    "gender",
+    "age_group",
+    "fb_product_category",
+    "google_product_category",
+    "rich_text_description",
+    "video",
+    "material",
+    "pattern",
+    "additional_variant_attribute",
+    "sale_price_effective_date",
+    *(f"custom_label_{n}" for n in range(5)),
+    "internal_label",
+    "previous_id",
+)
+_CLEARABLE_BITS = tuple((name, 1 << n) for n, name in enumerate(CLEARABLE_FIELDS))
+# Every clearable field: what Meta may hold of an item whose fields we do not know.
+ALL_CLEARABLE = (1 << len(CLEARABLE_FIELDS)) - 1
+
+
+def clearable_mask(item: dict) -> int:
+    """The clearable fields ``item`` carries, one bit each in :data:`CLEARABLE_FIELDS` order."""
+    return sum(bit for name, bit in _CLEARABLE_BITS if name in item)
+
+
+def clearable_bits(names) -> int:
+    """The bits of the clearable fields named."""
+    return sum(1 << CLEARABLE_FIELDS.index(name) for name in names)
+
+
 # Meta's limits on the fields we send (docs/graph-api.md §4; items_batch names).
 FIELD_MAX = {
     "id": 100,

@@ -265,6 +265,7 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
         fields = items.product_fields(variant.product, catalog.store)
         item = items.meta_item(variant, variant.product, catalog.store, fields)
         variant.payload_hash = items.payload_hash(item)
+        variant.payload_mask = items.clearable_mask(item)
         excluded = fields.excluded or variant.removed_at is not None
         if not excluded and (problems := items.local_problems(item)):
             # Never sent as a live item, whatever Meta holds today: the push hides Meta's copy.
@@ -278,8 +279,8 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
         Variant.objects.filter(pk__in=ids).update(catalog=catalog, meta_retailer_id="", updated_at=now)
         update_by_pk(
             Variant,
-            ["payload_hash", "meta_item_id", "previous_id"],
-            [(v.pk, v.payload_hash, v.meta_item_id, v.previous_id) for v in variants.values()],
+            ["payload_hash", "payload_mask", "meta_item_id", "previous_id"],
+            [(v.pk, v.payload_hash, v.payload_mask, v.meta_item_id, v.previous_id) for v in variants.values()],
         )
         item_state.mark_imported(synced, pending, failed, now=now)
         # Matched items were created by another tool: only a replace feed of ours may delete them.

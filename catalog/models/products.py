@@ -353,6 +353,13 @@ class Variant(TenantOwned):
     # Hash of the payload sent in the in-flight batch: if payload_hash moved on, the
     # variant changed in flight and stays PENDING.
     in_flight_hash = models.CharField(max_length=64, blank=True)
+    # The clearable optional fields (catalog.items.CLEARABLE_FIELDS, one bit each) of the payload
+    # as it is now, of the payload in flight, and that Meta may hold (a superset: all of them when
+    # unknown). An update-only feed cannot clear a field, so an item Meta holds is accepted as
+    # SYNCED from one only when Meta holds no field its payload lacks (catalog.sync.claim).
+    payload_mask = models.BigIntegerField(default=0, editable=False)
+    in_flight_mask = models.BigIntegerField(default=0, editable=False)
+    held_mask = models.BigIntegerField(default=0, editable=False)
     # The payload hash Meta last rejected: that exact version is held, not sent again, until
     # the data changes or staff retry it (item_state.HELD).
     failed_hash = models.CharField(max_length=64, blank=True)

@@ -191,6 +191,7 @@ def claim_rows(
     claimed = Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True).update(
         in_flight_batch=batch,
         in_flight_hash=F("payload_hash"),
+        in_flight_mask=F("payload_mask"),
         in_flight_method=method_case(catalog, batch.kind, deletes=deletes),
         updated_at=now,
     )
@@ -264,6 +265,10 @@ def claim_feed(catalog: Catalog, shard: int, kind: str, *, only_new: bool = Fals
             # goes by the Batch API, whose UPDATE clears a field that went away (a sale that
             # ended); an update-only feed row with an empty cell leaves Meta's old value.
             variants = variants.filter(new_to_meta(catalog))
+        else:
+            # Nor does any update-only upload carry an item Meta holds with a field its payload
+            # lacks: it stays PENDING for the Batch API or the next replace feed, which clear it.
+            variants = variants.exclude(_in_meta() & item_state.LACKS_HELD_FIELD)
     with transaction.atomic(durable=True):
         batch = lock_shard(catalog, shard, kind)
         if batch is None:

@@ -182,7 +182,7 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
     writer = csv.writer(getattr(handle, "file", handle))
     writer.writerow(FEED_COLUMNS)
     rows = 0
-    rehashed: dict[int, str] = {}
+    rehashed: dict[int, tuple[str, int]] = {}
     gate = SendGate(batch)
     # A locally invalid item is left out of the file. In a replace feed that deletes Meta's
     # copy when our feed owns it (it listed the item before: a replace file can only list
@@ -198,8 +198,9 @@ def write_feed_file(batch: SyncBatch, handle) -> int:
         if not gate.check(variant, item, canonical, held_method=left_out):
             continue
         sent_hash = items.hash_of_canonical(canonical)
-        if sent_hash != variant.in_flight_hash:
-            rehashed[variant.pk] = sent_hash
+        sent_mask = items.clearable_mask(item)
+        if sent_hash != variant.in_flight_hash or sent_mask != variant.in_flight_mask:
+            rehashed[variant.pk] = (sent_hash, sent_mask)
             if len(rehashed) >= 500:
                 record_sent_hashes(rehashed)
                 rehashed = {}

@@ -48,7 +48,15 @@ PRODUCT_ITEM_FIELDS = (
 )
 # Whether Meta holds a version of the item (a locally invalid one is then hidden, not left live).
 HELD_FIELDS = ("synced_hash", "meta_item_id", "meta_deleted_at", "in_replace_feed_at")
-ROW_FIELDS = ("pk", "product_id", "in_flight_method", "in_flight_hash", *HELD_FIELDS, *VARIANT_ITEM_FIELDS)
+ROW_FIELDS = (
+    "pk",
+    "product_id",
+    "in_flight_method",
+    "in_flight_hash",
+    "in_flight_mask",
+    *HELD_FIELDS,
+    *VARIANT_ITEM_FIELDS,
+)
 VariantRow = namedtuple("VariantRow", ROW_FIELDS)
 
 

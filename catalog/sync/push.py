@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Case, Value, When
+from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -54,31 +54,10 @@ from .volatile import claim_volatile_batch
 logger = logging.getLogger(__name__)
 
 ITEM_TYPE = "PRODUCT_ITEM"
-# Optional fields the mapping (catalog.items.meta_item) writes only when they have a value.
-# An UPDATE changes only the fields it names, so an item sent without one of them would
-# keep Meta's old value (a sale that ended, a colour or category removed): each absent one
-# is sent empty, which clears it. The payload hash stays that of the item itself.
-CLEARABLE_FIELDS = (
-    "sale_price",
-    "quantity_to_sell_on_facebook",
-    "additional_image_link",
-    "product_type",
-    "color",
-    "size",
-    "gender",
-    "age_group",
-    "fb_product_category",
-    "google_product_category",
-    "rich_text_description",
-    "video",
-    "material",
-    "pattern",
-    "additional_variant_attribute",
-    "sale_price_effective_date",
-    *(f"custom_label_{n}" for n in range(5)),
-    "internal_label",
-    "previous_id",
-)
+# Optional fields an UPDATE sends empty when the item lacks them, which clears them in
+# Meta (a sale that ended, a colour or category removed): their one home is catalog.items.
+# The payload hash stays that of the item itself.
+CLEARABLE_FIELDS = items.CLEARABLE_FIELDS
 REHASH_CHUNK = 500
 
 
@@ -201,8 +180,9 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
                 parts.append(hide_request(row.retailer_id))
             continue
         sent_hash = items.hash_of_canonical(canonical)
-        if sent_hash != row.in_flight_hash:
-            rehashed[row.pk] = sent_hash
+        sent_mask = items.clearable_mask(item)
+        if sent_hash != row.in_flight_hash or sent_mask != row.in_flight_mask:
+            rehashed[row.pk] = (sent_hash, sent_mask)
         if cleared := [field for field in CLEARABLE_FIELDS if field not in item]:
             canonical = b'{"%s":"",' % b'":"","'.join(f.encode() for f in cleared) + canonical[1:]
         parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
@@ -211,13 +191,19 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")
 
 
-def record_sent_hashes(rehashed: dict[int, str]) -> None:
-    """Store the hash of the payload really sent (rare: data changed after the last refresh)."""
+def record_sent_hashes(rehashed: dict[int, tuple[str | None, int]]) -> None:
+    """Store the hash and clearable fields of the payload really sent (rare: data changed after the
+    last refresh, or a payload refreshed before its fields were recorded). pk -> (hash, mask);
+    a None hash leaves ``in_flight_hash`` as it is (a volatile call sends no full payload)."""
     rows = list(rehashed.items())
     for start in range(0, len(rows), REHASH_CHUNK):
         chunk = rows[start : start + REHASH_CHUNK]
+        hashes = [When(pk=pk, then=Value(h)) for pk, (h, _) in chunk if h is not None]
         Variant.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
-            in_flight_hash=Case(*(When(pk=pk, then=Value(h)) for pk, h in chunk), default=Value(""))
+            in_flight_mask=Case(
+                *(When(pk=pk, then=Value(m)) for pk, (_, m) in chunk), default=Value(0), output_field=BigIntegerField()
+            ),
+            **({"in_flight_hash": Case(*hashes, default=F("in_flight_hash"))} if hashes else {}),
         )
 
 

@@ -21,7 +21,7 @@ import logging
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, F, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 # What a volatile UPDATE names: an absent optional one is sent empty, which clears it in Meta.
 SENT_FIELDS = ("availability", "price", "sale_price", "quantity_to_sell_on_facebook")
 CLEARED_WHEN_ABSENT = ("sale_price", "quantity_to_sell_on_facebook")
+# Their bits in the clearable fields' masks: after a volatile call Meta holds exactly those sent.
+CLEARED_BITS = items.clearable_bits(CLEARED_WHEN_ABSENT)
 
 
 def last_volatile_claim(catalog: Catalog, shard: int):
@@ -107,15 +109,22 @@ def encode(batch: SyncBatch):
 
     An item that fails local validation is left out: the full path hides it.
     """
+    from .push import record_sent_hashes  # push imports this module
+
     rows, fields = item_sources(batch)
     parts: list[bytes] = []
+    sent: dict[int, tuple[None, int]] = {}
     for row in rows:
         if row.in_flight_method != claim.UPSERT:
             continue
         item = items.meta_item(row, None, None, fields[row.product_id])
         if items.local_problems(item):
+            sent[row.pk] = (None, items.ALL_CLEARABLE)  # not sent: Meta may still hold either field
             continue
+        if (mask := items.clearable_mask(item)) != row.in_flight_mask:
+            sent[row.pk] = (None, mask)  # changed since the claim: accept() reads what was sent
         parts.append(volatile_request(item))
+    record_sent_hashes(sent)
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")
 
 
@@ -133,7 +142,17 @@ def accept(batch: SyncBatch) -> tuple[int, int, int]:
         detail={"via": batch.kind, "fields": list(SENT_FIELDS)},
         message=gettext_noop("price and stock only"),
     )
-    in_batch.update(**item_state.released())
+    # Meta now holds the sale price and quantity as sent (an absent one was cleared); its other
+    # fields are as they were. Left out of the call (locally invalid): Meta's copy is unchanged.
+    sent = Q(in_flight_method=claim.UPSERT) & ~item_state.LOCALLY_FAILED
+    in_batch.update(
+        held_mask=Case(
+            When(sent, then=F("held_mask").bitand(~CLEARED_BITS).bitor(F("in_flight_mask").bitand(CLEARED_BITS))),
+            default=F("held_mask"),
+            output_field=BigIntegerField(),
+        ),
+        **item_state.released(),
+    )
     transaction.on_commit(partial(request_feed, batch.catalog_id), robust=True)
     return 0, 0, 0
 

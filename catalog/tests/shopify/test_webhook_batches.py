@@ -44,10 +44,10 @@ def _variant(product_id: int) -> Variant:
 
 
 @pytest.mark.django_db
-def test_a_batch_of_updates_costs_the_same_statements_for_5_or_20_products(client, store, catalog):
-    for product_id in range(1, 21):
+def test_a_batch_of_updates_costs_the_same_statements_for_5_or_19_products(client, store, catalog):
+    for product_id in range(1, 20):
         _post(client, store, _body(product_id), topic="products/create")
-    assert webhooks.drain(store.pk) == 20  # the products exist now: what follows are updates
+    assert webhooks.drain(store.pk) == 19  # the products exist now: what follows are updates
 
     def drain_updates(product_ids, price: str, updated_at: str) -> int:
         for product_id in product_ids:
@@ -57,8 +57,8 @@ def test_a_batch_of_updates_costs_the_same_statements_for_5_or_20_products(clien
         return len(queries)
 
     few = drain_updates(range(1, 6), "21.00", "2025-03-04T11:00:00-05:00")
-    # 20, not more: SQLite's 999 parameters split a bulk write at ~22 variant rows (not PostgreSQL).
-    many = drain_updates(range(1, 21), "22.00", "2025-03-04T12:00:00-05:00")
+    # 19, not more: SQLite's 999 parameters split a bulk write at ~20 variant rows (not PostgreSQL).
+    many = drain_updates(range(1, 20), "22.00", "2025-03-04T12:00:00-05:00")
     # One product at a time cost ~21 statements *per event*; 33 includes the store lock
     # (upsert.lock_store) that keeps two drains of the store from writing an older version last,
     # and the per-item timeline's bulk inserts of the batch's "Shopify change" and "changed" events.
