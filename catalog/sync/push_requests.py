@@ -32,7 +32,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Min, Q, Value
+from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -41,6 +41,7 @@ from galantis.queue import enqueue
 
 from . import budget as budgets
 from . import claim
+from .lifecycle import poll_delay
 
 logger = logging.getLogger(__name__)
 
@@ -250,27 +251,48 @@ def request_confirmations(catalog_id: int) -> None:
 def follow_confirmations(catalog: Catalog, *, sleep=time.sleep) -> int:
     """Poll the catalog's sent batches as they fall due for up to ``SYNC_CONFIRM_FOLLOW_SECONDS``; return polls.
 
-    Without it a handle waits for the minute schedule's poll. Polls start half a second
-    after the send and back off to 5 s (or ``SYNC_POLL_DELAYS`` when later).
+    Without it a handle waits for the minute schedule's poll. Each handle is looked at half a
+    second after its send, then further apart (:func:`next_look`), or later when
+    ``SYNC_POLL_DELAYS`` says so. The back-off is the handle's own: a call sent while the
+    follower has been polling older ones for a while is still looked at half a second after
+    it left, so a shard waiting for it is freed as soon as Meta answers.
     """
     from .confirm import confirm_catalog
 
     deadline = time.monotonic() + settings.SYNC_CONFIRM_FOLLOW_SECONDS
-    sent = SyncBatch.objects.filter(catalog=catalog, state=SyncBatch.State.SENT)
-    polls, wait = 0, FIRST_POLL_WAIT
+    sent = SyncBatch.objects.filter(catalog=catalog, state=SyncBatch.State.SENT, next_poll_at__isnull=False)
+    polls = 0
     while True:
-        due = sent.aggregate(due=Min("next_poll_at"))["due"]
+        due = min((next_look(*row) for row in sent.values_list("next_poll_at", "sent_at", "poll_count")), default=None)
         if due is not None:
-            pause = max((due - timezone.now()).total_seconds(), wait)
+            pause = max((due - timezone.now()).total_seconds(), 0.0)
             if time.monotonic() + pause <= deadline:
                 sleep(pause)
                 confirm_catalog(catalog)
                 polls += 1
-                wait = min(wait * 2, MAX_POLL_WAIT)
                 continue
         # Stop following. A push that sent meanwhile found this task queued and queued none:
         # look once more after letting go.
         PushRequest.objects.filter(catalog=catalog).update(confirm_queued_at=None)
-        if due is None and time.monotonic() + wait <= deadline and sent.filter(next_poll_at__isnull=False).exists():
+        if due is None and sent.exists():
             continue
         return polls
+
+
+def next_look(next_poll_at: datetime, sent_at: datetime | None, poll_count: int) -> datetime:
+    """When the follower looks at a handle again: when it falls due, and never sooner than its back-off.
+
+    The back-off is the handle's own, counted from its last look (its send, before the first):
+    0.5 s, then 1, 2, 4 s, then every 5 s (``FIRST_POLL_WAIT`` doubling up to
+    ``MAX_POLL_WAIT``), so a sandbox or a setting that makes every handle due at once does not
+    turn the follower into a busy loop. The last look is where :func:`lifecycle.reschedule`
+    put ``next_poll_at``, one ``poll_delay`` before it.
+    """
+    if sent_at is None:
+        return next_poll_at
+    if poll_count:
+        last_look = next_poll_at - poll_delay(poll_count)
+        back_off = min(FIRST_POLL_WAIT * 2**poll_count, MAX_POLL_WAIT)
+    else:
+        last_look, back_off = sent_at, FIRST_POLL_WAIT
+    return max(next_poll_at, last_look + timedelta(seconds=back_off))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -22,6 +23,7 @@ from catalog.tests.factories import (
     MetaConnectionFactory,
     ProductFactory,
     ShopifyStoreFactory,
+    SyncBatchFactory,
     TenantFactory,
     VariantFactory,
 )
@@ -145,6 +147,56 @@ def test_a_change_during_an_in_flight_batch_goes_in_the_next_one_without_flappin
     assert meta_holds(catalog)[first.retailer_id]["price"] == "$42.00"
     carried = SyncBatch.objects.filter(catalog=catalog, changed_at__isnull=False).order_by("pk")
     assert [b.item_count for b in carried] == [1, 1]
+
+
+def test_a_call_sent_while_the_follower_has_been_busy_is_looked_at_half_a_second_after_it_left(
+    catalog, monkeypatch, settings
+):
+    """The poll back-off is each handle's own, not the follower's: a shard waiting for a new call is
+    freed as soon as Meta answers it, however long an older upload has kept the follower polling."""
+    settings.SYNC_POLL_DELAYS = [0.0]  # every handle due at once: only the back-off spaces the looks
+    upload = SyncBatchFactory(
+        catalog=catalog, shard=0, kind=SyncBatch.Kind.UPDATE_FEED, state=SyncBatch.State.SENT,
+        sent_at=timezone.now() - timedelta(seconds=60), next_poll_at=timezone.now() - timedelta(seconds=10),
+        poll_count=5,
+    )  # fmt: skip
+    pauses: list[float] = []
+    fresh: list[SyncBatch] = []
+
+    def meta_answers(catalog):  # Meta still ingests the upload; a new call is done when first looked at
+        looks = len(pauses)
+        SyncBatch.objects.filter(pk__in=[b.pk for b in fresh]).update(state=SyncBatch.State.FINISHED)
+        if looks >= 4:
+            SyncBatch.objects.filter(pk=upload.pk).update(state=SyncBatch.State.FINISHED)
+            return
+        SyncBatch.objects.filter(pk=upload.pk).update(poll_count=F("poll_count") + 1, next_poll_at=timezone.now())
+        if looks == 2:  # a push sends a call on shard 1 while the follower waits on the upload
+            sent = timezone.now()
+            fresh.append(
+                SyncBatchFactory(catalog=catalog, shard=1, state=SyncBatch.State.SENT, sent_at=sent, next_poll_at=sent)
+            )
+
+    monkeypatch.setattr(confirm, "confirm_catalog", meta_answers)
+    push_requests.follow_confirmations(catalog, sleep=pauses.append)
+
+    assert pauses[0] == 0.0  # the upload was last looked at 10 s ago: due
+    assert 4.5 <= pauses[1] <= 5.0  # then every 5 s: it has been polled six times
+    assert 0.3 <= pauses[2] <= 0.5  # the new call: half a second after it left, not the upload's 5 s
+    assert not SyncBatch.objects.filter(catalog=catalog, state=SyncBatch.State.SENT).exists()
+
+
+def test_the_poll_back_off_counts_from_the_last_look(settings):
+    settings.SYNC_POLL_DELAYS = [0.0]
+    sent = timezone.now()
+    assert push_requests.next_look(sent, sent, 0) == sent + timedelta(seconds=0.5)
+    looked = sent + timedelta(seconds=3)
+    assert push_requests.next_look(looked, sent, 1) == looked + timedelta(seconds=1)
+    assert push_requests.next_look(looked, sent, 3) == looked + timedelta(seconds=4)
+    assert push_requests.next_look(looked, sent, 9) == looked + timedelta(seconds=5)
+    settings.SYNC_POLL_DELAYS = [30.0]  # a configured delay longer than the back-off wins
+    due = sent + timedelta(seconds=30)
+    assert push_requests.next_look(due, sent, 0) == due
+    assert push_requests.next_look(due, sent, 2) == due
 
 
 # -- the budget --------------------------------------------------------------------------------------
