@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from .context import Context
@@ -195,6 +196,20 @@ def _terminate(signum, frame) -> None:
     raise SystemExit(f"bench: stopped by signal {signum}")
 
 
+def meta_server_of(scenario) -> str:
+    """Where the sandbox's Graph API is served: "shared" (the application's server) or "separate".
+
+    A scenario whose figures would otherwise include Meta's calls waiting behind our own
+    requests in one server's threads (freshness: a burst of 2,000 webhooks fills them while
+    a push calls ``items_batch``) asks for its own server, as Meta's API is not ours;
+    ``BENCH_META_SERVER=shared|separate`` overrides it for an A/B.
+    """
+    chosen = os.environ.get("BENCH_META_SERVER") or getattr(scenario, "META_SERVER", "shared")
+    if chosen not in ("shared", "separate"):
+        raise SystemExit(f"bench: BENCH_META_SERVER must be shared or separate, not {chosen!r}")
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["chaos"]:
@@ -209,14 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     # Both checks come before the database is dropped and restored: a second run started
     # by mistake stops without harming the first.
     db.hold()
-    try:
-        ensure_port_free(args.port)
-    except RuntimeError as error:
-        raise SystemExit(f"bench: {error}") from None
-    env = bench_env(db.url, args.port)
     from .scenarios import SCENARIOS
 
     scenario = SCENARIOS[args.scenario]
+    meta_port = args.port + 1 if meta_server_of(scenario) == "separate" else None
+    try:
+        for port in filter(None, (args.port, meta_port)):
+            ensure_port_free(port)
+    except RuntimeError as error:
+        raise SystemExit(f"bench: {error}") from None
+    env = bench_env(db.url, args.port)
+    if meta_port:
+        env["META_GRAPH_URL"] = f"http://127.0.0.1:{meta_port}/sandbox/graph"
     env.update(getattr(scenario, "ENV", {}))  # the scenario's own settings, for every process
     if args.broker == "redis":
         env["REDIS_URL"] = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
@@ -246,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         settle(db)
         connections.close_all()
         analyzer = AutoAnalyze(db.url if db.engine == "postgres" else None)
-        with analyzer, Server(env, args.port) as server:
+        meta = Server(env, meta_port) if meta_port else nullcontext()
+        with analyzer, Server(env, args.port) as server, meta as meta_server:
             if hasattr(scenario, "prepare_served"):
                 # Preparation that needs the sandbox over HTTP (an earlier sync): not timed.
                 log(f"{args.scenario}: preparing with the server up (not measured)")
@@ -261,8 +281,14 @@ def main(argv: list[str] | None = None) -> int:
                 worker_profile = args.profile / f"{args.scenario}-{args.db}-{args.variants}-worker.txt"
                 server_spy = server.profile(args.profile / f"{args.scenario}-{args.db}-{args.variants}-server.txt")
             server_cpu = server.cpu_seconds()
+            meta_cpu = meta_server.cpu_seconds() if meta_server else 0.0
             run = run_phase("run", ctx, env, worker_profile)
             run["server_cpu_seconds"] = round(server.cpu_seconds() - server_cpu, 2)
+            if meta_server:
+                # The sandbox Meta on its own server: its share, and the servers' total as before.
+                run["meta_server_cpu_seconds"] = round(meta_server.cpu_seconds() - meta_cpu, 2)
+                run["server_cpu_seconds"] = round(run["server_cpu_seconds"] + run["meta_server_cpu_seconds"], 2)
+            run["meta_server"] = "separate" if meta_server else "shared"
             if server_spy is not None:
                 server_spy.send_signal(signal.SIGINT)
                 server_spy.wait(timeout=60)

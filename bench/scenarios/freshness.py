@@ -39,6 +39,9 @@ from .common import bench_catalog, percentile
 from .sync_common import send_by_replace_feed
 
 SEED_KIND = "shop"
+# Meta's API on a server of its own (bench.cli.meta_server_of): a burst's webhooks fill the
+# application server's threads, and Meta's items_batch endpoint is not queued behind them.
+META_SERVER = "separate"
 SCALES_WITH_CATALOG = False
 DEFAULT_BURST = 2000
 STREAM_PER_SECOND = 3.0
