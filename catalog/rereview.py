@@ -29,6 +29,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from catalog.graph_clients import client_for
+from catalog.sync.schedule import writable_catalogs
 from galantis.queue import enqueue
 
 from . import timeline
@@ -179,8 +180,6 @@ def run(catalog: Catalog) -> SendReport:
 
 def enqueue_due() -> int:
     """Queue a re-review run for each writable catalog with rejected items or queued requests."""
-    from catalog.sync.schedule import writable_catalogs  # the sync engine imports the models this reads
-
     due = writable_catalogs().filter(
         Exists(rejected(Variant.objects.filter(catalog_id=OuterRef("pk"))))
         | Exists(ReReviewRequest.objects.filter(catalog_id=OuterRef("pk"), state=State.QUEUED))

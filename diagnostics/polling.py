@@ -30,6 +30,7 @@ from catalog.models import Catalog, SyncBatch, Variant
 from galantis import logcontext
 
 from . import error_catalog as ec
+from .failures import sync_failure_issues
 from .integration import clear_integration_errors, record_integration_error
 from .issues import IssueWriter, Observation, Scope, open_catalog_issue, resolve_catalog_issues
 from .models import DiagnosticsRun, ErrorType, IssueSource, Priority
@@ -170,8 +171,6 @@ def poll_catalog(
         scope=scope_label[:200],
     )
     if include_failures:
-        from .failures import sync_failure_issues  # local import: failures imports catalog.items
-
         counts = sync_failure_issues(catalog, now=started)
         run.opened += counts.opened
         run.updated += counts.updated

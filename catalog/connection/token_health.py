@@ -27,6 +27,8 @@ from catalog.sync import pause
 from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
 
+from .catalogs import refresh_checks
+
 logger = logging.getLogger(__name__)
 
 Status = MetaConnection.TokenStatus
@@ -193,8 +195,6 @@ def check_all_tokens() -> int:
     checks can change in Commerce Manager at any time, so they are re-read with the token
     rather than only at connect.
     """
-    from .catalogs import refresh_checks  # catalogs imports flows' helpers; avoid the cycle
-
     checked = 0
     ids = MetaConnection.objects.exclude(token_last4="").values_list("pk", flat=True)
     for connection in MetaConnection.objects.filter(pk__in=list(ids)).iterator(chunk_size=200):

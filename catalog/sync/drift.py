@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from catalog import item_state, items, timeline
+from catalog.connection.deletions import queue_deletions
 from catalog.connection.matching import READ_FIELDS, compare
 from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient
@@ -357,8 +358,6 @@ def delete_ghosts(catalog: Catalog, findings: Sequence[DriftFinding], *, user=No
     path instead: PENDING again as an item Meta holds, so it is deleted by the method the
     rules allow (listed by a replace feed first, then left out of it).
     """
-    from catalog.connection.deletions import queue_deletions
-
     ghosts = [f for f in findings if f.kind == Kind.GHOST and f.catalog_id == catalog.pk]
     ours = [f for f in ghosts if f.variant_id]
     if ours:
