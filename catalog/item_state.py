@@ -83,7 +83,8 @@ META_FIX = (
     "Correct the field Meta names in Shopify (or on the Galantis product page for Meta-only fields); "
     "the next sync sends it again."
 )
-KEPT_MESSAGE = (
+# A timeline message (translated when shown): gettext_noop marks it for makemessages.
+KEPT_MESSAGE = gettext_noop(
     "An update-only upload cannot clear a field: Meta keeps a value this version no longer has, "
     "so the item is sent again by the Batch API or the next replace feed."
 )
@@ -774,7 +775,7 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
         batch_id=batch.pk,
         detail=timeline.batch_detail(batch.kind),
         message=Case(
-            When(kept, then=Value(gettext_noop(KEPT_MESSAGE))),
+            When(kept, then=Value(KEPT_MESSAGE)),
             default=Value(""),
             output_field=CharField(),
         ),

@@ -18,7 +18,7 @@ from django_q.models import OrmQ
 
 from catalog import item_state, items, tasks
 from catalog.meta.client import GraphClient
-from catalog.models import Catalog, SyncBatch, Variant
+from catalog.models import Catalog, SyncBatch, Variant, VariantEvent
 from catalog.sync import budget, claim, push, push_requests
 from catalog.tests.test_push_on_change import catalog, confirm_all, synced_catalog  # noqa: F401 (fixture)
 from catalog.tests.test_sync_e2e import meta  # noqa: F401 (the sandbox business fixture)
@@ -128,6 +128,8 @@ def test_an_item_whose_clearable_field_went_away_is_left_to_the_replace_feed(cat
     assert held[colour_removed.retailer_id].get("color") == "Red"  # accepted, and the colour stayed
     assert status(colour_removed) == Status.PENDING
     assert adopting.stale_count == 1  # so a push follows
+    accepted = VariantEvent.objects.get(variant_id=colour_removed.pk, batch_id=adopting.pk, kind="accepted")
+    assert accepted.message == item_state.KEPT_MESSAGE  # its timeline says why it goes again
     # Meta read the ended sale's row merged with the sale price it kept (now the price itself) and
     # rejected it: not the merchant's doing, so PENDING to go whole, not FAILED.
     assert held[sale_ended.retailer_id].get("sale_price")
