@@ -47,15 +47,15 @@ def test_a_whatsapp_capability_turned_off_in_meta_is_on_the_timeline_while_the_i
 # -- the merchant's product page: why not on WhatsApp, and since when -----------------------------
 
 
-def _product_page(catalog, client, variant: Variant) -> str:  # noqa: F811
+def _product_page(catalog, client, variant: Variant, language: str = "en") -> str:  # noqa: F811
     from catalog import tenants
     from catalog.models import Membership
     from catalog.tests.factories import UserFactory
 
-    owner = UserFactory(username=f"owner-{variant.pk}")
+    owner = UserFactory(username=f"owner-{variant.pk}-{language}")
     tenants.add_member(catalog.tenant, owner, role=Membership.Role.OWNER)
     client.force_login(owner)
-    return client.get(f"/health/products/{variant.product_id}/").content.decode()
+    return client.get(f"/health/products/{variant.product_id}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
 
 
 def _two_days_earlier(variant: Variant) -> None:
@@ -67,11 +67,14 @@ def _two_days_earlier(variant: Variant) -> None:
     VariantEvent.objects.filter(variant_id=variant.pk).update(at=F("at") - timedelta(days=2))
 
 
-def _since(variant: Variant, kind: str) -> str:
-    from django.utils import dateformat, timezone
+def _since(variant: Variant, kind: str, language: str = "en") -> str:
+    from django.utils import dateformat, timezone, translation
 
     at = VariantEvent.objects.filter(variant_id=variant.pk, kind=kind).latest("at").at
-    return "Since " + dateformat.format(timezone.localtime(at), "j M Y, H:i")
+    with translation.override(language):  # the month's abbreviation is the reader's language's too
+        return translation.gettext("Since %(since)s") % {
+            "since": dateformat.format(timezone.localtime(at), "j M Y, H:i")
+        }
 
 
 def test_the_product_page_says_why_an_item_rejected_after_it_was_live_is_not_shown_and_since_when(catalog, client):  # noqa: F811
@@ -90,6 +93,8 @@ def test_the_product_page_says_why_an_item_rejected_after_it_was_live_is_not_sho
     assert "rejected by Meta&#x27;s review" in page or "rejected by Meta's review" in page
     assert _since(variant, Kind.REVIEW_REJECTED) in page  # the rejection, not the first sync
     assert "Meta&#x27;s verdict: rejected in review" in page or "Meta's verdict: rejected in review" in page
+    in_french = _product_page(catalog, client, variant, language="fr")
+    assert _since(variant, Kind.REVIEW_REJECTED, language="fr") in in_french  # "Depuis le 4 Déc 2026, …"
 
 
 def test_the_product_page_says_a_live_item_is_not_on_whatsapp_when_whatsapp_is_off_and_since_when(catalog, client):  # noqa: F811
