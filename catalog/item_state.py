@@ -843,12 +843,17 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
 # --- Operator and connection transitions --------------------------------------------------------
 
 
-def mark_pending(variants: models.QuerySet[Variant], *, now=None) -> int:
-    """Send these variants again at the next push (not those in flight, not the locally invalid)."""
+def mark_pending(variants: models.QuerySet[Variant], *, now=None, meta_copy_unknown: bool = False) -> int:
+    """Send these variants again at the next push (not those in flight, not the locally invalid).
+
+    ``meta_copy_unknown``: someone else edited Meta's copy (drift), so it may hold any clearable
+    field our payload lacks, which only the Batch API or a replace feed clears (``held_mask``).
+    """
     now = now or timezone.now()
     rows = variants.filter(in_flight_batch__isnull=True).exclude(LOCALLY_FAILED)
     timeline.record_from(rows, Event.QUEUED, at=now, detail={"why": "sent again"})
-    return rows.update(meta_status=Status.PENDING, updated_at=now)
+    held = {"held_mask": items.ALL_CLEARABLE} if meta_copy_unknown else {}
+    return rows.update(meta_status=Status.PENDING, updated_at=now, **held)
 
 
 def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence[str] | None = None) -> int:

@@ -272,7 +272,9 @@ def _record(catalog: Catalog, kind: str, found: dict[str, tuple[list, dict]], ro
 
 def _repush(catalog: Catalog, variant_ids: list[int], now) -> int:
     """Galantis is the source of truth: send our payload again over Meta's drifted values."""
-    count = item_state.mark_pending(Variant.objects.filter(pk__in=variant_ids), now=now)
+    # Meta's copy was edited by someone else: it may hold a field ours lacks (a colour set in
+    # Commerce Manager), which no update-only row clears, so the update feeds leave it alone.
+    count = item_state.mark_pending(Variant.objects.filter(pk__in=variant_ids), now=now, meta_copy_unknown=True)
     findings = DriftFinding.objects.filter(catalog=catalog, kind=Kind.DRIFT, variant_id__in=variant_ids)
     _record_fixed(findings.exclude(state=State.FIXED), gettext_noop("Re-pushed automatically."), now)
     findings.update(

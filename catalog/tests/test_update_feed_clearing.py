@@ -170,3 +170,30 @@ def test_the_masks_follow_the_refresh_the_claim_and_the_acceptance(catalog):  # 
     variant.refresh_from_db()
     assert variant.payload_mask & (SALE | COLOR) == 0
     assert variant.held_mask & ~variant.payload_mask == SALE | COLOR  # what an update feed could not clear
+
+
+def test_a_colour_set_in_meta_by_someone_else_is_not_left_there_by_an_update_feed(catalog):  # noqa: F811
+    """The drift scan re-pushes an item another tool gave a colour its payload lacks: Meta holds a
+    field ours does not, which no update-only row can clear, so no update feed may call it SYNCED."""
+    from catalog.sync import drift, run
+
+    [edited] = synced_catalog(catalog, products=1, per_product=1)
+    edited.refresh_from_db()
+    assert not edited.payload_mask & COLOR
+    GraphClient(catalog.connection.access_token).post(
+        f"{catalog.meta_catalog_id}/items_batch",
+        {
+            "item_type": "PRODUCT_ITEM",
+            "requests": [{"method": "UPDATE", "data": {"id": edited.retailer_id, "color": "Blue"}}],
+        },
+    )
+    catalog.refresh_from_db()
+    report = drift.scan(catalog, pages=50)
+    assert report.repushed == 1 and status(edited) == Status.PENDING
+
+    run.sync_now(catalog, mode="update_feed", wait=True, timeout=60)  # carries nothing: it cannot clear it
+    assert held_in_meta(catalog)[edited.retailer_id].get("color") == "Blue"
+    assert status(edited) == Status.PENDING  # never SYNCED while Meta keeps the colour
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)  # the Batch API clears it
+    assert not held_in_meta(catalog)[edited.retailer_id].get("color")
+    assert status(edited) == Status.SYNCED
