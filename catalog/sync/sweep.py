@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -58,7 +58,14 @@ def release_orphans() -> int:
     return (
         Variant.objects.filter(in_flight_batch__isnull=False)
         .exclude(in_flight_batch__state__in=SyncBatch.IN_FLIGHT_STATES)
-        .update(in_flight_batch=None, in_flight_hash="", in_flight_method="", updated_at=timezone.now())
+        .update(
+            in_flight_batch=None,
+            in_flight_hash="",
+            in_flight_method="",
+            # Its batch may have reached Meta: what Meta may hold grows (item_state.release_batch).
+            held_mask=F("held_mask").bitor(F("in_flight_mask")),
+            updated_at=timezone.now(),
+        )
     )
 
 

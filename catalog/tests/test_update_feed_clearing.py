@@ -197,3 +197,26 @@ def test_a_colour_set_in_meta_by_someone_else_is_not_left_there_by_an_update_fee
     run.sync_now(catalog, mode="batch", wait=True, timeout=60)  # the Batch API clears it
     assert not held_in_meta(catalog)[edited.retailer_id].get("color")
     assert status(edited) == Status.SYNCED
+
+
+def test_an_orphan_released_by_the_sweeper_keeps_what_meta_may_have_taken(catalog):  # noqa: F811
+    """A variant left pointing at a finished batch (the sweeper's orphans) may have reached Meta:
+    its colour counts as held, so an update feed does not call it SYNCED once the colour goes."""
+    from catalog.sync import sweep
+
+    [variant] = synced_catalog(catalog, products=1, per_product=1)
+    on_sale_in_red([variant])
+    batch = claim.claim_items_batch(catalog, 0)
+    push.send_items_batch(catalog, batch, GraphClient(catalog.connection.access_token))
+    assert held_in_meta(catalog)[variant.retailer_id].get("color") == "Red"  # Meta took it
+    SyncBatch.objects.filter(pk=batch.pk).update(state=SyncBatch.State.FAILED)  # ended, variant not released
+    assert sweep.release_orphans() == 1
+    variant.refresh_from_db()
+    assert variant.held_mask & COLOR == COLOR
+
+    Variant.objects.filter(pk=variant.pk).update(options={})  # the colour goes
+    item_state.refresh_variants(Variant.objects.filter(pk=variant.pk))
+    tasks.push_feed(catalog.pk, Kind.UPDATE_FEED, True)
+    confirm_all(catalog)
+    assert held_in_meta(catalog)[variant.retailer_id].get("color") == "Red"
+    assert status(variant) == Status.PENDING
