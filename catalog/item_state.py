@@ -904,13 +904,22 @@ def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, no
 
 
 def mark_imported(
-    synced: Sequence[int], pending: Sequence[int], failed: Mapping[int, Sequence[items.Problem]], *, now
+    synced: Sequence[int],
+    pending: Sequence[int],
+    failed: Mapping[int, Sequence[items.Problem]],
+    *,
+    now,
+    uncompared: int = items.ALL_CLEARABLE,
 ) -> None:
     """An imported catalog's matched variants: identical ones SYNCED, others PENDING, invalid ones FAILED.
 
     ``created_via`` is set by the caller: a matched item was created by another tool.
+    ``uncompared``: the clearable fields' bits the match did not compare: the other tool may
+    have set them, so Meta may hold them beside those of our payload (``held_mask``).
     """
-    Variant.objects.filter(pk__in=synced).update(**_held_as_sent(now))
+    Variant.objects.filter(pk__in=synced).update(
+        **_held_as_sent(now, held_mask=F("payload_mask").bitor(Value(uncompared)))
+    )
     # What Meta holds of an item that differs from ours is not known: any clearable field.
     Variant.objects.filter(pk__in=pending).update(
         meta_status=Status.PENDING, synced_hash="", held_mask=items.ALL_CLEARABLE, verdict=Verdict.NONE, **no_failure()

@@ -44,6 +44,9 @@ from .bulk_values import update_by_pk
 from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
+# The clearable fields a match does not compare: another tool may have set them in Meta.
+UNCOMPARED_CLEARABLE = items.clearable_bits(f for f in items.CLEARABLE_FIELDS if f not in COMPARED_FIELDS)
+
 __all__ = [
     "COMPARED_FIELDS",
     "Matcher",
@@ -282,7 +285,7 @@ def _apply_import_rows(report, catalog, rows: list[ReconciliationRow], now) -> N
             ["payload_hash", "payload_mask", "meta_item_id", "previous_id"],
             [(v.pk, v.payload_hash, v.payload_mask, v.meta_item_id, v.previous_id) for v in variants.values()],
         )
-        item_state.mark_imported(synced, pending, failed, now=now)
+        item_state.mark_imported(synced, pending, failed, now=now, uncompared=UNCOMPARED_CLEARABLE)
         # Matched items were created by another tool: only a replace feed of ours may delete them.
         Variant.objects.filter(pk__in=others).update(created_via=Variant.CreatedVia.OTHER, in_replace_feed_at=None)
         if regrouped:

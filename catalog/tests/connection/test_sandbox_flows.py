@@ -424,3 +424,35 @@ def test_new_catalog_without_commerce_settings_says_how_to_fix(meta, shop, conne
     catalog.refresh_from_db()
     commerce = catalogs.checks_for(catalog)[1]
     assert commerce.ok is False and "Commerce Manager" in commerce.fix
+
+
+def test_a_matched_items_fields_the_import_does_not_compare_are_not_assumed_absent(meta, shop, connected):
+    """The import matches an item on the fields it compares; another tool may have set others (a
+    gender) that our payload lacks, which no update-only row clears: no update feed calls it SYNCED."""
+    from catalog.meta.client import GraphClient
+
+    store = shop["store"]
+    red = variant(shop, "tee", "Red")
+    assert "gender" not in item_for(red, store)
+    seed_catalog(meta, meta["catalog_id"], [item_for(red, store, gender="female")])
+    catalog = flows.choose_catalog(shop["tenant"], store=shop["store"], flow="import", catalog_id=meta["catalog_id"])
+    report = reconcile.confirm_import(_read(catalog), user=shop["owner"])
+    tasks.apply_reconciliation_report(report.pk)
+    red.refresh_from_db()
+    assert red.meta_status == Status.SYNCED  # matched: the compared fields agree
+
+    Variant.objects.filter(pk=red.pk).update(price=Decimal("21.00"))
+    item_state.refresh_variants(Variant.objects.filter(pk=red.pk))
+    tasks.push_feed(catalog.pk, SyncBatch.Kind.UPDATE_FEED, True)
+    tasks.confirm_catalog(catalog.pk)
+    rows = GraphClient(meta["access_token"]).paginate(f"{meta['catalog_id']}/products", fields="retailer_id,gender")
+    held = {row["retailer_id"]: row for row in rows}[red.retailer_id]
+    red.refresh_from_db()
+    assert held.get("gender") == "female"  # the update feed did not carry it: it cannot clear it
+    assert red.meta_status == Status.PENDING  # so it is not shown SYNCED
+    _push_and_confirm(catalog)  # the replace feed (or the Batch API after it) sends it whole
+    _push_and_confirm(catalog)
+    rows = GraphClient(meta["access_token"]).paginate(f"{meta['catalog_id']}/products", fields="retailer_id,gender")
+    assert not {row["retailer_id"]: row for row in rows}[red.retailer_id].get("gender")
+    red.refresh_from_db()
+    assert red.meta_status == Status.SYNCED
