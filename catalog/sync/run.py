@@ -271,8 +271,13 @@ def resume_by_staff(catalog: Catalog) -> None:
 
 
 def repush(variants) -> int:
-    """Mark variants PENDING so the next push sends them again (not those in flight)."""
-    return item_state.mark_pending(variants)
+    """Mark variants PENDING so the next push sends them again (not those in flight).
+
+    Staff send an item again when Meta's copy looks wrong, so what Meta holds is not known:
+    only a call that sends the whole item (the Batch API, a replace feed) settles it, never an
+    update-only row, which leaves a field it does not fill as it was.
+    """
+    return item_state.mark_pending(variants, meta_copy_unknown=True)
 
 
 def prepare(catalog: Catalog) -> None:

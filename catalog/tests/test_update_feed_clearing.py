@@ -220,3 +220,26 @@ def test_an_orphan_released_by_the_sweeper_keeps_what_meta_may_have_taken(catalo
     confirm_all(catalog)
     assert held_in_meta(catalog)[variant.retailer_id].get("color") == "Red"
     assert status(variant) == Status.PENDING
+
+
+def test_staff_sending_an_item_again_is_not_settled_by_an_update_feed(catalog):  # noqa: F811
+    """Staff send an item again when Meta's copy looks wrong (here a colour someone else set): only a
+    call that sends the whole item may call it SYNCED, so an update feed leaves it PENDING."""
+    from catalog.sync import run
+
+    [item] = synced_catalog(catalog, products=1, per_product=1)
+    GraphClient(catalog.connection.access_token).post(
+        f"{catalog.meta_catalog_id}/items_batch",
+        {
+            "item_type": "PRODUCT_ITEM",
+            "requests": [{"method": "UPDATE", "data": {"id": item.retailer_id, "color": "Blue"}}],
+        },
+    )
+    assert run.repush(Variant.objects.filter(pk=item.pk)) == 1  # the admin's "Send … to Meta again"
+
+    run.sync_now(catalog, mode="update_feed", wait=True, timeout=60)
+    assert held_in_meta(catalog)[item.retailer_id].get("color") == "Blue"
+    assert status(item) == Status.PENDING
+    run.sync_now(catalog, mode="batch", wait=True, timeout=60)
+    assert not held_in_meta(catalog)[item.retailer_id].get("color")
+    assert status(item) == Status.SYNCED
