@@ -40,7 +40,7 @@ from catalog.models import Catalog, PushRequest, SyncBatch, Variant
 from galantis.queue import enqueue
 
 from . import budget as budgets
-from . import claim
+from . import claim, sharding
 from .lifecycle import poll_delay
 
 logger = logging.getLogger(__name__)
@@ -229,12 +229,28 @@ def keep_standing(request: PushRequest, since: datetime, *, again: bool) -> None
 
 
 def after_batch(batch: SyncBatch) -> None:
-    """A batch or upload ended: a change that waited for its shard goes in the next call."""
+    """A batch or upload ended: a change that waited for its shard goes in the next call.
+
+    A re-shard waiting for the catalog to drain (no job is claimed meanwhile) is applied as
+    soon as its last job ends, not at the sweeper's next run minutes later: until then no
+    change of the catalog could go.
+    """
+    if Catalog.objects.filter(pk=batch.catalog_id, reshard_to__isnull=False).exists():
+        transaction.on_commit(partial(reshard_when_drained, batch.catalog_id), robust=True)
     if (
         batch.stale_count
         or PushRequest.objects.filter(catalog_id=batch.catalog_id, pending_since__isnull=False).exists()
     ):
         request_push(batch.catalog_id)
+
+
+def reshard_when_drained(catalog_id: int) -> bool:
+    """Apply the catalog's requested shard count if nothing is in flight any more; then push what waited."""
+    catalog = Catalog.objects.filter(pk=catalog_id).first()
+    if catalog is None or not sharding.reshard_if_drained(catalog):
+        return False
+    request_push(catalog_id)
+    return True
 
 
 # -- following a push's handles to Meta's verdict ----------------------------------------------

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import item_state, state_counts
-from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
-from catalog.sync import claim, confirm, feeds, push, sharding, sweep
+from catalog.models import Catalog, CatalogFeed, PushRequest, SyncBatch, Variant
+from catalog.sync import claim, confirm, feeds, push, results, sharding, sweep
 from catalog.tests.admin.formdata import changeform_data
 from catalog.tests.factories import CatalogFactory, CatalogFeedFactory, ProductFactory, VariantFactory
 from catalog.tests.test_sync_e2e import add_variants, catalog, meta, meta_items  # noqa: F401  (fixtures)
@@ -54,6 +54,26 @@ def test_a_requested_count_waits_for_jobs_in_flight_and_no_claim_starts_meanwhil
     shop.refresh_from_db()
     assert (shop.shard_count, shop.reshard_to) == (2, None)
     assert not SyncBatch.objects.filter(catalog=shop, kind=Kind.RESHARD).exists()  # the locks never stay
+
+
+@pytest.mark.django_db
+def test_a_requested_count_is_applied_as_its_last_job_ends_not_at_the_sweepers_next_run(
+    django_capture_on_commit_callbacks,
+):
+    """No change of the catalog can go while it drains, so the drain ends with its last job: a 1M
+    catalog waited for the five-minute sweeper with every push refused (the freshness bench)."""
+    shop = CatalogFactory(shard_count=1)
+    in_flight = claim.lock_shard(shop, 0, Kind.ITEMS_BATCH)
+    sharding.request(shop, 2)
+    assert not sharding.reshard_if_drained(shop)  # the sweeper's attempt: a job is in flight
+
+    with django_capture_on_commit_callbacks(execute=True):
+        results.finish(in_flight, state=SyncBatch.State.FINISHED)
+
+    shop.refresh_from_db()
+    assert (shop.shard_count, shop.reshard_to) == (2, None)
+    assert PushRequest.objects.filter(catalog=shop, pending_since__isnull=False).exists()  # what waited goes
+    assert claim.lock_shard(shop, 1, Kind.ITEMS_BATCH) is not None
 
 
 @pytest.mark.django_db
@@ -122,11 +142,11 @@ def test_resharding_under_load_never_overlaps_jobs_nor_loses_an_item(catalog, se
     catalog.refresh_from_db()
     assert (catalog.shard_count, catalog.reshard_to) == (1, 4)
     assert push.push_catalog(catalog).batches == []  # nothing new while draining
-    _settle(catalog)
-    changed_at = timezone.now()
-    assert sharding.maintain(catalog)
+    _settle(catalog)  # the job ends, and with it the drain: the count changes then, not at the next sweep
     catalog.refresh_from_db()
-    assert catalog.shard_count == 4
+    assert (catalog.shard_count, catalog.reshard_to) == (4, None)
+    changed_at = catalog.updated_at  # written by the re-shard
+    assert not sharding.maintain(catalog)  # the sweeper finds nothing left to do
     # No job of the old partition outlived the change; every later job is on the new one.
     old = SyncBatch.objects.filter(catalog=catalog, created_at__lt=changed_at)
     assert not old.filter(finished_at__gt=changed_at).exists() and SyncBatch.objects.get(pk=busy).finished_at
@@ -199,8 +219,13 @@ def test_claims_racing_reshards_never_run_across_a_change_of_count():
         thread.start()
     changes: list[tuple[datetime, datetime, int]] = []  # (asked, applied, new count)
     try:
+        current = 1
         for target in (2, 4, 2, 1):
-            time.sleep(0.3)  # let the workers load every shard
+            # Let the workers load the shards under the current count (not a fixed sleep: CI is slow).
+            deadline = time.monotonic() + 30
+            while not any(seen == current for _, seen in jobs[-50:]) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.1)
             sharding.request(Catalog.objects.get(pk=shop.pk), target)
             # Stamped once the request has committed: a claim that read the catalog before the
             # commit is legitimate (the re-shard then waits for it), and its created_at may fall
@@ -211,6 +236,7 @@ def test_claims_racing_reshards_never_run_across_a_change_of_count():
                 assert time.monotonic() < deadline, "never drained"
                 time.sleep(0.01)
             changes.append((asked, timezone.now(), target))
+            current = target
     finally:
         stop.set()
         for thread in threads:
