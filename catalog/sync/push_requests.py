@@ -32,7 +32,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -233,14 +233,15 @@ def after_batch(batch: SyncBatch) -> None:
 
     A re-shard waiting for the catalog to drain (no job is claimed meanwhile) is applied as
     soon as its last job ends, not at the sweeper's next run minutes later: until then no
-    change of the catalog could go.
+    change of the catalog could go. One query reads both.
     """
-    if Catalog.objects.filter(pk=batch.catalog_id, reshard_to__isnull=False).exists():
+    waiting = PushRequest.objects.filter(catalog_id=OuterRef("pk"), pending_since__isnull=False)
+    reshard_to, changes_wait = Catalog.objects.filter(pk=batch.catalog_id).values_list(
+        "reshard_to", Exists(waiting)
+    ).first() or (None, False)
+    if reshard_to is not None:
         transaction.on_commit(partial(reshard_when_drained, batch.catalog_id), robust=True)
-    if (
-        batch.stale_count
-        or PushRequest.objects.filter(catalog_id=batch.catalog_id, pending_since__isnull=False).exists()
-    ):
+    if batch.stale_count or changes_wait:
         request_push(batch.catalog_id)
 
 
