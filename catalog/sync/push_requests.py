@@ -208,13 +208,21 @@ def backlog_beyond_budget(catalog: Catalog, budget: budgets.Budget) -> set[int]:
 
 def still_waiting(catalog: Catalog) -> bool:
     """PENDING changes no batch carries: their shard was busy, the run's batch cap was reached,
-    or they changed again while their batch was in flight."""
+    or they changed again while their batch was in flight.
+
+    Not the items a feed upload carries (new to Meta, or deleted by the method that created
+    them: :func:`claim.waits_for_feed`): no Batch API call ever takes them, so they must not
+    keep the request standing with their old change time, which would be stamped on every
+    later call as its oldest change (the freshness the health page shows) and would skip the
+    coalescing window. The minute schedule and the next push start their upload.
+    """
     return (
         claim.catalog_variants(catalog)
         .filter(
             Q(in_flight_batch__isnull=True) | ~Q(payload_hash=F("in_flight_hash")),
             meta_status=Variant.SyncStatus.PENDING,
         )
+        .exclude(claim.waits_for_feed(catalog))
         .exists()
     )
 

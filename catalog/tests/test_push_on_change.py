@@ -20,6 +20,7 @@ from catalog.models import Catalog, Product, PushRequest, SyncBatch, Variant
 from catalog.sync import budget, confirm, freshness, push_requests, run
 from catalog.tests.factories import (
     CatalogFactory,
+    CatalogFeedFactory,
     MetaConnectionFactory,
     ProductFactory,
     ShopifyStoreFactory,
@@ -197,6 +198,33 @@ def test_the_poll_back_off_counts_from_the_last_look(settings):
     due = sent + timedelta(seconds=30)
     assert push_requests.next_look(due, sent, 0) == due
     assert push_requests.next_look(due, sent, 2) == due
+
+
+def test_an_item_waiting_for_its_creation_upload_neither_holds_the_request_nor_dates_later_calls(catalog):
+    """An item new to Meta goes by a feed (creation by feed), never by a Batch API call: it must not
+    keep the push request standing with its change time, which every later call would carry as its
+    oldest change (the freshness the health page shows)."""
+    [held] = synced_catalog(catalog, products=1, per_product=1)
+    Catalog.objects.filter(pk=catalog.pk).update(batch_creation=False)
+    catalog.refresh_from_db()
+    # The shard's replace feed lists new items within the catalog's new-item latency: they wait for it.
+    soon = timezone.now() - catalog.effective_replace_feed_interval + timedelta(minutes=1)
+    CatalogFeedFactory(catalog=catalog, shard=0, last_replace_at=soon)
+    new = VariantFactory(product=ProductFactory(tenant=catalog.tenant, store=catalog.store), catalog=catalog)
+    item_state.refresh_variants(Variant.objects.filter(pk=new.pk))
+    change_price([held], Decimal("61.00"))
+
+    assert tasks.push_requested(catalog.pk)["calls"] == 1
+    assert PushRequest.objects.get(catalog=catalog).pending_since is None  # not kept standing by the new item
+    confirm_all(catalog)
+    new.refresh_from_db()
+    assert (new.meta_status, new.in_flight_batch_id) == (Status.PENDING, None)  # still waiting for its feed
+
+    later = timezone.now()
+    change_price([held], Decimal("62.00"))
+    tasks.push_requested(catalog.pk)
+    call = SyncBatch.objects.filter(catalog=catalog, kind=SyncBatch.Kind.ITEMS_BATCH).latest("pk")
+    assert call.changed_at >= later  # dated by its own change, not the new item's
 
 
 # -- the budget --------------------------------------------------------------------------------------
