@@ -26,6 +26,7 @@ is variant changes per call, ours over its one.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -50,6 +51,13 @@ SENDERS = 16
 # four users (200 + 200 * log2(4)); FRESHNESS_CALLS_PER_HOUR sets another.
 CALLS_PER_HOUR = int(os.environ.get("FRESHNESS_CALLS_PER_HOUR", "600"))
 SETTLE_TIMEOUT = float(os.environ.get("FRESHNESS_SETTLE_TIMEOUT", "600"))
+# The clock starts once the 1-minute load average is at most this (0: at once). A 1M run's
+# import and first replace feed take ~15 minutes that need no quiet machine; its measured
+# minutes do. Waits an hour at most.
+QUIET_LOAD = float(os.environ.get("FRESHNESS_QUIET_LOAD", "0") or 0)
+# A JSON file of the run's calls, webhooks and changes with their times, to read where a
+# change waited (receipt -> processed is the drain's lag).
+TIMELINE_FILE = os.environ.get("FRESHNESS_TIMELINE", "")
 # What the cluster (and the server and this process) run with.
 ENV = {
     "Q_WORKERS": "4",  # a drain, a waiting push, a confirmation follower and one spare
@@ -475,6 +483,7 @@ def run(ctx) -> dict:
     signal.signal(signal.SIGTERM, stop)
     warm = import_and_sync(ctx)
     catalog = bench_catalog()
+    load_at_start = wait_for_quiet()
     burst_size = ctx.samples or DEFAULT_BURST
     small = burst_size <= 10  # the smoke run
     stream_seconds = 8.0 if small else 40.0
@@ -499,6 +508,8 @@ def run(ctx) -> dict:
         cluster.stop()
     wall = time.perf_counter() - started
     figures = attribute(driver.changes, since, catalog)
+    if TIMELINE_FILE:
+        write_timeline(TIMELINE_FILE, driver.changes, since, catalog)
     now = timezone.now()
     calls_this_hour = budget.calls_this_hour(catalog.pk, now)
     kept_out = kept_out_of_meta(driver.changes, catalog)
@@ -515,6 +526,7 @@ def run(ctx) -> dict:
         "webhooks_delivered": driver.delivered,
         "webhooks_failed": driver.failed,
         "burst": burst_size,
+        "load_at_clock_start": load_at_start,
         "shard_count": catalog.shard_count,
         "burst_send_seconds": [round(s, 2) for s in burst_seconds],
         "stream_per_second": STREAM_PER_SECOND,
@@ -572,3 +584,30 @@ def speedup(run: dict, base: dict) -> float | None:
 
 def baseline_total(ctx, run: dict) -> int:
     return run["items"]
+
+
+def wait_for_quiet() -> list[float]:
+    """Wait until the machine is quiet enough to start the clock (``FRESHNESS_QUIET_LOAD``); the load then."""
+    deadline = time.monotonic() + 3600
+    while QUIET_LOAD and os.getloadavg()[0] > QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(10)
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"freshness: the clock starts at load {load}", file=sys.stderr, flush=True)
+    return load
+
+
+def write_timeline(path: str, changes: list[Change], since: datetime, catalog) -> None:
+    """Every call and upload, webhook and change of the run with its times, as JSON in ``path``."""
+    import json
+
+    from catalog.models import SyncBatch, WebhookEvent
+
+    batches = list(
+        SyncBatch.objects.filter(catalog=catalog, created_at__gte=since)
+        .order_by("created_at")
+        .values("pk", "kind", "shard", "created_at", "changed_at", "sent_at", "finished_at", "item_count", "state")
+    )
+    webhooks = list(WebhookEvent.objects.filter(received_at__gte=since).values_list("received_at", "processed_at"))
+    rows = [[c.retailer_id, c.kind, c.receipt, c.sent, c.confirmed] for c in changes]
+    with open(path, "w") as out:
+        json.dump({"since": since, "batches": batches, "events": webhooks, "changes": rows}, out, default=str)
