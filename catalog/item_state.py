@@ -71,6 +71,8 @@ RESENT_REJECTED = (
 # payload lacks: only the Batch API (which sends it empty) or a replace feed (which replaces the
 # whole item) can clear it. An update-only feed row leaves it as it was ("no change").
 LACKS_HELD_FIELD = ~Q(held_mask=F("held_mask").bitand(F("payload_mask")))
+# What Meta may hold once a row in flight may have reached it (or not): both versions' fields.
+HELD_OR_SENT = F("held_mask").bitor(F("in_flight_mask"))
 HELD_CODE = "HELD_SAME_PAYLOAD"
 HELD_MESSAGE = (
     "Meta rejected exactly this version of the item before, so Galantis holds it instead of sending it again."
@@ -556,7 +558,7 @@ def release_batch(batch: SyncBatch, *, now=None) -> int:
     rows = Variant.objects.filter(in_flight_batch=batch)
     timeline.record_from(rows, Event.RETURNED, at=now, batch_id=batch.pk, detail=timeline.batch_detail(batch.kind))
     # Meta may have taken part of it (it gave up part-way, a timed-out handle): what it may hold grows.
-    return rows.update(updated_at=now, held_mask=F("held_mask").bitor(F("in_flight_mask")), **released())
+    return rows.update(updated_at=now, held_mask=HELD_OR_SENT, **released())
 
 
 REJECT_CHUNK = 500  # rows per CASE statement when many items are rejected at once
@@ -710,7 +712,7 @@ def requeue_unconfirmed(batch: SyncBatch, *, message: str, confirmed: Collection
     )
     return doubtful.update(
         meta_status=Status.PENDING,
-        held_mask=F("held_mask").bitor(F("in_flight_mask")),  # Meta may have taken the row, or not
+        held_mask=HELD_OR_SENT,  # Meta may have taken the row, or not
         failure_source=Source.META_FEED,
         last_error=message[:5000],
         last_error_fix="Nothing to do: Galantis re-checks it.",
@@ -736,22 +738,13 @@ def apply_accepted(batch: SyncBatch) -> tuple[int, int, int]:
     was_new = (Q(synced_hash="") & Q(meta_item_id="")) | Q(meta_deleted_at__isnull=False)
     gone = Q(in_flight_method__in=[DELETE, SKIP])
     kept = kept_by_update_only(batch)
+    held_whens = [When(gone, then=Value(0))]
     if update_only(batch):
-        merged = upserted & ~was_new & ~LOCALLY_FAILED
-        held_mask = Case(
-            When(gone, then=Value(0)),
-            When(merged, then=F("held_mask").bitor(F("in_flight_mask"))),
-            When(upserted & ~LOCALLY_FAILED, then=F("in_flight_mask")),
-            default=F("held_mask"),
-            output_field=BigIntegerField(),
-        )
-    else:
-        held_mask = Case(
-            When(gone, then=Value(0)),
-            When(upserted & ~LOCALLY_FAILED, then=F("in_flight_mask")),
-            default=F("held_mask"),  # hidden or left out: Meta's copy is as it was
-            output_field=BigIntegerField(),
-        )
+        # An update-only row adds its fields to those Meta kept of the version it held.
+        held_whens.append(When(upserted & ~was_new & ~LOCALLY_FAILED, then=HELD_OR_SENT))
+    held_whens.append(When(upserted & ~LOCALLY_FAILED, then=F("in_flight_mask")))
+    # Hidden or left out: Meta's copy is as it was.
+    held_mask = Case(*held_whens, default=F("held_mask"), output_field=BigIntegerField())
     counts = in_batch.aggregate(
         stale=Count("pk", filter=(~UNCHANGED | kept) & ~LOCALLY_FAILED),
         deleted=Count("pk", filter=Q(in_flight_method=DELETE)),

@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from catalog import item_state
 from catalog.models import SyncBatch, Variant
 
 from . import sharding
@@ -63,7 +64,7 @@ def release_orphans() -> int:
             in_flight_hash="",
             in_flight_method="",
             # Its batch may have reached Meta: what Meta may hold grows (item_state.release_batch).
-            held_mask=F("held_mask").bitor(F("in_flight_mask")),
+            held_mask=item_state.HELD_OR_SENT,
             updated_at=timezone.now(),
         )
     )
