@@ -54,10 +54,6 @@ from .volatile import claim_volatile_batch
 logger = logging.getLogger(__name__)
 
 ITEM_TYPE = "PRODUCT_ITEM"
-# Optional fields an UPDATE sends empty when the item lacks them, which clears them in
-# Meta (a sale that ended, a colour or category removed): their one home is catalog.items.
-# The payload hash stays that of the item itself.
-CLEARABLE_FIELDS = items.CLEARABLE_FIELDS
 REHASH_CHUNK = 500
 
 
@@ -183,7 +179,9 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
         sent_mask = items.clearable_mask(item)
         if sent_hash != row.in_flight_hash or sent_mask != row.in_flight_mask:
             rehashed[row.pk] = (sent_hash, sent_mask)
-        if cleared := [field for field in CLEARABLE_FIELDS if field not in item]:
+        # An UPDATE names each clearable field the item lacks, empty, which clears it in Meta (a
+        # sale that ended, a colour removed); the payload hash stays that of the item itself.
+        if cleared := [field for field in items.CLEARABLE_FIELDS if field not in item]:
             canonical = b'{"%s":"",' % b'":"","'.join(f.encode() for f in cleared) + canonical[1:]
         parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
     record_sent_hashes(rehashed)
