@@ -6,7 +6,7 @@ import logging
 import pytest
 from django_q.signals import post_execute_in_worker, pre_execute
 
-from catalog.sync import push
+from catalog.sync import push, writes
 from galantis import logcontext
 
 
@@ -25,7 +25,7 @@ def test_a_push_logs_its_tenant_and_catalog(catalog, monkeypatch):
         seen.append(logcontext.current())
         return "off"
 
-    monkeypatch.setattr(push, "write_blocker", blocker)
+    monkeypatch.setattr(writes, "write_blocker", blocker)
     push.push_catalog(catalog)
     assert seen == [{"tenant": catalog.tenant_id, "catalog": catalog.pk}]
     assert logcontext.current() == {}

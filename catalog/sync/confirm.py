@@ -25,9 +25,9 @@ from . import pause
 from .claim import SKIP
 from .feeds import poll_upload
 from .lifecycle import give_up_if_timed_out, poll_failed, reschedule
-from .push import client_token_last4
 from .results import finish
 from .run_report import CatalogRunReport
+from .writes import client_token_last4
 
 logger = logging.getLogger(__name__)
 

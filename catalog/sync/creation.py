@@ -29,6 +29,7 @@ from catalog.meta.client import GraphClient
 from catalog.models import Catalog, CatalogFeed, SyncBatch, Variant
 
 from .claim import catalog_variants, new_to_meta
+from .feeds import upload_feed
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,6 @@ def create_by_feed(
             return None  # the shard's replace feed lists them soon enough
         elif feed is not None and feed.last_update_at and feed.last_update_at + MIN_UPLOAD_INTERVAL > now:
             return None
-    # feeds imports push (whose push_catalog calls this): imported here, not at load.
-    from .feeds import upload_feed
-
     # An update-only upload carries the new items alone; a due replace feed is the shard's snapshot.
     batch = upload_feed(catalog, shard, kind, client, only_new=kind == SyncBatch.Kind.UPDATE_FEED)
     if batch is not None:

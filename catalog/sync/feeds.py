@@ -39,10 +39,10 @@ from . import pause, sharding
 from .claim import DELETE, SKIP, UPSERT, claim_feed, release, release_failed_claim, shards
 from .item_rows import ROW_FIELDS, VariantRow, product_fields_for
 from .lifecycle import feed_due_again, give_up_if_timed_out, poll_delay, poll_failed, reschedule
-from .push import SendGate, client_token_last4, record_sent_hashes, write_refusal
 from .results import finish
 from .run_report import CatalogRunReport
 from .schedule import due_shards
+from .writes import SendGate, client_token_last4, record_sent_hashes, write_refusal
 
 logger = logging.getLogger(__name__)
 

@@ -53,9 +53,9 @@ from catalog.models import Catalog, ProductSet, ProductSetMembership, Variant
 from galantis import logcontext
 
 from . import pause
-from .push import write_refusal
 from .run_report import CatalogRunReport
 from .schedule import RECHECK_AFTER
+from .writes import write_refusal
 
 logger = logging.getLogger(__name__)
 

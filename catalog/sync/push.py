@@ -16,7 +16,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -24,10 +23,10 @@ from catalog import item_state, items
 from catalog.graph_clients import client_for
 from catalog.meta.client import GraphClient, RawJSON
 from catalog.meta.errors import GraphAPIError
-from catalog.models import Catalog, MetaConnection, SyncBatch, Variant
+from catalog.models import Catalog, SyncBatch, Variant
 from galantis import logcontext
 
-from . import creation, pause
+from . import creation, pause, volatile
 from .claim import (
     DELETE,
     HIDE,
@@ -39,22 +38,17 @@ from .claim import (
     release_failed_claim,
     shards,
 )
-from .item_rows import (
-    EncodedRequests,
-    VariantRow,
-    held_by_meta,
-    item_sources,
-)
+from .item_rows import EncodedRequests, held_by_meta, item_sources
 from .lifecycle import poll_delay
 from .results import finish
 from .run_report import CatalogRunReport
 from .schedule import shards_waiting_for_feed
 from .volatile import claim_volatile_batch
+from .writes import SendGate, client_token_last4, record_sent_hashes, write_refusal
 
 logger = logging.getLogger(__name__)
 
 ITEM_TYPE = "PRODUCT_ITEM"
-REHASH_CHUNK = 500
 
 
 @dataclass
@@ -66,83 +60,9 @@ class PushReport(CatalogRunReport):
     skipped_reason: str = ""
 
 
-def write_blocker(catalog: Catalog) -> str:
-    """Why nothing may be written to this catalog now ("" when it may)."""
-    if catalog.is_read_only:
-        return "read-only catalog (linked, never written)"
-    if not catalog.sync_enabled:
-        return "sync disabled"
-    if not catalog.meta_catalog_id:
-        return "no Meta catalog id yet"
-    if catalog.connection_id is None:
-        return "no Meta connection"
-    return ""
-
-
-def token_allows_writes(catalog: Catalog) -> bool:
-    """The cheap token check before each push and feed upload; False when the catalog is now paused.
-
-    ``debug_token`` at most once per ``META_TOKEN_RECHECK_SECONDS`` per connection, so an
-    expired or revoked token pauses the catalog (with its reason) before a write fails
-    on it. A token revoked between this check and the write is caught by the write's own
-    error, which pauses the same way.
-    """
-    # token_health pauses and resumes catalogs through catalog.sync.pause: imported here, not at load.
-    from catalog.connection.token_health import check_token_before_sync
-
-    if catalog.connection is None:
-        return True
-    if check_token_before_sync(catalog.connection) not in MetaConnection.BLOCKING_STATUSES:
-        return True
-    catalog.refresh_from_db(fields=["pause_kind", "paused_reason", "paused_at", "paused_until"])
-    return False
-
-
-def write_refusal(catalog: Catalog) -> str:
-    """Why a run that writes to Meta may not start on this catalog now ("" when it may).
-
-    A blocker (read-only, sync off, not connected) or a pause. Checking lifts a pause whose
-    cause is gone and may pause the catalog on its token, so call it once, at the start.
-    """
-    if blocker := write_blocker(catalog):
-        return blocker
-    if not pause.resume_if_cause_gone(catalog) or not token_allows_writes(catalog):
-        return f"paused: {catalog.paused_reason}"
-    return ""
-
-
 def hide_request(retailer_id: str) -> bytes:
     """An UPDATE that only hides the item: Meta keeps it (and its learnings) out of sight."""
     return b'{"data":{"id":%s,"visibility":"staging"},"method":"UPDATE"}' % json.dumps(retailer_id).encode()
-
-
-class SendGate:
-    """Local validation at the moment an item is sent: nothing locally invalid leaves as a live item.
-
-    Every item built for a request or a feed row goes through :meth:`check`; the invalid
-    ones are recorded and written FAILED (local) by :meth:`commit`, with how they travel:
-    hidden when Meta shows an older version (Batch API), else not sent at all.
-    """
-
-    def __init__(self, batch: SyncBatch) -> None:
-        self.batch = batch
-        self.failures: dict[int, tuple[list[items.Problem], str]] = {}
-
-    def check(self, row: VariantRow, item: dict, canonical: bytes, *, held_method: str) -> bool:
-        """True when ``item`` may be sent; otherwise remember why and how it travels instead."""
-        problems = items.local_problems(item, canonical)
-        if not problems:
-            return True
-        self.failures[row.pk] = (problems, held_method if held_by_meta(row) else SKIP)
-        return False
-
-    def commit(self) -> int:
-        if not self.failures:
-            return 0
-        done = item_state.fail_at_send(self.batch, self.failures)
-        logger.info("Batch %s: %s item(s) failed local validation at send time", self.batch.pk, done)
-        self.failures = {}
-        return done
 
 
 def encode_requests(batch: SyncBatch) -> EncodedRequests:
@@ -156,9 +76,7 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     version is hidden (``visibility: staging`` alone), or nothing is sent.
     """
     if batch.volatile_claimed_at:
-        from .volatile import encode  # volatile imports this module
-
-        return encode(batch)  # price and stock only: the budget is tight (catalog.sync.volatile)
+        return volatile.encode(batch)  # price and stock only: the budget is tight (catalog.sync.volatile)
     rows, fields = item_sources(batch)
     parts: list[bytes] = []
     rehashed: dict[int, str] = {}
@@ -187,22 +105,6 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
     record_sent_hashes(rehashed)
     gate.commit()
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")
-
-
-def record_sent_hashes(rehashed: dict[int, tuple[str | None, int]]) -> None:
-    """Store the hash and clearable fields of the payload really sent (rare: data changed after the
-    last refresh, or a payload refreshed before its fields were recorded). pk -> (hash, mask);
-    a None hash leaves ``in_flight_hash`` as it is (a volatile call sends no full payload)."""
-    rows = list(rehashed.items())
-    for start in range(0, len(rows), REHASH_CHUNK):
-        chunk = rows[start : start + REHASH_CHUNK]
-        hashes = [When(pk=pk, then=Value(h)) for pk, (h, _) in chunk if h is not None]
-        Variant.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
-            in_flight_mask=Case(
-                *(When(pk=pk, then=Value(m)) for pk, (_, m) in chunk), default=Value(0), output_field=BigIntegerField()
-            ),
-            **({"in_flight_hash": Case(*hashes, default=F("in_flight_hash"))} if hashes else {}),
-        )
 
 
 def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) -> bool:
@@ -248,10 +150,6 @@ def send_items_batch(catalog: Catalog, batch: SyncBatch, client: GraphClient) ->
         logger.warning("Batch %s: recording Meta's answer failed; recording it again", batch.pk, exc_info=True)
         record_sent(catalog, batch, response, requests.count)
     return True
-
-
-def client_token_last4(catalog: Catalog) -> str:
-    return catalog.connection.token_last4 if catalog.connection_id else ""
 
 
 def record_sent(catalog: Catalog, batch: SyncBatch, response: dict, request_count: int) -> None:

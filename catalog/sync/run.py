@@ -18,7 +18,7 @@ from catalog.meta.errors import AuthError, PermissionDenied
 from catalog.models import Catalog, SyncBatch, Tenant, Variant
 from galantis import logcontext
 
-from . import confirm, feeds, pause, push
+from . import confirm, feeds, pause, push, writes
 from .claim import SKIP, batch_size_for, catalog_variants, mark_due_deletions, method_case
 from .push_requests import request_push
 from .run_report import CatalogRunReport
@@ -63,7 +63,7 @@ def dry_run(catalog: Catalog) -> dict:
     return {
         "catalog": catalog.pk,
         "name": catalog.name,
-        "blocked": push.write_blocker(catalog) or (f"paused: {catalog.paused_reason}" if catalog.pause_kind else ""),
+        "blocked": writes.write_blocker(catalog) or (f"paused: {catalog.paused_reason}" if catalog.pause_kind else ""),
         "would_send": {m: n for m, n in counts.items() if m != SKIP},
         "settled_without_call": counts.get(SKIP, 0),
         "samples": samples,
@@ -282,5 +282,5 @@ def repush(variants) -> int:
 
 def prepare(catalog: Catalog) -> None:
     """Housekeeping before a manual run: queue deletions past the grace period."""
-    if not push.write_blocker(catalog):
+    if not writes.write_blocker(catalog):
         mark_due_deletions(catalog)

@@ -31,6 +31,7 @@ from galantis.queue import enqueue
 
 from . import claim
 from .item_rows import EncodedRequests, item_sources
+from .writes import record_sent_hashes
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,6 @@ def encode(batch: SyncBatch):
 
     An item that fails local validation is left out: the full path hides it.
     """
-    from .push import record_sent_hashes  # push imports this module
-
     rows, fields = item_sources(batch)
     parts: list[bytes] = []
     sent: dict[int, tuple[None, int]] = {}
