@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from catalog.sync.push_requests import request_pushes
 from galantis.chunks import in_chunks
 
 from . import items, timeline
@@ -461,8 +462,6 @@ def record_refreshed(dirty: Sequence[Variant], *, at=None) -> None:
     """After refreshed variants are written: their timeline events, and a push for the PENDING ones."""
     timeline.record_rows((_refresh_event(v) for v in dirty), at=at or timezone.now())
     # Push on change: the catalogs of the rows now PENDING ask for a push once this commits.
-    from catalog.sync.push_requests import request_pushes  # the sync engine imports this module
-
     request_pushes(v.catalog_id for v in dirty if v.meta_status == Status.PENDING)
 
 

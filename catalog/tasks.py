@@ -26,7 +26,7 @@ from catalog.shopify import webhooks
 from catalog.shopify.connect import ConnectError, connect_store
 from catalog.shopify.errors import ShopifyError
 from catalog.shopify.importer import ImportAlreadyRunning, run_import, start_import
-from catalog.sync import confirm, drift, feeds, product_sets, push_requests, schedule, sweep
+from catalog.sync import confirm, drift, feeds, product_sets, requested_push, schedule, sweep
 from galantis.queue import enqueue
 
 logger = logging.getLogger(__name__)
@@ -39,19 +39,19 @@ def _catalog(catalog_id: int) -> Catalog | None:
 def push_catalog(catalog_id: int) -> dict:
     """Push a bounded number of Batch API calls of pending changes for one catalog, at once."""
     catalog = _catalog(catalog_id)
-    return push_requests.push_now(catalog) if catalog else {}
+    return requested_push.push_now(catalog) if catalog else {}
 
 
 def push_requested(catalog_id: int) -> dict:
     """The coalesced push of changes: after the window, within Meta's hourly call budget."""
     catalog = _catalog(catalog_id)
-    return push_requests.run_requested_push(catalog) if catalog else {}
+    return requested_push.run_requested_push(catalog) if catalog else {}
 
 
 def follow_confirmations(catalog_id: int) -> int:
     """Poll a push's handles as they fall due, so a change is confirmed without waiting a minute."""
     catalog = _catalog(catalog_id)
-    return push_requests.follow_confirmations(catalog) if catalog else 0
+    return requested_push.follow_confirmations(catalog) if catalog else 0
 
 
 def confirm_catalog(catalog_id: int) -> dict:

@@ -17,7 +17,7 @@ from django_q.models import OrmQ
 from catalog import item_state, tasks
 from catalog.meta.client import GraphClient
 from catalog.models import Catalog, Product, PushRequest, SyncBatch, Variant
-from catalog.sync import budget, confirm, freshness, push_requests, run
+from catalog.sync import budget, confirm, freshness, push_requests, requested_push, run
 from catalog.tests.factories import (
     CatalogFactory,
     CatalogFeedFactory,
@@ -178,7 +178,7 @@ def test_a_call_sent_while_the_follower_has_been_busy_is_looked_at_half_a_second
             )
 
     monkeypatch.setattr(confirm, "confirm_catalog", meta_answers)
-    push_requests.follow_confirmations(catalog, sleep=pauses.append)
+    requested_push.follow_confirmations(catalog, sleep=pauses.append)
 
     assert pauses[0] == 0.0  # the upload was last looked at 10 s ago: due
     assert 4.5 <= pauses[1] <= 5.0  # then every 5 s: it has been polled six times
@@ -189,15 +189,15 @@ def test_a_call_sent_while_the_follower_has_been_busy_is_looked_at_half_a_second
 def test_the_poll_back_off_counts_from_the_last_look(settings):
     settings.SYNC_POLL_DELAYS = [0.0]
     sent = timezone.now()
-    assert push_requests.next_look(sent, sent, 0) == sent + timedelta(seconds=0.5)
+    assert requested_push.next_look(sent, sent, 0) == sent + timedelta(seconds=0.5)
     looked = sent + timedelta(seconds=3)
-    assert push_requests.next_look(looked, sent, 1) == looked + timedelta(seconds=1)
-    assert push_requests.next_look(looked, sent, 3) == looked + timedelta(seconds=4)
-    assert push_requests.next_look(looked, sent, 9) == looked + timedelta(seconds=5)
+    assert requested_push.next_look(looked, sent, 1) == looked + timedelta(seconds=1)
+    assert requested_push.next_look(looked, sent, 3) == looked + timedelta(seconds=4)
+    assert requested_push.next_look(looked, sent, 9) == looked + timedelta(seconds=5)
     settings.SYNC_POLL_DELAYS = [30.0]  # a configured delay longer than the back-off wins
     due = sent + timedelta(seconds=30)
-    assert push_requests.next_look(due, sent, 0) == due
-    assert push_requests.next_look(due, sent, 2) == due
+    assert requested_push.next_look(due, sent, 0) == due
+    assert requested_push.next_look(due, sent, 2) == due
 
 
 def test_an_item_waiting_for_its_creation_upload_neither_holds_the_request_nor_dates_later_calls(catalog):
@@ -274,7 +274,7 @@ def test_within_its_pace_a_catalog_pushes_once_the_window_ends():
     within = budget.Budget(quota=200, used=20, seconds_left=1800, burst=20, reserve=10)
     assert within.within_pace and within.spacing == 0.0 and not within.tight
     request = PushRequest(pending_since=now, last_push_at=now - timedelta(seconds=4), last_push_calls=2)
-    assert push_requests.not_before(request, within) == now + timedelta(seconds=2)  # the window only
+    assert requested_push.not_before(request, within) == now + timedelta(seconds=2)  # the window only
 
 
 def test_the_burst_allowance_ends_and_the_rest_of_the_hour_is_spread():
@@ -290,7 +290,7 @@ def test_beyond_its_pace_the_window_spreads_what_is_left_of_the_hour():
     assert not ahead.within_pace and ahead.spacing == 30.0 and not ahead.tight
     request = PushRequest(pending_since=now, last_push_at=now - timedelta(seconds=4), last_push_calls=2)
     # Two calls last time, 30 s each: the next push waits until 60 s after the last one.
-    assert push_requests.not_before(request, ahead) == now + timedelta(seconds=56)
+    assert requested_push.not_before(request, ahead) == now + timedelta(seconds=56)
     almost_spent = budget.Budget(quota=200, used=195, seconds_left=1800, burst=20, reserve=10)
     assert almost_spent.tight and almost_spent.spacing == 360.0
     assert not almost_spent.carries(30_000, 5000) and almost_spent.carries(25_000, 5000)

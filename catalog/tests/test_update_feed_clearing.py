@@ -19,7 +19,7 @@ from django_q.models import OrmQ
 from catalog import item_state, items, tasks
 from catalog.meta.client import GraphClient
 from catalog.models import Catalog, SyncBatch, Variant, VariantEvent
-from catalog.sync import budget, claim, push, push_requests
+from catalog.sync import budget, claim, push, requested_push
 from catalog.tests.test_push_on_change import catalog, confirm_all, synced_catalog  # noqa: F401 (fixture)
 from catalog.tests.test_sync_e2e import meta  # noqa: F401 (the sandbox business fixture)
 from sandbox.models import ItemsBatch
@@ -79,7 +79,7 @@ def test_an_ended_sale_with_a_tight_budget_leaves_meta_with_no_sale_price(catalo
     assert not held[colour_removed.retailer_id].get("sale_price")
     assert held[colour_removed.retailer_id].get("color") == "Red"  # no update-only row can clear it
     assert status(colour_removed) == Status.PENDING  # so it is not shown SYNCED
-    assert colour_removed.in_flight_batch_id is None and push_requests.still_waiting(catalog)
+    assert colour_removed.in_flight_batch_id is None and requested_push.still_waiting(catalog)
     upload = SyncBatch.objects.get(catalog=catalog, kind=Kind.UPDATE_FEED)
     assert upload.item_count == 1  # the colour's item was not carried
 
