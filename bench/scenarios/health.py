@@ -23,8 +23,8 @@ REQUESTS_PER_PAGE = 50
 WARMUP = 2
 PAGES = {"health": "/health/", "admin_variants": "/admin/catalog/variant/"}
 TARGETS = [
-    Target("health_p95_ms", "<=", 300),
-    Target("admin_variants_p95_ms", "<=", 300, note="same bound as the health page"),
+    Target("health_p95_ms", "<=", 50),
+    Target("admin_variants_p95_ms", "<=", 50, note="same bound as the health page"),
 ]
 USERNAME = "bench-admin"
 

@@ -23,7 +23,7 @@ TARGETS = [
     Target(
         "import_items_per_second",
         ">=",
-        5000,
+        10000,
         note="variants per second once the bulk file is ready (Shopify writes it on its own servers)",
     ),
 ]

@@ -23,8 +23,11 @@ from .sync_common import confirmed_items, mark_all_synced
 SCALES_WITH_CATALOG = True  # wall time grows with N: projected to 1,000,000
 SEED_KIND = "catalog"
 TIMEOUT = 6 * 3600
+# Issue 21: our own part (claim, stream, upload) within 90 s; Meta's ingestion of the file is
+# Meta's time, done here by the sandbox on the same two cores (wall_seconds_at_1m beside it,
+# the first target of 3 minutes end to end kept as a figure).
 TARGETS = [
-    Target("wall_seconds_at_1m", "<=", 180, note="replace feed of 1,000,000 variants within 3 minutes"),
+    Target("our_seconds_at_1m", "<=", 90, note="claim, write and upload the file of 1,000,000 variants"),
     Target("peak_rss_mb", "<=", 200),
 ]
 speedup = rate_speedup
@@ -41,14 +44,31 @@ def prepare(ctx) -> dict:
 
 
 def run(ctx) -> dict:
+    from django.utils import timezone
+
+    from catalog.models import SyncBatch
     from catalog.sync import run as sync_run
 
     catalog = bench_catalog()
+    started = timezone.now()
     with ProgressSampler(ctx.variants, "replace feed", lambda: confirmed_items(catalog)):
         result = sync_run.sync_now(catalog, mode="replace_feed", wait=True, timeout=TIMEOUT)
     if result.timed_out or not result.batches:
         raise RuntimeError(f"replace feed did not finish: {result.as_dict()}")
-    return {"items": result.items, "uploads": len(result.batches), "status_after": result.status["counts"]}
+    # Our own part: from the start until the last upload's file was sent (claim, stream, POST).
+    # The write-back of Meta's verdicts after its ingestion is not in it (one UPDATE per shard).
+    uploaded = (
+        SyncBatch.objects.filter(pk__in=result.batches, sent_at__isnull=False)
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return {
+        "items": result.items,
+        "uploads": len(result.batches),
+        "status_after": result.status["counts"],
+        "our_seconds": round((uploaded - started).total_seconds(), 2) if uploaded else None,
+    }
 
 
 def baseline(ctx) -> dict:
