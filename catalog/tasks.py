@@ -11,7 +11,7 @@ import logging
 from django.contrib.auth import get_user_model
 
 from catalog import rereview, state_counts, timeline
-from catalog.connection import reconcile, token_health
+from catalog.connection import daily_check, reconcile, token_health
 from catalog.models import (
     Catalog,
     DriftFinding,
@@ -157,7 +157,7 @@ def apply_reconciliation_report(report_id: int) -> bool:
 
 def check_meta_tokens() -> int:
     """Daily: check every stored Meta token with debug_token (pauses or resumes sync)."""
-    return token_health.check_all_tokens()
+    return daily_check.check_all_tokens()
 
 
 def check_meta_token(connection_id: int) -> str:

@@ -27,8 +27,6 @@ from catalog.sync import pause
 from catalog.sync.push_requests import request_push
 from galantis.logredact import redact
 
-from .catalogs import refresh_checks
-
 logger = logging.getLogger(__name__)
 
 Status = MetaConnection.TokenStatus
@@ -186,38 +184,6 @@ def check_token(connection: MetaConnection, *, max_age: timedelta | None = None)
 def check_token_before_sync(connection: MetaConnection) -> str:
     """``check_token`` with the recheck window from settings (for the push pipeline)."""
     return check_token(connection, max_age=timedelta(seconds=settings.META_TOKEN_RECHECK_SECONDS))
-
-
-def check_all_tokens() -> int:
-    """Check every stored token, then its catalog list and catalogs' pixel and commerce checks (daily).
-
-    Returns how many tokens were checked. The pixel (event source) and ONSITE_CHECKOUT
-    checks can change in Commerce Manager at any time, so they are re-read with the token
-    rather than only at connect.
-    """
-    checked = 0
-    ids = MetaConnection.objects.exclude(token_last4="").values_list("pk", flat=True)
-    for connection in MetaConnection.objects.filter(pk__in=list(ids)).iterator(chunk_size=200):
-        status = check_token(connection)
-        checked += 1
-        if status in MetaConnection.BLOCKING_STATUSES:
-            continue
-        refresh_catalog_list_quietly(connection)
-        for catalog in (
-            Catalog.objects.filter(connection=connection).exclude(meta_catalog_id="").select_related("connection")
-        ):
-            refresh_checks(catalog)
-    return checked
-
-
-def refresh_catalog_list_quietly(connection: MetaConnection) -> None:
-    """Re-list the business's catalogs (what WhatsApp Connection offers); a failure is logged, not raised."""
-    from .flows import FlowError, refresh_catalog_list  # flows imports this module
-
-    try:
-        refresh_catalog_list(connection)
-    except FlowError as exc:
-        logger.warning("connection %s: catalog list not refreshed: %s", connection.pk, exc)
 
 
 def apply_check_fields(connection: MetaConnection, check: TokenCheck) -> None:

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.connection import flows, token_health
+from catalog.connection import daily_check, flows, token_health
 from catalog.models import MetaConnection
 from catalog.tests.factories import CatalogFactory
 from sandbox import faults
@@ -95,7 +95,7 @@ def test_daily_check_marks_an_expired_token_and_pauses_sync(meta, shop):
         tenant=shop["tenant"], store=shop["store"], connection=connection, meta_catalog_id=meta["catalog_id"]
     )
     faults.configure(token=meta["access_token"], expires_at=timezone.now() - timedelta(seconds=5))
-    assert token_health.check_all_tokens() == 1
+    assert daily_check.check_all_tokens() == 1
     connection.refresh_from_db()
     catalog.refresh_from_db()
     assert connection.token_status == Status.EXPIRED
