@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 
 from catalog.models import Catalog
+from catalog.sync import run
 from galantis.queue import enqueue
+
+from . import harvest, polling, problem_memo, snapshots, taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -16,12 +19,10 @@ def _connected_catalogs():
 
 def poll_catalog(catalog_id: int, error_type: str | None = None) -> str:
     """Poll Meta's diagnostics for one catalog (product search by priority, or one error type)."""
-    from .polling import poll_catalog as poll
-
     catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id).first()
     if catalog is None:
         return "gone"
-    return poll(catalog, error_type=error_type).status
+    return polling.poll_catalog(catalog, error_type=error_type).status
 
 
 def poll_all_catalogs() -> int:
@@ -34,12 +35,10 @@ def poll_all_catalogs() -> int:
 
 def harvest_all_sync_results() -> int:
     """Record issues for finished batches, feed uploads and failed variants (every minute)."""
-    from .harvest import harvest_sync_results
-
     done = 0
     for catalog in _connected_catalogs().select_related("connection").iterator(chunk_size=200):
         try:
-            harvest_sync_results(catalog)
+            harvest.harvest_sync_results(catalog)
             done += 1
         except Exception:  # one broken catalog must not stop the others; the next run retries it
             logger.exception("harvest failed for catalog %s", catalog.pk)
@@ -48,44 +47,34 @@ def harvest_all_sync_results() -> int:
 
 def take_health_snapshots() -> int:
     """Record a health snapshot per catalog, prune old history and fold the issue versions (hourly)."""
-    from . import problem_memo
-    from .snapshots import prune_history, take_all_snapshots
-
-    taken = take_all_snapshots()
-    prune_history()
+    taken = snapshots.take_all_snapshots()
+    snapshots.prune_history()
     problem_memo.fold()
     return taken
 
 
 def refresh_error_taxonomy() -> int:
     """Reload our taxonomy and read every catalog's diagnostics edge for Meta's current texts (daily)."""
-    from .polling import NotConnected, client_for, poll_catalog_diagnostics, refresh_all_errors
-    from .taxonomy import load_error_taxonomy
-
-    loaded = load_error_taxonomy()
+    loaded = taxonomy.load_error_taxonomy()
     asked_all_errors = False
     for catalog in _connected_catalogs().select_related("connection").iterator(chunk_size=200):
         if not asked_all_errors:  # the taxonomy is global: one answer serves every tenant
             try:
-                refresh_all_errors(client_for(catalog))
+                polling.refresh_all_errors(polling.client_for(catalog))
                 asked_all_errors = True
-            except NotConnected:
+            except polling.NotConnected:
                 pass
-        poll_catalog_diagnostics(catalog)
+        polling.poll_catalog_diagnostics(catalog)
     return loaded
 
 
 def poll_catalog_diagnostics(catalog_id: int) -> str:
     """Read one catalog's diagnostics edge (staff re-poll)."""
-    from .polling import poll_catalog_diagnostics as poll
-
     catalog = Catalog.objects.select_related("connection").filter(pk=catalog_id).first()
-    return poll(catalog).status if catalog else "gone"
+    return polling.poll_catalog_diagnostics(catalog).status if catalog else "gone"
 
 
 def retry_failed(catalog_id: int) -> int:
     """Send the items Meta rejected again (local failures stay FAILED), then queue a push."""
-    from catalog.sync import run
-
     catalog = Catalog.objects.filter(pk=catalog_id).first()
     return run.retry_rejected(catalog) if catalog is not None else 0

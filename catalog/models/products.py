@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .counts import fold_state_rows
 from .tenancy import TenantOwned, TenantQuerySet
+from .timeline import VariantEvent
 
 # Shards are taken as shard_key % catalog.shard_count, so shard_key must be a
 # multiple-friendly range larger than any shard count we allow (256).
@@ -184,8 +185,6 @@ class VariantQuerySet(TenantQuerySet):
         Evaluated only for variants in such a state (the CASE guards the subqueries); each is
         a range read of the timeline's (variant, at, id) index that stops at the first match.
         """
-        from .timeline import VariantEvent  # the timeline's models import nothing of these
-
         kind = VariantEvent.Kind
         last_live = (
             VariantEvent.objects.filter(variant_id=models.OuterRef(models.OuterRef("pk")), kind=kind.LIVE)

@@ -9,6 +9,10 @@ from django.utils import formats, timezone
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext
 
+from catalog.models import Product
+
+from ..item_view import product_health
+
 register = template.Library()
 
 
@@ -55,10 +59,6 @@ def get(mapping: dict, key: str) -> object:
 @register.inclusion_tag("diagnostics/_item_panel.html", takes_context=True)
 def item_health_panel(context: dict, product: object) -> dict:
     """The item view for one product, as a panel (used on the admin's product change page)."""
-    from catalog.models import Product
-
-    from ..item_view import product_health
-
     if not isinstance(product, Product) or product.pk is None:
         return {"health": None}
     return {"health": product_health(product, in_admin=True), "request": context.get("request"), "in_admin": True}

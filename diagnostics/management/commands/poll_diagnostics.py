@@ -6,6 +6,7 @@ from catalog import tenants
 from catalog.management.base import ServiceCommand
 from catalog.models import Catalog
 from diagnostics.models import Priority
+from diagnostics.polling import PRIORITIES, poll_catalog, poll_catalog_diagnostics
 
 
 class Command(ServiceCommand):
@@ -39,8 +40,6 @@ class Command(ServiceCommand):
         catalogs = [c for c in catalogs if c.meta_catalog_id]
         if not catalogs:
             raise CommandError(f"Tenant {owner.slug} has no catalog connected to Meta.")
-
-        from diagnostics.polling import PRIORITIES, poll_catalog, poll_catalog_diagnostics
 
         results = []
         for item in catalogs:
