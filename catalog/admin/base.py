@@ -23,7 +23,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
@@ -289,6 +289,17 @@ def _without(fields, hidden: set[str]) -> tuple:
         elif field not in hidden:
             kept.append(field)
     return tuple(kept)
+
+
+def admin_page(modeladmin: admin.ModelAdmin, route: str, view: Callable, name: str) -> URLPattern:
+    """A page of the model admin's own at ``route``, reversed as ``admin:<app>_<model>_<name>``.
+
+    Behind the admin site's login (``admin_view``); the view's own decorator
+    (:func:`object_view`, :func:`any_tenant_view`) checks the role. A mixin's ``get_urls``
+    puts its pages before ``super().get_urls()`` (whose ``<path:object_id>/`` would take them).
+    """
+    opts = modeladmin.opts
+    return path(route, modeladmin.admin_site.admin_view(view), name=f"{opts.app_label}_{opts.model_name}_{name}")
 
 
 def object_view(*, get: Action | None = None, post: Action | None = None) -> Callable:

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from catalog import dead_letters, permissions
 from catalog.models import SyncBatch, WebhookEvent
@@ -29,7 +29,7 @@ from conversions import send as conversions_send
 from conversions.models import ConversionEvent
 from galantis.logredact import redact
 
-from .base import any_tenant_view, scope_for_user
+from .base import admin_page, any_tenant_view, scope_for_user
 
 # Rows listed per section (newest first); the section's count covers them all.
 LISTED_ROWS = 100
@@ -99,14 +99,7 @@ class DeadLettersMixin:
     """For SyncBatchAdmin: the "Dead letters" page (GET lists, POST retries)."""
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "dead-letters/",
-                self.admin_site.admin_view(self.dead_letters_view),
-                name="{}_{}_deadletters".format(*info),
-            ),
-        ] + super().get_urls()
+        return [admin_page(self, "dead-letters/", self.dead_letters_view, "deadletters")] + super().get_urls()
 
     @any_tenant_view(get=Action.VIEW, post=Action.OPERATE)
     def dead_letters_view(self, request: HttpRequest) -> HttpResponse:

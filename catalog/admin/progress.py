@@ -12,14 +12,14 @@ from datetime import timedelta
 
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from catalog.models import Catalog, ImportRun, SyncBatch, Variant
 from catalog.permissions import Action
 
-from .base import object_view
+from .base import admin_page, object_view
 from .display import humanize_duration
 
 # Seconds between two polls of a page that shows running work.
@@ -141,14 +141,7 @@ class ProgressAdminMixin:
         raise NotImplementedError
 
     def get_urls(self):
-        app_label, model_name = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/progress/",
-                self.admin_site.admin_view(self.progress_view),
-                name=f"{app_label}_{model_name}_progress",
-            ),
-        ] + super().get_urls()
+        return [admin_page(self, "<int:pk>/progress/", self.progress_view, "progress")] + super().get_urls()
 
     @object_view(get=Action.VIEW)
     def progress_view(self, request: HttpRequest, obj) -> JsonResponse:

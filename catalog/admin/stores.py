@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog import permissions
@@ -38,6 +38,7 @@ from .base import (
     SecretFieldsForm,
     TenantScopedAdmin,
     WriteOnlySecretField,
+    admin_page,
     any_tenant_view,
     https_formfield,
     object_view,
@@ -115,14 +116,7 @@ class ShopifyIngestionMixin:
     actions = (import_now, bulk_import_now, recheck_connection)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "connect/",
-                self.admin_site.admin_view(self.connect_view),
-                name=f"{info[0]}_{info[1]}_connect",
-            ),
-        ] + super().get_urls()
+        return [admin_page(self, "connect/", self.connect_view, "connect")] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
         if permissions.can_anywhere(request.user, Action.MANAGE_CONNECTION):
@@ -177,14 +171,8 @@ class StoreCatalogFlowMixin:
     """Adds ``<store>/catalog-connection/``: pick import / create / link for the store's catalog."""
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/catalog-connection/",
-                self.admin_site.admin_view(self.catalog_connection_view),
-                name=f"{info[0]}_{info[1]}_catalog_connection",
-            ),
-        ] + super().get_urls()
+        page = admin_page(self, "<int:pk>/catalog-connection/", self.catalog_connection_view, "catalog_connection")
+        return [page] + super().get_urls()
 
     @object_view(get=Action.SEE_CONNECTION, post=Action.MANAGE_CONNECTION)
     def catalog_connection_view(self, request: HttpRequest, store: ShopifyStore):

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -21,7 +21,7 @@ from catalog.models import Product, ReReviewRequest, Variant
 from catalog.permissions import Action
 from galantis.queue import enqueue
 
-from .base import TenantRelatedOnlyFilter, TenantScopedAdmin, object_view
+from .base import TenantRelatedOnlyFilter, TenantScopedAdmin, admin_page, object_view
 
 PREVIEW_SIZE = 10
 
@@ -55,10 +55,7 @@ class TimelineMixin:
     """Adds a "Timeline" read-only field and a full, paged timeline view to a variant or product admin."""
 
     def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_timeline"
-        return [
-            path("<int:pk>/timeline/", self.admin_site.admin_view(self.timeline_view), name=name),
-        ] + super().get_urls()
+        return [admin_page(self, "<int:pk>/timeline/", self.timeline_view, "timeline")] + super().get_urls()
 
     def _page(self, obj, cursor: str = "", size: int = timeline.PAGE_SIZE) -> tuple[timeline.Page, dict | None]:
         if isinstance(obj, Product):

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.options import Options
 from django.http import HttpRequest, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog.models import Product, ProductSet, Tenant, Variant
@@ -22,7 +22,7 @@ from catalog.permissions import Action, allowed_tenants
 from catalog.whatsapp import messages as wa
 from catalog.whatsapp import readiness
 
-from .base import any_tenant_view, object_view, scope_for_user
+from .base import admin_page, any_tenant_view, object_view, scope_for_user
 
 TEMPLATE = "admin/catalog/whatsapp_message.html"
 KINDS = [
@@ -112,14 +112,7 @@ class ProductSetMessageMixin:
     """``<set>/whatsapp/``: the set's readiness and its message; a "Build message" link per row."""
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<int:pk>/whatsapp/",
-                self.admin_site.admin_view(self.whatsapp_message_view),
-                name=f"{info[0]}_{info[1]}_whatsapp",
-            ),
-        ] + super().get_urls()
+        return [admin_page(self, "<int:pk>/whatsapp/", self.whatsapp_message_view, "whatsapp")] + super().get_urls()
 
     @admin.display(description="WhatsApp")
     def whatsapp_link(self, obj: ProductSet) -> str:
@@ -194,14 +187,7 @@ class ChosenProductsMessageMixin:
     """``product/whatsapp/``: a message from chosen products; a product's page pre-fills its variants."""
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "whatsapp/",
-                self.admin_site.admin_view(self.whatsapp_products_view),
-                name=f"{info[0]}_{info[1]}_whatsapp",
-            ),
-        ] + super().get_urls()
+        return [admin_page(self, "whatsapp/", self.whatsapp_products_view, "whatsapp")] + super().get_urls()
 
     @any_tenant_view(get=Action.VIEW)
     def whatsapp_products_view(self, request: HttpRequest):

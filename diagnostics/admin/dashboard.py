@@ -10,10 +10,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 
-from catalog.admin.base import TenantScopedAdmin, object_view
+from catalog.admin.base import TenantScopedAdmin, admin_page, object_view
 from catalog.models import Catalog, SyncBatch
 from catalog.permissions import Action, can
 from catalog.sync import run
@@ -40,18 +40,9 @@ class CatalogHealthAdmin(TenantScopedAdmin):
         return False
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
         return [
-            path(
-                "<int:pk>/diagnostics/",
-                self.admin_site.admin_view(self.diagnostics_view),
-                name="{}_{}_diagnostics".format(*info),
-            ),
-            path(
-                "<int:pk>/diagnostics/action/",
-                self.admin_site.admin_view(self.action_view),
-                name="{}_{}_action".format(*info),
-            ),
+            admin_page(self, "<int:pk>/diagnostics/", self.diagnostics_view, "diagnostics"),
+            admin_page(self, "<int:pk>/diagnostics/action/", self.action_view, "action"),
         ] + super().get_urls()
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
