@@ -63,6 +63,11 @@ def gid_number(gid: str | int | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
+def global_id(kind: str, number: int | str) -> str:
+    """The Shopify global id of a numeric id (``"Product", 7`` -> ``gid://shopify/Product/7``); a gid as it is."""
+    return str(number) if str(number).startswith("gid://") else f"gid://shopify/{kind}/{number}"
+
+
 def admin_base(shop_domain: str, admin_url: str = "") -> str:
     """Admin API base without version (the store's ``admin_url`` or the shop's own)."""
     return (admin_url or f"https://{shop_domain}/admin/api").rstrip("/")
@@ -307,6 +312,24 @@ class ShopifyClient:
             return None
         return ((data.get("productsCount") or {}).get("count")) or 0
 
+    def _pages(self, query: str, variables: dict, *path: str) -> Iterator[dict]:
+        """Each page of the connection at ``path`` in the answer, following ``endCursor`` to the last page.
+
+        A connection that is not there (its parent is gone, as a deleted collection) has no page.
+        """
+        after = None
+        while True:
+            connection = self.execute(query, {**variables, "after": after})
+            for key in path:
+                connection = connection.get(key) or {}
+            if not connection:
+                return
+            yield connection
+            page_info = connection.get("pageInfo") or {}
+            if not page_info.get("hasNextPage"):
+                return
+            after = page_info.get("endCursor")
+
     # -- products (paged) --------------------------------------------------------------
 
     def iter_products(
@@ -344,8 +367,7 @@ class ShopifyClient:
 
     def product(self, product_id: int | str) -> dict | None:
         """One product node with all variants, or None if it no longer exists."""
-        gid = product_id if str(product_id).startswith("gid://") else f"gid://shopify/Product/{product_id}"
-        node = self.execute(queries.PRODUCT, {"id": gid}).get("product")
+        node = self.execute(queries.PRODUCT, {"id": global_id("Product", product_id)}).get("product")
         if node:
             self._complete_variants(node)
         return node
@@ -368,48 +390,25 @@ class ShopifyClient:
 
     def iter_collections(self) -> Iterator[dict]:
         """Every collection node (id, legacyResourceId, title, handle, updatedAt)."""
-        after = None
-        while True:
-            data = self.execute(queries.COLLECTIONS, {"first": queries.COLLECTIONS_PAGE, "after": after})
-            connection = data["collections"]
+        for connection in self._pages(queries.COLLECTIONS, {"first": queries.COLLECTIONS_PAGE}, "collections"):
             yield from _nodes(connection)
-            page_info = connection.get("pageInfo") or {}
-            if not page_info.get("hasNextPage"):
-                return
-            after = page_info.get("endCursor")
 
     def collection(self, collection_id: int | str) -> dict | None:
-        gid = collection_id if str(collection_id).startswith("gid://") else f"gid://shopify/Collection/{collection_id}"
-        return self.execute(queries.COLLECTION, {"id": gid}).get("collection")
+        return self.execute(queries.COLLECTION, {"id": global_id("Collection", collection_id)}).get("collection")
 
     def iter_collection_product_ids(self, collection_id: int | str) -> Iterator[int]:
         """Numeric ids of the products in one collection."""
-        gid = collection_id if str(collection_id).startswith("gid://") else f"gid://shopify/Collection/{collection_id}"
-        after = None
-        while True:
-            data = self.execute(
-                queries.COLLECTION_PRODUCTS, {"id": gid, "first": queries.COLLECTION_PRODUCTS_PAGE, "after": after}
-            )
-            connection = (data.get("collection") or {}).get("products")
-            if not connection:
-                return
+        variables = {"id": global_id("Collection", collection_id), "first": queries.COLLECTION_PRODUCTS_PAGE}
+        for connection in self._pages(queries.COLLECTION_PRODUCTS, variables, "collection", "products"):
             for node in _nodes(connection):
                 if (number := gid_number(node.get("legacyResourceId"))) is not None:
                     yield number
-            page_info = connection.get("pageInfo") or {}
-            if not page_info.get("hasNextPage"):
-                return
-            after = page_info.get("endCursor")
 
     # -- inventory --------------------------------------------------------------------
 
     def inventory_item(self, inventory_item_id: int | str) -> dict | None:
         """An inventory item with its variant's total ``inventoryQuantity`` (all locations)."""
-        gid = (
-            inventory_item_id
-            if str(inventory_item_id).startswith("gid://")
-            else f"gid://shopify/InventoryItem/{inventory_item_id}"
-        )
+        gid = global_id("InventoryItem", inventory_item_id)
         return self.execute(queries.INVENTORY_ITEM, {"id": gid}).get("inventoryItem")
 
     # -- bulk operations --------------------------------------------------------------
@@ -512,20 +511,12 @@ class ShopifyClient:
     def webhook_subscriptions(self) -> list[dict]:
         """Existing subscriptions as ``{"id", "topic", "address"}``."""
         address = "uri" if self._uses_uri else "endpoint { ... on WebhookHttpEndpoint { callbackUrl } }"
-        out: list[dict] = []
-        after = None
-        while True:
-            data = self.execute(
-                queries.fill(queries.WEBHOOK_SUBSCRIPTIONS, ADDRESS=address),
-                {"first": SUBSCRIPTIONS_PAGE, "after": after},
-            )
-            connection = data["webhookSubscriptions"]
-            for node in _nodes(connection):
-                out.append({"id": node["id"], "topic": node["topic"], "address": _subscription_address(node)})
-            page_info = connection.get("pageInfo") or {}
-            if not page_info.get("hasNextPage"):
-                return out
-            after = page_info.get("endCursor")
+        query = queries.fill(queries.WEBHOOK_SUBSCRIPTIONS, ADDRESS=address)
+        return [
+            {"id": node["id"], "topic": node["topic"], "address": _subscription_address(node)}
+            for connection in self._pages(query, {"first": SUBSCRIPTIONS_PAGE}, "webhookSubscriptions")
+            for node in _nodes(connection)
+        ]
 
     def create_webhook_subscription(self, topic: str, address: str) -> dict:
         """``webhookSubscriptionCreate`` for one topic (GraphQL enum, e.g. PRODUCTS_UPDATE)."""
