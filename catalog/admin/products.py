@@ -227,7 +227,23 @@ class ProductChangeList(ChangeList):
             product.status_counts = counts.get(product.pk, {})
 
 
-class VariantInline(TenantScopedInline, admin.TabularInline):
+class VariantStatusColumns:
+    """A variant's columns in every admin that lists variants: its push status, Meta's verdict, its problem."""
+
+    @admin.display(description="Sent to Meta", ordering="meta_status")
+    def status(self, obj: Variant) -> str:
+        return status_badge(obj.meta_status, title=obj.last_error)
+
+    @admin.display(description="Meta's verdict")
+    def verdict_badge(self, obj: Variant) -> str:
+        return verdict_badge(obj)
+
+    @admin.display(description="Problem")
+    def problem(self, obj: Variant) -> str:
+        return problem_preview(obj)
+
+
+class VariantInline(VariantStatusColumns, TenantScopedInline, admin.TabularInline):
     """A product's variants with their Meta badge; prices and stock editable, ids fixed."""
 
     model = Variant
@@ -255,18 +271,6 @@ class VariantInline(TenantScopedInline, admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-    @admin.display(description="Sent to Meta")
-    def status(self, obj: Variant) -> str:
-        return status_badge(obj.meta_status, title=obj.last_error)
-
-    @admin.display(description="Meta's verdict")
-    def verdict_badge(self, obj: Variant) -> str:
-        return verdict_badge(obj)
-
-    @admin.display(description="Problem")
-    def problem(self, obj: Variant) -> str:
-        return problem_preview(obj)
 
 
 @admin.register(Product)
@@ -495,7 +499,7 @@ def maintained_list_count(request, tenant_ids: list[int] | None) -> int | None:
 
 
 @admin.register(Variant)
-class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
+class VariantAdmin(VariantStatusColumns, TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantScopedAdmin):
     # What staff open the list for comes first and fits a 1366 px screen beside the filters:
     # the two statuses and the problem, then which variant it is (its link). Ids, SKU, price
     # and stock are on the variant's page.
@@ -621,14 +625,6 @@ class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantSc
             readonly += ["product", "shopify_variant_id"]
         return readonly
 
-    @admin.display(description="Sent to Meta", ordering="meta_status")
-    def status(self, obj: Variant) -> str:
-        return status_badge(obj.meta_status, title=obj.last_error)
-
-    @admin.display(description="Meta's verdict")
-    def verdict_badge(self, obj: Variant) -> str:
-        return verdict_badge(obj)
-
     @admin.display(description="Meta's review status")
     def review(self, obj: Variant) -> str:
         reasons = ", ".join(str(r) for r in obj.review_rejection_reasons or [])
@@ -665,10 +661,6 @@ class VariantAdmin(TimelineMixin, JsonColumnsMixin, IndexedSearchMixin, TenantSc
     def product_link(self, obj: Variant) -> str:
         url = _product_change_url(get_script_prefix()).format(obj.product_id)
         return format_html('<a href="{}">{}</a>', url, Truncator(obj.product.title).chars(60))
-
-    @admin.display(description="Problem")
-    def problem(self, obj: Variant) -> str:
-        return problem_preview(obj)
 
     @admin.display(description="Variant", ordering="product__title")
     def variant(self, obj: Variant) -> str:
