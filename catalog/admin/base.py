@@ -291,6 +291,17 @@ def _without(fields, hidden: set[str]) -> tuple:
     return tuple(kept)
 
 
+def titled_choices_filter(title: str) -> type[admin.ChoicesFieldListFilter]:
+    """A filter on a field's choices titled ``title`` ("By <title>") instead of the field's verbose name."""
+
+    class TitledChoicesFilter(admin.ChoicesFieldListFilter):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return TitledChoicesFilter
+
+
 def admin_page(modeladmin: admin.ModelAdmin, route: str, view: Callable, name: str) -> URLPattern:
     """A page of the model admin's own at ``route``, reversed as ``admin:<app>_<model>_<name>``.
 

@@ -43,6 +43,7 @@ from .base import (
     scope_for_user,
     status_badge,
     status_count_badges,
+    titled_choices_filter,
 )
 from .sync_actions import repush_variants
 from .timeline import TimelineMixin, request_another_review
@@ -175,20 +176,10 @@ def as_id(term: str) -> int | None:
     return int(term) if term.isdigit() and int(term) < 2**63 else None
 
 
-class SentToMetaFilter(admin.ChoicesFieldListFilter):
-    """The push status, titled as the column is ("Sent to Meta"), not "By meta status"."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.title = "sent to Meta"
-
-
-class ProblemTypeFilter(admin.ChoicesFieldListFilter):
-    """Who found the problem: our checks before sending, Meta's answer, Meta's review, the connection."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.title = "problem type"
+# The push status, titled as the column is ("Sent to Meta"), not "By meta status".
+SentToMetaFilter = titled_choices_filter("sent to Meta")
+# Who found the problem: our checks before sending, Meta's answer, Meta's review, the connection.
+ProblemTypeFilter = titled_choices_filter("problem type")
 
 
 class MetaStatusFilter(admin.SimpleListFilter):

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog.admin.base import TenantRelatedOnlyFilter, TenantScopedAdmin
+from catalog.admin.base import TenantRelatedOnlyFilter, TenantScopedAdmin, titled_choices_filter
 from diagnostics.models import CatalogIssue, DiagnosticsRun, ErrorType, HealthSnapshot, ItemIssue
 
 
@@ -57,20 +57,10 @@ class ErrorTypeAdmin(admin.ModelAdmin):
         return False  # issues reference types (PROTECT); a type is retired by editing it
 
 
-class ReportedByFilter(admin.ChoicesFieldListFilter):
-    """The issue's own source: which check or Meta answer reported it."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.title = "reported by"
-
-
-class ProblemKindFilter(admin.ChoicesFieldListFilter):
-    """The error type's source: a problem Meta finds, one our checks find, or the connection."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.title = "problem type"
+# The issue's own source: which check or Meta answer reported it.
+ReportedByFilter = titled_choices_filter("reported by")
+# The error type's source: a problem Meta finds, one our checks find, or the connection.
+ProblemKindFilter = titled_choices_filter("problem type")
 
 
 class _IssueAdmin(TenantScopedAdmin):
