@@ -95,10 +95,7 @@ SAMPLES_KEPT_PER_ERROR = 20
 # Items new to Meta read back after an upload with unnamed rejected rows (100 per product search).
 READ_BACK_MAX = 5000
 READ_BACK_BATCH = 100
-UPLOAD_FIELDS = (
-    "id,start_time,end_time,num_detected_items,num_persisted_items,num_deleted_items,"
-    "num_invalid_items,error_count,warning_count"
-)
+# An upload's counts, kept on the batch as its stats; read with the upload's id and times.
 STAT_FIELDS = (
     "num_detected_items",
     "num_persisted_items",
@@ -107,6 +104,7 @@ STAT_FIELDS = (
     "error_count",
     "warning_count",
 )
+UPLOAD_FIELDS = ",".join(("id", "start_time", "end_time", *STAT_FIELDS))
 
 
 @dataclass
