@@ -32,6 +32,8 @@ from catalog.models import Tenant, TenantQuerySet, Variant, mask_secret
 from catalog.models.tenancy import TenantManagerQuerySet
 from catalog.permissions import Action
 
+from .changelist import TenantChangeList
+
 
 def member_tenant_ids(request) -> list[int]:
     """Ids of the tenants the (non-superuser) user is a member of, read once per request."""
@@ -383,6 +385,9 @@ class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_for_user(super().get_queryset(request), request)
+
+    def get_changelist(self, request, **kwargs):
+        return TenantChangeList
 
     def action_checkbox(self, obj):
         """Django's row checkbox, written directly: its widget template cost a third of a list page."""

@@ -19,7 +19,6 @@ from django.contrib.admin.views.main import (
     PAGE_VAR,
     SEARCH_VAR,
     TO_FIELD_VAR,
-    ChangeList,
 )
 from django.db.models import Count, Q
 from django.urls import get_script_prefix, reverse
@@ -45,6 +44,7 @@ from .base import (
     status_count_badges,
     titled_choices_filter,
 )
+from .changelist import TenantChangeList
 from .sync_actions import repush_variants
 from .timeline import TimelineMixin, request_another_review
 from .whatsapp import ChosenProductsMessageMixin, ProductSetMessageMixin
@@ -199,7 +199,7 @@ class MetaStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ProductChangeList(ChangeList):
+class ProductChangeList(TenantChangeList):
     """Attach each listed product's variant status counts with one grouped query per page."""
 
     def get_results(self, request):
