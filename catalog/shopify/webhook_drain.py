@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import ProductTombstone, ShopifyStore, Variant, WebhookDrain, WebhookEvent
+from conversions.orders import record_paid_orders
 from galantis.queue import enqueue
 
 from . import collections as collection_sets
@@ -195,8 +196,6 @@ def process_order_events(store_id: int, event_ids: list[int], *, client: Shopify
     as before; a run whose record raises is applied again one event at a time, so a bad
     order fails only its own event.
     """
-    from conversions.orders import record_paid_orders  # the app that owns the queue (imported late: no cycle)
-
     taken = WebhookEvent.objects.claim(event_ids)
     if not taken:
         return 0

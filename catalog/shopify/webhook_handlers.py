@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from catalog import item_state, timeline
 from catalog.models import Catalog, ProductTombstone, ShopifyStore, Variant, VariantEvent, WebhookEvent
 from catalog.sync import pause
+from conversions.orders import record_paid_order
 
 from . import collections as collection_sets
 from .client import ShopifyClient, gid_number
@@ -29,6 +30,7 @@ from .records import (
     collection_from_rest,
     product_from_graphql,
     product_from_rest,
+    quantity,
 )
 from .upsert import mark_products_removed, upsert_products
 
@@ -160,8 +162,6 @@ def _inventory_level(ctx: Context) -> str:
 
 
 def _apply_stock(variants, item: dict, observed_at: datetime) -> str:
-    from .records import quantity
-
     total = quantity(item["variant"].get("inventoryQuantity"))
     tracked = item.get("tracked")
     updates = {"inventory_quantity": total, "inventory_updated_at": observed_at, "updated_at": timezone.now()}
@@ -262,8 +262,6 @@ def _shop_update(ctx: Context) -> str:
 
 def _order_paid(ctx: Context) -> str:
     """Hand a paid order to the Conversions API app (one Purchase event per order)."""
-    from conversions.orders import record_paid_order  # the app that owns the queue (imported late: no cycle)
-
     outcome = record_paid_order(ctx.store, ctx.payload, webhook_event_id=ctx.event.pk)
     if not outcome.queued:
         raise Ignored(outcome.note)
