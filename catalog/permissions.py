@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.contrib.auth.models import Group
 from django.db import models
 
 from .models import Membership, Tenant
@@ -171,6 +172,4 @@ LEGACY_GROUPS = ("Tenant staff", "Tenant viewers")
 
 def remove_legacy_groups(sender, using: str = "default", **kwargs) -> None:
     """post_migrate receiver: delete the old "Tenant staff" / "Tenant viewers" groups."""
-    from django.contrib.auth.models import Group
-
     Group.objects.using(using).filter(name__in=LEGACY_GROUPS).delete()
