@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from catalog.bulk_values import update_by_pk
 from catalog.sync.push_requests import request_pushes
 from galantis.chunks import in_chunks
 
@@ -468,16 +469,17 @@ def record_refreshed(dirty: Sequence[Variant], *, at=None) -> None:
 def _write_refreshed(dirty: list[Variant]) -> None:
     """Write the ``REFRESH_FIELDS`` of ``dirty`` variants.
 
-    Only the hash and its fields' mask differ per row, so only they go through ``bulk_update`` (whose CASE
-    expressions cost Python time per row and field); status and errors are shared by
-    many rows and go as one plain UPDATE per distinct value.
+    Only the hash and its fields' mask differ per row, so only they are written per row, by
+    ``UPDATE ... FROM (VALUES ...)`` (``bulk_update``'s CASE expressions were two thirds of a
+    1% incremental sync's CPU at 1,000,000 variants); status and errors are shared by many rows
+    and go as one plain UPDATE per distinct value.
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for variant in dirty:
         groups[tuple(getattr(variant, name) for name in _GROUPED)].append(variant.pk)
     now = timezone.now()
     with transaction.atomic():
-        Variant.objects.bulk_update(dirty, ["payload_hash", "payload_mask"], batch_size=WRITE_BATCH)
+        update_by_pk(Variant, ("payload_hash", "payload_mask"), [(v.pk, v.payload_hash, v.payload_mask) for v in dirty])
         for values, pks in groups.items():
             shared = dict(zip(_GROUPED, values, strict=True))
             for start in range(0, len(pks), WRITE_BATCH):

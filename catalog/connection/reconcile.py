@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog import item_state, items
+from catalog.bulk_values import update_by_pk
 from catalog.graph_clients import client_for_connection
 from catalog.meta.errors import GraphAPIError
 from catalog.models import Catalog, MetaItemDeletion, Product, ReconciliationReport, ReconciliationRow, Variant
@@ -40,7 +41,6 @@ from galantis.chunks import in_chunks, keyset_chunks
 from galantis.logredact import redact
 from galantis.queue import enqueue
 
-from .bulk_values import update_by_pk
 from .deletions import deletions_ready, queue_deletions, send_deletions, send_due_deletions
 from .matching import COMPARED_FIELDS, READ_FIELDS, ROW_CHUNK, Matcher, compare, parse_price, store_meta_items
 
