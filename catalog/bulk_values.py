@@ -1,16 +1,20 @@
-"""Write per-row values to many rows at once: ``UPDATE ... FROM (VALUES ...)``.
+"""Statements about many rows named by their keys, without Django's per-value work in Python.
 
-Django's ``bulk_update`` builds a CASE expression per row and field in Python, which
-costs minutes per million rows; one ``UPDATE ... FROM (VALUES ...)`` per chunk costs
-only the database's time. Both PostgreSQL and SQLite (3.33+) accept this statement and
-name the VALUES columns ``column1``, ``column2``, ...
+Writing per-row values: Django's ``bulk_update`` builds a CASE expression per row and
+field in Python, which costs minutes per million rows; one ``UPDATE ... FROM (VALUES
+...)`` per chunk costs only the database's time. Both PostgreSQL and SQLite (3.33+)
+accept this statement and name the VALUES columns ``column1``, ``column2``, ...
+
+Filtering on thousands of keys: ``pk__in`` prepares every value through the field
+(a sixth of a push batch's claim); on PostgreSQL one array parameter does it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 # Rows per statement: keeps the parameter count (rows x columns) under SQLite's 32,766.
 CHUNK = 1000
@@ -35,3 +39,15 @@ def update_by_pk(model: type[models.Model], columns: Sequence[str], rows: Sequen
                 [value for row in chunk for value in row],
             )
     return len(rows)
+
+
+def pk_in(model: type[models.Model], ids: Collection[int]) -> models.Q:
+    """A filter on ``model`` rows whose integer pk is one of ``ids``.
+
+    PostgreSQL: ``pk = ANY(%s)`` with the ids as one array parameter; elsewhere ``pk__in``.
+    """
+    if connection.vendor != "postgresql":
+        return models.Q(pk__in=ids)
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.pk.column)}"
+    return models.Q(RawSQL(f"{column} = ANY(%s)", (list(ids),), output_field=models.BooleanField()))

@@ -28,6 +28,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog import item_state, timeline
+from catalog.bulk_values import pk_in
 from catalog.models import Catalog, Product, SyncBatch, Variant, VariantEvent
 
 from .sharding import adoption_pending
@@ -188,7 +189,8 @@ def claim_rows(
     # The conditional UPDATE is the real claim: a row another worker took meanwhile no
     # longer matches ``in_flight_batch IS NULL`` and is left alone.
     now = timezone.now()
-    claimed = Variant.objects.filter(pk__in=ids, in_flight_batch__isnull=True).update(
+    chosen = pk_in(Variant, ids) if isinstance(ids, list) else Q(pk__in=ids)  # a list: locked above
+    claimed = Variant.objects.filter(chosen, in_flight_batch__isnull=True).update(
         in_flight_batch=batch,
         in_flight_hash=F("payload_hash"),
         in_flight_mask=F("payload_mask"),

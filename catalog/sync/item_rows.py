@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from catalog import items
 from catalog.item_state import DELETE, SKIP
 from catalog.models import Product, ShopifyStore, SyncBatch, Variant
@@ -60,6 +62,20 @@ ROW_FIELDS = (
 VariantRow = namedtuple("VariantRow", ROW_FIELDS)
 
 
+class ProductRow(namedtuple("ProductRow", ("pk", *PRODUCT_ITEM_FIELDS))):
+    """What ``items.product_fields`` reads of a product, as a plain row: a model instance per
+    product (``from_db``, its signals, ``__init__``) cost a tenth of encoding a push batch."""
+
+    __slots__ = ()
+    item_group_id = Product.item_group_id
+    featured_image_url = Product.featured_image_url
+
+
+def product_rows(products: QuerySet[Product]) -> list[ProductRow]:
+    """``products`` as :class:`ProductRow` tuples, in no particular order."""
+    return [ProductRow._make(row) for row in products.order_by().values_list("pk", *PRODUCT_ITEM_FIELDS)]
+
+
 def held_by_meta(row: VariantRow) -> bool:
     """Meta has (or may have) a version of this item: it was accepted once and not deleted since."""
     return bool(row.synced_hash or row.meta_item_id) and row.meta_deleted_at is None
@@ -80,10 +96,8 @@ def item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.Pr
     """
     in_batch = Variant.objects.filter(in_flight_batch=batch)
     rows = [VariantRow._make(row) for row in in_batch.order_by("pk").values_list(*ROW_FIELDS)]
-    products = list(
+    products = product_rows(
         Product.objects.filter(pk__in=in_batch.exclude(in_flight_method__in=(SKIP, DELETE)).values("product_id"))
-        .only(*PRODUCT_ITEM_FIELDS)
-        .order_by()
     )
     stores = {
         store.pk: store
@@ -96,7 +110,7 @@ def item_sources(batch: SyncBatch) -> tuple[list[VariantRow], dict[int, items.Pr
 
 def product_fields_for(product_ids: set[int], stores: dict[int, ShopifyStore]) -> dict[int, items.ProductFields]:
     """The item fields of each product (one query; stores are read once and kept in ``stores``)."""
-    products = list(Product.objects.filter(pk__in=product_ids).only(*PRODUCT_ITEM_FIELDS).order_by())
+    products = product_rows(Product.objects.filter(pk__in=product_ids))
     if missing := {p.store_id for p in products} - stores.keys():
         stores.update(
             (store.pk, store)

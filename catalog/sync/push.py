@@ -99,9 +99,7 @@ def encode_requests(batch: SyncBatch) -> EncodedRequests:
             rehashed[row.pk] = (sent_hash, sent_mask)
         # An UPDATE names each clearable field the item lacks, empty, which clears it in Meta (a
         # sale that ended, a colour removed); the payload hash stays that of the item itself.
-        if cleared := [field for field in items.CLEARABLE_FIELDS if field not in item]:
-            canonical = b'{"%s":"",' % b'":"","'.join(f.encode() for f in cleared) + canonical[1:]
-        parts.append(b'{"data":%s,"method":"UPDATE"}' % canonical)
+        parts.append(b'{"data":%s%s,"method":"UPDATE"}' % (items.cleared_fields_prefix(sent_mask), canonical[1:]))
     record_sent_hashes(rehashed)
     gate.commit()
     return EncodedRequests(len(parts), b"[" + b",".join(parts) + b"]")

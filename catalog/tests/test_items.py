@@ -88,3 +88,42 @@ def test_a_known_item_keeps_its_hash():
             json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         ).hexdigest()
     )
+
+
+# -- what an UPDATE clears, and which addresses Meta can open ----------------------------
+
+_clearable_items = st.fixed_dictionaries(
+    {"id": st.just("44"), "title": st.text(max_size=5)},
+    optional={name: st.text(min_size=1, max_size=5) for name in items.CLEARABLE_FIELDS},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_clearable_items)
+def test_an_update_clears_exactly_the_clearable_fields_the_item_lacks(item):
+    canonical = items.canonical_bytes(item)
+    prefix = items.cleared_fields_prefix(items.clearable_mask(item))
+    lacking = {name: "" for name in items.CLEARABLE_FIELDS if name not in item}
+    assert json.loads(prefix + b'"id":"44"}') == {**lacking, "id": "44"}  # no field the item has
+    data = prefix + canonical[1:]
+    assert json.loads(data) == {**lacking, **item}
+    assert data.endswith(canonical[1:])  # the item's own bytes follow unchanged
+
+
+@pytest.mark.parametrize(
+    ("address", "openable"),
+    [
+        ("https://shop.example/products/hat?variant=44", True),
+        ("http://cdn.example/a.jpg", True),
+        ("https://shop.example/products/hat?variant=4 4", False),  # a space in the query
+        ("https://shop.example/products/h at?variant=44", False),  # a space before it
+        ("https://user:pw@shop.example/p", False),
+        ("ftp://shop.example/p", False),
+        ("https://", False),
+        ("https://shop.example/" + "a" * 2000, False),
+        (None, False),
+    ],
+)
+def test_a_web_address_is_absolute_http_without_spaces_or_credentials(address, openable):
+    assert items._is_web_url(address) is openable
+    assert items._is_web_url(address) is openable  # the second answer comes from the cache
