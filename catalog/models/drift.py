@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from galantis.jsonb import JSONField
+
 from .tenancy import TenantOwned
 
 
@@ -50,8 +52,8 @@ class DriftFinding(TenantOwned):
         "catalog.Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     # [{"field", "ours", "meta"}] for drift; Meta's values (name, price, ...) for a ghost.
-    differences = models.JSONField(default=list, blank=True)
-    meta_values = models.JSONField(default=dict, blank=True)
+    differences = JSONField(default=list, blank=True)
+    meta_values = JSONField(default=dict, blank=True)
     times_found = models.PositiveIntegerField(default=1)
     first_found_at = models.DateTimeField()
     last_found_at = models.DateTimeField()
