@@ -11,7 +11,7 @@ Filtering on thousands of keys: ``pk__in`` prepares every value through the fiel
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
@@ -41,13 +41,26 @@ def update_by_pk(model: type[models.Model], columns: Sequence[str], rows: Sequen
     return len(rows)
 
 
-def pk_in(model: type[models.Model], ids: Collection[int]) -> models.Q:
-    """A filter on ``model`` rows whose integer pk is one of ``ids``.
+def column_in(model: type[models.Model], field_name: str, values: Collection[int]) -> models.Q:
+    """A filter on ``model`` rows whose integer ``field_name`` is one of ``values``.
 
-    PostgreSQL: ``pk = ANY(%s)`` with the ids as one array parameter; elsewhere ``pk__in``.
+    PostgreSQL: ``column = ANY(%s)`` with the values as one array parameter; elsewhere ``__in``.
     """
     if connection.vendor != "postgresql":
-        return models.Q(pk__in=ids)
+        return models.Q(**{f"{field_name}__in": values})
     quote = connection.ops.quote_name
-    column = f"{quote(model._meta.db_table)}.{quote(model._meta.pk.column)}"
-    return models.Q(RawSQL(f"{column} = ANY(%s)", (list(ids),), output_field=models.BooleanField()))
+    column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field_name).column)}"
+    return models.Q(RawSQL(f"{column} = ANY(%s)", (list(values),), output_field=models.BooleanField()))
+
+
+def pk_in(model: type[models.Model], ids: Collection[int]) -> models.Q:
+    """A filter on ``model`` rows whose integer pk is one of ``ids`` (see :func:`column_in`)."""
+    return column_in(model, model._meta.pk.name, ids)
+
+
+def key_chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    """``values`` in pieces for :func:`column_in`: all at once on PostgreSQL (an array is one
+    parameter), ``size`` at a time elsewhere (SQLite's limit on parameters)."""
+    step = (len(values) or 1) if connection.vendor == "postgresql" else size
+    for start in range(0, len(values), step):
+        yield values[start : start + step]

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from catalog import item_state, timeline
+from catalog.bulk_values import column_in, key_chunks
 from catalog.copy_upsert import InstanceBuilder, upsert_instances
 from catalog.models import Product, ProductTombstone, ShopifyStore, Variant, VariantEvent, shard_key_for
 from catalog.sync.push_requests import request_pushes
@@ -256,9 +257,10 @@ def _record_shopify_changes(
         event.detail["source"] = source
     timeline.record_rows(result.variant_events, at=now)
     result.variant_events = []
-    for ids in chunked(result.created_variant_ids):
+    # One statement for the whole call on PostgreSQL (the ids as one array), chunks elsewhere.
+    for ids in key_chunks(result.created_variant_ids, LOOKUP_CHUNK):
         timeline.record_from(
-            Variant.objects.for_tenant(store.tenant_id).filter(shopify_variant_id__in=ids),
+            Variant.objects.for_tenant(store.tenant_id).filter(column_in(Variant, "shopify_variant_id", ids)),
             VariantEvent.Kind.SHOPIFY,
             at=now,
             detail={"source": source, "new": True},
@@ -266,10 +268,10 @@ def _record_shopify_changes(
         )
     result.created_variant_ids = []
     # Refreshed in memory before the insert, so no refresh wrote why they cannot go to Meta.
-    for ids in chunked(result.created_invalid_ids):
+    for ids in key_chunks(result.created_invalid_ids, LOOKUP_CHUNK):
         timeline.record_from(
             Variant.objects.for_tenant(store.tenant_id)
-            .filter(shopify_variant_id__in=ids)
+            .filter(column_in(Variant, "shopify_variant_id", ids))
             .filter(item_state.LOCALLY_FAILED),
             VariantEvent.Kind.INVALID,
             at=now,

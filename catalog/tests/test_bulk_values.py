@@ -1,8 +1,9 @@
 """Statements about many rows named by their keys (catalog.bulk_values)."""
 
 import pytest
+from django.db import connection
 
-from catalog.bulk_values import pk_in, update_by_pk
+from catalog.bulk_values import column_in, key_chunks, pk_in, update_by_pk
 from catalog.models import Variant
 from catalog.tests.factories import VariantFactory
 
@@ -30,3 +31,21 @@ def test_update_by_pk_writes_each_rows_own_values():
     update_by_pk(Variant, ["inventory_quantity", "sku"], [(variants[0].pk, 7, "A"), (variants[2].pk, 8, "B")])
     rows = list(Variant.objects.order_by("pk").values_list("inventory_quantity", "sku"))
     assert rows[0] == (7, "A") and rows[2] == (8, "B") and rows[1] == (5, variants[1].sku)
+
+
+@pytest.mark.django_db
+def test_column_in_selects_by_another_integer_column():
+    variants = VariantFactory.create_batch(3)
+    chosen = [variants[0].shopify_variant_id, variants[2].shopify_variant_id]
+    found = Variant.objects.filter(column_in(Variant, "shopify_variant_id", chosen))
+    assert set(found.values_list("pk", flat=True)) == {variants[0].pk, variants[2].pk}
+
+
+@pytest.mark.django_db
+def test_key_chunks_cover_every_value_once():
+    values = list(range(2_000))
+    chunks = list(key_chunks(values, 900))
+    assert [v for chunk in chunks for v in chunk] == values
+    # PostgreSQL takes them as one array parameter; SQLite in pieces under its parameter limit.
+    assert len(chunks) == (1 if connection.vendor == "postgresql" else 3)
+    assert list(key_chunks([], 900)) == []
