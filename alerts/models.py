@@ -6,7 +6,6 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import Membership, TenantOwned, TenantSettings
-from galantis.jsonb import JSONField
 
 from .texts import render
 
@@ -33,8 +32,8 @@ class AlertSettings(TenantSettings):
     """Who of a tenant gets which alerts by e-mail (no row: every kind, to the owners)."""
 
     enabled = models.BooleanField(default=True, help_text="Off: no e-mail at all (the banners stay).")
-    kinds = JSONField(default=all_kinds, blank=True, help_text="The kinds of alert that are e-mailed.")
-    roles = JSONField(default=owners_only, blank=True, help_text="Members with these roles get the e-mail.")
+    kinds = models.JSONField(default=all_kinds, blank=True, help_text="The kinds of alert that are e-mailed.")
+    roles = models.JSONField(default=owners_only, blank=True, help_text="Members with these roles get the e-mail.")
     opted_out = models.TextField(
         blank=True, help_text="E-mail addresses of members who want no alert e-mail (one a line or comma-separated)."
     )
@@ -65,7 +64,7 @@ class Alert(TenantOwned):
     fingerprint = models.CharField(max_length=200, blank=True)
     # The title, message and fix label as message ids and values (``alerts.texts``), rendered in the
     # reader's language; ``title``/``message``/``fix_label`` keep the English (rows older than this: only that).
-    texts = JSONField(default=dict, blank=True)
+    texts = models.JSONField(default=dict, blank=True)
     # Counted conditions (rejected items): what the last run saw, and the count when it was last
     # clear; the alert is open while the count is above ``base_count``. Kept on resolved rows.
     seen_count = models.BigIntegerField(default=0)
@@ -116,8 +115,8 @@ class Digest(TenantOwned):
 
     subject = models.CharField(max_length=200)
     body = models.TextField()
-    recipients = JSONField(default=list)
-    alert_ids = JSONField(default=list)
+    recipients = models.JSONField(default=list)
+    alert_ids = models.JSONField(default=list)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -8,7 +8,6 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import TenantOwned, TenantQuerySet, TenantSettings
-from galantis.jsonb import JSONField
 
 
 class ConversionsSettings(TenantSettings):
@@ -61,8 +60,8 @@ class ConversionEvent(TenantOwned):
     event_time = models.DateTimeField()
     value = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
-    payload = JSONField(default=dict, blank=True)
-    user_data_keys = JSONField(default=list, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    user_data_keys = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

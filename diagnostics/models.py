@@ -10,7 +10,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Catalog, TenantOwned, TenantQuerySet
-from galantis.jsonb import JSONField
 
 OPEN = Q(resolved_at__isnull=True)
 
@@ -183,7 +182,7 @@ class CatalogIssue(Issue):
     title = models.CharField(max_length=500, blank=True)
     message = models.TextField(blank=True)
     affected_items = models.PositiveIntegerField(null=True, blank=True)
-    details = JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta(Issue.Meta):
         constraints = [
@@ -357,7 +356,7 @@ class ProblemMemo(models.Model):
 
     key = models.CharField(max_length=255, unique=True)
     version = models.CharField(max_length=255)
-    payload = JSONField()
+    payload = models.JSONField()
     computed_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

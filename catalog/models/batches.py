@@ -5,8 +5,6 @@ from typing import Self
 
 from django.db import models
 
-from galantis.jsonb import JSONField
-
 from .tenancy import TenantOwned, TenantQuerySet
 
 
@@ -77,7 +75,7 @@ class SyncBatch(TenantOwned):
     item_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
-    errors = JSONField(default=list, blank=True)
+    errors = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
     synced_count = models.PositiveIntegerField(default=0)
     # Items that changed while in flight and stay PENDING for the next batch.
@@ -89,7 +87,7 @@ class SyncBatch(TenantOwned):
     # Meta's own status of the handle / upload ("finished", ...), and upload counters.
     # Not a variant's push status (Variant.meta_status): what Meta calls the handle or upload now.
     handle_status = models.CharField(max_length=32, blank=True)
-    stats = JSONField(default=dict, blank=True)
+    stats = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Refreshed while a worker builds the request: a stale heartbeat means the worker died.
     heartbeat_at = models.DateTimeField(null=True, blank=True)

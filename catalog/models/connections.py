@@ -8,7 +8,6 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from galantis.fieldcrypto import encrypt
-from galantis.jsonb import JSONField
 
 from .tenancy import TenantOwned
 
@@ -35,7 +34,7 @@ class ShopifyStore(TenantOwned):
     primary_domain_url = models.URLField(max_length=500, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     # Webhook subscriptions registered at connect time: [{"id", "topic", "address"}].
-    webhook_subscriptions = JSONField(default=list, blank=True)
+    webhook_subscriptions = models.JSONField(default=list, blank=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -76,13 +75,13 @@ class MetaConnection(TenantOwned):
     token_last4 = models.CharField(max_length=4, blank=True, editable=False)
     token_status = models.CharField(max_length=24, choices=TokenStatus.choices, default=TokenStatus.UNKNOWN)
     token_type = models.CharField(max_length=32, blank=True)
-    token_scopes = JSONField(default=list, blank=True)
+    token_scopes = models.JSONField(default=list, blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     token_checked_at = models.DateTimeField(null=True, blank=True)
     token_error = models.TextField(blank=True)
     # The catalogs the token reached when last listed, so the settings page renders
     # without calling Meta: [{"id", "name", "product_count", "cta", "commerce_settings_id"}].
-    available_catalogs = JSONField(default=list, blank=True)
+    available_catalogs = models.JSONField(default=list, blank=True)
     catalogs_fetched_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,7 +162,7 @@ class Catalog(TenantOwned):
     # The Meta shop (Facebook / Instagram Shop) product sets are published to when staff
     # turn on a set's publish_to_shops (Commerce Manager shows it).
     meta_shop_id = models.CharField(max_length=64, blank=True, help_text="Meta shop id for publishing product sets.")
-    event_sources = JSONField(default=list, blank=True, help_text='[{"id", "name", "source_type"}]')
+    event_sources = models.JSONField(default=list, blank=True, help_text='[{"id", "name", "source_type"}]')
     checks_at = models.DateTimeField(null=True, blank=True)
     checks_error = models.TextField(blank=True)
     shard_count = models.PositiveSmallIntegerField(

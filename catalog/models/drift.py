@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from galantis.jsonb import JSONField
-
 from .tenancy import TenantOwned
 
 
@@ -52,8 +50,8 @@ class DriftFinding(TenantOwned):
         "catalog.Variant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     # [{"field", "ours", "meta"}] for drift; Meta's values (name, price, ...) for a ghost.
-    differences = JSONField(default=list, blank=True)
-    meta_values = JSONField(default=dict, blank=True)
+    differences = models.JSONField(default=list, blank=True)
+    meta_values = models.JSONField(default=dict, blank=True)
     times_found = models.PositiveIntegerField(default=1)
     first_found_at = models.DateTimeField()
     last_found_at = models.DateTimeField()

@@ -8,8 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from galantis.jsonb import JSONField
-
 from .counts import fold_state_rows
 from .tenancy import TenantOwned, TenantQuerySet
 from .timeline import VariantEvent
@@ -71,19 +69,19 @@ class Product(TenantOwned):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Published to the Online Store sales channel (onlineStoreUrl / published_at not null).
     published = models.BooleanField(default=True)
-    tags = JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
     # [{"id": ..., "src": ..., "alt": ...}, ...] in Shopify's order; the first is featured.
-    images = JSONField(default=list, blank=True)
+    images = models.JSONField(default=list, blank=True)
     # Shopify's product category (Standard Product Taxonomy): the TaxonomyCategory gid and
     # its full name ("Apparel & Accessories > Clothing > ..."); google_product_category is
     # derived from it when staff set none (catalog.google_taxonomy).
     shopify_category_id = models.CharField(max_length=255, blank=True, editable=False)
     shopify_category = models.CharField(max_length=1000, blank=True, editable=False)
     # The product's video media, in Shopify's order: [{"id": gid, "url": ...}] (Meta: video).
-    videos = JSONField(default=list, blank=True, editable=False)
+    videos = models.JSONField(default=list, blank=True, editable=False)
     # The product metafields Galantis reads (catalog.shopify.queries.METAFIELD_KEYS):
     # {"custom.material": "Wool", ...}. Meta: material, pattern, gender, age_group, sale dates.
-    metafields = JSONField(default=dict, blank=True, editable=False)
+    metafields = models.JSONField(default=dict, blank=True, editable=False)
     shopify_updated_at = models.DateTimeField(null=True, blank=True)
     # When the stored Shopify state was read (webhook trigger time, import fetch time):
     # Shopify's updated_at has 1-second precision, this breaks ties between two versions
@@ -319,7 +317,7 @@ class Variant(TenantOwned):
     shopify_variant_id = models.BigIntegerField()
     title = models.CharField(max_length=255, blank=True)
     sku = models.CharField(max_length=255, blank=True)
-    options = JSONField(default=dict, blank=True, help_text='{"Size": "M", "Color": "Blue"}')
+    options = models.JSONField(default=dict, blank=True, help_text='{"Size": "M", "Color": "Blue"}')
     position = models.PositiveIntegerField(default=1)
     price = models.DecimalField(max_digits=14, decimal_places=2)
     compare_at_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -373,11 +371,11 @@ class Variant(TenantOwned):
 
     # Meta's verdict, as last read back from Meta (never inferred from our push).
     review_status = models.CharField(max_length=32, blank=True, help_text="Meta's review_status, verbatim.")
-    review_rejection_reasons = JSONField(default=list, blank=True)
+    review_rejection_reasons = models.JSONField(default=list, blank=True)
     visibility = models.CharField(max_length=16, blank=True, help_text="Meta's visibility (published / staging).")
     image_fetch_status = models.CharField(max_length=32, blank=True)
     # capability_to_review_status: {"whatsapp": "APPROVED", ...}, verbatim.
-    channel_review = JSONField(default=dict, blank=True)
+    channel_review = models.JSONField(default=dict, blank=True)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True, default="")
     verdict_checked_at = models.DateTimeField(null=True, blank=True)
     previous_id = models.CharField(max_length=100, blank=True, help_text="Former Meta item id (scenario 3).")
@@ -473,7 +471,7 @@ class ProductSet(TenantOwned):
     # A collection set: the retailer ids of its members' live variants (what Meta's filter
     # is built from). A staff-defined set: Meta's filter itself, sent as it is, e.g.
     # {"and": [{"brand": {"eq": "Acme"}}, {"price": {"lt": 2000}}]}.
-    filter = JSONField(default=dict, blank=True)
+    filter = models.JSONField(default=dict, blank=True)
     publish_to_shops = models.BooleanField(
         default=False, help_text="Publish this set to the catalog's Meta shop (a collection in the shop)."
     )

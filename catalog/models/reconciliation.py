@@ -13,8 +13,6 @@ from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from galantis.jsonb import JSONField
-
 from .tenancy import TenantOwned, TenantQuerySet
 
 
@@ -140,9 +138,9 @@ class ReconciliationRow(TenantOwned):
     meta_retailer_id = models.CharField(max_length=255, blank=True)
     meta_name = models.CharField(max_length=512, blank=True)
     # Meta's values of the compared fields, as read (Graph field names).
-    meta_values = JSONField(default=dict, blank=True)
+    meta_values = models.JSONField(default=dict, blank=True)
     # [{"field": "price", "ours": "19.99 USD", "meta": "$17.00"}, ...]
-    differences = JSONField(default=list, blank=True)
+    differences = models.JSONField(default=list, blank=True)
     # Hash of our payload when compared: identical rows become SYNCED only if it still holds.
     our_hash = models.CharField(max_length=64, blank=True)
     note = models.CharField(max_length=255, blank=True)

@@ -8,8 +8,6 @@ from typing import Self
 from django.db import connections, models, router
 from django.utils import timezone
 
-from galantis.jsonb import JSONField
-
 from .tenancy import TenantOwned, TenantQuerySet
 
 
@@ -192,7 +190,7 @@ class WebhookEvent(TenantOwned):
     triggered_at = models.DateTimeField(null=True, blank=True)
     # Raw bytes exactly as signed (kept for inspection and reprocessing).
     body = models.BinaryField()
-    headers = JSONField(default=dict, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
     # Why it failed or was ignored, or what processing did.
     error = models.TextField(blank=True)

@@ -13,8 +13,6 @@ from django.db import models
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from galantis.jsonb import JSONField
-
 from .tenancy import TenantOwned, TenantQuerySet
 
 
@@ -76,7 +74,7 @@ class VariantEvent(TenantOwned):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     at = models.DateTimeField()
     # Small: the batch kind, a status, the fields that changed, who edited; never a payload.
-    detail = JSONField(default=dict, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)
 
     objects = VariantEventQuerySet.as_manager()
