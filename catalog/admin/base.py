@@ -24,7 +24,8 @@ from django.db import models
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from catalog import permissions
@@ -390,13 +391,12 @@ class TenantScopedAdmin(RoleCheckedAdmin, NotFoundIs404Mixin, admin.ModelAdmin):
         return TenantChangeList
 
     def action_checkbox(self, obj):
-        """Django's row checkbox, written directly: its widget template cost a third of a list page."""
-        label = format_html(gettext("Select this object for an action - {}"), str(obj))
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            helpers.ACTION_CHECKBOX_NAME,
-            str(obj.pk),
-            label,
+        """Django's row checkbox, written directly: its widget template cost a third of a list page
+        (and ``format_html``'s per-argument work, here on every row, a tenth of what was left)."""
+        label = gettext("Select this object for an action - {}").format(escape(str(obj)))
+        return mark_safe(
+            f'<input type="checkbox" name="{helpers.ACTION_CHECKBOX_NAME}" value="{escape(str(obj.pk))}" '
+            f'class="action-select" aria-label="{label}">'
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -547,8 +547,11 @@ BADGE_CLASS = {
 def status_badge(status: str, *, title: str = "", text: str | None = None) -> str:
     """A coloured PENDING / SYNCED / FAILED badge (styles in ``catalog/admin.css``)."""
     label = text if text is not None else Variant.SyncStatus(status).label.upper()
-    return format_html(
-        '<span class="meta-badge meta-badge-{}" title="{}">{}</span>', BADGE_CLASS.get(status, "unknown"), title, label
+    # An f-string of escaped values: shown in every row of the variant lists, where format_html's
+    # per-argument work was a visible share of the page.
+    return mark_safe(
+        f'<span class="meta-badge meta-badge-{BADGE_CLASS.get(status, "unknown")}" title="{conditional_escape(title)}">'
+        f"{conditional_escape(label)}</span>"
     )
 
 

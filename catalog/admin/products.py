@@ -24,7 +24,8 @@ from django.db.models import Count, Q
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, smart_split, unescape_string_literal
 
 from catalog import item_state, items, timeline
@@ -656,12 +657,10 @@ class VariantAdmin(VariantStatusColumns, TimelineMixin, JsonColumnsMixin, Indexe
     @admin.display(description="Variant", ordering="product__title")
     def variant(self, obj: Variant) -> str:
         """The product's title and the variant's, with its SKU under them (the link to its page)."""
-        return format_html(
-            '{}<span class="variant-of"> — {}</span>{}',
-            Truncator(obj.product.title).chars(60),
-            obj.title,
-            format_html('<br><small class="quiet">SKU {}</small>', obj.sku) if obj.sku else "",
-        )
+        # An f-string of escaped values (format_html's per-argument work was a visible share of the list).
+        sku = f'<br><small class="quiet">SKU {escape(obj.sku)}</small>' if obj.sku else ""
+        title = escape(Truncator(obj.product.title).chars(60))
+        return mark_safe(f'{title}<span class="variant-of"> — {escape(obj.title)}</span>{sku}')
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
