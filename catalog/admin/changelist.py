@@ -25,7 +25,7 @@ from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, escape
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import mark_safe
 
@@ -52,9 +52,11 @@ class TenantChangeList(ChangeList):
         if self._change_url_parts is None:
             return super().url_for_result(result)
         head, tail = self._change_url_parts
-        # What reverse() does to an argument: the admin's quoting, then the URL's (django.urls.resolvers).
-        pk = url_quote(str(quote(getattr(result, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")
-        return f"{head}{pk}{tail}"
+        return f"{head}{self._quoted_pk(result)}{tail}"
+
+    def _quoted_pk(self, result) -> str:
+        """What reverse() does to an argument: the admin's quoting, then the URL's (django.urls.resolvers)."""
+        return url_quote(str(quote(getattr(result, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")
 
     def rendered_rows(self) -> list[ResultList] | None:
         """This page's rows, each a ``ResultList`` holding the row's cells as one HTML string.
@@ -116,8 +118,8 @@ class TenantChangeList(ChangeList):
                 shown, classes = self._shown(row, field, attr, value, css, empty, link is not None)
             if link is None:
                 return f'<{tag} class="{classes}">{conditional_escape(shown)}</{tag}>'
-            pk = url_quote(str(quote(getattr(row, self.pk_attname))), safe=RFC3986_SUBDELIMS + "/~:@")
-            return f'<{tag} class="{classes}"><a href="{link[0]}{pk}{link[1]}">{conditional_escape(shown)}</a></{tag}>'
+            url = f"{link[0]}{escape(self._quoted_pk(row))}{link[1]}"  # escaped as format_html escapes it
+            return f'<{tag} class="{classes}"><a href="{url}">{conditional_escape(shown)}</a></{tag}>'
 
         return cell
 
