@@ -16,6 +16,8 @@ from collections.abc import Collection, Iterator, Sequence
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
+from galantis.chunks import in_chunks
+
 # Rows per statement: keeps the parameter count (rows x columns) under SQLite's 32,766.
 CHUNK = 1000
 
@@ -58,9 +60,7 @@ def pk_in(model: type[models.Model], ids: Collection[int]) -> models.Q:
     return column_in(model, model._meta.pk.name, ids)
 
 
-def key_chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+def key_chunks(values: Sequence[int], size: int) -> Iterator[list[int]]:
     """``values`` in pieces for :func:`column_in`: all at once on PostgreSQL (an array is one
     parameter), ``size`` at a time elsewhere (SQLite's limit on parameters)."""
-    step = (len(values) or 1) if connection.vendor == "postgresql" else size
-    for start in range(0, len(values), step):
-        yield values[start : start + step]
+    return in_chunks(values, max(len(values), 1) if connection.vendor == "postgresql" else size)

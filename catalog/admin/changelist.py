@@ -17,9 +17,17 @@ from __future__ import annotations
 import datetime
 from urllib.parse import quote as url_quote
 
-from django.contrib.admin.templatetags.admin_list import ResultList
+# Two private helpers of contrib.admin, called rather than copied: the rows must be Django's own.
+from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import display_for_field, display_for_value, lookup_field, quote
+from django.contrib.admin.utils import (
+    FieldIsAForeignKeyColumnName,
+    _get_non_gfk_field,
+    display_for_field,
+    display_for_value,
+    lookup_field,
+    quote,
+)
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
@@ -97,8 +105,7 @@ class TenantChangeList(ChangeList):
     def _cell(self, name, index: int, tag: str, link: tuple[str, str] | None):
         admin = self.model_admin
         empty = admin.get_empty_value_display()
-        column = (f"lambda{index}" if name.__name__ == "<lambda>" else name.__name__) if callable(name) else name
-        css = "action-checkbox" if name == "action_checkbox" else f"field-{column}"
+        css = "action-checkbox" if name == "action_checkbox" else f"field-{_coerce_field_name(name, index)}"
         method = None
         if not self._is_model_field(name):
             if callable(name):
@@ -124,17 +131,14 @@ class TenantChangeList(ChangeList):
         return cell
 
     def _is_model_field(self, name) -> bool:
-        """Whether ``lookup_field`` reads ``name`` as a model field (Django's ``_get_non_gfk_field``)."""
+        """Whether ``lookup_field`` reads ``name`` as a model field: the same test, Django's own."""
         if callable(name):
             return False
         try:
-            field = self.lookup_opts.get_field(name)
-        except FieldDoesNotExist:
+            _get_non_gfk_field(self.lookup_opts, name)
+        except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
             return False
-        if field.is_relation and ((field.many_to_one and not field.related_model) or field.one_to_many):
-            return False  # a generic foreign key or a reverse relation
-        # A foreign key's column name (``tenant_id``) is read as an attribute.
-        return not (field.is_relation and not field.many_to_many and getattr(field, "attname", None) == name)
+        return True
 
     @staticmethod
     def _shown(row, field, attr, value, classes: str, empty: str, linked: bool):

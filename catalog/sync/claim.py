@@ -181,15 +181,17 @@ def claim_rows(
     ids = candidates.values("pk")
     if limit is not None:
         ids = ids[:limit]
+    chosen = Q(pk__in=ids)
     if limit is not None and connection.features.has_select_for_update_skip_locked:
         # Lock the rows first and skip those another worker holds. Materialised here:
         # PostgreSQL may re-run a LIMITed FOR UPDATE subquery inside an UPDATE and then
         # take more rows than the limit.
-        ids = list(ids.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+        chosen = pk_in(
+            Variant, list(ids.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+        )
     # The conditional UPDATE is the real claim: a row another worker took meanwhile no
     # longer matches ``in_flight_batch IS NULL`` and is left alone.
     now = timezone.now()
-    chosen = pk_in(Variant, ids) if isinstance(ids, list) else Q(pk__in=ids)  # a list: locked above
     claimed = Variant.objects.filter(chosen, in_flight_batch__isnull=True).update(
         in_flight_batch=batch,
         in_flight_hash=F("payload_hash"),
