@@ -17,17 +17,9 @@ from __future__ import annotations
 import datetime
 from urllib.parse import quote as url_quote
 
-# Two private helpers of contrib.admin, called rather than copied: the rows must be Django's own.
-from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name
+from django.contrib.admin.templatetags.admin_list import ResultList
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.contrib.admin.utils import (
-    FieldIsAForeignKeyColumnName,
-    _get_non_gfk_field,
-    display_for_field,
-    display_for_value,
-    lookup_field,
-    quote,
-)
+from django.contrib.admin.utils import display_for_field, display_for_value, lookup_field, quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
@@ -105,7 +97,8 @@ class TenantChangeList(ChangeList):
     def _cell(self, name, index: int, tag: str, link: tuple[str, str] | None):
         admin = self.model_admin
         empty = admin.get_empty_value_display()
-        css = "action-checkbox" if name == "action_checkbox" else f"field-{_coerce_field_name(name, index)}"
+        column = (f"lambda{index}" if name.__name__ == "<lambda>" else name.__name__) if callable(name) else name
+        css = "action-checkbox" if name == "action_checkbox" else f"field-{column}"
         method = None
         if not self._is_model_field(name):
             if callable(name):
@@ -131,14 +124,17 @@ class TenantChangeList(ChangeList):
         return cell
 
     def _is_model_field(self, name) -> bool:
-        """Whether ``lookup_field`` reads ``name`` as a model field: the same test, Django's own."""
+        """Whether ``lookup_field`` reads ``name`` as a model field (Django's ``_get_non_gfk_field``)."""
         if callable(name):
             return False
         try:
-            _get_non_gfk_field(self.lookup_opts, name)
-        except (FieldDoesNotExist, FieldIsAForeignKeyColumnName):
+            field = self.lookup_opts.get_field(name)
+        except FieldDoesNotExist:
             return False
-        return True
+        if field.is_relation and ((field.many_to_one and not field.related_model) or field.one_to_many):
+            return False  # a generic foreign key or a reverse relation
+        # A foreign key's column name (``tenant_id``) is read as an attribute.
+        return not (field.is_relation and not field.many_to_many and getattr(field, "attname", None) == name)
 
     @staticmethod
     def _shown(row, field, attr, value, classes: str, empty: str, linked: bool):
