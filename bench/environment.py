@@ -48,7 +48,8 @@ def bench_env(database_url: str, port: int) -> dict[str, str]:
         "SANDBOX_SHOPIFY_BULK_SLICE_SECONDS": "10",
         "META_RETRY_BASE_DELAY": "0.05",
         "CONN_MAX_AGE": "60",
-        "LOG_LEVEL": "WARNING",
+        # BENCH_LOG_LEVEL=INFO shows the engine's own lines (claims, uploads, polls) with their times.
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "PYTHONUNBUFFERED": "1",
     }
 
