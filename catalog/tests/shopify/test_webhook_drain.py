@@ -139,6 +139,15 @@ def test_a_fresh_drain_request_survives_the_sweeper(client, store):
 
 
 @pytest.mark.django_db
+def test_a_duplicate_of_a_drained_delivery_queues_no_drain(client, store, catalog, django_capture_on_commit_callbacks):
+    _post(client, store, _body(1), 1)
+    webhooks.drain(store.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert _post(client, store, _body(1), 1).json()["status"].startswith("Duplicate")
+    assert callbacks == [] and not WebhookDrain.objects.exists()
+
+
+@pytest.mark.django_db
 def test_malformed_and_ignored_deliveries_queue_no_drain(client, store):
     assert _post(client, store, b'{"id": 1, "title": "cut', 1).status_code == 400
     assert _post(client, store, b'{"id": 1}', 2, topic="carts/update").status_code == 200
