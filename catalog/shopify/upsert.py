@@ -180,7 +180,7 @@ def upsert_products(
             return result
         pk_by_product_id = dict(
             Product.objects.for_tenant(store.tenant_id)
-            .filter(shopify_product_id__in=list(applied))
+            .filter(column_in(Product, "shopify_product_id", list(applied)))
             .values_list("shopify_product_id", "pk")
         )
         result.product_pks = list(pk_by_product_id.values())
@@ -340,8 +340,11 @@ def lock_store(store: ShopifyStore) -> None:
 def _stored_rows(model, tenant_id: int, id_field: str, ids: list[int], fields: tuple[str, ...]) -> dict[int, dict]:
     """The tenant's stored rows of these Shopify ids (``id_field``) as dicts of ``fields``, by id."""
     rows: dict[int, dict] = {}
-    for chunk in chunked(ids):
-        for row in model.objects.for_tenant(tenant_id).filter(**{f"{id_field}__in": chunk}).values(id_field, *fields):
+    # One array parameter on PostgreSQL (column_in): an IN list's values are each prepared by
+    # Django and parsed by psycopg, ~40% of this read in a webhook drain's profile.
+    stored = model.objects.for_tenant(tenant_id)
+    for chunk in key_chunks(ids, LOOKUP_CHUNK):
+        for row in stored.filter(column_in(model, id_field, chunk)).values(id_field, *fields):
             rows[row[id_field]] = row
     return rows
 
