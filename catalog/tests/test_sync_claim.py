@@ -322,3 +322,28 @@ def test_a_late_verdict_never_flips_a_batch_the_sweeper_already_released(setting
     assert set(Variant.objects.values_list("in_flight_batch", "meta_status")) == {(again.pk, "PENDING")}
     assert claim.release(batch, state=SyncBatch.State.TIMED_OUT) == 0  # nor released twice
     assert SyncBatch.objects.get(pk=batch.pk).state == SyncBatch.State.FAILED
+
+
+def test_every_item_to_hide_is_within_the_index_a_claim_finds_it_by():
+    # The claim's OR has two arms; PostgreSQL answers the needs-hiding arm from the partial
+    # index variant_needs_hiding only when needs_hiding() implies the index's condition.
+    (index,) = (i for i in Variant._meta.indexes if i.name == "variant_needs_hiding")
+    catalog = CatalogFactory()
+    states = [
+        {"meta_status": Variant.SyncStatus.FAILED, "failure_source": Variant.FailureSource.LOCAL, **shown}
+        for shown in (
+            {"synced_hash": "abc"},
+            {"meta_item_id": "123"},
+            {"synced_hash": "abc", "visibility": "staging"},
+            {"synced_hash": "abc", "meta_deleted_at": timezone.now()},
+            {},  # never in Meta: nothing to hide
+        )
+    ] + [{"meta_status": Variant.SyncStatus.PENDING}, {"meta_status": Variant.SyncStatus.SYNCED, "synced_hash": "abc"}]
+    product = ProductFactory(tenant=catalog.tenant, store=catalog.store)
+    for state in states:
+        VariantFactory(product=product, catalog=catalog, **state)
+    to_hide = set(Variant.objects.filter(item_state.needs_hiding()).values_list("pk", flat=True))
+    indexed = set(Variant.objects.filter(index.condition).values_list("pk", flat=True))
+    assert len(to_hide) == 2
+    assert to_hide <= indexed
+    assert len(indexed) == 3  # the staging one too, not the deleted one nor the one never in Meta
