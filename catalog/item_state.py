@@ -33,6 +33,7 @@ from galantis.chunks import in_chunks
 
 from . import items, timeline
 from .models import Product, ShopifyStore, SyncBatch, Variant, VariantEvent
+from .models.products import LOCALLY_FAILED_SHOWN_BY_META
 
 Status = Variant.SyncStatus
 Source = Variant.FailureSource
@@ -860,8 +861,7 @@ def retry_meta_failures(variants: models.QuerySet[Variant], *, sources: Sequence
 
 def needs_hiding() -> Q:
     """Locally invalid items of which Meta still shows an older version: the next push hides them."""
-    in_meta = (~Q(synced_hash="") | ~Q(meta_item_id="")) & Q(meta_deleted_at__isnull=True)
-    return LOCALLY_FAILED & in_meta & ~Q(visibility="staging")
+    return LOCALLY_FAILED_SHOWN_BY_META & ~Q(visibility="staging")
 
 
 def attach_to_catalog(variants: models.QuerySet[Variant], catalog_id: int, *, now) -> int:

@@ -16,6 +16,13 @@ from .timeline import VariantEvent
 # multiple-friendly range larger than any shard count we allow (256).
 SHARD_KEY_SPACE = 1 << 16
 
+# Locally invalid variants of which Meta still shows a version (``item_state.needs_hiding``
+# adds "not in staging"). Here, not in item_state, because the partial index
+# ``variant_needs_hiding`` is built on it: the claim's query and the index share one definition.
+LOCALLY_FAILED_SHOWN_BY_META = models.Q(meta_status="FAILED", failure_source="LOCAL", meta_deleted_at__isnull=True) & (
+    ~models.Q(synced_hash="") | ~models.Q(meta_item_id="")
+)
+
 
 def shard_key_for(retailer_id: str) -> int:
     """Stable hash of a retailer id: an item always falls in the same shard."""
@@ -424,16 +431,11 @@ class Variant(TenantOwned):
             # Variants removed from Shopify (few): every push looks for deletions that are due,
             # which without it scans the whole catalog (bench/README.md, "History").
             models.Index(fields=["catalog"], condition=models.Q(removed_at__isnull=False), name="variant_removed"),
-            # Locally invalid items Meta still shows (few: ``item_state.needs_hiding``, which a test
-            # keeps within this condition). Every Batch API claim and its ``exists()`` look for them
-            # beside the PENDING ones; without it that arm of the OR read every locally failed row
-            # (69,000 at 1M): ~0.5 s a query (bench/README.md, "sixth session").
-            models.Index(
-                fields=["catalog"],
-                condition=models.Q(meta_status="FAILED", failure_source="LOCAL", meta_deleted_at__isnull=True)
-                & (~models.Q(synced_hash="") | ~models.Q(meta_item_id="")),
-                name="variant_needs_hiding",
-            ),
+            # Locally invalid items Meta still shows (few: ``item_state.needs_hiding``). Every Batch
+            # API claim and its ``exists()`` look for them beside the PENDING ones; without it that
+            # arm of the OR read every locally failed row (69,000 at 1M): ~0.5 s a query
+            # (bench/README.md, "sixth session").
+            models.Index(fields=["catalog"], condition=LOCALLY_FAILED_SHOWN_BY_META, name="variant_needs_hiding"),
         ]
 
     def __str__(self) -> str:
